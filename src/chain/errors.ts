@@ -1,0 +1,60 @@
+/**
+ * Typed validation errors. chain/, consensus/ and trace/ throw these with a code; exactly one
+ * place in p2p/ maps codes to gossip ACCEPT/IGNORE/REJECT and one place in api/ to HTTP.
+ */
+
+export type BlockErrorCode =
+  | 'MALFORMED'
+  | 'BAD_VERSION'
+  | 'BAD_POW'
+  | 'BAD_BITS'
+  | 'BAD_MERKLE_ROOT'
+  | 'BAD_SEALER_SIGNATURE'
+  | 'NOT_A_SEALER'
+  | 'TIME_TOO_OLD'
+  | 'TIME_TOO_NEW'
+  | 'BAD_HEIGHT'
+  | 'UNKNOWN_PARENT'
+  | 'OVERSIZE'
+  | 'DUPLICATE_TX'
+  | 'BAD_TX'
+  | 'ALREADY_KNOWN'
+  | 'INVALID_ANCESTOR'
+  | 'TOO_MANY_TXS';
+
+export type TxErrorCode =
+  | 'MALFORMED'
+  | 'BAD_SIGNATURE'
+  | 'WRONG_CHAIN'
+  | 'UNKNOWN_SUBMITTER'
+  | 'OVERSIZE'
+  | 'TOO_MANY_EVENTS'
+  | 'NO_EVENTS'
+  | 'BAD_EVENT_ID'
+  | 'DUPLICATE_EVENT'
+  | 'ROLE_VIOLATION'
+  | 'ALREADY_KNOWN'
+  | 'MEMPOOL_FULL'
+  | 'TIME_TOO_NEW';
+
+export class BlockError extends Error {
+  override readonly name = 'BlockError';
+  constructor(
+    readonly code: BlockErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export class TxError extends Error {
+  override readonly name = 'TxError';
+  constructor(
+    readonly code: TxErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
