@@ -1,0 +1,70 @@
+/** Core chain types shared across modules. Pure data, no behaviour. */
+
+/** Organisation roles (DESIGN.md, Permissioning). `dev` holds every role and any GS1 prefix. */
+export type Role = 'manufacturer' | 'wholesaler' | 'pharmacy' | 'hospital' | 'regulator' | 'dev';
+
+export const ROLES: readonly Role[] = ['manufacturer', 'wholesaler', 'pharmacy', 'hospital', 'regulator', 'dev'];
+
+export interface Member {
+  /** Member key ID: lowercase hex of the first 20 bytes of SHA-256(Ed25519 public key). */
+  id: string;
+  name: string;
+  role: Role;
+  /** Ed25519 public key, 32 bytes as lowercase hex. */
+  signingKey: string;
+  /** libp2p peer ID (base58btc string) of the member's node. */
+  peerId: string;
+  /** GS1 company prefixes the member owns (digits). Empty for non-manufacturers. */
+  gs1CompanyPrefixes: string[];
+  /** May seal (sign) blocks. */
+  canSeal: boolean;
+}
+
+export interface ConsortiumParams {
+  /** Target block interval, milliseconds. */
+  blockIntervalMs: number;
+  /** Easiest allowed target as compact bits. */
+  powLimitBits: number;
+  /** Bits of the genesis block (and the ASERT anchor). */
+  genesisBits: number;
+  /** ASERT half-life in milliseconds. */
+  asertHalfLifeMs: number;
+  /** Max milliseconds a block's time may be ahead of the local clock. */
+  futureWindowMs: number;
+  /** Confirmations at which a tx is final. */
+  finalityDepth: number;
+  maxBlockBytes: number;
+  maxTxBytes: number;
+  maxEventsPerTx: number;
+}
+
+export interface Genesis {
+  /** Format version of this genesis document. */
+  v: 1;
+  name: string;
+  /** Milliseconds since the Unix epoch; the genesis block's time. */
+  time: number;
+  params: ConsortiumParams;
+  members: Member[];
+}
+
+/** The signed part of a transaction (DESIGN.md, Formats). Hashed as RFC 8785 JCS. */
+export interface TxBody {
+  v: 1;
+  /** Genesis hash (chain ID), lowercase hex. */
+  chain: string;
+  kind: 'epcis';
+  /** Member key ID of the signer. */
+  submitter: string;
+  /** Milliseconds since the Unix epoch when the tx was built. */
+  time: number;
+  /** EPCIS events, each self-contained (see trace/) so every node can recompute its ID. */
+  events: Record<string, unknown>[];
+  /** CBV 2.0 event IDs, same order as events. */
+  eventIds: string[];
+}
+
+export interface SignedTx extends TxBody {
+  /** Ed25519 signature, 64 bytes lowercase hex, over "tracechain/tx/v1" ‖ txid. */
+  sig: string;
+}
