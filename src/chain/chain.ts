@@ -1,0 +1,592 @@
+/**
+ * The chain: block import (all checks), cumulative-work fork choice, reorg with undo data,
+ * and mempool admission. One writer at a time (SerialQueue). Every block connect or
+ * disconnect is one atomic store batch; the in-memory tip only moves after the batch is
+ * written, so a failed write leaves memory and disk agreeing.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { BlockError, TxError } from './errors.js';
+import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.js';
+import { genesisBlock } from './genesis.js';
+import { toHex } from './bytes.js';
+import { checkBody, checkHeader, isPermanentFailure } from './validate.js';
+import { encodeTx, txId as computeTxId } from './tx.js';
+import { MemberRegistry } from './registry.js';
+import { SerialQueue } from './serial.js';
+import type { Mempool } from './mempool.js';
+import type { TxVerifier } from './tx-verifier.js';
+import type { ItemReader, TxRules } from './tx-rules.js';
+import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
+import type { ConsortiumParams, Genesis, Member, SignedTx } from './types.js';
+import { targetFromBits } from '../consensus/target.js';
+import { workFromTarget } from '../consensus/work.js';
+import { nextBits } from '../consensus/retarget.js';
+import { medianTimePast } from '../consensus/time.js';
+
+export interface ChainOptions {
+  genesis: Genesis;
+  /** Blocks held back because their time is ahead of the local clock. */
+  maxFutureBlocks?: number;
+}
+
+export interface ChainModules {
+  store: ChainStore;
+  rules: TxRules;
+  verifier: TxVerifier;
+  mempool: Mempool;
+  clock: () => number;
+  logger: Logger;
+}
+
+export type ImportStatus = 'connected' | 'side' | 'reorg';
+
+export interface ImportOutcome {
+  status: ImportStatus;
+  hash: string;
+  height: number;
+}
+
+export interface ReorgInfo {
+  fork: { hash: string; height: number };
+  disconnected: string[];
+  connected: string[];
+  orphanedTxs: number;
+}
+
+export interface DuplicateEvent {
+  eventId: string;
+  txId: string;
+  block: { hash: string; height: number } | null;
+}
+
+export interface ChainEvents {
+  block: [block: Block];
+  tip: [tip: HeaderEntry];
+  reorg: [info: ReorgInfo];
+  tx: [tx: SignedTx, txId: string];
+}
+
+const MTP_SPAN = 11;
+
+export class Chain extends EventEmitter<ChainEvents> {
+  readonly genesis: Genesis;
+  readonly chainId: string;
+  readonly params: ConsortiumParams;
+  readonly registry: MemberRegistry;
+  readonly limits: BlockLimits;
+
+  private readonly headers = new Map<string, HeaderEntry>();
+  private tipEntry!: HeaderEntry;
+  private genesisEntry!: HeaderEntry;
+  private readonly writer = new SerialQueue();
+  private readonly future = new Map<string, Block>();
+  private readonly maxFuture: number;
+  private readonly log: Logger;
+
+  private constructor(
+    opts: ChainOptions,
+    private readonly modules: ChainModules,
+  ) {
+    super();
+    this.genesis = opts.genesis;
+    this.params = opts.genesis.params;
+    this.registry = MemberRegistry.fromGenesis(opts.genesis);
+    this.chainId = genesisBlock(opts.genesis).hashHex;
+    this.limits = { maxBlockBytes: this.params.maxBlockBytes, maxTxBytes: this.params.maxTxBytes, maxEventsPerTx: this.params.maxEventsPerTx };
+    this.maxFuture = opts.maxFutureBlocks ?? 64;
+    this.log = modules.logger.child({ module: 'chain' });
+  }
+
+  /** Open the chain on a store: write genesis if the store is empty, else resume from the stored tip. */
+  static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
+    const chain = new Chain(opts, modules);
+    await chain.load();
+    return chain;
+  }
+
+  get store(): ChainStore {
+    return this.modules.store;
+  }
+
+  get mempool(): Mempool {
+    return this.modules.mempool;
+  }
+
+  get tip(): HeaderEntry {
+    return this.tipEntry;
+  }
+
+  get futureCount(): number {
+    return this.future.size;
+  }
+
+  header(hash: string): HeaderEntry | undefined {
+    return this.headers.get(hash);
+  }
+
+  get headerCount(): number {
+    return this.headers.size;
+  }
+
+  private async load(): Promise<void> {
+    const { store } = this.modules;
+    const genesis = genesisBlock(this.genesis);
+    const storedGenesis = await store.getGenesis();
+    const target = targetFromBits(genesis.header.bits);
+    this.genesisEntry = {
+      hash: genesis.hashHex,
+      height: 0,
+      prevHash: toHex(genesis.header.prevHash),
+      time: genesis.header.time,
+      bits: genesis.header.bits,
+      chainwork: workFromTarget(target),
+      status: 'stored',
+    };
+    if (storedGenesis === undefined) {
+      await store.putGenesis(JSON.stringify(this.genesis), genesis, this.genesisEntry);
+    } else {
+      const stored = JSON.parse(storedGenesis) as Genesis;
+      if (genesisBlock(stored).hashHex !== genesis.hashHex) {
+        throw new Error(`the store belongs to chain ${genesisBlock(stored).hashHex}, not ${genesis.hashHex}`);
+      }
+    }
+    for await (const e of store.loadHeaderEntries()) this.headers.set(e.hash, e);
+    this.headers.set(this.genesisEntry.hash, this.genesisEntry);
+    const tipHash = (await store.getTip()) ?? genesis.hashHex;
+    const tip = this.headers.get(tipHash);
+    if (!tip) throw new Error(`stored tip ${tipHash} has no header entry: the store is damaged (run tracechain reindex)`);
+    this.tipEntry = tip;
+    this.log.info({ height: tip.height, hash: tip.hash, headers: this.headers.size }, 'chain loaded');
+    // A crash between storing a heavier block and connecting it: finish the job now.
+    await this.writer.run(() => this.activateBest());
+  }
+
+  /** Ancestor of an entry at a given height (walks the header index). */
+  ancestor(entry: HeaderEntry, height: number): HeaderEntry | undefined {
+    let e: HeaderEntry | undefined = entry;
+    while (e && e.height > height) e = this.headers.get(e.prevHash);
+    return e && e.height === height ? e : undefined;
+  }
+
+  /** Median of the times of `entry` and up to 10 of its ancestors. */
+  medianTimePast(entry: HeaderEntry): number {
+    const times: number[] = [];
+    let e: HeaderEntry | undefined = entry;
+    for (let i = 0; i < MTP_SPAN && e; i++) {
+      times.push(e.time);
+      e = e.height === 0 ? undefined : this.headers.get(e.prevHash);
+    }
+    return medianTimePast(times);
+  }
+
+  /** Bits the retarget rule requires for a child of `parent`. */
+  nextBitsAfter(parent: HeaderEntry): number {
+    return nextBits(this.params, { height: 0, time: this.genesisEntry.time, bits: this.genesisEntry.bits }, { height: parent.height, time: parent.time });
+  }
+
+  /** Decode and import block bytes (from a peer or the miner). */
+  async importBlockBytes(bytes: Uint8Array): Promise<ImportOutcome> {
+    const block = decodeBlock(bytes, this.limits);
+    return this.importBlock(block, bytes);
+  }
+
+  /**
+   * Validate, store and, if it makes the most-work chain, connect a block. Throws BlockError.
+   * A block whose time is too far ahead is held back and retried by retryFutureBlocks().
+   */
+  async importBlock(block: Block, bytes?: Uint8Array): Promise<ImportOutcome> {
+    try {
+      return await this.writer.run(() => this.importLocked(block, bytes ?? encodeBlock(block)));
+    } catch (err) {
+      if (err instanceof BlockError && err.code === 'TIME_TOO_NEW') this.holdFuture(block);
+      throw err;
+    }
+  }
+
+  private holdFuture(block: Block): void {
+    if (this.future.has(block.hashHex)) return;
+    if (this.future.size >= this.maxFuture) {
+      // Bounded: drop the block furthest in the future to make room.
+      let worst: Block | undefined;
+      for (const b of this.future.values()) if (!worst || b.header.time > worst.header.time) worst = b;
+      if (worst && worst.header.time > block.header.time) this.future.delete(worst.hashHex);
+      else return;
+    }
+    this.future.set(block.hashHex, block);
+    this.log.info({ hash: block.hashHex, aheadMs: block.header.time - this.modules.clock() }, 'block from the future held back');
+  }
+
+  /** Retry held-back blocks that are now due. Returns how many were imported. */
+  async retryFutureBlocks(): Promise<number> {
+    const now = this.modules.clock();
+    const due = [...this.future.values()].filter((b) => b.header.time <= now + this.params.futureWindowMs).sort((a, b) => a.header.height - b.header.height);
+    let imported = 0;
+    for (const b of due) {
+      this.future.delete(b.hashHex);
+      try {
+        await this.importBlock(b);
+        imported++;
+      } catch (err) {
+        this.log.warn({ hash: b.hashHex, err: (err as Error).message }, 'held-back block rejected on retry');
+      }
+    }
+    return imported;
+  }
+
+  private async importLocked(block: Block, bytes: Uint8Array): Promise<ImportOutcome> {
+    const hash = block.hashHex;
+    const known = this.headers.get(hash);
+    if (known) {
+      if (known.status === 'invalid') throw new BlockError('INVALID_ANCESTOR', `block ${hash} is known to be invalid (${known.invalidCode ?? 'unknown'})`);
+      throw new BlockError('ALREADY_KNOWN', `block ${hash} is already stored`);
+    }
+    const prevHash = toHex(block.header.prevHash);
+    const parent = this.headers.get(prevHash);
+    if (!parent) throw new BlockError('UNKNOWN_PARENT', `parent ${prevHash} of block ${hash} is unknown`, { parent: prevHash, height: block.header.height });
+    if (parent.status === 'invalid') throw new BlockError('INVALID_ANCESTOR', `parent ${prevHash} is invalid`);
+
+    checkHeader(block, {
+      parent,
+      mtp: this.medianTimePast(parent),
+      expectedBits: this.nextBitsAfter(parent),
+      now: this.modules.clock(),
+      params: this.params,
+      registry: this.registry,
+    });
+    const entry: HeaderEntry = {
+      hash,
+      height: block.header.height,
+      prevHash,
+      time: block.header.time,
+      bits: block.header.bits,
+      chainwork: parent.chainwork + workFromTarget(targetFromBits(block.header.bits)),
+      status: 'stored',
+    };
+    try {
+      checkBody(block, this.params);
+      await this.verifyBlockTxs(block);
+    } catch (err) {
+      if (err instanceof BlockError && isPermanentFailure(err.code)) await this.markInvalid(entry, err.code);
+      throw err;
+    }
+    await this.modules.store.putBlock(block, bytes, entry);
+    this.headers.set(hash, entry);
+    if (entry.chainwork <= this.tipEntry.chainwork) {
+      this.log.info({ hash, height: entry.height }, 'side-chain block stored');
+      return { status: 'side', hash, height: entry.height };
+    }
+    const before = this.tipEntry;
+    await this.activateBest();
+    if (this.tipEntry.hash !== hash && this.headers.get(hash)?.status === 'invalid') {
+      throw new BlockError('BAD_TX', `block ${hash} failed when connected: ${this.headers.get(hash)?.invalidCode ?? ''}`);
+    }
+    const status: ImportStatus = before.hash === prevHash ? 'connected' : 'reorg';
+    return { status, hash, height: entry.height };
+  }
+
+  /** Stateless tx checks for the txs not already verified in our mempool. */
+  private async verifyBlockTxs(block: Block): Promise<void> {
+    const pending: SignedTx[] = [];
+    const pendingIds: Uint8Array[] = [];
+    const index: number[] = [];
+    block.txs.forEach((tx, i) => {
+      const id = block.txIds[i] as Uint8Array;
+      if (!this.modules.mempool.has(toHex(id))) {
+        pending.push(tx);
+        pendingIds.push(id);
+        index.push(i);
+      }
+    });
+    if (pending.length === 0) return;
+    const results = await this.modules.verifier.verify(pending, pendingIds);
+    results.forEach((r, k) => {
+      if (r) throw new BlockError('BAD_TX', `tx ${index[k]}: ${r.message}`, { index: index[k], txCode: r.code });
+    });
+  }
+
+  private async markInvalid(entry: HeaderEntry, code: string): Promise<void> {
+    const bad: HeaderEntry = { ...entry, status: 'invalid', invalidCode: code };
+    this.headers.set(bad.hash, bad);
+    await this.modules.store.putHeaderEntry(bad);
+    this.log.warn({ hash: bad.hash, height: bad.height, code }, 'block marked invalid');
+  }
+
+  private isValidChain(entry: HeaderEntry): boolean {
+    let e: HeaderEntry | undefined = entry;
+    while (e && e.hash !== this.genesisEntry.hash) {
+      if (e.status === 'invalid') return false;
+      e = this.headers.get(e.prevHash);
+    }
+    return e !== undefined;
+  }
+
+  /** Best valid candidate: most chainwork; on a tie the current tip (first seen) stays. */
+  private bestCandidate(): HeaderEntry {
+    let best = this.tipEntry;
+    for (const e of this.headers.values()) {
+      if (e.status === 'stored' && e.chainwork > best.chainwork && this.isValidChain(e)) best = e;
+    }
+    return best;
+  }
+
+  /** Move the tip to the most-work valid chain, reorganising as needed. */
+  private async activateBest(): Promise<void> {
+    for (let attempts = 0; attempts < 8; attempts++) {
+      const best = this.bestCandidate();
+      if (best.hash === this.tipEntry.hash) return;
+      const ok = await this.reorgTo(best);
+      if (ok) return;
+    }
+  }
+
+  /** Returns false (state unchanged) when a block on the new branch fails to connect. */
+  private async reorgTo(target: HeaderEntry): Promise<boolean> {
+    const oldTip = this.tipEntry;
+    const toConnect: HeaderEntry[] = [];
+    const toDisconnect: HeaderEntry[] = [];
+    let a: HeaderEntry = oldTip;
+    let b: HeaderEntry = target;
+    const up = (e: HeaderEntry): HeaderEntry => {
+      const p = this.headers.get(e.prevHash);
+      if (!p) throw new Error(`header index broken: no parent for ${e.hash}`);
+      return p;
+    };
+    while (b.height > a.height) {
+      toConnect.push(b);
+      b = up(b);
+    }
+    while (a.height > b.height) {
+      toDisconnect.push(a);
+      a = up(a);
+    }
+    while (a.hash !== b.hash) {
+      toDisconnect.push(a);
+      toConnect.push(b);
+      a = up(a);
+      b = up(b);
+    }
+    toConnect.reverse();
+    const fork = a;
+
+    const disconnectedBlocks: Block[] = [];
+    for (const e of toDisconnect) disconnectedBlocks.push(await this.disconnectTip(e));
+    const connectedBlocks: Block[] = [];
+    for (const e of toConnect) {
+      try {
+        connectedBlocks.push(await this.connectBlock(e));
+      } catch (err) {
+        if (!(err instanceof BlockError || err instanceof TxError)) throw err;
+        this.log.warn({ hash: e.hash, height: e.height, err: err.message }, 'block failed to connect; restoring the previous chain');
+        await this.markInvalid(e, err.code);
+        for (const c of [...connectedBlocks].reverse()) await this.disconnectTip(this.headers.get(c.hashHex) as HeaderEntry);
+        for (const d of [...disconnectedBlocks].reverse()) await this.connectBlock(this.headers.get(d.hashHex) as HeaderEntry);
+        return false;
+      }
+    }
+    for (const blk of connectedBlocks) this.emit('block', blk);
+    this.emit('tip', this.tipEntry);
+    if (toDisconnect.length > 0) {
+      const orphaned = await this.returnOrphans(disconnectedBlocks);
+      const info: ReorgInfo = {
+        fork: { hash: fork.hash, height: fork.height },
+        disconnected: toDisconnect.map((e) => e.hash),
+        connected: toConnect.map((e) => e.hash),
+        orphanedTxs: orphaned,
+      };
+      this.log.warn(info, 'reorg');
+      this.emit('reorg', info);
+    }
+    return true;
+  }
+
+  private async readBlock(hash: string): Promise<Block> {
+    const bytes = await this.modules.store.getBlockBytes(hash);
+    if (!bytes) throw new Error(`block ${hash} is in the header index but not stored: the store is damaged`);
+    return decodeBlock(bytes, this.limits);
+  }
+
+  private historyOf(block: Block): EpcHistoryEntry[] {
+    const out: EpcHistoryEntry[] = [];
+    block.txs.forEach((tx, txIndex) => {
+      tx.events.forEach((event, eventIndex) => {
+        const eventId = tx.eventIds[eventIndex] as string;
+        for (const key of new Set(this.modules.rules.itemKeysOf(event))) {
+          out.push({ key, height: block.header.height, txIndex, eventIndex, eventId });
+        }
+      });
+    });
+    return out;
+  }
+
+  /** Connect a stored block on top of the current tip: one atomic batch. */
+  private async connectBlock(entry: HeaderEntry): Promise<Block> {
+    const { store } = this.modules;
+    const block = await this.readBlock(entry.hash);
+    if (entry.prevHash !== this.tipEntry.hash) throw new Error(`connect ${entry.hash}: parent is not the tip`);
+    const seenEvents = new Set<string>();
+    const batch: ConnectBatch = { block, txLocations: [], events: [], history: this.historyOf(block), items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    for (const [i, tx] of block.txs.entries()) {
+      const id = toHex(block.txIds[i] as Uint8Array);
+      if (await store.getTxLocation(id)) throw new BlockError('DUPLICATE_TX', `tx ${id} is already on the chain`, { txId: id });
+      batch.txLocations.push({ txId: id, loc: { blockHash: entry.hash, height: entry.height, index: i } });
+      for (const [j, eventId] of tx.eventIds.entries()) {
+        if (seenEvents.has(eventId) || (await store.getEventLocation(eventId))) {
+          throw new TxError('DUPLICATE_EVENT', `event ${eventId} of tx ${id} is already on the chain`, { eventId });
+        }
+        seenEvents.add(eventId);
+        batch.events.push({ eventId, loc: { txId: id, index: j } });
+      }
+    }
+    await this.applyItemEffects(block, batch);
+    await store.connect(batch);
+    this.tipEntry = entry;
+    this.modules.mempool.removeIncluded(batch.txLocations.map((t) => t.txId), seenEvents);
+    return block;
+  }
+
+  /** Run every event through the item-status rules over an overlay of this block's writes. */
+  private async applyItemEffects(block: Block, batch: ConnectBatch): Promise<void> {
+    const { store, rules } = this.modules;
+    const items = new Map<string, StoredItem>();
+    const lots = new Map<string, LotKey>();
+    const undo: UndoRecord = batch.undo;
+    const touchedItems = new Set<string>();
+    const lotKey = (l: LotKey): string => `${l.gtin}\u0000${l.lot}`;
+    const reader: ItemReader = {
+      getItem: async (key) => items.get(key) ?? (await store.getItem(key)),
+      isLotRecalled: async (lot) => lots.has(lotKey(lot)) || (await store.isLotRecalled(lot)),
+    };
+    for (const tx of block.txs) {
+      const submitter = this.registry.get(tx.submitter) as Member;
+      for (const [j, event] of tx.events.entries()) {
+        const effects = await rules.applyEvent(reader, { event, eventId: tx.eventIds[j] as string, submitter, blockTime: block.header.time });
+        for (const item of effects.items) {
+          if (!touchedItems.has(item.key)) {
+            touchedItems.add(item.key);
+            undo.items.push({ key: item.key, prev: (await store.getItem(item.key)) ?? null });
+          }
+          items.set(item.key, item);
+        }
+        for (const lot of effects.recalledLots) {
+          const k = lotKey(lot);
+          if (lots.has(k)) continue;
+          const prev = await store.isLotRecalled(lot);
+          if (prev) continue;
+          lots.set(k, lot);
+          undo.lots.push({ lot, prev });
+        }
+      }
+    }
+    batch.items = [...items.values()];
+    batch.recalledLots = [...lots.values()];
+  }
+
+  /** Disconnect the tip block: one atomic batch restoring the undo data. */
+  private async disconnectTip(entry: HeaderEntry): Promise<Block> {
+    const { store } = this.modules;
+    if (entry.hash !== this.tipEntry.hash) throw new Error(`disconnect ${entry.hash}: not the tip`);
+    const block = await this.readBlock(entry.hash);
+    const undo = await store.getUndo(entry.hash);
+    if (!undo) throw new Error(`no undo data for block ${entry.hash}: the store is damaged (run tracechain reindex)`);
+    const parent = this.headers.get(entry.prevHash);
+    if (!parent) throw new Error(`no parent for ${entry.hash}`);
+    await store.disconnect({
+      block,
+      txIds: block.txIds.map((t) => toHex(t)),
+      eventIds: block.txs.flatMap((t) => t.eventIds),
+      history: this.historyOf(block),
+      undo,
+      newTip: { hash: parent.hash, height: parent.height },
+    });
+    this.tipEntry = parent;
+    return block;
+  }
+
+  /** After a reorg, orphaned txs not on the new chain go back to the mempool. */
+  private async returnOrphans(blocks: Block[]): Promise<number> {
+    let returned = 0;
+    for (const block of blocks) {
+      for (const [i, tx] of block.txs.entries()) {
+        const id = block.txIds[i] as Uint8Array;
+        try {
+          await this.admitLocked(tx, id);
+          returned++;
+        } catch (err) {
+          if (!(err instanceof TxError)) throw err;
+          // ALREADY_KNOWN / DUPLICATE_EVENT: the new chain already holds it; nothing is lost.
+        }
+      }
+    }
+    return returned;
+  }
+
+  /**
+   * Admit a tx to the mempool after every check: stateless (verifier) and against the chain
+   * and pool (duplicates). Throws TxError; DUPLICATE_EVENT lists every duplicate and where
+   * its original is.
+   */
+  async submitTx(tx: SignedTx, opts: { id?: Uint8Array } = {}): Promise<{ txId: string }> {
+    const id = opts.id ?? computeTxId(tx);
+    const idHex = toHex(id);
+    const bytes = encodeTx(tx).length;
+    if (bytes > this.params.maxTxBytes) throw new TxError('OVERSIZE', `tx is ${bytes} bytes, limit ${this.params.maxTxBytes}`);
+    if (this.modules.mempool.has(idHex)) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already pending`, { txId: idHex, block: null });
+    const [result] = await this.modules.verifier.verify([tx], [id]);
+    if (result) throw result;
+    await this.writer.run(() => this.admitLocked(tx, id));
+    this.emit('tx', tx, idHex);
+    return { txId: idHex };
+  }
+
+  private async admitLocked(tx: SignedTx, id: Uint8Array): Promise<void> {
+    const { store, mempool, clock } = this.modules;
+    const idHex = toHex(id);
+    const loc = await store.getTxLocation(idHex);
+    if (loc) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already in block ${loc.height}`, { txId: idHex, block: { hash: loc.blockHash, height: loc.height } });
+    const duplicates = await this.findDuplicateEvents(tx.eventIds);
+    if (duplicates.length > 0) {
+      throw new TxError('DUPLICATE_EVENT', `${duplicates.length} event(s) already recorded`, { duplicates });
+    }
+    mempool.add(tx, id, encodeTx(tx).length, clock());
+  }
+
+  /** Where each of these event IDs already is, in the mempool or on the main chain. */
+  async findDuplicateEvents(eventIds: readonly string[]): Promise<DuplicateEvent[]> {
+    const out: DuplicateEvent[] = [];
+    for (const eventId of eventIds) {
+      const pending = this.modules.mempool.txOfEvent(eventId);
+      if (pending !== undefined) {
+        out.push({ eventId, txId: pending, block: null });
+        continue;
+      }
+      const loc = await this.modules.store.getEventLocation(eventId);
+      if (loc) {
+        const txLoc = await this.modules.store.getTxLocation(loc.txId);
+        out.push({ eventId, txId: loc.txId, block: txLoc ? { hash: txLoc.blockHash, height: txLoc.height } : null });
+      }
+    }
+    return out;
+  }
+
+  /** Confirmations of a block on the main chain (tip = 1), 0 if not on it. */
+  confirmations(height: number | null): number {
+    return height === null ? 0 : Math.max(0, this.tipEntry.height - height + 1);
+  }
+
+  async getBlock(hash: string): Promise<Block | undefined> {
+    const bytes = await this.modules.store.getBlockBytes(hash);
+    return bytes ? decodeBlock(bytes, this.limits) : undefined;
+  }
+
+  async getMainBlock(height: number): Promise<Block | undefined> {
+    if (!Number.isSafeInteger(height) || height < 0 || height > this.tipEntry.height) return undefined;
+    const hash = await this.modules.store.getMainHash(height);
+    return hash ? this.getBlock(hash) : undefined;
+  }
+
+  /** Whether a header entry is on the main chain. */
+  async isMain(entry: HeaderEntry): Promise<boolean> {
+    return (await this.modules.store.getMainHash(entry.height)) === entry.hash;
+  }
+}

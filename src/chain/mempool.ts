@@ -1,0 +1,110 @@
+/**
+ * Bounded pool of verified transactions waiting for a block. Knows every pending event ID so
+ * a duplicate capture is refused with the location of the original. FIFO selection keeps
+ * capture order; capacity is bounded by count and bytes, never unbounded.
+ */
+import { TxError } from './errors.js';
+import { toHex } from './bytes.js';
+import type { SignedTx } from './types.js';
+
+export interface MempoolOptions {
+  maxTxs: number;
+  maxBytes: number;
+}
+
+export interface PoolEntry {
+  tx: SignedTx;
+  id: Uint8Array;
+  idHex: string;
+  bytes: number;
+  addedAt: number;
+}
+
+export class Mempool {
+  private readonly entries = new Map<string, PoolEntry>();
+  private readonly events = new Map<string, string>(); // eventId -> txId hex
+  private totalBytes = 0;
+
+  constructor(private readonly opts: MempoolOptions) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  has(idHex: string): boolean {
+    return this.entries.has(idHex);
+  }
+
+  get(idHex: string): PoolEntry | undefined {
+    return this.entries.get(idHex);
+  }
+
+  /** The pending tx holding an event, if any. */
+  txOfEvent(eventId: string): string | undefined {
+    return this.events.get(eventId);
+  }
+
+  /**
+   * Admit a tx that has already been verified. Throws TxError ALREADY_KNOWN, DUPLICATE_EVENT
+   * (details.eventId, details.txId) or MEMPOOL_FULL; on any throw the pool is unchanged.
+   */
+  add(tx: SignedTx, id: Uint8Array, bytes: number, now: number): PoolEntry {
+    const idHex = toHex(id);
+    if (this.entries.has(idHex)) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already pending`, { txId: idHex });
+    for (const e of tx.eventIds) {
+      const other = this.events.get(e);
+      if (other !== undefined) throw new TxError('DUPLICATE_EVENT', `event ${e} is already pending in tx ${other}`, { eventId: e, txId: other, block: null });
+    }
+    if (this.entries.size >= this.opts.maxTxs || this.totalBytes + bytes > this.opts.maxBytes) {
+      throw new TxError('MEMPOOL_FULL', `mempool is full (${this.entries.size} txs, ${this.totalBytes} bytes); retry later`);
+    }
+    const entry: PoolEntry = { tx, id, idHex, bytes, addedAt: now };
+    this.entries.set(idHex, entry);
+    for (const e of tx.eventIds) this.events.set(e, idHex);
+    this.totalBytes += bytes;
+    return entry;
+  }
+
+  remove(idHex: string): PoolEntry | undefined {
+    const entry = this.entries.get(idHex);
+    if (!entry) return undefined;
+    this.entries.delete(idHex);
+    for (const e of entry.tx.eventIds) if (this.events.get(e) === idHex) this.events.delete(e);
+    this.totalBytes -= entry.bytes;
+    return entry;
+  }
+
+  /** Drop the txs a connected block includes, and any pending tx sharing an event with it. */
+  removeIncluded(txIds: readonly string[], eventIds: Iterable<string>): number {
+    let removed = 0;
+    for (const id of txIds) if (this.remove(id)) removed++;
+    for (const e of eventIds) {
+      const holder = this.events.get(e);
+      if (holder !== undefined && this.remove(holder)) removed++;
+    }
+    return removed;
+  }
+
+  /** Pending txs in arrival order, up to a byte budget (each tx's encoded size plus 4). */
+  select(maxBytes: number, maxTxs = Number.MAX_SAFE_INTEGER): PoolEntry[] {
+    const out: PoolEntry[] = [];
+    let used = 0;
+    for (const entry of this.entries.values()) {
+      if (out.length >= maxTxs) break;
+      if (used + entry.bytes + 4 > maxBytes) continue;
+      out.push(entry);
+      used += entry.bytes + 4;
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.events.clear();
+    this.totalBytes = 0;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The storage interface the chain needs (implemented in storage/). The chain decides what
+ * changes; storage encodes it and writes each block connect/disconnect as one atomic batch,
+ * tip pointer included.
+ */
+import type { Block } from './block.js';
+
+export type BlockStatus = 'stored' | 'invalid';
+
+/** One entry of the header index: everything fork choice needs without reading a block. */
+export interface HeaderEntry {
+  hash: string;
+  height: number;
+  prevHash: string;
+  time: number;
+  bits: number;
+  chainwork: bigint;
+  status: BlockStatus;
+  /** Why a block was marked invalid (error code), if it was. */
+  invalidCode?: string;
+}
+
+export interface TxLocation {
+  blockHash: string;
+  height: number;
+  /** Position of the tx in the block. */
+  index: number;
+}
+
+export interface EventLocation {
+  txId: string;
+  /** Position of the event in its tx. */
+  index: number;
+}
+
+export interface EpcHistoryEntry {
+  /** Canonical item key (see trace/). */
+  key: string;
+  height: number;
+  txIndex: number;
+  eventIndex: number;
+  eventId: string;
+}
+
+/** JSON-serialisable item record kept per EPC (shape owned by trace/). */
+export type StoredItem = { key: string } & Record<string, unknown>;
+
+export interface LotKey {
+  gtin: string;
+  lot: string;
+}
+
+/** What a block's connection changed in mutable state, so it can be undone exactly. */
+export interface UndoRecord {
+  items: { key: string; prev: StoredItem | null }[];
+  lots: { lot: LotKey; prev: boolean }[];
+}
+
+export interface ConnectBatch {
+  block: Block;
+  txLocations: { txId: string; loc: TxLocation }[];
+  events: { eventId: string; loc: EventLocation }[];
+  history: EpcHistoryEntry[];
+  items: StoredItem[];
+  recalledLots: LotKey[];
+  undo: UndoRecord;
+}
+
+export interface DisconnectBatch {
+  block: Block;
+  txIds: string[];
+  eventIds: string[];
+  history: EpcHistoryEntry[];
+  undo: UndoRecord;
+  /** The new tip after the disconnect (the block's parent). */
+  newTip: { hash: string; height: number };
+}
+
+export interface ChainStore {
+  /** The stored genesis document (JSON string), if any. */
+  getGenesis(): Promise<string | undefined>;
+  putGenesis(genesisJson: string, genesis: Block, entry: HeaderEntry): Promise<void>;
+  getTip(): Promise<string | undefined>;
+  /** All header index entries, in any order. */
+  loadHeaderEntries(): AsyncIterable<HeaderEntry>;
+  /** Store a block and its header entry (not connected). */
+  putBlock(block: Block, bytes: Uint8Array, entry: HeaderEntry): Promise<void>;
+  putHeaderEntry(entry: HeaderEntry): Promise<void>;
+  getBlockBytes(hash: string): Promise<Uint8Array | undefined>;
+  getMainHash(height: number): Promise<string | undefined>;
+  getTxLocation(txId: string): Promise<TxLocation | undefined>;
+  getEventLocation(eventId: string): Promise<EventLocation | undefined>;
+  getItem(key: string): Promise<StoredItem | undefined>;
+  isLotRecalled(lot: LotKey): Promise<boolean>;
+  getUndo(hash: string): Promise<UndoRecord | undefined>;
+  /** One atomic, synced batch: main-chain entry, indexes, item state, undo and tip. */
+  connect(batch: ConnectBatch): Promise<void>;
+  /** One atomic, synced batch reversing a connect. */
+  disconnect(batch: DisconnectBatch): Promise<void>;
+  /** EPC history of an item in chain order, paged from an exclusive cursor. */
+  history(key: string, opts: { after?: EpcHistoryEntry; limit: number }): Promise<EpcHistoryEntry[]>;
+}

@@ -1,0 +1,28 @@
+/**
+ * What the chain needs from trace/ (EPCIS rules), injected so chain stays testable and the
+ * rule set lives in one place. `node/` wires the real implementation from trace/.
+ */
+import type { LotKey, StoredItem } from './store.js';
+import type { Member, SignedTx } from './types.js';
+
+export interface ItemReader {
+  getItem(key: string): Promise<StoredItem | undefined>;
+  isLotRecalled(lot: LotKey): Promise<boolean>;
+}
+
+export interface EventEffects {
+  items: StoredItem[];
+  recalledLots: LotKey[];
+}
+
+export interface TxRules {
+  /**
+   * Stateless checks of a tx's events for its submitter: each event ID recomputed from the
+   * event, each event allowed by the member's role and prefixes. Throws TxError.
+   */
+  checkEvents(tx: SignedTx, member: Member): void;
+  /** Canonical item keys an event names (for the EPC history index). */
+  itemKeysOf(event: Record<string, unknown>): string[];
+  /** The item-state changes one event makes, given the state before it. Never throws on business conflicts. */
+  applyEvent(reader: ItemReader, input: { event: Record<string, unknown>; eventId: string; submitter: Member; blockTime: number }): Promise<EventEffects>;
+}

@@ -1,0 +1,57 @@
+/**
+ * Stateless verification of transactions (signature, chain ID, submitter, event IDs, roles).
+ * CPU work: the inline implementation checks in small slices and yields to the event loop
+ * between them; a worker-pool implementation can stand behind the same interface.
+ */
+import { TxError } from './errors.js';
+import { txId as computeTxId, verifyTxSignature } from './tx.js';
+import type { MemberRegistry } from './registry.js';
+import type { TxRules } from './tx-rules.js';
+import type { SignedTx } from './types.js';
+
+export interface TxVerifier {
+  /** Resolves with null for a valid tx, else the TxError, per tx in order. */
+  verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]>;
+  close(): Promise<void>;
+}
+
+/** The checks themselves, synchronous, shared by every verifier implementation. */
+export function verifyTxSync(tx: SignedTx, chainId: string, registry: MemberRegistry, rules: TxRules, id?: Uint8Array): void {
+  if (tx.chain !== chainId) throw new TxError('WRONG_CHAIN', `tx is for chain ${tx.chain}, this is ${chainId}`);
+  const member = registry.get(tx.submitter);
+  const key = registry.publicKey(tx.submitter);
+  if (!member || !key) throw new TxError('UNKNOWN_SUBMITTER', `submitter ${tx.submitter} is not a member of this consortium`);
+  if (!verifyTxSignature(tx, key, id ?? computeTxId(tx))) throw new TxError('BAD_SIGNATURE', `signature does not verify for submitter ${member.name}`);
+  rules.checkEvents(tx, member);
+}
+
+const SLICE_MS = 8;
+
+export class InlineTxVerifier implements TxVerifier {
+  constructor(
+    private readonly opts: { chainId: string },
+    private readonly modules: { registry: MemberRegistry; rules: TxRules },
+  ) {}
+
+  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]> {
+    const out: (TxError | null)[] = [];
+    let sliceStart = performance.now();
+    for (let i = 0; i < txs.length; i++) {
+      try {
+        verifyTxSync(txs[i] as SignedTx, this.opts.chainId, this.modules.registry, this.modules.rules, txIds?.[i]);
+        out.push(null);
+      } catch (err) {
+        if (!(err instanceof TxError)) throw err; // a bug, not a bad tx: let it surface
+        out.push(err);
+      }
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+

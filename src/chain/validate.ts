@@ -1,0 +1,75 @@
+/**
+ * Block checks that need no chain state beyond the parent's header entry: header context
+ * (height, bits, proof of work, time, sealer right and signature) and body (size, tx count,
+ * duplicate txs, merkle root). Each failure throws a BlockError with its code.
+ */
+import { BlockError } from './errors.js';
+import { blockSigningMessage, type Block } from './block.js';
+import { HEADER_VERSION } from './header.js';
+import { merkleRoot } from './merkle.js';
+import { equalBytes, toHex } from './bytes.js';
+import { verify } from './keys.js';
+import { targetFromBits, hashMeetsTarget } from '../consensus/target.js';
+import { checkBlockTime } from '../consensus/time.js';
+import type { MemberRegistry } from './registry.js';
+import type { HeaderEntry } from './store.js';
+import type { ConsortiumParams } from './types.js';
+
+export interface HeaderContext {
+  parent: HeaderEntry;
+  /** Median time past of the parent and its ancestors (up to 11). */
+  mtp: number;
+  /** Bits the retarget rule requires for this block. */
+  expectedBits: number;
+  now: number;
+  params: ConsortiumParams;
+  registry: MemberRegistry;
+}
+
+export function checkHeader(block: Block, ctx: HeaderContext): void {
+  const h = block.header;
+  if (h.version !== HEADER_VERSION) throw new BlockError('BAD_VERSION', `header version ${h.version}, expected ${HEADER_VERSION}`);
+  if (h.height !== ctx.parent.height + 1) {
+    throw new BlockError('BAD_HEIGHT', `height ${h.height} does not follow parent height ${ctx.parent.height}`);
+  }
+  if (h.bits !== ctx.expectedBits) {
+    throw new BlockError('BAD_BITS', `bits 0x${h.bits.toString(16)} differ from the retarget rule's 0x${ctx.expectedBits.toString(16)}`);
+  }
+  const target = targetFromBits(h.bits);
+  if (!hashMeetsTarget(block.hash, target)) throw new BlockError('BAD_POW', `hash ${block.hashHex} is above the target`);
+  checkBlockTime(h.time, ctx.mtp, ctx.now, ctx.params.futureWindowMs);
+  const sealerId = toHex(h.sealer);
+  const key = ctx.registry.publicKey(sealerId);
+  if (!key || !ctx.registry.canSealAt(sealerId, h.height)) {
+    throw new BlockError('NOT_A_SEALER', `sealer ${sealerId} is not a member with the seal right at height ${h.height}`);
+  }
+  if (!verify(key, blockSigningMessage(block.hash), block.signature)) {
+    throw new BlockError('BAD_SEALER_SIGNATURE', `sealer signature does not verify for ${ctx.registry.get(sealerId)?.name ?? sealerId}`);
+  }
+}
+
+/**
+ * Body checks. The merkle root is checked first: any failure after it concerns the body the
+ * header commits to, so it is a property of the block hash (see isPermanentFailure).
+ */
+export function checkBody(block: Block, params: ConsortiumParams): void {
+  const root = merkleRoot(block.txIds);
+  if (!equalBytes(root, block.header.merkleRoot)) {
+    throw new BlockError('BAD_MERKLE_ROOT', `merkle root ${toHex(root)} differs from the header's ${toHex(block.header.merkleRoot)}`);
+  }
+  if (block.size > params.maxBlockBytes) throw new BlockError('OVERSIZE', `block is ${block.size} bytes, limit ${params.maxBlockBytes}`);
+  const seen = new Set<string>();
+  for (const id of block.txIds) {
+    const hex = toHex(id);
+    if (seen.has(hex)) throw new BlockError('DUPLICATE_TX', `tx ${hex} appears twice in the block`, { txId: hex });
+    seen.add(hex);
+  }
+}
+
+/**
+ * Whether a failure is a property of the block hash itself (so the hash may be remembered as
+ * invalid) rather than of bytes a peer could have mutated without changing the hash.
+ */
+export function isPermanentFailure(code: BlockError['code']): boolean {
+  return code !== 'BAD_MERKLE_ROOT' && code !== 'MALFORMED' && code !== 'OVERSIZE' && code !== 'TIME_TOO_NEW' && code !== 'UNKNOWN_PARENT' && code !== 'ALREADY_KNOWN';
+}
