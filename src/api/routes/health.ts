@@ -1,0 +1,56 @@
+/** GET /health: 200 when ready, 503 when not, with the same body. */
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.js';
+
+export async function healthRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  app.get(
+    '/health',
+    {
+      config: { rateLimit: false },
+      schema: {
+        summary: 'Readiness: store open and, on a network, peers and synced',
+        tags: ['node'],
+        response: {
+          '2xx': { $ref: 'Health#' },
+          '5xx': { $ref: 'Health#' },
+        },
+      },
+    },
+    async (_req, reply) => {
+      const { status, chain } = ctx;
+      const peers = status.peers();
+      const synced = status.synced();
+      const storeOpen = status.storeOpen();
+      const ready = storeOpen && (!status.networked() || (peers > 0 && synced));
+      const body = {
+        status: ready ? 'ok' : 'unavailable',
+        height: chain.tip.height,
+        tip: chain.tip.hash,
+        peers,
+        synced,
+        storeOpen,
+        hashrate: status.hashrate(),
+        mempool: chain.mempool.size,
+        lastBlockAgeMs: Math.max(0, Date.now() - chain.tip.time),
+      };
+      return reply.code(ready ? 200 : 503).send(body);
+    },
+  );
+}
+
+export const healthSchema = {
+  $id: 'Health',
+  type: 'object',
+  required: ['status', 'height', 'peers', 'synced'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'unavailable'] },
+    height: { type: 'integer' },
+    tip: { type: 'string' },
+    peers: { type: 'integer' },
+    synced: { type: 'boolean' },
+    storeOpen: { type: 'boolean' },
+    hashrate: { type: 'number' },
+    mempool: { type: 'integer' },
+    lastBlockAgeMs: { type: 'integer' },
+  },
+} as const;

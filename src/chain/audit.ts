@@ -1,0 +1,177 @@
+/**
+ * Audit: re-check every stored main-chain block (links, PoW, bits, time, sealer, merkle root,
+ * txs) and every index against the blocks (tx and event locations, EPC history, item state
+ * replayed from genesis). Names the first bad block. Reads through the store interface only.
+ */
+import { BlockError, TxError } from './errors.js';
+import { decodeBlock, type Block } from './block.js';
+import { genesisBlock } from './genesis.js';
+import { toHex } from './bytes.js';
+import { checkBody, checkHeader } from './validate.js';
+import { MemberRegistry } from './registry.js';
+import { verifyTxSync } from './tx-verifier.js';
+import type { TxRules, ItemReader } from './tx-rules.js';
+import type { ChainStore, HeaderEntry, LotKey, StoredItem } from './store.js';
+import type { Genesis, Member } from './types.js';
+import { targetFromBits } from '../consensus/target.js';
+import { workFromTarget } from '../consensus/work.js';
+import { nextBits } from '../consensus/retarget.js';
+import { medianTimePast } from '../consensus/time.js';
+
+export interface AuditProblem {
+  height: number;
+  hash: string | null;
+  reason: string;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  tipHeight: number;
+  blocksChecked: number;
+  txsChecked: number;
+  eventsChecked: number;
+  itemsChecked: number;
+  problem: AuditProblem | null;
+}
+
+class AuditFailure extends Error {
+  constructor(readonly problem: AuditProblem) {
+    super(problem.reason);
+  }
+}
+
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) => {
+    if (val && typeof val === 'object' && !Array.isArray(val)) {
+      return Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return val;
+  });
+}
+
+export async function auditChain(
+  store: ChainStore,
+  genesis: Genesis,
+  rules: TxRules,
+  onProgress?: (done: number, total: number) => void,
+): Promise<AuditReport> {
+  const registry = MemberRegistry.fromGenesis(genesis);
+  const params = genesis.params;
+  const limits = { maxBlockBytes: params.maxBlockBytes, maxTxBytes: params.maxTxBytes, maxEventsPerTx: params.maxEventsPerTx };
+  const gBlock = genesisBlock(genesis);
+  const chainId = gBlock.hashHex;
+  const report: AuditReport = { ok: false, tipHeight: 0, blocksChecked: 0, txsChecked: 0, eventsChecked: 0, itemsChecked: 0, problem: null };
+
+  const items = new Map<string, StoredItem>();
+  const lots = new Set<string>();
+  const lotKey = (l: LotKey): string => `${l.gtin}\u0000${l.lot}`;
+  const reader: ItemReader = {
+    getItem: async (k) => items.get(k),
+    isLotRecalled: async (l) => lots.has(lotKey(l)),
+  };
+  const fail = (height: number, hash: string | null, reason: string): never => {
+    throw new AuditFailure({ height, hash, reason });
+  };
+
+  try {
+    const tipHash = await store.getTip();
+    if (!tipHash) fail(0, null, 'no tip pointer: the store is empty or damaged');
+    const tipHeightHex = tipHash as string;
+    // Find the tip's height from the main-chain index by walking back from its block.
+    const tipBytes = await store.getBlockBytes(tipHeightHex);
+    if (!tipBytes) fail(-1, tipHeightHex, 'the tip block is missing');
+    const tipHeight = tipHeightHex === chainId ? 0 : decodeBlock(tipBytes as Uint8Array, limits).header.height;
+    report.tipHeight = tipHeight;
+
+    const anchor = { height: 0, time: genesis.time, bits: params.genesisBits };
+    const times: number[] = [genesis.time];
+    let parent: HeaderEntry = {
+      hash: chainId,
+      height: 0,
+      prevHash: toHex(gBlock.header.prevHash),
+      time: genesis.time,
+      bits: params.genesisBits,
+      chainwork: workFromTarget(targetFromBits(params.genesisBits)),
+      status: 'stored',
+    };
+    const main0 = await store.getMainHash(0);
+    if (main0 !== chainId) fail(0, main0 ?? null, 'main chain at height 0 is not this consortium’s genesis');
+
+    for (let height = 1; height <= tipHeight; height++) {
+      const hash = await store.getMainHash(height);
+      if (!hash) fail(height, null, 'main-chain index has no block at this height');
+      const bytes = await store.getBlockBytes(hash as string);
+      if (!bytes) fail(height, hash as string, 'block is in the main-chain index but not stored');
+      let block: Block;
+      try {
+        block = decodeBlock(bytes as Uint8Array, limits);
+      } catch (err) {
+        return fail(height, hash as string, `stored block does not decode: ${(err as Error).message}`);
+      }
+      if (block.hashHex !== hash) fail(height, hash as string, `stored block hashes to ${block.hashHex}, not its key`);
+      if (toHex(block.header.prevHash) !== parent.hash) fail(height, hash as string, 'prevHash does not link to the previous main-chain block');
+      try {
+        checkHeader(block, {
+          parent,
+          mtp: medianTimePast(times.slice(-11)),
+          expectedBits: nextBits(params, anchor, parent),
+          now: Number.MAX_SAFE_INTEGER,
+          params,
+          registry,
+        });
+        checkBody(block, params);
+        for (const [i, tx] of block.txs.entries()) verifyTxSync(tx, chainId, registry, rules, block.txIds[i]);
+      } catch (err) {
+        if (err instanceof BlockError || err instanceof TxError) fail(height, hash as string, err.message);
+        throw err;
+      }
+      // Indexes against the block.
+      for (const [i, tx] of block.txs.entries()) {
+        const id = toHex(block.txIds[i] as Uint8Array);
+        const loc = await store.getTxLocation(id);
+        if (!loc || loc.blockHash !== hash || loc.height !== height || loc.index !== i) fail(height, hash as string, `tx index wrong for tx ${id}`);
+        for (const [j, eventId] of tx.eventIds.entries()) {
+          const eloc = await store.getEventLocation(eventId);
+          if (!eloc || eloc.txId !== id || eloc.index !== j) fail(height, hash as string, `event index wrong for ${eventId}`);
+          const event = tx.events[j] as Record<string, unknown>;
+          for (const key of new Set(rules.itemKeysOf(event))) {
+            const hist = await store.history(key, { after: { key, height, txIndex: i, eventIndex: j - 1, eventId: '' }, limit: 1 });
+            const h = hist[0];
+            if (!h || h.height !== height || h.txIndex !== i || h.eventIndex !== j || h.eventId !== eventId) {
+              fail(height, hash as string, `EPC history missing for ${key} at event ${eventId}`);
+            }
+          }
+          const effects = await rules.applyEvent(reader, { event, eventId, submitter: registry.get(tx.submitter) as Member, blockTime: block.header.time });
+          for (const it of effects.items) items.set(it.key, it);
+          for (const l of effects.recalledLots) lots.add(lotKey(l));
+          report.eventsChecked++;
+        }
+        report.txsChecked++;
+      }
+      times.push(block.header.time);
+      if (times.length > 11) times.shift();
+      parent = { ...parent, hash: block.hashHex, height, prevHash: parent.hash, time: block.header.time, bits: block.header.bits };
+      report.blocksChecked++;
+      onProgress?.(height, tipHeight);
+    }
+    // Item state replayed from the blocks must equal what the store holds.
+    for (const [key, item] of items) {
+      const stored = await store.getItem(key);
+      if (!stored || canonicalJson(stored) !== canonicalJson(item)) fail(tipHeight, tipHash as string, `item state for ${key} differs from a replay of the chain`);
+      report.itemsChecked++;
+    }
+    for (const l of lots) {
+      const [gtin, lot] = l.split('\u0000') as [string, string];
+      if (!(await store.isLotRecalled({ gtin, lot }))) fail(tipHeight, tipHash as string, `recall of lot ${lot} of ${gtin} missing from the index`);
+    }
+    report.ok = true;
+    return report;
+  } catch (err) {
+    if (err instanceof AuditFailure) {
+      report.problem = err.problem;
+      return report;
+    }
+    report.problem = { height: report.blocksChecked + 1, hash: null, reason: `store could not be read: ${(err as Error).message}` };
+    return report;
+  }
+}

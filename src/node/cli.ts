@@ -1,0 +1,131 @@
+/**
+ * The `tracechain` command line. Each command lives in commands/ or node.ts; this file only
+ * parses arguments, runs one, and turns failures into a message and a non-zero exit.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { createLogger } from './logger.js';
+import { ConfigError, defaultConfig, loadConfigFile, parseHostPort, type NodeConfig } from './config.js';
+import { TracechainNode } from './node.js';
+import { auditCommand } from './commands/audit.js';
+import { hashCommand } from './commands/hash.js';
+import { benchCommand } from './commands/bench.js';
+
+function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+interface StartFlags {
+  data?: string;
+  api?: string;
+  p2p?: string[];
+  bootstrap?: string[];
+  config?: string;
+  workers?: number;
+  mine: boolean;
+  logLevel?: NodeConfig['log']['level'];
+  pretty?: boolean;
+}
+
+async function startCommand(flags: StartFlags): Promise<number> {
+  let config = defaultConfig();
+  if (flags.config) config = await loadConfigFile(config, flags.config);
+  if (process.env.TRACECHAIN_DATA) config.dataDir = process.env.TRACECHAIN_DATA;
+  if (flags.data) config.dataDir = flags.data;
+  config.dataDir = resolve(config.dataDir);
+  if (flags.api) Object.assign(config.api, parseHostPort(flags.api));
+  if (flags.p2p) config.p2p.listen = flags.p2p;
+  if (flags.bootstrap) config.p2p.bootstrap = flags.bootstrap;
+  if (flags.workers !== undefined) config.mining.workers = flags.workers;
+  if (!flags.mine) config.mining.enabled = false;
+  if (flags.logLevel) config.log.level = flags.logLevel;
+  if (flags.pretty !== undefined) config.log.pretty = flags.pretty;
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const node = new TracechainNode(config, { logger });
+  await node.start();
+  await new Promise<void>((res) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      logger.info({ signal: sig }, 'shutting down');
+      res();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await node.stop();
+  logger.flush();
+  return 0;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tracechain')
+    .description('Permissioned proof-of-work chain for GS1 EPCIS 2.0 medicine traceability')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('run a node (creates a one-member dev consortium in DIR if it holds none)')
+    .option('--data <dir>', 'data directory', undefined)
+    .option('--api <host:port>', 'HTTP API address (default 127.0.0.1:8080)')
+    .option('--p2p <multiaddr...>', 'libp2p listen address(es)')
+    .option('--bootstrap <multiaddr...>', 'peers to dial at start')
+    .option('--config <file>', 'JSON config file')
+    .option('--workers <n>', 'mining worker threads', intArg('--workers', 1, 256))
+    .option('--no-mine', 'do not mine')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--pretty', 'human-readable logs instead of JSON lines')
+    .action(async (flags: StartFlags) => {
+      process.exitCode = await startCommand(flags);
+    });
+
+  program
+    .command('hash')
+    .description('print the CBV 2.0 event ID of each event in an EPCIS 2.0 document (FILE or - for stdin)')
+    .argument('<file>')
+    .action(async (file: string) => {
+      process.exitCode = await hashCommand(file, process.stdout);
+    });
+
+  program
+    .command('audit')
+    .description('re-verify the stored chain and every index; exit 1 naming the first bad block')
+    .option('--data <dir>', 'data directory', './data')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { data: string; json?: boolean }) => {
+      process.exitCode = await auditCommand({ data: resolve(flags.data), json: flags.json }, process.stdout, process.stderr);
+    });
+
+  program
+    .command('bench')
+    .description('benchmarks: hashrate (more to come: ingest, propagation, sync, query)')
+    .argument('<which>', 'hashrate')
+    .option('--seconds <s>', 'seconds per measurement', intArg('--seconds', 1, 3600), 3)
+    .option('--workers <n>', 'worker threads', intArg('--workers', 1, 256))
+    .option('--json', 'print one JSON object on the last line')
+    .action(async (which: string, flags: { seconds: number; workers?: number; json?: boolean }) => {
+      process.exitCode = await benchCommand(which, flags, process.stdout);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tracechain: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`tracechain: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

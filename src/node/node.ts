@@ -1,0 +1,136 @@
+/**
+ * Composition root: builds every module from config, starts them in order, stops them in
+ * reverse. The only place that knows all the pieces.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Chain } from '../chain/chain.js';
+import { Mempool } from '../chain/mempool.js';
+import { InlineTxVerifier, type TxVerifier } from '../chain/tx-verifier.js';
+import { MemberRegistry } from '../chain/registry.js';
+import { genesisBlock } from '../chain/genesis.js';
+import { keyIdHex, type KeyPair } from '../chain/keys.js';
+import type { Genesis } from '../chain/types.js';
+import type { ChainStore } from '../chain/store.js';
+import { LevelChainStore } from '../storage/index.js';
+import { buildApi } from '../api/server.js';
+import type { ApiContext } from '../api/context.js';
+import { DataDir, FILES, peerIdOf, tokenMatches } from './data-dir.js';
+import { devGenesis } from './dev-consortium.js';
+import { MinerService, type BlockMiner } from './miner-service.js';
+import { createMiner } from '../consensus/miner/index.js';
+import { traceRules } from './trace-rules.js';
+import type { NodeConfig } from './config.js';
+
+export interface NodeInfo {
+  name: string;
+  role: string;
+  memberId: string;
+  peerId: string;
+  chainId: string;
+  api: string;
+  data: string;
+}
+
+export class TracechainNode {
+  private store: LevelChainStore | undefined;
+  private chain: Chain | undefined;
+  private verifier: TxVerifier | undefined;
+  private miner: BlockMiner | undefined;
+  private minerService: MinerService | undefined;
+  private api: FastifyInstance | undefined;
+  private futureTimer: NodeJS.Timeout | undefined;
+  private tokenHashes: string[] = [];
+  private apiAddress = '';
+  private readonly log: Logger;
+  private info: Omit<NodeInfo, 'api'> | undefined;
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly modules: { logger: Logger; clock?: () => number },
+  ) {
+    this.log = modules.logger.child({ module: 'node' });
+  }
+
+  get chainOrThrow(): Chain {
+    if (!this.chain) throw new Error('node not started');
+    return this.chain;
+  }
+
+  /** Create a one-member dev consortium in the data dir if it holds none. */
+  static async ensureDevConsortium(dir: DataDir, clock: () => number, log: Logger): Promise<void> {
+    await dir.ensure();
+    if (await dir.exists(FILES.genesis)) return;
+    const key = (await dir.readMemberKey()) ?? (await dir.createMemberKey());
+    const peerKey = (await dir.readPeerKey()) ?? (await dir.createPeerKey());
+    const genesis = devGenesis(key, await peerIdOf(peerKey), clock());
+    await dir.writeGenesis(genesis);
+    if (!(await dir.exists(FILES.apiToken))) await dir.createApiToken();
+    log.info({ dir: dir.path, chainId: genesisBlock(genesis).hashHex }, 'created a one-member dev consortium');
+  }
+
+  async start(): Promise<NodeInfo> {
+    const clock = this.modules.clock ?? Date.now;
+    const { logger } = this.modules;
+    const dir = new DataDir(this.config.dataDir);
+    await TracechainNode.ensureDevConsortium(dir, clock, this.log);
+    const genesis = (await dir.readGenesis()) as Genesis;
+    const key = await dir.readMemberKey();
+    if (!key) throw new Error(`${dir.file(FILES.memberKey)} is missing: this node has no member key`);
+    const peerKey = (await dir.readPeerKey()) ?? (await dir.createPeerKey());
+    const memberId = keyIdHex(key.publicKey);
+    const registry = MemberRegistry.fromGenesis(genesis);
+    const member = registry.get(memberId);
+    if (!member) throw new Error(`member key ${memberId} is not a member of consortium "${genesis.name}"`);
+    if (!(await dir.exists(FILES.apiToken)) && (await dir.readTokenHashes()).length === 0) await dir.createApiToken();
+    this.tokenHashes = await dir.readTokenHashes();
+    const chainId = genesisBlock(genesis).hashHex;
+
+    this.store = await LevelChainStore.open(dir.file(FILES.chain), { logger });
+    const rules = traceRules();
+    this.verifier = new InlineTxVerifier({ chainId }, { registry, rules });
+    const mempool = new Mempool(this.config.mempool);
+    this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger });
+    const chain = this.chain;
+    this.futureTimer = setInterval(() => {
+      if (chain.futureCount > 0) void chain.retryFutureBlocks();
+    }, 1_000);
+    this.futureTimer.unref();
+
+    if (this.config.mining.enabled && member.canSeal) {
+      this.miner = await createMiner({ workers: this.config.mining.workers, logger });
+      this.minerService = new MinerService({ refreshMs: this.config.mining.refreshMs, key }, { chain, miner: this.miner, clock, logger });
+    }
+
+    const ctx: ApiContext = {
+      chain,
+      status: {
+        peers: () => 0,
+        synced: () => true,
+        hashrate: () => this.minerService?.hashrate() ?? 0,
+        storeOpen: () => this.store?.isOpen() ?? false,
+        networked: () => false,
+      },
+      checkToken: (token) => tokenMatches(token, this.tokenHashes),
+    };
+    this.api = await buildApi(this.config.api, ctx, logger);
+    this.apiAddress = await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
+    this.minerService?.start();
+    this.info = { name: member.name, role: member.role, memberId, peerId: await peerIdOf(peerKey), chainId, data: dir.path };
+    this.log.info({ api: this.apiAddress, chainId, height: chain.tip.height, mining: !!this.minerService }, 'node started');
+    return { ...this.info, api: this.apiAddress };
+  }
+
+  /** Stop in reverse order of start: miner, API, timers, chain writes, store. */
+  async stop(): Promise<void> {
+    await this.minerService?.stop();
+    await this.miner?.close();
+    await this.api?.close();
+    if (this.futureTimer) clearInterval(this.futureTimer);
+    await this.verifier?.close();
+    await this.store?.close();
+    this.log.info('node stopped');
+  }
+}
+
+export type { KeyPair };
