@@ -1,0 +1,16 @@
+/** storage/: the LevelDB ChainStore and its repositories (DESIGN.md, Storage). */
+export { LevelChainStore, SCHEMA_VERSION } from './level-store.js';
+export type { ClearResult, LevelChainStoreOptions, StoreLogger, StoreStats } from './level-store.js';
+export {
+  StorageArgumentError,
+  StorageCorruptionError,
+  StorageError,
+  StorageOpenError,
+  StorageReadError,
+  StorageStateError,
+  StorageWriteError,
+} from './errors.js';
+export type { StorageErrorCode } from './errors.js';
+export { BUCKETS, BUCKET_NAMES, INDEX_BUCKETS, Repositories, Repository } from './repositories.js';
+export type { BucketName, BucketReader, InnerRange } from './repositories.js';
+export type { HistoryKey, HistoryPosition } from './codecs.js';

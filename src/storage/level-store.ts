@@ -1,0 +1,451 @@
+/**
+ * LevelChainStore: the ChainStore over one LevelDB database at `<dataDir>/chain`.
+ *
+ * Every write is one `db.batch(ops, { sync: true })`: a block connect or disconnect carries its
+ * main-chain entry, indexes, item state, undo record and the tip pointer together, so an
+ * acknowledged block survives a crash and a crash never leaves half a block. Writes are
+ * serialised inside the store so the invariant checks (connect extends the tip, disconnect
+ * removes the tip) and the batch they guard cannot interleave with another write.
+ */
+import { mkdir } from 'node:fs/promises';
+import { ClassicLevel } from 'classic-level';
+import { encodeBlock, type Block } from '../chain/block.js';
+import { equalBytes, toHex } from '../chain/bytes.js';
+import { HEADER_SIZE } from '../chain/header.js';
+import type {
+  ChainStore,
+  ConnectBatch,
+  DisconnectBatch,
+  EpcHistoryEntry,
+  EventLocation,
+  HeaderEntry,
+  LotKey,
+  StoredItem,
+  TxLocation,
+  UndoRecord,
+} from '../chain/store.js';
+import { encodeU32, historyPrefix, type HistoryPosition } from './codecs.js';
+import {
+  StorageArgumentError,
+  StorageCorruptionError,
+  StorageOpenError,
+  StorageStateError,
+  StorageWriteError,
+  levelErrorCode,
+} from './errors.js';
+import { BUCKET_NAMES, INDEX_BUCKETS, Repositories, type BatchOp, type BucketName, type Db } from './repositories.js';
+
+/** Version of the on-disk layout. Bump on any incompatible change and add a migration. */
+export const SCHEMA_VERSION = 1;
+
+/** Deletes per batch when clearing indexes. */
+const CLEAR_BATCH = 1000;
+
+/** The subset of a pino logger the store uses. */
+export interface StoreLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface LevelChainStoreOptions {
+  logger?: StoreLogger;
+}
+
+export interface StoreStats {
+  /** Entries per bucket. */
+  counts: Record<BucketName, number>;
+  /** Approximate bytes on disk of the whole database (LevelDB's estimate). */
+  approximateBytes: number;
+}
+
+export interface ClearResult {
+  /** Entries deleted per index bucket. */
+  deleted: Partial<Record<BucketName, number>>;
+  /** The tip after clearing: the genesis hash, or undefined if there is no genesis. */
+  tip: string | undefined;
+}
+
+const noopLogger: StoreLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+export class LevelChainStore implements ChainStore {
+  /** The directory of the LevelDB database (by convention `<dataDir>/chain`). */
+  readonly dir: string;
+  /** Typed per-bucket access for audit and tools; writes go through the store methods. */
+  readonly repos: Repositories;
+  /**
+   * True when a previous clearIndexes() was interrupted (crash): the indexes are partial and
+   * the caller must run clearIndexes() and reindex before trusting them.
+   */
+  readonly clearPending: boolean;
+
+  private readonly db: Db;
+  private readonly log: StoreLogger;
+  private writeQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(dir: string, db: Db, log: StoreLogger, clearPending: boolean) {
+    this.dir = dir;
+    this.db = db;
+    this.log = log;
+    this.repos = new Repositories(db);
+    this.clearPending = clearPending;
+  }
+
+  /**
+   * Open (creating if needed) the LevelDB database in directory `dir` — by convention
+   * `<dataDir>/chain` (node/data-dir.ts FILES.chain). Fails with a StorageOpenError if another
+   * process holds the lock, the schema is newer than this build, or the directory is not a store.
+   */
+  static async open(dir: string, opts: LevelChainStoreOptions = {}): Promise<LevelChainStore> {
+    const log = opts.logger ?? noopLogger;
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw new StorageOpenError('OPEN_FAILED', dir, `cannot create chain database directory ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (err) {
+      if (levelErrorCode(err) === 'LEVEL_LOCKED') {
+        throw new StorageOpenError(
+          'LOCKED',
+          dir,
+          `chain database ${dir} is locked: another tracechain node (or another open store in this process) is using it; stop it or use a different data directory`,
+          { cause: err },
+        );
+      }
+      const detail = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new StorageOpenError('OPEN_FAILED', dir, `cannot open chain database ${dir}: ${detail}`, { cause: err });
+    }
+    try {
+      const repos = new Repositories(db);
+      await checkSchema(db, repos, dir, log);
+      const clearPending = await readClearing(repos, dir, log);
+      if (clearPending) log.warn({ dir }, 'an index clear was interrupted; indexes are partial until clearIndexes() and a reindex run');
+      // The tip is not read here: a corrupt tip must not stop `audit` from opening the store to report it.
+      log.info({ dir, schema: SCHEMA_VERSION }, 'chain store open');
+      return new LevelChainStore(dir, db, log, clearPending);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    // Let queued writes finish (or fail) first; their callers see their own outcome.
+    await this.writeQueue.then(
+      () => undefined,
+      () => undefined,
+    );
+    await this.db.close();
+  }
+
+  /** True while the database is open (for /health). */
+  isOpen(): boolean {
+    return this.db.status === 'open';
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getGenesis(): Promise<string | undefined> {
+    return this.repos.meta.getGenesis();
+  }
+
+  getTip(): Promise<string | undefined> {
+    return this.repos.meta.getTip();
+  }
+
+  async *loadHeaderEntries(): AsyncGenerator<HeaderEntry> {
+    for await (const [, entry] of this.repos.headers.entries()) yield entry;
+  }
+
+  getHeaderEntry(hash: string): Promise<HeaderEntry | undefined> {
+    return this.repos.headers.get(hash);
+  }
+
+  getBlockBytes(hash: string): Promise<Uint8Array | undefined> {
+    return this.repos.blocks.get(hash);
+  }
+
+  hasBlock(hash: string): Promise<boolean> {
+    return this.repos.blocks.has(hash);
+  }
+
+  getMainHash(height: number): Promise<string | undefined> {
+    return this.repos.main.get(height);
+  }
+
+  getTxLocation(txId: string): Promise<TxLocation | undefined> {
+    return this.repos.txLocations.get(txId);
+  }
+
+  getEventLocation(eventId: string): Promise<EventLocation | undefined> {
+    return this.repos.eventLocations.get(eventId);
+  }
+
+  getItem(key: string): Promise<StoredItem | undefined> {
+    return this.repos.items.get(key);
+  }
+
+  async isLotRecalled(lot: LotKey): Promise<boolean> {
+    return (await this.repos.recalledLots.get(lot)) === true;
+  }
+
+  getUndo(hash: string): Promise<UndoRecord | undefined> {
+    return this.repos.undo.get(hash);
+  }
+
+  async history(key: string, opts: { after?: EpcHistoryEntry; limit: number }): Promise<EpcHistoryEntry[]> {
+    if (!Number.isSafeInteger(opts.limit) || opts.limit < 0) throw new StorageArgumentError('limit must be a non-negative integer');
+    if (opts.after !== undefined && opts.after.key !== key) throw new StorageArgumentError('history cursor belongs to another item key');
+    if (opts.limit === 0) {
+      historyPrefix(key); // a bad key fails the same way whatever the limit
+      return [];
+    }
+    const page = await this.repos.history.page(key, opts.after === undefined ? undefined : cursorOf(opts.after), opts.limit);
+    return page.map(([k, eventId]) => ({ key: k.key, height: k.height, txIndex: k.txIndex, eventIndex: k.eventIndex, eventId }));
+  }
+
+  /** Main chain from `fromHeight` upwards, in height order. */
+  async *iterateMainChain(fromHeight = 0): AsyncGenerator<{ height: number; hash: string }> {
+    for await (const [height, hash] of this.repos.main.entries({ gte: encodeU32('fromHeight', fromHeight) })) yield { height, hash };
+  }
+
+  /** Number of entries in one bucket (walks its keys; for audit and metrics, not hot paths). */
+  countBucket(bucket: BucketName): Promise<number> {
+    return this.repos.byName(bucket).count();
+  }
+
+  async stats(): Promise<StoreStats> {
+    const counts = {} as Record<BucketName, number>;
+    for (const name of BUCKET_NAMES) counts[name] = await this.countBucket(name);
+    return { counts, approximateBytes: await this.approximateSize() };
+  }
+
+  /** LevelDB's estimate of bytes on disk for one bucket or the whole database (cheap). */
+  async approximateSize(bucket?: BucketName): Promise<number> {
+    const { gte, lt } = bucket === undefined ? { gte: new Uint8Array([0]), lt: new Uint8Array([0xff]) } : this.repos.byName(bucket).bounds();
+    return this.db.approximateSize(gte, lt);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  putGenesis(genesisJson: string, genesis: Block, entry: HeaderEntry): Promise<void> {
+    return this.serial(async () => {
+      const hash = genesis.hashHex;
+      checkEntryFor(genesis, entry);
+      if (genesis.header.height !== 0) throw new StorageArgumentError('genesis block must have height 0');
+      const existing = await this.repos.meta.getGenesis();
+      if (existing !== undefined) {
+        const main0 = await this.repos.main.get(0);
+        if (existing === genesisJson && main0 === hash) return;
+        throw new StorageStateError(`a different genesis is already stored in ${this.dir} (main[0] = ${main0 ?? 'none'})`);
+      }
+      const r = this.repos;
+      await this.write('putGenesis', [
+        r.meta.putGenesis(genesisJson),
+        r.blocks.put(hash, encodeBlock(genesis)),
+        r.headers.put(hash, entry),
+        r.main.put(0, hash),
+        r.meta.putTip(hash),
+      ]);
+      this.log.info({ hash }, 'genesis stored');
+    });
+  }
+
+  putBlock(block: Block, bytes: Uint8Array, entry: HeaderEntry): Promise<void> {
+    return this.serial(async () => {
+      checkEntryFor(block, entry);
+      if (bytes.length < HEADER_SIZE || !equalBytes(bytes.subarray(0, HEADER_SIZE), block.headerBytes)) {
+        throw new StorageArgumentError(`block bytes do not start with the header of block ${block.hashHex}`);
+      }
+      await this.write('putBlock', [this.repos.blocks.put(block.hashHex, bytes), this.repos.headers.put(block.hashHex, entry)]);
+    });
+  }
+
+  putHeaderEntry(entry: HeaderEntry): Promise<void> {
+    return this.serial(() => this.write('putHeaderEntry', [this.repos.headers.put(entry.hash, entry)]));
+  }
+
+  connect(batch: ConnectBatch): Promise<void> {
+    return this.serial(async () => {
+      const { block } = batch;
+      const hash = block.hashHex;
+      const height = block.header.height;
+      const r = this.repos;
+      const tip = await r.meta.getTip();
+      const prev = toHex(block.header.prevHash);
+      if (tip !== prev) throw new StorageStateError(`connect ${hash} at height ${height}: its parent ${prev} is not the tip (${tip ?? 'none'})`);
+      if (!(await r.headers.has(hash)) || !(await r.blocks.has(hash))) {
+        throw new StorageStateError(`connect ${hash}: store the block and its header entry (putBlock) first`);
+      }
+      const ops: BatchOp[] = [r.main.put(height, hash)];
+      for (const { txId, loc } of batch.txLocations) {
+        if (loc.blockHash !== hash || loc.height !== height) throw new StorageArgumentError(`tx ${txId} location does not point at block ${hash}`);
+        ops.push(r.txLocations.put(txId, loc));
+      }
+      for (const { eventId, loc } of batch.events) ops.push(r.eventLocations.put(eventId, loc));
+      for (const h of batch.history) {
+        if (h.height !== height) throw new StorageArgumentError(`history entry for ${h.key} is at height ${h.height}, not ${height}`);
+        ops.push(r.history.put(h, h.eventId));
+      }
+      for (const item of batch.items) ops.push(r.items.put(item.key, item));
+      for (const lot of batch.recalledLots) ops.push(r.recalledLots.put(lot, true));
+      ops.push(r.undo.put(hash, batch.undo));
+      ops.push(r.meta.putTip(hash));
+      await this.write('connect', ops);
+      this.log.debug({ hash, height, ops: ops.length }, 'block connected');
+    });
+  }
+
+  disconnect(batch: DisconnectBatch): Promise<void> {
+    return this.serial(async () => {
+      const { block, newTip } = batch;
+      const hash = block.hashHex;
+      const height = block.header.height;
+      const r = this.repos;
+      const tip = await r.meta.getTip();
+      if (tip !== hash) throw new StorageStateError(`disconnect ${hash}: it is not the tip (${tip ?? 'none'})`);
+      const prev = toHex(block.header.prevHash);
+      if (newTip.hash !== prev || newTip.height !== height - 1) {
+        throw new StorageArgumentError(`disconnect ${hash}: newTip must be its parent ${prev} at height ${height - 1}`);
+      }
+      const ops: BatchOp[] = [r.main.del(height)];
+      for (const txId of batch.txIds) ops.push(r.txLocations.del(txId));
+      for (const eventId of batch.eventIds) ops.push(r.eventLocations.del(eventId));
+      for (const h of batch.history) ops.push(r.history.del(h));
+      // In one batch the last write to a key wins. Undo entries are applied newest first, so if
+      // a key appears more than once, its oldest `prev` (the state before the block) is final.
+      for (let i = batch.undo.items.length - 1; i >= 0; i--) {
+        const u = batch.undo.items[i] as UndoRecord['items'][number];
+        ops.push(u.prev === null ? r.items.del(u.key) : r.items.put(u.key, u.prev));
+      }
+      for (let i = batch.undo.lots.length - 1; i >= 0; i--) {
+        const u = batch.undo.lots[i] as UndoRecord['lots'][number];
+        ops.push(u.prev ? r.recalledLots.put(u.lot, true) : r.recalledLots.del(u.lot));
+      }
+      ops.push(r.undo.del(hash));
+      ops.push(r.meta.putTip(newTip.hash));
+      await this.write('disconnect', ops);
+      this.log.debug({ hash, height, newTip: newTip.hash, ops: ops.length }, 'block disconnected');
+    });
+  }
+
+  /**
+   * Delete every index (main chain above genesis, tx/event locations, history, items, recalled
+   * lots, undo) in bounded batches, keeping blocks, header index, genesis and meta, and reset
+   * the tip to the genesis block: afterwards the store is in its just-after-genesis state and a
+   * reindex reconnects blocks from height 1. A marker in meta makes an interrupted clear visible
+   * on the next open (`clearPending`).
+   */
+  clearIndexes(): Promise<ClearResult> {
+    return this.serial(async () => {
+      const r = this.repos;
+      await this.write('clearIndexes (mark)', [r.meta.putClearing()]);
+      const genesisHash = await r.main.get(0);
+      const deleted: Partial<Record<BucketName, number>> = {};
+      for (const name of INDEX_BUCKETS) {
+        const repo = r.byName(name);
+        const range = name === 'main' ? { gt: encodeU32('height', 0) } : {};
+        let pending: BatchOp[] = [];
+        let n = 0;
+        for await (const inner of repo.rawKeys(range)) {
+          const key = new Uint8Array(inner.length + 1);
+          key[0] = repo.prefix;
+          key.set(inner, 1);
+          pending.push({ type: 'del', key });
+          n++;
+          if (pending.length >= CLEAR_BATCH) {
+            await this.write(`clearIndexes (${name})`, pending, false);
+            pending = [];
+          }
+        }
+        if (pending.length > 0) await this.write(`clearIndexes (${name})`, pending, false);
+        deleted[name] = n;
+      }
+      const final: BatchOp[] = [genesisHash === undefined ? r.meta.del('tip') : r.meta.putTip(genesisHash), r.meta.del('clearing')];
+      await this.write('clearIndexes (finish)', final);
+      this.log.info({ deleted, tip: genesisHash }, 'indexes cleared');
+      return { deleted, tip: genesisHash };
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async write(operation: string, ops: BatchOp[], sync = true): Promise<void> {
+    try {
+      await this.db.batch(ops, { sync });
+    } catch (err) {
+      throw new StorageWriteError(operation, err);
+    }
+  }
+
+  /** Run one write at a time, in call order; a failure does not block later writes. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writeQueue.then(fn, fn);
+    this.writeQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+}
+
+/**
+ * A history cursor as a range start. Components are compared as integers, so a negative one is
+ * a valid "just before" cursor: strictly after (h, t, -1) is from (h, t, 0) on, strictly after
+ * (h, -1, e) from (h, 0, 0), strictly after (-1, t, e) from the start.
+ */
+function cursorOf(after: EpcHistoryEntry): { gt: HistoryPosition } | { gte: HistoryPosition } | undefined {
+  const { height, txIndex, eventIndex } = after;
+  for (const [name, v] of [['height', height], ['txIndex', txIndex], ['eventIndex', eventIndex]] as const) {
+    if (!Number.isSafeInteger(v) || v > 0xffffffff) throw new StorageArgumentError(`history cursor ${name} must be an integer ≤ 2^32-1, got ${String(v)}`);
+  }
+  if (height < 0) return undefined;
+  if (txIndex < 0) return { gte: { height, txIndex: 0, eventIndex: 0 } };
+  if (eventIndex < 0) return { gte: { height, txIndex, eventIndex: 0 } };
+  return { gt: { height, txIndex, eventIndex } };
+}
+
+function checkEntryFor(block: Block, entry: HeaderEntry): void {
+  if (entry.hash !== block.hashHex) throw new StorageArgumentError(`header entry hash ${entry.hash} is not block ${block.hashHex}`);
+  if (entry.height !== block.header.height) throw new StorageArgumentError(`header entry height ${entry.height} is not block height ${block.header.height}`);
+}
+
+/** The interrupted-clear marker; a corrupt marker counts as set (the safe reading), with a warning. */
+async function readClearing(repos: Repositories, dir: string, log: StoreLogger): Promise<boolean> {
+  try {
+    return await repos.meta.getClearing();
+  } catch (err) {
+    if (!(err instanceof StorageCorruptionError)) throw err;
+    log.warn({ dir, err: err.message }, 'corrupt index-clear marker; treating the indexes as partial');
+    return true;
+  }
+}
+
+async function checkSchema(db: Db, repos: Repositories, dir: string, log: StoreLogger): Promise<void> {
+  const version = await repos.meta.getSchema();
+  if (version === undefined) {
+    let empty = true;
+    for await (const _ of db.keys({ limit: 1 })) empty = false;
+    if (!empty) {
+      throw new StorageOpenError('CORRUPTION', dir, `chain database ${dir} holds data but no schema version: not a tracechain store, or damaged`);
+    }
+    try {
+      await db.batch([repos.meta.putSchema(SCHEMA_VERSION)], { sync: true });
+    } catch (err) {
+      throw new StorageWriteError('write schema version', err);
+    }
+    log.info({ dir, schema: SCHEMA_VERSION }, 'new chain store');
+    return;
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new StorageOpenError(
+      'SCHEMA_UNSUPPORTED',
+      dir,
+      `chain database ${dir} has schema version ${version}, newer than this build supports (${SCHEMA_VERSION}); upgrade tracechain`,
+    );
+  }
+  if (version < 1) throw new StorageOpenError('CORRUPTION', dir, `chain database ${dir} has impossible schema version ${version}`);
+}

@@ -1,0 +1,418 @@
+/**
+ * One small repository per bucket over the single LevelDB database (the model is lodestar's
+ * `Repository` and ethereumjs's DBManager). A repository owns its 1-byte bucket prefix and its
+ * key/value codec; it reads directly and returns batch operations for writes, so the store can
+ * assemble a block connect/disconnect into one atomic batch. Every decode failure becomes a
+ * StorageCorruptionError naming the bucket and the key.
+ */
+import type { ClassicLevel } from 'classic-level';
+import { toHex } from '../chain/bytes.js';
+import type { EventLocation, HeaderEntry, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
+import * as c from './codecs.js';
+import { StorageCorruptionError, StorageReadError, StorageArgumentError, levelErrorCode } from './errors.js';
+
+export type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/** Bucket prefixes. Append only: a prefix, once used, is never reassigned. */
+export const BUCKETS = {
+  blocks: 0x01,
+  headers: 0x02,
+  main: 0x03,
+  txLocations: 0x04,
+  eventLocations: 0x05,
+  history: 0x06,
+  items: 0x07,
+  recalledLots: 0x08,
+  undo: 0x09,
+  meta: 0x0a,
+} as const;
+
+export type BucketName = keyof typeof BUCKETS;
+export const BUCKET_NAMES = Object.keys(BUCKETS) as BucketName[];
+
+/** Buckets rebuilt from the blocks by a reindex (everything but blocks, header index and meta). */
+export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'items', 'recalledLots', 'undo'];
+
+export interface Codec<K, V> {
+  encodeKey(k: K): Uint8Array;
+  decodeKey(b: Uint8Array): K;
+  encodeValue(v: V, k: K): Uint8Array;
+  decodeValue(b: Uint8Array, k: K): V;
+}
+
+/** A range inside one bucket, on bucket-relative keys (without the prefix byte). */
+export interface InnerRange {
+  gt?: Uint8Array;
+  gte?: Uint8Array;
+  lt?: Uint8Array;
+  lte?: Uint8Array;
+  limit?: number;
+  reverse?: boolean;
+}
+
+function withPrefix(prefix: number, inner: Uint8Array): Uint8Array {
+  const out = new Uint8Array(inner.length + 1);
+  out[0] = prefix;
+  out.set(inner, 1);
+  return out;
+}
+
+/** A plain Uint8Array view of a level Buffer (no copy). */
+export function view(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The undecoded, type-independent view of a bucket (audit, stats, clearing). */
+export interface BucketReader {
+  readonly bucket: BucketName;
+  readonly prefix: number;
+  rawEntries(range?: InnerRange): AsyncGenerator<[Uint8Array, Uint8Array]>;
+  rawKeys(range?: InnerRange): AsyncGenerator<Uint8Array>;
+  count(): Promise<number>;
+  bounds(): { gte: Uint8Array; lt: Uint8Array };
+}
+
+export class Repository<K, V> implements BucketReader {
+  readonly prefix: number;
+
+  constructor(
+    protected readonly db: Db,
+    readonly bucket: BucketName,
+    protected readonly codec: Codec<K, V>,
+  ) {
+    this.prefix = BUCKETS[bucket];
+  }
+
+  dbKey(k: K): Uint8Array {
+    return withPrefix(this.prefix, this.codec.encodeKey(k));
+  }
+
+  put(k: K, v: V): BatchOp {
+    return { type: 'put', key: this.dbKey(k), value: this.codec.encodeValue(v, k) };
+  }
+
+  del(k: K): BatchOp {
+    return { type: 'del', key: this.dbKey(k) };
+  }
+
+  async get(k: K): Promise<V | undefined> {
+    const key = this.dbKey(k);
+    const raw = await this.getRaw(key);
+    return raw === undefined ? undefined : this.decodeValue(key.subarray(1), raw, k);
+  }
+
+  async has(k: K): Promise<boolean> {
+    const key = this.dbKey(k);
+    try {
+      return await this.db.has(key);
+    } catch (err) {
+      throw this.readError(key, err);
+    }
+  }
+
+  /** Decoded entries of the bucket (or of a range inside it), in key order. */
+  async *entries(range: InnerRange = {}): AsyncGenerator<[K, V]> {
+    for await (const [inner, raw] of this.rawEntries(range)) {
+      const k = this.decodeKey(inner);
+      yield [k, this.decodeValue(inner, raw, k)];
+    }
+  }
+
+  /** Decoded keys only. */
+  async *keys(range: InnerRange = {}): AsyncGenerator<K> {
+    for await (const inner of this.rawKeys(range)) yield this.decodeKey(inner);
+  }
+
+  /** Raw bucket-relative keys and values, undecoded. */
+  async *rawEntries(range: InnerRange = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const it = this.db.iterator(this.levelRange(range));
+    try {
+      for await (const [key, value] of it) yield [view(key).subarray(1), view(value)];
+    } catch (err) {
+      throw this.iterationError(err);
+    }
+  }
+
+  async *rawKeys(range: InnerRange = {}): AsyncGenerator<Uint8Array> {
+    const it = this.db.keys(this.levelRange(range));
+    try {
+      for await (const key of it) yield view(key).subarray(1);
+    } catch (err) {
+      throw this.iterationError(err);
+    }
+  }
+
+  /** Number of entries in the bucket (walks the keys). */
+  async count(): Promise<number> {
+    let n = 0;
+    for await (const _ of this.rawKeys()) n++;
+    return n;
+  }
+
+  /** The bucket's whole key range as full database keys: [prefix, prefix+1). */
+  bounds(): { gte: Uint8Array; lt: Uint8Array } {
+    return { gte: new Uint8Array([this.prefix]), lt: new Uint8Array([this.prefix + 1]) };
+  }
+
+  protected levelRange(r: InnerRange): { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array; limit?: number; reverse?: boolean } {
+    const out: { gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array; limit?: number; reverse?: boolean } = {};
+    if (r.gt !== undefined) out.gt = withPrefix(this.prefix, r.gt);
+    else if (r.gte !== undefined) out.gte = withPrefix(this.prefix, r.gte);
+    else out.gte = new Uint8Array([this.prefix]);
+    if (r.lt !== undefined) out.lt = withPrefix(this.prefix, r.lt);
+    else if (r.lte !== undefined) out.lte = withPrefix(this.prefix, r.lte);
+    else out.lt = new Uint8Array([this.prefix + 1]);
+    if (r.limit !== undefined) out.limit = r.limit;
+    if (r.reverse !== undefined) out.reverse = r.reverse;
+    return out;
+  }
+
+  protected async getRaw(key: Uint8Array): Promise<Uint8Array | undefined> {
+    let raw: Uint8Array | undefined;
+    try {
+      raw = await this.db.get(key);
+    } catch (err) {
+      throw this.readError(key, err);
+    }
+    return raw === undefined ? undefined : view(raw);
+  }
+
+  protected decodeKey(inner: Uint8Array): K {
+    try {
+      return this.codec.decodeKey(inner);
+    } catch (err) {
+      throw this.corruption(inner, err);
+    }
+  }
+
+  protected decodeValue(inner: Uint8Array, raw: Uint8Array, k: K): V {
+    try {
+      return this.codec.decodeValue(raw, k);
+    } catch (err) {
+      throw this.corruption(inner, err);
+    }
+  }
+
+  private corruption(inner: Uint8Array, err: unknown): unknown {
+    if (err instanceof c.DecodeError) return new StorageCorruptionError(this.bucket, toHex(inner), err.message, { cause: err });
+    return err;
+  }
+
+  private readError(key: Uint8Array, err: unknown): Error {
+    if (levelErrorCode(err) === 'LEVEL_CORRUPTION') {
+      return new StorageCorruptionError(this.bucket, toHex(key.subarray(1)), 'LevelDB reports corruption', { cause: err });
+    }
+    return new StorageReadError(`${this.bucket} get`, err);
+  }
+
+  private iterationError(err: unknown): unknown {
+    // Our own decode errors pass through; LevelDB errors get context.
+    if (err instanceof StorageCorruptionError || err instanceof StorageReadError) return err;
+    if (levelErrorCode(err) === 'LEVEL_CORRUPTION') return new StorageCorruptionError(this.bucket, '', 'LevelDB reports corruption while iterating', { cause: err });
+    return new StorageReadError(`${this.bucket} iterate`, err);
+  }
+}
+
+// ---------------------------------------------------------------- codecs per bucket
+
+const hashKey = {
+  encodeKey: (h: string) => c.encodeHash('hash', h),
+  decodeKey: (b: Uint8Array) => c.decodeHash(b, 'hash key'),
+};
+
+const blockCodec: Codec<string, Uint8Array> = {
+  ...hashKey,
+  encodeValue: (v) => v,
+  decodeValue: (b) => {
+    if (b.length === 0) throw new c.DecodeError('block bytes are empty');
+    return b;
+  },
+};
+
+const headerCodec: Codec<string, HeaderEntry> = {
+  ...hashKey,
+  encodeValue: (v, k) => {
+    if (v.hash !== k) throw new StorageArgumentError('header entry stored under a different hash');
+    return c.encodeHeaderEntry(v);
+  },
+  decodeValue: (b, k) => c.decodeHeaderEntry(k, b),
+};
+
+const mainCodec: Codec<number, string> = {
+  encodeKey: (h) => c.encodeU32('height', h),
+  decodeKey: (b) => c.decodeU32(b, 'height key'),
+  encodeValue: (v) => c.encodeHash('main-chain hash', v),
+  decodeValue: (b) => c.decodeHash(b, 'main-chain hash'),
+};
+
+const txLocationCodec: Codec<string, TxLocation> = {
+  encodeKey: (h) => c.encodeHash('txId', h),
+  decodeKey: (b) => c.decodeHash(b, 'txId key'),
+  encodeValue: c.encodeTxLocation,
+  decodeValue: c.decodeTxLocation,
+};
+
+const eventLocationCodec: Codec<string, EventLocation> = {
+  encodeKey: c.encodeEventId,
+  decodeKey: (b) => c.decodeEventId(b, 'event ID key'),
+  encodeValue: c.encodeEventLocation,
+  decodeValue: c.decodeEventLocation,
+};
+
+const historyCodec: Codec<c.HistoryKey, string> = {
+  encodeKey: c.encodeHistoryKey,
+  decodeKey: c.decodeHistoryKey,
+  encodeValue: c.encodeEventId,
+  decodeValue: (b) => c.decodeEventId(b, 'history event digest'),
+};
+
+const itemCodec: Codec<string, StoredItem> = {
+  encodeKey: c.encodeItemKey,
+  decodeKey: c.decodeItemKey,
+  encodeValue: (v, k) => {
+    if (v.key !== k) throw new StorageArgumentError('item stored under a different key');
+    return c.encodeItem(v);
+  },
+  decodeValue: (b, k) => c.decodeItem(k, b),
+};
+
+const lotCodec: Codec<LotKey, true> = {
+  encodeKey: c.encodeLotKey,
+  decodeKey: c.decodeLotKey,
+  encodeValue: () => new Uint8Array(0),
+  decodeValue: (b) => c.decodeEmpty(b, 'recalled lot'),
+};
+
+const undoCodec: Codec<string, UndoRecord> = {
+  ...hashKey,
+  encodeValue: c.encodeUndo,
+  decodeValue: c.decodeUndo,
+};
+
+export type MetaKey = 'tip' | 'schema' | 'genesis' | 'clearing';
+const META_KEYS: readonly MetaKey[] = ['tip', 'schema', 'genesis', 'clearing'];
+
+/** Meta values are raw here; MetaRepository gives each key its own codec. */
+const metaCodec: Codec<MetaKey, Uint8Array> = {
+  encodeKey: (k) => new TextEncoder().encode(k),
+  decodeKey: (b) => {
+    const k = new TextDecoder().decode(b);
+    if (!(META_KEYS as readonly string[]).includes(k)) throw new c.DecodeError(`unknown meta key ${JSON.stringify(k)}`);
+    return k as MetaKey;
+  },
+  encodeValue: (v) => v,
+  decodeValue: (b) => b,
+};
+
+export class MetaRepository extends Repository<MetaKey, Uint8Array> {
+  constructor(db: Db) {
+    super(db, 'meta', metaCodec);
+  }
+
+  putTip(hash: string): BatchOp {
+    return this.put('tip', c.encodeHash('tip', hash));
+  }
+
+  async getTip(): Promise<string | undefined> {
+    const b = await this.get('tip');
+    return b === undefined ? undefined : this.decodeAs('tip', b, (x) => c.decodeHash(x, 'tip'));
+  }
+
+  putSchema(version: number): BatchOp {
+    return this.put('schema', c.encodeU32('schema version', version));
+  }
+
+  async getSchema(): Promise<number | undefined> {
+    const b = await this.get('schema');
+    return b === undefined ? undefined : this.decodeAs('schema', b, (x) => c.decodeU32(x, 'schema version'));
+  }
+
+  putGenesis(json: string): BatchOp {
+    return this.put('genesis', c.encodeGenesisJson(json));
+  }
+
+  async getGenesis(): Promise<string | undefined> {
+    const b = await this.get('genesis');
+    return b === undefined ? undefined : this.decodeAs('genesis', b, c.decodeGenesisJson);
+  }
+
+  putClearing(): BatchOp {
+    return this.put('clearing', new Uint8Array([1]));
+  }
+
+  async getClearing(): Promise<boolean> {
+    const b = await this.get('clearing');
+    return b === undefined ? false : this.decodeAs('clearing', b, (x) => {
+      if (x.length !== 1 || x[0] !== 1) throw new c.DecodeError('clearing marker must be the byte 0x01');
+      return true;
+    });
+  }
+
+  private decodeAs<T>(k: MetaKey, b: Uint8Array, decode: (b: Uint8Array) => T): T {
+    try {
+      return decode(b);
+    } catch (err) {
+      if (err instanceof c.DecodeError) throw new StorageCorruptionError('meta', toHex(metaCodec.encodeKey(k)), err.message, { cause: err });
+      throw err;
+    }
+  }
+}
+
+export class HistoryRepository extends Repository<c.HistoryKey, string> {
+  constructor(db: Db) {
+    super(db, 'history', historyCodec);
+  }
+
+  /**
+   * One item's entries in (height, txIndex, eventIndex) order, from a cursor (`gt`: strictly
+   * after, `gte`: at or after; none: from the first), at most `limit`.
+   */
+  async page(key: string, from: { gt: c.HistoryPosition } | { gte: c.HistoryPosition } | undefined, limit: number): Promise<[c.HistoryKey, string][]> {
+    const prefix = c.historyPrefix(key);
+    const end = prefix.slice();
+    end[end.length - 1] = 1; // utf8(key) ‖ 0x01: just past every utf8(key) ‖ 0x00 ‖ … key
+    const range: InnerRange = { lt: end, limit };
+    if (from === undefined) range.gte = prefix;
+    else if ('gt' in from) range.gt = c.encodeHistoryKey({ key, ...from.gt });
+    else range.gte = c.encodeHistoryKey({ key, ...from.gte });
+    const out: [c.HistoryKey, string][] = [];
+    for await (const [k, v] of this.entries(range)) {
+      if (k.key !== key) throw new StorageCorruptionError('history', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
+      out.push([k, v]);
+    }
+    return out;
+  }
+}
+
+/** All repositories over one database. */
+export class Repositories {
+  readonly blocks: Repository<string, Uint8Array>;
+  readonly headers: Repository<string, HeaderEntry>;
+  readonly main: Repository<number, string>;
+  readonly txLocations: Repository<string, TxLocation>;
+  readonly eventLocations: Repository<string, EventLocation>;
+  readonly history: HistoryRepository;
+  readonly items: Repository<string, StoredItem>;
+  readonly recalledLots: Repository<LotKey, true>;
+  readonly undo: Repository<string, UndoRecord>;
+  readonly meta: MetaRepository;
+
+  constructor(db: Db) {
+    this.blocks = new Repository(db, 'blocks', blockCodec);
+    this.headers = new Repository(db, 'headers', headerCodec);
+    this.main = new Repository(db, 'main', mainCodec);
+    this.txLocations = new Repository(db, 'txLocations', txLocationCodec);
+    this.eventLocations = new Repository(db, 'eventLocations', eventLocationCodec);
+    this.history = new HistoryRepository(db);
+    this.items = new Repository(db, 'items', itemCodec);
+    this.recalledLots = new Repository(db, 'recalledLots', lotCodec);
+    this.undo = new Repository(db, 'undo', undoCodec);
+    this.meta = new MetaRepository(db);
+  }
+
+  byName(name: BucketName): BucketReader {
+    return this[name];
+  }
+}
