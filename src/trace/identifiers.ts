@@ -1,0 +1,588 @@
+/**
+ * GS1 identifiers: EPC URNs (GS1 EPC Tag Data Standard 2.x) ⇄ GS1 Digital Link URIs (GS1 Digital
+ * Link standard 1.x), check digits, company prefixes, and ONE canonical item key.
+ *
+ * Canonical form everywhere = the constrained canonical GS1 Digital Link on `https://id.gs1.org`:
+ * GTINs padded to 14 digits, only the finest identification level (a serial drops the lot, the
+ * CPV is dropped), no query string, key values percent-encoded as GS1 Digital Link requires.
+ * The CBV 2.0 event hash uses the same form, so an EPC written as a URN or as a Digital Link on
+ * any resolver host names one item.
+ */
+import { TraceError } from './errors.js';
+
+// ---------------------------------------------------------------------------------------------
+// Check digits and character sets
+
+/** GS1 mod-10 check digit of `digits` (the key without its check digit): weights 3,1,3,… from the right. */
+export function gs1CheckDigit(digits: string): number {
+  let sum = 0;
+  let w = 3;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    sum += (digits.charCodeAt(i) - 48) * w;
+    w = 4 - w;
+  }
+  return (10 - (sum % 10)) % 10;
+}
+
+/** True when the last digit of a numeric GS1 key (GTIN, SSCC, GLN, …) is its check digit. */
+export function hasValidCheckDigit(key: string): boolean {
+  if (!/^\d{2,}$/.test(key)) return false;
+  return gs1CheckDigit(key.slice(0, -1)) === key.charCodeAt(key.length - 1) - 48;
+}
+
+/** GS1 AI encodable character set 82 (GS1 General Specifications §7.11, figure 7.11-1). */
+const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*$/;
+/** GS1 AI encodable character set 39 (CPID). */
+const CSET39 = /^[#\-/0-9A-Z]*$/;
+
+/**
+ * Characters a canonical Digital Link key value carries percent-encoded: those GS1 Digital Link
+ * requires (`! # % & ( ) * + , / :` and space) plus those an EPC URN must escape (`" < > ?`), so the
+ * URN → Digital Link conversion keeps the URN's escapes, as the reference event-hash generator does.
+ */
+const DL_ENCODE = /[!"#%&()*+,/:<>? ]/g;
+/** Characters an EPC URN component carries percent-encoded (TDS §6: `" % & / < > ?` and `#`). */
+const URN_ENCODE = /[#"%&/<>?]/g;
+
+function pctEncode(ch: string): string {
+  return '%' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+}
+
+export function encodeDigitalLinkValue(value: string): string {
+  return value.replace(DL_ENCODE, pctEncode);
+}
+
+function encodeUrnValue(value: string): string {
+  return value.replace(URN_ENCODE, pctEncode);
+}
+
+/** Percent-decodes `%XX` escapes; undefined for a malformed escape. */
+function pctDecode(value: string): string | undefined {
+  if (!value.includes('%')) return value;
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i] as string;
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    const hex = value.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+    out += String.fromCharCode(parseInt(hex, 16));
+    i += 2;
+  }
+  return out;
+}
+
+/** Raw characters allowed in an EPC URN component (TDS GS3A3), escapes aside. */
+const URN_COMPONENT = /^(?:[A-Za-z0-9!'()*+,\-.:;=_]|%[0-9A-Fa-f]{2})+$/;
+
+function urnComponent(value: string, maxLen: number): string | undefined {
+  if (!URN_COMPONENT.test(value)) return undefined;
+  const decoded = pctDecode(value);
+  if (decoded === undefined || decoded.length === 0 || decoded.length > maxLen || !CSET82.test(decoded)) return undefined;
+  return decoded;
+}
+
+// ---------------------------------------------------------------------------------------------
+// EPC URNs
+
+export type EpcScheme =
+  | 'sgtin'
+  | 'sscc'
+  | 'sgln'
+  | 'grai'
+  | 'giai'
+  | 'gsrn'
+  | 'gsrnp'
+  | 'gdti'
+  | 'cpi'
+  | 'sgcn'
+  | 'ginc'
+  | 'gsin'
+  | 'itip'
+  | 'upui'
+  | 'pgln'
+  | 'lgtin';
+
+export interface ParsedEpc {
+  /** `id` = one instance, `class` = an LGTIN (GTIN + lot), `idpat` = an EPC pattern (class of GTIN etc.). */
+  form: 'id' | 'class' | 'idpat';
+  scheme: EpcScheme;
+  companyPrefix: string;
+  /** Canonical GS1 Digital Link (id.gs1.org). */
+  digitalLink: string;
+  gtin?: string;
+  serial?: string;
+  lot?: string;
+  sscc?: string;
+  gln?: string;
+  extension?: string;
+}
+
+const CP_LEN = (cp: string): boolean => /^\d{6,12}$/.test(cp);
+const URN_RE = /^urn:epc:(id|class|idpat):([a-z]+):(.+)$/;
+
+function gtinFrom(cp: string, ir: string): string {
+  const body = ir.slice(0, 1) + cp + ir.slice(1);
+  return body + String(gs1CheckDigit(body));
+}
+
+function withCheck(body: string): string {
+  return body + String(gs1CheckDigit(body));
+}
+
+/** Parses an EPC URN (pure identity, class or pattern). Undefined when it is not a valid one. */
+export function parseEpcUrn(uri: string): ParsedEpc | undefined {
+  const m = URN_RE.exec(uri);
+  if (!m) return undefined;
+  const form = m[1] as ParsedEpc['form'];
+  const scheme = m[2] as string;
+  const rest = m[3] as string;
+  const dot = rest.indexOf('.');
+  if (dot < 0) return undefined;
+  const cp = rest.slice(0, dot);
+  if (!CP_LEN(cp)) return undefined;
+  const after = rest.slice(dot + 1);
+  const base = 'https://id.gs1.org/';
+  const fixed = (total: number, ref: string): boolean => /^\d*$/.test(ref) && cp.length + ref.length === total;
+  const split2 = (): [string, string] | undefined => {
+    const i = after.indexOf('.');
+    return i < 0 ? undefined : [after.slice(0, i), after.slice(i + 1)];
+  };
+
+  if (form === 'id') {
+    switch (scheme) {
+      case 'sgtin': {
+        const p = split2();
+        if (!p || !fixed(13, p[0]) || p[0].length === 0) return undefined;
+        const serial = urnComponent(p[1], 20);
+        if (serial === undefined) return undefined;
+        const gtin = gtinFrom(cp, p[0]);
+        return { form, scheme, companyPrefix: cp, gtin, serial, digitalLink: `${base}01/${gtin}/21/${encodeDigitalLinkValue(serial)}` };
+      }
+      case 'sscc': {
+        if (!fixed(17, after) || after.length === 0) return undefined;
+        const sscc = withCheck(after.slice(0, 1) + cp + after.slice(1));
+        return { form, scheme, companyPrefix: cp, sscc, digitalLink: `${base}00/${sscc}` };
+      }
+      case 'sgln': {
+        const p = split2();
+        if (!p || !fixed(12, p[0])) return undefined;
+        const ext = urnComponent(p[1], 20);
+        if (ext === undefined) return undefined;
+        const gln = withCheck(cp + p[0]);
+        const dl = ext === '0' ? `${base}414/${gln}` : `${base}414/${gln}/254/${encodeDigitalLinkValue(ext)}`;
+        return { form, scheme, companyPrefix: cp, gln, extension: ext, digitalLink: dl };
+      }
+      case 'pgln': {
+        if (!fixed(12, after)) return undefined;
+        const gln = withCheck(cp + after);
+        return { form, scheme, companyPrefix: cp, gln, digitalLink: `${base}417/${gln}` };
+      }
+      case 'grai': {
+        const p = split2();
+        if (!p || !fixed(12, p[0])) return undefined;
+        const serial = urnComponent(p[1], 16);
+        if (serial === undefined) return undefined;
+        const key = withCheck('0' + cp + p[0]);
+        return { form, scheme, companyPrefix: cp, serial, digitalLink: `${base}8003/${key}${encodeDigitalLinkValue(serial)}` };
+      }
+      case 'giai': {
+        const ref = urnComponent(after, 30 - cp.length);
+        if (ref === undefined) return undefined;
+        return { form, scheme, companyPrefix: cp, serial: ref, digitalLink: `${base}8004/${cp}${encodeDigitalLinkValue(ref)}` };
+      }
+      case 'gsrn':
+      case 'gsrnp': {
+        if (!fixed(17, after)) return undefined;
+        const ai = scheme === 'gsrn' ? '8018' : '8017';
+        return { form, scheme, companyPrefix: cp, digitalLink: `${base}${ai}/${withCheck(cp + after)}` };
+      }
+      case 'gdti': {
+        const p = split2();
+        if (!p || !fixed(12, p[0])) return undefined;
+        const serial = urnComponent(p[1], 17);
+        if (serial === undefined) return undefined;
+        return { form, scheme, companyPrefix: cp, serial, digitalLink: `${base}253/${withCheck(cp + p[0])}${encodeDigitalLinkValue(serial)}` };
+      }
+      case 'sgcn': {
+        const p = split2();
+        if (!p || !fixed(12, p[0]) || !/^\d{1,12}$/.test(p[1])) return undefined;
+        return { form, scheme, companyPrefix: cp, serial: p[1], digitalLink: `${base}255/${withCheck(cp + p[0])}${p[1]}` };
+      }
+      case 'cpi': {
+        const last = after.lastIndexOf('.');
+        if (last < 0) return undefined;
+        const ref = pctDecode(after.slice(0, last));
+        const serial = after.slice(last + 1);
+        if (ref === undefined || ref.length === 0 || !CSET39.test(ref) || cp.length + ref.length > 30 || !/^\d{1,12}$/.test(serial)) return undefined;
+        return { form, scheme, companyPrefix: cp, serial, digitalLink: `${base}8010/${encodeDigitalLinkValue(cp + ref)}/8011/${serial}` };
+      }
+      case 'ginc': {
+        const ref = urnComponent(after, 30 - cp.length);
+        if (ref === undefined) return undefined;
+        return { form, scheme, companyPrefix: cp, digitalLink: `${base}401/${cp}${encodeDigitalLinkValue(ref)}` };
+      }
+      case 'gsin': {
+        if (!fixed(16, after)) return undefined;
+        return { form, scheme, companyPrefix: cp, digitalLink: `${base}402/${withCheck(cp + after)}` };
+      }
+      case 'itip': {
+        const parts = after.split('.');
+        if (parts.length < 4) return undefined;
+        const [ir, pp, tt] = parts as [string, string, string];
+        if (!fixed(13, ir) || ir.length === 0 || !/^\d{2}$/.test(pp) || !/^\d{2}$/.test(tt)) return undefined;
+        const serial = urnComponent(parts.slice(3).join('.'), 20);
+        if (serial === undefined) return undefined;
+        const gtin = gtinFrom(cp, ir);
+        return { form, scheme, companyPrefix: cp, gtin, serial, digitalLink: `${base}8006/${gtin}${pp}${tt}/21/${encodeDigitalLinkValue(serial)}` };
+      }
+      case 'upui': {
+        const p = split2();
+        if (!p || !fixed(13, p[0]) || p[0].length === 0) return undefined;
+        const tpx = urnComponent(p[1], 28);
+        if (tpx === undefined) return undefined;
+        const gtin = gtinFrom(cp, p[0]);
+        return { form, scheme, companyPrefix: cp, gtin, digitalLink: `${base}01/${gtin}/235/${encodeDigitalLinkValue(tpx)}` };
+      }
+      default:
+        return undefined;
+    }
+  }
+  if (form === 'class') {
+    if (scheme !== 'lgtin') return undefined;
+    const p = split2();
+    if (!p || !fixed(13, p[0]) || p[0].length === 0) return undefined;
+    const lot = urnComponent(p[1], 20);
+    if (lot === undefined) return undefined;
+    const gtin = gtinFrom(cp, p[0]);
+    return { form, scheme: 'lgtin', companyPrefix: cp, gtin, lot, digitalLink: `${base}01/${gtin}/10/${encodeDigitalLinkValue(lot)}` };
+  }
+  // idpat: the class of all instances of one key (patterns with a `*` in the last place only).
+  const parts = after.split('.');
+  if (parts[parts.length - 1] !== '*') return undefined;
+  const ref = parts[0] as string;
+  switch (scheme) {
+    case 'sgtin':
+    case 'upui': {
+      if (parts.length !== 2 || !fixed(13, ref) || ref.length === 0) return undefined;
+      const gtin = gtinFrom(cp, ref);
+      return { form, scheme, companyPrefix: cp, gtin, digitalLink: `${base}01/${gtin}` };
+    }
+    case 'grai':
+      if (parts.length !== 2 || !fixed(12, ref)) return undefined;
+      return { form, scheme, companyPrefix: cp, digitalLink: `${base}8003/${withCheck('0' + cp + ref)}` };
+    case 'gdti':
+    case 'sgcn':
+      if (parts.length !== 2 || !fixed(12, ref)) return undefined;
+      return { form, scheme, companyPrefix: cp, digitalLink: `${base}${scheme === 'gdti' ? '253' : '255'}/${withCheck(cp + ref)}` };
+    case 'cpi': {
+      const r = pctDecode(ref);
+      if (parts.length !== 2 || r === undefined || r.length === 0 || !CSET39.test(r)) return undefined;
+      return { form, scheme, companyPrefix: cp, digitalLink: `${base}8010/${encodeDigitalLinkValue(cp + r)}` };
+    }
+    case 'itip': {
+      if (parts.length !== 4 || !fixed(13, ref) || ref.length === 0 || !/^\d{2}$/.test(parts[1] as string) || !/^\d{2}$/.test(parts[2] as string)) return undefined;
+      const gtin = gtinFrom(cp, ref);
+      return { form, scheme, companyPrefix: cp, gtin, digitalLink: `${base}8006/${gtin}${parts[1] as string}${parts[2] as string}` };
+    }
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GS1 Digital Link
+
+/** Primary-key path segments (AI or short name) → AI. */
+const PRIMARY_KEYS: Readonly<Record<string, string>> = {
+  '01': '01', gtin: '01', '8006': '8006', itip: '8006', '8010': '8010', cpid: '8010', '414': '414', gln: '414',
+  '417': '417', party: '417', '8017': '8017', gsrnp: '8017', '8018': '8018', gsrn: '8018', '255': '255', gcn: '255',
+  '00': '00', sscc: '00', '253': '253', gdti: '253', '401': '401', ginc: '401', '402': '402', gsin: '402',
+  '8003': '8003', grai: '8003', '8004': '8004', giai: '8004',
+};
+const QUALIFIER_NAMES: Readonly<Record<string, string>> = { cpv: '22', lot: '10', ser: '21' };
+
+export interface ParsedDigitalLink {
+  /** Primary key AI (`01`, `00`, `414`, …) and its value (GTINs padded to 14 digits). */
+  ai: string;
+  value: string;
+  /** Qualifier AI → decoded value, after canonical reduction (CPV dropped, lot dropped beside a serial). */
+  qualifiers: Record<string, string>;
+  /** Canonical form on https://id.gs1.org. */
+  canonical: string;
+}
+
+const DL_RE = /^https?:\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/;
+
+function validKeyValue(ai: string, v: string): boolean {
+  switch (ai) {
+    case '01':
+      return /^\d{14}$/.test(v);
+    case '00':
+      return /^\d{18}$/.test(v);
+    case '414':
+    case '417':
+      return /^\d{13}$/.test(v);
+    case '8017':
+    case '8018':
+    case '8006':
+      return /^\d{18}$/.test(v);
+    case '402':
+      return /^\d{17}$/.test(v);
+    case '253':
+      return /^\d{13}/.test(v) && v.length <= 30 && CSET82.test(v);
+    case '255':
+      return /^\d{13,25}$/.test(v);
+    case '8003':
+      return /^\d{14}/.test(v) && v.length <= 30 && CSET82.test(v);
+    case '8004':
+    case '401':
+      return v.length <= 30 && /^\d{4}/.test(v) && CSET82.test(v);
+    case '8010':
+      return v.length <= 30 && /^\d{4}/.test(v) && CSET39.test(v);
+    default:
+      return false;
+  }
+}
+
+/** Numeric key part whose last digit is a check digit, for check-digit validation. */
+export function checkedKeyDigits(ai: string, value: string): string | undefined {
+  switch (ai) {
+    case '01':
+    case '00':
+    case '414':
+    case '417':
+    case '8017':
+    case '8018':
+    case '402':
+      return value;
+    case '8006':
+      return value.slice(0, 14);
+    case '253':
+    case '255':
+      return value.slice(0, 13);
+    case '8003':
+      return value.slice(0, 14);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Parses a GS1 Digital Link URI on any host (a path prefix before the key is allowed, short
+ * names such as `gtin`/`ser` are accepted) into its constrained canonical form. Undefined when it
+ * is not one (or carries a fragment). Check digits are NOT verified here (see canonicalItemKey).
+ */
+export function parseDigitalLink(uri: string): ParsedDigitalLink | undefined {
+  const m = DL_RE.exec(uri);
+  if (!m || m[4] !== undefined) return undefined;
+  const segs = (m[2] ?? '').split('/').slice(1);
+  if (segs.length > 0 && segs[segs.length - 1] === '') segs.pop();
+  let i = 0;
+  for (; i < segs.length - 1; i++) {
+    if (PRIMARY_KEYS[segs[i] as string] !== undefined && /^\d{4}./.test(segs[i + 1] as string)) break;
+  }
+  if (i >= segs.length - 1) return undefined;
+  const ai = PRIMARY_KEYS[segs[i] as string] as string;
+  let value = pctDecode(segs[i + 1] as string);
+  if (value === undefined) return undefined;
+  if (ai === '01') {
+    if (/^\d{13}$/.test(value)) value = '0' + value;
+    else if (/^\d{12}$/.test(value)) value = '00' + value;
+    else if (/^\d{8}$/.test(value)) value = '000000' + value;
+  }
+  if (!validKeyValue(ai, value)) return undefined;
+  const rest = segs.slice(i + 2);
+  if (rest.length % 2 !== 0) return undefined;
+  const q: Record<string, string> = {};
+  for (let j = 0; j < rest.length; j += 2) {
+    const name = rest[j] as string;
+    const qai = QUALIFIER_NAMES[name] ?? name;
+    const qv = pctDecode(rest[j + 1] as string);
+    if (qv === undefined || q[qai] !== undefined) return undefined;
+    q[qai] = qv;
+  }
+  const qualifiers: Record<string, string> = {};
+  let path = `${ai}/${encodeDigitalLinkValue(value)}`;
+  const keys = Object.keys(q);
+  const ok = (allowed: string[]): boolean => keys.every((k) => allowed.includes(k));
+  const text = (v: string, max: number): boolean => v.length <= max && CSET82.test(v);
+  if (ai === '01' || ai === '8006') {
+    if (!ok(ai === '01' ? ['22', '10', '21', '235'] : ['22', '10', '21'])) return undefined;
+    const ser = q['21'];
+    const lot = q['10'];
+    const tpx = q['235'];
+    if (tpx !== undefined) {
+      if (ser !== undefined || lot !== undefined || !text(tpx, 28)) return undefined;
+      qualifiers['235'] = tpx;
+      path += `/235/${encodeDigitalLinkValue(tpx)}`;
+    } else if (ser !== undefined) {
+      if (!text(ser, 20) || (lot !== undefined && !text(lot, 20))) return undefined;
+      qualifiers['21'] = ser;
+      path += `/21/${encodeDigitalLinkValue(ser)}`;
+    } else if (lot !== undefined) {
+      if (!text(lot, 20)) return undefined;
+      qualifiers['10'] = lot;
+      path += `/10/${encodeDigitalLinkValue(lot)}`;
+    }
+  } else if (ai === '414') {
+    if (!ok(['254'])) return undefined;
+    const ext = q['254'];
+    if (ext !== undefined) {
+      if (!text(ext, 20)) return undefined;
+      qualifiers['254'] = ext;
+      path += `/254/${encodeDigitalLinkValue(ext)}`;
+    }
+  } else if (ai === '8010') {
+    if (!ok(['8011'])) return undefined;
+    const ser = q['8011'];
+    if (ser !== undefined) {
+      if (!/^\d{0,12}$/.test(ser)) return undefined;
+      qualifiers['8011'] = ser;
+      path += `/8011/${ser}`;
+    }
+  } else if (keys.length > 0) return undefined;
+  return { ai, value, qualifiers, canonical: `https://id.gs1.org/${path}` };
+}
+
+/**
+ * Normalises any URI carrying a GS1 key (EPC URN, EPC class/pattern URN, GS1 Digital Link on
+ * any host) to the constrained canonical Digital Link, as the CBV 2.0 event hash requires.
+ * Null when the value is not such a URI (it is then hashed as it is). No check-digit test.
+ */
+export function normaliseGs1Uri(value: string): string | null {
+  if (value.length < 8 || !value.includes('.')) return null;
+  const c0 = value.charCodeAt(0);
+  if (c0 === 117 /* u */) {
+    if (!value.startsWith('urn:epc:')) return null;
+    return parseEpcUrn(value)?.digitalLink ?? null;
+  }
+  if (c0 === 104 /* h */ && (value.startsWith('https://') || value.startsWith('http://'))) {
+    return parseDigitalLink(value)?.canonical ?? null;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item keys and company prefixes
+
+export interface ItemKeyInfo {
+  /** Canonical Digital Link of the item (or class). */
+  key: string;
+  ai: string;
+  gtin?: string;
+  serial?: string;
+  lot?: string;
+  sscc?: string;
+  /** Company prefix when the input says it (EPC URN) or a known prefix matched. */
+  companyPrefix?: string;
+}
+
+/** Parses and validates (syntax and check digit) an EPC URN or Digital Link; throws TraceError. */
+export function itemKeyInfo(input: string, knownPrefixes?: readonly string[]): ItemKeyInfo {
+  let s = input.trim();
+  if (s.startsWith('/')) s = 'https://id.gs1.org' + s;
+  if (s.startsWith('urn:epc:')) {
+    const p = parseEpcUrn(s);
+    if (!p) throw new TraceError('BAD_EPC', `not a valid EPC URN: ${input}`);
+    const dl = parseDigitalLink(p.digitalLink);
+    if (!dl) throw new TraceError('BAD_EPC', `EPC URN has no Digital Link equivalent: ${input}`);
+    return info(dl, p.companyPrefix);
+  }
+  if (/^https?:\/\//.test(s)) {
+    const withoutFragment = s.replace(/#.*$/, '');
+    const dl = parseDigitalLink(withoutFragment);
+    if (!dl) throw new TraceError('BAD_EPC', `not a valid GS1 Digital Link: ${input}`);
+    const checked = checkedKeyDigits(dl.ai, dl.value);
+    if (checked !== undefined && !hasValidCheckDigit(checked)) {
+      throw new TraceError('BAD_CHECK_DIGIT', `wrong check digit in GS1 key ${checked} of ${input}`);
+    }
+    return info(dl, knownPrefixes ? matchPrefix(dl.ai, dl.value, knownPrefixes) : undefined);
+  }
+  throw new TraceError('BAD_EPC', `not an EPC URN or GS1 Digital Link: ${input}`);
+}
+
+function info(dl: ParsedDigitalLink, companyPrefix: string | undefined): ItemKeyInfo {
+  const out: ItemKeyInfo = { key: dl.canonical, ai: dl.ai };
+  if (dl.ai === '01') out.gtin = dl.value;
+  if (dl.ai === '00') out.sscc = dl.value;
+  const ser = dl.qualifiers['21'];
+  if (ser !== undefined) out.serial = ser;
+  const lot = dl.qualifiers['10'];
+  if (lot !== undefined) out.lot = lot;
+  if (companyPrefix !== undefined) out.companyPrefix = companyPrefix;
+  return out;
+}
+
+/** Offset of the company prefix inside a primary key value. */
+function prefixOffset(ai: string): number {
+  return ai === '01' || ai === '00' || ai === '8006' || ai === '8003' ? 1 : 0;
+}
+
+function matchPrefix(ai: string, value: string, prefixes: readonly string[]): string | undefined {
+  const off = prefixOffset(ai);
+  let best: string | undefined;
+  for (const p of prefixes) {
+    if (value.startsWith(p, off) && (best === undefined || p.length > best.length)) best = p;
+  }
+  return best;
+}
+
+/**
+ * ONE canonical name for an item: the id.gs1.org Digital Link. Accepts an EPC URN (id or class)
+ * or a Digital Link on any host; validates syntax and check digits (throws TraceError).
+ */
+export function canonicalItemKey(input: string): string {
+  return itemKeyInfo(input).key;
+}
+
+/**
+ * The GS1 company prefix of an EPC: explicit in a URN; for a Digital Link (which does not encode
+ * its length) the longest of `knownPrefixes` the key starts with, else undefined.
+ */
+export function companyPrefixOf(epc: string, knownPrefixes: readonly string[] = []): string | undefined {
+  if (epc.startsWith('urn:epc:')) return parseEpcUrn(epc)?.companyPrefix;
+  const dl = parseDigitalLink(epc.replace(/#.*$/, ''));
+  if (!dl) return undefined;
+  return matchPrefix(dl.ai, dl.value, knownPrefixes);
+}
+
+/**
+ * Digital Link → EPC URN, given the company prefix length or known prefixes (Digital Link does
+ * not encode it). Supports SGTIN, SSCC, SGLN, PGLN, LGTIN (class) and GRAI/GIAI.
+ */
+export function digitalLinkToEpcUrn(dlUri: string, prefix: { companyPrefixLength?: number; knownPrefixes?: readonly string[] }): string {
+  const dl = parseDigitalLink(dlUri);
+  if (!dl) throw new TraceError('BAD_EPC', `not a valid GS1 Digital Link: ${dlUri}`);
+  const off = prefixOffset(dl.ai);
+  let len = prefix.companyPrefixLength;
+  if (len === undefined && prefix.knownPrefixes) len = matchPrefix(dl.ai, dl.value, prefix.knownPrefixes)?.length;
+  if (len === undefined || len < 6 || len > 12) throw new TraceError('BAD_EPC', `company prefix length unknown for ${dlUri}`);
+  const v = dl.value;
+  const cp = v.slice(off, off + len);
+  switch (dl.ai) {
+    case '01': {
+      const ir = v.slice(0, 1) + v.slice(1 + len, 13);
+      const ser = dl.qualifiers['21'];
+      const lot = dl.qualifiers['10'];
+      if (ser !== undefined) return `urn:epc:id:sgtin:${cp}.${ir}.${encodeUrnValue(ser)}`;
+      if (lot !== undefined) return `urn:epc:class:lgtin:${cp}.${ir}.${encodeUrnValue(lot)}`;
+      return `urn:epc:idpat:sgtin:${cp}.${ir}.*`;
+    }
+    case '00':
+      return `urn:epc:id:sscc:${cp}.${v.slice(0, 1)}${v.slice(1 + len, 17)}`;
+    case '414':
+      return `urn:epc:id:sgln:${cp}.${v.slice(len, 12)}.${encodeUrnValue(dl.qualifiers['254'] ?? '0')}`;
+    case '417':
+      return `urn:epc:id:pgln:${cp}.${v.slice(len, 12)}`;
+    case '8003':
+      if (v.length === 14) return `urn:epc:idpat:grai:${cp}.${v.slice(1 + len, 13)}.*`;
+      return `urn:epc:id:grai:${cp}.${v.slice(1 + len, 13)}.${encodeUrnValue(v.slice(14))}`;
+    case '8004':
+      return `urn:epc:id:giai:${cp}.${encodeUrnValue(v.slice(len))}`;
+    default:
+      throw new TraceError('BAD_EPC', `no EPC URN conversion for AI ${dl.ai}`);
+  }
+}
