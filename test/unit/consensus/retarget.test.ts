@@ -4,7 +4,7 @@ import { BlockError } from '../../../src/chain/errors.js';
 import { asertFactor, asertTarget, checkBits, genesisAnchor, nextBits, type AsertAnchor } from '../../../src/consensus/retarget.js';
 import { encodeCompact, targetFromBits } from '../../../src/consensus/target.js';
 import { bitsForWork, workFromBits } from '../../../src/consensus/work.js';
-import { meanInterval, simulate, type SimBlock } from '../../../bench/retarget-sim.js';
+import { meanInterval, prng, simulate, type SimBlock } from '../../../bench/retarget-sim.js';
 
 // Recommended dev parameters: 2 s blocks, half-life 30 blocks, genesis sized for ~2 MH/s.
 const T = 2_000;
@@ -211,5 +211,25 @@ describe('simulation: hash power doubles, then halves', () => {
     }
     expect(within / n).toBeGreaterThanOrEqual(0.9);
     expect(Math.abs(sum / n - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('characterisation: a full stop is repaid (absolute schedule)', () => {
+  it('after 8 h with no blocks, ~8 h / T blocks are mined at powLimit pace before the chain is back on schedule', () => {
+    // Not a goal, a property of any absolutely scheduled rule anchored at genesis: the lateness
+    // is remembered, and while the target is clamped at powLimit each block repays only
+    // T − (its interval). Re-anchoring after a long gap would avoid it (a consensus change).
+    const rand = prng(3);
+    let p = { height: 1_000, time: G0 + 1_000 * T + 8 * 3_600_000 };
+    const start = p.time;
+    let blocks = 0;
+    while (p.time - G0 - T * p.height > 60_000) {
+      const bits = nextBits(DEV, anchor, p);
+      const dt = Math.max(1, Math.round((-Math.log(rand()) * Number(workFromBits(bits))) / 2_000));
+      p = { height: p.height + 1, time: p.time + dt };
+      blocks++;
+    }
+    expect(blocks).toBeGreaterThan(0.9 * ((8 * 3_600_000) / T));
+    expect(p.time - start).toBeLessThan(15 * 60_000); // all within ~10 minutes at 2 MH/s
   });
 });
