@@ -72,7 +72,7 @@ export class LevelChainStore implements ChainStore {
   /** The directory of the LevelDB database (by convention `<dataDir>/chain`). */
   readonly dir: string;
   /** Typed per-bucket access for audit and tools; writes go through the store methods. */
-  readonly repos: Repositories;
+  readonly repositories: Repositories;
   /**
    * True when a previous clearIndexes() was interrupted (crash): the indexes are partial and
    * the caller must run clearIndexes() and reindex before trusting them.
@@ -87,7 +87,7 @@ export class LevelChainStore implements ChainStore {
     this.dir = dir;
     this.db = db;
     this.log = log;
-    this.repos = new Repositories(db);
+    this.repositories = new Repositories(db);
     this.clearPending = clearPending;
   }
 
@@ -119,9 +119,9 @@ export class LevelChainStore implements ChainStore {
       throw new StorageOpenError('OPEN_FAILED', dir, `cannot open chain database ${dir}: ${detail}`, { cause: err });
     }
     try {
-      const repos = new Repositories(db);
-      await checkSchema(db, repos, dir, log);
-      const clearPending = await readClearing(repos, dir, log);
+      const repositories = new Repositories(db);
+      await checkSchema(db, repositories, dir, log);
+      const clearPending = await readClearing(repositories, dir, log);
       if (clearPending) log.warn({ dir }, 'an index clear was interrupted; indexes are partial until clearIndexes() and a reindex run');
       // The tip is not read here: a corrupt tip must not stop `audit` from opening the store to report it.
       log.info({ dir, schema: SCHEMA_VERSION }, 'chain store open');
@@ -149,51 +149,51 @@ export class LevelChainStore implements ChainStore {
   // ---------------------------------------------------------------- reads
 
   getGenesis(): Promise<string | undefined> {
-    return this.repos.meta.getGenesis();
+    return this.repositories.meta.getGenesis();
   }
 
   getTip(): Promise<string | undefined> {
-    return this.repos.meta.getTip();
+    return this.repositories.meta.getTip();
   }
 
   async *loadHeaderEntries(): AsyncGenerator<HeaderEntry> {
-    for await (const [, entry] of this.repos.headers.entries()) yield entry;
+    for await (const [, entry] of this.repositories.headers.entries()) yield entry;
   }
 
   getHeaderEntry(hash: string): Promise<HeaderEntry | undefined> {
-    return this.repos.headers.get(hash);
+    return this.repositories.headers.get(hash);
   }
 
   getBlockBytes(hash: string): Promise<Uint8Array | undefined> {
-    return this.repos.blocks.get(hash);
+    return this.repositories.blocks.get(hash);
   }
 
   hasBlock(hash: string): Promise<boolean> {
-    return this.repos.blocks.has(hash);
+    return this.repositories.blocks.has(hash);
   }
 
   getMainHash(height: number): Promise<string | undefined> {
-    return this.repos.main.get(height);
+    return this.repositories.main.get(height);
   }
 
   getTxLocation(txId: string): Promise<TxLocation | undefined> {
-    return this.repos.txLocations.get(txId);
+    return this.repositories.txLocations.get(txId);
   }
 
   getEventLocation(eventId: string): Promise<EventLocation | undefined> {
-    return this.repos.eventLocations.get(eventId);
+    return this.repositories.eventLocations.get(eventId);
   }
 
   getItem(key: string): Promise<StoredItem | undefined> {
-    return this.repos.items.get(key);
+    return this.repositories.items.get(key);
   }
 
   async isLotRecalled(lot: LotKey): Promise<boolean> {
-    return (await this.repos.recalledLots.get(lot)) === true;
+    return (await this.repositories.recalledLots.get(lot)) === true;
   }
 
   getUndo(hash: string): Promise<UndoRecord | undefined> {
-    return this.repos.undo.get(hash);
+    return this.repositories.undo.get(hash);
   }
 
   async history(key: string, opts: { after?: EpcHistoryEntry; limit: number }): Promise<EpcHistoryEntry[]> {
@@ -203,18 +203,18 @@ export class LevelChainStore implements ChainStore {
       historyPrefix(key); // a bad key fails the same way whatever the limit
       return [];
     }
-    const page = await this.repos.history.page(key, opts.after === undefined ? undefined : cursorOf(opts.after), opts.limit);
+    const page = await this.repositories.history.page(key, opts.after === undefined ? undefined : cursorOf(opts.after), opts.limit);
     return page.map(([k, eventId]) => ({ key: k.key, height: k.height, txIndex: k.txIndex, eventIndex: k.eventIndex, eventId }));
   }
 
   /** Main chain from `fromHeight` upwards, in height order. */
   async *iterateMainChain(fromHeight = 0): AsyncGenerator<{ height: number; hash: string }> {
-    for await (const [height, hash] of this.repos.main.entries({ gte: encodeU32('fromHeight', fromHeight) })) yield { height, hash };
+    for await (const [height, hash] of this.repositories.main.entries({ gte: encodeU32('fromHeight', fromHeight) })) yield { height, hash };
   }
 
   /** Number of entries in one bucket (walks its keys; for audit and metrics, not hot paths). */
   countBucket(bucket: BucketName): Promise<number> {
-    return this.repos.byName(bucket).count();
+    return this.repositories.byName(bucket).count();
   }
 
   async stats(): Promise<StoreStats> {
@@ -225,7 +225,7 @@ export class LevelChainStore implements ChainStore {
 
   /** LevelDB's estimate of bytes on disk for one bucket or the whole database (cheap). */
   async approximateSize(bucket?: BucketName): Promise<number> {
-    const { gte, lt } = bucket === undefined ? { gte: new Uint8Array([0]), lt: new Uint8Array([0xff]) } : this.repos.byName(bucket).bounds();
+    const { gte, lt } = bucket === undefined ? { gte: new Uint8Array([0]), lt: new Uint8Array([0xff]) } : this.repositories.byName(bucket).bounds();
     return this.db.approximateSize(gte, lt);
   }
 
@@ -236,13 +236,13 @@ export class LevelChainStore implements ChainStore {
       const hash = genesis.hashHex;
       checkEntryFor(genesis, entry);
       if (genesis.header.height !== 0) throw new StorageArgumentError('genesis block must have height 0');
-      const existing = await this.repos.meta.getGenesis();
+      const existing = await this.repositories.meta.getGenesis();
       if (existing !== undefined) {
-        const main0 = await this.repos.main.get(0);
+        const main0 = await this.repositories.main.get(0);
         if (existing === genesisJson && main0 === hash) return;
         throw new StorageStateError(`a different genesis is already stored in ${this.dir} (main[0] = ${main0 ?? 'none'})`);
       }
-      const r = this.repos;
+      const r = this.repositories;
       await this.write('putGenesis', [
         r.meta.putGenesis(genesisJson),
         r.blocks.put(hash, encodeBlock(genesis)),
@@ -260,12 +260,12 @@ export class LevelChainStore implements ChainStore {
       if (bytes.length < HEADER_SIZE || !equalBytes(bytes.subarray(0, HEADER_SIZE), block.headerBytes)) {
         throw new StorageArgumentError(`block bytes do not start with the header of block ${block.hashHex}`);
       }
-      await this.write('putBlock', [this.repos.blocks.put(block.hashHex, bytes), this.repos.headers.put(block.hashHex, entry)]);
+      await this.write('putBlock', [this.repositories.blocks.put(block.hashHex, bytes), this.repositories.headers.put(block.hashHex, entry)]);
     });
   }
 
   putHeaderEntry(entry: HeaderEntry): Promise<void> {
-    return this.serial(() => this.write('putHeaderEntry', [this.repos.headers.put(entry.hash, entry)]));
+    return this.serial(() => this.write('putHeaderEntry', [this.repositories.headers.put(entry.hash, entry)]));
   }
 
   connect(batch: ConnectBatch): Promise<void> {
@@ -273,7 +273,7 @@ export class LevelChainStore implements ChainStore {
       const { block } = batch;
       const hash = block.hashHex;
       const height = block.header.height;
-      const r = this.repos;
+      const r = this.repositories;
       const tip = await r.meta.getTip();
       const prev = toHex(block.header.prevHash);
       if (tip !== prev) throw new StorageStateError(`connect ${hash} at height ${height}: its parent ${prev} is not the tip (${tip ?? 'none'})`);
@@ -304,7 +304,7 @@ export class LevelChainStore implements ChainStore {
       const { block, newTip } = batch;
       const hash = block.hashHex;
       const height = block.header.height;
-      const r = this.repos;
+      const r = this.repositories;
       const tip = await r.meta.getTip();
       if (tip !== hash) throw new StorageStateError(`disconnect ${hash}: it is not the tip (${tip ?? 'none'})`);
       const prev = toHex(block.header.prevHash);
@@ -341,7 +341,7 @@ export class LevelChainStore implements ChainStore {
    */
   clearIndexes(): Promise<ClearResult> {
     return this.serial(async () => {
-      const r = this.repos;
+      const r = this.repositories;
       await this.write('clearIndexes (mark)', [r.meta.putClearing()]);
       const genesisHash = await r.main.get(0);
       const deleted: Partial<Record<BucketName, number>> = {};
@@ -414,9 +414,9 @@ function checkEntryFor(block: Block, entry: HeaderEntry): void {
 }
 
 /** The interrupted-clear marker; a corrupt marker counts as set (the safe reading), with a warning. */
-async function readClearing(repos: Repositories, dir: string, log: StoreLogger): Promise<boolean> {
+async function readClearing(repositories: Repositories, dir: string, log: StoreLogger): Promise<boolean> {
   try {
-    return await repos.meta.getClearing();
+    return await repositories.meta.getClearing();
   } catch (err) {
     if (!(err instanceof StorageCorruptionError)) throw err;
     log.warn({ dir, err: err.message }, 'corrupt index-clear marker; treating the indexes as partial');
@@ -424,8 +424,8 @@ async function readClearing(repos: Repositories, dir: string, log: StoreLogger):
   }
 }
 
-async function checkSchema(db: Db, repos: Repositories, dir: string, log: StoreLogger): Promise<void> {
-  const version = await repos.meta.getSchema();
+async function checkSchema(db: Db, repositories: Repositories, dir: string, log: StoreLogger): Promise<void> {
+  const version = await repositories.meta.getSchema();
   if (version === undefined) {
     let empty = true;
     for await (const _ of db.keys({ limit: 1 })) empty = false;
@@ -433,7 +433,7 @@ async function checkSchema(db: Db, repos: Repositories, dir: string, log: StoreL
       throw new StorageOpenError('CORRUPTION', dir, `chain database ${dir} holds data but no schema version: not a tracechain store, or damaged`);
     }
     try {
-      await db.batch([repos.meta.putSchema(SCHEMA_VERSION)], { sync: true });
+      await db.batch([repositories.meta.putSchema(SCHEMA_VERSION)], { sync: true });
     } catch (err) {
       throw new StorageWriteError('write schema version', err);
     }

@@ -9,7 +9,7 @@ import type { ClassicLevel } from 'classic-level';
 import { toHex } from '../chain/bytes.js';
 import type { EventLocation, HeaderEntry, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
 import * as c from './codecs.js';
-import { StorageCorruptionError, StorageReadError, StorageArgumentError, levelErrorCode } from './errors.js';
+import { StorageArgumentError, StorageCorruptionError, StorageReadError, StorageWriteError, levelErrorCode } from './errors.js';
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
 
@@ -95,6 +95,19 @@ export class Repository<K, V> implements BucketReader {
 
   del(k: K): BatchOp {
     return { type: 'del', key: this.dbKey(k) };
+  }
+
+  /**
+   * Write raw value bytes under a key at once (synced), bypassing the value codec, the store's
+   * invariants and its one-batch-per-block discipline. For tools and tests only, e.g. planting
+   * damage for `audit` to find; the node never calls it.
+   */
+  async putRaw(k: K, value: Uint8Array): Promise<void> {
+    try {
+      await this.db.batch([{ type: 'put', key: this.dbKey(k), value }], { sync: true });
+    } catch (err) {
+      throw new StorageWriteError(`${this.bucket} putRaw`, err);
+    }
   }
 
   async get(k: K): Promise<V | undefined> {

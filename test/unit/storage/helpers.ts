@@ -129,7 +129,7 @@ export function disconnectBatchFor(c: ConnectBatch, parent: Block): DisconnectBa
 export async function dump(store: LevelChainStore, buckets: readonly BucketName[] = BUCKET_NAMES.filter((b) => b !== 'blocks' && b !== 'headers')): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const name of buckets) {
-    for await (const [k, v] of store.repos.byName(name).rawEntries()) out.set(`${name}:${toHex(k)}`, toHex(v));
+    for await (const [k, v] of store.repositories.byName(name).rawEntries()) out.set(`${name}:${toHex(k)}`, toHex(v));
   }
   return out;
 }

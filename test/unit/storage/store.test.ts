@@ -83,7 +83,7 @@ describe('opening', () => {
     expect(s.dir).toBe(dir);
     expect(await s.getTip()).toBeUndefined();
     expect(await s.getGenesis()).toBeUndefined();
-    expect(await s.repos.meta.getSchema()).toBe(SCHEMA_VERSION);
+    expect(await s.repositories.meta.getSchema()).toBe(SCHEMA_VERSION);
     expect(s.clearPending).toBe(false);
     await s.close();
     expect(s.isOpen()).toBe(false);
@@ -493,6 +493,17 @@ describe('corruption', () => {
     await seeded();
     await raw((db) => db.put(key('meta', utf('clearing')), new Uint8Array([7, 7])));
     expect((await open()).clearPending).toBe(true);
+  });
+
+  it('putRaw plants bytes that decoding then rejects', async () => {
+    const { b1 } = await seeded();
+    const s = await open();
+    await s.repositories.headers.putRaw(b1.hashHex, new Uint8Array(3));
+    await expectCorrupt(s.getHeaderEntry(b1.hashHex), 'headers', b1.hashHex);
+    const flipped = ((await s.getBlockBytes(b1.hashHex)) as Uint8Array).slice();
+    flipped[50] = (flipped[50] as number) ^ 0xff;
+    await s.repositories.blocks.putRaw(b1.hashHex, flipped);
+    expect(await s.getBlockBytes(b1.hashHex)).toEqual(flipped);
   });
 
   it('block bytes are returned as stored; an empty block value is corruption', async () => {
