@@ -15,7 +15,7 @@ import type { ChainStore, HeaderEntry, LotKey, StoredItem } from './store.js';
 import type { Genesis, Member } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
-import { nextBits } from '../consensus/retarget.js';
+import { anchorAfter, genesisAnchor, nextBits, type AsertAnchor } from '../consensus/retarget.js';
 import { medianTimePast } from '../consensus/time.js';
 
 export interface AuditProblem {
@@ -83,7 +83,7 @@ export async function auditChain(
     const tipHeight = tipHeightHex === chainId ? 0 : decodeBlock(tipBytes as Uint8Array, limits).header.height;
     report.tipHeight = tipHeight;
 
-    const anchor = { height: 0, time: genesis.time, bits: params.genesisBits };
+    let anchor: AsertAnchor = genesisAnchor(genesis);
     const times: number[] = [genesis.time];
     let parent: HeaderEntry = {
       hash: chainId,
@@ -148,6 +148,7 @@ export async function auditChain(
         }
         report.txsChecked++;
       }
+      anchor = anchorAfter(params, anchor, { height, time: block.header.time, bits: block.header.bits }, parent.time);
       times.push(block.header.time);
       if (times.length > 11) times.shift();
       parent = { ...parent, hash: block.hashHex, height, prevHash: parent.hash, time: block.header.time, bits: block.header.bits };

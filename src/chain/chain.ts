@@ -21,7 +21,7 @@ import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, St
 import type { ConsortiumParams, Genesis, Member, SignedTx } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
-import { nextBits } from '../consensus/retarget.js';
+import { anchorAfter, genesisAnchor, nextBits, type AsertAnchor } from '../consensus/retarget.js';
 import { medianTimePast } from '../consensus/time.js';
 
 export interface ChainOptions {
@@ -77,12 +77,15 @@ export class Chain extends EventEmitter<ChainEvents> {
   readonly limits: BlockLimits;
 
   private readonly headers = new Map<string, HeaderEntry>();
+  /** Memo of each header's retarget anchor (one small object per header, like the index). */
+  private readonly anchors = new Map<string, AsertAnchor>();
   private tipEntry!: HeaderEntry;
   private genesisEntry!: HeaderEntry;
   private readonly writer = new SerialQueue();
   private readonly future = new Map<string, Block>();
   private readonly maxFuture: number;
   private readonly log: Logger;
+  private closing = false;
 
   private constructor(
     opts: ChainOptions,
@@ -162,6 +165,17 @@ export class Chain extends EventEmitter<ChainEvents> {
     await this.writer.run(() => this.activateBest());
   }
 
+  /** Let queued writes finish and refuse new ones; call before closing the store. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.future.clear();
+    await this.writer.run(async () => undefined);
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('the chain is shutting down');
+  }
+
   /** Ancestor of an entry at a given height (walks the header index). */
   ancestor(entry: HeaderEntry, height: number): HeaderEntry | undefined {
     let e: HeaderEntry | undefined = entry;
@@ -180,9 +194,30 @@ export class Chain extends EventEmitter<ChainEvents> {
     return medianTimePast(times);
   }
 
+  /** The retarget anchor the children of `entry` use (genesis, or the last block after an outage). */
+  anchorFor(entry: HeaderEntry): AsertAnchor {
+    const path: HeaderEntry[] = [];
+    let e: HeaderEntry | undefined = entry;
+    let anchor: AsertAnchor | undefined;
+    while (e) {
+      anchor = e.height === 0 ? genesisAnchor(this.genesis) : this.anchors.get(e.hash);
+      if (anchor) break;
+      path.push(e);
+      e = this.headers.get(e.prevHash);
+    }
+    if (!anchor) throw new Error(`header index broken below ${entry.hash}`);
+    for (let i = path.length - 1; i >= 0; i--) {
+      const cur = path[i] as HeaderEntry;
+      const parent = this.headers.get(cur.prevHash) as HeaderEntry;
+      anchor = anchorAfter(this.params, anchor, cur, parent.time);
+      this.anchors.set(cur.hash, anchor);
+    }
+    return anchor;
+  }
+
   /** Bits the retarget rule requires for a child of `parent`. */
   nextBitsAfter(parent: HeaderEntry): number {
-    return nextBits(this.params, { height: 0, time: this.genesisEntry.time, bits: this.genesisEntry.bits }, { height: parent.height, time: parent.time });
+    return nextBits(this.params, this.anchorFor(parent), { height: parent.height, time: parent.time });
   }
 
   /** Decode and import block bytes (from a peer or the miner). */
@@ -235,6 +270,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   private async importLocked(block: Block, bytes: Uint8Array): Promise<ImportOutcome> {
+    this.assertOpen();
     const hash = block.hashHex;
     const known = this.headers.get(hash);
     if (known) {
@@ -540,6 +576,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   private async admitLocked(tx: SignedTx, id: Uint8Array): Promise<void> {
+    this.assertOpen();
     const { store, mempool, clock } = this.modules;
     const idHex = toHex(id);
     const loc = await store.getTxLocation(idHex);

@@ -10,26 +10,33 @@ import { sha256 } from './hash.js';
 import { fromHex, isHex, utf8 } from './bytes.js';
 import { keyIdHex } from './keys.js';
 import { jcs } from './tx.js';
+import { bitsForWork } from '../consensus/work.js';
 import { ROLES, type ConsortiumParams, type Genesis, type Member } from './types.js';
 
-export const DEV_PARAMS: ConsortiumParams = {
-  blockIntervalMs: 2_000,
-  powLimitBits: 0x1f00ffff,
-  genesisBits: 0x1e7fffff,
-  asertHalfLifeMs: 60_000,
-  futureWindowMs: 60_000,
-  finalityDepth: 6,
-  maxBlockBytes: 4 * 1024 * 1024,
-  maxTxBytes: 1024 * 1024,
-  maxEventsPerTx: 10_000,
-};
+/** Hash rate assumed when sizing a new chain's first target (ASERT corrects it within a half-life). */
+export const ASSUMED_HASHES_PER_MS = 2_000;
 
-export const CONSORTIUM_PARAMS: ConsortiumParams = {
-  ...DEV_PARAMS,
-  blockIntervalMs: 10_000,
-  genesisBits: 0x1e1fffff,
-  asertHalfLifeMs: 300_000,
-};
+/**
+ * Parameters for a given block interval: genesis difficulty sized for ~2 MH/s, half-life and
+ * anchor-reset gap of 30 intervals (see consensus/retarget.ts for why 30).
+ */
+export function paramsForInterval(blockIntervalMs: number): ConsortiumParams {
+  return {
+    blockIntervalMs,
+    powLimitBits: 0x1f00ffff,
+    genesisBits: bitsForWork(BigInt(ASSUMED_HASHES_PER_MS * blockIntervalMs)),
+    asertHalfLifeMs: Math.max(1_000, 30 * blockIntervalMs),
+    asertAnchorResetMs: Math.max(1_000, 30 * blockIntervalMs),
+    futureWindowMs: 60_000,
+    finalityDepth: 6,
+    maxBlockBytes: 4 * 1024 * 1024,
+    maxTxBytes: 1024 * 1024,
+    maxEventsPerTx: 10_000,
+  };
+}
+
+export const DEV_PARAMS: ConsortiumParams = paramsForInterval(2_000);
+export const CONSORTIUM_PARAMS: ConsortiumParams = paramsForInterval(10_000);
 
 export class GenesisError extends Error {
   override readonly name = 'GenesisError';

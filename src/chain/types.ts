@@ -29,6 +29,8 @@ export interface ConsortiumParams {
   genesisBits: number;
   /** ASERT half-life in milliseconds. */
   asertHalfLifeMs: number;
+  /** A block this much later than its parent re-anchors the schedule (outage, see retarget.ts). */
+  asertAnchorResetMs: number;
   /** Max milliseconds a block's time may be ahead of the local clock. */
   futureWindowMs: number;
   /** Confirmations at which a tx is final. */

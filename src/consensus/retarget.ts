@@ -111,6 +111,27 @@ export function nextBits(params: RetargetParams, anchor: AsertAnchor, parent: Pa
   return encodeCompact(asertTarget(params, anchor, parent));
 }
 
+/**
+ * Anchor reset after an outage. The absolute schedule would make a chain that was stopped for
+ * a while "repay" every missed interval by mining at powLimit pace (8 h down at 2 s blocks:
+ * ~14,600 blocks in minutes). So a block that comes more than `asertAnchorResetMs` after its
+ * parent becomes the anchor for its descendants, with its own bits: the child of the block
+ * after the gap gets that block's bits, and the schedule restarts from there. Lateness below
+ * the threshold (a real drop in hash power) still accumulates as in plain ASERT.
+ *
+ * `block` is the block whose descendants are being anchored; `parentAnchor` the anchor its
+ * parent used.
+ */
+export function anchorAfter(
+  params: Pick<ConsortiumParams, 'asertAnchorResetMs'>,
+  parentAnchor: AsertAnchor,
+  block: { height: number; time: number; bits: number },
+  parentTime: number,
+): AsertAnchor {
+  if (block.time - parentTime > params.asertAnchorResetMs) return { height: block.height, time: block.time, bits: block.bits };
+  return parentAnchor;
+}
+
 /** Stateless check of a header's bits against the rule: BlockError BAD_BITS with expected/got. */
 export function checkBits(params: RetargetParams, anchor: AsertAnchor, parent: ParentRef, bits: number): void {
   const expected = nextBits(params, anchor, parent);

@@ -30,6 +30,7 @@ interface StartFlags {
   mine: boolean;
   logLevel?: NodeConfig['log']['level'];
   pretty?: boolean;
+  blockInterval?: number;
 }
 
 async function startCommand(flags: StartFlags): Promise<number> {
@@ -45,6 +46,7 @@ async function startCommand(flags: StartFlags): Promise<number> {
   if (!flags.mine) config.mining.enabled = false;
   if (flags.logLevel) config.log.level = flags.logLevel;
   if (flags.pretty !== undefined) config.log.pretty = flags.pretty;
+  if (flags.blockInterval !== undefined) config.dev.blockIntervalMs = flags.blockInterval;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const node = new TracechainNode(config, { logger });
   await node.start();
@@ -79,6 +81,7 @@ export function buildProgram(): Command {
     .option('--no-mine', 'do not mine')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--pretty', 'human-readable logs instead of JSON lines')
+    .option('--block-interval <ms>', 'target block interval of a newly created dev consortium', intArg('--block-interval', 100, 3_600_000))
     .action(async (flags: StartFlags) => {
       process.exitCode = await startCommand(flags);
     });

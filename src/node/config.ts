@@ -12,6 +12,8 @@ export interface NodeConfig {
   mining: { enabled: boolean; workers: number; refreshMs: number };
   mempool: { maxTxs: number; maxBytes: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
+  /** Used only when `start` creates a one-member dev consortium in an empty data dir. */
+  dev: { blockIntervalMs: number };
 }
 
 export function defaultConfig(): NodeConfig {
@@ -22,6 +24,7 @@ export function defaultConfig(): NodeConfig {
     mining: { enabled: true, workers: Math.max(1, availableParallelism() - 1), refreshMs: 1_000 },
     mempool: { maxTxs: 50_000, maxBytes: 256 * 1024 * 1024 },
     log: { level: 'info', pretty: false },
+    dev: { blockIntervalMs: 2_000 },
   };
 }
 

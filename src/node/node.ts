@@ -8,7 +8,7 @@ import { Chain } from '../chain/chain.js';
 import { Mempool } from '../chain/mempool.js';
 import { InlineTxVerifier, type TxVerifier } from '../chain/tx-verifier.js';
 import { MemberRegistry } from '../chain/registry.js';
-import { genesisBlock } from '../chain/genesis.js';
+import { DEV_PARAMS, genesisBlock, paramsForInterval } from '../chain/genesis.js';
 import { keyIdHex, type KeyPair } from '../chain/keys.js';
 import type { Genesis } from '../chain/types.js';
 import type { ChainStore } from '../chain/store.js';
@@ -58,12 +58,12 @@ export class TracechainNode {
   }
 
   /** Create a one-member dev consortium in the data dir if it holds none. */
-  static async ensureDevConsortium(dir: DataDir, clock: () => number, log: Logger): Promise<void> {
+  static async ensureDevConsortium(dir: DataDir, clock: () => number, log: Logger, blockIntervalMs = DEV_PARAMS.blockIntervalMs): Promise<void> {
     await dir.ensure();
     if (await dir.exists(FILES.genesis)) return;
     const key = (await dir.readMemberKey()) ?? (await dir.createMemberKey());
     const peerKey = (await dir.readPeerKey()) ?? (await dir.createPeerKey());
-    const genesis = devGenesis(key, await peerIdOf(peerKey), clock());
+    const genesis = devGenesis(key, await peerIdOf(peerKey), clock(), paramsForInterval(blockIntervalMs));
     await dir.writeGenesis(genesis);
     if (!(await dir.exists(FILES.apiToken))) await dir.createApiToken();
     log.info({ dir: dir.path, chainId: genesisBlock(genesis).hashHex }, 'created a one-member dev consortium');
@@ -73,7 +73,7 @@ export class TracechainNode {
     const clock = this.modules.clock ?? Date.now;
     const { logger } = this.modules;
     const dir = new DataDir(this.config.dataDir);
-    await TracechainNode.ensureDevConsortium(dir, clock, this.log);
+    await TracechainNode.ensureDevConsortium(dir, clock, this.log, this.config.dev.blockIntervalMs);
     const genesis = (await dir.readGenesis()) as Genesis;
     const key = await dir.readMemberKey();
     if (!key) throw new Error(`${dir.file(FILES.memberKey)} is missing: this node has no member key`);
@@ -127,6 +127,7 @@ export class TracechainNode {
     await this.miner?.close();
     await this.api?.close();
     if (this.futureTimer) clearInterval(this.futureTimer);
+    await this.chain?.close();
     await this.verifier?.close();
     await this.store?.close();
     this.log.info('node stopped');

@@ -31,6 +31,7 @@ export const TEST_PARAMS: ConsortiumParams = {
   ...DEV_PARAMS,
   blockIntervalMs: 10_000,
   asertHalfLifeMs: 1_000,
+  asertAnchorResetMs: 3_600_000,
   powLimitBits: 0x207fffff,
   genesisBits: 0x207fffff,
   futureWindowMs: 60_000,
