@@ -54,6 +54,8 @@ export interface ReorgInfo {
   orphanedTxs: number;
 }
 
+export type TxOrigin = 'local' | 'gossip' | 'reorg';
+
 export interface DuplicateEvent {
   eventId: string;
   txId: string;
@@ -64,7 +66,8 @@ export interface ChainEvents {
   block: [block: Block];
   tip: [tip: HeaderEntry];
   reorg: [info: ReorgInfo];
-  tx: [tx: SignedTx, txId: string];
+  /** A tx admitted to the mempool; origin says where it came from ('local' API/CLI, 'gossip', 'reorg'). */
+  tx: [tx: SignedTx, txId: string, origin: TxOrigin];
 }
 
 const MTP_SPAN = 11;
@@ -547,6 +550,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         const id = block.txIds[i] as Uint8Array;
         try {
           await this.admitLocked(tx, id);
+          this.emit('tx', tx, toHex(id), 'reorg');
           returned++;
         } catch (err) {
           if (!(err instanceof TxError)) throw err;
@@ -562,7 +566,7 @@ export class Chain extends EventEmitter<ChainEvents> {
    * and pool (duplicates). Throws TxError; DUPLICATE_EVENT lists every duplicate and where
    * its original is.
    */
-  async submitTx(tx: SignedTx, opts: { id?: Uint8Array } = {}): Promise<{ txId: string }> {
+  async submitTx(tx: SignedTx, opts: { id?: Uint8Array; origin?: TxOrigin } = {}): Promise<{ txId: string }> {
     const id = opts.id ?? computeTxId(tx);
     const idHex = toHex(id);
     const bytes = encodeTx(tx).length;
@@ -571,7 +575,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const [result] = await this.modules.verifier.verify([tx], [id]);
     if (result) throw result;
     await this.writer.run(() => this.admitLocked(tx, id));
-    this.emit('tx', tx, idHex);
+    this.emit('tx', tx, idHex, opts.origin ?? 'local');
     return { txId: idHex };
   }
 

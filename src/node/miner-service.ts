@@ -3,9 +3,10 @@
  * find a nonce, sign as the sealer, import. A new tip aborts the job at once; the template is
  * refreshed on a schedule so new txs and a fresh time get in without restarting workers.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
-import { makeBlock, blockSigningMessage } from '../chain/block.js';
+import { makeBlock, blockSigningMessage, type Block } from '../chain/block.js';
 import { decodeHeader, encodeHeader, hashHeaderBytes } from '../chain/header.js';
 import { BlockError } from '../chain/errors.js';
 import { sign, keyId, type KeyPair } from '../chain/keys.js';
@@ -43,7 +44,12 @@ export interface MinerServiceModules {
   logger: Logger;
 }
 
-export class MinerService {
+export interface MinerServiceEvents {
+  /** A block this node sealed and imported (for gossip). */
+  sealed: [block: Block];
+}
+
+export class MinerService extends EventEmitter<MinerServiceEvents> {
   private running = false;
   private loop: Promise<void> | undefined;
   private current: AbortController | undefined;
@@ -56,6 +62,7 @@ export class MinerService {
     private readonly opts: MinerServiceOptions,
     private readonly modules: MinerServiceModules,
   ) {
+    super();
     this.log = modules.logger.child({ module: 'miner' });
     this.sealerId = keyId(opts.key.publicKey);
   }
@@ -117,6 +124,7 @@ export class MinerService {
       try {
         await chain.importBlock(signed);
         this.blocksMined++;
+        this.emit('sealed', signed);
         this.log.info({ height: header.height, hash: signed.hashHex, txs: signed.txs.length }, 'sealed block');
       } catch (err) {
         if (err instanceof BlockError && err.code === 'TIME_TOO_NEW') continue;
