@@ -1,0 +1,65 @@
+/** Public API of the trace module: EPCIS 2.0 validation, CBV 2.0 event IDs, identifiers, roles, item status. */
+export { TraceError, isTraceError, type TraceErrorCode, type TraceProblem } from './errors.js';
+export {
+  documentEventHashes,
+  eventHash,
+  eventPrehash,
+  eventsOfDocument,
+  hashContextOf,
+  hashPrehash,
+  prefixesOfContext,
+  EMPTY_HASH_CONTEXT,
+  type HashContext,
+  type JsonObject,
+} from './hash.js';
+export {
+  canonicalItemKey,
+  checkedKeyDigits,
+  companyPrefixOf,
+  digitalLinkToEpcUrn,
+  encodeDigitalLinkValue,
+  gs1CheckDigit,
+  hasValidCheckDigit,
+  itemKeyInfo,
+  normaliseGs1Uri,
+  parseDigitalLink,
+  parseEpcUrn,
+  type EpcScheme,
+  type ItemKeyInfo,
+  type ParsedDigitalLink,
+  type ParsedEpc,
+} from './identifiers.js';
+export { formatUtcMillis, hashTimestamp, parseOffset, parseTime, type ParsedTime } from './time.js';
+export { cbvWord, resolveVocabulary, vocabularyWords, type VocabularyKind, type VocabularyResolution } from './vocabulary.js';
+export {
+  checkEventRules,
+  validateDocument,
+  DEFAULT_MAX_EVENTS,
+  EVENT_TYPES,
+  type EventType,
+  type ValidateOptions,
+  type ValidatedDocument,
+} from './validate.js';
+export {
+  eventIdOf,
+  prepareDocument,
+  selfContainedEvent,
+  verifyEventIds,
+  EPCIS_CONTEXT_URL,
+  type PrepareOptions,
+  type PreparedDocument,
+} from './document.js';
+export { actionsOf, eventFacts, BIZSTEP_ACTIONS, type EventFacts, type TraceAction } from './actions.js';
+export { checkRole, roleProblems, ruleFor, ROLE_RULES, type RoleContext, type RoleRule } from './roles.js';
+export {
+  applyEvent,
+  effectiveStatus,
+  lotOfClass,
+  MAX_ALERTS,
+  type ItemAlert,
+  type ItemRecord,
+  type ItemStateReader,
+  type ItemStatus,
+  type StatusInput,
+  type StatusOutput,
+} from './status.js';
