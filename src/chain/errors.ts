@@ -31,6 +31,7 @@ export type TxErrorCode =
   | 'TOO_MANY_EVENTS'
   | 'NO_EVENTS'
   | 'BAD_EVENT_ID'
+  | 'INVALID_EVENT'
   | 'DUPLICATE_EVENT'
   | 'ROLE_VIOLATION'
   | 'ALREADY_KNOWN'

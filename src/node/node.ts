@@ -19,7 +19,7 @@ import { DataDir, FILES, peerIdOf, tokenMatches } from './data-dir.js';
 import { devGenesis } from './dev-consortium.js';
 import { MinerService, type BlockMiner } from './miner-service.js';
 import { createMiner } from '../consensus/miner/index.js';
-import { traceRules } from './trace-rules.js';
+import { traceRules } from '../trace/tx-rules.js';
 import type { NodeConfig } from './config.js';
 
 export interface NodeInfo {

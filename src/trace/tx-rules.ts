@@ -1,0 +1,101 @@
+/**
+ * The trace rules as the chain consumes them (chain/tx-rules.ts): stateless event checks for a
+ * tx (EPCIS rules, event IDs, role), item keys for the EPC history index, and item status.
+ * TraceErrors become TxErrors here, so the chain and its callers see one error family.
+ */
+import { TxError } from '../chain/errors.js';
+import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules.js';
+import type { StoredItem } from '../chain/store.js';
+import type { Member, SignedTx } from '../chain/types.js';
+import { eventFacts } from './actions.js';
+import { verifyEventIds } from './document.js';
+import { TraceError, type TraceProblem } from './errors.js';
+import { prefixesOfContext, type JsonObject } from './hash.js';
+import { itemKeyInfo } from './identifiers.js';
+import { roleProblems } from './roles.js';
+import { applyEvent, type ItemRecord } from './status.js';
+import { checkEventRules } from './validate.js';
+
+/** TraceError → TxError with every problem (and the role rule, if any) in the details. */
+export function toTxError(err: TraceError): TxError {
+  const details: Record<string, unknown> = { problems: err.problems };
+  if (err.rule !== undefined) details.rule = err.rule;
+  switch (err.code) {
+    case 'BAD_EVENT_ID':
+      return new TxError('BAD_EVENT_ID', err.message, details);
+    case 'ROLE_VIOLATION':
+    case 'FOREIGN_PREFIX':
+      return new TxError('ROLE_VIOLATION', err.message, details);
+    case 'TOO_MANY_EVENTS':
+      return new TxError('TOO_MANY_EVENTS', err.message, details);
+    case 'NO_EVENTS':
+      return new TxError('NO_EVENTS', err.message, details);
+    default:
+      return new TxError('INVALID_EVENT', err.message, details);
+  }
+}
+
+/** Canonical item key of an identifier, or undefined for a URI that names no GS1 item. */
+function itemKey(id: string): string | undefined {
+  try {
+    return itemKeyInfo(id).key;
+  } catch (err) {
+    if (err instanceof TraceError) return undefined;
+    throw err;
+  }
+}
+
+/** Stateless checks of a tx's events for its submitter; throws TxError listing every problem. */
+export function checkTxEvents(tx: SignedTx, member: Member): void {
+  const problems: TraceProblem[] = [];
+  let rule: string | undefined;
+  tx.events.forEach((event, i) => {
+    const prefixes = prefixesOfContext(event['@context']);
+    problems.push(...checkEventRules(event, `/events/${i}`, prefixes));
+  });
+  if (problems.length > 0) throw toTxError(TraceError.fromProblems(problems));
+  try {
+    verifyEventIds(tx.events as JsonObject[], tx.eventIds);
+  } catch (err) {
+    if (err instanceof TraceError) throw toTxError(err);
+    throw err;
+  }
+  tx.events.forEach((event, i) => {
+    for (const p of roleProblems(member, event as JsonObject, { path: `/events/${i}` })) {
+      rule ??= p.rule;
+      problems.push({ path: p.path, message: `${p.message} [rule ${p.rule}]`, code: p.code ?? 'ROLE_VIOLATION' });
+    }
+  });
+  const first = problems[0];
+  if (first) throw toTxError(new TraceError(first.code ?? 'ROLE_VIOLATION', first.message, problems, rule));
+}
+
+/** Every item an event names (acted-on EPCs, parent, inputs, lots), as canonical keys. */
+export function itemKeysOfEvent(event: Record<string, unknown>): string[] {
+  const f = eventFacts(event as JsonObject);
+  const ids = [...f.epcs, ...f.inputs, ...f.classes];
+  if (f.parentID !== undefined) ids.push(f.parentID);
+  const keys = new Set<string>();
+  for (const id of ids) {
+    const k = itemKey(id);
+    if (k !== undefined) keys.add(k);
+  }
+  return [...keys];
+}
+
+export function traceRules(): TxRules {
+  return {
+    checkEvents: checkTxEvents,
+    itemKeysOf: itemKeysOfEvent,
+    async applyEvent(reader: ItemReader, input): Promise<EventEffects> {
+      const out = await applyEvent(
+        {
+          getItem: async (key) => (await reader.getItem(key)) as ItemRecord | undefined,
+          isLotRecalled: (gtin, lot) => reader.isLotRecalled({ gtin, lot }),
+        },
+        input,
+      );
+      return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
+    },
+  };
+}
