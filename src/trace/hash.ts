@@ -489,7 +489,10 @@ function takeUserExtensions(list: HashNode[]): HashNode[] {
 function ordered(list: HashNode[], order: PropOrder): string {
   let pre = '';
   const ext = takeUserExtensions(list);
+  const present = new Set<string>();
+  for (const c of list) present.add(c.name);
   for (const [name, sub] of order) {
+    if (!present.has(name)) continue;
     let values: string[] | undefined;
     for (const child of list.filter((x) => x.name === name)) {
       const s = nodeString(child, sub);

@@ -314,6 +314,9 @@ export interface ParsedDigitalLink {
   canonical: string;
 }
 
+/** Cheap pre-test: a primary key segment followed by digits somewhere in the path. */
+const DL_KEY_HINT = /\/(?:01|gtin|8006|itip|8010|cpid|414|gln|417|party|8017|gsrnp|8018|gsrn|255|gcn|00|sscc|253|gdti|401|ginc|402|gsin|8003|grai|8004|giai)\/\d{4}/;
+
 const DL_RE = /^https?:\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/;
 
 function validKeyValue(ai: string, v: string): boolean {
@@ -460,6 +463,7 @@ export function normaliseGs1Uri(value: string): string | null {
     return parseEpcUrn(value)?.digitalLink ?? null;
   }
   if (c0 === 104 /* h */ && (value.startsWith('https://') || value.startsWith('http://'))) {
+    if (!DL_KEY_HINT.test(value)) return null;
     return parseDigitalLink(value)?.canonical ?? null;
   }
   return null;

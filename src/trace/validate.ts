@@ -34,7 +34,7 @@ export interface ValidatedDocument {
   context: HashContext;
 }
 
-type AddFormats = (ajv: Ajv) => Ajv;
+type AddFormats = (ajv: Ajv, opts?: { mode?: 'fast' | 'full' }) => Ajv;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
 
 let compiled: ValidateFunction | undefined;
@@ -43,7 +43,8 @@ let compiled: ValidateFunction | undefined;
 function schemaValidator(): ValidateFunction {
   if (compiled === undefined) {
     const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true });
-    addFormats(ajv);
+    // 'fast' format regexes: the EPCIS rules below check identifiers and times precisely anyway.
+    addFormats(ajv, { mode: 'fast' });
     compiled = ajv.compile(schema as object);
   }
   return compiled;
