@@ -16,6 +16,7 @@ import {
   type MineResult,
 } from '../../../src/consensus/miner/index.js';
 import { targetToBytes, digestMeetsTarget } from '../../../src/consensus/kernel/index.js';
+import { benchHashrate, formatHashrateTable, type HashrateReport } from '../../../bench/hashrate.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 let buildDir: string;
@@ -299,5 +300,56 @@ describe('WorkerPoolMiner', () => {
     const single = track(await createMiner({ workers: 0, wasmUrl }));
     expect(single).toBeInstanceOf(SingleThreadMiner);
     await expect(createMiner({ workers: 1, workerUrl, kernel: 'wasm-simd128', wasmUrl: pathToFileURL(join(buildDir, 'missing.wasm')) })).rejects.toThrow(/failed/);
+  });
+});
+
+describe('benchHashrate', () => {
+  it('measures baseline, one worker and N workers, and reports progress up to the total', async () => {
+    const progress: Array<[number, number]> = [];
+    const r = await benchHashrate({ seconds: 0.9, workers: 2, workerUrl, wasmUrl, onProgress: (d, t) => progress.push([d, t]) });
+    expect(r.kernel).toBe('wasm-simd128');
+    expect(r.workers).toBe(2);
+    expect(Object.keys(r.scaling).sort()).toEqual(['1', '2']);
+    expect(r.hashesPerSecond).toBe(r.scaling['2']);
+    expect(r.perWorker).toBeCloseTo(r.hashesPerSecond / 2);
+    expect(r.baselinePerWorker).toBeGreaterThan(0);
+    expect(r.ratio).toBeCloseTo(r.perWorker / r.baselinePerWorker);
+    expect(progress.length).toBeGreaterThan(2);
+    expect(progress.every(([, t]) => t === 900)).toBe(true);
+    expect(progress.map(([d]) => d)).toEqual([...progress.map(([d]) => d)].sort((a, b) => a - b));
+    expect(progress[progress.length - 1]).toEqual([900, 900]);
+    const parsed = JSON.parse(JSON.stringify(r)) as HashrateReport;
+    expect(parsed).toEqual(r);
+    const table = formatHashrateTable(r);
+    expect(table).toContain('wasm-simd128');
+    expect(table).toMatch(/2 workers/);
+  });
+
+  it('with one worker, scaling has only "1" and the rate is the one-worker rate', async () => {
+    const r = await benchHashrate({ seconds: 0.4, workers: 1, kernel: 'ts-midstate', workerUrl, wasmUrl });
+    expect(r.kernel).toBe('ts-midstate');
+    expect(Object.keys(r.scaling)).toEqual(['1']);
+    expect(r.hashesPerSecond).toBe(r.scaling['1']);
+  });
+
+  it('formats a report as a table', () => {
+    const table = formatHashrateTable({
+      kernel: 'k',
+      workers: 2,
+      hashesPerSecond: 12_340_000,
+      perWorker: 6_170_000,
+      baselinePerWorker: 300_000,
+      ratio: 20.5667,
+      scaling: { '1': 6_500_000, '2': 12_340_000 },
+    });
+    expect(table).toContain('12.34 MH/s');
+    expect(table).toContain('300.00 kH/s per worker');
+    expect(table).toContain('20.6x');
+    expect(table).toContain('(1.90x of 1 worker)');
+  });
+
+  it('rejects bad options', async () => {
+    await expect(benchHashrate({ seconds: 0, workers: 1 })).rejects.toThrow(RangeError);
+    await expect(benchHashrate({ seconds: 1, workers: 0 })).rejects.toThrow(RangeError);
   });
 });
