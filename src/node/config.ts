@@ -11,6 +11,8 @@ export interface NodeConfig {
   p2p: { listen: string[]; bootstrap: string[] };
   mining: { enabled: boolean; workers: number; refreshMs: number };
   mempool: { maxTxs: number; maxBytes: number };
+  /** Worker threads verifying txs from peers and POST /txs (signatures, EPCIS rules). */
+  verifier: { workers: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
   /** Used only when `start` creates a one-member dev consortium in an empty data dir. */
   dev: { blockIntervalMs: number };
@@ -23,6 +25,7 @@ export function defaultConfig(): NodeConfig {
     p2p: { listen: [], bootstrap: [] },
     mining: { enabled: true, workers: Math.max(1, availableParallelism() - 1), refreshMs: 1_000 },
     mempool: { maxTxs: 50_000, maxBytes: 256 * 1024 * 1024 },
+    verifier: { workers: 1 },
     log: { level: 'info', pretty: false },
     dev: { blockIntervalMs: 2_000 },
   };

@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Chain } from '../chain/chain.js';
 import { Mempool } from '../chain/mempool.js';
-import { InlineTxVerifier, type TxVerifier } from '../chain/tx-verifier.js';
+import type { TxVerifier } from '../chain/tx-verifier.js';
+import { WorkerPoolTxVerifier } from '../chain/verifier-pool.js';
 import { MemberRegistry } from '../chain/registry.js';
 import { DEV_PARAMS, genesisBlock, paramsForInterval } from '../chain/genesis.js';
 import { keyIdHex, type KeyPair } from '../chain/keys.js';
@@ -88,7 +89,7 @@ export class TracechainNode {
 
     this.store = await LevelChainStore.open(dir.file(FILES.chain), { logger });
     const rules = traceRules();
-    this.verifier = new InlineTxVerifier({ chainId }, { registry, rules });
+    this.verifier = new WorkerPoolTxVerifier({ workers: this.config.verifier.workers }, { genesis });
     const mempool = new Mempool(this.config.mempool);
     this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger });
     const chain = this.chain;

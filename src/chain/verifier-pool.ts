@@ -1,0 +1,113 @@
+/**
+ * Worker-pool TxVerifier: splits a batch into chunks and verifies them on worker threads, so
+ * bulk signature and event checks never block the event loop. Bounded: past `maxPending`
+ * chunks in flight it refuses with MEMPOOL_FULL (the API answers 503, peers are ignored).
+ */
+import { Worker } from 'node:worker_threads';
+import { TxError, type TxErrorCode } from './errors.js';
+import { genesisBlock } from './genesis.js';
+import { txId as computeTxId } from './tx.js';
+import { builtFileUrl } from '../consensus/kernel/locate.js';
+import type { TxVerifier } from './tx-verifier.js';
+import type { Genesis, SignedTx } from './types.js';
+import type { VerifierWorkerInit, VerifyRequest, VerifyResponse } from './verifier-protocol.js';
+
+export interface VerifierPoolOptions {
+  workers: number;
+  /** Txs per message to a worker. */
+  chunkSize?: number;
+  /** Chunks in flight across all workers before new work is refused. */
+  maxPending?: number;
+}
+
+interface Pending {
+  resolve: (r: VerifyResponse) => void;
+  reject: (e: Error) => void;
+  worker: number;
+}
+
+export class WorkerPoolTxVerifier implements TxVerifier {
+  private readonly threads: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  private readonly chunkSize: number;
+  private readonly maxPending: number;
+
+  constructor(
+    private readonly opts: VerifierPoolOptions,
+    private readonly modules: { genesis: Genesis },
+  ) {
+    this.chunkSize = opts.chunkSize ?? 32;
+    this.maxPending = opts.maxPending ?? 4096;
+    for (let i = 0; i < Math.max(1, opts.workers); i++) this.spawn(i);
+  }
+
+  private spawn(i: number): void {
+    const init: VerifierWorkerInit = { genesis: this.modules.genesis, chainId: genesisBlock(this.modules.genesis).hashHex };
+    const w = new Worker(builtFileUrl('./verifier-worker.js', import.meta.url), { workerData: init, name: `tracechain-verifier-${i}` });
+    w.unref();
+    w.on('message', (res: VerifyResponse) => {
+      const p = this.pending.get(res.id);
+      if (!p) return;
+      this.pending.delete(res.id);
+      this.load[i] = (this.load[i] ?? 1) - 1;
+      p.resolve(res);
+    });
+    const fail = (err: Error): void => {
+      for (const [id, p] of this.pending) {
+        if (p.worker !== i) continue;
+        this.pending.delete(id);
+        p.reject(err);
+      }
+      this.load[i] = 0;
+    };
+    w.on('error', (err) => fail(new Error(`verifier worker ${i} failed: ${err.message}`, { cause: err })));
+    w.on('exit', (code) => {
+      if (this.closed) return;
+      fail(new Error(`verifier worker ${i} exited with code ${code}`));
+      this.spawn(i); // keep the pool at strength
+    });
+    this.threads[i] = w;
+    this.load[i] = 0;
+  }
+
+  private send(txs: SignedTx[], txIds: Uint8Array[]): Promise<VerifyResponse> {
+    let worker = 0;
+    for (let i = 1; i < this.threads.length; i++) if ((this.load[i] ?? 0) < (this.load[worker] ?? 0)) worker = i;
+    const id = this.nextId++;
+    const req: VerifyRequest = { id, txs, txIds };
+    return new Promise<VerifyResponse>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, worker });
+      this.load[worker] = (this.load[worker] ?? 0) + 1;
+      (this.threads[worker] as Worker).postMessage(req);
+    });
+  }
+
+  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]> {
+    if (this.closed) throw new Error('verifier pool is closed');
+    const ids = txIds ?? txs.map((t) => computeTxId(t));
+    const chunks: Promise<VerifyResponse>[] = [];
+    const n = Math.ceil(txs.length / this.chunkSize);
+    if (this.pending.size + n > this.maxPending) {
+      throw new TxError('MEMPOOL_FULL', `the verifier is saturated (${this.pending.size} batches in flight); retry later`);
+    }
+    for (let i = 0; i < txs.length; i += this.chunkSize) {
+      chunks.push(this.send(txs.slice(i, i + this.chunkSize), ids.slice(i, i + this.chunkSize)));
+    }
+    const out: (TxError | null)[] = [];
+    for (const res of await Promise.all(chunks)) {
+      if ('error' in res) throw new Error(`verifier worker error: ${res.error}`);
+      for (const r of res.results) out.push(r ? new TxError(r.code as TxErrorCode, r.message, r.details) : null);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.pending.values()) p.reject(new Error('verifier pool closed'));
+    this.pending.clear();
+    await Promise.all(this.threads.map((w) => w.terminate()));
+  }
+}
