@@ -91,7 +91,8 @@ export interface EventFacts {
 /** The action of an event without a (standard) bizStep, from its type and action. */
 function fallbackAction(type: string, action: string | undefined): TraceAction {
   if (type === 'ObjectEvent') return action === 'ADD' ? 'commission' : action === 'DELETE' ? 'decommission' : 'observe';
-  if (type === 'AggregationEvent' || type === 'AssociationEvent') return action === 'ADD' ? 'pack' : action === 'DELETE' ? 'unpack' : 'observe';
+  if (type === 'AggregationEvent') return action === 'ADD' ? 'pack' : action === 'DELETE' ? 'unpack' : 'observe';
+  // An AssociationEvent links assets (a sensor, a returnable asset) to an object: no custody change.
   if (type === 'TransformationEvent') return 'commission';
   return 'observe';
 }
@@ -104,7 +105,7 @@ export function eventFacts(event: JsonObject, prefixes?: PrefixMap): EventFacts 
   const disposition = cbvWord('disposition', event['disposition'], pfx);
   let primary = bizStep !== undefined ? (BIZSTEP_ACTIONS[bizStep] ?? fallbackAction(type, action)) : fallbackAction(type, action);
   // An AggregationEvent's action says more than a generic bizStep: ADD packs, DELETE unpacks.
-  if ((type === 'AggregationEvent' || type === 'AssociationEvent') && (primary === 'observe' || primary === 'pack' || primary === 'unpack')) {
+  if (type === 'AggregationEvent' && (primary === 'observe' || primary === 'pack' || primary === 'unpack')) {
     if (action === 'ADD') primary = 'pack';
     else if (action === 'DELETE') primary = 'unpack';
   }

@@ -294,7 +294,8 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
         }
         for (const rec of await tr.withDescendants(k)) {
           if (inactiveGuard(rec, 'ship')) continue;
-          if (rec.lifecycle !== 'unknown') tr.setLifecycle(rec, 'in_transit');
+          // A recalled item stays recalled while it travels (e.g. back to its manufacturer).
+          if (rec.lifecycle === 'active') tr.setLifecycle(rec, 'in_transit');
         }
       }
       break;

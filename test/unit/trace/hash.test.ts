@@ -63,7 +63,16 @@ const rewrite = fc.record({
   jcs: fc.boolean(),
 });
 
-function variant(s: Spec, r: fc.RecordValue<{ dl: string; vocab: string; zone: string; fraction: string; shuffle: number; jcs: boolean }>): JsonObject {
+interface Rewrite {
+  dl: string;
+  vocab: string;
+  zone: string;
+  fraction: string;
+  shuffle: number;
+  jcs: boolean;
+}
+
+function variant(s: Spec, r: Rewrite): JsonObject {
   const toDl = (urn: string): string => {
     const dl = parseEpcUrn(urn)?.digitalLink as string;
     if (r.dl === 'dl') return dl;
