@@ -92,7 +92,17 @@ export function prepareDocument(doc: unknown, opts: PrepareOptions = {}): Prepar
   }
   if (v.events.length === 0) throw new TraceError('NO_EVENTS', 'the document carries no events', [{ path: listPath, message: 'empty event list', code: 'NO_EVENTS' }]);
   const events = v.events.map((e) => selfContainedEvent(e, v.context));
-  return { events, eventIds: events.map(eventIdOf) };
+  const eventIds = events.map(eventIdOf);
+  // The same event twice in one capture would put one event ID twice in one tx.
+  const first = new Map<string, number>();
+  const dups: TraceProblem[] = [];
+  eventIds.forEach((id, i) => {
+    const j = first.get(id);
+    if (j === undefined) first.set(id, i);
+    else dups.push({ path: `${listPath}/${i}`, message: `event ${i} is the same event as event ${j} (${id})`, code: 'DUPLICATE_EVENT' });
+  });
+  if (dups.length > 0) throw TraceError.fromProblems(dups, 'DUPLICATE_EVENT');
+  return { events, eventIds };
 }
 
 /** Throws TraceError BAD_EVENT_ID naming every index whose ID does not match its event. */

@@ -19,7 +19,8 @@ export type TraceErrorCode =
   | 'TOO_MANY_EVENTS'
   | 'ROLE_VIOLATION'
   | 'FOREIGN_PREFIX'
-  | 'BAD_EVENT_ID';
+  | 'BAD_EVENT_ID'
+  | 'DUPLICATE_EVENT';
 
 export interface TraceProblem {
   /** JSON pointer-ish path into the submitted document, e.g. `/epcisBody/eventList/3/epcList/0`. */
