@@ -146,7 +146,7 @@ describe('decodeBlock on malformed bytes', () => {
       }
       // A byte flipped inside the tx region: rejected (not canonical, bad JSON, or a different tx).
       const flipped = bytes.slice();
-      flipped[bytes.length - 10] ^= 0x01;
+      flipped[bytes.length - 10] = (flipped[bytes.length - 10] as number) ^ 0x01;
       let decoded;
       try {
         decoded = decodeBlock(flipped, limits);
