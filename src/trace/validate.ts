@@ -61,7 +61,10 @@ function schemaProblems(errors: readonly ErrorObject[] | null | undefined): Trac
     // "must match then schema" and anyOf summaries only repeat the specific errors beside them.
     if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
     let message = e.message ?? 'invalid';
-    if (e.keyword === 'enum' && Array.isArray((e.params as { allowedValues?: unknown }).allowedValues)) message = 'must be one of the allowed values';
+    const allowed = (e.params as { allowedValues?: unknown }).allowedValues;
+    if (e.keyword === 'enum' && Array.isArray(allowed)) {
+      message = allowed.length <= 12 ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : 'must be one of the allowed values';
+    }
     if (e.keyword === 'additionalProperties') message += `: ${(e.params as { additionalProperty?: string }).additionalProperty ?? ''}`;
     const key = `${e.instancePath}|${message}`;
     if (seen.has(key)) continue;

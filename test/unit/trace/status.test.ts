@@ -172,3 +172,38 @@ describe('item status: a pack through the supply chain', () => {
     expect(s.status(pack(50))).toBe('unknown');
   });
 });
+
+describe('item status: containment', () => {
+  it('unpacking without children detaches them all; repacking moves a pack between cases', async () => {
+    const s = new State();
+    const other = 'urn:epc:id:sscc:0614141.1234567891';
+    await s.apply(maker, commission([pack(60), pack(61)], 'L6', '2030-01-01'));
+    await s.apply(maker, aggregate('ADD', CASE, [pack(60), pack(61)]));
+    await s.apply(maker, aggregate('ADD', other, [pack(61)]));
+    expect(s.record(pack(61)).parent).toBe(canonicalItemKey(other));
+    expect(s.record(CASE).children).toEqual([canonicalItemKey(pack(60))]);
+    await s.apply(maker, ev({ type: 'AggregationEvent', action: 'DELETE', bizStep: 'unpacking', parentID: other }));
+    expect(s.record(pack(61)).parent).toBeNull();
+    expect(s.record(other).children).toEqual([]);
+  });
+
+  it('a transformation commissions its outputs and consumes its inputs', async () => {
+    const s = new State();
+    await s.apply(maker, commission([pack(70)], 'L7', '2030-01-01'));
+    await s.apply(maker, ev({ type: 'TransformationEvent', bizStep: 'commissioning', inputEPCList: [pack(70)], outputEPCList: [pack(71)] }));
+    expect(s.status(pack(70))).toBe('decommissioned');
+    expect(s.status(pack(71))).toBe('active');
+  });
+
+  it('decommissioned and destroyed are final; acting on them again is a recorded conflict', async () => {
+    const s = new State();
+    await s.apply(maker, commission([pack(80), pack(81)], 'L8', '2030-01-01'));
+    await s.apply(maker, ev({ action: 'DELETE', bizStep: 'decommissioning', epcList: [pack(80)] }));
+    await s.apply(maker, ev({ bizStep: 'destroying', disposition: 'destroyed', epcList: [pack(81)] }));
+    expect(s.status(pack(80))).toBe('decommissioned');
+    expect(s.status(pack(81))).toBe('destroyed');
+    await s.apply(maker, ship([pack(80)]));
+    expect(s.status(pack(80))).toBe('suspect');
+    expect(s.record(pack(80)).alerts[0]?.code).toBe('ALREADY_INACTIVE');
+  });
+});
