@@ -2,7 +2,7 @@
  * `tracechain bench hashrate`: proof-of-work hash rate of the miner's kernel.
  *
  * Three phases, run one after another on the same header, each in its own worker pool
- * (startup and warm-up are not timed):
+ * (startup and the first quarter of each phase, up to 1 s, are not timed):
  *   1. baseline: one worker hashing with @noble/hashes, sha256(sha256(header)) per nonce;
  *   2. the kernel with one worker;
  *   3. the kernel with `workers` workers (skipped when workers = 1).
@@ -110,8 +110,8 @@ async function measure(phase: Phase, opts: BenchHashrateOptions, progress: (ms: 
     const ac = new AbortController();
     // target 0: only an all-zero digest would meet it, so the job runs until aborted
     const job = pool.mine({ header: BENCH_HEADER, target: 0n }, ac.signal);
-    // let every worker get its first slice in before the window opens
-    const settle = Math.min(200, phase.ms * 0.1);
+    // untimed lead-in: every worker's first slices, and the JIT warming the JS baseline
+    const settle = Math.min(1000, phase.ms * 0.25);
     await sleep(settle);
     const t0 = performance.now();
     const h0 = pool.totalHashes();
