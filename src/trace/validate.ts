@@ -77,6 +77,31 @@ function schemaProblems(errors: readonly ErrorObject[] | null | undefined): Trac
 // ---------------------------------------------------------------------------------------------
 // Rules beyond the schema
 
+/** Deepest object/array nesting an event may have (the GS1 examples need 6). */
+export const MAX_EVENT_DEPTH = 32;
+
+/** Nesting depth of a JSON value, without recursion; stops counting past MAX_EVENT_DEPTH. */
+function nestingDepth(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (d > max) {
+      max = d;
+      if (max > MAX_EVENT_DEPTH) return max;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) if (typeof x === 'object' && x !== null) stack.push([x, d + 1]);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (typeof x === 'object' && x !== null) stack.push([x, d + 1]);
+      }
+    }
+  }
+  return max;
+}
+
 const KNOWN_URN_SCHEMES = /^urn:epc:(id|class|idpat):(sgtin|sscc|sgln|grai|giai|gsrn|gsrnp|gdti|cpi|sgcn|ginc|gsin|itip|upui|pgln|lgtin):/;
 const ANY_EPC_URN = /^urn:epc:(id|class|idpat|raw|tag|pat):[A-Za-z0-9-]+:\S+$/;
 
@@ -139,6 +164,11 @@ class EventChecker {
   event(e: unknown, path: string): void {
     if (!isObject(e)) {
       this.add('BAD_EVENT', path, 'an event must be a JSON object');
+      return;
+    }
+    if (nestingDepth(e) > MAX_EVENT_DEPTH) {
+      // Refused before anything recursive (hashing, canonical JSON) touches it.
+      this.add('BAD_EVENT', path, `the event nests objects or arrays deeper than ${MAX_EVENT_DEPTH} levels`);
       return;
     }
     const type = e['type'];

@@ -71,6 +71,14 @@ describe('validateDocument', () => {
     expect(err.problems.length).toBeGreaterThanOrEqual(4);
   });
 
+  it('refuses events nested absurdly deep (before any recursive processing)', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = { 'example:n': deep };
+    const problems = checkEventRules(objectEvent({ 'example:deep': deep }));
+    expect(problems.map((p) => p.code)).toEqual(['BAD_EVENT']);
+    expect(checkEventRules(objectEvent({ 'example:ok': { 'example:a': [{ 'example:b': [1] }] } }))).toEqual([]);
+  });
+
   it('reports JSON Schema problems with code SCHEMA', () => {
     const d = doc([objectEvent({ epcList: 'not-a-list' })]);
     const err = errorOf(() => validateDocument(d));
