@@ -2,7 +2,6 @@
 import type { HashKernel } from './types.js';
 import { TsKernel } from './ts-kernel.js';
 import { NobleKernel, NOBLE_KERNEL_NAME } from './noble-kernel.js';
-import { wasmApi } from './wasm-api.js';
 import { createWasmKernel, defaultWasmUrl, WASM_KERNEL_NAME, wasmSimdSupported } from './wasm-kernel.js';
 
 export type { HashKernel, ScanResult } from './types.js';
@@ -22,8 +21,9 @@ export function isKernelChoice(x: unknown): x is KernelChoice {
 }
 
 /**
- * Creates a kernel. `auto` uses wasm SIMD when the runtime validates the module and the TS
- * kernel when it does not; a missing wasm file is an error (a broken build), not a fallback.
+ * Creates a kernel. `auto` is the wasm SIMD kernel when the runtime supports WebAssembly SIMD
+ * and the TS kernel when it does not; a missing wasm file is an error (a broken build), not a
+ * reason to fall back.
  */
 export async function createKernel(choice: KernelChoice = 'auto', wasm: URL | Uint8Array = defaultWasmUrl()): Promise<HashKernel> {
   switch (choice) {
@@ -33,20 +33,20 @@ export async function createKernel(choice: KernelChoice = 'auto', wasm: URL | Ui
       return new NobleKernel();
     case 'wasm-simd128':
       return createWasmKernel(wasm);
-    case 'auto': {
-      if (wasmApi === undefined) return new TsKernel();
-      const bytes = wasm instanceof Uint8Array ? wasm : await readWasm(wasm);
-      return wasmSimdSupported(bytes) ? createWasmKernel(bytes) : new TsKernel();
-    }
+    case 'auto':
+      return wasmSimdAvailable() ? createWasmKernel(wasm) : new TsKernel();
   }
 }
 
-async function readWasm(url: URL): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    const b = await readFile(url);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (err) {
-    throw new Error(`cannot read the SHA-256d wasm kernel at ${url.href} (was \`npm run build\` run?)`, { cause: err });
-  }
+// the smallest module using SIMD: (func (result v128) (v128.const i32x4 0 0 0 0))
+const SIMD_PROBE = Uint8Array.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b,
+]);
+
+/** Whether this runtime runs WebAssembly with 128-bit SIMD. */
+export function wasmSimdAvailable(): boolean {
+  return wasmSimdSupported(SIMD_PROBE);
 }

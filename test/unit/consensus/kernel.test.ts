@@ -10,6 +10,7 @@ import {
   targetToBytes,
   digestMeetsTarget,
   builtFileUrl,
+  wasmSimdAvailable,
   type HashKernel,
 } from '../../../src/consensus/kernel/index.js';
 import type { WasmModule } from '../../../src/consensus/kernel/wasm-api.js';
@@ -56,6 +57,7 @@ describe.each([
   ['noble-sha256d', () => new NobleKernel() as HashKernel],
 ])('%s kernel', (name, make) => {
   it('has its name', () => {
+    expect(wasmSimdAvailable()).toBe(true);
     expect(make().name).toBe(name);
   });
 
