@@ -223,6 +223,8 @@ interface HashNode {
   children: HashNode[];
   /** A bizTransaction/source/destination entry: children kept in [type, value] order, unsorted. */
   pair?: true;
+  /** Taken into the pre-hash by the property order (removed from its list). */
+  consumed?: true;
 }
 
 const IGNORED_KEYS = new Set(['#text', 'rdfs:comment', 'comment', '@context']);
@@ -494,10 +496,21 @@ function ordered(list: HashNode[], order: PropOrder): string {
   for (const [name, sub] of order) {
     if (!present.has(name)) continue;
     let values: string[] | undefined;
-    for (const child of list.filter((x) => x.name === name)) {
+    let consumed = 0;
+    for (const child of list) {
+      if (child.name !== name) continue;
       const s = nodeString(child, sub);
       if (s) (values ??= []).push(s);
-      if (child.children.length === 0) removeNode(list, child);
+      if (child.children.length === 0) {
+        child.consumed = true;
+        consumed++;
+      }
+    }
+    if (consumed > 0) {
+      // Consumed leaves (and emptied elements) leave the list, in one pass (large epcLists).
+      let w = 0;
+      for (const c of list) if (c.consumed !== true) list[w++] = c;
+      list.length = w;
     }
     if (values) {
       sortStrings(values);
