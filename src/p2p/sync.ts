@@ -1,0 +1,437 @@
+/**
+ * Headers-first synchronisation.
+ *
+ * Each connected member's status (tip, height, chainwork) is polled on a timer, on connect,
+ * and when gossip brings a block whose parent we lack. When a peer claims more work than our
+ * tip, a round starts with that peer: ask for up to 2,000 headers after our block locator,
+ * check them (links, heights, proof of work), then fetch the bodies we lack in chunks from
+ * every peer that has them, several requests in flight, and import them strictly in chain
+ * order. A request that times out is a stall: the peer is dropped (the network hangs up) and
+ * its chunk goes to another peer. A peer whose headers or blocks prove invalid is reported as
+ * an offence.
+ *
+ * Bounded: at most one round at a time; a round holds at most one header batch (2,000), and
+ * the bodies fetched ahead of the import point are capped by count and bytes (the chunk the
+ * import waits for is always allowed). No orphan pool: nothing is kept that does not connect
+ * to what we hold.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { ChainPort } from './chain-port.js';
+import { buildLocator } from './locator.js';
+import { checkHeaderBatch, HeaderBatchError, type HeaderItem } from './headers.js';
+import { SYNC_LIMITS } from './protocol.js';
+import { SyncRequestError, type PeerStatus, type SyncTransport } from './sync-protocol.js';
+import { blockVerdict } from './verdict.js';
+import type { Offence } from './scores.js';
+
+export interface SyncOptions {
+  statusIntervalMs: number;
+  blocksPerRequest: number;
+  maxInflightPerPeer: number;
+  /** Bodies fetched ahead of the import point: at most this many blocks… */
+  windowBlocks: number;
+  /** …and about this many bytes. */
+  windowBytes: number;
+  /** Wait before trying a peer again after a round with it made no progress. */
+  noProgressBackoffMs: number;
+  /** Minimum gap between two progress events. */
+  progressEveryMs: number;
+}
+
+export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
+  statusIntervalMs: 5_000,
+  blocksPerRequest: 64,
+  maxInflightPerPeer: 2,
+  windowBlocks: 1_024,
+  windowBytes: 64 * 1024 * 1024,
+  noProgressBackoffMs: 2_000,
+  progressEveryMs: 250,
+};
+
+export interface SyncProgress {
+  height: number;
+  /** Best height any peer has shown us. */
+  target: number;
+  syncing: boolean;
+}
+
+export interface SyncEvents {
+  progress: [progress: SyncProgress];
+  /** A request to this peer timed out: drop it. */
+  stall: [peerId: string];
+  offence: [peerId: string, offence: Offence, detail: string];
+}
+
+export interface SyncPeerView {
+  status: PeerStatus | undefined;
+  statusAt: number;
+  rttMs: number | undefined;
+  announcedHeight: number;
+  inflight: number;
+}
+
+interface SyncPeer extends SyncPeerView {
+  id: string;
+  statusInflight: boolean;
+  retryAfter: number;
+}
+
+interface Chunk {
+  start: number;
+  hashes: string[];
+  lastHeight: number;
+  /** Peers that said they do not have these blocks (or failed them). */
+  tried: Set<string>;
+}
+
+export class Synchronizer extends EventEmitter<SyncEvents> {
+  private readonly opts: SyncOptions;
+  private readonly peers = new Map<string, SyncPeer>();
+  private readonly log: Logger;
+  private running = false;
+  private loopActive = false;
+  private timer: NodeJS.Timeout | undefined;
+  private syncing = false;
+  private lastProgressAt = 0;
+
+  constructor(
+    opts: Partial<SyncOptions>,
+    private readonly modules: { chain: ChainPort; transport: SyncTransport; logger: Logger; clock?: () => number },
+  ) {
+    super();
+    this.opts = { ...DEFAULT_SYNC_OPTIONS, ...opts };
+    this.log = modules.logger.child({ module: 'sync' });
+  }
+
+  private now(): number {
+    return (this.modules.clock ?? Date.now)();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.timer = setInterval(() => {
+      for (const p of this.peers.values()) void this.refreshStatus(p);
+    }, this.opts.statusIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  addPeer(id: string): void {
+    if (this.peers.has(id)) return;
+    const p: SyncPeer = { id, status: undefined, statusAt: 0, rttMs: undefined, announcedHeight: 0, inflight: 0, statusInflight: false, retryAfter: 0 };
+    this.peers.set(id, p);
+    void this.refreshStatus(p);
+  }
+
+  removePeer(id: string): void {
+    this.peers.delete(id);
+  }
+
+  peer(id: string): SyncPeerView | undefined {
+    return this.peers.get(id);
+  }
+
+  /** Gossip brought a block at `height` from this peer that we cannot connect yet. */
+  noteAnnounced(id: string, height: number): void {
+    const p = this.peers.get(id);
+    if (!p) return;
+    p.announcedHeight = Math.max(p.announcedHeight, height);
+    p.retryAfter = 0;
+    void this.refreshStatus(p);
+  }
+
+  /** Best height known: ours, or any peer's status or announcement. */
+  bestKnownHeight(): number {
+    let best = this.modules.chain.tip().height;
+    for (const p of this.peers.values()) best = Math.max(best, p.status?.height ?? 0, p.announcedHeight);
+    return best;
+  }
+
+  /** Within finality depth of the best tip any peer has shown us. */
+  isSynced(): boolean {
+    return this.modules.chain.tip().height + this.modules.chain.finalityDepth >= this.bestKnownHeight();
+  }
+
+  get isSyncing(): boolean {
+    return this.syncing;
+  }
+
+  progress(): SyncProgress {
+    return { height: this.modules.chain.tip().height, target: this.bestKnownHeight(), syncing: this.syncing };
+  }
+
+  private reportProgress(force = false): void {
+    const now = this.now();
+    if (!force && now - this.lastProgressAt < this.opts.progressEveryMs) return;
+    this.lastProgressAt = now;
+    this.emit('progress', this.progress());
+  }
+
+  private async refreshStatus(p: SyncPeer): Promise<void> {
+    if (!this.running || p.statusInflight) return;
+    p.statusInflight = true;
+    try {
+      const s = await this.modules.transport.status(p.id);
+      p.status = { height: s.height, tip: s.tip, chainwork: s.chainwork };
+      p.rttMs = s.rttMs;
+      p.statusAt = this.now();
+      if (s.chainwork > this.modules.chain.tip().chainwork) this.kick();
+    } catch (err) {
+      this.requestFailed(p, err);
+    } finally {
+      p.statusInflight = false;
+    }
+  }
+
+  private requestFailed(p: SyncPeer, err: unknown): void {
+    if (!(err instanceof SyncRequestError)) {
+      this.log.error({ err, peer: p.id }, 'sync request failed unexpectedly');
+      return;
+    }
+    if (err.code === 'TIMEOUT') {
+      this.log.warn({ peer: p.id, err: err.message }, 'peer stalled; dropping it');
+      this.emit('stall', p.id);
+    } else if (err.code === 'BAD_REPLY') {
+      this.log.warn({ peer: p.id, err: err.message }, 'bad sync reply');
+      this.emit('offence', p.id, 'bad-reply', err.message);
+    } else {
+      this.log.debug({ peer: p.id, err: err.message }, 'sync request failed');
+    }
+  }
+
+  /** Start a round if none runs. */
+  private kick(): void {
+    if (!this.running || this.loopActive) return;
+    this.loopActive = true;
+    void this.loop().finally(() => {
+      this.loopActive = false;
+    });
+  }
+
+  private pickPeer(): SyncPeer | undefined {
+    const ours = this.modules.chain.tip().chainwork;
+    const now = this.now();
+    let best: SyncPeer | undefined;
+    for (const p of this.peers.values()) {
+      if (!p.status || p.retryAfter > now || p.status.chainwork <= ours) continue;
+      if (!best || p.status.chainwork > (best.status as PeerStatus).chainwork) best = p;
+    }
+    return best;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        if (!this.running) return;
+        const peer = this.pickPeer();
+        if (!peer) return;
+        this.syncing = true;
+        this.reportProgress(true);
+        const before = this.modules.chain.tip().chainwork;
+        let imported = 0;
+        try {
+          imported = await this.syncFrom(peer);
+        } catch (err) {
+          this.log.error({ err, peer: peer.id }, 'sync round failed');
+        }
+        if (imported === 0 || this.modules.chain.tip().chainwork <= before) peer.retryAfter = this.now() + this.opts.noProgressBackoffMs;
+        if (imported > 0) this.log.info({ peer: peer.id, imported, height: this.modules.chain.tip().height }, 'sync round done');
+        await this.refreshStatus(peer);
+      }
+    } finally {
+      this.syncing = false;
+      this.reportProgress(true);
+    }
+  }
+
+  /** One round with one peer: header batches until it has no more, bodies for each. */
+  private async syncFrom(peer: SyncPeer): Promise<number> {
+    const { chain, transport } = this.modules;
+    let lead: string[] = [];
+    let imported = 0;
+    for (;;) {
+      if (!this.running || !this.peers.has(peer.id)) break;
+      const locator = await buildLocator({ tipHeight: () => chain.tip().height, mainHashAt: (h) => chain.mainHashAt(h) }, lead);
+      let raw: Uint8Array[];
+      try {
+        raw = await transport.headers(peer.id, locator, SYNC_LIMITS.maxHeadersPerReply);
+      } catch (err) {
+        this.requestFailed(peer, err);
+        break;
+      }
+      if (raw.length === 0) break;
+      let items: HeaderItem[];
+      try {
+        items = checkHeaderBatch(raw, { heightOf: (h) => chain.heightOf(h), powLimitBits: chain.powLimitBits });
+      } catch (err) {
+        if (!(err instanceof HeaderBatchError)) throw err;
+        this.log.warn({ peer: peer.id, err: err.message }, 'invalid headers');
+        this.emit('offence', peer.id, 'invalid-headers', err.message);
+        break;
+      }
+      const bad = items.find((i) => chain.isInvalid(i.hash));
+      if (bad) {
+        this.emit('offence', peer.id, 'invalid-headers', `header ${bad.hash} is of a block known to be invalid`);
+        break;
+      }
+      const last = items[items.length - 1] as HeaderItem;
+      peer.announcedHeight = Math.max(peer.announcedHeight, last.height);
+      const todo = items.filter((i) => chain.heightOf(i.hash) === undefined);
+      if (todo.length > 0) {
+        const r = await this.fetchAndImport(todo, peer);
+        imported += r.imported;
+        if (!r.complete) break;
+      }
+      lead = [last.hash];
+      if (raw.length < SYNC_LIMITS.maxHeadersPerReply) break;
+    }
+    return imported;
+  }
+
+  /** Fetch bodies from every able peer in parallel; import in order. */
+  private async fetchAndImport(items: HeaderItem[], source: SyncPeer): Promise<{ imported: number; complete: boolean }> {
+    const { chain, transport } = this.modules;
+    const opts = this.opts;
+    const index = new Map<string, number>();
+    items.forEach((it, i) => index.set(it.hash, i));
+    const pending: Chunk[] = [];
+    for (let i = 0; i < items.length; i += opts.blocksPerRequest) {
+      const slice = items.slice(i, i + opts.blocksPerRequest);
+      pending.push({ start: i, hashes: slice.map((x) => x.hash), lastHeight: (slice[slice.length - 1] as HeaderItem).height, tried: new Set() });
+    }
+    const ready = new Map<string, { bytes: Uint8Array; from: string }>();
+    let buffered = 0;
+    let inflight = 0;
+    let next = 0;
+    let cancelled = false;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+
+    const eligible = (p: SyncPeer, c: Chunk): boolean =>
+      this.peers.has(p.id) &&
+      p.inflight < opts.maxInflightPerPeer &&
+      !c.tried.has(p.id) &&
+      (p === source || Math.max(p.status?.height ?? 0, p.announcedHeight) >= c.lastHeight);
+
+    const requeue = (tried: Set<string>, hashes: string[]): void => {
+      if (hashes.length === 0) return;
+      const start = index.get(hashes[0] as string) as number;
+      const lastHeight = (items[index.get(hashes[hashes.length - 1] as string) as number] as HeaderItem).height;
+      const chunk: Chunk = { start, hashes, lastHeight, tried };
+      let at = pending.findIndex((c) => c.start > start);
+      if (at < 0) at = pending.length;
+      pending.splice(at, 0, chunk);
+    };
+
+    const run = (peer: SyncPeer, c: Chunk): void => {
+      peer.inflight++;
+      inflight++;
+      transport
+        .blocks(peer.id, c.hashes)
+        .then(
+          (replies) => {
+            if (cancelled) return;
+            const got = new Set<string>();
+            const notFound: string[] = [];
+            for (const r of replies) {
+              got.add(r.hash);
+              if (r.bytes === null) {
+                notFound.push(r.hash);
+                continue;
+              }
+              const at = index.get(r.hash);
+              if (at !== undefined && at >= next && !ready.has(r.hash)) {
+                ready.set(r.hash, { bytes: r.bytes, from: peer.id });
+                buffered += r.bytes.length;
+              }
+            }
+            // Not found here: someone else must serve it. Cut by the reply budget: ask again.
+            if (notFound.length > 0) requeue(new Set([...c.tried, peer.id]), notFound);
+            requeue(c.tried, c.hashes.filter((h) => !got.has(h)));
+          },
+          (err: unknown) => {
+            this.requestFailed(peer, err);
+            if (cancelled) return;
+            requeue(new Set([...c.tried, peer.id]), c.hashes);
+          },
+        )
+        .finally(() => {
+          peer.inflight--;
+          inflight--;
+          notify();
+        });
+    };
+
+    const schedule = (): void => {
+      while (!cancelled && pending.length > 0) {
+        const c = pending[0] as Chunk;
+        const needed = c.start <= next;
+        if (!needed && (c.start - next >= opts.windowBlocks || buffered >= opts.windowBytes)) return;
+        let best: SyncPeer | undefined;
+        for (const p of this.peers.values()) {
+          if (!eligible(p, c)) continue;
+          if (!best || p.inflight < best.inflight || (p.inflight === best.inflight && (p.rttMs ?? Infinity) < (best.rttMs ?? Infinity))) best = p;
+        }
+        if (!best) return;
+        pending.shift();
+        run(best, c);
+      }
+    };
+
+    let imported = 0;
+    try {
+      while (next < items.length) {
+        if (!this.running) return { imported, complete: false };
+        schedule();
+        const item = items[next] as HeaderItem;
+        const got = ready.get(item.hash);
+        if (!got) {
+          if (inflight === 0) {
+            this.log.warn({ height: item.height, hash: item.hash, pending: pending.length }, 'no connected peer can serve the next block; ending this round');
+            return { imported, complete: false };
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          continue;
+        }
+        ready.delete(item.hash);
+        buffered -= got.bytes.length;
+        try {
+          await chain.importBlockBytes(got.bytes);
+          imported++;
+        } catch (err) {
+          const v = blockVerdict(err);
+          if (v.code !== 'ALREADY_KNOWN') {
+            if (v.verdict === 'reject') {
+              this.log.warn({ peer: got.from, hash: item.hash, code: v.code }, 'invalid block from sync');
+              this.emit('offence', got.from, 'invalid-block', v.code);
+            } else if (v.code === 'INTERNAL') {
+              this.log.error({ err, hash: item.hash }, 'block from sync could not be imported');
+            } else {
+              this.log.info({ hash: item.hash, code: v.code }, 'block from sync not imported yet');
+            }
+            return { imported, complete: false };
+          }
+        }
+        next++;
+        this.reportProgress();
+      }
+      return { imported, complete: true };
+    } finally {
+      cancelled = true;
+      ready.clear();
+    }
+  }
+}
