@@ -220,7 +220,9 @@ describe('WorkerPoolMiner', () => {
     const before = m.totalHashes();
     const ac = new AbortController();
     const p = m.mine({ header: makeHeader(12), target: NEVER }, ac.signal);
-    await sleep(400);
+    // no timing assumption: wait (bounded by the test timeout) until the counters move
+    while (m.totalHashes() === before) await sleep(20);
+    while (m.hashrate() === 0) await sleep(20);
     expect(m.totalHashes()).toBeGreaterThan(before);
     expect(m.hashrate()).toBeGreaterThan(0);
     ac.abort();
