@@ -1,17 +1,16 @@
 /** Hash kernels: pick one by name; `auto` is the wasm SIMD kernel, or the TS one without SIMD. */
 import type { HashKernel } from './types.js';
-import { TsKernel } from './ts-kernel.js';
+import { TsKernel, TS_KERNEL_NAME } from './ts-kernel.js';
 import { NobleKernel, NOBLE_KERNEL_NAME } from './noble-kernel.js';
 import { createWasmKernel, defaultWasmUrl, WASM_KERNEL_NAME, wasmSimdSupported } from './wasm-kernel.js';
 
 export type { HashKernel, ScanResult } from './types.js';
 export { targetToBytes, targetWords, digestMeetsTarget, MAX_TARGET, MAX_NONCE, HEADER_BYTES, NONCE_OFFSET } from './types.js';
-export { TsKernel } from './ts-kernel.js';
+export { TsKernel, TS_KERNEL_NAME } from './ts-kernel.js';
 export { NobleKernel, NOBLE_KERNEL_NAME } from './noble-kernel.js';
 export { WasmSimdKernel, createWasmKernel, loadSha256dModule, defaultWasmUrl, WASM_KERNEL_NAME } from './wasm-kernel.js';
 export { builtFileUrl } from './locate.js';
 
-export const TS_KERNEL_NAME = 'ts-midstate';
 export type KernelName = typeof WASM_KERNEL_NAME | typeof TS_KERNEL_NAME | typeof NOBLE_KERNEL_NAME;
 export type KernelChoice = KernelName | 'auto';
 export const KERNEL_NAMES: readonly KernelName[] = [WASM_KERNEL_NAME, TS_KERNEL_NAME, NOBLE_KERNEL_NAME];

@@ -73,11 +73,13 @@ export function compress(state: Int32Array, w: Int32Array, work: Int32Array = ne
   for (let i = 0; i < 8; i++) state[i] = ((state[i] as number) + (work[i] as number)) | 0;
 }
 
+export const TS_KERNEL_NAME = 'ts-midstate';
+
 // schedule words of the second chunk that do not depend on W10: 16, 18, 20, 22
 const CONST_SCHEDULE = (1 << 0) | (1 << 2) | (1 << 4) | (1 << 6);
 
 export class TsKernel extends SegmentedKernel {
-  readonly name = 'ts-midstate';
+  readonly name = TS_KERNEL_NAME;
   private readonly hw = new Int32Array(28); // header as big-endian words
   private readonly mid = new Int32Array(8); // state after the first chunk
   private readonly w2 = new Int32Array(64); // second chunk schedule
