@@ -338,6 +338,12 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return this.sync.progress();
   }
 
+  /** How many peers we know to be subscribed to each topic. */
+  topicPeers(): Record<'tx' | 'block', number> {
+    const pubsub = this.host.services.pubsub;
+    return { tx: pubsub.getSubscribers(this.topics.tx).length, block: pubsub.getSubscribers(this.topics.block).length };
+  }
+
   gossipCounters(): Record<'tx' | 'block', GossipCounters> {
     return this.gossip.counters;
   }
