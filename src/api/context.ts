@@ -1,5 +1,7 @@
 /** What the API reads from the node: the chain (read side), node status, auth. */
 import type { Chain } from '../chain/chain.js';
+import type { Member } from '../chain/types.js';
+import type { NodeMetrics } from './metrics.js';
 
 export interface NodeStatus {
   peers(): number;
@@ -18,4 +20,16 @@ export interface ApiContext {
   status: NodeStatus;
   /** Accepts a presented bearer token. */
   checkToken(token: string): boolean;
+  /** This node's member and signing key: POST /capture signs its tx with them. Absent: capture answers 503. */
+  signer?: CaptureSigner;
+  /** Prometheus metrics (GET /metrics); when absent the API makes its own. */
+  metrics?: NodeMetrics;
+  /** Clock for tx times (default Date.now). */
+  clock?: () => number;
+}
+
+export interface CaptureSigner {
+  member: Member;
+  /** Ed25519 seed (32 bytes) of the member key. */
+  secretKey: Uint8Array;
 }

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BlockError, TxError } from '../chain/errors.js';
+import { TraceError } from '../trace/errors.js';
 
 export interface Problem {
   type: string;
@@ -46,6 +47,30 @@ const TX_STATUS: Record<TxError['code'], number> = {
   TIME_TOO_NEW: 400,
 };
 
+/** Trace (EPCIS document) error codes that mean "not allowed for this member" rather than "invalid". */
+const TRACE_FORBIDDEN: ReadonlySet<TraceError['code']> = new Set(['ROLE_VIOLATION', 'FOREIGN_PREFIX']);
+
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Authentication required',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  406: 'Not acceptable',
+  408: 'Request timeout',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
+
+/** Every problem of a trace error as `errors: [{path, message, code}]`. */
+function traceErrors(problems: readonly { path: string; message: string; code?: string }[]): { path: string; message: string; code: string }[] {
+  return problems.map((p) => ({ path: p.path, message: p.message, code: p.code ?? 'INVALID' }));
+}
+
 function kebab(code: string): string {
   return code.toLowerCase().replace(/_/g, '-');
 }
@@ -55,9 +80,31 @@ export function toProblem(err: unknown): Problem {
   if (err instanceof HttpProblem) {
     return { type: PROBLEM_BASE + kebab(err.code), title: err.title, status: err.status, detail: err.message, code: err.code, ...err.extensions };
   }
+  if (err instanceof TraceError) {
+    const forbidden = TRACE_FORBIDDEN.has(err.code);
+    return {
+      type: PROBLEM_BASE + kebab(err.code),
+      title: forbidden ? `Not allowed for this member's role${err.rule !== undefined ? ` (rule ${err.rule})` : ''}` : 'Invalid EPCIS document',
+      status: forbidden ? 403 : 400,
+      detail: err.message,
+      code: err.code,
+      ...(err.rule !== undefined ? { rule: err.rule } : {}),
+      errors: traceErrors(err.problems),
+    };
+  }
   if (err instanceof TxError) {
     const status = TX_STATUS[err.code];
-    return { type: PROBLEM_BASE + kebab(err.code), title: `Transaction rejected: ${err.code}`, status, detail: err.message, code: err.code, ...err.details };
+    const problems = err.details.problems;
+    const rule = err.details.rule;
+    return {
+      type: PROBLEM_BASE + kebab(err.code),
+      title: `Transaction rejected: ${err.code}${typeof rule === 'string' ? ` (rule ${rule})` : ''}`,
+      status,
+      detail: err.message,
+      code: err.code,
+      ...err.details,
+      ...(Array.isArray(problems) ? { errors: traceErrors(problems as { path: string; message: string; code?: string }[]) } : {}),
+    };
   }
   if (err instanceof BlockError) {
     return { type: PROBLEM_BASE + kebab(err.code), title: `Block rejected: ${err.code}`, status: 400, detail: err.message, code: err.code, ...err.details };
@@ -68,18 +115,21 @@ export function toProblem(err: unknown): Problem {
     const status = fe.validation ? 400 : fe.statusCode;
     return {
       type: PROBLEM_BASE + kebab(fe.validation ? 'REQUEST_VALIDATION' : code.replace(/^FST_ERR_/, '')),
-      title: fe.validation ? 'Request does not match the schema' : (fe.name ?? 'Error'),
+      title: fe.validation ? 'Request does not match the schema' : (STATUS_TITLES[status] ?? fe.name ?? 'Error'),
       status,
       detail: fe.message,
       code: fe.validation ? 'REQUEST_VALIDATION' : code,
-      ...(fe.validation ? { errors: fe.validation.map((v) => ({ path: v.instancePath, message: v.message ?? '' })) } : {}),
+      ...(fe.validation
+        ? { errors: fe.validation.map((v) => ({ path: `${fe.validationContext ?? ''}${v.instancePath}`, message: v.message ?? '', code: 'SCHEMA' })) }
+        : {}),
     };
   }
   return { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'the node failed to answer; see its log' };
 }
 
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: unknown): FastifyReply {
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: unknown, observe?: (p: Problem) => void): FastifyReply {
   const problem = toProblem(err);
+  observe?.(problem);
   problem.instance = request.url;
   if (problem.status >= 500) request.log.error({ err }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request refused');

@@ -1,47 +1,198 @@
 /**
- * The fastify server: hardening (body limit, timeouts), problem-details errors, schemas,
- * and the routes. Binds 127.0.0.1 unless told otherwise.
+ * The fastify server: hardening (body limit, request/connection timeouts, rate limits on write
+ * routes, 503 under event-loop or heap pressure), problem-details errors, schemas, OpenAPI,
+ * metrics, and the routes. Binds 127.0.0.1 unless told otherwise.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import '@fastify/swagger';
+import { getHeapStatistics } from 'node:v8';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import type { ApiContext } from './context.js';
 import { HttpProblem, problemSchema, sendProblem } from './problem.js';
+import { readAccess } from './auth.js';
 import { blockRoutes, blockSchema } from './routes/blocks.js';
 import { healthRoutes, healthSchema } from './routes/health.js';
+import { captureRoutes, txRoutes, type WriteRouteDeps } from './routes/capture.js';
+import { eventRoutes, type ReadRouteDeps } from './routes/events.js';
+import { traceRoutes } from './routes/trace.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { docsRoutes } from './routes/docs.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+import { NodeMetrics } from './metrics.js';
+import { Provenance } from './provenance.js';
+import { CapturePool } from './capture-pool.js';
+import { DEFAULT_QUERY_LIMITS } from './query.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** @fastify/under-pressure per-route handler; returning nothing lets the request through. */
+    pressureHandler?: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void;
+    /** Open even when reads need the token (health). */
+    public?: boolean;
+  }
+}
 
 export interface ApiOptions {
   host: string;
   port: number;
+  /** Largest request body, bytes (413 above). */
   bodyLimit: number;
+  /** Whole-request and idle-connection timeout, ms. */
   requestTimeoutMs: number;
+  /** Require the bearer token on read routes too (default: reads are open). */
+  requireTokenForReads?: boolean;
+  /** Per-client limits (token or IP) in one window: writes (capture, txs) and reads. */
+  rateLimit?: { writeMax: number; readMax: number; timeWindowMs: number };
+  /** Capture worker threads (0: prepare captures on the main thread). */
+  captureWorkers?: number;
+  /** Captures in flight before 503. */
+  captureQueue?: number;
+  /** Mean event-loop delay above which requests get 503 + Retry-After. */
+  maxEventLoopDelayMs?: number;
+  /** Share of V8's heap limit above which requests get 503 + Retry-After. */
+  maxHeapFraction?: number;
+  /** Cache budgets of the proof reader, bytes. */
+  blockCacheBytes?: number;
+  proofCacheBytes?: number;
+  /** Most events per /trace answer, and proof-tx bytes after which it stops early. */
+  maxTraceEvents?: number;
+  traceBytesBudget?: number;
+  /** Most events one /events page examines. */
+  queryScanBudget?: number;
 }
 
-export const DEFAULT_API_OPTIONS: ApiOptions = {
+export type ResolvedApiOptions = Required<ApiOptions>;
+
+export const DEFAULT_API_OPTIONS: ResolvedApiOptions = {
   host: '127.0.0.1',
   port: 8080,
   bodyLimit: 8 * 1024 * 1024,
   requestTimeoutMs: 30_000,
+  requireTokenForReads: false,
+  rateLimit: { writeMax: 6_000, readMax: 200_000, timeWindowMs: 10_000 },
+  captureWorkers: 1,
+  captureQueue: 256,
+  maxEventLoopDelayMs: 1_000,
+  maxHeapFraction: 0.9,
+  blockCacheBytes: 128 * 1024 * 1024,
+  proofCacheBytes: 64 * 1024 * 1024,
+  maxTraceEvents: 1_000,
+  traceBytesBudget: 32 * 1024 * 1024,
+  queryScanBudget: DEFAULT_QUERY_LIMITS.scanBudget,
 };
 
-export async function buildApi(opts: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
+export function resolveApiOptions(opts: ApiOptions): ResolvedApiOptions {
+  const out = { ...DEFAULT_API_OPTIONS } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined) out[k] = v;
+  return out as unknown as ResolvedApiOptions;
+}
+
+export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
+  const opts = resolveApiOptions(options);
+  const metrics = ctx.metrics ?? new NodeMetrics({ defaultMetrics: false });
+  if (ctx.metrics === undefined) metrics.bindChain(ctx.chain);
   const app = Fastify({
     loggerInstance: logger.child({ module: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
     requestTimeout: opts.requestTimeoutMs,
     connectionTimeout: opts.requestTimeoutMs,
     keepAliveTimeout: 5_000,
-    maxParamLength: 2048,
+    maxRequestsPerSocket: 0,
+    routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
   app.addSchema(problemSchema);
   app.addSchema(blockSchema);
   app.addSchema(healthSchema);
-  app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err));
+  for (const s of SHARED_SCHEMAS) app.addSchema(s);
+  app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err, (p) => metrics.reject(p.code ?? `HTTP_${p.status}`, 'api')));
   app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new HttpProblem(404, 'NOT_FOUND', 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.addHook('onRequest', readAccess(ctx, opts.requireTokenForReads));
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'tracechain node API',
+        version: '1',
+        description:
+          'Capture GS1 EPCIS 2.0 events onto a permissioned proof-of-work chain, and answer provenance questions with proofs anyone can check. Errors are RFC 9457 problem details.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The node API token (DATA/api-token)' } } },
+      tags: [
+        { name: 'capture', description: 'Write routes (bearer token)' },
+        { name: 'provenance', description: 'Events and txs with merkle proofs' },
+        { name: 'query', description: 'EPCIS 2.0 query' },
+        { name: 'verify', description: 'Item status' },
+        { name: 'blocks', description: 'Blocks and headers' },
+        { name: 'node', description: 'Health, metrics, this document' },
+      ],
+    },
+  });
+  await app.register(underPressure, {
+    maxEventLoopDelay: opts.maxEventLoopDelayMs,
+    maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * opts.maxHeapFraction),
+    retryAfter: 1,
+    sampleInterval: 500,
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: opts.rateLimit.readMax,
+    timeWindow: opts.rateLimit.timeWindowMs,
+    cache: 10_000,
+    errorResponseBuilder: (_req, context) =>
+      new HttpProblem(429, 'RATE_LIMITED', 'Too many requests', `at most ${context.max} requests per ${context.after} from one client; retry later`),
+  });
+
+  let pool: CapturePool | undefined;
+  if (ctx.signer !== undefined) {
+    pool = await CapturePool.start(
+      { workers: opts.captureWorkers, maxQueue: opts.captureQueue },
+      {
+        member: ctx.signer.member,
+        secretKey: ctx.signer.secretKey,
+        chainId: ctx.chain.chainId,
+        maxTxBytes: ctx.chain.params.maxTxBytes,
+        maxEventsPerTx: ctx.chain.params.maxEventsPerTx,
+      },
+      logger,
+    );
+    const p = pool;
+    app.addHook('onClose', async () => p.close());
+  }
+  const provenance = new Provenance(ctx.chain, { blockCacheBytes: opts.blockCacheBytes, proofCacheBytes: opts.proofCacheBytes });
+  const writeDeps: WriteRouteDeps = {
+    ctx,
+    pool,
+    provenance,
+    rateLimit: { max: opts.rateLimit.writeMax, timeWindowMs: opts.rateLimit.timeWindowMs },
+    requireTokenForReads: opts.requireTokenForReads,
+  };
+  const readDeps: ReadRouteDeps = {
+    ctx,
+    provenance,
+    requireTokenForReads: opts.requireTokenForReads,
+    queryLimits: { ...DEFAULT_QUERY_LIMITS, scanBudget: opts.queryScanBudget },
+    maxTraceEvents: opts.maxTraceEvents,
+    traceBytesBudget: opts.traceBytesBudget,
+  };
+
   await app.register(async (scope) => healthRoutes(scope, ctx));
   await app.register(async (scope) => blockRoutes(scope, ctx));
+  await app.register(async (scope) => captureRoutes(scope, writeDeps));
+  await app.register(async (scope) => txRoutes(scope, writeDeps));
+  await app.register(async (scope) => eventRoutes(scope, readDeps));
+  await app.register(async (scope) => traceRoutes(scope, readDeps));
+  await app.register(async (scope) => metricsRoutes(scope, metrics));
+  await app.register(async (scope) => docsRoutes(scope));
   return app;
 }

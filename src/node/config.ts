@@ -7,7 +7,23 @@ import { availableParallelism } from 'node:os';
 
 export interface NodeConfig {
   dataDir: string;
-  api: { host: string; port: number; bodyLimit: number; requestTimeoutMs: number };
+  api: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    requestTimeoutMs: number;
+    /** Require the bearer token on read routes too. */
+    requireTokenForReads: boolean;
+    /** Per-client requests per window: writes (capture, txs) and reads. */
+    rateLimit: { writeMax: number; readMax: number; timeWindowMs: number };
+    /** Worker threads preparing captures (validate, hash, sign); 0 = main thread. */
+    captureWorkers: number;
+    /** 503 + Retry-After above this mean event-loop delay. */
+    maxEventLoopDelayMs: number;
+    /** Proof reader caches, bytes. */
+    blockCacheBytes: number;
+    proofCacheBytes: number;
+  };
   p2p: { listen: string[]; bootstrap: string[] };
   mining: { enabled: boolean; workers: number; refreshMs: number };
   mempool: { maxTxs: number; maxBytes: number };
@@ -21,7 +37,18 @@ export interface NodeConfig {
 export function defaultConfig(): NodeConfig {
   return {
     dataDir: './data',
-    api: { host: '127.0.0.1', port: 8080, bodyLimit: 8 * 1024 * 1024, requestTimeoutMs: 30_000 },
+    api: {
+      host: '127.0.0.1',
+      port: 8080,
+      bodyLimit: 8 * 1024 * 1024,
+      requestTimeoutMs: 30_000,
+      requireTokenForReads: false,
+      rateLimit: { writeMax: 6_000, readMax: 200_000, timeWindowMs: 10_000 },
+      captureWorkers: 1,
+      maxEventLoopDelayMs: 1_000,
+      blockCacheBytes: 128 * 1024 * 1024,
+      proofCacheBytes: 64 * 1024 * 1024,
+    },
     p2p: { listen: [], bootstrap: [] },
     mining: { enabled: true, workers: Math.max(1, availableParallelism() - 1), refreshMs: 1_000 },
     mempool: { maxTxs: 50_000, maxBytes: 256 * 1024 * 1024 },

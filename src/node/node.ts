@@ -16,9 +16,11 @@ import type { ChainStore } from '../chain/store.js';
 import { LevelChainStore } from '../storage/index.js';
 import { buildApi } from '../api/server.js';
 import type { ApiContext } from '../api/context.js';
+import { NodeMetrics } from '../api/metrics.js';
 import { DataDir, FILES, peerIdOf, tokenMatches } from './data-dir.js';
 import { devGenesis } from './dev-consortium.js';
 import { MinerService, type BlockMiner } from './miner-service.js';
+import { startNetwork, type NetworkService } from './network.js';
 import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/tx-rules.js';
 import type { NodeConfig } from './config.js';
@@ -39,7 +41,9 @@ export class TracechainNode {
   private verifier: TxVerifier | undefined;
   private miner: BlockMiner | undefined;
   private minerService: MinerService | undefined;
+  private network: NetworkService | undefined;
   private api: FastifyInstance | undefined;
+  private metrics: NodeMetrics | undefined;
   private futureTimer: NodeJS.Timeout | undefined;
   private tokenHashes: string[] = [];
   private apiAddress = '';
@@ -103,14 +107,23 @@ export class TracechainNode {
       this.minerService = new MinerService({ refreshMs: this.config.mining.refreshMs, key }, { chain, miner: this.miner, clock, logger });
     }
 
+    this.metrics = new NodeMetrics();
+    this.metrics.bindChain(chain);
+    this.metrics.setSources({ peers: () => 0, hashrate: () => this.minerService?.hashrate() ?? 0 });
+    this.network = await startNetwork({ config: this.config, dir, chain, peerKey, sealed: this.minerService, logger });
+    const network = this.network?.network;
+
     const ctx: ApiContext = {
       chain,
+      signer: { member, secretKey: key.secretKey },
+      metrics: this.metrics,
+      clock,
       status: {
-        peers: () => 0,
-        synced: () => true,
+        peers: () => network?.peerCount() ?? 0,
+        synced: () => network?.synced() ?? true,
         hashrate: () => this.minerService?.hashrate() ?? 0,
         storeOpen: () => this.store?.isOpen() ?? false,
-        networked: () => false,
+        networked: () => network !== undefined,
       },
       checkToken: (token) => tokenMatches(token, this.tokenHashes),
     };
@@ -118,7 +131,7 @@ export class TracechainNode {
     this.apiAddress = await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
     this.minerService?.start();
     this.info = { name: member.name, role: member.role, memberId, peerId: await peerIdOf(peerKey), chainId, data: dir.path };
-    this.log.info({ api: this.apiAddress, chainId, height: chain.tip.height, mining: !!this.minerService }, 'node started');
+    this.log.info({ api: this.apiAddress, chainId, height: chain.tip.height, mining: !!this.minerService, p2p: network?.addresses() ?? [] }, 'node started');
     return { ...this.info, api: this.apiAddress };
   }
 
@@ -127,6 +140,8 @@ export class TracechainNode {
     await this.minerService?.stop();
     await this.miner?.close();
     await this.api?.close();
+    await this.network?.stop();
+    this.metrics?.close();
     if (this.futureTimer) clearInterval(this.futureTimer);
     await this.chain?.close();
     await this.verifier?.close();

@@ -1,0 +1,99 @@
+/**
+ * The CPU-heavy half of POST /capture, as one pure function run in a capture worker (or inline):
+ * parse the body safely, validate the EPCIS document and the member's role rules, compute the
+ * CBV 2.0 event IDs, and build and sign ONE tx carrying every event. Returns the signed tx's
+ * canonical JSON, or a problem (RFC 9457 fields) saying everything that is wrong.
+ *
+ * The canonical tx is built with one RFC 8785 pass: the body's JCS is hashed for the tx ID, and
+ * the signature member is spliced in where JCS puts it (between "kind" and "submitter": the
+ * top-level keys are fixed, so the tail after "kind" has a fixed format).
+ */
+import sjson from 'secure-json-parse';
+import { hash as oneShotHash } from 'node:crypto';
+import { toHex } from '../chain/bytes.js';
+import { sign } from '../chain/keys.js';
+import { jcs, txSigningMessage } from '../chain/tx.js';
+import type { Member, TxBody } from '../chain/types.js';
+import { prepareDocument } from '../trace/document.js';
+import { TraceError } from '../trace/errors.js';
+import { toProblem, type Problem } from './problem.js';
+
+export interface CaptureSetup {
+  member: Member;
+  /** Ed25519 seed of the member key (32 bytes). */
+  secretKey: Uint8Array;
+  chainId: string;
+  maxTxBytes: number;
+  maxEventsPerTx: number;
+}
+
+export type CaptureOutcome =
+  | { ok: true; tx: string; txId: string; eventIds: string[]; bytes: number }
+  | { ok: false; problem: Problem };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const SUBMITTER_TAIL = /,"submitter":"[0-9a-f]{40}","time":(?:0|[1-9][0-9]*),"v":1\}$/;
+
+function problem(status: number, code: string, title: string, detail: string, extra: Record<string, unknown> = {}): CaptureOutcome {
+  return { ok: false, problem: { type: `https://tracechain.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`, title, status, detail, code, ...extra } };
+}
+
+/** Parse a JSON body, refusing __proto__ and constructor.prototype keys (prototype poisoning). */
+export function parseJsonBody(body: Uint8Array | string): { ok: true; value: unknown } | { ok: false; outcome: CaptureOutcome } {
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : utf8.decode(body);
+  } catch {
+    return { ok: false, outcome: problem(400, 'BAD_ENCODING', 'Body is not UTF-8', 'the request body must be UTF-8 encoded JSON') };
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  try {
+    return { ok: true, value: sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (err instanceof SyntaxError && !/prototype/i.test(msg)) return { ok: false, outcome: problem(400, 'BAD_JSON', 'Body is not valid JSON', msg) };
+    return { ok: false, outcome: problem(400, 'FORBIDDEN_PROPERTY', 'Body carries a forbidden property', `${msg} (__proto__ and constructor.prototype keys are refused)`) };
+  }
+}
+
+/** The signed tx's canonical JSON from the body's canonical JSON and the signature. */
+export function spliceSignature(bodyJcs: string, sigHex: string): string {
+  const tail = bodyJcs.slice(-160);
+  const m = SUBMITTER_TAIL.exec(tail);
+  if (m === null) throw new Error('tx body is not in the expected canonical form');
+  const at = bodyJcs.length - tail.length + m.index;
+  return `${bodyJcs.slice(0, at)},"sig":"${sigHex}"${bodyJcs.slice(at)}`;
+}
+
+export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, time: number): CaptureOutcome {
+  const parsed = parseJsonBody(body);
+  if (!parsed.ok) return parsed.outcome;
+  let prepared: { events: Record<string, unknown>[]; eventIds: string[] };
+  try {
+    prepared = prepareDocument(parsed.value, { member: setup.member, maxEvents: setup.maxEventsPerTx });
+  } catch (err) {
+    if (err instanceof TraceError) return { ok: false, problem: toProblem(err) };
+    throw err;
+  }
+  const firstAt = new Map<string, number>();
+  const dups: { path: string; message: string; code: string }[] = [];
+  prepared.eventIds.forEach((id, i) => {
+    const first = firstAt.get(id);
+    if (first === undefined) firstAt.set(id, i);
+    else dups.push({ path: `/epcisBody/eventList/${i}`, message: `same event as /epcisBody/eventList/${first} (event ID ${id})`, code: 'DUPLICATE_IN_DOCUMENT' });
+  });
+  if (dups.length > 0) {
+    return problem(400, 'DUPLICATE_IN_DOCUMENT', 'Invalid EPCIS document', `${dups.length} event(s) appear twice in the document`, { errors: dups });
+  }
+  const txBody: TxBody = { v: 1, chain: setup.chainId, kind: 'epcis', submitter: setup.member.id, time, events: prepared.events, eventIds: prepared.eventIds };
+  const bodyJcs = jcs(txBody);
+  const idBuf = oneShotHash('sha256', bodyJcs, 'buffer');
+  const id = new Uint8Array(idBuf.buffer, idBuf.byteOffset, idBuf.byteLength);
+  const sig = toHex(sign(setup.secretKey, txSigningMessage(id)));
+  const tx = spliceSignature(bodyJcs, sig);
+  const bytes = Buffer.byteLength(tx, 'utf8');
+  if (bytes > setup.maxTxBytes) {
+    return problem(413, 'OVERSIZE', 'Payload too large', `the document's ${prepared.events.length} events make a ${bytes}-byte tx; a tx may carry at most ${setup.maxTxBytes} bytes: split the document`);
+  }
+  return { ok: true, tx, txId: toHex(id), eventIds: prepared.eventIds, bytes };
+}

@@ -1,0 +1,159 @@
+/**
+ * Prometheus metrics of a node, in their own prom-client Registry (never the global one, so two
+ * nodes in one process, as in tests, do not mix). Gauges are read at scrape time; counters are
+ * fed by the chain's events and by the API. Other modules (p2p) report through `reject()` and
+ * `setPeerSource()`.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Block } from '../chain/block.js';
+import type { Chain, ReorgInfo, TxOrigin } from '../chain/chain.js';
+import type { SignedTx } from '../chain/types.js';
+
+export interface MetricSources {
+  peers(): number;
+  hashrate(): number;
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private chain: Chain | undefined;
+  private sources: MetricSources = { peers: () => 0, hashrate: () => 0 };
+  private readonly blocksImported: Counter<string>;
+  private readonly txsImported: Counter<string>;
+  private readonly eventsImported: Counter<string>;
+  private readonly txsAdmitted: Counter<'origin'>;
+  private readonly rejects: Counter<'code' | 'source'>;
+  private readonly reorgs: Counter<string>;
+  private readonly reorgDepth: Histogram<string>;
+  readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+  private readonly unbind: (() => void)[] = [];
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tracechain_process_' });
+    const self = (): NodeMetrics => this;
+    new Gauge({
+      name: 'tracechain_height',
+      help: 'Height of the main chain tip',
+      registers,
+      collect() {
+        const c = self().chain;
+        if (c) this.set(c.tip.height);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_chainwork',
+      help: 'Cumulative work of the main chain (expected hashes), as a float',
+      registers,
+      collect() {
+        const c = self().chain;
+        if (c) this.set(Number(c.tip.chainwork));
+      },
+    });
+    new Gauge({
+      name: 'tracechain_tip_age_seconds',
+      help: 'Seconds since the tip block time',
+      registers,
+      collect() {
+        const c = self().chain;
+        if (c) this.set(Math.max(0, (Date.now() - c.tip.time) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'tracechain_mempool_txs',
+      help: 'Transactions waiting in the mempool',
+      registers,
+      collect() {
+        const c = self().chain;
+        if (c) this.set(c.mempool.size);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_mempool_bytes',
+      help: 'Canonical bytes of the transactions in the mempool',
+      registers,
+      collect() {
+        const c = self().chain;
+        if (c) this.set(c.mempool.bytes);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_peers',
+      help: 'Connected peers',
+      registers,
+      collect() {
+        this.set(self().sources.peers());
+      },
+    });
+    new Gauge({
+      name: 'tracechain_hashrate',
+      help: "This node's recent proof-of-work hash rate, hashes per second (0 when not mining)",
+      registers,
+      collect() {
+        this.set(self().sources.hashrate());
+      },
+    });
+    this.blocksImported = new Counter({ name: 'tracechain_blocks_imported_total', help: 'Blocks connected to the main chain', registers });
+    this.txsImported = new Counter({ name: 'tracechain_txs_imported_total', help: 'Transactions in connected blocks', registers });
+    this.eventsImported = new Counter({ name: 'tracechain_events_imported_total', help: 'EPCIS events in connected blocks', registers });
+    this.txsAdmitted = new Counter({ name: 'tracechain_txs_admitted_total', help: 'Transactions admitted to the mempool, by origin', labelNames: ['origin'], registers });
+    this.rejects = new Counter({ name: 'tracechain_rejects_total', help: 'Rejected requests, txs and blocks, by error code and source', labelNames: ['code', 'source'], registers });
+    this.reorgs = new Counter({ name: 'tracechain_reorgs_total', help: 'Chain reorganisations', registers });
+    this.reorgDepth = new Histogram({ name: 'tracechain_reorg_depth_blocks', help: 'Blocks disconnected per reorganisation', buckets: [1, 2, 3, 6, 12, 50], registers });
+    this.httpDuration = new Histogram({
+      name: 'tracechain_http_request_duration_seconds',
+      help: 'API latency by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    });
+  }
+
+  /** Follow a chain's events (blocks, txs, reorgs); call once. */
+  bindChain(chain: Chain): void {
+    this.chain = chain;
+    const onBlock = (b: Block): void => {
+      this.blocksImported.inc();
+      this.txsImported.inc(b.txs.length);
+      let events = 0;
+      for (const tx of b.txs) events += tx.eventIds.length;
+      this.eventsImported.inc(events);
+    };
+    const onTx = (_tx: SignedTx, _id: string, origin: TxOrigin): void => {
+      this.txsAdmitted.inc({ origin });
+    };
+    const onReorg = (info: ReorgInfo): void => {
+      this.reorgs.inc();
+      this.reorgDepth.observe(info.disconnected.length);
+    };
+    chain.on('block', onBlock);
+    chain.on('tx', onTx);
+    chain.on('reorg', onReorg);
+    this.unbind.push(() => {
+      chain.off('block', onBlock);
+      chain.off('tx', onTx);
+      chain.off('reorg', onReorg);
+    });
+  }
+
+  setSources(sources: Partial<MetricSources>): void {
+    this.sources = { ...this.sources, ...sources };
+  }
+
+  /** Count a rejection (`source`: api, gossip, sync, miner …). */
+  reject(code: string, source: string): void {
+    this.rejects.inc({ code, source });
+  }
+
+  close(): void {
+    for (const u of this.unbind.splice(0)) u();
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

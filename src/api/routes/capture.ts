@@ -1,0 +1,104 @@
+/**
+ * Write routes: POST /capture (an EPCIS 2.0 document; the node validates it, signs one tx with
+ * its member key and admits it) and POST /txs (a tx signed elsewhere, fully verified), plus
+ * GET /txs/:id. Both writes need the bearer token and are rate limited per client.
+ */
+import type { FastifyInstance } from 'fastify';
+import type {} from '@fastify/rate-limit';
+import { fromHex } from '../../chain/bytes.js';
+import { checkTxShape } from '../../chain/tx.js';
+import type { SignedTx } from '../../chain/types.js';
+import type { CapturePool } from '../capture-pool.js';
+import type { ApiContext } from '../context.js';
+import { clientKey, requireToken } from '../auth.js';
+import { HttpProblem } from '../problem.js';
+import type { Provenance } from '../provenance.js';
+import { problems } from '../schemas.js';
+
+export interface WriteRouteDeps {
+  ctx: ApiContext;
+  pool: CapturePool | undefined;
+  provenance: Provenance;
+  rateLimit: { max: number; timeWindowMs: number };
+  requireTokenForReads: boolean;
+}
+
+export const CAPTURE_MEDIA_TYPES = ['application/json', 'application/ld+json'];
+
+export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps): Promise<void> {
+  const { ctx, pool } = deps;
+  // The body goes to a capture worker as raw bytes: it is parsed there (safely), not here.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(CAPTURE_MEDIA_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.post(
+    '/capture',
+    {
+      onRequest: requireToken(ctx),
+      config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
+      schema: {
+        summary: 'Capture an EPCIS 2.0 document: one signed tx carrying all its events',
+        description:
+          'Answers 202 once the tx is in the mempool; poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new.',
+        tags: ['capture'],
+        security: [{ bearer: [] }],
+        consumes: CAPTURE_MEDIA_TYPES,
+        body: { type: 'object', description: 'An EPCIS 2.0 EPCISDocument (JSON or JSON-LD)' },
+        response: { 202: { $ref: 'Accepted#' }, ...problems(400, 401, 403, 409, 413, 415, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      if (ctx.signer === undefined || pool === undefined) {
+        throw new HttpProblem(503, 'NO_SIGNER', 'Service unavailable', 'this node has no member key to sign captures with');
+      }
+      const body = req.body as Buffer;
+      const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)());
+      if (!outcome.ok) {
+        const { status, code, title, detail, type: _type, ...rest } = outcome.problem;
+        throw new HttpProblem(status, code ?? 'INVALID', title, detail, rest);
+      }
+      const tx = JSON.parse(outcome.tx) as SignedTx;
+      await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), origin: 'local', verified: true });
+      return reply.code(202).header('location', `/txs/${outcome.txId}`).send({ txId: outcome.txId, eventIds: outcome.eventIds });
+    },
+  );
+}
+
+export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Promise<void> {
+  const { ctx, provenance } = deps;
+  app.post<{ Body: unknown }>(
+    '/txs',
+    {
+      onRequest: requireToken(ctx),
+      config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
+      schema: {
+        summary: 'Submit a tx signed elsewhere (by a member key); fully verified like a gossiped tx',
+        tags: ['capture'],
+        security: [{ bearer: [] }],
+        body: { $ref: 'SignedTx#' },
+        response: { 202: { $ref: 'Accepted#' }, ...problems(400, 401, 403, 409, 413, 415, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const tx = checkTxShape(req.body, ctx.chain.limits);
+      const { txId } = await ctx.chain.submitTx(tx, { origin: 'local' });
+      return reply.code(202).header('location', `/txs/${txId}`).send({ txId, eventIds: tx.eventIds });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/txs/:id',
+    {
+      schema: {
+        summary: 'A tx by ID, with its block, confirmations and merkle proof (pending: block null)',
+        tags: ['provenance'],
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+        response: { 200: { $ref: 'TxEntry#' }, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const entry = await provenance.txById(req.params.id);
+      if (entry === undefined) throw new HttpProblem(404, 'TX_NOT_FOUND', 'Not found', `no tx ${req.params.id} on the main chain or in the mempool`);
+      return entry;
+    },
+  );
+}

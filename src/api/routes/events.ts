@@ -1,0 +1,115 @@
+/** GET /events/:eventId (one event with its proof) and GET /events?… (EPCIS 2.0 query, paged). */
+import type { FastifyInstance } from 'fastify';
+import type { SignedTx } from '../../chain/types.js';
+import { EVENT_ID_PATTERN } from '../../chain/tx.js';
+import type { ApiContext } from '../context.js';
+import { HttpProblem } from '../problem.js';
+import type { Provenance } from '../provenance.js';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type RawQuery } from '../query.js';
+import { problems } from '../schemas.js';
+
+export interface ReadRouteDeps {
+  ctx: ApiContext;
+  provenance: Provenance;
+  requireTokenForReads: boolean;
+  queryLimits: QueryLimits;
+  maxTraceEvents: number;
+  traceBytesBudget: number;
+}
+
+/** Accept the full CBV 2.0 event ID, or its 64 hex digits alone. */
+export function normaliseEventId(raw: string): string {
+  const id = /^[0-9a-f]{64}$/.test(raw) ? `ni:///sha-256;${raw}?ver=CBV2.0` : raw;
+  if (!EVENT_ID_PATTERN.test(id)) {
+    throw new HttpProblem(400, 'BAD_EVENT_ID', 'Bad event ID', 'give a CBV 2.0 event ID (ni:///sha-256;<64 hex>?ver=CBV2.0, URL-encoded) or its 64 hex digits');
+  }
+  return id;
+}
+
+/** The event as a query result: its CBV 2.0 ID as eventID when it carries none (the ID does not hash eventID). */
+export function withEventId(event: Record<string, unknown>, eventId: string): Record<string, unknown> {
+  return typeof event['eventID'] === 'string' ? event : { ...event, eventID: eventId };
+}
+
+const multi = { anyOf: [{ type: 'string', maxLength: 8192 }, { type: 'array', items: { type: 'string', maxLength: 8192 }, maxItems: MAX_VALUES }] };
+
+export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Promise<void> {
+  const { ctx, provenance } = deps;
+
+  app.get<{ Params: { eventId: string } }>(
+    '/events/:eventId',
+    {
+      schema: {
+        summary: 'One event by its CBV 2.0 event ID, with block, confirmations and merkle proof',
+        description: 'A pending event (in the mempool) has block null, confirmations 0 and proof null.',
+        tags: ['provenance'],
+        params: { type: 'object', required: ['eventId'], properties: { eventId: { type: 'string', maxLength: 200 } } },
+        response: { 200: { $ref: 'EventEntry#' }, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const eventId = normaliseEventId(req.params.eventId);
+      const entry = await provenance.eventById(eventId);
+      if (entry === undefined) throw new HttpProblem(404, 'EVENT_NOT_FOUND', 'Not found', `no event ${eventId} on the main chain or in the mempool`);
+      return entry;
+    },
+  );
+
+  app.get<{ Querystring: RawQuery }>(
+    '/events',
+    {
+      schema: {
+        summary: 'EPCIS 2.0 event query (subset), in chain order, paged',
+        description:
+          'Several values of one parameter: repeat it or separate with |. With MATCH_epc/MATCH_anyEPC of GS1 keys the item history index answers; otherwise main-chain blocks are scanned from genesis. ' +
+          `A page examines at most ${deps.queryLimits.scanBudget} events, so it may hold fewer than perPage events and still have a next page: follow GS1-Next-Page-Token (or the Link rel="next" header) until it is absent. Confirmed events only.`,
+        tags: ['query'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            MATCH_epc: { ...multi, description: 'EPC in epcList or childEPCs (URN or Digital Link)' },
+            MATCH_anyEPC: { ...multi, description: 'EPC anywhere: epcList, childEPCs, inputEPCList, outputEPCList, parentID' },
+            EQ_bizStep: { ...multi, description: 'CBV word or URI' },
+            EQ_disposition: { ...multi, description: 'CBV word or URI' },
+            EQ_bizLocation: { ...multi, description: 'Location (SGLN URN or Digital Link)' },
+            eventType: { ...multi, description: 'ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent' },
+            GE_eventTime: { type: 'string', description: 'Events at or after this time (ISO 8601 with zone)' },
+            LT_eventTime: { type: 'string', description: 'Events before this time' },
+            perPage: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: DEFAULT_PER_PAGE },
+            nextPageToken: { type: 'string', maxLength: 512 },
+          },
+        },
+        response: {
+          200: {
+            $ref: 'EPCISQueryDocument#',
+            headers: { 'GS1-Next-Page-Token': { type: 'string', description: 'Present when more results may follow' } },
+          },
+          ...problems(400, 401, 403),
+        },
+      },
+    },
+    async (req, reply) => {
+      const parsed = new Map<string, SignedTx>();
+      const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
+        const hash = await provenance.mainHash(pos.height);
+        if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${pos.height}`);
+        return provenance.eventAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
+      };
+      const page = await runQuery(ctx.chain, req.query, deps.queryLimits, read);
+      if (page.nextPageToken !== undefined) {
+        reply.header('GS1-Next-Page-Token', page.nextPageToken);
+        const url = new URL(req.url, 'http://local');
+        url.searchParams.set('nextPageToken', page.nextPageToken);
+        reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
+      }
+      return {
+        '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
+        type: 'EPCISQueryDocument',
+        schemaVersion: '2.0',
+        creationDate: new Date().toISOString(),
+        epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: page.events.map((h) => withEventId(h.event, h.eventId)) } } },
+      };
+    },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * GET /trace/:epc (an item's events in chain order, each with its proof, plus its status),
+ * GET /verify?id= and the GS1 Digital Link resolver path GET /01/:gtin/21/:serial (the item's
+ * status for a pharmacist or a patient scanning a pack).
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { SignedTx } from '../../chain/types.js';
+import { effectiveStatus, encodeDigitalLinkValue, itemKeyInfo, TraceError, type ItemKeyInfo, type ItemRecord, type ItemStatus } from '../../trace/index.js';
+import type { ApiContext } from '../context.js';
+import { HttpProblem } from '../problem.js';
+import type { EventEntry } from '../provenance.js';
+import { decodeToken, encodeToken } from '../query.js';
+import { problems } from '../schemas.js';
+import type { ReadRouteDeps } from './events.js';
+
+function keyInfo(id: string, param: string): ItemKeyInfo {
+  try {
+    return itemKeyInfo(id);
+  } catch (err) {
+    if (err instanceof TraceError) {
+      throw new HttpProblem(400, err.code, 'Not a GS1 identifier', `${param}: ${err.message.replace(/^[A-Z_]+: /, '')}`, {
+        errors: [{ path: `/${param}`, message: 'give an EPC URN (urn:epc:id:sgtin:…) or a GS1 Digital Link (https://id.gs1.org/01/…/21/…), URL-encoded', code: err.code }],
+      });
+    }
+    throw err;
+  }
+}
+
+export interface ItemView {
+  id: string;
+  key: string;
+  status: ItemStatus;
+  manufacturer: string | null;
+  manufacturerId: string | null;
+  lot: string | null;
+  expiry: string | null;
+  custodian: string | null;
+  custodianId: string | null;
+  gtin: string | null;
+  serial: string | null;
+  lotRecalled: boolean;
+  lastEventId: string | null;
+  alerts: ItemRecord['alerts'];
+}
+
+/** The status answer for one identifier (unknown, with nulls, for an item never seen). */
+export async function itemView(ctx: ApiContext, id: string, info: ItemKeyInfo): Promise<ItemView> {
+  const { store, registry } = ctx.chain;
+  const rec = (await store.getItem(info.key)) as ItemRecord | undefined;
+  const gtin = rec?.gtin ?? info.gtin ?? null;
+  const lot = rec?.lot ?? info.lot ?? null;
+  const lotRecalled = gtin !== null && lot !== null ? await store.isLotRecalled({ gtin, lot }) : false;
+  const name = (memberId: string | null): string | null => (memberId === null ? null : (registry.get(memberId)?.name ?? memberId));
+  let status: ItemStatus;
+  if (rec !== undefined) status = effectiveStatus(rec, lotRecalled);
+  else status = lotRecalled && info.serial === undefined ? 'recalled' : 'unknown';
+  return {
+    id,
+    key: info.key,
+    status,
+    manufacturer: name(rec?.manufacturer ?? null),
+    manufacturerId: rec?.manufacturer ?? null,
+    lot,
+    expiry: rec?.expiry ?? null,
+    custodian: name(rec?.custodian ?? null),
+    custodianId: rec?.custodian ?? null,
+    gtin,
+    serial: info.serial ?? null,
+    lotRecalled,
+    lastEventId: rec?.lastEventId ?? null,
+    alerts: rec?.alerts ?? [],
+  };
+}
+
+/** Concurrent block loads per trace request (each may read a block of up to 4 MiB). */
+const TRACE_CONCURRENCY = 8;
+
+export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Promise<void> {
+  const { ctx, provenance } = deps;
+  const traceSchema = {
+    summary: 'Where an item has been: its events in chain order, each with a merkle proof, and its status',
+    description:
+      `Confirmed (mined) events only: a pending event is found at /events/{eventId}. At most ${deps.maxTraceEvents} events (and about ${Math.round(deps.traceBytesBudget / 1048576)} MiB of proof txs) per answer; ` +
+      'more follow with ?nextPageToken=. An item never seen answers 200 with status unknown and no events.',
+    tags: ['provenance'],
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { limit: { type: 'integer', minimum: 1, maximum: deps.maxTraceEvents }, nextPageToken: { type: 'string', maxLength: 512 } },
+    },
+    response: { 200: { $ref: 'Trace#' }, ...problems(400, 401, 403) },
+  };
+
+  const trace = async (epc: string, q: { limit?: number; nextPageToken?: string }): Promise<Record<string, unknown>> => {
+    const info = keyInfo(epc, 'epc');
+    const fingerprint = createHash('sha256').update(info.key).digest('base64url').slice(0, 16);
+    const after = q.nextPageToken !== undefined ? decodeToken(q.nextPageToken, fingerprint) : undefined;
+    const limit = q.limit ?? deps.maxTraceEvents;
+    const history = await ctx.chain.store.history(info.key, { after: after ? { key: info.key, ...after, eventId: '' } : undefined, limit: limit + 1 });
+    const parsed = new Map<string, SignedTx>();
+    const events: EventEntry[] = [];
+    let bytes = 0;
+    let next: string | undefined;
+    const take = Math.min(limit, history.length);
+    for (let i = 0; i < take && next === undefined; i += TRACE_CONCURRENCY) {
+      const chunk = history.slice(i, Math.min(take, i + TRACE_CONCURRENCY));
+      const entries = await Promise.all(
+        chunk.map(async (h) => {
+          const hash = await provenance.mainHash(h.height);
+          if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${h.height}`);
+          return provenance.entryAt({ hash, height: h.height }, h.txIndex, h.eventIndex, h.eventId, parsed);
+        }),
+      );
+      for (const [k, e] of entries.entries()) {
+        bytes += e.proof?.tx.length ?? 0;
+        events.push(e);
+        if (bytes > deps.traceBytesBudget && i + k + 1 < history.length) {
+          const h = chunk[k] as (typeof chunk)[number];
+          next = encodeToken(fingerprint, h);
+          break;
+        }
+      }
+    }
+    if (next === undefined && history.length > limit) {
+      const h = history[limit - 1] as (typeof history)[number];
+      next = encodeToken(fingerprint, h);
+    }
+    const view = await itemView(ctx, epc, info);
+    return { epc, key: info.key, status: view.status, alerts: view.alerts, events, ...(next !== undefined ? { nextPageToken: next } : {}) };
+  };
+
+  app.get<{ Params: { epc: string }; Querystring: { limit?: number; nextPageToken?: string } }>(
+    '/trace/:epc',
+    { schema: { ...traceSchema, params: { type: 'object', required: ['epc'], properties: { epc: { type: 'string', maxLength: 1024 } } } } },
+    async (req) => trace(req.params.epc, req.query),
+  );
+  // A Digital Link need not be URL-encoded: /trace/https://id.gs1.org/01/…/21/…
+  app.get<{ Params: { '*': string }; Querystring: { limit?: number; nextPageToken?: string } }>(
+    '/trace/*',
+    { schema: { ...traceSchema, summary: `${traceSchema.summary} (unencoded Digital Link in the path)`, params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } },
+    async (req) => trace(req.params['*'], req.query),
+  );
+
+  const verifyResponse = { 200: { $ref: 'Verify#' }, ...problems(400, 401, 403) };
+  app.get<{ Querystring: { id: string } }>(
+    '/verify',
+    {
+      schema: {
+        summary: 'Is this pack genuine and usable? Status, manufacturer, lot, expiry, custodian, alerts',
+        description: 'status ∈ active, in_transit, dispensed, decommissioned, recalled, destroyed, suspect, unknown (never seen on this chain: 200 with status unknown).',
+        tags: ['verify'],
+        querystring: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 1024 } } },
+        response: verifyResponse,
+      },
+    },
+    async (req) => itemView(ctx, req.query.id, keyInfo(req.query.id, 'id')),
+  );
+
+  app.get<{ Params: { gtin: string; serial: string } }>(
+    '/01/:gtin/21/:serial',
+    {
+      schema: {
+        summary: 'GS1 Digital Link resolver: the status of the serialised item (as /verify)',
+        tags: ['verify'],
+        params: {
+          type: 'object',
+          required: ['gtin', 'serial'],
+          properties: { gtin: { type: 'string', pattern: '^[0-9]{8,14}$' }, serial: { type: 'string', minLength: 1, maxLength: 20 } },
+        },
+        querystring: { type: 'object', additionalProperties: true, properties: {} },
+        response: verifyResponse,
+      },
+    },
+    async (req) => {
+      const gtin = req.params.gtin.padStart(14, '0');
+      const id = `https://id.gs1.org/01/${gtin}/21/${encodeDigitalLinkValue(req.params.serial)}`;
+      return itemView(ctx, id, keyInfo(id, 'serial'));
+    },
+  );
+}
