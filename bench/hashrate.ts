@@ -1,14 +1,17 @@
 /**
  * `tracechain bench hashrate`: proof-of-work hash rate of the miner's kernel.
  *
- * Three phases, run one after another on the same header, each in its own worker pool
- * (startup and the first quarter of each phase, up to 1 s, are not timed):
- *   1. baseline: one worker hashing with @noble/hashes, sha256(sha256(header)) per nonce;
- *   2. the kernel with one worker;
- *   3. the kernel with `workers` workers (skipped when workers = 1).
- * Each phase mines a job whose target no hash meets and counts hashes over its measured
- * window. `ratio` = per-worker rate of phase 3 (or 2) / baseline; `scaling` maps a worker
- * count ("1", "N") to the hashes per second measured with it.
+ * Three configurations on the same header, each a worker pool of its own:
+ *   - baseline: one worker hashing with @noble/hashes, sha256(sha256(header)) per nonce;
+ *   - the kernel with one worker;
+ *   - the kernel with `workers` workers (left out when workers = 1).
+ * All pools start (untimed) before the clock runs; then the configurations take turns, one
+ * pool mining at a time a job whose target no hash meets, in rounds of short turns. The first
+ * round warms up (JIT, wasm tier-up) and is not counted; each configuration's rate is the
+ * median of its turns. Interleaving exposes every configuration to the same background load,
+ * so ratio and scaling stay meaningful on a shared machine.
+ * `ratio` = per-worker rate with `workers` workers / baseline; `scaling` maps a worker count
+ * ("1", "N") to hashes per second.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkerPoolMiner } from '../src/consensus/miner/index.js';
@@ -49,10 +52,9 @@ const BENCH_HEADER = (() => {
   return h;
 })();
 
-interface Phase {
+interface Config {
   kernel: KernelChoice;
   workers: number;
-  ms: number;
 }
 
 export async function benchHashrate(opts: BenchHashrateOptions): Promise<HashrateReport> {
@@ -60,75 +62,85 @@ export async function benchHashrate(opts: BenchHashrateOptions): Promise<Hashrat
   if (!(typeof seconds === 'number' && seconds > 0 && Number.isFinite(seconds))) throw new RangeError('seconds must be a positive number');
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError('workers must be a positive integer');
   const kernel = opts.kernel ?? 'auto';
-  const totalMs = Math.round(seconds * 1000);
-  const phaseCount = workers > 1 ? 3 : 2;
-  const phaseMs = totalMs / phaseCount;
-  const phases: Phase[] = [
-    { kernel: NOBLE_KERNEL_NAME, workers: 1, ms: phaseMs },
-    { kernel, workers: 1, ms: phaseMs },
+  const configs: Config[] = [
+    { kernel: NOBLE_KERNEL_NAME, workers: 1 },
+    { kernel, workers: 1 },
   ];
-  if (workers > 1) phases.push({ kernel, workers, ms: phaseMs });
+  if (workers > 1) configs.push({ kernel, workers });
 
-  let doneBefore = 0;
-  const progress = (phaseDone: number): void => opts.onProgress?.(Math.min(totalMs, Math.round(doneBefore + phaseDone)), totalMs);
-  progress(0);
-  const rates: number[] = [];
-  let kernelName = '';
-  for (const phase of phases) {
-    const { rate, kernel: name } = await measure(phase, opts, progress);
-    rates.push(rate);
-    if (phase.kernel !== NOBLE_KERNEL_NAME) kernelName = name;
-    doneBefore += phase.ms;
+  const totalMs = Math.round(seconds * 1000);
+  const turnMs = Math.min(500, Math.max(100, totalMs / (configs.length * 6)));
+  const rounds = Math.max(2, Math.floor(totalMs / (configs.length * turnMs)));
+  const planned = rounds * configs.length * turnMs;
+  let done = 0;
+  const progress = (extra: number): void => opts.onProgress?.(Math.round((Math.min(planned, done + extra) / planned) * totalMs), totalMs);
+
+  const pools = configs.map(
+    (c) =>
+      new WorkerPoolMiner({
+        workers: c.workers,
+        kernel: c.kernel,
+        ...(opts.workerUrl !== undefined ? { workerUrl: opts.workerUrl } : {}),
+        ...(opts.wasmUrl !== undefined ? { wasmUrl: opts.wasmUrl } : {}),
+      }),
+  );
+  try {
+    const infos = await Promise.all(pools.map((p) => p.ready()));
+    progress(0);
+    const samples: number[][] = configs.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < pools.length; i++) {
+        const r = await turn(pools[i] as WorkerPoolMiner, turnMs, progress);
+        done += turnMs;
+        if (round > 0) samples[i]?.push(r);
+      }
+    }
+    progress(0);
+    const [baseline, one, many] = samples.map(median) as [number, number, number | undefined];
+    const hashesPerSecond = many ?? one;
+    const perWorker = hashesPerSecond / workers;
+    const scaling: Record<string, number> = { '1': one };
+    if (many !== undefined) scaling[String(workers)] = many;
+    return {
+      kernel: infos[1]?.kernel ?? '',
+      workers,
+      hashesPerSecond,
+      perWorker,
+      baselinePerWorker: baseline,
+      ratio: baseline > 0 ? perWorker / baseline : 0,
+      scaling,
+    };
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
   }
-  progress(0);
-
-  const [baseline, one, many] = rates as [number, number, number | undefined];
-  const hashesPerSecond = many ?? one;
-  const perWorker = hashesPerSecond / workers;
-  const scaling: Record<string, number> = { '1': one };
-  if (many !== undefined) scaling[String(workers)] = many;
-  return {
-    kernel: kernelName,
-    workers,
-    hashesPerSecond,
-    perWorker,
-    baselinePerWorker: baseline,
-    ratio: baseline > 0 ? perWorker / baseline : 0,
-    scaling,
-  };
 }
 
-async function measure(phase: Phase, opts: BenchHashrateOptions, progress: (ms: number) => void): Promise<{ rate: number; kernel: string }> {
-  const pool = new WorkerPoolMiner({
-    workers: phase.workers,
-    kernel: phase.kernel,
-    ...(opts.workerUrl !== undefined ? { workerUrl: opts.workerUrl } : {}),
-    ...(opts.wasmUrl !== undefined ? { wasmUrl: opts.wasmUrl } : {}),
-  });
-  try {
-    const info = await pool.ready();
-    const ac = new AbortController();
-    // target 0: only an all-zero digest would meet it, so the job runs until aborted
-    const job = pool.mine({ header: BENCH_HEADER, target: 0n }, ac.signal);
-    // untimed lead-in: every worker's first slices, and the JIT warming the JS baseline
-    const settle = Math.min(1000, phase.ms * 0.25);
-    await sleep(settle);
-    const t0 = performance.now();
-    const h0 = pool.totalHashes();
-    const end = t0 + phase.ms - settle;
-    for (let now = t0; now < end; now = performance.now()) {
-      await sleep(Math.min(100, end - now));
-      progress(performance.now() - t0 + settle);
-    }
-    const h1 = pool.totalHashes();
-    const t1 = performance.now();
-    ac.abort();
-    const found = await job;
-    if (found !== null) throw new Error(`benchmark job unexpectedly found nonce ${found.nonce}`);
-    return { rate: (Number(h1 - h0) * 1000) / (t1 - t0), kernel: info.kernel };
-  } finally {
-    await pool.close();
+/** One turn: mine for turnMs; the first fifth (workers' first slices) is not timed. Returns H/s. */
+async function turn(pool: WorkerPoolMiner, turnMs: number, progress: (ms: number) => void): Promise<number> {
+  const ac = new AbortController();
+  // target 0: only an all-zero digest would meet it, so the job runs until aborted
+  const job = pool.mine({ header: BENCH_HEADER, target: 0n }, ac.signal);
+  const settle = turnMs / 5;
+  await sleep(settle);
+  const t0 = performance.now();
+  const h0 = pool.totalHashes();
+  const end = t0 + turnMs - settle;
+  for (let now = t0; now < end; now = performance.now()) {
+    await sleep(Math.min(100, end - now));
+    progress(Math.min(turnMs, performance.now() - t0 + settle));
   }
+  const h1 = pool.totalHashes();
+  const t1 = performance.now();
+  ac.abort();
+  const found = await job;
+  if (found !== null) throw new Error(`benchmark job unexpectedly found nonce ${found.nonce}`);
+  return (Number(h1 - h0) * 1000) / (t1 - t0);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? 0 : s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 function rate(hps: number): string {
