@@ -10,6 +10,10 @@ import { TracechainNode } from './node.js';
 import { auditCommand } from './commands/audit.js';
 import { hashCommand } from './commands/hash.js';
 import { benchCommand } from './commands/bench.js';
+import { captureCommand, type CaptureFlags } from './commands/capture.js';
+import { traceCommand, verifyCommand } from './commands/trace.js';
+import { verifyProofCommand } from './commands/verify-proof.js';
+import type { ClientFlags } from './commands/client.js';
 
 function intArg(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -102,6 +106,45 @@ export function buildProgram(): Command {
     .action(async (flags: { data: string; json?: boolean }) => {
       process.exitCode = await auditCommand({ data: resolve(flags.data), json: flags.json }, process.stdout, process.stderr);
     });
+
+  const clientOptions = (cmd: Command): Command =>
+    cmd
+      .option('--api <url>', 'node API base URL (default http://127.0.0.1:8080, or $TRACECHAIN_API)')
+      .option('--token <token>', 'API token (default: --token-file, $TRACECHAIN_TOKEN, or DATA/api-token with --data)')
+      .option('--token-file <file>', 'file holding the API token')
+      .option('--data <dir>', "a node's data directory (its api-token is used)")
+      .option('--json', 'print the JSON answer');
+
+  clientOptions(
+    program
+      .command('capture')
+      .description('capture an EPCIS 2.0 document (FILE or - for stdin) on a node: one signed tx with all its events')
+      .argument('<file>')
+      .option('--wait', 'wait until the tx is in a block'),
+  ).action(async (file: string, flags: CaptureFlags) => {
+    process.exitCode = await captureCommand(file, flags, process.stdout);
+  });
+
+  clientOptions(
+    program.command('trace').description('where an item has been: its events in chain order (EPC URN or GS1 Digital Link)').argument('<id>'),
+  ).action(async (id: string, flags: ClientFlags) => {
+    process.exitCode = await traceCommand(id, flags, process.stdout);
+  });
+
+  clientOptions(
+    program.command('verify').description('is an item genuine and usable: status, manufacturer, lot, expiry, custodian, alerts').argument('<id>'),
+  ).action(async (id: string, flags: ClientFlags) => {
+    process.exitCode = await verifyCommand(id, flags, process.stdout);
+  });
+
+  clientOptions(
+    program
+      .command('verify-proof')
+      .description('check a saved /trace or /events/{id} answer (FILE or -) offline, and its blocks against the main chain of the node at --api')
+      .argument('<file>'),
+  ).action(async (file: string, flags: ClientFlags) => {
+    process.exitCode = await verifyProofCommand(file, flags, process.stdout);
+  });
 
   program
     .command('bench')
