@@ -14,6 +14,8 @@ import { captureCommand, type CaptureFlags } from './commands/capture.js';
 import { traceCommand, verifyCommand } from './commands/trace.js';
 import { verifyProofCommand } from './commands/verify-proof.js';
 import type { ClientFlags } from './commands/client.js';
+import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
+import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
 
 function intArg(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -155,6 +157,57 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object on the last line')
     .action(async (which: string, flags: { seconds: number; workers?: number; json?: boolean }) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);
+    });
+
+  program
+    .command('init')
+    .description("prepare a member's data directory (member key, peer key, API token) and print the member's public part as JSON")
+    .option('--data <dir>', 'data directory', './data')
+    .requiredOption('--name <name>', 'member (organisation) name')
+    .option('--role <role>', 'manufacturer|wholesaler|pharmacy|hospital|regulator|dev', 'dev')
+    .option('--prefixes <list>', 'GS1 company prefixes the member owns, comma-separated', '')
+    .option('--no-seal', 'the member may not seal blocks')
+    .action(async (flags: { data: string; name: string; role: string; prefixes: string; seal: boolean }) => {
+      process.exitCode = await initCommand({ data: resolve(flags.data), name: flags.name, role: parseRole(flags.role), prefixes: parsePrefixes(flags.prefixes), seal: flags.seal }, process.stdout);
+    });
+
+  program
+    .command('genesis')
+    .description("assemble a consortium's genesis document from its members' public parts (the output of tracechain init)")
+    .requiredOption('--name <name>', 'consortium name')
+    .requiredOption('--member <file...>', 'member JSON files, in order')
+    .option('--out <file>', 'genesis file to write', 'genesis.json')
+    .option('--block-interval <ms>', 'target block interval', intArg('--block-interval', 100, 3_600_000), 10_000)
+    .option('--swarm-key <file>', 'also write a new pre-shared swarm key (libp2p pnet) to FILE')
+    .action(async (flags: { name: string; member: string[]; out: string; blockInterval: number; swarmKey?: string }) => {
+      process.exitCode = await genesisCommand({ name: flags.name, members: flags.member, out: flags.out, blockIntervalMs: flags.blockInterval, swarmKey: flags.swarmKey }, process.stdout);
+    });
+
+  program
+    .command('devnet')
+    .description('run an N-member consortium on loopback; prints one JSON line per node once it is ready; SIGINT/SIGTERM stops them')
+    .requiredOption('--nodes <n>', 'number of members', intArg('--nodes', 1, 100))
+    .option('--dir <dir>', 'where the nodes keep their data (reused on the next run)', './devnet')
+    .option('--base-port <port>', 'node i: API on 127.0.0.1:P+i, p2p on tcp/P+100+i', intArg('--base-port', 1, 65_000), 8080)
+    .option('--prefixes <list>', "the manufacturers' GS1 company prefixes, comma-separated", DEFAULT_PREFIXES.join(','))
+    .option('--block-interval <ms>', 'target block interval', intArg('--block-interval', 100, 3_600_000), 2_000)
+    .option('--workers <n>', 'mining worker threads per node', intArg('--workers', 1, 256), 1)
+    .option('--log-level <level>', 'node log level (logs go to DIR/<name>/node.log)', 'info')
+    .action(async (flags: { nodes: number; dir: string; basePort: number; prefixes: string; blockInterval: number; workers: number; logLevel: string }) => {
+      process.exitCode = await devnetCommand(
+        {
+          nodes: flags.nodes,
+          dir: flags.dir,
+          basePort: flags.basePort,
+          prefixes: parsePrefixes(flags.prefixes),
+          blockIntervalMs: flags.blockInterval,
+          workers: flags.workers,
+          logLevel: flags.logLevel,
+          readyTimeoutMs: 120_000,
+        },
+        process.stdout,
+        process.stderr,
+      );
     });
 
   return program;
