@@ -2,6 +2,7 @@
 import type { Chain } from '../chain/chain.js';
 import type { Member } from '../chain/types.js';
 import type { NodeMetrics } from './metrics.js';
+import type { NetworkView } from './routes/peers.js';
 
 export interface NodeStatus {
   peers(): number;
@@ -26,6 +27,8 @@ export interface ApiContext {
   metrics?: NodeMetrics;
   /** Clock for tx times (default Date.now). */
   clock?: () => number;
+  /** The p2p service (GET /peers, /admin/partition); absent on a node without a network. */
+  network?: NetworkView;
 }
 
 export interface CaptureSigner {

@@ -19,6 +19,8 @@ import { eventRoutes, type ReadRouteDeps } from './routes/events.js';
 import { traceRoutes } from './routes/trace.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { docsRoutes } from './routes/docs.js';
+import { peerRoutes } from './routes/peers.js';
+import { adminRoutes } from './routes/admin.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
 import { Provenance } from './provenance.js';
@@ -194,5 +196,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => traceRoutes(scope, readDeps));
   await app.register(async (scope) => metricsRoutes(scope, metrics));
   await app.register(async (scope) => docsRoutes(scope));
+  await app.register(async (scope) => peerRoutes(scope, ctx));
+  await app.register(async (scope) => adminRoutes(scope, ctx));
   return app;
 }

@@ -16,6 +16,7 @@ import type { SyncProgress } from '../p2p/sync.js';
 import { progressBar, type Progress } from './progress.js';
 import type { DataDir } from './data-dir.js';
 import type { NodeConfig } from './config.js';
+import type { NetworkView } from '../api/routes/peers.js';
 
 export const SWARM_KEY_FILE = 'swarm.key';
 
@@ -118,5 +119,21 @@ export async function startNetwork(args: {
       await network.stop();
       port.dispose();
     },
+  };
+}
+
+/** What the API shows and switches of the network (GET /peers, /admin/partition). */
+export function networkView(network: P2PNetwork): NetworkView {
+  return {
+    self: () => ({ peerId: network.peerId, addresses: network.addresses() }),
+    peers: () => network.peers(),
+    sync: () => {
+      const p = network.syncProgress();
+      return { height: p.height, bestKnownHeight: p.target, syncing: p.syncing, synced: network.synced() };
+    },
+    blocked: () => network.blocked(),
+    setBlocked: (ids) => network.setBlocked(ids),
+    banned: () => network.banned(),
+    isMember: (id) => network.isMember(id),
   };
 }

@@ -20,7 +20,7 @@ import { NodeMetrics } from '../api/metrics.js';
 import { DataDir, FILES, peerIdOf, tokenMatches } from './data-dir.js';
 import { devGenesis } from './dev-consortium.js';
 import { MinerService, type BlockMiner } from './miner-service.js';
-import { startNetwork, type NetworkService } from './network.js';
+import { networkView, startNetwork, type NetworkService } from './network.js';
 import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/tx-rules.js';
 import type { NodeConfig } from './config.js';
@@ -109,7 +109,7 @@ export class TracechainNode {
 
     this.metrics = new NodeMetrics();
     this.metrics.bindChain(chain);
-    this.metrics.setSources({ peers: () => 0, hashrate: () => this.minerService?.hashrate() ?? 0 });
+    this.metrics.setSources({ peers: () => this.network?.network.peerCount() ?? 0, hashrate: () => this.minerService?.hashrate() ?? 0 });
     this.network = await startNetwork({ config: this.config, dir, chain, peerKey, sealed: this.minerService, logger });
     const network = this.network?.network;
 
@@ -118,6 +118,7 @@ export class TracechainNode {
       signer: { member, secretKey: key.secretKey },
       metrics: this.metrics,
       clock,
+      ...(network ? { network: networkView(network) } : {}),
       status: {
         peers: () => network?.peerCount() ?? 0,
         synced: () => network?.synced() ?? true,

@@ -326,6 +326,10 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     }
   }
 
+  isMember(peerId: string): boolean {
+    return this.chain.memberOfPeer(peerId) !== undefined;
+  }
+
   peerCount(): number {
     return this.peerIds.size;
   }
