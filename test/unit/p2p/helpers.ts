@@ -107,11 +107,12 @@ export async function openChain(genesis: Genesis, store: LevelChainStore, logger
 }
 
 /** Build, grind and sign a block on `parent` (default the tip), one interval after it but never in the future. */
-export function buildBlock(chain: Chain, key: KeyPair, opts: { parent?: HeaderEntry; txs?: SignedTx[]; badPow?: boolean; /** Added to the time, to make a sibling differ. */ skewMs?: number } = {}): Block {
+export function buildBlock(chain: Chain, key: KeyPair, opts: { parent?: HeaderEntry; txs?: SignedTx[]; badPow?: boolean; /** Added to the time, to make a sibling differ. */ skewMs?: number; intervalMs?: number } = {}): Block {
   const parent = opts.parent ?? chain.tip;
   const txs = opts.txs ?? [];
   const now = Date.now();
-  const time = (parent.time + INTERVAL_MS <= now ? parent.time + INTERVAL_MS : Math.max(parent.time + 1, now)) + (opts.skewMs ?? 0);
+  const interval = opts.intervalMs ?? INTERVAL_MS;
+  const time = (parent.time + interval <= now ? parent.time + interval : Math.max(parent.time + 1, now)) + (opts.skewMs ?? 0);
   const header: Header = {
     version: 1,
     height: parent.height + 1,
