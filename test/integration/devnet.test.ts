@@ -1,0 +1,125 @@
+/**
+ * `tracechain devnet` as the external contract states it: N members on loopback, roles in
+ * order, the manufacturers owning the given prefixes, one JSON line per ready node, and every
+ * node stopped on SIGTERM.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, removeDir, tempDir, waitFor } from '../helpers/node-process.js';
+import type { Genesis } from '../../src/chain/types.js';
+
+interface Line {
+  name: string;
+  role: string;
+  api: string;
+  token: string;
+  peerId: string;
+  data: string;
+}
+
+let proc: ChildProcess | undefined;
+let dir = '';
+afterAll(async () => {
+  if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  if (dir) await removeDir(dir);
+});
+
+function readLines(p: ChildProcess, n: number, timeoutMs: number, stderr: string[]): Promise<Line[]> {
+  return new Promise((resolve, reject) => {
+    const lines: Line[] = [];
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`devnet printed ${lines.length}/${n} lines in time\n${stderr.join('')}`)), timeoutMs);
+    p.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, i)) as Line);
+        buf = buf.slice(i + 1);
+        if (lines.length === n) {
+          clearTimeout(timer);
+          resolve(lines);
+        }
+      }
+    });
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`devnet exited with ${code}\n${stderr.join('')}`));
+    });
+  });
+}
+
+function commissioning(prefix: string, serial: string): string {
+  const now = new Date().toISOString();
+  return JSON.stringify({
+    '@context': ['https://ref.gs1.org/standards/epcis/epcis-context.jsonld'],
+    type: 'EPCISDocument',
+    schemaVersion: '2.0',
+    creationDate: now,
+    epcisBody: {
+      eventList: [
+        { type: 'ObjectEvent', eventTime: now, eventTimeZoneOffset: '+00:00', epcList: [`urn:epc:id:sgtin:${prefix}.107346.${serial}`], action: 'ADD', bizStep: 'commissioning', disposition: 'active' },
+      ],
+    },
+  });
+}
+
+describe('tracechain devnet', () => {
+  it('starts N members, prints one line per ready node, and stops them all on SIGTERM', async () => {
+    dir = await tempDir('tracechain-devnet-');
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const stderr: string[] = [];
+    proc = spawn(process.execPath, [BIN, 'devnet', '--nodes', '3', '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+    const lines = await readLines(proc, 3, 90_000, stderr);
+
+    expect(lines.map((l) => [l.name, l.role])).toEqual([
+      ['manufacturer-1', 'manufacturer'],
+      ['wholesaler-1', 'wholesaler'],
+      ['pharmacy-1', 'pharmacy'],
+    ]);
+    lines.forEach((l, i) => {
+      expect(Object.keys(l).sort()).toEqual(['api', 'data', 'name', 'peerId', 'role', 'token']);
+      expect(l.api).toBe(`http://127.0.0.1:${base + i}`);
+      expect(l.token.length).toBeGreaterThan(20);
+      expect(l.peerId).toMatch(/^12D3KooW/);
+      expect(existsSync(join(l.data, 'genesis.json'))).toBe(true);
+    });
+    const genesis = JSON.parse(readFileSync(join(lines[0]!.data, 'genesis.json'), 'utf8')) as Genesis;
+    expect(genesis.members.map((m) => [m.name, m.gs1CompanyPrefixes, m.canSeal])).toEqual([
+      ['manufacturer-1', ['0614141', '4012345', '9521234'], true],
+      ['wholesaler-1', [], true],
+      ['pharmacy-1', [], true],
+    ]);
+
+    for (const l of lines) {
+      const h = await fetch(l.api + '/health');
+      expect(h.status).toBe(200);
+      const peers = (await (await fetch(l.api + '/peers')).json()) as { peers: { name: string; role: string }[] };
+      expect(peers.peers.map((p) => p.name).sort()).toEqual(lines.filter((o) => o !== l).map((o) => o.name).sort());
+    }
+
+    // The token works, and roles hold: the manufacturer commissions its own prefix, the wholesaler may not.
+    const post = (l: Line, body: string): Promise<Response> =>
+      fetch(l.api + '/capture', { method: 'POST', headers: { authorization: `Bearer ${l.token}`, 'content-type': 'application/ld+json' }, body, signal: AbortSignal.timeout(20_000) });
+    const ok = await post(lines[0]!, commissioning('0614141', `${process.pid}1`));
+    expect(ok.status, await ok.clone().text()).toBe(202);
+    const refused = await post(lines[1]!, commissioning('0614141', `${process.pid}2`));
+    expect(refused.status).toBe(403);
+
+    const exited = new Promise<number | null>((r) => proc!.once('exit', (code) => r(code)));
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const l of lines) {
+      await waitFor(`${l.name} down`, async () => {
+        try {
+          await fetch(l.api + '/health', { signal: AbortSignal.timeout(1_000) });
+          return false;
+        } catch (err) {
+          return err instanceof TypeError;
+        }
+      }, 10_000);
+    }
+  });
+});
