@@ -80,6 +80,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   readonly limits: BlockLimits;
 
   private readonly headers = new Map<string, HeaderEntry>();
+  /** Hashes of valid blocks with no valid child: where fork choice looks for the best chain. */
+  private readonly candidates = new Set<string>();
   /** Memo of each header's retarget anchor (one small object per header, like the index). */
   private readonly anchors = new Map<string, AsertAnchor>();
   private tipEntry!: HeaderEntry;
@@ -159,6 +161,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     for await (const e of store.loadHeaderEntries()) this.headers.set(e.hash, e);
     this.headers.set(this.genesisEntry.hash, this.genesisEntry);
+    // Candidate tips: valid entries without a valid child.
+    const hasValidChild = new Set<string>();
+    for (const e of this.headers.values()) if (e.status === 'stored') hasValidChild.add(e.prevHash);
+    for (const e of this.headers.values()) if (e.status === 'stored' && !hasValidChild.has(e.hash)) this.candidates.add(e.hash);
     const tipHash = (await store.getTip()) ?? genesis.hashHex;
     const tip = this.headers.get(tipHash);
     if (!tip) throw new Error(`stored tip ${tipHash} has no header entry: the store is damaged (run tracechain reindex)`);
@@ -310,7 +316,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       throw err;
     }
     await this.modules.store.putBlock(block, bytes, entry);
-    this.headers.set(hash, entry);
+    this.addEntry(entry);
     if (entry.chainwork <= this.tipEntry.chainwork) {
       this.log.info({ hash, height: entry.height }, 'side-chain block stored');
       return { status: 'side', hash, height: entry.height };
@@ -344,27 +350,43 @@ export class Chain extends EventEmitter<ChainEvents> {
     });
   }
 
+  /** Add a stored entry to the index; it replaces its parent as a candidate tip. */
+  private addEntry(entry: HeaderEntry): void {
+    this.headers.set(entry.hash, entry);
+    this.candidates.delete(entry.prevHash);
+    this.candidates.add(entry.hash);
+  }
+
+  /**
+   * Mark a block invalid, and every stored descendant with it (so a candidate tip is valid
+   * exactly when its status says so). Its parent becomes a candidate tip again.
+   */
   private async markInvalid(entry: HeaderEntry, code: string): Promise<void> {
-    const bad: HeaderEntry = { ...entry, status: 'invalid', invalidCode: code };
-    this.headers.set(bad.hash, bad);
-    await this.modules.store.putHeaderEntry(bad);
-    this.log.warn({ hash: bad.hash, height: bad.height, code }, 'block marked invalid');
-  }
-
-  private isValidChain(entry: HeaderEntry): boolean {
-    let e: HeaderEntry | undefined = entry;
-    while (e && e.hash !== this.genesisEntry.hash) {
-      if (e.status === 'invalid') return false;
-      e = this.headers.get(e.prevHash);
+    const bad: HeaderEntry[] = [{ ...entry, status: 'invalid', invalidCode: code }];
+    for (const leaf of [...this.candidates]) {
+      const path: HeaderEntry[] = [];
+      let e = this.headers.get(leaf);
+      while (e && e.height > entry.height) {
+        path.push(e);
+        e = this.headers.get(e.prevHash);
+      }
+      if (e?.hash === entry.hash) for (const d of path) bad.push({ ...d, status: 'invalid', invalidCode: 'INVALID_ANCESTOR' });
     }
-    return e !== undefined;
+    for (const b of bad) {
+      this.headers.set(b.hash, b);
+      this.candidates.delete(b.hash);
+      await this.modules.store.putHeaderEntry(b);
+    }
+    if (this.headers.get(entry.prevHash)?.status === 'stored') this.candidates.add(entry.prevHash);
+    this.log.warn({ hash: entry.hash, height: entry.height, code, descendants: bad.length - 1 }, 'block marked invalid');
   }
 
-  /** Best valid candidate: most chainwork; on a tie the current tip (first seen) stays. */
+  /** Best valid candidate tip: most chainwork; on a tie the current tip (first seen) stays. */
   private bestCandidate(): HeaderEntry {
     let best = this.tipEntry;
-    for (const e of this.headers.values()) {
-      if (e.status === 'stored' && e.chainwork > best.chainwork && this.isValidChain(e)) best = e;
+    for (const hash of this.candidates) {
+      const e = this.headers.get(hash);
+      if (e && e.status === 'stored' && e.chainwork > best.chainwork) best = e;
     }
     return best;
   }

@@ -98,4 +98,29 @@ describe('fork choice and reorg', () => {
     const loc = await fx.store.getEventLocation(ev.eventIds[0] as string);
     expect(loc?.txId).toBe(toHex(txId(ev)));
   });
+
+  it('a heavier branch whose middle block fails to connect is abandoned with all its descendants', async () => {
+    const fork = fx.chain.tip;
+    const ev = makeTx(fx, [{ epc: 'urn:x:mid', action: 'commission' }]);
+    // A: fork ← a1 (ev) ← a2 ← a3, on schedule.
+    await fx.chain.importBlock(buildBlock(fx, { parent: fork, txs: [ev] }));
+    await extend(fx, 2);
+    const tipA = fx.chain.tip;
+    // B: fork ← b1 (ev) ← b2 (ev's event again, in another tx) ← b3; b1 and b2 stay lighter than A.
+    const b1 = buildBlock(fx, { parent: fork, txs: [ev], dt: fx.genesis.params.blockIntervalMs + 5 });
+    expect((await fx.chain.importBlock(b1)).status).toBe('side');
+    const again = makeTx(fx, [{ epc: 'urn:x:mid', action: 'commission' }]);
+    const b2 = buildBlock(fx, { parent: fx.chain.header(b1.hashHex), txs: [again] });
+    expect((await fx.chain.importBlock(b2)).status).toBe('side');
+    // b3 far ahead of schedule: much harder target, so B now has more work and a reorg is tried.
+    const b3 = buildBlock(fx, { parent: fx.chain.header(b2.hashHex), dt: 1 });
+    await expect(fx.chain.importBlock(b3)).rejects.toThrow();
+    expect(fx.chain.header(b2.hashHex)?.status).toBe('invalid');
+    expect(fx.chain.header(b3.hashHex)?.status).toBe('invalid');
+    expect(fx.chain.tip.hash).toBe(tipA.hash);
+    // Remembered across a restart.
+    await fx.reopen();
+    expect(fx.chain.tip.hash).toBe(tipA.hash);
+    expect(fx.chain.header(b3.hashHex)?.status).toBe('invalid');
+  });
 });
