@@ -112,9 +112,13 @@ describe('fork choice and reorg', () => {
     const again = makeTx(fx, [{ epc: 'urn:x:mid', action: 'commission' }]);
     const b2 = buildBlock(fx, { parent: fx.chain.header(b1.hashHex), txs: [again] });
     expect((await fx.chain.importBlock(b2)).status).toBe('side');
-    // b3 far ahead of schedule: much harder target, so B now has more work and a reorg is tried.
+    // b3 comes 1 ms after b2, far ahead of schedule, so b4's target is much harder: with b4,
+    // B has more work than A and a reorg is tried; b2 fails to connect.
     const b3 = buildBlock(fx, { parent: fx.chain.header(b2.hashHex), dt: 1 });
-    await expect(fx.chain.importBlock(b3)).rejects.toThrow();
+    expect((await fx.chain.importBlock(b3)).status).toBe('side');
+    const b4 = buildBlock(fx, { parent: fx.chain.header(b3.hashHex), dt: 1 });
+    await expect(fx.chain.importBlock(b4)).rejects.toThrow();
+    expect(fx.chain.header(b4.hashHex)?.status).toBe('invalid');
     expect(fx.chain.header(b2.hashHex)?.status).toBe('invalid');
     expect(fx.chain.header(b3.hashHex)?.status).toBe('invalid');
     expect(fx.chain.tip.hash).toBe(tipA.hash);
