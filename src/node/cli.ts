@@ -5,7 +5,8 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from './logger.js';
-import { ConfigError, defaultConfig, loadConfigFile, parseHostPort, type NodeConfig } from './config.js';
+import { ConfigError, loadConfig, parseHostPort, type NodeConfig } from './config.js';
+import { configCommand, type ConfigFlags } from './commands/config.js';
 import { TracechainNode } from './node.js';
 import { auditCommand } from './commands/audit.js';
 import { hashCommand } from './commands/hash.js';
@@ -40,9 +41,8 @@ interface StartFlags {
 }
 
 async function startCommand(flags: StartFlags): Promise<number> {
-  let config = defaultConfig();
-  if (flags.config) config = await loadConfigFile(config, flags.config);
-  if (process.env.TRACECHAIN_DATA) config.dataDir = process.env.TRACECHAIN_DATA;
+  // Defaults, then the config file (--config or $TRACECHAIN_CONFIG), then TRACECHAIN_* variables; flags last.
+  const config = await loadConfig({ ...(flags.config ? { file: flags.config } : {}), env: process.env });
   if (flags.data) config.dataDir = flags.data;
   config.dataDir = resolve(config.dataDir);
   if (flags.api) Object.assign(config.api, parseHostPort(flags.api));
@@ -82,7 +82,7 @@ export function buildProgram(): Command {
     .option('--api <host:port>', 'HTTP API address (default 127.0.0.1:8080)')
     .option('--p2p <multiaddr...>', 'libp2p listen address(es)')
     .option('--bootstrap <multiaddr...>', 'peers to dial at start')
-    .option('--config <file>', 'JSON config file')
+    .option('--config <file>', 'config file, JSON or YAML (default $TRACECHAIN_CONFIG); see docs/config.md')
     .option('--workers <n>', 'mining worker threads', intArg('--workers', 1, 256))
     .option('--no-mine', 'do not mine')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
@@ -90,6 +90,23 @@ export function buildProgram(): Command {
     .option('--block-interval <ms>', 'target block interval of a newly created dev consortium', intArg('--block-interval', 100, 3_600_000))
     .action(async (flags: StartFlags) => {
       process.exitCode = await startCommand(flags);
+    });
+
+  const configCmd = program.command('config').description('check or print the configuration a node would run with (defaults, --config FILE, TRACECHAIN_* variables)');
+  configCmd
+    .command('check')
+    .description('validate the config file and environment overrides; list every problem and exit 1, else exit 0')
+    .option('--config <file>', 'config file, JSON or YAML (default $TRACECHAIN_CONFIG)')
+    .option('--json', 'print {ok, file, env, problems} as JSON')
+    .action(async (flags: ConfigFlags) => {
+      process.exitCode = await configCommand('check', flags, process.stdout, process.stderr);
+    });
+  configCmd
+    .command('print')
+    .description('print the effective configuration as JSON (before command-line flags of start)')
+    .option('--config <file>', 'config file, JSON or YAML (default $TRACECHAIN_CONFIG)')
+    .action(async (flags: ConfigFlags) => {
+      process.exitCode = await configCommand('print', flags, process.stdout, process.stderr);
     });
 
   program
