@@ -75,8 +75,10 @@ export class GossipValidators {
       this.hooks.offence(source, 'invalid-block', 'NOT_FROM_A_MEMBER');
       return this.count('block', 'reject');
     }
+    const t0 = performance.now();
     try {
-      await this.chain.importBlockBytes(data);
+      const r = await this.chain.importBlockBytes(data);
+      this.log.debug({ peer: source, hash: r.hash, height: r.height, status: r.status, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'gossip block imported');
       return this.count('block', 'accept');
     } catch (err) {
       const { verdict, code } = blockVerdict(err);

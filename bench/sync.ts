@@ -1,0 +1,113 @@
+/**
+ * `tracechain bench sync`: blocks per second for a new node syncing a long chain.
+ *
+ * The bench writes `blocks` blocks (default 10,000, sealed on the easiest target, one interval
+ * apart) into one member's store, starts that member as a node process, then starts an empty
+ * member that dials it: headers first, then bodies, imported through the chain's full checks
+ * and synced store writes. Rate = blocks / (time the tip reached the last block − time the
+ * first sync round began). For scale, the same chain's import rate without any network (the
+ * time spent inside Chain.importBlock while the bench wrote the chain) is reported beside it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DataDir } from '../src/node/data-dir.js';
+import { benchConsortium, openChain, round1, sealBlock, type FromNode } from './p2p-common.js';
+import { BenchNodeProc } from './p2p-cluster.js';
+
+export interface SyncBenchOptions {
+  blocks: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SyncBenchReport {
+  blocks: number;
+  /** Seconds from the first sync round to the last block connected. */
+  seconds: number;
+  blocksPerSecond: number;
+  /** Seconds from the new node's network start to the last block (connect, status, sync). */
+  secondsFromStart: number;
+  /** The chain's own import rate on this machine, no network: Chain.importBlock time only. */
+  localImportBlocksPerSecond: number;
+  targetBlocksPerSecond: number;
+  meetsTarget: boolean;
+}
+
+export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promise<SyncBenchReport> {
+  const opts: SyncBenchOptions = { blocks: 10_000, ...partial };
+  const root = await mkdtemp(join(tmpdir(), 'tracechain-bench-sync-'));
+  const procs: BenchNodeProc[] = [];
+  try {
+    const c = await benchConsortium(root, 2, opts.blocks + 100);
+    const [serveDir, syncDir] = c.dirs as [string, string];
+
+    // Write the chain into the serving member's store (the setup, not measured as sync).
+    const opened = await openChain(serveDir, c.genesis, pino({ level: 'silent' }));
+    const key = (await new DataDir(serveDir).readMemberKey())!;
+    const interval = c.genesis.params.blockIntervalMs;
+    let importMs = 0;
+    for (let h = 1; h <= opts.blocks; h++) {
+      const block = sealBlock(opened.chain, key, c.genesis.time + h * interval);
+      const t0 = performance.now();
+      await opened.chain.importBlock(block);
+      importMs += performance.now() - t0;
+      if (h % 250 === 0) opts.onProgress?.(h, opts.blocks * 2);
+    }
+    await opened.close();
+
+    const server = new BenchNodeProc('server');
+    procs.push(server);
+    const ready = await server.request({ type: 'init', dir: serveDir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], statusIntervalMs: 5_000, reportBlocks: false }, 'ready', 60_000);
+    if (ready.height !== opts.blocks) throw new Error(`server holds ${ready.height} blocks, expected ${opts.blocks}`);
+
+    const syncer = new BenchNodeProc('syncer');
+    procs.push(syncer);
+    let syncStart: number | undefined;
+    const reached = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sync did not reach ${opts.blocks} in time\n${syncer.stderr.join('')}`)), 30 * 60_000);
+      syncer.on('message', (m: FromNode) => {
+        if (m.type === 'progress') {
+          if (m.syncing && syncStart === undefined) syncStart = m.t;
+          opts.onProgress?.(opts.blocks + m.height, opts.blocks * 2);
+        } else if (m.type === 'reached') {
+          clearTimeout(timer);
+          resolve(m.t);
+        } else if (m.type === 'error') {
+          clearTimeout(timer);
+          reject(new Error(m.message));
+        }
+      });
+    });
+    const started = performance.timeOrigin + performance.now();
+    await syncer.request({ type: 'init', dir: syncDir, listen: [], bootstrap: ready.addresses, statusIntervalMs: 5_000, reportBlocks: false, reachHeight: opts.blocks }, 'ready', 60_000);
+    const end = await reached;
+    const seconds = (end - (syncStart ?? started)) / 1000;
+    const local = opts.blocks / (importMs / 1000);
+    const report: SyncBenchReport = {
+      blocks: opts.blocks,
+      seconds: round1(seconds),
+      blocksPerSecond: Math.round(opts.blocks / seconds),
+      secondsFromStart: round1((end - started) / 1000),
+      localImportBlocksPerSecond: Math.round(local),
+      targetBlocksPerSecond: 1_000,
+      meetsTarget: opts.blocks / seconds >= 1_000,
+    };
+    return report;
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export function formatSyncTable(r: SyncBenchReport): string {
+  return [
+    `sync of ${r.blocks} blocks by a new node over loopback (headers first, bodies in parallel, full checks)`,
+    `${'measure'.padEnd(40)} ${'value'.padStart(10)}`,
+    `${'sync time, s'.padEnd(40)} ${String(r.seconds).padStart(10)}`,
+    `${'sync rate, blocks/s'.padEnd(40)} ${String(r.blocksPerSecond).padStart(10)}`,
+    `${'from network start (connect + sync), s'.padEnd(40)} ${String(r.secondsFromStart).padStart(10)}`,
+    `${'chain import alone, no network, blocks/s'.padEnd(40)} ${String(r.localImportBlocksPerSecond).padStart(10)}`,
+    `target >= ${r.targetBlocksPerSecond} blocks/s: ${r.meetsTarget ? 'met' : 'NOT met'}`,
+  ].join('\n');
+}
