@@ -172,7 +172,8 @@ export function buildProgram(): Command {
     .option('--seconds <s>', 'seconds per measurement', intArg('--seconds', 1, 3600), 3)
     .option('--workers <n>', 'worker threads', intArg('--workers', 1, 256))
     .option('--json', 'print one JSON object on the last line')
-    .action(async (which: string, flags: { seconds: number; workers?: number; json?: boolean }) => {
+    .option('--blocks <n>', 'propagation: blocks to time (default 60); sync: blocks to sync (default 10,000)', intArg('--blocks', 1, 1_000_000))
+    .action(async (which: string, flags: { seconds: number; workers?: number; json?: boolean; blocks?: number }) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);
     });
 

@@ -3,6 +3,8 @@
  * --json, one JSON object on the last line for machines.
  */
 import { benchHashrate, formatHashrateTable } from '../../../bench/hashrate.js';
+import { benchPropagation, formatPropagationTable } from '../../../bench/propagation.js';
+import { benchSync, formatSyncTable } from '../../../bench/sync.js';
 import { availableParallelism } from 'node:os';
 import { progressBar } from '../progress.js';
 
@@ -10,9 +12,11 @@ export interface BenchFlags {
   seconds: number;
   workers?: number;
   json?: boolean;
+  /** propagation: blocks to time; sync: blocks to sync. */
+  blocks?: number;
 }
 
-export const BENCHES = ['hashrate'] as const;
+export const BENCHES = ['hashrate', 'propagation', 'sync'] as const;
 
 export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS.WritableStream): Promise<number> {
   switch (which) {
@@ -25,6 +29,22 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
       });
       bar.stop();
       out.write(formatHashrateTable(report) + '\n');
+      if (flags.json) out.write(JSON.stringify(report) + '\n');
+      return 0;
+    }
+    case 'propagation': {
+      const bar = progressBar('propagation');
+      const report = await benchPropagation({ ...(flags.blocks !== undefined ? { blocks: flags.blocks } : {}), onProgress: (d, t) => bar.update(d, t) });
+      bar.stop();
+      out.write(formatPropagationTable(report) + '\n');
+      if (flags.json) out.write(JSON.stringify(report) + '\n');
+      return 0;
+    }
+    case 'sync': {
+      const bar = progressBar('sync');
+      const report = await benchSync({ ...(flags.blocks !== undefined ? { blocks: flags.blocks } : {}), onProgress: (d, t) => bar.update(d, t) });
+      bar.stop();
+      out.write(formatSyncTable(report) + '\n');
       if (flags.json) out.write(JSON.stringify(report) + '\n');
       return 0;
     }
