@@ -76,6 +76,7 @@ export class CapturePool {
         if (p === undefined) return;
         slot.inFlight.delete(m.id);
         this.inFlight--;
+        if (slot.inFlight.size === 0) worker.unref();
         if ('outcome' in m) p.resolve(m.outcome);
         else p.reject(new Error(`capture worker failed: ${m.error}`));
       });
@@ -114,6 +115,8 @@ export class CapturePool {
     const req: CaptureRequest = { id, body: copy.buffer, time };
     this.inFlight++;
     return new Promise<CaptureOutcome>((resolve, reject) => {
+      // Referenced while it has work, so a pending capture keeps the process alive.
+      if (slot.inFlight.size === 0) slot.worker.ref();
       slot.inFlight.set(id, { resolve, reject });
       slot.worker.postMessage(req, [copy.buffer]);
     });

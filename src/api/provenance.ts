@@ -238,8 +238,11 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
 export class Provenance {
   private readonly bytesCache: LruCache<string, Uint8Array>;
   private readonly materialCache: LruCache<string, BlockMaterial>;
+  /** Main-chain hash by height; cleared on every reorg. */
+  private readonly mainCache = new LruCache<number, string>(200_000);
   /** In-flight block loads, so concurrent misses on one block read it once (bounded by concurrency). */
   private readonly loading = new Map<string, Promise<{ bytes: Uint8Array; material: BlockMaterial }>>();
+  private readonly onReorg = (): void => this.mainCache.clear();
 
   constructor(
     private readonly chain: Chain,
@@ -247,6 +250,11 @@ export class Provenance {
   ) {
     this.bytesCache = new LruCache(opts.blockCacheBytes);
     this.materialCache = new LruCache(opts.proofCacheBytes);
+    chain.on('reorg', this.onReorg);
+  }
+
+  close(): void {
+    this.chain.off('reorg', this.onReorg);
   }
 
   cacheStats(): { blocks: { entries: number; bytes: number; hits: number; misses: number }; proofs: { entries: number; bytes: number; hits: number; misses: number } } {
@@ -280,8 +288,12 @@ export class Provenance {
   }
 
   /** The main-chain block hash at a height, or undefined. */
-  mainHash(height: number): Promise<string | undefined> {
-    return this.chain.store.getMainHash(height);
+  async mainHash(height: number): Promise<string | undefined> {
+    const cached = this.mainCache.get(height);
+    if (cached !== undefined) return cached;
+    const hash = await this.chain.store.getMainHash(height);
+    if (hash !== undefined) this.mainCache.set(height, hash);
+    return hash;
   }
 
   private confirmationsOf(ref: BlockRef, isMain: boolean): number {

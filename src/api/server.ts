@@ -21,6 +21,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { docsRoutes } from './routes/docs.js';
 import { peerRoutes } from './routes/peers.js';
 import { adminRoutes } from './routes/admin.js';
+import { explorerRoutes } from './routes/explorer.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
 import { Provenance } from './provenance.js';
@@ -172,6 +173,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     app.addHook('onClose', async () => p.close());
   }
   const provenance = new Provenance(ctx.chain, { blockCacheBytes: opts.blockCacheBytes, proofCacheBytes: opts.proofCacheBytes });
+  app.addHook('onClose', async () => provenance.close());
   const writeDeps: WriteRouteDeps = {
     ctx,
     pool,
@@ -198,5 +200,6 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => docsRoutes(scope));
   await app.register(async (scope) => peerRoutes(scope, ctx));
   await app.register(async (scope) => adminRoutes(scope, ctx));
+  await app.register(async (scope) => explorerRoutes(scope, ctx));
   return app;
 }

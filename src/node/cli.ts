@@ -10,7 +10,7 @@ import { configCommand, type ConfigFlags } from './commands/config.js';
 import { TracechainNode } from './node.js';
 import { auditCommand } from './commands/audit.js';
 import { hashCommand } from './commands/hash.js';
-import { benchCommand } from './commands/bench.js';
+import { benchCommand, type BenchFlags } from './commands/bench.js';
 import { captureCommand, type CaptureFlags } from './commands/capture.js';
 import { traceCommand, verifyCommand } from './commands/trace.js';
 import { verifyProofCommand } from './commands/verify-proof.js';
@@ -167,13 +167,19 @@ export function buildProgram(): Command {
 
   program
     .command('bench')
-    .description('benchmarks: hashrate (more to come: ingest, propagation, sync, query)')
-    .argument('<which>', 'hashrate')
+    .description('benchmarks: hashrate, ingest, query, propagation, sync')
+    .argument('<which>', 'hashrate | ingest | query | propagation | sync')
     .option('--seconds <s>', 'seconds per measurement', intArg('--seconds', 1, 3600), 3)
     .option('--workers <n>', 'worker threads', intArg('--workers', 1, 256))
     .option('--json', 'print one JSON object on the last line')
     .option('--blocks <n>', 'propagation: blocks to time (default 60); sync: blocks to sync (default 10,000)', intArg('--blocks', 1, 1_000_000))
-    .action(async (which: string, flags: { seconds: number; workers?: number; json?: boolean; blocks?: number }) => {
+    .option('--phase-seconds <s>', 'ingest: seconds of posting per phase (default 15)', intArg('--phase-seconds', 1, 3600))
+    .option('--clients <n>', 'ingest/query: concurrent HTTP clients', intArg('--clients', 1, 1024))
+    .option('--events <n>', 'query: events in the store (default 1,000,000)', intArg('--events', 1000, 100_000_000))
+    .option('--block-interval <ms>', 'ingest: block interval of the dev chain (default 500)', intArg('--block-interval', 100, 60_000))
+    .option('--capture-workers <n>', 'ingest: capture worker threads of the node (default 1)', intArg('--capture-workers', 0, 64))
+    .option('--fresh', 'query: rebuild the store even if a cached one exists')
+    .action(async (which: string, flags: BenchFlags) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);
     });
 

@@ -14,6 +14,7 @@ import { clientKey, requireToken } from '../auth.js';
 import { HttpProblem } from '../problem.js';
 import type { Provenance } from '../provenance.js';
 import { problems } from '../schemas.js';
+import { sendJson } from './events.js';
 
 export interface WriteRouteDeps {
   ctx: ApiContext;
@@ -95,10 +96,10 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
         response: { 200: { $ref: 'TxEntry#' }, ...problems(400, 401, 403, 404) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const entry = await provenance.txById(req.params.id);
       if (entry === undefined) throw new HttpProblem(404, 'TX_NOT_FOUND', 'Not found', `no tx ${req.params.id} on the main chain or in the mempool`);
-      return entry;
+      return sendJson(reply, entry);
     },
   );
 }

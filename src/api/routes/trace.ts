@@ -12,7 +12,7 @@ import { HttpProblem } from '../problem.js';
 import type { EventEntry } from '../provenance.js';
 import { decodeToken, encodeToken } from '../query.js';
 import { problems } from '../schemas.js';
-import type { ReadRouteDeps } from './events.js';
+import { sendJson, type ReadRouteDeps } from './events.js';
 
 function keyInfo(id: string, param: string): ItemKeyInfo {
   try {
@@ -133,13 +133,13 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Params: { epc: string }; Querystring: { limit?: number; nextPageToken?: string } }>(
     '/trace/:epc',
     { schema: { ...traceSchema, params: { type: 'object', required: ['epc'], properties: { epc: { type: 'string', maxLength: 1024 } } } } },
-    async (req) => trace(req.params.epc, req.query),
+    async (req, reply) => sendJson(reply, await trace(req.params.epc, req.query)),
   );
   // A Digital Link need not be URL-encoded: /trace/https://id.gs1.org/01/…/21/…
   app.get<{ Params: { '*': string }; Querystring: { limit?: number; nextPageToken?: string } }>(
     '/trace/*',
     { schema: { ...traceSchema, summary: `${traceSchema.summary} (unencoded Digital Link in the path)`, params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } },
-    async (req) => trace(req.params['*'], req.query),
+    async (req, reply) => sendJson(reply, await trace(req.params['*'], req.query)),
   );
 
   const verifyResponse = { 200: { $ref: 'Verify#' }, ...problems(400, 401, 403) };

@@ -5,6 +5,8 @@
 import { benchHashrate, formatHashrateTable } from '../../../bench/hashrate.js';
 import { benchPropagation, formatPropagationTable } from '../../../bench/propagation.js';
 import { benchSync, formatSyncTable } from '../../../bench/sync.js';
+import { benchIngest, formatIngestTable } from '../../../bench/ingest.js';
+import { benchQuery, formatQueryTable } from '../../../bench/query.js';
 import { availableParallelism } from 'node:os';
 import { progressBar } from '../progress.js';
 
@@ -14,9 +16,15 @@ export interface BenchFlags {
   json?: boolean;
   /** propagation: blocks to time; sync: blocks to sync. */
   blocks?: number;
+  phaseSeconds?: number;
+  clients?: number;
+  events?: number;
+  blockInterval?: number;
+  captureWorkers?: number;
+  fresh?: boolean;
 }
 
-export const BENCHES = ['hashrate', 'propagation', 'sync'] as const;
+export const BENCHES = ['hashrate', 'ingest', 'query', 'propagation', 'sync'] as const;
 
 export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS.WritableStream): Promise<number> {
   switch (which) {
@@ -29,6 +37,35 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
       });
       bar.stop();
       out.write(formatHashrateTable(report) + '\n');
+      if (flags.json) out.write(JSON.stringify(report) + '\n');
+      return 0;
+    }
+    case 'ingest': {
+      const bar = progressBar('ingest');
+      const report = await benchIngest({
+        ...(flags.phaseSeconds !== undefined ? { seconds: flags.phaseSeconds } : {}),
+        ...(flags.clients !== undefined ? { clients: flags.clients } : {}),
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        ...(flags.blockInterval !== undefined ? { blockIntervalMs: flags.blockInterval } : {}),
+        ...(flags.captureWorkers !== undefined ? { captureWorkers: flags.captureWorkers } : {}),
+        onProgress: (d, t) => bar.update(d, t),
+      });
+      bar.stop();
+      out.write(formatIngestTable(report) + '\n');
+      if (flags.json) out.write(JSON.stringify(report) + '\n');
+      return 0;
+    }
+    case 'query': {
+      const bar = progressBar('query');
+      const report = await benchQuery({
+        ...(flags.events !== undefined ? { events: flags.events } : {}),
+        ...(flags.clients !== undefined ? { clients: flags.clients } : {}),
+        fresh: flags.fresh === true,
+        onProgress: (d, t) => bar.update(d, t),
+        log: (m) => process.stderr.write(m + '\n'),
+      });
+      bar.stop();
+      out.write(formatQueryTable(report) + '\n');
       if (flags.json) out.write(JSON.stringify(report) + '\n');
       return 0;
     }

@@ -1,0 +1,279 @@
+/**
+ * `tracechain bench ingest`: capture throughput of a real node with mining on.
+ *
+ * Starts `tracechain start` on a fresh dev chain (mining, one miner worker, a short block
+ * interval so 4 MiB blocks keep up), then for each phase (documents of 100 events, then of 1
+ * event) runs N concurrent clients posting unique capture documents over keep-alive HTTP for
+ * `seconds`, while a poller follows the chain (GET /blocks/…) and notes when each accepted tx
+ * lands in a block. Reports per phase: accepted events/s, events/s committed in blocks (all the
+ * phase's events, from its start to the block holding its last tx), p50/p99 latency from POST to
+ * commitment (poll resolution ~50 ms), refusals. In the same run: node:crypto Ed25519 verify
+ * rate on one core (the limit of txs a node can check from gossip; captures are signed, not
+ * verified, locally) and validate+hash events/s on one core (trace engine alone).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { benchTrace } from './trace.js';
+import { HttpClient, percentile, round, startBenchNode, type BenchNode } from './support.js';
+
+export interface IngestOptions {
+  /** Seconds of posting per phase. */
+  seconds: number;
+  /** Concurrent clients per phase. */
+  clients: number;
+  /** Events per document, one phase each. */
+  phases: number[];
+  /** Mining worker threads of the node. */
+  workers: number;
+  blockIntervalMs: number;
+  /** Capture worker threads of the node. */
+  captureWorkers: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 16, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1 };
+
+export interface IngestPhase {
+  eventsPerDocument: number;
+  clients: number;
+  seconds: number;
+  documents: number;
+  acceptedEvents: number;
+  acceptedEventsPerSecond: number;
+  committedEvents: number;
+  committedEventsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** 429/503 answers (retried after a pause). */
+  refused: number;
+  errors: number;
+  blocks: number;
+}
+
+export interface IngestReport {
+  phases: IngestPhase[];
+  ed25519VerifiesPerSecond: number;
+  validateHashEventsPerSecond: number;
+  blockIntervalMs: number;
+  miningWorkers: number;
+  captureWorkers: number;
+  cores: number;
+}
+
+const CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
+const STEPS = [
+  ['commissioning', 'ADD', 'active'],
+  ['shipping', 'OBSERVE', 'in_transit'],
+  ['receiving', 'OBSERVE', 'in_progress'],
+  ['dispensing', 'OBSERVE', 'dispensed'],
+] as const;
+
+/** A cheap, unique capture document: item k goes commissioning → shipping → receiving → dispensing. */
+export class DocumentSource {
+  private next = 0;
+  constructor(private readonly run: number) {}
+
+  document(events: number): { body: string; count: number } {
+    const parts: string[] = [];
+    for (let i = 0; i < events; i++) {
+      const n = this.next++;
+      const item = Math.floor(n / 4);
+      const [step, action, disp] = STEPS[n % 4] as (typeof STEPS)[number];
+      const t = new Date(Date.UTC(2025, 0, 1) + n * 1000).toISOString();
+      const ilmd = step === 'commissioning' ? `,"ilmd":{"cbvmda:lotNumber":"L${item % 1000}","cbvmda:itemExpirationDate":"2030-12-31"}` : '';
+      parts.push(
+        `{"type":"ObjectEvent","eventTime":"${t}","eventTimeZoneOffset":"+00:00","epcList":["urn:epc:id:sgtin:0614141.107346.${this.run}${item}"],"action":"${action}","bizStep":"${step}","disposition":"${disp}","readPoint":{"id":"urn:epc:id:sgln:0614141.07346.${n % 50}"}${ilmd}}`,
+      );
+    }
+    return { body: `{"@context":["${CONTEXT}"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2025-01-01T00:00:00Z","epcisBody":{"eventList":[${parts.join(',')}]}}`, count: events };
+  }
+}
+
+function ed25519VerifyRate(ms = 1000): number {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const msg = Buffer.alloc(48, 7);
+  const sig = sign(null, msg, privateKey);
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    for (let i = 0; i < 100; i++) verify(null, msg, publicKey, sig);
+    n += 100;
+  }
+  return Math.round((n * 1000) / (performance.now() - t0));
+}
+
+interface Pending {
+  at: number;
+  events: number;
+  phase: number;
+}
+
+/** Follows the main chain and resolves commit times of pending txs. */
+class ChainFollower {
+  private height = 0;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  blocks = 0;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly pending: Map<string, Pending>,
+    private readonly onCommit: (p: Pending, at: number) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const tip = JSON.parse((await this.http.request('GET', '/blocks/tip')).body) as { height: number };
+    this.height = tip.height;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const tip = JSON.parse((await this.http.request('GET', '/blocks/tip')).body) as { height: number };
+      for (let h = this.height + 1; h <= tip.height; h++) {
+        const r = await this.http.request('GET', `/blocks/${h}`);
+        if (r.status !== 200) break;
+        const b = JSON.parse(r.body) as { txIds: string[] };
+        const now = performance.now();
+        this.blocks++;
+        for (const id of b.txIds) {
+          const p = this.pending.get(id);
+          if (p !== undefined) {
+            this.pending.delete(id);
+            this.onCommit(p, now);
+          }
+        }
+        this.height = h;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+}
+
+async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void): Promise<IngestPhase> {
+  const http = new HttpClient(node.api, opts.clients + 2);
+  const pending = new Map<string, Pending>();
+  const latencies: number[] = [];
+  let committedEvents = 0;
+  let lastCommit = 0;
+  const follower = new ChainFollower(http, pending, (p, at) => {
+    latencies.push(at - p.at);
+    committedEvents += p.events;
+    lastCommit = at;
+  });
+  await follower.start();
+  let documents = 0;
+  let acceptedEvents = 0;
+  let refused = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const end = t0 + opts.seconds * 1000;
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const client = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const doc = source.document(eventsPerDoc);
+      const at = performance.now();
+      const r = await http.request('POST', '/capture', headers, doc.body);
+      if (r.status === 202) {
+        const a = JSON.parse(r.body) as { txId: string };
+        pending.set(a.txId, { at, events: doc.count, phase: eventsPerDoc });
+        documents++;
+        acceptedEvents += doc.count;
+      } else if (r.status === 429 || r.status === 503) {
+        refused++;
+        await new Promise((res) => setTimeout(res, 100));
+      } else {
+        errors++;
+        if (errors <= 3) process.stderr.write(`bench ingest: capture answered ${r.status}: ${r.body.slice(0, 300)}\n`);
+      }
+    }
+  };
+  const ticker = setInterval(tick, 250);
+  await Promise.all(Array.from({ length: opts.clients }, client));
+  const postedFor = (performance.now() - t0) / 1000;
+  // Drain: wait for the accepted txs to be mined (bounded).
+  const drainUntil = performance.now() + 30_000;
+  while (pending.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 100));
+  clearInterval(ticker);
+  await follower.stop();
+  http.close();
+  latencies.sort((a, b) => a - b);
+  const commitSpan = (lastCommit - t0) / 1000;
+  return {
+    eventsPerDocument: eventsPerDoc,
+    clients: opts.clients,
+    seconds: round(postedFor, 2),
+    documents,
+    acceptedEvents,
+    acceptedEventsPerSecond: Math.round(acceptedEvents / postedFor),
+    committedEvents,
+    committedEventsPerSecond: commitSpan > 0 ? Math.round(committedEvents / commitSpan) : 0,
+    latencyP50Ms: Math.round(percentile(latencies, 50)),
+    latencyP99Ms: Math.round(percentile(latencies, 99)),
+    refused,
+    errors,
+    blocks: follower.blocks,
+  };
+}
+
+export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise<IngestReport> {
+  const opts: IngestOptions = { ...DEFAULT_INGEST, ...partial };
+  const cores = (await import('node:os')).availableParallelism();
+  const totalMs = opts.phases.length * opts.seconds * 1000 + 3000;
+  let done = 0;
+  const progress = (): void => opts.onProgress?.(Math.min(totalMs, (done += 250)), totalMs);
+  // The limits, measured first while the machine is quiet.
+  const ed25519VerifiesPerSecond = ed25519VerifyRate(1000);
+  const trace = await benchTrace({ events: 20_000, perDocument: 100 });
+  done += 3000;
+  progress();
+
+  const dir = await mkdtemp(join(tmpdir(), 'tracechain-bench-ingest-'));
+  const config = join(dir, 'config.json');
+  await writeFile(
+    config,
+    JSON.stringify({ api: { rateLimit: { writeMax: 10_000_000, readMax: 10_000_000, timeWindowMs: 10_000 }, captureWorkers: opts.captureWorkers }, mempool: { maxTxs: 200_000, maxBytes: 512 * 1024 * 1024 } }),
+  );
+  const node = await startBenchNode(['--data', join(dir, 'data'), '--workers', String(opts.workers), '--block-interval', String(opts.blockIntervalMs), '--config', config]);
+  try {
+    const token = (await (await import('node:fs/promises')).readFile(join(dir, 'data', 'api-token'), 'utf8')).trim();
+    const source = new DocumentSource(Math.floor(Math.random() * 9000) + 1000);
+    const phases: IngestPhase[] = [];
+    for (const n of opts.phases) phases.push(await runPhase(node, token, source, n, opts, progress));
+    return {
+      phases,
+      ed25519VerifiesPerSecond,
+      validateHashEventsPerSecond: trace.eventsPerSecond,
+      blockIntervalMs: opts.blockIntervalMs,
+      miningWorkers: opts.workers,
+      captureWorkers: opts.captureWorkers,
+      cores,
+    };
+  } finally {
+    await node.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatIngestTable(r: IngestReport): string {
+  const rows = [
+    ['events/doc', 'clients', 'docs', 'accepted ev/s', 'committed ev/s', 'p50 ms', 'p99 ms', 'refused', 'errors', 'blocks'],
+    ...r.phases.map((p) => [p.eventsPerDocument, p.clients, p.documents, p.acceptedEventsPerSecond, p.committedEventsPerSecond, p.latencyP50Ms, p.latencyP99Ms, p.refused, p.errors, p.blocks].map(String)),
+  ];
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
+  const lines = rows.map((row) => row.map((c, i) => c.padStart(widths[i] as number)).join('  '));
+  lines.push(
+    '',
+    `limits on this machine (${r.cores} cores): Ed25519 verify ${r.ed25519VerifiesPerSecond}/s on one core (node:crypto); validate+hash ${r.validateHashEventsPerSecond} events/s on one core`,
+    `node: dev chain, block interval ${r.blockIntervalMs} ms, ${r.miningWorkers} mining worker(s), ${r.captureWorkers} capture worker(s); latency = POST to the block being visible (poll ~50 ms)`,
+  );
+  return lines.join('\n');
+}

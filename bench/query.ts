@@ -1,0 +1,368 @@
+/**
+ * `tracechain bench query`: /trace and /verify latency and throughput on a store of ≥ 1,000,000
+ * events (default), served by a real `tracechain start --no-mine` process.
+ *
+ * The store is built in-process the way the chain builds any store (nothing is written around
+ * Chain): capture documents are prepared and signed by the node's own capture workers
+ * (validate, CBV 2.0 hash, sign: all cores) and mined into blocks at an easy difficulty
+ * (powLimit, ~2 nonces a block) on a consortium whose genesis says so, each block imported by
+ * Chain.importBlock (PoW, time, sealer, merkle root, duplicates, every index, item status); the
+ * tx checks the workers already made are not repeated on the main thread.
+ * Blocks hold 10 txs × 100 events (~1,000 events, ~0.4 MB: a 10 s block at 100 events/s).
+ *
+ * The data: items of GTIN 0614141.107346, 25 per batch; a document carries 25 commissionings
+ * (batch b, with lot and expiry), 25 shippings (batch b−20), 25 receivings (b−40) and 25
+ * dispensings (b−60), so an item's four events sit in four different blocks, ~2 blocks apart.
+ * The built store is kept in the temp dir for the next run (--fresh rebuilds it).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { Chain } from '../src/chain/chain.js';
+import { Mempool } from '../src/chain/mempool.js';
+import { MemberRegistry } from '../src/chain/registry.js';
+import { genesisBlock, paramsForInterval } from '../src/chain/genesis.js';
+import { keyId, keyIdHex, sign } from '../src/chain/keys.js';
+import { blockSigningMessage, type Block } from '../src/chain/block.js';
+import { encodeHeader, hashHeaderBytes, setNonce } from '../src/chain/header.js';
+import { fromHex } from '../src/chain/bytes.js';
+import type { SignedTx } from '../src/chain/types.js';
+import { TxError } from '../src/chain/errors.js';
+import type { TxVerifier } from '../src/chain/tx-verifier.js';
+import { toHex } from '../src/chain/bytes.js';
+import { buildTemplate } from '../src/consensus/template.js';
+import { hashMeetsTarget, targetFromBits } from '../src/consensus/target.js';
+import { LevelChainStore } from '../src/storage/index.js';
+import { traceRules } from '../src/trace/tx-rules.js';
+import { DataDir, FILES, peerIdOf } from '../src/node/data-dir.js';
+import { devGenesis } from '../src/node/dev-consortium.js';
+import { CapturePool } from '../src/api/capture-pool.js';
+import type { CaptureOutcome } from '../src/api/capture-core.js';
+import { HttpClient, percentile, round, startBenchNode } from './support.js';
+
+export interface QueryBenchOptions {
+  events: number;
+  /** Concurrent clients of the throughput runs. */
+  clients: number;
+  /** Seconds per measured run. */
+  seconds: number;
+  fresh: boolean;
+  /** Where built stores are kept (default: the OS temp dir). */
+  cacheDir?: string;
+  onProgress?: (done: number, total: number) => void;
+  log?: (message: string) => void;
+}
+
+export const DEFAULT_QUERY_BENCH: QueryBenchOptions = { events: 1_000_000, clients: 32, seconds: 5, fresh: false };
+
+export interface QueryRun {
+  route: '/trace' | '/verify';
+  clients: number;
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+}
+
+export interface QueryReport {
+  events: number;
+  items: number;
+  blocks: number;
+  eventsPerTrace: number;
+  build: { reused: boolean; seconds: number; eventsPerSecond: number; storeBytes: number };
+  runs: QueryRun[];
+  cores: number;
+}
+
+const EVENTS_PER_DOC = 100;
+const TXS_PER_BLOCK = 10;
+const PER_STAGE = EVENTS_PER_DOC / 4;
+const LAG = 20; // documents between an item's stages
+const INTERVAL_MS = 10_000;
+const LAYOUT_VERSION = 1;
+const CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
+
+function serial(item: number): string {
+  return `urn:epc:id:sgtin:0614141.107346.${item + 1}`;
+}
+
+/** Document d: commission batch d, ship batch d−LAG, receive d−2·LAG, dispense d−3·LAG (batches ≥ 0 only). */
+function documentBody(d: number): string | undefined {
+  const parts: string[] = [];
+  const stages = [
+    ['commissioning', 'ADD', 'active', d],
+    ['shipping', 'OBSERVE', 'in_transit', d - LAG],
+    ['receiving', 'OBSERVE', 'in_progress', d - 2 * LAG],
+    ['dispensing', 'OBSERVE', 'dispensed', d - 3 * LAG],
+  ] as const;
+  for (const [s, [step, action, disp, batch]] of stages.entries()) {
+    if (batch < 0) continue;
+    for (let i = 0; i < PER_STAGE; i++) {
+      const item = batch * PER_STAGE + i;
+      const t = new Date(Date.UTC(2025, 0, 1) + d * 60_000 + s * 1000 + i).toISOString();
+      const ilmd = step === 'commissioning' ? `,"ilmd":{"cbvmda:lotNumber":"L${batch % 997}","cbvmda:itemExpirationDate":"2030-12-31"}` : '';
+      parts.push(
+        `{"type":"ObjectEvent","eventTime":"${t}","eventTimeZoneOffset":"+00:00","epcList":["${serial(item)}"],"action":"${action}","bizStep":"${step}","disposition":"${disp}","bizLocation":{"id":"urn:epc:id:sgln:0614141.07346.${s}"}${ilmd}}`,
+      );
+    }
+  }
+  if (parts.length === 0) return undefined;
+  return `{"@context":["${CONTEXT}"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2025-01-01T00:00:00Z","epcisBody":{"eventList":[${parts.join(',')}]}}`;
+}
+
+/** Documents and events for a target event count: the last 3·LAG documents close the lifecycles. */
+function plan(events: number): { docs: number; items: number } {
+  // Document d holds 25·(number of stages with batch ≥ 0); with B batches, docs = B + 3·LAG, events = 100·B.
+  const batches = Math.max(1, Math.ceil(events / EVENTS_PER_DOC));
+  return { docs: batches + 3 * LAG, items: batches * PER_STAGE };
+}
+
+interface Prepared {
+  tx: SignedTx;
+  id: Uint8Array;
+  /** The signed tx's canonical JSON, as the capture worker made it. */
+  canonical: string;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n, 0);
+  return b;
+}
+
+interface Meta {
+  v: number;
+  events: number;
+  items: number;
+  blocks: number;
+  buildSeconds: number;
+}
+
+async function buildStore(dir: string, target: number, log: (m: string) => void, progress: (d: number, t: number) => void): Promise<Meta> {
+  await rm(dir, { recursive: true, force: true });
+  const data = new DataDir(dir);
+  await data.ensure();
+  const key = await data.createMemberKey();
+  const peerKey = await data.createPeerKey();
+  await data.createApiToken();
+  const { docs, items } = plan(target);
+  const blocksNeeded = Math.ceil(docs / TXS_PER_BLOCK) + 10;
+  const params = { ...paramsForInterval(INTERVAL_MS), powLimitBits: 0x207fffff, genesisBits: 0x207fffff };
+  const genesisTime = Date.now() - (blocksNeeded + 100) * INTERVAL_MS;
+  const genesis = devGenesis(key, await peerIdOf(peerKey), genesisTime, params);
+  genesis.name = 'tracechain bench query';
+  await data.writeGenesis(genesis);
+  const logger = pino({ level: 'warn' });
+  const store = await LevelChainStore.open(data.file(FILES.chain));
+  const registry = MemberRegistry.fromGenesis(genesis);
+  const chainId = genesisBlock(genesis).hashHex;
+  const rules = traceRules();
+  // The txs were validated (EPCIS schema and rules, CBV 2.0 IDs, role rules) and signed by the
+  // node's capture workers in this process: the block import accepts exactly those tx IDs and
+  // checks everything else as usual (PoW, time, sealer, merkle root, duplicates, indexes, status).
+  const prepared = new Set<string>();
+  const verifier: TxVerifier = {
+    verify: async (txs, ids) => txs.map((tx, i) => (prepared.has(toHex(ids?.[i] ?? new Uint8Array())) ? null : new TxError('BAD_SIGNATURE', 'not a tx this bench prepared'))),
+    close: async () => undefined,
+  };
+  const chain = await Chain.open({ genesis }, { store, rules, verifier, mempool: new Mempool({ maxTxs: 1, maxBytes: 1 }), clock: Date.now, logger });
+  const member = registry.get(keyIdHex(key.publicKey));
+  if (member === undefined) throw new Error('bench member missing from its own genesis');
+  const workers = Math.max(1, availableParallelism());
+  const pool = await CapturePool.start(
+    { workers, maxQueue: 1_000_000 },
+    { member, secretKey: key.secretKey, chainId, maxTxBytes: params.maxTxBytes, maxEventsPerTx: params.maxEventsPerTx },
+    logger,
+  );
+  const sealer = keyId(key.publicKey);
+  const t0 = performance.now();
+  let events = 0;
+  let blocks = 0;
+  const mine = async (batch: Prepared[]): Promise<void> => {
+    const tip = chain.tip;
+    const template = buildTemplate({ parent: tip, mtp: chain.medianTimePast(tip), bits: chain.nextBitsAfter(tip), now: tip.time + INTERVAL_MS, sealer, txs: batch });
+    const headerBytes = encodeHeader(template.header);
+    const target = targetFromBits(template.header.bits);
+    let nonce = 0n;
+    for (; ; nonce++) {
+      setNonce(headerBytes, nonce);
+      if (hashMeetsTarget(hashHeaderBytes(headerBytes), target)) break;
+    }
+    const hash = hashHeaderBytes(headerBytes);
+    const signature = sign(key.secretKey, blockSigningMessage(hash));
+    // The block's bytes straight from the canonical tx strings the workers produced.
+    const txBytes = batch.map((t) => Buffer.from(t.canonical, 'utf8'));
+    const bytes = Buffer.concat([headerBytes, signature, u32(batch.length), ...txBytes.flatMap((b) => [u32(b.length), b])]);
+    const block: Block = {
+      header: { ...template.header, nonce },
+      headerBytes,
+      hash,
+      hashHex: toHex(hash),
+      signature,
+      txs: template.txs,
+      txIds: template.txIds,
+      size: bytes.length,
+    };
+    await chain.importBlock(block, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    for (const t of batch) prepared.delete(toHex(t.id));
+    blocks++;
+  };
+  try {
+    // A window of documents in the capture workers; admitted in document order.
+    const WINDOW = workers * 32;
+    const inflight: Promise<CaptureOutcome>[] = [];
+    let nextDoc = 0;
+    const feed = (): void => {
+      while (inflight.length < WINDOW && nextDoc < docs) {
+        const body = documentBody(nextDoc++);
+        if (body !== undefined) inflight.push(pool.prepare(Buffer.from(body), genesisTime + nextDoc));
+      }
+    };
+    feed();
+    let admitted = 0;
+    const batch: Prepared[] = [];
+    let lastLog = performance.now();
+    while (inflight.length > 0) {
+      const outcome = await (inflight.shift() as Promise<CaptureOutcome>);
+      feed();
+      if (!outcome.ok) throw new Error(`bench document refused: ${JSON.stringify(outcome.problem).slice(0, 500)}`);
+      prepared.add(outcome.txId);
+      batch.push({ tx: JSON.parse(outcome.tx) as SignedTx, id: fromHex(outcome.txId, 32), canonical: outcome.tx });
+      events += outcome.eventIds.length;
+      admitted++;
+      if (batch.length === TXS_PER_BLOCK) await mine(batch.splice(0));
+      progress(admitted, docs);
+      if (performance.now() - lastLog > 10_000) {
+        lastLog = performance.now();
+        log(`bench query: building the store: ${events} events in ${blocks} blocks (${Math.round(events / ((lastLog - t0) / 1000))} events/s)`);
+      }
+    }
+    if (batch.length > 0) await mine(batch.splice(0));
+  } finally {
+    await pool.close();
+    await chain.close();
+    await store.close();
+  }
+  const meta: Meta = { v: LAYOUT_VERSION, events, items, blocks, buildSeconds: (performance.now() - t0) / 1000 };
+  await writeFile(join(dir, 'bench-meta.json'), JSON.stringify(meta));
+  return meta;
+}
+
+async function run(http: HttpClient, route: QueryRun['route'], clients: number, seconds: number, items: number, progress: () => void): Promise<QueryRun> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const pathFor = (item: number): string => {
+    const urn = serial(item);
+    if (route === '/trace') return `/trace/${encodeURIComponent(urn)}`;
+    // Half by URN, half by Digital Link: both resolve to the same item key.
+    return item % 2 === 0 ? `/verify?id=${encodeURIComponent(urn)}` : `/verify?id=${encodeURIComponent(`https://id.gs1.org/01/10614141073464/21/${item + 1}`)}`;
+  };
+  const t0 = performance.now();
+  const ticker = setInterval(progress, 250);
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const item = Math.floor(Math.random() * items);
+        const a = performance.now();
+        const r = await http.request('GET', pathFor(item));
+        latencies.push(performance.now() - a);
+        if (r.status !== 200) {
+          errors++;
+          if (errors <= 3) process.stderr.write(`bench query: ${route} answered ${r.status}: ${r.body.slice(0, 200)}\n`);
+        }
+      }
+    }),
+  );
+  clearInterval(ticker);
+  const secs = (performance.now() - t0) / 1000;
+  latencies.sort((x, y) => x - y);
+  return {
+    route,
+    clients,
+    requests: latencies.length,
+    requestsPerSecond: Math.round(latencies.length / secs),
+    p50Ms: round(percentile(latencies, 50), 2),
+    p99Ms: round(percentile(latencies, 99), 2),
+    maxMs: round(latencies[latencies.length - 1] ?? Number.NaN, 1),
+    errors,
+  };
+}
+
+export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Promise<QueryReport> {
+  const opts: QueryBenchOptions = { ...DEFAULT_QUERY_BENCH, ...partial };
+  const log = opts.log ?? (() => undefined);
+  const dir = join(opts.cacheDir ?? tmpdir(), `tracechain-bench-query-${opts.events}-v${LAYOUT_VERSION}`);
+  let meta: Meta | undefined;
+  let reused = false;
+  if (!opts.fresh && existsSync(join(dir, 'bench-meta.json'))) {
+    meta = JSON.parse(await readFile(join(dir, 'bench-meta.json'), 'utf8')) as Meta;
+    reused = meta.v === LAYOUT_VERSION;
+    if (!reused) meta = undefined;
+  }
+  const runs: [QueryRun['route'], number][] = [
+    ['/trace', 1],
+    ['/trace', 8],
+    ['/verify', 1],
+    ['/verify', 8],
+    ['/verify', opts.clients],
+    ['/trace', opts.clients],
+  ];
+  const runMs = runs.length * opts.seconds * 1000;
+  let done = 0;
+  if (meta === undefined) {
+    log(`bench query: building a store of ${opts.events} events in ${dir} (kept for the next run; --fresh rebuilds)`);
+    await mkdir(dir, { recursive: true });
+    meta = await buildStore(dir, opts.events, log, (d, t) => opts.onProgress?.(d, t + runMs / 1000));
+  }
+  const m = meta;
+  const store = await LevelChainStore.open(join(dir, FILES.chain));
+  const storeBytes = await store.approximateSize();
+  await store.close();
+  const config = join(dir, 'bench-config.json');
+  await writeFile(config, JSON.stringify({ api: { rateLimit: { writeMax: 1000, readMax: 100_000_000, timeWindowMs: 10_000 } } }));
+  const node = await startBenchNode(['--data', dir, '--no-mine', '--config', config]);
+  const http = new HttpClient(node.api, Math.max(...runs.map((r) => r[1])) + 2);
+  try {
+    // Warm-up: JIT, schema compilation, a few blocks into the caches.
+    for (let i = 0; i < 200; i++) await http.request('GET', `/verify?id=${encodeURIComponent(serial(i))}`);
+    for (let i = 0; i < 50; i++) await http.request('GET', `/trace/${encodeURIComponent(serial(i * 97))}`);
+    const sample = JSON.parse((await http.request('GET', `/trace/${encodeURIComponent(serial(Math.floor(m.items / 2)))}`)).body) as { events: unknown[] };
+    const out: QueryRun[] = [];
+    for (const [route, clients] of runs) {
+      out.push(await run(http, route, clients, opts.seconds, m.items, () => opts.onProgress?.((done += 250) / 1000, runMs / 1000)));
+    }
+    return {
+      events: m.events,
+      items: m.items,
+      blocks: m.blocks,
+      eventsPerTrace: sample.events.length,
+      build: { reused, seconds: round(m.buildSeconds, 1), eventsPerSecond: Math.round(m.events / m.buildSeconds), storeBytes },
+      runs: out,
+      cores: availableParallelism(),
+    };
+  } finally {
+    http.close();
+    await node.stop();
+  }
+}
+
+export function formatQueryTable(r: QueryReport): string {
+  const rows = [
+    ['route', 'clients', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
+    ...r.runs.map((x) => [x.route, x.clients, x.requests, x.requestsPerSecond, x.p50Ms, x.p99Ms, x.maxMs, x.errors].map(String)),
+  ];
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
+  const lines = rows.map((row) => row.map((c, i) => c.padStart(widths[i] as number)).join('  '));
+  lines.push(
+    '',
+    `store: ${r.events} events, ${r.items} items, ${r.blocks} blocks, ${Math.round(r.build.storeBytes / 1048576)} MiB; ${r.eventsPerTrace} events (with proofs) per /trace answer`,
+    `built ${r.build.reused ? 'earlier (reused)' : 'now'} in ${r.build.seconds} s (${r.build.eventsPerSecond} events/s); client and node share this machine's ${r.cores} cores`,
+  );
+  return lines.join('\n');
+}

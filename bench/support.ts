@@ -1,0 +1,136 @@
+/**
+ * Shared by the API benches: start a real `tracechain start` process, a keep-alive HTTP client
+ * with low per-request overhead (node:http, not fetch), and percentiles.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** bin/tracechain.js of this checkout (from bench/ or dist/bench/). */
+export function binPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'bin', 'tracechain.js');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find bin/tracechain.js above ' + fileURLToPath(import.meta.url));
+}
+
+export interface BenchNode {
+  proc: ChildProcess;
+  api: string;
+  stop(): Promise<void>;
+}
+
+/** Start `tracechain start` with args; resolves once its API listens. Its logs are read and dropped (last lines kept for errors). */
+export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<BenchNode> {
+  const proc = spawn(process.execPath, [binPath(), 'start', '--api', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let started = false;
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`node did not start:\n${tail.join('\n')}`));
+    }, timeoutMs);
+    proc.stdout?.on('data', (d: Buffer) => {
+      if (started) return;
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        tail.push(line);
+        if (tail.length > 50) tail.shift();
+        try {
+          const rec = JSON.parse(line) as { msg?: string; api?: string };
+          if (rec.msg === 'node started' && rec.api !== undefined) {
+            started = true;
+            clearTimeout(timer);
+            const api = rec.api;
+            resolve({
+              proc,
+              api,
+              stop: () =>
+                new Promise<void>((res) => {
+                  if (proc.exitCode !== null || proc.signalCode !== null) return res();
+                  const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+                  proc.once('exit', () => {
+                    clearTimeout(t);
+                    res();
+                  });
+                  proc.kill('SIGTERM');
+                }),
+            });
+          }
+        } catch {
+          // not a JSON log line
+        }
+      }
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      tail.push(d.toString());
+      if (tail.length > 50) tail.shift();
+    });
+    proc.on('exit', (code) => {
+      if (!started) {
+        clearTimeout(timer);
+        reject(new Error(`node exited with ${code}:\n${tail.join('\n')}`));
+      }
+    });
+  });
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export class HttpClient {
+  private readonly agent: Agent;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(base: string, maxSockets: number) {
+    const u = new URL(base);
+    this.host = u.hostname;
+    this.port = Number(u.port);
+    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  }
+
+  request(method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<HttpAnswer> {
+    return new Promise((resolve, reject) => {
+      const h: Record<string, string | number> = { ...headers };
+      if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+      const req = request({ host: this.host, port: this.port, method, path, headers: h, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('error', reject);
+      });
+      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+export function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
