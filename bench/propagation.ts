@@ -21,6 +21,8 @@ export interface PropagationOptions {
   /** Pause between two items, ms. */
   gapMs: number;
   onProgress?: (done: number, total: number) => void;
+  /** Each item's latencies, ms, per node, as measured. */
+  onItem?: (kind: 'block' | 'tx', latenciesMs: number[]) => void;
 }
 
 export const DEFAULT_PROPAGATION: PropagationOptions = { nodes: 5, blocks: 60, txs: 150, gapMs: 50 };
@@ -92,6 +94,7 @@ export async function benchPropagation(partial: Partial<PropagationOptions> = {}
     const measure = async (kind: 'block' | 'tx', key: string, t0: number): Promise<void> => {
       await until(`${kind} ${key} at every node`, () => (arrivals.get(key)?.size ?? 0) === others, 10_000, 2);
       const per = [...(arrivals.get(key) as Map<number, number>).values()].map((t) => t - t0);
+      opts.onItem?.(kind, per);
       each[kind].push(...per);
       all[kind].push(Math.max(...per));
       arrivals.delete(key);

@@ -75,8 +75,9 @@ async function readSwarmKey(dir: DataDir): Promise<Uint8Array | undefined> {
 }
 
 /**
- * Start the p2p service when this node is part of a network: the consortium has other members,
- * or addresses to listen on or dial were configured. A one-member dev chain runs without it.
+ * Start the p2p service when this node is part of a network, i.e. the consortium has other
+ * members. A one-member dev chain has no one to talk to and runs without it (then /health does
+ * not ask for peers).
  */
 export async function startNetwork(args: {
   config: NodeConfig;
@@ -88,8 +89,10 @@ export async function startNetwork(args: {
   options?: Partial<NetworkOptions>;
 }): Promise<NetworkService | undefined> {
   const { config, dir, chain, peerKey, logger } = args;
-  const others = chain.registry.members.length - 1;
-  if (others === 0 && config.p2p.listen.length === 0 && config.p2p.bootstrap.length === 0) return undefined;
+  if (chain.registry.members.length < 2) {
+    if (config.p2p.listen.length > 0 || config.p2p.bootstrap.length > 0) logger.warn({ module: 'p2p' }, 'a one-member consortium has no peers: p2p options ignored');
+    return undefined;
+  }
   const port: ChainPort = chainPort(chain);
   let network: P2PNetwork;
   try {

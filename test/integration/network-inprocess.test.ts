@@ -10,6 +10,7 @@ import { chainPort, type ChainPort } from '../../src/p2p/chain-port.js';
 import { P2PNetwork, type NetworkOptions } from '../../src/p2p/network.js';
 import { topicsFor } from '../../src/p2p/gossip.js';
 import { wireChainToNetwork } from '../../src/node/network.js';
+import { generateSwarmKey, parseSwarmKey } from '../../src/p2p/swarm-key.js';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { encodeBlock } from '../../src/chain/block.js';
@@ -167,6 +168,18 @@ describe('in-process network', () => {
     await nets[2]!.net.publishBlock(encodeBlock(again));
     await waitUntil('the tx on everyone\'s chain', () => c.members.every((m) => m.chain.tip.hash === again.hashHex), 10_000);
     expect(lone!.chain.mempool.has(id)).toBe(false);
+  });
+
+  it('with a swarm key, only nodes holding the same key connect', async () => {
+    const c = await consortium(3);
+    const key = parseSwarmKey(generateSwarmKey());
+    const a = await startNet(c, 0, [], { swarmKey: key });
+    const other = await startNet(c, 1, a.net.addresses(), { swarmKey: parseSwarmKey(generateSwarmKey()) });
+    const same = await startNet(c, 2, a.net.addresses(), { swarmKey: key });
+    await waitUntil('the node with the same key connected', () => same.net.peerCount() === 1);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(other.net.peerCount()).toBe(0);
+    expect(a.net.peers().map((p) => p.name)).toEqual(['m2']);
   });
 
   it('a stranger cannot connect or publish', async () => {
