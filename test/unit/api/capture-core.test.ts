@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
+import { encodeTx, signTx, txId, verifyTxSignature } from '../../../src/chain/tx.js';
+import { toHex } from '../../../src/chain/bytes.js';
+import type { Member, SignedTx } from '../../../src/chain/types.js';
+import { prepareCapture, spliceSignature, type CaptureSetup } from '../../../src/api/capture-core.js';
+import { jcs } from '../../../src/chain/tx.js';
+
+const key = generateKeyPair();
+const member = (role: Member['role']): Member => ({ id: keyIdHex(key.publicKey), name: `a ${role}`, role, signingKey: toHex(key.publicKey), peerId: 'p', gs1CompanyPrefixes: role === 'manufacturer' ? ['0614141'] : [], canSeal: true });
+const setup = (role: Member['role'] = 'dev'): CaptureSetup => ({ member: member(role), secretKey: key.secretKey, chainId: 'cd'.repeat(32), maxTxBytes: 1 << 20, maxEventsPerTx: 10_000 });
+
+function doc(events: Record<string, unknown>[]): string {
+  return JSON.stringify({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
+}
+
+const commissioning = (serial: number): Record<string, unknown> => ({
+  type: 'ObjectEvent',
+  eventTime: '2024-01-01T10:00:00Z',
+  eventTimeZoneOffset: '+00:00',
+  epcList: [`urn:epc:id:sgtin:0614141.107346.${serial}`],
+  action: 'ADD',
+  bizStep: 'commissioning',
+  disposition: 'active',
+});
+
+describe('prepareCapture', () => {
+  it('builds the same canonical signed tx as signTx + encodeTx, in one JCS pass', () => {
+    const out = prepareCapture(doc([commissioning(1), commissioning(2)]), setup(), 1_700_000_000_123);
+    expect(out.ok).toBe(true);
+    if (!out.ok) return;
+    const tx = JSON.parse(out.tx) as SignedTx;
+    expect(out.tx).toBe(new TextDecoder().decode(encodeTx(tx)));
+    expect(out.txId).toBe(toHex(txId(tx)));
+    expect(verifyTxSignature(tx, key.publicKey)).toBe(true);
+    expect(tx.eventIds).toEqual(out.eventIds);
+    expect(tx.time).toBe(1_700_000_000_123);
+    const reference = signTx({ v: 1, chain: tx.chain, kind: 'epcis', submitter: tx.submitter, time: tx.time, events: tx.events, eventIds: tx.eventIds }, key.secretKey);
+    expect(new TextDecoder().decode(encodeTx(reference))).toBe(out.tx);
+  });
+
+  it('spliceSignature puts sig where RFC 8785 does', () => {
+    const body = { v: 1, chain: '00'.repeat(32), kind: 'epcis', submitter: '11'.repeat(20), time: 7, events: [{ x: 1 }], eventIds: ['e'] };
+    expect(spliceSignature(jcs(body), '22'.repeat(64))).toBe(jcs({ ...body, sig: '22'.repeat(64) }));
+  });
+
+  it('refuses bad JSON, prototype poisoning, every invalid event (paths), duplicates within the document', () => {
+    const bad = prepareCapture('{"type":', setup(), 0);
+    expect(!bad.ok && bad.problem.status).toBe(400);
+    const poisoned = prepareCapture('{"type":"EPCISDocument","__proto__":{"polluted":true}}', setup(), 0);
+    expect(!poisoned.ok && poisoned.problem.status).toBe(400);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const invalid = prepareCapture(doc([commissioning(1), { ...commissioning(2), action: 'NOPE' }, { ...commissioning(3), eventTime: 'soon' }]), setup(), 0);
+    expect(invalid.ok).toBe(false);
+    if (!invalid.ok) {
+      expect(invalid.problem.status).toBe(400);
+      const paths = (invalid.problem['errors'] as { path: string }[]).map((e) => e.path);
+      expect(paths.some((p) => p.startsWith('/epcisBody/eventList/1'))).toBe(true);
+      expect(paths.some((p) => p.startsWith('/epcisBody/eventList/2'))).toBe(true);
+    }
+    const dup = prepareCapture(doc([commissioning(1), commissioning(1)]), setup(), 0);
+    expect(!dup.ok && dup.problem.status).toBe(400);
+    expect(!dup.ok && dup.problem.code).toMatch(/DUPLICATE/);
+  });
+
+  it('a role error is 403 naming the rule', () => {
+    const out = prepareCapture(doc([commissioning(1)]), setup('pharmacy'), 0);
+    expect(out.ok).toBe(false);
+    if (!out.ok) {
+      expect(out.problem.status).toBe(403);
+      expect(typeof out.problem['rule']).toBe('string');
+      expect(out.problem.title).toMatch(/rule/);
+    }
+  });
+
+  it('an over-size tx is 413', () => {
+    const out = prepareCapture(doc([commissioning(1), commissioning(2)]), { ...setup(), maxTxBytes: 500 }, 0);
+    expect(!out.ok && out.problem.status).toBe(413);
+  });
+});

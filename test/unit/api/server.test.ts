@@ -1,0 +1,81 @@
+/** The server in-process (fastify inject) on a test chain: auth modes, role errors, media types, OpenAPI. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildApi } from '../../../src/api/server.js';
+import { keyIdHex } from '../../../src/chain/keys.js';
+import { makeFixture, type Fixture } from '../../helpers/chain-fixture.js';
+
+let fx: Fixture;
+let app: FastifyInstance;
+const auth = { authorization: 'Bearer secret-token' };
+
+function doc(events: Record<string, unknown>[]): string {
+  return JSON.stringify({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
+}
+
+beforeAll(async () => {
+  fx = await makeFixture();
+  const pharmacy = fx.chain.registry.get(keyIdHex(fx.nonSealer.publicKey));
+  if (!pharmacy) throw new Error('fixture lacks its pharmacy member');
+  app = await buildApi(
+    { host: '127.0.0.1', port: 0, bodyLimit: 64 * 1024, requestTimeoutMs: 5_000, requireTokenForReads: true, captureWorkers: 0 },
+    {
+      chain: fx.chain,
+      status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false },
+      checkToken: (t) => t === 'secret-token',
+      signer: { member: pharmacy, secretKey: fx.nonSealer.secretKey },
+    },
+    pino({ level: 'silent' }),
+  );
+});
+
+afterAll(async () => {
+  await app?.close();
+  await fx?.close();
+});
+
+describe('API server', () => {
+  it('a capture outside the member role is 403 naming the rule, and nothing is admitted', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/capture',
+      headers: { ...auth, 'content-type': 'application/ld+json' },
+      payload: doc([{ type: 'ObjectEvent', eventTime: '2024-01-01T10:00:00Z', eventTimeZoneOffset: '+00:00', epcList: ['urn:epc:id:sgtin:0614141.107346.1'], action: 'ADD', bizStep: 'commissioning' }]),
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    const p = res.json<{ rule?: string; errors: unknown[] }>();
+    expect(p.rule).toBeTruthy();
+    expect(p.errors.length).toBeGreaterThan(0);
+    expect(fx.chain.mempool.size).toBe(0);
+  });
+
+  it('reads need the token when configured so; /health stays open', async () => {
+    expect((await app.inject({ method: 'GET', url: '/trace/urn%3Aepc%3Aid%3Asgtin%3A0614141.107346.1' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/verify?id=x', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(403);
+    const ok = await app.inject({ method: 'GET', url: '/trace/urn%3Aepc%3Aid%3Asgtin%3A0614141.107346.1', headers: auth });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json<{ status: string; events: unknown[] }>()).toMatchObject({ status: 'unknown', events: [] });
+    expect((await app.inject({ method: 'GET', url: '/verify?id=not-an-epc', headers: auth })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/blocks/tip' })).statusCode).toBe(401);
+  });
+
+  it('media types, body limit, malformed authorization', async () => {
+    expect((await app.inject({ method: 'POST', url: '/capture', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'x' })).statusCode).toBe(415);
+    expect((await app.inject({ method: 'POST', url: '/capture', headers: { ...auth, 'content-type': 'application/json' }, payload: ' '.repeat(70 * 1024) })).statusCode).toBe(413);
+    expect((await app.inject({ method: 'POST', url: '/capture', headers: { authorization: 'Basic abc', 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(401);
+  });
+
+  it('OpenAPI: every route has request and response schemas', async () => {
+    const spec = (await app.inject({ method: 'GET', url: '/openapi.json', headers: auth })).json<{ paths: Record<string, Record<string, { responses?: Record<string, unknown>; parameters?: unknown[]; requestBody?: unknown }>> }>();
+    for (const [path, ops] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses ?? {}).length, `${method} ${path}`).toBeGreaterThan(0);
+        if (method === 'post') expect(op.requestBody, `${method} ${path}`).toBeDefined();
+      }
+    }
+    expect(spec.paths['/capture']?.post?.requestBody).toBeDefined();
+  });
+});
