@@ -1,0 +1,112 @@
+/**
+ * The explorer page: GET / (index.html) and GET /explorer/<file> (its scripts, styles, icon),
+ * static files from the package's assets/explorer/, read once at start and served from memory
+ * (so no request can name a path on disk), plus GET /explorer/consortium.json (the members as
+ * genesis lists them: names and roles for the page's "who"). Open even when reads need the
+ * token: the page asks for the token itself. The HTML carries a strict Content-Security-Policy
+ * (scripts, styles and fetches from this origin only).
+ *
+ * assets/ sits at the package root, beside src/ and dist/, so it is found by walking up from
+ * this module: src/api/routes/ when run from the sources (tests), dist/src/api/routes/ when
+ * compiled. $TRACECHAIN_EXPLORER_DIR points elsewhere (a customised page).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiContext } from '../context.js';
+import { HttpProblem } from '../problem.js';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+/** The explorer's directory: $TRACECHAIN_EXPLORER_DIR, else assets/explorer above this module. */
+export function explorerDir(moduleUrl: string = import.meta.url, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const override = env.TRACECHAIN_EXPLORER_DIR;
+  if (override !== undefined && override !== '') return existsSync(join(override, 'index.html')) ? override : undefined;
+  let dir = dirname(fileURLToPath(moduleUrl));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'assets', 'explorer');
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+/** Every servable file of the directory (one level; type by extension; .d.ts and dotfiles left out). */
+export function loadAssets(dir: string): Map<string, Asset> {
+  const out = new Map<string, Asset>();
+  for (const name of readdirSync(dir)) {
+    const type = TYPES[extname(name)];
+    if (type === undefined || name.startsWith('.') || name.endsWith('.d.ts')) continue;
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    const body = readFileSync(path);
+    out.set(name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+  }
+  return out;
+}
+
+function send(req: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply {
+  reply.header('cache-control', 'no-cache').header('etag', asset.etag).header('x-content-type-options', 'nosniff');
+  if (asset.type.startsWith('text/html')) reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer');
+  if (req.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+  return reply.type(asset.type).send(asset.body);
+}
+
+export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts: { dir?: string } = {}): Promise<void> {
+  const dir = opts.dir ?? explorerDir();
+  const assets = dir !== undefined ? loadAssets(dir) : new Map<string, Asset>();
+  if (dir === undefined) app.log.warn('explorer assets not found (assets/explorer); GET / answers 404');
+  const common = { config: { public: true }, schema: { hide: true } };
+
+  app.get('/', common, async (req, reply) => {
+    const index = assets.get('index.html');
+    if (index === undefined) throw new HttpProblem(404, 'NOT_FOUND', 'Not found', 'the explorer page is not installed (assets/explorer/index.html)');
+    return send(req, reply, index);
+  });
+
+  app.get<{ Params: { file: string } }>('/explorer/:file', common, async (req, reply) => {
+    const asset = assets.get(req.params.file);
+    if (asset === undefined) throw new HttpProblem(404, 'NOT_FOUND', 'Not found', `no explorer file ${req.params.file}`);
+    return send(req, reply, asset);
+  });
+
+  // Public facts of genesis (no keys but public ones): lets the page name a tx's submitter.
+  const { chain } = ctx;
+  const consortium = JSON.stringify({
+    chainId: chain.chainId,
+    name: chain.genesis.name,
+    blockIntervalMs: chain.params.blockIntervalMs,
+    self: ctx.signer !== undefined ? { id: ctx.signer.member.id, name: ctx.signer.member.name, role: ctx.signer.member.role } : null,
+    members: chain.genesis.members.map((m) => ({ id: m.id, name: m.name, role: m.role, canSeal: m.canSeal, gs1CompanyPrefixes: m.gs1CompanyPrefixes })),
+  });
+  app.get('/explorer/consortium.json', { schema: { hide: true } }, async (_req, reply) => reply.header('cache-control', 'no-cache').type('application/json; charset=utf-8').send(consortium));
+}

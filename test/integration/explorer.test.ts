@@ -1,0 +1,274 @@
+/**
+ * The explorer page end to end, in Debian's headless Chromium (playwright-core, no browser
+ * download): a real dev node, a GS1 example captured with the node's token and mined, then
+ * searched on the page; the timeline renders with every proof verified by the page's own
+ * JavaScript (WebCrypto), a tampered proof is caught, block/tx/event views and the health
+ * panel work, and a screenshot of the timeline is a real PNG. Plus the static file route's
+ * HTTP behaviour (types, CSP, ETag, nothing outside the asset list).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { itemKeyInfo } from '../../src/trace/index.js';
+import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const EXAMPLE = fileURLToPath(new URL('../../../shared/vectors/gs1-epcis-examples/Example_9.6.1-ObjectEvent.jsonld', import.meta.url));
+// CI installs Chromium (.ci/run) and must run this; a developer machine without it skips, saying why.
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs Debian's chromium`);
+
+let node: NodeProc;
+let shots: string;
+let browser: Browser;
+let token: string;
+
+async function capture(body: string): Promise<{ txId: string; eventIds: string[] }> {
+  const res = await fetch(`${node.api}/capture`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/ld+json', authorization: `Bearer ${token}` },
+    body,
+    signal: AbortSignal.timeout(20_000),
+  });
+  expect(res.status).toBe(202);
+  return (await res.json()) as { txId: string; eventIds: string[] };
+}
+
+async function mined(eventIds: string[]): Promise<void> {
+  for (const id of eventIds) {
+    await waitFor(`event ${id} in a block`, async () => {
+      const r = await node.get(`/events/${encodeURIComponent(id)}`);
+      return r.status === 200 && ((await r.json()) as { block: unknown }).block !== null;
+    });
+  }
+}
+
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on('pageerror', (err) => {
+    throw err;
+  });
+  return page;
+}
+
+async function search(page: Page, q: string): Promise<void> {
+  await page.fill('#q', q);
+  await page.click('#search button');
+}
+
+/** Width and height from a PNG's IHDR; throws when the bytes are not a PNG. */
+function pngSize(bytes: Buffer): { width: number; height: number } {
+  expect(bytes.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+  expect(bytes.subarray(12, 16).toString('latin1')).toBe('IHDR');
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
+
+async function keepShot(path: string): Promise<void> {
+  const keep = process.env.EXPLORER_SCREENSHOTS;
+  if (keep) {
+    await mkdir(keep, { recursive: true });
+    await copyFile(path, join(keep, path.split('/').pop() as string));
+  }
+}
+
+// A pack's whole journey, dispensed twice: the second dispense is recorded and turns the pack suspect.
+const SERIAL = 'PK' + Date.now().toString(36).toUpperCase();
+const EPC = `urn:epc:id:sgtin:4012345.011111.${SERIAL}`;
+function journey(): string {
+  const ev = (t: string, step: string, action: string, disp: string, loc: string, extra = ''): string =>
+    `{"type":"ObjectEvent","eventTime":"${t}","eventTimeZoneOffset":"+01:00","epcList":["${EPC}"],"action":"${action}","bizStep":"${step}","disposition":"${disp}","readPoint":{"id":"urn:epc:id:sgln:4012345.00001.${loc}"}${extra}}`;
+  return JSON.stringify({
+    '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
+    type: 'EPCISDocument',
+    schemaVersion: '2.0',
+    creationDate: '2025-03-01T08:00:00Z',
+    epcisBody: {
+      eventList: [
+        ev('2025-03-01T08:00:00+01:00', 'commissioning', 'ADD', 'active', '1', ',"ilmd":{"cbvmda:lotNumber":"LOT42","cbvmda:itemExpirationDate":"2027-06-30"}'),
+        ev('2025-03-02T09:30:00+01:00', 'shipping', 'OBSERVE', 'in_transit', '2'),
+        ev('2025-03-03T14:10:00+01:00', 'receiving', 'OBSERVE', 'in_progress', '3'),
+        ev('2025-03-10T11:05:00+01:00', 'dispensing', 'OBSERVE', 'dispensed', '4'),
+        ev('2025-03-11T16:45:00+01:00', 'dispensing', 'OBSERVE', 'dispensed', '5'),
+      ].map((s) => JSON.parse(s) as unknown),
+    },
+  });
+}
+
+describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
+  let example: { txId: string; eventIds: string[] };
+  let pack: { txId: string; eventIds: string[] };
+
+  beforeAll(async () => {
+    shots = await tempDir('tracechain-explorer-shots-');
+    node = await startNode(['--block-interval', '200', '--workers', '1']);
+    token = (await readFile(join(node.dataDir, 'api-token'), 'utf8')).trim();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // playwright runs it headless with a fresh profile (a new temp --user-data-dir) of its own
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    example = await capture(readFileSync(EXAMPLE, 'utf8'));
+    pack = await capture(journey());
+    await mined([...example.eventIds, ...pack.eventIds]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await node?.kill('SIGTERM');
+    stopAll();
+    if (shots) await removeDir(shots);
+  });
+
+  it('serves the page and its files with the right types, a CSP, ETags, and nothing else', async () => {
+    const index = await node.get('/');
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await index.text()).toContain('/explorer/app.js');
+    for (const [file, type] of [
+      ['app.js', 'text/javascript'],
+      ['proof.js', 'text/javascript'],
+      ['style.css', 'text/css'],
+      ['icon.svg', 'image/svg+xml'],
+    ] as const) {
+      const r = await node.get(`/explorer/${file}`);
+      expect(r.status, file).toBe(200);
+      expect(r.headers.get('content-type')).toContain(type);
+      const etag = r.headers.get('etag') as string;
+      const again = await fetch(`${node.api}/explorer/${file}`, { headers: { 'if-none-match': etag } });
+      expect(again.status).toBe(304);
+    }
+    for (const bad of ['/explorer/proof.d.ts', '/explorer/..%2Fpackage.json', '/explorer/%2e%2e%2f%2e%2e%2fpackage.json', '/explorer/nope.js']) {
+      const r = await node.get(bad);
+      expect(r.status, bad).toBe(404);
+      expect(r.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const c = (await (await node.get('/explorer/consortium.json')).json()) as { name: string; self: { name: string }; members: { id: string; name: string; role: string }[] };
+    expect(c.members).toHaveLength(1);
+    expect(c.self.name).toBe(c.members[0]?.name);
+    expect(c.members[0]?.role).toBe('dev');
+  });
+
+  it('shows the tip, recent blocks and the health panel', async () => {
+    const page = await newPage();
+    await page.goto(`${node.api}/`);
+    await page.waitForSelector('table.blocks tbody tr');
+    const health = (await (await node.get('/health')).json()) as { height: number };
+    await waitFor('health panel filled', async () => Number(await page.textContent('#h-height .v')) >= health.height, 10_000);
+    expect(await page.textContent('#h-status .v')).toBe('ready');
+    expect(await page.textContent('#h-peers .v')).toBe('0');
+    expect(await page.textContent('#h-hashrate .v')).toMatch(/H\/s$/);
+    expect(await page.textContent('#h-age .v')).toMatch(/ago$/);
+    expect(await page.textContent('#h-mempool .v')).toMatch(/^[0-9]+ txs?$/);
+    expect(await page.locator('table.blocks tbody tr').count()).toBe(10);
+    expect(await page.textContent('.tip')).toMatch(/chain tip#[0-9]+/);
+    const path = join(shots, 'explorer-home.png');
+    await page.screenshot({ path, fullPage: true });
+    await keepShot(path);
+    await page.close();
+  });
+
+  it('searches a GS1 Digital Link and shows the journey, every proof verified in the browser', async () => {
+    const page = await newPage();
+    await page.goto(`${node.api}/`);
+    // urn:epc:id:sgtin:0614141.107346.2018 of GS1's example, asked for as a GS1 Digital Link
+    const dl = itemKeyInfo('urn:epc:id:sgtin:0614141.107346.2018').key;
+    expect(dl).toMatch(/^https:\/\/id\.gs1\.org\/01\/[0-9]{14}\/21\/2018$/);
+    await search(page, dl);
+    await page.waitForSelector('#proof-summary[data-state="verified"]', { timeout: 20_000 });
+    const steps = page.locator('#timeline li.step');
+    expect(await steps.count()).toBe(2);
+    expect(await steps.nth(0).textContent()).toContain('Shipping');
+    expect(await steps.nth(1).textContent()).toContain('Receiving');
+    expect(await steps.nth(1).textContent()).toContain('GLN 0012345111112 · ext 400');
+    expect(await page.locator('#timeline li.step[data-verified="true"] .mark.ok').count()).toBe(2);
+    expect(await page.textContent('#proof-summary')).toContain('All 2 proofs verified in your browser');
+    expect(await page.textContent('#proof-summary')).toContain('WebCrypto');
+    const trace = (await (await node.get(`/trace/${encodeURIComponent(dl)}`)).json()) as { status: string };
+    expect(await page.textContent('#item-status')).toBe(trace.status.replace('_', ' '));
+    const ids = await steps.evaluateAll((els) => els.map((e) => e.getAttribute('data-event-id')));
+    expect(ids).toEqual(example.eventIds);
+    const path = join(shots, 'explorer-gs1-example.png');
+    await page.screenshot({ path, fullPage: true });
+    const png = await readFile(path);
+    const size = pngSize(png);
+    expect(size.width).toBe(1280);
+    expect(size.height).toBeGreaterThanOrEqual(600);
+    expect((await stat(path)).size).toBeGreaterThan(20_000);
+    await keepShot(path);
+    await page.close();
+  });
+
+  it('shows a whole journey with its alert (dispensed twice: suspect), by EPC URN', async () => {
+    const page = await newPage();
+    await page.goto(`${node.api}/#/item/${encodeURIComponent(EPC)}`);
+    await page.waitForSelector('#proof-summary[data-state="verified"]', { timeout: 20_000 });
+    expect(await page.locator('#timeline li.step').count()).toBe(5);
+    expect(await page.textContent('#item-status')).toBe('suspect');
+    expect(await page.textContent('.status-text')).toContain('SUSPECT');
+    expect(await page.textContent('ul.alerts')).toBeTruthy();
+    expect(await page.locator('#timeline li.step').nth(4).locator('.badge.suspect').count()).toBe(1);
+    const card = await page.textContent('.card');
+    expect(card).toContain('LOT42');
+    expect(card).toContain('2027-06-30');
+    expect(await page.textContent('#timeline')).toContain('Commissioning');
+    // The timeline screenshot: a real PNG of a real page, not a blank one.
+    const path = join(shots, 'explorer-timeline.png');
+    await page.locator('section.item').screenshot({ path });
+    const png = await readFile(path);
+    const size = pngSize(png);
+    expect(size.width).toBeGreaterThan(600);
+    expect(size.height).toBeGreaterThan(700);
+    expect(png.length).toBeGreaterThan(30_000);
+    await keepShot(path);
+    await page.close();
+  });
+
+  it('catches a tampered proof: the node is not trusted', async () => {
+    const page = await newPage();
+    // Serve the page's /trace answers through a man in the middle that moves one event to another tx index.
+    await page.route('**/trace/**', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { events: { proof: { txIndex: number; txCount: number; tx: string } }[] };
+      const first = body.events[0];
+      if (first) first.proof.tx = first.proof.tx.replace('"OBSERVE"', '"DELETE"');
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.goto(`${node.api}/#/item/${encodeURIComponent('urn:epc:id:sgtin:0614141.107346.2018')}`);
+    await page.waitForSelector('#proof-summary[data-state="failed"]', { timeout: 20_000 });
+    expect(await page.textContent('#proof-summary')).toContain('1 of 2 proofs did not check out');
+    expect(await page.locator('#timeline .mark.bad').count()).toBe(1);
+    expect(await page.textContent('#timeline .mark.bad')).toContain('audit path');
+    await page.close();
+  });
+
+  it('opens event, tx and block views from the timeline, each checked in the browser', async () => {
+    const page = await newPage();
+    await page.goto(`${node.api}/#/item/${encodeURIComponent(EPC)}`);
+    await page.waitForSelector('#proof-summary[data-state="verified"]');
+    await page.locator('#timeline li.step').first().locator('.proof a[href^="#/event/"]').click();
+    await page.waitForSelector('section.event .mark.ok');
+    expect(await page.textContent('section.event h1')).toBe('Commissioning');
+    await page.locator('section.event a[href^="#/tx/"]').click();
+    await page.waitForSelector('section.tx .mark.ok');
+    expect(await page.locator('section.tx ol.events li').count()).toBe(5);
+    await page.locator('section.tx a[href^="#/block/"]').click();
+    await page.waitForSelector('section.block .mark.ok');
+    expect(await page.textContent('section.block .mark.ok')).toContain('proof of work checked in your browser');
+    // search by height, by tx ID, by event ID
+    await search(page, '1');
+    await page.waitForSelector('section.block h1:text("Block #1")');
+    await search(page, pack.txId);
+    await page.waitForSelector('section.tx .mark.ok');
+    await search(page, pack.eventIds[1] as string);
+    await page.waitForSelector('section.event h1:text("Shipping")');
+    // a wrong identifier: the API's problem, shown
+    await search(page, 'urn:epc:id:sgtin:not-an-epc');
+    await page.waitForSelector('.error');
+    expect(await page.textContent('.error')).toMatch(/GS1|EPC/);
+    await page.close();
+  });
+});
