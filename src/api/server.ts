@@ -22,7 +22,6 @@ import { docsRoutes } from './routes/docs.js';
 import { peerRoutes } from './routes/peers.js';
 import { adminRoutes } from './routes/admin.js';
 import { explorerRoutes } from './routes/explorer.js';
-import { explorerRoutes } from './routes/explorer.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
 import { Provenance } from './provenance.js';
@@ -201,7 +200,6 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => docsRoutes(scope));
   await app.register(async (scope) => peerRoutes(scope, ctx));
   await app.register(async (scope) => adminRoutes(scope, ctx));
-  await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   return app;
 }
