@@ -412,6 +412,8 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
           await chain.importBlockBytes(got.bytes);
           imported++;
         } catch (err) {
+          // Stopping: the chain refuses new writes; nothing to report.
+          if (!this.running) return { imported, complete: false };
           const v = blockVerdict(err);
           if (v.code !== 'ALREADY_KNOWN') {
             if (v.verdict === 'reject') {
