@@ -20,6 +20,7 @@ const ctrl = new Int32Array(init.ctrl);
 const counters = new BigUint64Array(init.counters);
 const kernel = await createKernel(init.kernel, init.wasmUrl === undefined ? undefined : new URL(init.wasmUrl));
 let total = 0;
+let counting = false;
 let slice = 1024;
 
 function post(msg: FromWorker): void {
@@ -32,7 +33,9 @@ function timedScan(start: bigint, count: number, target: Uint8Array): ReturnType
   const r = kernel.scan(start, count, target);
   const dt = performance.now() - t0;
   total += r.hashes;
-  Atomics.store(counters, init.index, BigInt(total));
+  // The warm-up's hashes are not reported: the pool samples the counters from its start, and a
+  // counter that went back to 0 afterwards would read as a negative hash rate.
+  if (counting) Atomics.store(counters, init.index, BigInt(total));
   const ideal = dt > 0.01 ? (count * init.sliceMs) / dt : count * 2;
   slice = Math.max(MIN_SLICE, Math.min(MAX_SLICE, Math.round((slice + ideal) / 2)));
   return r;
@@ -71,7 +74,7 @@ function mine(job: ToWorker): void {
     n += BigInt(count);
   }
   total = 0;
-  Atomics.store(counters, init.index, 0n);
+  counting = true;
 }
 
 port.on('message', (msg: ToWorker) => {
