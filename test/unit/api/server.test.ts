@@ -19,7 +19,9 @@ beforeAll(async () => {
   const pharmacy = fx.chain.registry.get(keyIdHex(fx.nonSealer.publicKey));
   if (!pharmacy) throw new Error('fixture lacks its pharmacy member');
   app = await buildApi(
-    { host: '127.0.0.1', port: 0, bodyLimit: 64 * 1024, requestTimeoutMs: 5_000, requireTokenForReads: true, captureWorkers: 0 },
+    // Inline capture compiles the EPCIS schema on the first request (blocking the loop for a while on a
+    // busy machine): no under-pressure 503s in this test.
+    { host: '127.0.0.1', port: 0, bodyLimit: 64 * 1024, requestTimeoutMs: 5_000, requireTokenForReads: true, captureWorkers: 0, maxEventLoopDelayMs: 60_000 },
     {
       chain: fx.chain,
       status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false },
