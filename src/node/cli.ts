@@ -167,11 +167,14 @@ export function buildProgram(): Command {
 
   program
     .command('bench')
-    .description('benchmarks: hashrate, ingest, query, propagation, sync')
-    .argument('<which>', 'hashrate | ingest | query | propagation | sync')
+    .description('benchmarks: hashrate, ingest, query, propagation, sync; report runs them all at a few sizes and writes bench/results (JSON + SVG plots)')
+    .argument('<which>', 'hashrate | ingest | query | propagation | sync | report')
     .option('--seconds <s>', 'seconds per measurement', intArg('--seconds', 1, 3600), 3)
     .option('--workers <n>', 'worker threads', intArg('--workers', 1, 256))
     .option('--json', 'print one JSON object on the last line')
+    .option('--out <dir>', 'report: output directory (default bench/results of this checkout)')
+    .option('--quick', 'report: small sizes, a smoke run of a minute')
+    .option('--only <parts>', 'report: some of hashrate,ingest,latency,sync (comma-separated)')
     .option('--blocks <n>', 'propagation: blocks to time (default 60); sync: blocks to sync (default 10,000)', intArg('--blocks', 1, 1_000_000))
     .option('--phase-seconds <s>', 'ingest: seconds of posting per phase (default 15)', intArg('--phase-seconds', 1, 3600))
     .option('--clients <n>', 'ingest/query: concurrent HTTP clients', intArg('--clients', 1, 1024))

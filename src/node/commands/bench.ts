@@ -7,6 +7,7 @@ import { benchPropagation, formatPropagationTable } from '../../../bench/propaga
 import { benchSync, formatSyncTable } from '../../../bench/sync.js';
 import { benchIngest, formatIngestTable } from '../../../bench/ingest.js';
 import { benchQuery, formatQueryTable } from '../../../bench/query.js';
+import { benchReport, defaultResultsDir, formatReport, PARTS, type Part } from '../../../bench/report.js';
 import { availableParallelism } from 'node:os';
 import { progressBar } from '../progress.js';
 
@@ -22,9 +23,15 @@ export interface BenchFlags {
   blockInterval?: number;
   captureWorkers?: number;
   fresh?: boolean;
+  /** report: output directory (default bench/results of this checkout). */
+  out?: string;
+  /** report: small sizes (a smoke run). */
+  quick?: boolean;
+  /** report: comma-separated parts (hashrate,ingest,latency,sync). */
+  only?: string;
 }
 
-export const BENCHES = ['hashrate', 'ingest', 'query', 'propagation', 'sync'] as const;
+export const BENCHES = ['hashrate', 'ingest', 'query', 'propagation', 'sync', 'report'] as const;
 
 export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS.WritableStream): Promise<number> {
   switch (which) {
@@ -82,6 +89,20 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
       const report = await benchSync({ ...(flags.blocks !== undefined ? { blocks: flags.blocks } : {}), onProgress: (d, t) => bar.update(d, t) });
       bar.stop();
       out.write(formatSyncTable(report) + '\n');
+      if (flags.json) out.write(JSON.stringify(report) + '\n');
+      return 0;
+    }
+    case 'report': {
+      // All of the above at a few sizes (a few minutes): bench/results/report.json, SVG plots, README.md.
+      const only = flags.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const bad = only?.filter((p) => !(PARTS as readonly string[]).includes(p)) ?? [];
+      if (bad.length > 0) {
+        process.stderr.write(`tracechain bench report: unknown part(s) ${bad.join(', ')}; choose from ${PARTS.join(', ')}\n`);
+        return 2;
+      }
+      const dir = flags.out ?? defaultResultsDir();
+      const report = await benchReport({ out: dir, quick: flags.quick === true, ...(only ? { only: only as Part[] } : {}), log: (m) => process.stderr.write(m + '\n') });
+      out.write(formatReport(report, dir) + '\n');
       if (flags.json) out.write(JSON.stringify(report) + '\n');
       return 0;
     }
