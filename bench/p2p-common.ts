@@ -1,7 +1,7 @@
 /**
  * Shared by the p2p benches (propagation, sync) and their node processes: a consortium of
  * member data dirs on easy parameters, a chain opened on a data dir, sealing a block on the
- * main thread (easy targets only), a cross-process clock, percentiles, and the IPC messages.
+ * main thread (easy targets only), a cross-process clock, and the IPC messages.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,16 +27,6 @@ import { initMember } from '../src/node/commands/init.js';
 /** Cross-process wall clock with sub-millisecond resolution. */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
-export function round1(n: number): number {
-  return Math.round(n * 10) / 10;
 }
 
 /**

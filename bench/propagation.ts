@@ -11,7 +11,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchConsortium, percentile, round1, type FromNode } from './p2p-common.js';
+import { benchConsortium, type FromNode } from './p2p-common.js';
+import { percentile, round } from './support.js';
 import { BenchNodeProc, until } from './p2p-cluster.js';
 
 export interface PropagationOptions {
@@ -45,7 +46,7 @@ export interface PropagationReport {
 
 function stats(values: number[]): LatencyStats {
   const s = [...values].sort((a, b) => a - b);
-  return { count: s.length, p50: round1(percentile(s, 50)), p99: round1(percentile(s, 99)), max: round1(s[s.length - 1] ?? Number.NaN) };
+  return { count: s.length, p50: round(percentile(s, 50)), p99: round(percentile(s, 99)), max: round(s[s.length - 1] ?? Number.NaN) };
 }
 
 export async function benchPropagation(partial: Partial<PropagationOptions> = {}): Promise<PropagationReport> {

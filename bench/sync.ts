@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DataDir } from '../src/node/data-dir.js';
-import { benchConsortium, openChain, round1, sealBlock, type FromNode } from './p2p-common.js';
+import { benchConsortium, openChain, sealBlock, type FromNode } from './p2p-common.js';
+import { round } from './support.js';
 import { BenchNodeProc } from './p2p-cluster.js';
 
 export interface SyncBenchOptions {
@@ -86,9 +87,9 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
     const local = opts.blocks / (importMs / 1000);
     const report: SyncBenchReport = {
       blocks: opts.blocks,
-      seconds: round1(seconds),
+      seconds: round(seconds),
       blocksPerSecond: Math.round(opts.blocks / seconds),
-      secondsFromStart: round1((end - started) / 1000),
+      secondsFromStart: round((end - started) / 1000),
       localImportBlocksPerSecond: Math.round(local),
       targetBlocksPerSecond: 1_000,
       meetsTarget: opts.blocks / seconds >= 1_000,

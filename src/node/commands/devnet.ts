@@ -18,9 +18,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genesisBlock, paramsForInterval } from '../../chain/genesis.js';
 import type { Genesis, Member, Role } from '../../chain/types.js';
-import { DataDir, FILES, peerIdOf } from '../data-dir.js';
-import { makeGenesis, memberOf } from '../dev-consortium.js';
-import { SetupError } from './init.js';
+import { DataDir, FILES } from '../data-dir.js';
+import { makeGenesis } from '../dev-consortium.js';
+import { initMember, SetupError } from './init.js';
 
 export const DEVNET_ROLES: readonly Role[] = ['manufacturer', 'wholesaler', 'pharmacy', 'hospital', 'regulator'];
 export const DEFAULT_PREFIXES = ['0614141', '4012345', '9521234'];
@@ -93,15 +93,11 @@ export async function prepareDevnet(opts: Pick<DevnetOptions, 'nodes' | 'dir' | 
   const members: Member[] = [];
   const nodes: Manifest['nodes'] = [];
   for (const p of plan) {
-    const dir = new DataDir(join(root, p.name));
-    await dir.ensure();
-    if (await dir.exists(FILES.genesis)) throw new SetupError(`${dir.path} already holds a consortium; remove ${root} or pick another --dir`);
-    const key = (await dir.readMemberKey()) ?? (await dir.createMemberKey());
-    const peerKey = (await dir.readPeerKey()) ?? (await dir.createPeerKey());
-    if (!(await dir.exists(FILES.apiToken))) await dir.createApiToken();
-    const peerId = await peerIdOf(peerKey);
-    members.push(memberOf({ name: p.name, role: p.role, key, peerId, gs1CompanyPrefixes: p.prefixes, canSeal: true }));
-    nodes.push({ name: p.name, role: p.role, dir: dir.path, peerId });
+    const dir = join(root, p.name);
+    // Every devnet member may seal.
+    const member = await initMember({ data: dir, name: p.name, role: p.role, prefixes: p.prefixes, seal: true });
+    members.push(member);
+    nodes.push({ name: p.name, role: p.role, dir, peerId: member.peerId });
   }
   const genesis: Genesis = makeGenesis(`tracechain devnet (${opts.nodes} nodes)`, members, Date.now(), paramsForInterval(opts.blockIntervalMs));
   for (const n of nodes) await new DataDir(n.dir).writeGenesis(genesis);

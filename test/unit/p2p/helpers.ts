@@ -27,6 +27,7 @@ import { LevelChainStore } from '../../../src/storage/index.js';
 import type { HeaderEntry } from '../../../src/chain/store.js';
 import type { ConsortiumParams, Genesis, SignedTx } from '../../../src/chain/types.js';
 import { TEST_PARAMS, testEventId, testRules } from '../../helpers/chain-fixture.js';
+import { waitFor } from '../../helpers/node-process.js';
 
 export const INTERVAL_MS = 1_000;
 
@@ -155,12 +156,7 @@ export function makeTestTx(m: TestMember, epc = `urn:test:${process.pid}:${++cou
   );
 }
 
-export async function waitUntil<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** waitFor (test/helpers) for in-process conditions, polled often. */
+export function waitUntil<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  return waitFor(what, async () => check(), timeoutMs, 25);
 }
