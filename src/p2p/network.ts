@@ -108,6 +108,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     scores: PeerScores,
     /** Members the operator blocked (partition switch); the gater reads the same set. */
     private readonly blockedRef: Set<string>,
+    bootstrap: BootstrapTarget[],
   ) {
     super();
     this.host = host;
@@ -115,7 +116,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     this.log = logger.child({ module: 'p2p' });
     this.topics = topicsFor(chain.chainId);
     this.protocol = syncProtocolFor(chain.chainId);
-    this.bootstrap = parseBootstrap(opts.bootstrap);
+    this.bootstrap = bootstrap;
     this.redialMs = opts.redialIntervalMs ?? 2_000;
     this.gossip = new GossipValidators(
       chain,
@@ -138,7 +139,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     const blocked = new Set<string>();
     const log = modules.logger.child({ module: 'p2p' });
     const topics = topicsFor(chain.chainId);
-    parseBootstrap(opts.bootstrap);
+    // Refuse bad addresses before any host exists.
+    const bootstrap = parseBootstrap(opts.bootstrap);
     const gater = memberGater(
       {
         isMember: (id) => chain.memberOfPeer(id) !== undefined,
@@ -158,7 +160,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       appScore: (id) => scores.score(id),
       maxConnections: 2 * members + 8,
     });
-    return new P2PNetwork(host, opts, chain, modules.logger, scores, blocked);
+    return new P2PNetwork(host, opts, chain, modules.logger, scores, blocked, bootstrap);
   }
 
   get peerId(): string {
