@@ -43,7 +43,7 @@ export interface BarChart {
 
 const W = 760;
 const H = 460;
-const M = { top: 70, right: 28, bottom: 86, left: 78 };
+const M = { top: 84, right: 28, bottom: 86, left: 78 };
 const FONT = "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'";
 export const PALETTE = ['#0f5e6b', '#e07a2e', '#6b4fbb', '#1a7f37', '#b42318', '#5b6873'];
 
@@ -80,12 +80,25 @@ export function logTicks(lo: number, hi: number): number[] {
   return out;
 }
 
+/** Split a subtitle at " · " separators into lines of at most `width` characters (two at most). */
+function wrap(text: string, width: number): string[] {
+  if (text === '') return [];
+  const parts = text.split(' · ');
+  const lines: string[] = [''];
+  for (const p of parts) {
+    const cur = lines[lines.length - 1] as string;
+    if (cur !== '' && cur.length + 3 + p.length > width && lines.length < 2) lines.push(p);
+    else lines[lines.length - 1] = cur === '' ? p : `${cur} · ${p}`;
+  }
+  return lines;
+}
+
 function frame(title: string, subtitle: string | undefined, body: string[]): string {
   return [
     `<svg xmlns='http://www.w3.org/2000/svg' width='${W}' height='${H}' viewBox='0 0 ${W} ${H}' ${FONT}>`,
     `<rect width='${W}' height='${H}' fill='#ffffff'/>`,
     `<text x='${M.left}' y='28' font-size='17' font-weight='bold' fill='#17222b'>${escapeXml(title)}</text>`,
-    subtitle ? `<text x='${M.left}' y='48' font-size='12' fill='#5b6873'>${escapeXml(subtitle)}</text>` : '',
+    ...wrap(subtitle ?? '', 100).map((line, i) => `<text x='${M.left}' y='${48 + 15 * i}' font-size='12' fill='#5b6873'>${escapeXml(line)}</text>`),
     ...body,
     '</svg>',
     '',
@@ -100,7 +113,7 @@ function legend(items: { name: string; color: string; dashed?: boolean; bar?: bo
     if (it.bar) out.push(`<rect x='${x}' y='${y - 9}' width='14' height='10' fill='${it.color}'/>`);
     else out.push(`<line x1='${x}' y1='${y - 4}' x2='${x + 18}' y2='${y - 4}' stroke='${it.color}' stroke-width='2.5'${it.dashed ? " stroke-dasharray='5 4'" : ''}/>`);
     out.push(`<text x='${x + 24}' y='${y}' font-size='12' fill='#17222b'>${escapeXml(it.name)}</text>`);
-    x += 34 + it.name.length * 6.6;
+    x += 44 + it.name.length * 7.2;
   }
   return out;
 }

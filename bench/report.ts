@@ -215,7 +215,7 @@ export function plots(r: BenchReport): Record<string, string> {
       markers: [{ x: r.machine.cores, label: `${r.machine.cores} cores` }],
       series: [
         { name: `${h.kernel} kernel`, color: PALETTE[0] as string, points: h.points.map((p) => [p.workers, p.hashesPerSecond]), labels: true },
-        { name: 'ideal linear scaling', color: '#9aa5ae', dashed: true, points: xs.map((w) => [w, w * one]) },
+        { name: 'ideal scaling (up to the cores)', color: '#9aa5ae', dashed: true, points: xs.map((w) => [w, Math.min(w, r.machine.cores) * one]) },
         { name: '@noble/hashes baseline × workers', color: PALETTE[1] as string, dashed: true, points: xs.map((w) => [w, Math.min(w, r.machine.cores) * h.baselinePerWorker]) },
       ],
     });
@@ -343,23 +343,30 @@ export async function benchReport(opts: ReportOptions): Promise<BenchReport> {
     notes,
     files: [],
   };
-  await mkdir(opts.out, { recursive: true });
+  await writeReportFiles(report, opts.out);
+  return report;
+}
+
+/** Write report.json, README.md, the SVG plots and (with rsvg-convert) PNG copies into `out`. */
+export async function writeReportFiles(report: BenchReport, out: string): Promise<void> {
+  const notes = report.notes.filter((n) => !n.startsWith('no PNG copies'));
+  await mkdir(out, { recursive: true });
   const svgs = plots(report);
   const files = ['report.json', 'README.md', ...Object.keys(svgs)];
   const png = haveRsvg();
   for (const [name, svg] of Object.entries(svgs)) {
-    await writeFile(join(opts.out, name), svg);
+    await writeFile(join(out, name), svg);
     if (png) {
       const pngName = name.replace(/\.svg$/, '.png');
-      const r = spawnSync('rsvg-convert', ['-o', join(opts.out, pngName), join(opts.out, name)], { stdio: 'ignore' });
+      const r = spawnSync('rsvg-convert', ['-o', join(out, pngName), join(out, name)], { stdio: 'ignore' });
       if (r.status === 0) files.push(pngName);
     }
   }
   if (!png) notes.push('no PNG copies: rsvg-convert (Debian librsvg2-bin) is not installed');
+  report.notes = notes;
   report.files = files;
-  await writeFile(join(opts.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-  await writeFile(join(opts.out, 'README.md'), summary(report));
-  return report;
+  await writeFile(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  await writeFile(join(out, 'README.md'), summary(report));
 }
 
 export function formatReport(r: BenchReport, out: string): string {

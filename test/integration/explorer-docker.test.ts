@@ -111,9 +111,14 @@ const running: Running[] = [];
 function startEntry(name: string, env: Record<string, string>): Promise<Running> {
   const proc = spawn('sh', [ENTRY, 'start'], { env: { ...process.env, TRACECHAIN_BIN: BIN, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
+  const r: Running = { name, proc, api: '', data: env.TRACECHAIN_DATA as string, logs };
+  running.push(r); // stopped in afterAll even if it never reports ready
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${logs.join('\n')}`)), 60_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${name} did not start:\n${logs.join('\n')}`));
+    }, 60_000);
     proc.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
       let i;
@@ -125,8 +130,7 @@ function startEntry(name: string, env: Record<string, string>): Promise<Running>
           const rec = JSON.parse(line) as { msg?: string; api?: string };
           if (rec.msg === 'node started' && rec.api) {
             clearTimeout(timer);
-            const r = { name, proc, api: rec.api, data: env.TRACECHAIN_DATA as string, logs };
-            running.push(r);
+            r.api = rec.api;
             resolve(r);
           }
         } catch {
