@@ -206,6 +206,7 @@ async function buildStore(dir: string, target: number, log: (m: string) => void,
       signature,
       txs: template.txs,
       txIds: template.txIds,
+      txBytes: txBytes.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
       size: bytes.length,
     };
     await chain.importBlock(block, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));

@@ -5,8 +5,8 @@
  */
 import { BlockError, TxError } from './errors.js';
 import { HEADER_SIZE, decodeHeader, encodeHeader, hashHeaderBytes, type Header } from './header.js';
-import { concatBytes, equalBytes, toHex, utf8 } from './bytes.js';
-import { decodeTx, encodeTx, txId, type TxLimits } from './tx.js';
+import { concatBytes, toHex, utf8 } from './bytes.js';
+import { canonicalTx, decodeCanonicalTx, type CanonicalTx, type TxLimits } from './tx.js';
 import type { SignedTx } from './types.js';
 
 export const SIGNATURE_SIZE = 64;
@@ -20,6 +20,8 @@ export interface Block {
   signature: Uint8Array;
   txs: SignedTx[];
   txIds: Uint8Array[];
+  /** Canonical bytes of each tx (JCS), computed once. */
+  txBytes: Uint8Array[];
   /** Encoded size in bytes. */
   size: number;
 }
@@ -32,18 +34,23 @@ export function blockSigningMessage(hash: Uint8Array): Uint8Array {
   return concatBytes(BLOCK_DOMAIN, hash);
 }
 
-/** Assemble a block object from its parts (computes hash and tx IDs). */
-export function makeBlock(header: Header, signature: Uint8Array, txs: SignedTx[]): Block {
+/**
+ * Assemble a block object from its parts (computes hash, tx IDs and canonical tx bytes, or
+ * takes them from `canonical` when the caller already has them, e.g. from the mempool).
+ */
+export function makeBlock(header: Header, signature: Uint8Array, txs: SignedTx[], canonical?: readonly CanonicalTx[]): Block {
   const headerBytes = encodeHeader(header);
   const hash = hashHeaderBytes(headerBytes);
-  const txIds = txs.map((t) => txId(t));
+  const c = canonical ?? txs.map((t) => canonicalTx(t));
+  const txIds = c.map((x) => x.id);
+  const txBytes = c.map((x) => x.bytes);
   let size = HEADER_SIZE + SIGNATURE_SIZE + 4;
-  for (const t of txs) size += 4 + encodeTx(t).length;
-  return { header, headerBytes, hash, hashHex: toHex(hash), signature, txs, txIds, size };
+  for (const t of txBytes) size += 4 + t.length;
+  return { header, headerBytes, hash, hashHex: toHex(hash), signature, txs, txIds, txBytes, size };
 }
 
 export function encodeBlock(block: Block): Uint8Array {
-  const txBytes = block.txs.map((t) => encodeTx(t));
+  const txBytes = block.txBytes;
   let size = HEADER_SIZE + SIGNATURE_SIZE + 4;
   for (const t of txBytes) size += 4 + t.length;
   const out = new Uint8Array(size);
@@ -77,6 +84,7 @@ export function decodeBlock(bytes: Uint8Array, limits: BlockLimits): Block {
   if (count > (bytes.length - o) / 4) throw new BlockError('MALFORMED', `tx count ${count} exceeds what the bytes can hold`);
   const txs: SignedTx[] = [];
   const txIds: Uint8Array[] = [];
+  const txBytes: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     if (o + 4 > bytes.length) throw new BlockError('MALFORMED', `truncated before tx ${i}`);
     const len = dv.getUint32(o, true);
@@ -84,19 +92,19 @@ export function decodeBlock(bytes: Uint8Array, limits: BlockLimits): Block {
     if (len > bytes.length - o) throw new BlockError('MALFORMED', `tx ${i} length ${len} runs past the end`);
     const raw = bytes.subarray(o, o + len);
     o += len;
-    let tx: SignedTx;
+    // Only canonical bytes are accepted, so a block has exactly one encoding.
+    let decoded: ReturnType<typeof decodeCanonicalTx>;
     try {
-      tx = decodeTx(raw, limits);
+      decoded = decodeCanonicalTx(raw, limits);
     } catch (err) {
       if (err instanceof TxError) throw new BlockError('BAD_TX', `tx ${i}: ${err.message}`, { index: i, txCode: err.code });
       throw err;
     }
-    // Only canonical bytes are accepted, so a block has exactly one encoding.
-    if (!equalBytes(encodeTx(tx), raw)) throw new BlockError('BAD_TX', `tx ${i} is not in canonical (RFC 8785) form`, { index: i, txCode: 'MALFORMED' });
-    txs.push(tx);
-    txIds.push(txId(tx));
+    txs.push(decoded.tx);
+    txIds.push(decoded.id);
+    txBytes.push(raw.slice());
   }
   if (o !== bytes.length) throw new BlockError('MALFORMED', `${bytes.length - o} trailing bytes after the last tx`);
   const hash = hashHeaderBytes(headerBytes);
-  return { header, headerBytes, hash, hashHex: toHex(hash), signature, txs, txIds, size: bytes.length };
+  return { header, headerBytes, hash, hashHex: toHex(hash), signature, txs, txIds, txBytes, size: bytes.length };
 }

@@ -11,13 +11,13 @@ import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.
 import { genesisBlock } from './genesis.js';
 import { toHex } from './bytes.js';
 import { checkBody, checkHeader, isPermanentFailure } from './validate.js';
-import { encodeTx, txId as computeTxId } from './tx.js';
+import { canonicalTx, type CanonicalTx } from './tx.js';
 import { MemberRegistry } from './registry.js';
 import { SerialQueue } from './serial.js';
 import type { Mempool } from './mempool.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { ItemReader, TxRules } from './tx-rules.js';
-import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
+import type { ChainStore, ConnectBatch, EpcHistoryEntry, EventLocation, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
 import type { ConsortiumParams, Genesis, Member, SignedTx } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
@@ -80,6 +80,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   readonly limits: BlockLimits;
 
   private readonly headers = new Map<string, HeaderEntry>();
+  private readonly recent = new Map<string, Block>();
   /** Hashes of valid blocks with no valid child: where fork choice looks for the best chain. */
   private readonly candidates = new Set<string>();
   /** Memo of each header's retarget anchor (one small object per header, like the index). */
@@ -317,6 +318,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     await this.modules.store.putBlock(block, bytes, entry);
     this.addEntry(entry);
+    this.rememberBlock(block);
     if (entry.chainwork <= this.tipEntry.chainwork) {
       this.log.info({ hash, height: entry.height }, 'side-chain block stored');
       return { status: 'side', hash, height: entry.height };
@@ -461,7 +463,15 @@ export class Chain extends EventEmitter<ChainEvents> {
     return true;
   }
 
+  /** The last few blocks imported, so connecting one right after storing it does not decode it again. */
+  private rememberBlock(block: Block): void {
+    this.recent.set(block.hashHex, block);
+    if (this.recent.size > 16) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
   private async readBlock(hash: string): Promise<Block> {
+    const cached = this.recent.get(hash);
+    if (cached) return cached;
     const bytes = await this.modules.store.getBlockBytes(hash);
     if (!bytes) throw new Error(`block ${hash} is in the header index but not stored: the store is damaged`);
     return decodeBlock(bytes, this.limits);
@@ -485,37 +495,62 @@ export class Chain extends EventEmitter<ChainEvents> {
     const { store } = this.modules;
     const block = await this.readBlock(entry.hash);
     if (entry.prevHash !== this.tipEntry.hash) throw new Error(`connect ${entry.hash}: parent is not the tip`);
+    const history = this.historyOf(block);
+    const batch: ConnectBatch = { block, txLocations: [], events: [], history, items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    const txIds = block.txIds.map((t) => toHex(t));
+    const eventIds = block.txs.flatMap((t) => t.eventIds);
+    // One round trip each for what the block must not repeat, and for the items it touches.
+    const [txLocs, eventLocs, items] = await Promise.all([
+      store.getTxLocations(txIds),
+      store.getEventLocations(eventIds),
+      store.getItems([...new Set(history.map((h) => h.key))]),
+    ]);
+    txLocs.forEach((loc, i) => {
+      if (loc) throw new BlockError('DUPLICATE_TX', `tx ${txIds[i]} is already on the chain`, { txId: txIds[i] });
+    });
     const seenEvents = new Set<string>();
-    const batch: ConnectBatch = { block, txLocations: [], events: [], history: this.historyOf(block), items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    let k = 0;
     for (const [i, tx] of block.txs.entries()) {
-      const id = toHex(block.txIds[i] as Uint8Array);
-      if (await store.getTxLocation(id)) throw new BlockError('DUPLICATE_TX', `tx ${id} is already on the chain`, { txId: id });
+      const id = txIds[i] as string;
       batch.txLocations.push({ txId: id, loc: { blockHash: entry.hash, height: entry.height, index: i } });
       for (const [j, eventId] of tx.eventIds.entries()) {
-        if (seenEvents.has(eventId) || (await store.getEventLocation(eventId))) {
+        if (seenEvents.has(eventId) || eventLocs[k++]) {
           throw new TxError('DUPLICATE_EVENT', `event ${eventId} of tx ${id} is already on the chain`, { eventId });
         }
         seenEvents.add(eventId);
         batch.events.push({ eventId, loc: { txId: id, index: j } });
       }
     }
-    await this.applyItemEffects(block, batch);
+    const before = new Map<string, StoredItem | null>();
+    [...new Set(history.map((h) => h.key))].forEach((key, i) => before.set(key, items[i] ?? null));
+    await this.applyItemEffects(block, batch, before);
     await store.connect(batch);
     this.tipEntry = entry;
-    this.modules.mempool.removeIncluded(batch.txLocations.map((t) => t.txId), seenEvents);
+    this.modules.mempool.removeIncluded(txIds, seenEvents);
     return block;
   }
 
-  /** Run every event through the item-status rules over an overlay of this block's writes. */
-  private async applyItemEffects(block: Block, batch: ConnectBatch): Promise<void> {
+  /**
+   * Run every event through the item-status rules over an overlay of this block's writes.
+   * `before` holds the pre-block state of the items the block names (prefetched); other items
+   * (children of a shipped case, say) are read on demand and remembered there.
+   */
+  private async applyItemEffects(block: Block, batch: ConnectBatch, before: Map<string, StoredItem | null>): Promise<void> {
     const { store, rules } = this.modules;
     const items = new Map<string, StoredItem>();
     const lots = new Map<string, LotKey>();
     const undo: UndoRecord = batch.undo;
-    const touchedItems = new Set<string>();
     const lotKey = (l: LotKey): string => `${l.gtin}\u0000${l.lot}`;
+    const prior = async (key: string): Promise<StoredItem | null> => {
+      let v = before.get(key);
+      if (v === undefined) {
+        v = (await store.getItem(key)) ?? null;
+        before.set(key, v);
+      }
+      return v;
+    };
     const reader: ItemReader = {
-      getItem: async (key) => items.get(key) ?? (await store.getItem(key)),
+      getItem: async (key) => items.get(key) ?? (await prior(key)) ?? undefined,
       isLotRecalled: async (lot) => lots.has(lotKey(lot)) || (await store.isLotRecalled(lot)),
     };
     for (const tx of block.txs) {
@@ -523,10 +558,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       for (const [j, event] of tx.events.entries()) {
         const effects = await rules.applyEvent(reader, { event, eventId: tx.eventIds[j] as string, submitter, blockTime: block.header.time });
         for (const item of effects.items) {
-          if (!touchedItems.has(item.key)) {
-            touchedItems.add(item.key);
-            undo.items.push({ key: item.key, prev: (await store.getItem(item.key)) ?? null });
-          }
+          if (!items.has(item.key)) undo.items.push({ key: item.key, prev: await prior(item.key) });
           items.set(item.key, item);
         }
         for (const lot of effects.recalledLots) {
@@ -571,7 +603,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       for (const [i, tx] of block.txs.entries()) {
         const id = block.txIds[i] as Uint8Array;
         try {
-          await this.admitLocked(tx, id);
+          await this.admitLocked(tx, { id, bytes: block.txBytes[i] as Uint8Array });
           this.emit('tx', tx, toHex(id), 'reorg');
           returned++;
         } catch (err) {
@@ -588,48 +620,61 @@ export class Chain extends EventEmitter<ChainEvents> {
    * and pool (duplicates). Throws TxError; DUPLICATE_EVENT lists every duplicate and where
    * its original is.
    */
-  async submitTx(tx: SignedTx, opts: { id?: Uint8Array; origin?: TxOrigin; /** Built and signed by this node after the same checks: skip re-verifying. */ verified?: boolean } = {}): Promise<{ txId: string }> {
-    const id = opts.id ?? computeTxId(tx);
-    const idHex = toHex(id);
-    const bytes = encodeTx(tx).length;
-    if (bytes > this.params.maxTxBytes) throw new TxError('OVERSIZE', `tx is ${bytes} bytes, limit ${this.params.maxTxBytes}`);
+  async submitTx(
+    tx: SignedTx,
+    opts: {
+      id?: Uint8Array;
+      /** Canonical bytes, when the caller already has them (with `id`). */
+      raw?: Uint8Array;
+      origin?: TxOrigin;
+      /** Built and signed by this node after the same checks: skip re-verifying. */
+      verified?: boolean;
+    } = {},
+  ): Promise<{ txId: string }> {
+    const c: CanonicalTx = opts.id && opts.raw ? { id: opts.id, bytes: opts.raw } : canonicalTx(tx);
+    const idHex = toHex(c.id);
+    if (c.bytes.length > this.params.maxTxBytes) throw new TxError('OVERSIZE', `tx is ${c.bytes.length} bytes, limit ${this.params.maxTxBytes}`);
     if (this.modules.mempool.has(idHex)) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already pending`, { txId: idHex, block: null });
     if (!opts.verified) {
-      const [result] = await this.modules.verifier.verify([tx], [id]);
+      const [result] = await this.modules.verifier.verify([tx], [c.id]);
       if (result) throw result;
     }
-    await this.writer.run(() => this.admitLocked(tx, id));
+    await this.writer.run(() => this.admitLocked(tx, c));
     this.emit('tx', tx, idHex, opts.origin ?? 'local');
     return { txId: idHex };
   }
 
-  private async admitLocked(tx: SignedTx, id: Uint8Array): Promise<void> {
+  private async admitLocked(tx: SignedTx, c: CanonicalTx): Promise<void> {
     this.assertOpen();
     const { store, mempool, clock } = this.modules;
-    const idHex = toHex(id);
+    const idHex = toHex(c.id);
     const loc = await store.getTxLocation(idHex);
     if (loc) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already in block ${loc.height}`, { txId: idHex, block: { hash: loc.blockHash, height: loc.height } });
     const duplicates = await this.findDuplicateEvents(tx.eventIds);
     if (duplicates.length > 0) {
       throw new TxError('DUPLICATE_EVENT', `${duplicates.length} event(s) already recorded`, { duplicates });
     }
-    mempool.add(tx, id, encodeTx(tx).length, clock());
+    mempool.add(tx, c.id, c.bytes, clock());
   }
 
-  /** Where each of these event IDs already is, in the mempool or on the main chain. */
+  /** Where each of these event IDs already is, in the mempool or on the main chain (batched reads). */
   async findDuplicateEvents(eventIds: readonly string[]): Promise<DuplicateEvent[]> {
+    const { mempool, store } = this.modules;
     const out: DuplicateEvent[] = [];
+    const onChain: string[] = [];
     for (const eventId of eventIds) {
-      const pending = this.modules.mempool.txOfEvent(eventId);
-      if (pending !== undefined) {
-        out.push({ eventId, txId: pending, block: null });
-        continue;
-      }
-      const loc = await this.modules.store.getEventLocation(eventId);
-      if (loc) {
-        const txLoc = await this.modules.store.getTxLocation(loc.txId);
-        out.push({ eventId, txId: loc.txId, block: txLoc ? { hash: txLoc.blockHash, height: txLoc.height } : null });
-      }
+      const pending = mempool.txOfEvent(eventId);
+      if (pending !== undefined) out.push({ eventId, txId: pending, block: null });
+      else onChain.push(eventId);
+    }
+    const locs = await store.getEventLocations(onChain);
+    const found = onChain.map((eventId, i) => ({ eventId, loc: locs[i] })).filter((x): x is { eventId: string; loc: EventLocation } => x.loc !== undefined);
+    if (found.length > 0) {
+      const txLocs = await store.getTxLocations(found.map((f) => f.loc.txId));
+      found.forEach((f, i) => {
+        const t = txLocs[i];
+        out.push({ eventId: f.eventId, txId: f.loc.txId, block: t ? { hash: t.blockHash, height: t.height } : null });
+      });
     }
     return out;
   }

@@ -16,6 +16,8 @@ export interface PoolEntry {
   tx: SignedTx;
   id: Uint8Array;
   idHex: string;
+  /** Canonical tx bytes (what a block carries). */
+  raw: Uint8Array;
   bytes: number;
   addedAt: number;
 }
@@ -52,7 +54,8 @@ export class Mempool {
    * Admit a tx that has already been verified. Throws TxError ALREADY_KNOWN, DUPLICATE_EVENT
    * (details.eventId, details.txId) or MEMPOOL_FULL; on any throw the pool is unchanged.
    */
-  add(tx: SignedTx, id: Uint8Array, bytes: number, now: number): PoolEntry {
+  add(tx: SignedTx, id: Uint8Array, raw: Uint8Array, now: number): PoolEntry {
+    const bytes = raw.length;
     const idHex = toHex(id);
     if (this.entries.has(idHex)) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already pending`, { txId: idHex });
     for (const e of tx.eventIds) {
@@ -62,7 +65,7 @@ export class Mempool {
     if (this.entries.size >= this.opts.maxTxs || this.totalBytes + bytes > this.opts.maxBytes) {
       throw new TxError('MEMPOOL_FULL', `mempool is full (${this.entries.size} txs, ${this.totalBytes} bytes); retry later`);
     }
-    const entry: PoolEntry = { tx, id, idHex, bytes, addedAt: now };
+    const entry: PoolEntry = { tx, id, idHex, raw, bytes, addedAt: now };
     this.entries.set(idHex, entry);
     for (const e of tx.eventIds) this.events.set(e, idHex);
     this.totalBytes += bytes;

@@ -91,6 +91,10 @@ export interface ChainStore {
   getTxLocation(txId: string): Promise<TxLocation | undefined>;
   getEventLocation(eventId: string): Promise<EventLocation | undefined>;
   getItem(key: string): Promise<StoredItem | undefined>;
+  /** Batched reads (one LevelDB round trip each), results in argument order. */
+  getTxLocations(txIds: readonly string[]): Promise<(TxLocation | undefined)[]>;
+  getEventLocations(eventIds: readonly string[]): Promise<(EventLocation | undefined)[]>;
+  getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]>;
   isLotRecalled(lot: LotKey): Promise<boolean>;
   getUndo(hash: string): Promise<UndoRecord | undefined>;
   /** One atomic, synced batch: main-chain entry, indexes, item state, undo and tip. */

@@ -5,7 +5,7 @@
 import canonicalize from 'canonicalize';
 import { TxError } from './errors.js';
 import { sha256 } from './hash.js';
-import { concatBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from './bytes.js';
+import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from './bytes.js';
 import { sign, verify } from './keys.js';
 import type { SignedTx, TxBody } from './types.js';
 
@@ -25,6 +25,27 @@ export function txBodyOf(tx: SignedTx | TxBody): TxBody {
 /** Tx ID: SHA-256 of the body's JCS bytes. */
 export function txId(tx: SignedTx | TxBody): Uint8Array {
   return sha256(utf8.encode(jcs(txBodyOf(tx))));
+}
+
+export interface CanonicalTx {
+  /** SHA-256(JCS(body)). */
+  id: Uint8Array;
+  /** JCS(body + sig): the bytes carried in blocks and gossip. */
+  bytes: Uint8Array;
+}
+
+/**
+ * Tx ID and canonical signed bytes from ONE canonicalisation of the body. JCS sorts keys, so
+ * the signed form is the body's JCS with `"sig":"…"` between `kind` and `submitter`; the
+ * body's top-level tail after `events` has a fixed shape built from checked fields, so it is
+ * located exactly, never searched for inside event data.
+ */
+export function canonicalTx(tx: SignedTx): CanonicalTx {
+  const body = jcs(txBodyOf(tx));
+  const tail = `,"kind":${JSON.stringify(tx.kind)},"submitter":${JSON.stringify(tx.submitter)},"time":${String(tx.time)},"v":${String(tx.v)}}`;
+  if (!body.endsWith(tail)) throw new TxError('MALFORMED', 'tx body has an unexpected canonical form');
+  const signed = `${body.slice(0, body.length - tail.length)},"kind":${JSON.stringify(tx.kind)},"sig":${JSON.stringify(tx.sig)},"submitter":${JSON.stringify(tx.submitter)},"time":${String(tx.time)},"v":${String(tx.v)}}`;
+  return { id: sha256(utf8.encode(body)), bytes: utf8.encode(signed) };
 }
 
 export function txSigningMessage(id: Uint8Array): Uint8Array {
@@ -81,7 +102,18 @@ export function checkTxShape(value: unknown, limits: TxLimits): SignedTx {
   return o as unknown as SignedTx;
 }
 
-/** Decode canonical tx bytes (JSON) with size and shape checks. Throws TxError, never crashes. */
+/**
+ * Decode bytes that must be a tx in canonical form: shape checks, then the canonical bytes
+ * recomputed (one JCS pass) must equal the input, so a tx has exactly one encoding.
+ */
+export function decodeCanonicalTx(bytes: Uint8Array, limits: TxLimits): { tx: SignedTx } & CanonicalTx {
+  const tx = decodeTx(bytes, limits);
+  const c = canonicalTx(tx);
+  if (!equalBytes(c.bytes, bytes)) throw new TxError('MALFORMED', 'tx is not in canonical (RFC 8785) form');
+  return { tx, ...c };
+}
+
+/** Decode tx bytes (JSON) with size and shape checks. Throws TxError, never crashes. */
 export function decodeTx(bytes: Uint8Array, limits: TxLimits): SignedTx {
   if (bytes.length > limits.maxTxBytes) throw new TxError('OVERSIZE', `tx is ${bytes.length} bytes, limit ${limits.maxTxBytes}`);
   let parsed: unknown;

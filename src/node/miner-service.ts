@@ -106,6 +106,7 @@ export class MinerService extends EventEmitter<MinerServiceEvents> {
         sealer: this.sealerId,
         txs: selected.map((e) => ({ tx: e.tx, id: e.id })),
       });
+      const canonical = selected.map((e) => ({ id: e.id, bytes: e.raw }));
       const controller = new AbortController();
       this.current = controller;
       let result: MineResult | null;
@@ -120,7 +121,7 @@ export class MinerService extends EventEmitter<MinerServiceEvents> {
       if (!result || !this.running) continue;
       if (chain.tip.hash !== tip.hash) continue; // lost the race to a peer's block
       const header = decodeHeader(result.header);
-      const signed = makeBlock(header, sign(this.opts.key.secretKey, blockSigningMessage(hashHeaderBytes(result.header))), template.txs);
+      const signed = makeBlock(header, sign(this.opts.key.secretKey, blockSigningMessage(hashHeaderBytes(result.header))), template.txs, canonical);
       try {
         await chain.importBlock(signed);
         this.blocksMined++;

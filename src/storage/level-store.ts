@@ -188,6 +188,18 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.items.get(key);
   }
 
+  getTxLocations(txIds: readonly string[]): Promise<(TxLocation | undefined)[]> {
+    return this.repositories.txLocations.getMany(txIds);
+  }
+
+  getEventLocations(eventIds: readonly string[]): Promise<(EventLocation | undefined)[]> {
+    return this.repositories.eventLocations.getMany(eventIds);
+  }
+
+  getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]> {
+    return this.repositories.items.getMany(keys);
+  }
+
   async isLotRecalled(lot: LotKey): Promise<boolean> {
     return (await this.repositories.recalledLots.get(lot)) === true;
   }

@@ -116,6 +116,19 @@ export class Repository<K, V> implements BucketReader {
     return raw === undefined ? undefined : this.decodeValue(key.subarray(1), raw, k);
   }
 
+  /** Many gets in one LevelDB call, results in key order. */
+  async getMany(ks: readonly K[]): Promise<(V | undefined)[]> {
+    if (ks.length === 0) return [];
+    const keys = ks.map((k) => this.dbKey(k));
+    let raws: (Uint8Array | undefined)[];
+    try {
+      raws = await this.db.getMany(keys);
+    } catch (err) {
+      throw this.readError(keys[0] as Uint8Array, err);
+    }
+    return raws.map((raw, i) => (raw === undefined ? undefined : this.decodeValue((keys[i] as Uint8Array).subarray(1), view(raw), ks[i] as K)));
+  }
+
   async has(k: K): Promise<boolean> {
     const key = this.dbKey(k);
     try {

@@ -157,18 +157,18 @@ describe('mempool', () => {
   it('refuses duplicates by tx and by event, leaves the pool unchanged, and stays within its bounds', () => {
     const pool = new Mempool({ maxTxs: 3, maxBytes: 1 << 20 });
     const a = tx([ev(1), ev(2)]);
-    pool.add(a, txId(a), 100, 0);
-    expect(() => pool.add(a, txId(a), 100, 0)).toThrow(expect.objectContaining({ code: 'ALREADY_KNOWN' }));
+    pool.add(a, txId(a), new Uint8Array(100), 0);
+    expect(() => pool.add(a, txId(a), new Uint8Array(100), 0)).toThrow(expect.objectContaining({ code: 'ALREADY_KNOWN' }));
     const b = tx([ev(3), ev(2)]);
-    expect(() => pool.add(b, txId(b), 100, 0)).toThrow(expect.objectContaining({ code: 'DUPLICATE_EVENT' }));
+    expect(() => pool.add(b, txId(b), new Uint8Array(100), 0)).toThrow(expect.objectContaining({ code: 'DUPLICATE_EVENT' }));
     expect(pool.size).toBe(1);
     expect(pool.txOfEvent(ev(3))).toBeUndefined();
     for (let i = 10; i < 12; i++) {
       const t = tx([ev(i)]);
-      pool.add(t, txId(t), 100, 0);
+      pool.add(t, txId(t), new Uint8Array(100), 0);
     }
     const over = tx([ev(99)]);
-    expect(() => pool.add(over, txId(over), 100, 0)).toThrow(expect.objectContaining({ code: 'MEMPOOL_FULL' }));
+    expect(() => pool.add(over, txId(over), new Uint8Array(100), 0)).toThrow(expect.objectContaining({ code: 'MEMPOOL_FULL' }));
     expect(pool.size).toBe(3);
     expect(pool.bytes).toBe(300);
   });
@@ -177,13 +177,13 @@ describe('mempool', () => {
     const pool = new Mempool({ maxTxs: 100, maxBytes: 1 << 20 });
     const txs = [tx([ev(20)]), tx([ev(21)]), tx([ev(22)])];
     const sizes = [100, 200, 100];
-    txs.forEach((t, i) => pool.add(t, txId(t), sizes[i] as number, i));
+    txs.forEach((t, i) => pool.add(t, txId(t), new Uint8Array(sizes[i] as number), i));
     expect(pool.select(10_000).map((e) => e.tx)).toEqual(txs);
     // Each tx costs its size + 4: the 204-byte one does not fit beside the first, the third does.
     expect(pool.select(220).map((e) => e.tx)).toEqual([txs[0], txs[2]]);
     expect(pool.select(220, 1).map((e) => e.tx)).toEqual([txs[0]]);
     const other = tx([ev(22)].map(() => ev(23)));
-    pool.add(other, txId(other), 50, 9);
+    pool.add(other, txId(other), new Uint8Array(50), 9);
     // A block with txs[0] and an unrelated tx holding event 22 clears txs[0] and txs[2].
     expect(pool.removeIncluded([toHex(txId(txs[0] as SignedTx))], [ev(22)])).toBe(2);
     expect(pool.select(10_000).map((e) => e.tx)).toEqual([txs[1], other]);
