@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -324,12 +324,15 @@ export async function benchReport(opts: ReportOptions): Promise<BenchReport> {
   const want = new Set<Part>(opts.only ?? PARTS);
   const t0 = performance.now();
   const notes: string[] = [];
+  const loadStart = loadavg()[0] ?? 0;
   const skip = (): Skipped => ({ skipped: `not requested (--only ${[...want].join(',')})` });
   const hashrate = want.has('hashrate') ? await attempt('hashrate', log, () => hashratePart(quick)) : skip();
   const ingest = want.has('ingest') || want.has('latency') ? await attempt('ingest', log, () => ingestPart(quick)) : skip();
   const latency = want.has('latency') ? await attempt('latency', log, () => latencyPart(quick, ingest, log)) : skip();
   const sync = want.has('sync') ? await attempt('sync', log, () => syncPart(quick, log)) : skip();
   if (quick) notes.push('quick run (--quick): small sizes, figures are rough');
+  // Other work on the machine moves every figure here: say how busy it was.
+  notes.push(`1-minute load average ${loadStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${availableParallelism()} cores; the benches themselves add to it)`);
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const report: BenchReport = {
     version: 1,
