@@ -81,6 +81,9 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   private readonly headers = new Map<string, HeaderEntry>();
   private readonly recent = new Map<string, Block>();
+  /** Bumped after every connect/disconnect; stateBusy while one runs (optimistic admission). */
+  private stateVersion = 0;
+  private stateBusy = false;
   /** Hashes of valid blocks with no valid child: where fork choice looks for the best chain. */
   private readonly candidates = new Set<string>();
   /** Memo of each header's retarget anchor (one small object per header, like the index). */
@@ -491,7 +494,22 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Connect a stored block on top of the current tip: one atomic batch. */
-  private async connectBlock(entry: HeaderEntry): Promise<Block> {
+  /** Run a change of chain state (connect/disconnect), visible to optimistic admission. */
+  private async changingState<T>(fn: () => Promise<T>): Promise<T> {
+    this.stateBusy = true;
+    try {
+      return await fn();
+    } finally {
+      this.stateBusy = false;
+      this.stateVersion++;
+    }
+  }
+
+  private connectBlock(entry: HeaderEntry): Promise<Block> {
+    return this.changingState(() => this.connectBlockInner(entry));
+  }
+
+  private async connectBlockInner(entry: HeaderEntry): Promise<Block> {
     const { store } = this.modules;
     const block = await this.readBlock(entry.hash);
     if (entry.prevHash !== this.tipEntry.hash) throw new Error(`connect ${entry.hash}: parent is not the tip`);
@@ -576,7 +594,11 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Disconnect the tip block: one atomic batch restoring the undo data. */
-  private async disconnectTip(entry: HeaderEntry): Promise<Block> {
+  private disconnectTip(entry: HeaderEntry): Promise<Block> {
+    return this.changingState(() => this.disconnectTipInner(entry));
+  }
+
+  private async disconnectTipInner(entry: HeaderEntry): Promise<Block> {
     const { store } = this.modules;
     if (entry.hash !== this.tipEntry.hash) throw new Error(`disconnect ${entry.hash}: not the tip`);
     const block = await this.readBlock(entry.hash);
@@ -639,22 +661,38 @@ export class Chain extends EventEmitter<ChainEvents> {
       const [result] = await this.modules.verifier.verify([tx], [c.id]);
       if (result) throw result;
     }
-    await this.writer.run(() => this.admitLocked(tx, c));
+    // Optimistic admission: the chain reads run outside the writer queue, and the tx is added
+    // only if no block was connected or disconnected meanwhile (else it goes through the queue),
+    // so captures do not wait behind block imports.
+    const version = this.stateVersion;
+    let admitted = false;
+    if (!this.stateBusy) {
+      await this.checkAdmissible(tx, c);
+      if (!this.stateBusy && this.stateVersion === version) {
+        this.assertOpen();
+        this.modules.mempool.add(tx, c.id, c.bytes, this.modules.clock());
+        admitted = true;
+      }
+    }
+    if (!admitted) await this.writer.run(() => this.admitLocked(tx, c));
     this.emit('tx', tx, idHex, opts.origin ?? 'local');
     return { txId: idHex };
   }
 
-  private async admitLocked(tx: SignedTx, c: CanonicalTx): Promise<void> {
-    this.assertOpen();
-    const { store, mempool, clock } = this.modules;
+  /** Throws TxError ALREADY_KNOWN or DUPLICATE_EVENT (every duplicate, with where it is). */
+  private async checkAdmissible(tx: SignedTx, c: CanonicalTx): Promise<void> {
     const idHex = toHex(c.id);
-    const loc = await store.getTxLocation(idHex);
+    const [loc, duplicates] = await Promise.all([this.modules.store.getTxLocation(idHex), this.findDuplicateEvents(tx.eventIds)]);
     if (loc) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already in block ${loc.height}`, { txId: idHex, block: { hash: loc.blockHash, height: loc.height } });
-    const duplicates = await this.findDuplicateEvents(tx.eventIds);
     if (duplicates.length > 0) {
       throw new TxError('DUPLICATE_EVENT', `${duplicates.length} event(s) already recorded`, { duplicates });
     }
-    mempool.add(tx, c.id, c.bytes, clock());
+  }
+
+  private async admitLocked(tx: SignedTx, c: CanonicalTx): Promise<void> {
+    this.assertOpen();
+    await this.checkAdmissible(tx, c);
+    this.modules.mempool.add(tx, c.id, c.bytes, this.modules.clock());
   }
 
   /** Where each of these event IDs already is, in the mempool or on the main chain (batched reads). */

@@ -58,10 +58,12 @@ export class Mempool {
     const bytes = raw.length;
     const idHex = toHex(id);
     if (this.entries.has(idHex)) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already pending`, { txId: idHex });
+    const duplicates: { eventId: string; txId: string; block: null }[] = [];
     for (const e of tx.eventIds) {
       const other = this.events.get(e);
-      if (other !== undefined) throw new TxError('DUPLICATE_EVENT', `event ${e} is already pending in tx ${other}`, { eventId: e, txId: other, block: null });
+      if (other !== undefined) duplicates.push({ eventId: e, txId: other, block: null });
     }
+    if (duplicates.length > 0) throw new TxError('DUPLICATE_EVENT', `${duplicates.length} event(s) already pending`, { duplicates });
     if (this.entries.size >= this.opts.maxTxs || this.totalBytes + bytes > this.opts.maxBytes) {
       throw new TxError('MEMPOOL_FULL', `mempool is full (${this.entries.size} txs, ${this.totalBytes} bytes); retry later`);
     }
