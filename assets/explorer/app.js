@@ -21,10 +21,12 @@ const TOKEN_KEY = 'tracechain.token';
 // DOM helpers
 // ---------------------------------------------------------------------------------------------
 
+/** @typedef {Node | string | number | null | undefined | false | Child[]} Child */
+
 /**
  * @param {string} tag  "div.class#id"
  * @param {Record<string, string | number | boolean | undefined | null> | null} [attrs]
- * @param {...(Node | string | number | null | undefined | false | (Node | string | null | undefined | false)[])} children
+ * @param {...Child} children
  * @returns {HTMLElement}
  */
 function h(tag, attrs, ...children) {
@@ -38,7 +40,7 @@ function h(tag, attrs, ...children) {
     if (v === undefined || v === null || v === false) continue;
     el.setAttribute(k, v === true ? '' : String(v));
   }
-  const add = (/** @type {any} */ c) => {
+  const add = (/** @type {Child} */ c) => {
     if (c === null || c === undefined || c === false) return;
     if (Array.isArray(c)) c.forEach(add);
     else el.append(c instanceof Node ? c : document.createTextNode(String(c)));

@@ -144,7 +144,7 @@ export function sha256Fallback(data) {
 export function sha256Engine(cryptoLike = globalThis.crypto) {
   const subtle = cryptoLike?.subtle;
   if (subtle !== undefined && typeof subtle.digest === 'function') {
-    return { engine: 'webcrypto', sha256: async (data) => new Uint8Array(await subtle.digest('SHA-256', data)) };
+    return { engine: 'webcrypto', sha256: async (data) => new Uint8Array(await subtle.digest('SHA-256', new Uint8Array(data))) };
   }
   return { engine: 'fallback', sha256: async (data) => sha256Fallback(data) };
 }

@@ -60,12 +60,12 @@ export function explorerDir(moduleUrl: string = import.meta.url, env: NodeJS.Pro
   return undefined;
 }
 
-/** Every servable file of the directory (one level; type by extension; .d.ts and dotfiles left out). */
+/** Every servable file of the directory (one level; type by extension; .d.ts, tsconfig and dotfiles left out). */
 export function loadAssets(dir: string): Map<string, Asset> {
   const out = new Map<string, Asset>();
   for (const name of readdirSync(dir)) {
     const type = TYPES[extname(name)];
-    if (type === undefined || name.startsWith('.') || name.endsWith('.d.ts')) continue;
+    if (type === undefined || name.startsWith('.') || name.endsWith('.d.ts') || name.startsWith('tsconfig')) continue;
     const path = join(dir, name);
     if (!statSync(path).isFile()) continue;
     const body = readFileSync(path);
