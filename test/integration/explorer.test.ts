@@ -141,7 +141,7 @@ describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
       const again = await fetch(`${node.api}/explorer/${file}`, { headers: { 'if-none-match': etag } });
       expect(again.status).toBe(304);
     }
-    for (const bad of ['/explorer/proof.d.ts', '/explorer/..%2Fpackage.json', '/explorer/%2e%2e%2f%2e%2e%2fpackage.json', '/explorer/nope.js']) {
+    for (const bad of ['/explorer/proof.d.ts', '/explorer/tsconfig.json', '/explorer/..%2Fpackage.json', '/explorer/%2e%2e%2f%2e%2e%2fpackage.json', '/explorer/nope.js']) {
       const r = await node.get(bad);
       expect(r.status, bad).toBe(404);
       expect(r.headers.get('content-type')).toContain('application/problem+json');
@@ -163,8 +163,14 @@ describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
     expect(await page.textContent('#h-hashrate .v')).toMatch(/H\/s$/);
     expect(await page.textContent('#h-age .v')).toMatch(/ago$/);
     expect(await page.textContent('#h-mempool .v')).toMatch(/^[0-9]+ txs?$/);
-    expect(await page.locator('table.blocks tbody tr').count()).toBe(10);
     expect(await page.textContent('.tip')).toMatch(/chain tip#[0-9]+/);
+    // The tip line and the table agree (both refresh when the tip moves: poll for a settled view).
+    await waitFor('tip line and recent blocks agree', async () => {
+      const tipHeight = Number((await page.textContent('.tip a'))?.slice(1));
+      const rows = await page.locator('table.blocks tbody tr').count();
+      const first = await page.textContent('table.blocks tbody tr:first-child td:first-child');
+      return rows === Math.min(10, tipHeight + 1) && first === String(tipHeight);
+    }, 10_000);
     const path = join(shots, 'explorer-home.png');
     await page.screenshot({ path, fullPage: true });
     await keepShot(path);
@@ -243,6 +249,27 @@ describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
     expect(await page.locator('#timeline .mark.bad').count()).toBe(1);
     expect(await page.textContent('#timeline .mark.bad')).toContain('audit path');
     await page.close();
+  });
+
+  it('asks for the token when the node requires it for reads, and then works', async () => {
+    const locked = await startNode(['--block-interval', '200', '--workers', '1', '--no-mine'], { env: { TRACECHAIN_REQUIRE_TOKEN_FOR_READS: 'true' } });
+    try {
+      expect((await locked.get('/blocks/tip')).status).toBe(401);
+      expect((await locked.get('/')).status).toBe(200); // the page itself is open
+      const page = await newPage();
+      await page.goto(`${locked.api}/`);
+      await page.waitForSelector('#token-dialog[open]');
+      expect(await page.textContent('#h-status .v')).toBe('ready'); // /health stays open
+      await page.fill('#token-input', await locked.token());
+      await page.click('#token-ok');
+      await page.waitForSelector('table.blocks tbody tr');
+      expect(await page.textContent('.tip')).toContain('#0');
+      expect(await page.evaluate('sessionStorage.getItem("tracechain.token")')).toBe(await locked.token());
+      await page.close();
+    } finally {
+      await locked.kill('SIGTERM');
+      await removeDir(locked.dataDir);
+    }
   });
 
   it('opens event, tx and block views from the timeline, each checked in the browser', async () => {
