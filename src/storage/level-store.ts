@@ -83,6 +83,9 @@ export class LevelChainStore implements ChainStore {
   private readonly log: StoreLogger;
   private writeQueue: Promise<unknown> = Promise.resolve();
 
+  /** Every recalled lot (mirror of the recalledLots bucket, small). */
+  private readonly recalled = new Set<string>();
+
   private constructor(dir: string, db: Db, log: StoreLogger, clearPending: boolean) {
     this.dir = dir;
     this.db = db;
@@ -125,7 +128,10 @@ export class LevelChainStore implements ChainStore {
       if (clearPending) log.warn({ dir }, 'an index clear was interrupted; indexes are partial until clearIndexes() and a reindex run');
       // The tip is not read here: a corrupt tip must not stop `audit` from opening the store to report it.
       log.info({ dir, schema: SCHEMA_VERSION }, 'chain store open');
-      return new LevelChainStore(dir, db, log, clearPending);
+      const store = new LevelChainStore(dir, db, log, clearPending);
+      // Recalls are rare, and every event's status asks about its lot: keep the set in memory.
+      for await (const lot of repositories.recalledLots.keys()) store.recalled.add(lotSetKey(lot));
+      return store;
     } catch (err) {
       await db.close();
       throw err;
@@ -201,7 +207,7 @@ export class LevelChainStore implements ChainStore {
   }
 
   async isLotRecalled(lot: LotKey): Promise<boolean> {
-    return (await this.repositories.recalledLots.get(lot)) === true;
+    return this.recalled.has(lotSetKey(lot));
   }
 
   getUndo(hash: string): Promise<UndoRecord | undefined> {
@@ -310,6 +316,7 @@ export class LevelChainStore implements ChainStore {
       ops.push(r.undo.put(hash, batch.undo));
       ops.push(r.meta.putTip(hash));
       await this.write('connect', ops);
+      for (const lot of batch.recalledLots) this.recalled.add(lotSetKey(lot));
       this.log.debug({ hash, height, ops: ops.length }, 'block connected');
     });
   }
@@ -343,6 +350,10 @@ export class LevelChainStore implements ChainStore {
       ops.push(r.undo.del(hash));
       ops.push(r.meta.putTip(newTip.hash));
       await this.write('disconnect', ops);
+      for (const u of batch.undo.lots) {
+        if (u.prev) this.recalled.add(lotSetKey(u.lot));
+        else this.recalled.delete(lotSetKey(u.lot));
+      }
       this.log.debug({ hash, height, newTip: newTip.hash, ops: ops.length }, 'block disconnected');
     });
   }
@@ -381,6 +392,7 @@ export class LevelChainStore implements ChainStore {
       }
       const final: BatchOp[] = [genesisHash === undefined ? r.meta.del('tip') : r.meta.putTip(genesisHash), r.meta.del('clearing')];
       await this.write('clearIndexes (finish)', final);
+      this.recalled.clear();
       this.log.info({ deleted, tip: genesisHash }, 'indexes cleared');
       return { deleted, tip: genesisHash };
     });
@@ -463,4 +475,8 @@ async function checkSchema(db: Db, repositories: Repositories, dir: string, log:
     );
   }
   if (version < 1) throw new StorageOpenError('CORRUPTION', dir, `chain database ${dir} has impossible schema version ${version}`);
+}
+
+function lotSetKey(lot: LotKey): string {
+  return `${lot.gtin}\u0000${lot.lot}`;
 }

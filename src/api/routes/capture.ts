@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type {} from '@fastify/rate-limit';
-import { fromHex } from '../../chain/bytes.js';
+import { fromHex, utf8 } from '../../chain/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import type { CapturePool } from '../capture-pool.js';
@@ -58,7 +58,8 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
         throw new HttpProblem(status, code ?? 'INVALID', title, detail, rest);
       }
       const tx = JSON.parse(outcome.tx) as SignedTx;
-      await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), origin: 'local', verified: true });
+      // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
+      await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
       return reply.code(202).header('location', `/txs/${outcome.txId}`).send({ txId: outcome.txId, eventIds: outcome.eventIds });
     },
   );
