@@ -34,7 +34,7 @@ export interface IngestOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 16, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1 };
+export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1 };
 
 export interface IngestPhase {
   eventsPerDocument: number;
