@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { builtFileUrl } from './built-file.js';
+import { builtFileUrl } from '../runtime/built-file.js';
 import { prepareCapture, type CaptureOutcome, type CaptureSetup } from './capture-core.js';
 import type { CaptureReply, CaptureRequest, CaptureWorkerInit } from './capture-worker.js';
 import { toHex } from '../chain/bytes.js';

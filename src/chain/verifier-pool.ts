@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { TxError, type TxErrorCode } from './errors.js';
 import { genesisBlock } from './genesis.js';
 import { txId as computeTxId } from './tx.js';
-import { builtFileUrl } from '../consensus/kernel/locate.js';
+import { builtFileUrl } from '../runtime/built-file.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { Genesis, SignedTx } from './types.js';
 import type { VerifierWorkerInit, VerifyRequest, VerifyResponse } from './verifier-protocol.js';

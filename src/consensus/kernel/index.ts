@@ -9,7 +9,7 @@ export { targetToBytes, targetWords, digestMeetsTarget, MAX_TARGET, MAX_NONCE, H
 export { TsKernel, TS_KERNEL_NAME } from './ts-kernel.js';
 export { NobleKernel, NOBLE_KERNEL_NAME } from './noble-kernel.js';
 export { WasmSimdKernel, createWasmKernel, loadSha256dModule, defaultWasmUrl, WASM_KERNEL_NAME } from './wasm-kernel.js';
-export { builtFileUrl } from './locate.js';
+export { builtFileUrl } from '../../runtime/built-file.js';
 
 export type KernelName = typeof WASM_KERNEL_NAME | typeof TS_KERNEL_NAME | typeof NOBLE_KERNEL_NAME;
 export type KernelChoice = KernelName | 'auto';

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { SegmentedKernel, checkHeader } from './types.js';
-import { builtFileUrl } from './locate.js';
+import { builtFileUrl } from '../../runtime/built-file.js';
 import { requireWasm, wasmApi, type WasmGlobal, type WasmMemory, type WasmModule } from './wasm-api.js';
 
 interface Sha256dExports {

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { builtFileUrl } from '../kernel/index.js';
+import { builtFileUrl } from '../../runtime/built-file.js';
 import { HashrateMeter } from './meter.js';
 import { checkJob, rangeIndexOf, verifyNonce, type NonceRange } from './nonce-space.js';
 import { CTRL_CLOSED, CTRL_IDLE, type FromWorker, type JobMessage, type WorkerInit } from './protocol.js';
