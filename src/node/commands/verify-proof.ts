@@ -18,17 +18,11 @@ import { jcs, txBodyOf } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import { hashMeetsTarget, targetFromBits } from '../../consensus/target.js';
 import { eventIdOf } from '../../trace/document.js';
+import type { Proof } from '../../api/provenance.js';
 import { ApiClient, ApiError, readInput, runClientCommand, type ClientFlags } from './client.js';
 
-export interface ProofJson {
-  tx: string;
-  txIndex: number;
-  txCount: number;
-  auditPath: string[];
-  merkleRoot: string;
-  blockHash: string;
-  header: string;
-}
+/** The proof object of a /trace or /events/:id answer (the API's own type). */
+export type ProofJson = Proof;
 
 export interface EntryJson {
   eventId: string;
