@@ -3,7 +3,8 @@
  * status. Every error answer of the API goes through here.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BlockError, TxError } from '../chain/errors.js';
+import { BlockError, StoreDamagedError, TxError } from '../chain/errors.js';
+import { StorageCorruptionError, StorageError } from '../storage/errors.js';
 import { TraceError } from '../trace/errors.js';
 
 export interface Problem {
@@ -108,6 +109,13 @@ export function toProblem(err: unknown): Problem {
   }
   if (err instanceof BlockError) {
     return { type: PROBLEM_BASE + kebab(err.code), title: `Block rejected: ${err.code}`, status: 400, detail: err.message, code: err.code, ...err.details };
+  }
+  if (err instanceof StoreDamagedError || err instanceof StorageCorruptionError) {
+    // Refuse to serve what the store cannot vouch for, and say what is wrong.
+    return { type: PROBLEM_BASE + 'store-damaged', title: 'Store damaged', status: 500, detail: `${err.message}; run tracechain audit, then tracechain reindex or re-sync from peers`, code: 'STORE_DAMAGED' };
+  }
+  if (err instanceof StorageError && (err.code === 'WRITE_FAILED' || err.code === 'READ_FAILED')) {
+    return { type: PROBLEM_BASE + 'store-unavailable', title: 'Service unavailable', status: 503, detail: err.message, code: 'STORE_UNAVAILABLE' };
   }
   const fe = err as FastifyError;
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600) {

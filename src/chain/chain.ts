@@ -6,7 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BlockError, TxError } from './errors.js';
+import { BlockError, StoreDamagedError, TxError } from './errors.js';
+import { merkleRoot } from './merkle.js';
 import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.js';
 import { genesisBlock } from './genesis.js';
 import { toHex } from './bytes.js';
@@ -28,6 +29,8 @@ export interface ChainOptions {
   genesis: Genesis;
   /** Blocks held back because their time is ahead of the local clock. */
   maxFutureBlocks?: number;
+  /** Called after each block a reorg (or the start-up activation) connects: reindex progress. */
+  onConnect?: (height: number, targetHeight: number) => void;
 }
 
 export interface ChainModules {
@@ -95,6 +98,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly maxFuture: number;
   private readonly log: Logger;
   private closing = false;
+  private readonly onConnect: ((height: number, targetHeight: number) => void) | undefined;
 
   private constructor(
     opts: ChainOptions,
@@ -107,6 +111,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.chainId = genesisBlock(opts.genesis).hashHex;
     this.limits = { maxBlockBytes: this.params.maxBlockBytes, maxTxBytes: this.params.maxTxBytes, maxEventsPerTx: this.params.maxEventsPerTx };
     this.maxFuture = opts.maxFutureBlocks ?? 64;
+    this.onConnect = opts.onConnect;
     this.log = modules.logger.child({ module: 'chain' });
   }
 
@@ -441,6 +446,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     for (const e of toConnect) {
       try {
         connectedBlocks.push(await this.connectBlock(e));
+        this.onConnect?.(e.height, target.height);
       } catch (err) {
         if (!(err instanceof BlockError || err instanceof TxError)) throw err;
         this.log.warn({ hash: e.hash, height: e.height, err: err.message }, 'block failed to connect; restoring the previous chain');
@@ -476,8 +482,24 @@ export class Chain extends EventEmitter<ChainEvents> {
     const cached = this.recent.get(hash);
     if (cached) return cached;
     const bytes = await this.modules.store.getBlockBytes(hash);
-    if (!bytes) throw new Error(`block ${hash} is in the header index but not stored: the store is damaged`);
-    return decodeBlock(bytes, this.limits);
+    if (!bytes) throw new StoreDamagedError(hash, 'is in the header index but not stored');
+    return this.decodeStored(hash, bytes);
+  }
+
+  /**
+   * Decode stored block bytes and check they are the block asked for: the header hashes to the
+   * key and the txs to the merkle root. Flipped bytes on disk must never be served or connected.
+   */
+  private decodeStored(hash: string, bytes: Uint8Array): Block {
+    let block: Block;
+    try {
+      block = decodeBlock(bytes, this.limits);
+    } catch (err) {
+      throw new StoreDamagedError(hash, `does not decode: ${(err as Error).message}`);
+    }
+    if (block.hashHex !== hash) throw new StoreDamagedError(hash, `is stored with a header that hashes to ${block.hashHex}`);
+    if (toHex(merkleRoot(block.txIds)) !== toHex(block.header.merkleRoot)) throw new StoreDamagedError(hash, 'has txs that do not hash to its merkle root');
+    return block;
   }
 
   private historyOf(block: Block): EpcHistoryEntry[] {
@@ -724,7 +746,7 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   async getBlock(hash: string): Promise<Block | undefined> {
     const bytes = await this.modules.store.getBlockBytes(hash);
-    return bytes ? decodeBlock(bytes, this.limits) : undefined;
+    return bytes ? this.decodeStored(hash, bytes) : undefined;
   }
 
   async getMainBlock(height: number): Promise<Block | undefined> {

@@ -59,3 +59,19 @@ export class TxError extends Error {
     super(`${code}: ${message}`);
   }
 }
+
+/**
+ * Stored block bytes that do not match the hash they are stored under (or whose txs do not hash
+ * to the header's merkle root): the store is damaged. Never a reason to mark a block invalid;
+ * the cure is `tracechain reindex` or re-sync from peers.
+ */
+export class StoreDamagedError extends Error {
+  override readonly name = 'StoreDamagedError';
+  readonly code = 'STORE_DAMAGED';
+  constructor(
+    readonly hash: string,
+    message: string,
+  ) {
+    super(`store damaged: block ${hash} ${message}`);
+  }
+}

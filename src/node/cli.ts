@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, parseHostPort, type NodeConfig } from './confi
 import { configCommand, type ConfigFlags } from './commands/config.js';
 import { TracechainNode } from './node.js';
 import { auditCommand } from './commands/audit.js';
+import { reindexCommand } from './commands/reindex.js';
 import { hashCommand } from './commands/hash.js';
 import { benchCommand, type BenchFlags } from './commands/bench.js';
 import { captureCommand, type CaptureFlags } from './commands/capture.js';
@@ -124,6 +125,15 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (flags: { data: string; json?: boolean }) => {
       process.exitCode = await auditCommand({ data: resolve(flags.data), json: flags.json }, process.stdout, process.stderr);
+    });
+
+  program
+    .command('reindex')
+    .description('rebuild every index of a stopped node from its stored blocks (refuses while the node runs)')
+    .option('--data <dir>', 'data directory', './data')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { data: string; json?: boolean }) => {
+      process.exitCode = await reindexCommand({ data: resolve(flags.data), json: flags.json }, process.stdout, process.stderr);
     });
 
   const clientOptions = (cmd: Command): Command =>
