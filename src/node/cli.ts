@@ -131,9 +131,10 @@ export function buildProgram(): Command {
     .command('reindex')
     .description('rebuild every index of a stopped node from its stored blocks (refuses while the node runs)')
     .option('--data <dir>', 'data directory', './data')
+    .option('--repair', "run LevelDB's repair first (deleted or garbled database files)")
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { data: string; json?: boolean }) => {
-      process.exitCode = await reindexCommand({ data: resolve(flags.data), json: flags.json }, process.stdout, process.stderr);
+    .action(async (flags: { data: string; json?: boolean; repair?: boolean }) => {
+      process.exitCode = await reindexCommand({ data: resolve(flags.data), json: flags.json, repair: flags.repair }, process.stdout, process.stderr);
     });
 
   const clientOptions = (cmd: Command): Command =>

@@ -7,7 +7,7 @@
  * serialised inside the store so the invariant checks (connect extends the tip, disconnect
  * removes the tip) and the batch they guard cannot interleave with another write.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { encodeBlock, type Block } from '../chain/block.js';
 import { equalBytes, toHex } from '../chain/bytes.js';
@@ -105,6 +105,16 @@ export class LevelChainStore implements ChainStore {
       await mkdir(dir, { recursive: true });
     } catch (err) {
       throw new StorageOpenError('OPEN_FAILED', dir, `cannot create chain database directory ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+    // LevelDB treats a directory without CURRENT as a new database (and may delete the old files
+    // as obsolete): a store whose CURRENT or MANIFEST was lost must not open as an empty chain.
+    const files = await readdir(dir).catch(() => [] as string[]);
+    if (!files.includes('CURRENT') && files.some((f) => /^[0-9]+\.(log|ldb|sst)$/.test(f))) {
+      throw new StorageOpenError(
+        'OPEN_FAILED',
+        dir,
+        `chain database ${dir} holds data files but no CURRENT file (damaged or partly deleted); run tracechain reindex --repair`,
+      );
     }
     const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     try {

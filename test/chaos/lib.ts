@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export const FAST = ['--block-interval', '200', '--workers', '1', '--log-level', 'warn'];
+export const FAST = ['--block-interval', '200', '--workers', '1', '--log-level', 'info'];
 
 let seq = 0;
 /** An EPCIS 2.0 document commissioning `n` fresh packs (unique serials, so unique event IDs). */

@@ -6,6 +6,7 @@
  * Stored blocks are checked against their hash and merkle root as they are read, so a damaged
  * block stops the reindex with its name instead of indexing wrong data.
  */
+import { ClassicLevel } from 'classic-level';
 import { pino } from 'pino';
 import { Chain } from '../../chain/chain.js';
 import { StoreDamagedError } from '../../chain/errors.js';
@@ -29,7 +30,7 @@ export interface ReindexReport {
 }
 
 export async function reindexCommand(
-  opts: { data: string; json?: boolean; progress?: Progress },
+  opts: { data: string; json?: boolean; repair?: boolean; progress?: Progress },
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
@@ -40,6 +41,16 @@ export async function reindexCommand(
     return 2;
   }
   let store: LevelChainStore;
+  if (opts.repair) {
+    // LevelDB's own repair: rebuilds the manifest from whatever table and log files survive
+    // (deleted CURRENT/MANIFEST, garbled files). The reindex below then rebuilds the indexes.
+    try {
+      await ClassicLevel.repair(dir.file(FILES.chain));
+    } catch (e) {
+      err.write(`reindex: LevelDB repair failed: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   try {
     store = await LevelChainStore.open(dir.file(FILES.chain));
   } catch (e) {
@@ -47,7 +58,7 @@ export async function reindexCommand(
       err.write(`reindex: refusing to run: ${e.message}. Stop the node first (reindex rewrites every index).\n`);
       return 3;
     }
-    err.write(`reindex: cannot open the store: ${(e as Error).message}\n`);
+    err.write(`reindex: cannot open the store: ${(e as Error).message}${opts.repair ? '' : ' (try tracechain reindex --repair)'}\n`);
     return 1;
   }
   const bar = opts.progress ?? progressBar('reindex');
