@@ -1,0 +1,26 @@
+/**
+ * Reliability, scenarios 1 and 2 (fast subset): SIGKILL during capture bursts and block
+ * import, and during start-up. The soak runs many more rounds (`npm run test:chaos`).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeDir, stopAll, tempDir } from '../helpers/node-process.js';
+import { crashRounds } from '../chaos/crash.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  stopAll();
+  for (const d of dirs) await removeDir(d);
+});
+
+describe('reliability: SIGKILL at random moments', () => {
+  it('after every kill audit passes, the tip never goes back and no event reported in a block is lost', async () => {
+    const dir = await tempDir('tracechain-rel-crash-');
+    dirs.push(dir);
+    const seed = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
+    const f = await crashRounds(dir, Number(process.env.RELIABILITY_ROUNDS ?? 5), seed);
+    console.log(`reliability-crash figures ${JSON.stringify(f)}`);
+    expect(f.problems, `seed ${seed}`).toEqual([]);
+    expect(f.eventsReportedInBlock).toBeGreaterThan(0);
+    expect(f.eventsFoundAfterRestarts).toBe(f.eventsReportedInBlock);
+  }, 170_000);
+});
