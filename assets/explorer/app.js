@@ -408,6 +408,13 @@ async function eventView(id) {
       h('details', null, h('summary', null, 'The event as captured (EPCIS 2.0 JSON)'), h('pre', null, JSON.stringify(e, null, 2))),
     ),
   );
+  // The journey of the event's (first) item, this event marked in it.
+  const first = epcsOf(e)[0];
+  if (first !== undefined) {
+    const slot = h('div.journey-of');
+    view.append(slot);
+    await journey(first, entry.eventId, (section) => slot.replaceChildren(section)).catch((err) => slot.replaceChildren(errorBox(err)));
+  }
 }
 
 const STATUS_TEXT = {
@@ -424,6 +431,17 @@ const STATUS_TEXT = {
 /** @param {string} id */
 async function itemView(id) {
   view.replaceChildren(h('p.loading', null, 'Looking up ', id, ' …'));
+  await journey(id, null, (section) => view.replaceChildren(section));
+}
+
+/**
+ * An item's status card and journey timeline. `show` puts the section on the page as soon as it
+ * is built; the proofs are then checked and the marks filled in. `highlight` marks one event.
+ * @param {string} id
+ * @param {string | null} highlight
+ * @param {(section: HTMLElement) => void} show
+ */
+async function journey(id, highlight, show) {
   const enc = encodeURIComponent(id);
   const [trace, status] = await Promise.all([api(`/trace/${enc}`), api(`/verify?id=${enc}`).catch(() => null)]);
   /** @type {EventEntry[]} */
@@ -460,8 +478,17 @@ async function itemView(id) {
       : null,
   );
   const list = h('ol#timeline.timeline');
-  view.replaceChildren(h('section.item', null, card, summary, h('h2', null, `Journey · ${events.length} event${events.length === 1 ? '' : 's'}`), events.length ? list : h('p.empty', null, 'No confirmed event for this identifier yet.')));
-  if (trace.nextPageToken) view.append(h('p.more', null, 'Older events than these exist; the API pages them with nextPageToken.'));
+  show(
+    h(
+      'section.item',
+      null,
+      card,
+      summary,
+      h('h2', null, `Journey · ${events.length} event${events.length === 1 ? '' : 's'}`),
+      events.length ? list : h('p.empty', null, 'No confirmed event for this identifier yet.'),
+      trace.nextPageToken ? h('p.more', null, 'Older events than these exist; the API pages them with nextPageToken.') : null,
+    ),
+  );
 
   const alertBy = new Map(alerts.map((a) => [a.eventId, a]));
   const checks = await Promise.all(
@@ -475,8 +502,8 @@ async function itemView(id) {
       const kind = typeof e.bizStep === 'string' ? e.bizStep.replace(/^.*[:-]/, '') : 'other';
       list.append(
         h(
-          `li.step.${kind}`,
-          { 'data-event-id': entry.eventId, 'data-verified': check?.ok ? 'true' : 'false' },
+          `li.step.${kind}${entry.eventId === highlight ? '.highlight' : ''}`,
+          { 'data-event-id': entry.eventId, 'data-verified': check?.ok ? 'true' : 'false', 'aria-current': entry.eventId === highlight ? 'step' : null },
           h('div.dot', { 'aria-hidden': 'true' }),
           h(
             'div.body',

@@ -292,6 +292,10 @@ describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
     await page.waitForSelector('section.tx .mark.ok');
     await search(page, pack.eventIds[1] as string);
     await page.waitForSelector('section.event h1:text("Shipping")');
+    // an event ID leads to the pack's journey too, with that event marked
+    await page.waitForSelector('#proof-summary[data-state="verified"]');
+    expect(await page.locator('#timeline li.step').count()).toBe(5);
+    expect(await page.getAttribute('#timeline li.step.highlight', 'data-event-id')).toBe(pack.eventIds[1]);
     // a wrong identifier: the API's problem, shown
     await search(page, 'urn:epc:id:sgtin:not-an-epc');
     await page.waitForSelector('.error');
