@@ -336,7 +336,7 @@ async function blockView(id) {
       ]),
       h('p.nav', null, b.height > 0 ? blockLink(b.height - 1, '← previous') : null, ' ', blockLink(b.height + 1, 'next →')),
       h('h2', null, `${b.txIds.length} transaction${b.txIds.length === 1 ? '' : 's'}`),
-      h('ol.txs', null, b.txIds.map((/** @type {string} */ t) => h('li', null, txLink(t)))),
+      b.txIds.length > 0 ? h('ol.txs', null, b.txIds.map((/** @type {string} */ t) => h('li', null, txLink(t)))) : h('p.empty', null, 'An empty block: no capture was pending when it was sealed.'),
     ),
   );
 }
