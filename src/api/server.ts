@@ -108,6 +108,11 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Router-level refusals (a malformed %-escape, an over-long parameter) are problem documents too.
+    frameworkErrors: (err, req, reply) => sendProblem(reply, req, err, (p) => metrics.reject(p.code ?? `HTTP_${p.status}`, 'api')),
+    // Slow clients: on Node 20 a requestTimeout set after the server is built (as fastify does)
+    // is never enforced, and timeouts are checked only every 30 s. Give both to the constructor.
+    http: { requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(opts.requestTimeoutMs / 2))) },
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
   app.addSchema(problemSchema);
