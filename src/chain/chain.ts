@@ -44,6 +44,15 @@ export interface ChainModules {
 
 export type ImportStatus = 'connected' | 'side' | 'reorg';
 
+export interface ImportOptions {
+  /**
+   * Write the connect with fsync (default). Initial sync passes false for all but the last block
+   * of a batch: a process crash loses nothing either way (LevelDB has handed the write to the OS),
+   * and a power loss can cost only a suffix of blocks that peers serve again.
+   */
+  durable?: boolean;
+}
+
 export interface ImportOutcome {
   status: ImportStatus;
   hash: string;
@@ -239,18 +248,18 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Decode and import block bytes (from a peer or the miner). */
-  async importBlockBytes(bytes: Uint8Array): Promise<ImportOutcome> {
+  async importBlockBytes(bytes: Uint8Array, opts: ImportOptions = {}): Promise<ImportOutcome> {
     const block = decodeBlock(bytes, this.limits);
-    return this.importBlock(block, bytes);
+    return this.importBlock(block, bytes, opts);
   }
 
   /**
    * Validate, store and, if it makes the most-work chain, connect a block. Throws BlockError.
    * A block whose time is too far ahead is held back and retried by retryFutureBlocks().
    */
-  async importBlock(block: Block, bytes?: Uint8Array): Promise<ImportOutcome> {
+  async importBlock(block: Block, bytes?: Uint8Array, opts: ImportOptions = {}): Promise<ImportOutcome> {
     try {
-      return await this.writer.run(() => this.importLocked(block, bytes ?? encodeBlock(block)));
+      return await this.writer.run(() => this.importLocked(block, bytes ?? encodeBlock(block), opts.durable ?? true));
     } catch (err) {
       if (err instanceof BlockError && err.code === 'TIME_TOO_NEW') this.holdFuture(block);
       throw err;
@@ -287,7 +296,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     return imported;
   }
 
-  private async importLocked(block: Block, bytes: Uint8Array): Promise<ImportOutcome> {
+  private async importLocked(block: Block, bytes: Uint8Array, durable: boolean): Promise<ImportOutcome> {
     this.assertOpen();
     const hash = block.hashHex;
     const known = this.headers.get(hash);
@@ -332,7 +341,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       return { status: 'side', hash, height: entry.height };
     }
     const before = this.tipEntry;
-    await this.activateBest();
+    await this.activateBest(durable);
     if (this.tipEntry.hash !== hash && this.headers.get(hash)?.status === 'invalid') {
       throw new BlockError('BAD_TX', `block ${hash} failed when connected: ${this.headers.get(hash)?.invalidCode ?? ''}`);
     }
@@ -402,17 +411,17 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Move the tip to the most-work valid chain, reorganising as needed. */
-  private async activateBest(): Promise<void> {
+  private async activateBest(durable = true): Promise<void> {
     for (let attempts = 0; attempts < 8; attempts++) {
       const best = this.bestCandidate();
       if (best.hash === this.tipEntry.hash) return;
-      const ok = await this.reorgTo(best);
+      const ok = await this.reorgTo(best, durable);
       if (ok) return;
     }
   }
 
   /** Returns false (state unchanged) when a block on the new branch fails to connect. */
-  private async reorgTo(target: HeaderEntry): Promise<boolean> {
+  private async reorgTo(target: HeaderEntry, durable: boolean): Promise<boolean> {
     const oldTip = this.tipEntry;
     const toConnect: HeaderEntry[] = [];
     const toDisconnect: HeaderEntry[] = [];
@@ -445,7 +454,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const connectedBlocks: Block[] = [];
     for (const e of toConnect) {
       try {
-        connectedBlocks.push(await this.connectBlock(e));
+        connectedBlocks.push(await this.connectBlock(e, durable));
         this.onConnect?.(e.height, target.height);
       } catch (err) {
         if (!(err instanceof BlockError || err instanceof TxError)) throw err;
@@ -527,11 +536,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
   }
 
-  private connectBlock(entry: HeaderEntry): Promise<Block> {
-    return this.changingState(() => this.connectBlockInner(entry));
+  private connectBlock(entry: HeaderEntry, durable = true): Promise<Block> {
+    return this.changingState(() => this.connectBlockInner(entry, durable));
   }
 
-  private async connectBlockInner(entry: HeaderEntry): Promise<Block> {
+  private async connectBlockInner(entry: HeaderEntry, durable: boolean): Promise<Block> {
     const { store } = this.modules;
     const block = await this.readBlock(entry.hash);
     if (entry.prevHash !== this.tipEntry.hash) throw new Error(`connect ${entry.hash}: parent is not the tip`);
@@ -564,7 +573,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const before = new Map<string, StoredItem | null>();
     [...new Set(history.map((h) => h.key))].forEach((key, i) => before.set(key, items[i] ?? null));
     await this.applyItemEffects(block, batch, before);
-    await store.connect(batch);
+    await store.connect(batch, { sync: durable });
     this.tipEntry = entry;
     this.modules.mempool.removeIncluded(txIds, seenEvents);
     return block;

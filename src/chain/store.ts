@@ -97,8 +97,8 @@ export interface ChainStore {
   getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]>;
   isLotRecalled(lot: LotKey): Promise<boolean>;
   getUndo(hash: string): Promise<UndoRecord | undefined>;
-  /** One atomic, synced batch: main-chain entry, indexes, item state, undo and tip. */
-  connect(batch: ConnectBatch): Promise<void>;
+  /** One atomic batch (synced unless `sync: false`): main-chain entry, indexes, item state, undo and tip. */
+  connect(batch: ConnectBatch, opts?: { sync?: boolean }): Promise<void>;
   /** One atomic, synced batch reversing a connect. */
   disconnect(batch: DisconnectBatch): Promise<void>;
   /** EPC history of an item in chain order, paged from an exclusive cursor. */

@@ -28,7 +28,8 @@ export interface ChainPort {
   mainHashAt(height: number): Promise<string | undefined>;
   blockBytes(hash: string): Promise<Uint8Array | undefined>;
   headerBytes(hash: string): Promise<Uint8Array | undefined>;
-  importBlockBytes(bytes: Uint8Array): Promise<ImportOutcome>;
+  /** `durable: false` skips the fsync of this connect (initial sync; see Chain.importBlock). */
+  importBlockBytes(bytes: Uint8Array, opts?: { durable?: boolean }): Promise<ImportOutcome>;
   /** Admit a gossiped tx; throws TxError. */
   submitTx(tx: SignedTx): Promise<void>;
   memberOfPeer(peerId: string): Member | undefined;
@@ -71,7 +72,7 @@ export function chainPort(chain: Chain): ChainPort {
       headers.set(hash, h);
       return h;
     },
-    importBlockBytes: (bytes) => chain.importBlockBytes(bytes),
+    importBlockBytes: (bytes, opts) => chain.importBlockBytes(bytes, opts),
     async submitTx(tx) {
       await chain.submitTx(tx, { origin: 'gossip' });
     },

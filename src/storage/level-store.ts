@@ -299,7 +299,7 @@ export class LevelChainStore implements ChainStore {
     return this.serial(() => this.write('putHeaderEntry', [this.repositories.headers.put(entry.hash, entry)]));
   }
 
-  connect(batch: ConnectBatch): Promise<void> {
+  connect(batch: ConnectBatch, opts: { sync?: boolean } = {}): Promise<void> {
     return this.serial(async () => {
       const { block } = batch;
       const hash = block.hashHex;
@@ -325,7 +325,7 @@ export class LevelChainStore implements ChainStore {
       for (const lot of batch.recalledLots) ops.push(r.recalledLots.put(lot, true));
       ops.push(r.undo.put(hash, batch.undo));
       ops.push(r.meta.putTip(hash));
-      await this.write('connect', ops);
+      await this.write('connect', ops, opts.sync ?? true);
       for (const lot of batch.recalledLots) this.recalled.add(lotSetKey(lot));
       this.log.debug({ hash, height, ops: ops.length }, 'block connected');
     });
