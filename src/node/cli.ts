@@ -57,6 +57,8 @@ async function startCommand(flags: StartFlags): Promise<number> {
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const node = new TracechainNode(config, { logger });
   await node.start();
+  const onHup = (): void => void node.reloadTokens('SIGHUP');
+  process.on('SIGHUP', onHup);
   await new Promise<void>((res) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       logger.info({ signal: sig }, 'shutting down');
@@ -65,6 +67,7 @@ async function startCommand(flags: StartFlags): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  process.off('SIGHUP', onHup);
   await node.stop();
   logger.flush();
   return 0;

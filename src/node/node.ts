@@ -2,6 +2,7 @@
  * Composition root: builds every module from config, starts them in order, stops them in
  * reverse. The only place that knows all the pieces.
  */
+import { unwatchFile, watchFile } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Chain } from '../chain/chain.js';
@@ -46,6 +47,8 @@ export class TracechainNode {
   private metrics: NodeMetrics | undefined;
   private futureTimer: NodeJS.Timeout | undefined;
   private tokenHashes: string[] = [];
+  private tokenFile: string | undefined;
+  private tokenDir: DataDir | undefined;
   private apiAddress = '';
   private readonly log: Logger;
   private info: Omit<NodeInfo, 'api'> | undefined;
@@ -89,6 +92,11 @@ export class TracechainNode {
     if (!member) throw new Error(`member key ${memberId} is not a member of consortium "${genesis.name}"`);
     if (!(await dir.exists(FILES.apiToken)) && (await dir.readTokenHashes()).length === 0) await dir.createApiToken();
     this.tokenHashes = await dir.readTokenHashes();
+    // Revocation takes effect without a restart: the hash file is re-read when it changes
+    // (polled every second) and on SIGHUP (cli.ts calls reloadTokens()).
+    this.tokenFile = dir.file(FILES.apiTokenHashes);
+    this.tokenDir = dir;
+    watchFile(this.tokenFile, { interval: 1_000, persistent: false }, () => void this.reloadTokens('file changed'));
     const chainId = genesisBlock(genesis).hashHex;
 
     this.store = await LevelChainStore.open(dir.file(FILES.chain), { logger });
@@ -136,8 +144,24 @@ export class TracechainNode {
     return { ...this.info, api: this.apiAddress };
   }
 
+  /** Re-read DATA/api-tokens.sha256 (a deleted line revokes its token at once). */
+  async reloadTokens(reason = 'SIGHUP'): Promise<number> {
+    if (!this.tokenDir) return 0;
+    try {
+      const next = await this.tokenDir.readTokenHashes();
+      const revoked = this.tokenHashes.filter((h) => !next.includes(h)).length;
+      this.tokenHashes = next;
+      this.log.info({ reason, tokens: next.length, revoked }, 'API tokens reloaded');
+      return next.length;
+    } catch (err) {
+      this.log.error({ err, reason }, 'API tokens not reloaded: the hash file could not be read');
+      return this.tokenHashes.length;
+    }
+  }
+
   /** Stop in reverse order of start: miner, API, timers, chain writes, store. */
   async stop(): Promise<void> {
+    if (this.tokenFile) unwatchFile(this.tokenFile);
     await this.minerService?.stop();
     await this.miner?.close();
     await this.api?.close();

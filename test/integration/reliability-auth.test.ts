@@ -1,0 +1,123 @@
+/**
+ * Reliability, scenario 9: authorization at the API. A non-member key, a revoked token (the
+ * node re-reads DATA/api-tokens.sha256 on change and on SIGHUP), a member acting outside its
+ * role and a tx replayed on another consortium are all refused. (The same refusals at the
+ * peers are in test/unit/p2p/hostile-peers.test.ts.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BIN, removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+import { capture, commissionDoc, FAST, sleep, tokenOf } from '../chaos/lib.js';
+import { generateKeyPair, keyId } from '../../src/chain/keys.js';
+import { signTx } from '../../src/chain/tx.js';
+import { toHex } from '../../src/chain/bytes.js';
+import { hashToken } from '../../src/node/data-dir.js';
+import type { SignedTx } from '../../src/chain/types.js';
+
+interface Line {
+  name: string;
+  role: string;
+  api: string;
+  token: string;
+  data: string;
+}
+
+const dirs: string[] = [];
+let devnet: ChildProcess | undefined;
+let lines: Line[] = [];
+let solo: NodeProc;
+
+async function postTx(api: string, token: string, tx: unknown): Promise<{ status: number; code?: string }> {
+  const res = await fetch(api + '/txs', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(tx), signal: AbortSignal.timeout(5_000) });
+  const body = (await res.json()) as { code?: string };
+  return { status: res.status, code: body.code };
+}
+
+beforeAll(async () => {
+  const dir = await tempDir('tracechain-rel-auth-');
+  dirs.push(dir);
+  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  devnet = spawn(process.execPath, [BIN, 'devnet', '--nodes', '2', '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  lines = await new Promise<Line[]>((resolve, reject) => {
+    const got: Line[] = [];
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('devnet did not start')), 90_000);
+    devnet?.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        got.push(JSON.parse(buf.slice(0, i)) as Line);
+        buf = buf.slice(i + 1);
+        if (got.length === 2) {
+          clearTimeout(timer);
+          resolve(got);
+        }
+      }
+    });
+  });
+  solo = await startNode(FAST, {});
+  dirs.push(solo.dataDir);
+}, 120_000);
+
+afterAll(async () => {
+  devnet?.kill('SIGKILL');
+  await solo?.kill();
+  stopAll();
+  for (const d of dirs) await removeDir(d);
+});
+
+describe('reliability: authorization', () => {
+  it('refuses a non-member key, a member outside its role, and a tx replayed on another consortium', async () => {
+    const [m, w] = lines as [Line, Line];
+    expect([m.role, w.role]).toEqual(['manufacturer', 'wholesaler']);
+    // A real manufacturer capture, to learn the chain ID and to replay.
+    const ok = await capture(m.api, m.token, commissionDoc('auth'));
+    expect(ok.status).toBe(202);
+    const entry = (await (await fetch(`${m.api}/txs/${ok.body?.txId}`)).json()) as { tx: SignedTx };
+    const tx = entry.tx;
+
+    // Non-member key signing a well-formed tx for this chain.
+    const outsider = generateKeyPair();
+    const { sig: _sig, ...body } = tx;
+    const forged = signTx({ ...body, submitter: toHex(keyId(outsider.publicKey)) }, outsider.secretKey);
+    expect(await postTx(w.api, w.token, forged)).toMatchObject({ status: 403, code: 'UNKNOWN_SUBMITTER' });
+    // A member's tx altered after signing: the signature no longer holds.
+    expect((await postTx(w.api, w.token, { ...tx, time: tx.time + 1 })).status).toBe(400);
+
+    // A wholesaler commissioning a manufacturer's pack: outside its role.
+    const role = await capture(w.api, w.token, commissionDoc('auth'));
+    expect(role.status).toBe(403);
+    expect(role.body?.code).toMatch(/ROLE_VIOLATION|FOREIGN_PREFIX/);
+
+    // Replay on another consortium (a one-member dev chain): wrong chain ID.
+    const replay = await postTx(solo.api, await solo.token(), tx);
+    expect(replay).toMatchObject({ status: 400, code: 'WRONG_CHAIN' });
+    // Replay on the same chain: known, not recorded twice.
+    expect([409]).toContain((await postTx(w.api, w.token, tx)).status);
+  });
+
+  it('revokes a token when its line is deleted (file watch and SIGHUP), without a restart', async () => {
+    const file = join(solo.dataDir, 'api-tokens.sha256');
+    const original = await readFile(file, 'utf8');
+    const extra = randomBytes(32).toString('base64url');
+    await appendFile(file, hashToken(extra) + '\n');
+    await waitFor('new token accepted', async () => (await capture(solo.api, extra, commissionDoc('tok'))).status === 202, 10_000, 200);
+    // Revoke: delete its line.
+    await writeFile(file, original);
+    const t0 = Date.now();
+    await waitFor('revoked token refused', async () => (await capture(solo.api, extra, commissionDoc('tok'))).status === 403, 10_000, 100);
+    const revokedAfterMs = Date.now() - t0;
+    expect(revokedAfterMs).toBeLessThan(3_000);
+    // The remaining token still works; SIGHUP reloads and does not stop the node.
+    solo.proc.kill('SIGHUP');
+    await sleep(300);
+    expect(solo.proc.exitCode).toBeNull();
+    expect((await capture(solo.api, await tokenOf(solo.dataDir), commissionDoc('tok'))).status).toBe(202);
+    expect((await capture(solo.api, extra, commissionDoc('tok'))).status).toBe(403);
+    expect(solo.logs.some((l) => l.includes('API tokens reloaded') && l.includes('SIGHUP'))).toBe(true);
+    console.log(`reliability-auth figures ${JSON.stringify({ revokedAfterMs })}`);
+  });
+});
