@@ -77,7 +77,17 @@ export class TracechainNode {
     log.info({ dir: dir.path, chainId: genesisBlock(genesis).hashHex }, 'created a one-member dev consortium');
   }
 
+  /** Start every module; if one fails, whatever already started is stopped before the error propagates. */
   async start(): Promise<NodeInfo> {
+    try {
+      return await this.startModules();
+    } catch (err) {
+      await this.stop().catch((stopErr: unknown) => this.log.error({ err: stopErr }, 'cleanup after a failed start failed too'));
+      throw err;
+    }
+  }
+
+  private async startModules(): Promise<NodeInfo> {
     const clock = this.modules.clock ?? Date.now;
     const { logger } = this.modules;
     const dir = new DataDir(this.config.dataDir);
