@@ -1,0 +1,137 @@
+/**
+ * Scenario 8: flapping partitions under load. A devnet of N members; for `seconds`, every few
+ * seconds one random member is cut off from the others (PUT /admin/partition on every node)
+ * and later healed, while captures go to random nodes. Then heal, and check: all nodes agree on
+ * one tip, every event whose capture returned 202 and that was recorded is on every node, and
+ * none is recorded twice (its EPC's trace holds it once).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { BIN, waitFor } from '../helpers/node-process.js';
+import { capture, commissionDoc, eventOf, rng, sleep, tipOf } from './lib.js';
+
+export interface DevnetLine {
+  name: string;
+  role: string;
+  api: string;
+  token: string;
+  peerId: string;
+  data: string;
+}
+
+export async function startDevnet(dir: string, n: number, intervalMs: number): Promise<{ proc: ChildProcess; lines: DevnetLine[] }> {
+  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  const proc = spawn(process.execPath, [BIN, 'devnet', '--nodes', String(n), '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', String(intervalMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = await new Promise<DevnetLine[]>((resolve, reject) => {
+    const got: DevnetLine[] = [];
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('devnet did not start')), 120_000);
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        got.push(JSON.parse(buf.slice(0, i)) as DevnetLine);
+        buf = buf.slice(i + 1);
+        if (got.length === n) {
+          clearTimeout(timer);
+          resolve(got);
+        }
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`devnet exited with ${code}`)));
+  });
+  return { proc, lines };
+}
+
+export interface PartitionFigures {
+  seed: number;
+  nodes: number;
+  seconds: number;
+  partitions: number;
+  captures202: number;
+  capturesRefused: number;
+  eventsAcknowledged: number;
+  eventsFoundOnEveryNode: number;
+  eventsRecordedTwice: number;
+  convergedMs: number;
+  finalTip: number;
+  problems: string[];
+}
+
+async function partition(lines: DevnetLine[], isolated: DevnetLine | undefined): Promise<void> {
+  await Promise.all(
+    lines.map((l) => {
+      const peers = isolated === undefined ? [] : l === isolated ? lines.filter((o) => o !== l).map((o) => o.peerId) : [isolated.peerId];
+      return fetch(l.api + '/admin/partition', { method: 'PUT', headers: { authorization: `Bearer ${l.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ peers }), signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+    }),
+  );
+}
+
+export async function flappingPartitions(lines: DevnetLine[], seconds: number, seed: number): Promise<PartitionFigures> {
+  const rand = rng(seed);
+  const f: PartitionFigures = { seed, nodes: lines.length, seconds, partitions: 0, captures202: 0, capturesRefused: 0, eventsAcknowledged: 0, eventsFoundOnEveryNode: 0, eventsRecordedTwice: 0, convergedMs: 0, finalTip: 0, problems: [] };
+  const manufacturers = lines.filter((l) => l.role === 'manufacturer');
+  const acked: { id: string; epc: string }[] = [];
+  let stop = false;
+  const load = async (): Promise<void> => {
+    while (!stop) {
+      const m = manufacturers[Math.floor(rand() * manufacturers.length)]!;
+      const doc = commissionDoc('pt', 1 + Math.floor(rand() * 3));
+      try {
+        const r = await capture(m.api, m.token, doc, 5_000);
+        if (r.status === 202) {
+          f.captures202++;
+          const events = (doc.epcisBody as { eventList: { epcList: string[] }[] }).eventList;
+          (r.body?.eventIds ?? []).forEach((id, i) => acked.push({ id, epc: events[i]!.epcList[0]! }));
+        } else f.capturesRefused++;
+      } catch {
+        f.capturesRefused++;
+      }
+      await sleep(20);
+    }
+  };
+  const loads = [load(), load()];
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    const victim = lines[Math.floor(rand() * lines.length)]!;
+    await partition(lines, victim);
+    f.partitions++;
+    await sleep(1_000 + Math.floor(rand() * 4_000));
+    await partition(lines, undefined);
+    await sleep(500 + Math.floor(rand() * 2_000));
+  }
+  stop = true;
+  await Promise.all(loads);
+  await partition(lines, undefined);
+  const t0 = Date.now();
+  // Converge: one tip everywhere, and every acknowledged event mined on every node.
+  try {
+    await waitFor(
+      'convergence',
+      async () => {
+        const tips = await Promise.all(lines.map((l) => tipOf(l.api)));
+        if (new Set(tips.map((t) => t.hash)).size !== 1) return false;
+        const last = acked[acked.length - 1];
+        if (last) for (const l of lines) if (!(await eventOf(l.api, last.id)).block) return false;
+        return tips[0];
+      },
+      180_000,
+      500,
+    );
+  } catch (err) {
+    f.problems.push((err as Error).message);
+  }
+  f.convergedMs = Date.now() - t0;
+  f.finalTip = (await tipOf(lines[0]!.api)).height;
+  f.eventsAcknowledged = acked.length;
+  for (const a of acked) {
+    let everywhere = true;
+    for (const l of lines) if (!(await eventOf(l.api, a.id)).block) everywhere = false;
+    if (everywhere) f.eventsFoundOnEveryNode++;
+    else if (f.problems.length < 20) f.problems.push(`event ${a.id} missing on some node`);
+    const trace = (await (await fetch(`${lines[0]!.api}/trace/${encodeURIComponent(a.epc)}`)).json()) as { events?: { eventId: string }[] };
+    const times = (trace.events ?? []).filter((e) => e.eventId === a.id).length;
+    if (times > 1) f.eventsRecordedTwice++;
+  }
+  return f;
+}
