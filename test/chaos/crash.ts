@@ -82,7 +82,10 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     if (tip.height < f.maxTipReported) f.problems.push(`round ${round}: tip ${tip.height} below reported ${f.maxTipReported}`);
     for (const [id, hash] of inBlock) {
       const ev = await eventOf(node.api, id);
-      if (ev.block?.hash !== hash) f.problems.push(`round ${round}: event ${id} was in ${hash}, now ${JSON.stringify(ev.block)}`);
+      if (ev.block?.hash !== hash) {
+        if (f.problems.length < 30) f.problems.push(`round ${round}: event ${id} was in ${hash}, now ${ev.status} ${JSON.stringify(ev.block)} (tip ${tip.height} ${tip.hash})`);
+        else if (f.problems.length === 30) f.problems.push('… more');
+      }
     }
     const token = await tokenOf(dataDir);
     let stop = false;
@@ -141,7 +144,7 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     for (const [id, hash] of inBlock) {
       const ev = await eventOf(node.api, id);
       if (ev.block?.hash === hash) f.eventsFoundAfterRestarts++;
-      else f.problems.push(`final: event ${id} was in ${hash}, now ${JSON.stringify(ev.block)}`);
+      else f.problems.push(`final: event ${id} was in ${hash}, now ${JSON.stringify(ev.block)} (HTTP ${ev.status})`);
     }
     for (const id of acked) if (!inBlock.has(id) && (await eventOf(node.api, id)).block) f.unreportedButFound++;
   } finally {

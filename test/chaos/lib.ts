@@ -63,15 +63,34 @@ export interface EventView {
   block: { hash: string; height: number } | null;
 }
 
+/**
+ * A GET that retries while the node is busy: right after a restart on a loaded machine it may
+ * answer 503 (under pressure) or 429, or not answer in time. Those say nothing about the data,
+ * so only a 200 or a 404 is an answer.
+ */
+async function settledGet(url: string, timeoutMs = 30_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (res.status === 200 || res.status === 404 || Date.now() > deadline) return res;
+      await res.arrayBuffer();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await sleep(200);
+  }
+}
+
 export async function eventOf(api: string, eventId: string): Promise<EventView> {
-  const res = await fetch(`${api}/events/${encodeURIComponent(eventId)}`, { signal: AbortSignal.timeout(5_000) });
+  const res = await settledGet(`${api}/events/${encodeURIComponent(eventId)}`);
   if (res.status !== 200) return { status: res.status, block: null };
   const body = (await res.json()) as { block: { hash: string; height: number } | null };
   return { status: 200, block: body.block };
 }
 
 export async function tipOf(api: string): Promise<{ hash: string; height: number }> {
-  const res = await fetch(api + '/blocks/tip', { signal: AbortSignal.timeout(5_000) });
+  const res = await settledGet(api + '/blocks/tip');
   return (await res.json()) as { hash: string; height: number };
 }
 
