@@ -31,6 +31,8 @@ export interface CrashFigures {
   maxTipReported: number;
   finalTip: number;
   audits: number;
+  /** Reads answered neither 200 nor 404 (e.g. 503 under load right after a restart), retried. */
+  transientReadErrors: number;
   problems: string[];
 }
 
@@ -58,7 +60,18 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     maxTipReported: 0,
     finalTip: 0,
     audits: 0,
+    transientReadErrors: 0,
     problems: [],
+  };
+  /** An event's view, retrying answers that are neither 200 nor 404 (load shedding is not loss). */
+  const settledEventOf = async (api: string, id: string): Promise<Awaited<ReturnType<typeof eventOf>>> => {
+    let ev = await eventOf(api, id);
+    for (let i = 0; i < 20 && ev.status !== 200 && ev.status !== 404; i++) {
+      f.transientReadErrors++;
+      await sleep(250);
+      ev = await eventOf(api, id);
+    }
+    return ev;
   };
   /** eventId → block hash the node reported it in. */
   const inBlock = new Map<string, string>();
@@ -81,7 +94,7 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     const tip = await tipOf(node.api);
     if (tip.height < f.maxTipReported) f.problems.push(`round ${round}: tip ${tip.height} below reported ${f.maxTipReported}`);
     for (const [id, hash] of inBlock) {
-      const ev = await eventOf(node.api, id);
+      const ev = await settledEventOf(node.api, id);
       if (ev.block?.hash !== hash) {
         if (f.problems.length < 30) f.problems.push(`round ${round}: event ${id} was in ${hash}, now ${ev.status} ${JSON.stringify(ev.block)} (tip ${tip.height} ${tip.hash})`);
         else if (f.problems.length === 30) f.problems.push('… more');
@@ -142,7 +155,7 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     f.finalTip = tip.height;
     if (tip.height < f.maxTipReported) f.problems.push(`final tip ${tip.height} below reported ${f.maxTipReported}`);
     for (const [id, hash] of inBlock) {
-      const ev = await eventOf(node.api, id);
+      const ev = await settledEventOf(node.api, id);
       if (ev.block?.hash === hash) f.eventsFoundAfterRestarts++;
       else f.problems.push(`final: event ${id} was in ${hash}, now ${JSON.stringify(ev.block)} (HTTP ${ev.status})`);
     }

@@ -36,7 +36,9 @@ describe('chaos soak', () => {
       expect(f.eventsFoundOnEveryNode).toBe(f.eventsAcknowledged);
       expect(f.eventsRecordedTwice).toBe(0);
     } finally {
-      proc.kill('SIGTERM');
+      const exited = new Promise<void>((r) => (proc.exitCode !== null ? r() : proc.once('exit', () => r())));
+      proc.kill('SIGTERM'); // devnet stops its member nodes on SIGTERM
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     }
   });
 });

@@ -63,7 +63,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  devnet?.kill('SIGKILL');
+  // SIGTERM: devnet stops its member nodes (SIGKILL would orphan them, still mining).
+  if (devnet && devnet.exitCode === null) {
+    const exited = new Promise<void>((r) => devnet?.once('exit', () => r()));
+    devnet.kill('SIGTERM');
+    await Promise.race([exited, sleep(15_000)]);
+    if (devnet.exitCode === null) devnet.kill('SIGKILL');
+  }
   await solo?.kill();
   stopAll();
   for (const d of dirs) await removeDir(d);
