@@ -66,7 +66,7 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
   /** An event's view, retrying answers that are neither 200 nor 404 (load shedding is not loss). */
   const settledEventOf = async (api: string, id: string): Promise<Awaited<ReturnType<typeof eventOf>>> => {
     let ev = await eventOf(api, id);
-    for (let i = 0; i < 20 && ev.status !== 200 && ev.status !== 404; i++) {
+    for (let i = 0; i < 4 && ev.status !== 200 && ev.status !== 404; i++) {
       f.transientReadErrors++;
       await sleep(250);
       ev = await eventOf(api, id);
@@ -90,7 +90,8 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
       await audit(`start-up kill in round ${round}`);
     }
     const node = await startNode(FAST, { dataDir });
-    // The restart must be clean and nothing reported may be missing.
+    // The restart must be clean and nothing reported may be missing (once the node says it is healthy).
+    await waitFor('healthy', async () => (await node.get('/health')).status === 200, 30_000, 200);
     const tip = await tipOf(node.api);
     if (tip.height < f.maxTipReported) f.problems.push(`round ${round}: tip ${tip.height} below reported ${f.maxTipReported}`);
     for (const [id, hash] of inBlock) {

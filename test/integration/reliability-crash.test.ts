@@ -17,7 +17,7 @@ describe('reliability: SIGKILL at random moments', () => {
     const dir = await tempDir('tracechain-rel-crash-');
     dirs.push(dir);
     const seed = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
-    const f = await crashRounds(dir, Number(process.env.RELIABILITY_ROUNDS ?? 5), seed);
+    const f = await crashRounds(dir, Number(process.env.RELIABILITY_ROUNDS ?? 3), seed);
     console.log(`reliability-crash figures ${JSON.stringify(f)}`);
     expect(f.problems, `seed ${seed}`).toEqual([]);
     expect(f.eventsReportedInBlock).toBeGreaterThan(0);
