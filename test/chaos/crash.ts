@@ -103,6 +103,8 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     }
     const token = await tokenOf(dataDir);
     let stop = false;
+    /** The watcher stops before the kill: its reads retry while a node is busy, and a dead one would hold it 30 s. */
+    let stopWatch = false;
     /** txId → event IDs of this round's acknowledged captures not yet seen in a block. */
     const pending = new Map<string, string[]>();
     let seenHeight = tip.height;
@@ -121,7 +123,7 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
       }
     };
     const watch = async (): Promise<void> => {
-      while (!stop) {
+      while (!stopWatch) {
         try {
           const t = await tipOf(node.api);
           while (typeof t.height === 'number' && seenHeight < t.height) {
@@ -140,8 +142,11 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
         await sleep(50);
       }
     };
-    const loops = [burst(), burst(), watch()];
+    const watching = watch();
+    const loops = [burst(), burst()];
     await sleep(300 + Math.floor(rand() * 2200));
+    stopWatch = true;
+    await watching;
     await node.kill('SIGKILL');
     f.runtimeKills++;
     stop = true;
