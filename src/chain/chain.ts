@@ -507,7 +507,10 @@ export class Chain extends EventEmitter<ChainEvents> {
       throw new StoreDamagedError(hash, `does not decode: ${(err as Error).message}`);
     }
     if (block.hashHex !== hash) throw new StoreDamagedError(hash, `is stored with a header that hashes to ${block.hashHex}`);
-    if (toHex(merkleRoot(block.txIds)) !== toHex(block.header.merkleRoot)) throw new StoreDamagedError(hash, 'has txs that do not hash to its merkle root');
+    // The genesis block commits to the consortium document, not to txs (it has none).
+    if (hash !== this.chainId && toHex(merkleRoot(block.txIds)) !== toHex(block.header.merkleRoot)) {
+      throw new StoreDamagedError(hash, 'has txs that do not hash to its merkle root');
+    }
     return block;
   }
 

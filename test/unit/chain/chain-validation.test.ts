@@ -116,6 +116,11 @@ describe('Chain.importBlock: one test per validation error code', () => {
     await expectCode(fx.chain.importBlock(child), 'INVALID_ANCESTOR');
   });
 
+  it('serves the genesis block (its merkle root commits to the consortium, not to txs)', async () => {
+    expect((await fx.chain.getMainBlock(0))?.hashHex).toBe(fx.chain.chainId);
+    expect((await fx.chain.getBlock(fx.chain.chainId))?.header.height).toBe(0);
+  });
+
   it('nothing is written for a rejected block', async () => {
     const before = fx.chain.tip;
     await expectCode(fx.chain.importBlock(buildBlock(fx, { badPow: true })), 'BAD_POW');
