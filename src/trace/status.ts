@@ -351,10 +351,9 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
 
 /**
  * The status to report for a record: `suspect` wins; an unsold (active or in-transit) item of a
- * recalled lot is `recalled`. `now` is accepted for API symmetry; status never depends on a clock.
+ * recalled lot is `recalled`. Status never depends on a clock.
  */
-export function effectiveStatus(record: ItemRecord, lotRecalled: boolean, now?: number): ItemStatus {
-  void now;
+export function effectiveStatus(record: ItemRecord, lotRecalled: boolean): ItemStatus {
   if (record.status === 'suspect') return 'suspect';
   if (lotRecalled && (record.lifecycle === 'active' || record.lifecycle === 'in_transit')) return 'recalled';
   return record.status;
