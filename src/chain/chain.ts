@@ -551,11 +551,12 @@ export class Chain extends EventEmitter<ChainEvents> {
     const batch: ConnectBatch = { block, txLocations: [], events: [], history, items: [], recalledLots: [], undo: { items: [], lots: [] } };
     const txIds = block.txIds.map((t) => toHex(t));
     const eventIds = block.txs.flatMap((t) => t.eventIds);
+    const itemKeys = [...new Set(history.map((h) => h.key))];
     // One round trip each for what the block must not repeat, and for the items it touches.
     const [txLocs, eventLocs, items] = await Promise.all([
       store.getTxLocations(txIds),
       store.getEventLocations(eventIds),
-      store.getItems([...new Set(history.map((h) => h.key))]),
+      store.getItems(itemKeys),
     ]);
     txLocs.forEach((loc, i) => {
       if (loc) throw new BlockError('DUPLICATE_TX', `tx ${txIds[i]} is already on the chain`, { txId: txIds[i] });
@@ -574,7 +575,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
     }
     const before = new Map<string, StoredItem | null>();
-    [...new Set(history.map((h) => h.key))].forEach((key, i) => before.set(key, items[i] ?? null));
+    itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
     await this.applyItemEffects(block, batch, before);
     await store.connect(batch, { sync: durable });
     this.tipEntry = entry;
