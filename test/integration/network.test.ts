@@ -290,7 +290,7 @@ describe('consortium network (real processes)', () => {
     await waitFor('100 blocks while b is offline', async () => (await tipOf(a)).height >= offlineAt + 100, 60_000);
     // b's stored chain is behind before it restarts (read from its store, not raced over HTTP:
     // b may catch up before a first request would see it behind).
-    const stored = await runCli(['audit', '--data', dirB, '--json']);
+    const stored = await runCli(['audit', '--data', dirB as string, '--json']);
     expect(stored.code, stored.stdout + stored.stderr).toBe(0);
     expect((JSON.parse(stored.stdout.trim().split('\n').pop() as string) as { tipHeight: number }).tipHeight).toBeLessThan(offlineAt + 100);
     b = await startNode([...NODE_ARGS, '--no-mine', '--bootstrap', addrA], { dataDir: dirB });
