@@ -96,8 +96,15 @@ describe('tracechain devnet', () => {
     for (const l of lines) {
       const h = await fetch(l.api + '/health');
       expect(h.status).toBe(200);
-      const peers = (await (await fetch(l.api + '/peers')).json()) as { peers: { name: string; role: string }[] };
-      expect(peers.peers.map((p) => p.name).sort()).toEqual(lines.filter((o) => o !== l).map((o) => o.name).sort());
+      // A node may still be dialling its last peer (or shedding load) right after it reports ready.
+      const expected = lines.filter((o) => o !== l).map((o) => o.name).sort();
+      const names = await waitFor(`${l.name} sees every other member`, async () => {
+        const res = await fetch(l.api + '/peers');
+        if (res.status !== 200) return undefined;
+        const got = ((await res.json()) as { peers: { name: string }[] }).peers.map((p) => p.name).sort();
+        return JSON.stringify(got) === JSON.stringify(expected) ? got : undefined;
+      }, 30_000);
+      expect(names).toEqual(expected);
     }
 
     // The token works, and roles hold: the manufacturer commissions its own prefix, the wholesaler may not.
