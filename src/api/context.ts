@@ -2,6 +2,7 @@
 import type { Chain } from '../chain/chain.js';
 import type { Member } from '../chain/types.js';
 import type { NodeMetrics } from './metrics.js';
+import type { StorageHealth } from '../storage/write-guard.js';
 import type { NetworkView } from './routes/peers.js';
 
 export interface NodeStatus {
@@ -14,6 +15,8 @@ export interface NodeStatus {
   storeOpen(): boolean;
   /** Whether this node is part of a network (then /health wants peers). */
   networked(): boolean;
+  /** The chain store's write state (disk space guard); absent: always writable. */
+  storage?(): StorageHealth;
 }
 
 export interface ApiContext {

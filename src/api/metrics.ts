@@ -8,16 +8,19 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Block } from '../chain/block.js';
 import type { Chain, ReorgInfo, TxOrigin } from '../chain/chain.js';
 import type { SignedTx } from '../chain/types.js';
+import type { StorageHealth } from '../storage/write-guard.js';
 
 export interface MetricSources {
   peers(): number;
   hashrate(): number;
+  /** The chain store's write state (absent: not tracked). */
+  storage(): StorageHealth | undefined;
 }
 
 export class NodeMetrics {
   readonly registry = new Registry();
   private chain: Chain | undefined;
-  private sources: MetricSources = { peers: () => 0, hashrate: () => 0 };
+  private sources: MetricSources = { peers: () => 0, hashrate: () => 0, storage: () => undefined };
   private readonly blocksImported: Counter<string>;
   private readonly txsImported: Counter<string>;
   private readonly eventsImported: Counter<string>;
@@ -91,6 +94,23 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(self().sources.hashrate());
+      },
+    });
+    new Gauge({
+      name: 'tracechain_store_writable',
+      help: '1 while the chain store accepts writes, 0 while they are refused (disk space low, failed write)',
+      registers,
+      collect() {
+        this.set(self().sources.storage()?.writable === false ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_store_free_bytes',
+      help: 'Free bytes on the file system of the chain store at the last check',
+      registers,
+      collect() {
+        const free = self().sources.storage()?.freeBytes;
+        if (free !== undefined) this.set(free);
       },
     });
     this.blocksImported = new Counter({ name: 'tracechain_blocks_imported_total', help: 'Blocks connected to the main chain', registers });

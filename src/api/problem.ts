@@ -114,6 +114,16 @@ export function toProblem(err: unknown): Problem {
     // Refuse to serve what the store cannot vouch for, and say what is wrong.
     return { type: PROBLEM_BASE + 'store-damaged', title: 'Store damaged', status: 500, detail: `${err.message}; run tracechain audit, then tracechain reindex or re-sync from peers`, code: 'STORE_DAMAGED' };
   }
+  if (err instanceof StorageError && (err.code === 'WRITE_SUSPENDED' || (err.code === 'WRITE_FAILED' && /ENOSPC|no space left/i.test(err.message)))) {
+    return {
+      type: PROBLEM_BASE + 'store-unwritable',
+      title: 'Service unavailable',
+      status: 503,
+      detail: `${err.message}; nothing was stored, retry later`,
+      code: 'STORE_UNWRITABLE',
+      retryAfterSeconds: 30,
+    };
+  }
   if (err instanceof StorageError && (err.code === 'WRITE_FAILED' || err.code === 'READ_FAILED')) {
     return { type: PROBLEM_BASE + 'store-unavailable', title: 'Service unavailable', status: 503, detail: err.message, code: 'STORE_UNAVAILABLE' };
   }
@@ -141,7 +151,10 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: u
   problem.instance = request.url;
   if (problem.status >= 500) request.log.error({ err }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request refused');
-  if (problem.status === 503 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '1');
+  if (problem.status === 503 && reply.getHeader('retry-after') === undefined) {
+    const seconds = typeof problem.retryAfterSeconds === 'number' ? problem.retryAfterSeconds : 1;
+    reply.header('retry-after', String(seconds));
+  }
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 

@@ -95,7 +95,11 @@ export function resolveApiOptions(opts: ApiOptions): ResolvedApiOptions {
 export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const opts = resolveApiOptions(options);
   const metrics = ctx.metrics ?? new NodeMetrics({ defaultMetrics: false });
-  if (ctx.metrics === undefined) metrics.bindChain(ctx.chain);
+  if (ctx.metrics === undefined) {
+    metrics.bindChain(ctx.chain);
+    const { status } = ctx;
+    metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.() });
+  }
   const app = Fastify({
     loggerInstance: logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),

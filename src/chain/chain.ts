@@ -192,6 +192,17 @@ export class Chain extends EventEmitter<ChainEvents> {
     await this.writer.run(() => this.activateBest());
   }
 
+  /**
+   * Run fork choice again: after the store refused a write (disk full) a stored candidate may
+   * be heavier than the tip; connect it now that writes work. Returns whether the tip moved.
+   */
+  async reactivate(): Promise<boolean> {
+    this.assertOpen();
+    const before = this.tipEntry.hash;
+    await this.writer.run(() => this.activateBest());
+    return this.tipEntry.hash !== before;
+  }
+
   /** Let queued writes finish and refuse new ones; call before closing the store. */
   async close(): Promise<void> {
     this.closing = true;

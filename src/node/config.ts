@@ -31,6 +31,11 @@ export interface NodeConfig {
   mempool: { maxTxs: number; maxBytes: number };
   /** Worker threads verifying txs from peers and POST /txs (signatures, EPCIS rules). */
   verifier: { workers: number };
+  /**
+   * Disk-space guard of the chain store: below minFreeMiB free, writes are suspended (captures
+   * answer 503, mining pauses) until twice that is free again; checked every checkIntervalMs.
+   */
+  storage: { minFreeMiB: number; checkIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
   /** Used only when `start` creates a one-member dev consortium in an empty data dir. */
   dev: { blockIntervalMs: number };
@@ -55,6 +60,7 @@ export function defaultConfig(): NodeConfig {
     mining: { enabled: true, workers: Math.max(1, availableParallelism() - 1), refreshMs: 1_000 },
     mempool: { maxTxs: 50_000, maxBytes: 256 * 1024 * 1024 },
     verifier: { workers: 1 },
+    storage: { minFreeMiB: 64, checkIntervalMs: 1_000 },
     log: { level: 'info', pretty: false },
     dev: { blockIntervalMs: 2_000 },
   };
@@ -220,6 +226,8 @@ export function checkConfigValues(c: NodeConfig): string[] {
   int('mempool.maxTxs', c.mempool.maxTxs, 1);
   int('mempool.maxBytes', c.mempool.maxBytes, 1024);
   int('verifier.workers', c.verifier.workers, 0, 64);
+  int('storage.minFreeMiB', c.storage.minFreeMiB, 0, 1_048_576);
+  int('storage.checkIntervalMs', c.storage.checkIntervalMs, 50, 3_600_000);
   if (!(LOG_LEVELS as readonly string[]).includes(c.log.level)) problems.push(`log.level: must be one of ${LOG_LEVELS.join(', ')}, got "${c.log.level}"`);
   int('dev.blockIntervalMs', c.dev.blockIntervalMs, 100, 3_600_000);
   return problems;
@@ -305,6 +313,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
     },
   },
   { name: 'TRACECHAIN_LOG_PRETTY', option: 'log.pretty', example: 'false', apply: (c, v) => (c.log.pretty = envBool('TRACECHAIN_LOG_PRETTY', v)) },
+  { name: 'TRACECHAIN_MIN_FREE_MIB', option: 'storage.minFreeMiB', example: '64', apply: (c, v) => (c.storage.minFreeMiB = envInt('TRACECHAIN_MIN_FREE_MIB', v)) },
   { name: 'TRACECHAIN_BLOCK_INTERVAL', option: 'dev.blockIntervalMs', example: '2000', apply: (c, v) => (c.dev.blockIntervalMs = envInt('TRACECHAIN_BLOCK_INTERVAL', v)) },
 ];
 

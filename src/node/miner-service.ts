@@ -42,6 +42,8 @@ export interface MinerServiceModules {
   miner: BlockMiner;
   clock: () => number;
   logger: Logger;
+  /** Why the chain cannot take a block right now (disk full), or undefined: mining pauses meanwhile. */
+  writeBlocked?: () => string | undefined;
 }
 
 export interface MinerServiceEvents {
@@ -95,7 +97,18 @@ export class MinerService extends EventEmitter<MinerServiceEvents> {
 
   private async run(): Promise<void> {
     const { chain, miner, clock } = this.modules;
+    let paused = false;
     while (this.running) {
+      const blocked = this.modules.writeBlocked?.();
+      if (blocked !== undefined) {
+        // A block sealed now could not be stored: do not burn the CPU on it.
+        if (!paused) this.log.warn({ reason: blocked }, 'mining paused: the chain store refuses writes');
+        paused = true;
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      if (paused) this.log.info('mining resumed');
+      paused = false;
       const tip = chain.tip;
       const selected = chain.mempool.select(chain.params.maxBlockBytes - 64 * 1024);
       const template = buildTemplate({

@@ -14,7 +14,7 @@ import { DEV_PARAMS, genesisBlock, paramsForInterval } from '../chain/genesis.js
 import { keyIdHex, type KeyPair } from '../chain/keys.js';
 import type { Genesis } from '../chain/types.js';
 import type { ChainStore } from '../chain/store.js';
-import { LevelChainStore } from '../storage/index.js';
+import { LevelChainStore, WriteGuard } from '../storage/index.js';
 import { buildApi } from '../api/server.js';
 import type { ApiContext } from '../api/context.js';
 import { NodeMetrics } from '../api/metrics.js';
@@ -38,6 +38,7 @@ export interface NodeInfo {
 
 export class TracechainNode {
   private store: LevelChainStore | undefined;
+  private writeGuard: WriteGuard | undefined;
   private chain: Chain | undefined;
   private verifier: TxVerifier | undefined;
   private miner: BlockMiner | undefined;
@@ -120,14 +121,28 @@ export class TracechainNode {
     }, 1_000);
     this.futureTimer.unref();
 
+    // Disk space: suspend writes before the disk fills, recover the store after a failed write.
+    this.writeGuard = new WriteGuard(
+      { minFreeBytes: this.config.storage.minFreeMiB * 1024 * 1024, intervalMs: this.config.storage.checkIntervalMs },
+      { store: this.store, logger: logger.child({ module: 'storage' }) },
+    );
+    this.writeGuard.on('change', (health) => {
+      if (!health.writable) return;
+      // A heavier block may have been stored but not connected when writes stopped.
+      chain.reactivate().catch((err: unknown) => this.log.error({ err }, 'fork choice after the store recovered failed'));
+    });
+    await this.writeGuard.start();
+    const store = this.store;
+
     if (this.config.mining.enabled && member.canSeal) {
       this.miner = await createMiner({ workers: this.config.mining.workers, logger });
-      this.minerService = new MinerService({ refreshMs: this.config.mining.refreshMs, key }, { chain, miner: this.miner, clock, logger });
+      this.minerService = new MinerService({ refreshMs: this.config.mining.refreshMs, key }, { chain, miner: this.miner, clock, logger, writeBlocked: () => store.writeBlockedReason });
     }
 
     this.metrics = new NodeMetrics();
     this.metrics.bindChain(chain);
-    this.metrics.setSources({ peers: () => this.network?.network.peerCount() ?? 0, hashrate: () => this.minerService?.hashrate() ?? 0 });
+    const guard = this.writeGuard;
+    this.metrics.setSources({ peers: () => this.network?.network.peerCount() ?? 0, hashrate: () => this.minerService?.hashrate() ?? 0, storage: () => guard.health() });
     this.network = await startNetwork({ config: this.config, dir, chain, peerKey, sealed: this.minerService, logger });
     const network = this.network?.network;
 
@@ -143,6 +158,7 @@ export class TracechainNode {
         hashrate: () => this.minerService?.hashrate() ?? 0,
         storeOpen: () => this.store?.isOpen() ?? false,
         networked: () => network !== undefined,
+        storage: () => guard.health(),
       },
       checkToken: (token) => tokenMatches(token, this.tokenHashes),
     };
@@ -172,6 +188,7 @@ export class TracechainNode {
   /** Stop in reverse order of start: miner, API, timers, chain writes, store. */
   async stop(): Promise<void> {
     if (this.tokenFile) unwatchFile(this.tokenFile);
+    this.writeGuard?.stop();
     await this.minerService?.stop();
     await this.miner?.close();
     await this.api?.close();

@@ -8,6 +8,8 @@ export type StorageErrorCode =
   | 'CORRUPTION'
   /** A write (batch/put) failed: disk full, I/O error, database closed. */
   | 'WRITE_FAILED'
+  /** Writes are refused until the store recovers (disk space low, or an earlier write failed). */
+  | 'WRITE_SUSPENDED'
   /** A read failed for a reason other than corruption (I/O error, database closed). */
   | 'READ_FAILED'
   /** Another process (or another handle in this one) holds the database lock. */
@@ -53,6 +55,20 @@ export class StorageWriteError extends StorageError {
     cause: unknown,
   ) {
     super('WRITE_FAILED', `storage write failed (${operation}): ${describe(cause)}`, { cause });
+  }
+}
+
+/**
+ * The store refuses writes for now: free disk space fell below the configured minimum, or a
+ * write failed and the store has not recovered yet. Nothing was written; retry later.
+ */
+export class StorageSuspendedError extends StorageError {
+  override readonly name = 'StorageSuspendedError';
+  constructor(
+    readonly operation: string,
+    readonly reason: string,
+  ) {
+    super('WRITE_SUSPENDED', `storage writes suspended (${operation} refused): ${reason}`);
   }
 }
 

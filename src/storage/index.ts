@@ -8,9 +8,12 @@ export {
   StorageOpenError,
   StorageReadError,
   StorageStateError,
+  StorageSuspendedError,
   StorageWriteError,
 } from './errors.js';
 export type { StorageErrorCode } from './errors.js';
 export { BUCKETS, BUCKET_NAMES, INDEX_BUCKETS, Repositories, Repository } from './repositories.js';
 export type { BucketName, BucketReader, InnerRange } from './repositories.js';
 export type { HistoryKey, HistoryPosition } from './codecs.js';
+export { WriteGuard, readDiskSpace } from './write-guard.js';
+export type { DiskSpace, GuardedStore, StorageHealth, WriteGuardOptions } from './write-guard.js';

@@ -30,6 +30,7 @@ import {
   StorageCorruptionError,
   StorageOpenError,
   StorageStateError,
+  StorageSuspendedError,
   StorageWriteError,
   levelErrorCode,
 } from './errors.js';
@@ -82,6 +83,12 @@ export class LevelChainStore implements ChainStore {
   private readonly db: Db;
   private readonly log: StoreLogger;
   private writeQueue: Promise<unknown> = Promise.resolve();
+
+  /** Set by suspendWrites (e.g. free disk space below the minimum): every write is refused. */
+  private suspendedFor: string | undefined;
+  /** The last write that failed; writes stay refused until recover() succeeds. */
+  private failedWrite: StorageWriteError | undefined;
+  private readonly failureListeners = new Set<(err: StorageWriteError) => void>();
 
   /** Every recalled lot (mirror of the recalledLots bucket, small). */
   private readonly recalled = new Set<string>();
@@ -160,6 +167,71 @@ export class LevelChainStore implements ChainStore {
   /** True while the database is open (for /health). */
   isOpen(): boolean {
     return this.db.status === 'open';
+  }
+
+  // ---------------------------------------------------------------- write gate
+
+  /** True when writes are allowed: not suspended and no unrecovered write failure. */
+  get writable(): boolean {
+    return this.suspendedFor === undefined && this.failedWrite === undefined;
+  }
+
+  /** Why writes are refused right now (undefined when writable). */
+  get writeBlockedReason(): string | undefined {
+    return this.failedWrite?.message ?? this.suspendedFor;
+  }
+
+  /** The write failure that blocks writes, if any (cleared by recover()). */
+  get writeFailure(): StorageWriteError | undefined {
+    return this.failedWrite;
+  }
+
+  /** Call `listener` each time a write fails (after which writes are refused until recover()). */
+  onWriteFailure(listener: (err: StorageWriteError) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
+  }
+
+  /**
+   * Refuse every write with StorageSuspendedError until resumeWrites(): the disk is nearly full
+   * and a block must never be half-accepted for lack of space. Reads keep working.
+   */
+  suspendWrites(reason: string): void {
+    if (this.suspendedFor === undefined) this.log.warn({ dir: this.dir, reason }, 'chain store writes suspended');
+    this.suspendedFor = reason;
+  }
+
+  resumeWrites(): void {
+    if (this.suspendedFor === undefined) return;
+    this.suspendedFor = undefined;
+    this.log.info({ dir: this.dir }, 'chain store writes resumed');
+  }
+
+  /**
+   * Make the store writable again after a failed write: a synced probe write (the schema
+   * version, rewritten unchanged); if LevelDB still refuses (it keeps a failed log write as a
+   * sticky background error), close and reopen the database and probe again. Serialised with
+   * the writes. Throws StorageWriteError if the store is still not writable.
+   */
+  recover(): Promise<void> {
+    return this.serial(async () => {
+      if (this.failedWrite === undefined) return;
+      const probe = [this.repositories.meta.putSchema(SCHEMA_VERSION)];
+      try {
+        await this.db.batch(probe, { sync: true });
+      } catch (first) {
+        this.log.warn({ dir: this.dir, err: errMessage(first) }, 'probe write failed; reopening the chain database');
+        try {
+          await this.db.close();
+          await this.db.open();
+          await this.db.batch(probe, { sync: true });
+        } catch (err) {
+          throw new StorageWriteError('recover', err);
+        }
+      }
+      this.log.info({ dir: this.dir, after: this.failedWrite.message }, 'chain store writable again');
+      this.failedWrite = undefined;
+    });
   }
 
   // ---------------------------------------------------------------- reads
@@ -411,10 +483,19 @@ export class LevelChainStore implements ChainStore {
   // ---------------------------------------------------------------- internals
 
   private async write(operation: string, ops: BatchOp[], sync = true): Promise<void> {
+    const blocked = this.writeBlockedReason;
+    if (blocked !== undefined) throw new StorageSuspendedError(operation, blocked);
     try {
       await this.db.batch(ops, { sync });
     } catch (err) {
-      throw new StorageWriteError(operation, err);
+      const failure = new StorageWriteError(operation, err);
+      // A closed database is a shutdown, not a fault to recover from.
+      if (this.db.status === 'open') {
+        this.failedWrite = failure;
+        this.log.warn({ dir: this.dir, err: failure.message }, 'chain store write failed; writes refused until it recovers');
+        for (const listener of this.failureListeners) listener(failure);
+      }
+      throw failure;
     }
   }
 
@@ -489,4 +570,8 @@ async function checkSchema(db: Db, repositories: Repositories, dir: string, log:
 
 function lotSetKey(lot: LotKey): string {
   return `${lot.gtin}\u0000${lot.lot}`;
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -3,7 +3,7 @@
  * its member key and admits it) and POST /txs (a tx signed elsewhere, fully verified), plus
  * GET /txs/:id. Both writes need the bearer token and are rate limited per client.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/rate-limit';
 import { fromHex, utf8 } from '../../chain/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
@@ -34,7 +34,7 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
   app.post(
     '/capture',
     {
-      onRequest: requireToken(ctx),
+      onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
       config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
         summary: 'Capture an EPCIS 2.0 document: one signed tx carrying all its events',
@@ -65,12 +65,27 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
   );
 }
 
+/**
+ * onRequest hook of the write routes (after the token check, before the body is read): refuse
+ * while the chain store refuses writes (disk space low, a failed write). An accepted tx must be
+ * able to reach a block, so accept none until the store is writable again.
+ */
+function refuseWhileUnwritable(ctx: ApiContext): onRequestHookHandler {
+  return async () => {
+    const storage = ctx.status.storage?.();
+    if (storage === undefined || storage.writable) return;
+    throw new HttpProblem(503, 'STORE_UNWRITABLE', 'Service unavailable', `this node is not accepting writes: ${storage.reason ?? 'the chain store refuses writes'}; nothing was stored, retry later`, {
+      retryAfterSeconds: 30,
+    });
+  };
+}
+
 export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Promise<void> {
   const { ctx, provenance } = deps;
   app.post<{ Body: unknown }>(
     '/txs',
     {
-      onRequest: requireToken(ctx),
+      onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
       config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
         summary: 'Submit a tx signed elsewhere (by a member key); fully verified like a gossiped tx',

@@ -8,7 +8,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     {
       config: { rateLimit: false, public: true, pressureHandler: () => undefined },
       schema: {
-        summary: 'Readiness: store open and, on a network, peers and synced',
+        summary: 'Readiness: store open and writable and, on a network, peers and synced',
         tags: ['node'],
         response: {
           '2xx': { $ref: 'Health#' },
@@ -21,7 +21,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       const peers = status.peers();
       const synced = status.synced();
       const storeOpen = status.storeOpen();
-      const ready = storeOpen && (!status.networked() || (peers > 0 && synced));
+      const storage = status.storage?.();
+      const writable = storage?.writable ?? true;
+      const ready = storeOpen && writable && (!status.networked() || (peers > 0 && synced));
       const body = {
         status: ready ? 'ok' : 'unavailable',
         height: chain.tip.height,
@@ -32,6 +34,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         hashrate: status.hashrate(),
         mempool: chain.mempool.size,
         lastBlockAgeMs: Math.max(0, Date.now() - chain.tip.time),
+        ...(storage ? { storage } : {}),
       };
       return reply.code(ready ? 200 : 503).send(body);
     },
@@ -52,5 +55,18 @@ export const healthSchema = {
     hashrate: { type: 'number' },
     mempool: { type: 'integer' },
     lastBlockAgeMs: { type: 'integer' },
+    storage: {
+      type: 'object',
+      description: 'Write state of the chain store: writes are refused while disk space is low or after a failed write, until it recovers',
+      required: ['writable', 'minFreeBytes'],
+      properties: {
+        writable: { type: 'boolean' },
+        reason: { type: 'string' },
+        since: { type: 'integer', description: 'when writes were first refused, ms since the epoch' },
+        freeBytes: { type: 'integer' },
+        totalBytes: { type: 'integer' },
+        minFreeBytes: { type: 'integer' },
+      },
+    },
   },
 } as const;

@@ -5,10 +5,12 @@ import { pino } from 'pino';
 import { buildApi } from '../../../src/api/server.js';
 import { keyIdHex } from '../../../src/chain/keys.js';
 import { makeFixture, type Fixture } from '../../helpers/chain-fixture.js';
+import type { StorageHealth } from '../../../src/storage/write-guard.js';
 
 let fx: Fixture;
 let app: FastifyInstance;
 const auth = { authorization: 'Bearer secret-token' };
+let storage: StorageHealth = { writable: true, minFreeBytes: 64 * 1024 * 1024, freeBytes: 10 * 1024 ** 3 };
 
 function doc(events: Record<string, unknown>[]): string {
   return JSON.stringify({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
@@ -24,7 +26,7 @@ beforeAll(async () => {
     { host: '127.0.0.1', port: 0, bodyLimit: 64 * 1024, requestTimeoutMs: 5_000, requireTokenForReads: true, captureWorkers: 0, maxEventLoopDelayMs: 60_000 },
     {
       chain: fx.chain,
-      status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false },
+      status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false, storage: () => storage },
       checkToken: (t) => t === 'secret-token',
       signer: { member: pharmacy, secretKey: fx.nonSealer.secretKey },
     },
@@ -62,6 +64,39 @@ describe('API server', () => {
     expect((await app.inject({ method: 'GET', url: '/verify?id=not-an-epc', headers: auth })).statusCode).toBe(400);
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/blocks/tip' })).statusCode).toBe(401);
+  });
+
+  it('while the store refuses writes: captures and txs are 503 STORE_UNWRITABLE with the reason, /health is 503, reads work', async () => {
+    const reason = 'disk space low: 3.0 MiB free on the file system of /data/chain, below the minimum of 64.0 MiB';
+    storage = { writable: false, reason, since: 1_700_000_000_000, freeBytes: 3 * 1024 * 1024, minFreeBytes: 64 * 1024 * 1024 };
+    try {
+      const before = fx.chain.mempool.size;
+      const cap = await app.inject({
+        method: 'POST',
+        url: '/capture',
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: doc([{ type: 'ObjectEvent', eventTime: '2024-01-01T10:00:00Z', eventTimeZoneOffset: '+00:00', epcList: ['urn:epc:id:sgtin:0614141.107346.2'], action: 'OBSERVE', bizStep: 'receiving' }]),
+      });
+      expect(cap.statusCode).toBe(503);
+      expect(cap.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(cap.headers['retry-after']).toBe('30');
+      expect(cap.json<{ code: string; detail: string }>()).toMatchObject({ code: 'STORE_UNWRITABLE' });
+      expect(cap.json<{ detail: string }>().detail).toContain(reason);
+      const txs = await app.inject({ method: 'POST', url: '/txs', headers: { ...auth, 'content-type': 'application/json' }, payload: '{}' });
+      expect(txs.statusCode).toBe(503);
+      expect(fx.chain.mempool.size).toBe(before);
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json<{ status: string; storage: StorageHealth }>()).toMatchObject({ status: 'unavailable', storage: { writable: false, reason, freeBytes: 3 * 1024 * 1024 } });
+      expect((await app.inject({ method: 'GET', url: '/blocks/tip', headers: auth })).statusCode).toBe(200);
+      const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: auth });
+      expect(metrics.body).toMatch(/^tracechain_store_writable 0$/m);
+    } finally {
+      storage = { writable: true, minFreeBytes: 64 * 1024 * 1024, freeBytes: 10 * 1024 ** 3 };
+    }
+    const health = await app.inject({ method: 'GET', url: '/health' });
+    expect(health.statusCode).toBe(200);
+    expect(health.json<{ storage: StorageHealth }>().storage.writable).toBe(true);
   });
 
   it('media types, body limit, malformed authorization', async () => {
