@@ -42,6 +42,9 @@ export const SCHEMA_VERSION = 1;
 /** Deletes per batch when clearing indexes. */
 const CLEAR_BATCH = 1000;
 
+/** Recently stored block hashes remembered for connect's "stored first" check. */
+const PUT_HASHES = 4096;
+
 /** The subset of a pino logger the store uses. */
 export interface StoreLogger {
   info(obj: object, msg?: string): void;
@@ -92,6 +95,20 @@ export class LevelChainStore implements ChainStore {
 
   /** Every recalled lot (mirror of the recalledLots bucket, small). */
   private readonly recalled = new Set<string>();
+
+  /**
+   * Mirror of the stored tip pointer for connect/disconnect's invariant check (connect extends
+   * the tip, disconnect removes it), so a connect reads nothing. Undefined = not known: read it
+   * from meta on the next use. Set after each successful connect/disconnect; dropped whenever
+   * a write fails (the database may be reopened by recover()) and when clearIndexes resets it.
+   */
+  private tipMirror: string | undefined;
+  /**
+   * Hashes whose block and header entry this store wrote (putBlock), newest last, bounded:
+   * connect's "stored first" check needs no read for them. Blocks and header entries are never
+   * deleted, so membership stays true; other hashes are checked on disk.
+   */
+  private readonly putHashes = new Set<string>();
 
   private constructor(dir: string, db: Db, log: StoreLogger, clearPending: boolean) {
     this.dir = dir;
@@ -364,6 +381,8 @@ export class LevelChainStore implements ChainStore {
       // follows makes this write durable too. A crash in between loses only a block that was
       // never connected (a peer serves it again), never a connected one. Halves fsyncs per block.
       await this.write('putBlock', [this.repositories.blocks.put(block.hashHex, bytes), this.repositories.headers.put(block.hashHex, entry)], false);
+      this.putHashes.add(block.hashHex);
+      if (this.putHashes.size > PUT_HASHES) this.putHashes.delete(this.putHashes.values().next().value as string);
     });
   }
 
@@ -377,10 +396,10 @@ export class LevelChainStore implements ChainStore {
       const hash = block.hashHex;
       const height = block.header.height;
       const r = this.repositories;
-      const tip = await r.meta.getTip();
+      const tip = await this.currentTip();
       const prev = toHex(block.header.prevHash);
       if (tip !== prev) throw new StorageStateError(`connect ${hash} at height ${height}: its parent ${prev} is not the tip (${tip ?? 'none'})`);
-      if (!(await r.headers.has(hash)) || !(await r.blocks.has(hash))) {
+      if (!this.putHashes.has(hash) && (!(await r.headers.has(hash)) || !(await r.blocks.has(hash)))) {
         throw new StorageStateError(`connect ${hash}: store the block and its header entry (putBlock) first`);
       }
       const ops: BatchOp[] = [r.main.put(height, hash)];
@@ -397,7 +416,7 @@ export class LevelChainStore implements ChainStore {
       for (const lot of batch.recalledLots) ops.push(r.recalledLots.put(lot, true));
       ops.push(r.undo.put(hash, batch.undo));
       ops.push(r.meta.putTip(hash));
-      await this.write('connect', ops, opts.sync ?? true);
+      await this.writeTip('connect', ops, hash, opts.sync ?? true);
       for (const lot of batch.recalledLots) this.recalled.add(lotSetKey(lot));
       this.log.debug({ hash, height, ops: ops.length }, 'block connected');
     });
@@ -409,7 +428,7 @@ export class LevelChainStore implements ChainStore {
       const hash = block.hashHex;
       const height = block.header.height;
       const r = this.repositories;
-      const tip = await r.meta.getTip();
+      const tip = await this.currentTip();
       if (tip !== hash) throw new StorageStateError(`disconnect ${hash}: it is not the tip (${tip ?? 'none'})`);
       const prev = toHex(block.header.prevHash);
       if (newTip.hash !== prev || newTip.height !== height - 1) {
@@ -431,7 +450,7 @@ export class LevelChainStore implements ChainStore {
       }
       ops.push(r.undo.del(hash));
       ops.push(r.meta.putTip(newTip.hash));
-      await this.write('disconnect', ops);
+      await this.writeTip('disconnect', ops, newTip.hash);
       for (const u of batch.undo.lots) {
         if (u.prev) this.recalled.add(lotSetKey(u.lot));
         else this.recalled.delete(lotSetKey(u.lot));
@@ -450,6 +469,7 @@ export class LevelChainStore implements ChainStore {
   clearIndexes(): Promise<ClearResult> {
     return this.serial(async () => {
       const r = this.repositories;
+      this.tipMirror = undefined; // the tip moves to genesis below (or stays unknown if this fails)
       await this.write('clearIndexes (mark)', [r.meta.putClearing()]);
       const genesisHash = await r.main.get(0);
       const deleted: Partial<Record<BucketName, number>> = {};
@@ -481,6 +501,23 @@ export class LevelChainStore implements ChainStore {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The stored tip, from the mirror (read once from meta when not known). Inside serial() only. */
+  private async currentTip(): Promise<string | undefined> {
+    if (this.tipMirror === undefined) this.tipMirror = await this.repositories.meta.getTip();
+    return this.tipMirror;
+  }
+
+  /** A write that moves the tip pointer to `tip`: the mirror follows on success, is dropped on failure. */
+  private async writeTip(operation: string, ops: BatchOp[], tip: string, sync = true): Promise<void> {
+    try {
+      await this.write(operation, ops, sync);
+    } catch (err) {
+      this.tipMirror = undefined;
+      throw err;
+    }
+    this.tipMirror = tip;
+  }
 
   private async write(operation: string, ops: BatchOp[], sync = true): Promise<void> {
     const blocked = this.writeBlockedReason;

@@ -322,6 +322,47 @@ describe('connect and disconnect', () => {
     expect(await s.getTip()).toBe(b1.hashHex);
   });
 
+  it('the tip check follows connects and disconnects without reading the tip back', async () => {
+    const s = await open();
+    const g = await withGenesis(s);
+    const b1 = fakeBlock(1, g, []);
+    const c1 = await extend(s, b1);
+    const b2 = fakeBlock(2, b1, []);
+    const c2 = await extend(s, b2);
+    await s.disconnect(disconnectBatchFor(c2, b1));
+    // b2 is no longer the tip: neither its child nor a second disconnect of it is accepted.
+    const b3 = fakeBlock(3, b2, []);
+    await s.putBlock(b3, encodeBlock(b3), entryOf(b3));
+    await expect(s.connect(await connectBatchFor(s, b3))).rejects.toThrow(/is not the tip/);
+    await expect(s.disconnect(disconnectBatchFor(c2, b1))).rejects.toThrow(/not the tip/);
+    // b2 connects again on b1; disconnecting twice down to genesis works, a third time does not.
+    await s.connect(c2);
+    await s.disconnect(disconnectBatchFor(c2, b1));
+    await s.disconnect(disconnectBatchFor(c1, g));
+    await expect(s.disconnect(disconnectBatchFor(c1, g))).rejects.toThrow(/not the tip/);
+    expect(await s.getTip()).toBe(g.hashHex);
+  });
+
+  it('after a reopen, the tip and the stored-first check come from disk', async () => {
+    let s = await open();
+    const g = await withGenesis(s);
+    const b1 = fakeBlock(1, g, []);
+    await extend(s, b1);
+    const b2 = fakeBlock(2, b1, []);
+    await s.putBlock(b2, encodeBlock(b2), entryOf(b2));
+    const sib = fakeBlock(2, b1, [], 'sibling');
+    await s.close();
+    s = await open();
+    // Never stored: refused even though it extends the tip.
+    await expect(s.connect(await connectBatchFor(s, sib))).rejects.toThrow(/putBlock/);
+    // Stored before the reopen: accepted.
+    await s.connect(await connectBatchFor(s, b2));
+    expect(await s.getTip()).toBe(b2.hashHex);
+    const other = fakeBlock(3, b1, [], 'other');
+    await s.putBlock(other, encodeBlock(other), entryOf(other));
+    await expect(s.connect(await connectBatchFor(s, other))).rejects.toThrow(/is not the tip/);
+  });
+
   it('serialises concurrent writes in call order', async () => {
     const s = await open();
     const g = await withGenesis(s);
