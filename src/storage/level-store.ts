@@ -225,28 +225,30 @@ export class LevelChainStore implements ChainStore {
   }
 
   /**
-   * Make the store writable again after a failed write: a synced probe write (the schema
-   * version, rewritten unchanged); if LevelDB still refuses (it keeps a failed log write as a
-   * sticky background error), close and reopen the database and probe again. Serialised with
-   * the writes. Throws StorageWriteError if the store is still not writable.
+   * Make the store writable again after a failed write: close and reopen the database, then a
+   * synced probe write (the schema version, rewritten unchanged). Serialised with the writes.
+   * Throws StorageWriteError if the store is still not writable (the next call tries again).
+   *
+   * Why reopen rather than just write again: a log append that fails half-way (ENOSPC) leaves
+   * a torn record in LevelDB's log, and LevelDB keeps appending after it; on the next open the
+   * log reader drops everything after the tear, so writes acknowledged in between would be lost
+   * at the next restart (seen in test/integration/reliability-disk.test.ts before this fix).
+   * Reopening replays the log up to the tear (every acknowledged write: the failed one never
+   * reached the memtable), turns it into a table and starts a fresh log. Until then no write is
+   * let through. Call only when there is room again: an open needs to write a new manifest, and
+   * the database stays closed (reads fail) if it cannot.
    */
   recover(): Promise<void> {
     return this.serial(async () => {
       if (this.failedWrite === undefined) return;
-      const probe = [this.repositories.meta.putSchema(SCHEMA_VERSION)];
       try {
-        await this.db.batch(probe, { sync: true });
-      } catch (first) {
-        this.log.warn({ dir: this.dir, err: errMessage(first) }, 'probe write failed; reopening the chain database');
-        try {
-          await this.db.close();
-          await this.db.open();
-          await this.db.batch(probe, { sync: true });
-        } catch (err) {
-          throw new StorageWriteError('recover', err);
-        }
+        if (this.db.status === 'open') await this.db.close();
+        await this.db.open();
+        await this.db.batch([this.repositories.meta.putSchema(SCHEMA_VERSION)], { sync: true });
+      } catch (err) {
+        throw new StorageWriteError('recover', err);
       }
-      this.log.info({ dir: this.dir, after: this.failedWrite.message }, 'chain store writable again');
+      this.log.info({ dir: this.dir, after: this.failedWrite.message }, 'chain store reopened and writable again');
       this.failedWrite = undefined;
     });
   }
@@ -607,8 +609,4 @@ async function checkSchema(db: Db, repositories: Repositories, dir: string, log:
 
 function lotSetKey(lot: LotKey): string {
   return `${lot.gtin}\u0000${lot.lot}`;
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

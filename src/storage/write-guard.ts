@@ -72,6 +72,9 @@ export interface WriteGuardEvents {
   change: [health: StorageHealth];
 }
 
+/** A failed store is not retried with less free space than this (even when minFreeBytes is 0). */
+const RETRY_MIN_FREE_BYTES = 1024 * 1024;
+
 export async function readDiskSpace(path: string): Promise<DiskSpace> {
   const s = await statfs(path);
   return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
@@ -169,7 +172,7 @@ export class WriteGuard extends EventEmitter<WriteGuardEvents> {
         logger.info({ freeBytes: free, dir: store.dir }, 'disk space back: writes resumed');
       }
     }
-    const roomToRetry = this.space === undefined || this.space.freeBytes >= this.resumeFreeBytes;
+    const roomToRetry = this.space === undefined || this.space.freeBytes >= Math.max(this.resumeFreeBytes, RETRY_MIN_FREE_BYTES);
     if (store.writeFailure !== undefined && !this.lowSpace && roomToRetry) {
       try {
         await store.recover();

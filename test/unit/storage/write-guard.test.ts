@@ -20,6 +20,11 @@ function dbOf(s: LevelChainStore): ClassicLevel<Uint8Array, Uint8Array> {
   return (s as unknown as { db: ClassicLevel<Uint8Array, Uint8Array> }).db;
 }
 
+/** LevelDB keeps a failed log write as a sticky background error until reopened. */
+function sticky(): Error {
+  return Object.assign(new Error('IO error: /data/chain/000005.log: Input/output error'), { code: 'LEVEL_IO_ERROR' });
+}
+
 function enospc(): Error {
   return Object.assign(new Error('IO error: /data/chain/000005.log: No space left on device'), { code: 'LEVEL_IO_ERROR' });
 }
@@ -64,7 +69,7 @@ describe('store write gate', () => {
     expect(await store.getTip()).toBe(b1.hashHex);
   });
 
-  it('a failed write refuses later writes until recover() succeeds; the data written before survives', async () => {
+  it('a failed write refuses later writes until recover() reopens the database; the data written before survives', async () => {
     const g = await withGenesis(store);
     const failures: StorageWriteError[] = [];
     store.onWriteFailure((e) => failures.push(e));
@@ -74,32 +79,41 @@ describe('store write gate', () => {
     expect(failures).toHaveLength(1);
     expect(store.writable).toBe(false);
     expect(store.writeBlockedReason).toContain('No space left on device');
-    // Refused without touching LevelDB while failed.
+    // Refused without touching LevelDB while failed (a torn log record must not be followed by more).
     await expect(extend(store, b1)).rejects.toBeInstanceOf(StorageSuspendedError);
-    await store.recover();
-    expect(store.writable).toBe(true);
-    await extend(store, b1);
-    expect(await store.getTip()).toBe(b1.hashHex);
-  });
-
-  it('recover() reopens the database when the probe write still fails, and throws if it fails after that', async () => {
-    const g = await withGenesis(store);
-    const batch = vi.spyOn(dbOf(store), 'batch');
-    batch.mockRejectedValueOnce(enospc()).mockRejectedValueOnce(enospc());
-    const b1 = fakeBlock(1, g, []);
-    await expect(extend(store, b1)).rejects.toBeInstanceOf(StorageWriteError);
     const close = vi.spyOn(dbOf(store), 'close');
-    await store.recover(); // probe fails once, reopen, probe succeeds
+    await store.recover();
     expect(close).toHaveBeenCalledTimes(1);
     expect(store.isOpen()).toBe(true);
     expect(store.writable).toBe(true);
     expect(await store.getTip()).toBe(g.hashHex);
+    await extend(store, b1);
+    expect(await store.getTip()).toBe(b1.hashHex);
+  });
 
-    batch.mockRejectedValueOnce(enospc()); // the next connect fails
-    await expect(extend(store, fakeBlock(1, g, [], 'x'))).rejects.toBeInstanceOf(StorageWriteError);
-    batch.mockRejectedValueOnce(enospc()).mockRejectedValueOnce(enospc()); // probe and probe after reopen
-    await expect(store.recover()).rejects.toThrow(/storage write failed \(recover\)/);
+  it('recover() that cannot reopen (still no room) throws, and the next call opens the closed database', async () => {
+    const g = await withGenesis(store);
+    vi.spyOn(dbOf(store), 'batch').mockRejectedValueOnce(enospc());
+    await expect(extend(store, fakeBlock(1, g, []))).rejects.toBeInstanceOf(StorageWriteError);
+    vi.spyOn(dbOf(store), 'open').mockRejectedValueOnce(Object.assign(new Error('Database failed to open (IO error: MANIFEST-000007: No space left on device)'), { code: 'LEVEL_DATABASE_NOT_OPEN' }));
+    await expect(store.recover()).rejects.toThrow(/storage write failed \(recover\).*No space left/);
     expect(store.writable).toBe(false);
+    expect(store.isOpen()).toBe(false);
+    await store.recover();
+    expect(store.isOpen()).toBe(true);
+    expect(store.writable).toBe(true);
+    expect(await store.getTip()).toBe(g.hashHex);
+  });
+
+  it('a probe write that fails after the reopen keeps the store refusing writes', async () => {
+    const g = await withGenesis(store);
+    const batch = vi.spyOn(dbOf(store), 'batch');
+    batch.mockRejectedValueOnce(enospc());
+    await expect(extend(store, fakeBlock(1, g, []))).rejects.toBeInstanceOf(StorageWriteError);
+    batch.mockRejectedValueOnce(sticky());
+    await expect(store.recover()).rejects.toThrow(/Input\/output error/);
+    expect(store.writable).toBe(false);
+    await expect(extend(store, fakeBlock(1, g, []))).rejects.toBeInstanceOf(StorageSuspendedError);
   });
 });
 
