@@ -27,7 +27,9 @@ export interface BenchNode {
 
 /** Start `tracechain start` with args; resolves once its API listens. Its logs are read and dropped (last lines kept for errors). */
 export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<BenchNode> {
-  const proc = spawn(process.execPath, [binPath(), 'start', '--api', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // TRACECHAIN_BENCH_NODE_FLAGS: extra Node flags for the node under test (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const flags = (process.env.TRACECHAIN_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+  const proc = spawn(process.execPath, [...flags, binPath(), 'start', '--api', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   return new Promise((resolve, reject) => {
     let buf = '';

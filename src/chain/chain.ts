@@ -769,6 +769,10 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   async getBlock(hash: string): Promise<Block | undefined> {
+    // The last few blocks imported are in memory, checked on import: the tip and its parents
+    // are what explorers and followers ask for most, and decoding a full block costs ~10 ms.
+    const cached = this.recent.get(hash);
+    if (cached) return cached;
     const bytes = await this.modules.store.getBlockBytes(hash);
     return bytes ? this.decodeStored(hash, bytes) : undefined;
   }
