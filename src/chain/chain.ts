@@ -10,7 +10,7 @@ import { BlockError, StoreDamagedError, TxError } from './errors.js';
 import { merkleRoot } from './merkle.js';
 import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { toHex } from './bytes.js';
+import { equalBytes, toHex } from './bytes.js';
 import { checkBody, checkHeader, isPermanentFailure } from './validate.js';
 import { canonicalTx, type CanonicalTx } from './tx.js';
 import { MemberRegistry } from './registry.js';
@@ -53,6 +53,12 @@ export interface ImportOptions {
   durable?: boolean;
 }
 
+/** A block decoded (and its sealer signature checked, where the verifier can) ahead of import: Chain.prepareBlocks. */
+export interface PreparedBlock {
+  readonly block: Block;
+  readonly bytes: Uint8Array;
+}
+
 export interface ImportOutcome {
   status: ImportStatus;
   hash: string;
@@ -83,6 +89,8 @@ export interface ChainEvents {
 }
 
 const MTP_SPAN = 11;
+/** Sealer signatures verified ahead of import and not yet imported: at most this many (sync's window is 1,024 blocks). */
+const SEAL_CHECKED_MAX = 4_096;
 
 export class Chain extends EventEmitter<ChainEvents> {
   readonly genesis: Genesis;
@@ -104,6 +112,12 @@ export class Chain extends EventEmitter<ChainEvents> {
   private genesisEntry!: HeaderEntry;
   private readonly writer = new SerialQueue();
   private readonly future = new Map<string, Block>();
+  /**
+   * Block hash → the sealer signature this node verified for it ahead of import (prepareBlocks),
+   * oldest first, bounded. Import skips the signature verify only for the same hash and the same
+   * signature bytes, and drops the entry; anything else is verified inline as ever.
+   */
+  private readonly sealChecked = new Map<string, Uint8Array>();
   private readonly maxFuture: number;
   private readonly log: Logger;
   private closing = false;
@@ -207,6 +221,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   async close(): Promise<void> {
     this.closing = true;
     this.future.clear();
+    this.sealChecked.clear();
     await this.writer.run(async () => undefined);
   }
 
@@ -256,6 +271,44 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** Bits the retarget rule requires for a child of `parent`. */
   nextBitsAfter(parent: HeaderEntry): number {
     return nextBits(this.params, this.anchorFor(parent), { height: parent.height, time: parent.time });
+  }
+
+  /**
+   * Decode blocks and verify their sealer signatures ahead of import, on the verifier's worker
+   * threads when it has them (sync calls this for each chunk of bodies as it arrives, so the
+   * checks overlap the import of earlier blocks). A signature that verifies is remembered for
+   * importBlock, which then skips only that verify; a bad one is not remembered, so the import
+   * rejects it with BAD_SEALER_SIGNATURE as always. An entry is undefined when the bytes do not
+   * decode (importBlockBytes reports why). A verifier failure only costs the head start.
+   */
+  async prepareBlocks(list: readonly Uint8Array[]): Promise<(PreparedBlock | undefined)[]> {
+    const prepared = list.map((bytes): PreparedBlock | undefined => {
+      try {
+        return { block: decodeBlock(bytes, this.limits), bytes };
+      } catch (err) {
+        if (err instanceof BlockError) return undefined;
+        throw err;
+      }
+    });
+    const { verifier } = this.modules;
+    const todo = prepared.filter((p): p is PreparedBlock => p !== undefined && !this.headers.has(p.block.hashHex));
+    if (!verifier.verifySeals || todo.length === 0 || this.closing) return prepared;
+    let valid: boolean[];
+    try {
+      // Copies, so posting them to a worker never clones a larger buffer they might view.
+      const seals = todo.map((p) => ({ hash: p.block.hash.slice(), sealer: toHex(p.block.header.sealer), signature: p.block.signature.slice() }));
+      valid = await verifier.verifySeals(seals);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, blocks: todo.length }, 'sealer signatures not checked ahead; import checks them');
+      return prepared;
+    }
+    todo.forEach((p, i) => {
+      if (valid[i] !== true) return;
+      this.sealChecked.delete(p.block.hashHex);
+      this.sealChecked.set(p.block.hashHex, p.block.signature.slice()); // a copy: not a view pinning the block's bytes
+      if (this.sealChecked.size > SEAL_CHECKED_MAX) this.sealChecked.delete(this.sealChecked.keys().next().value as string);
+    });
+    return prepared;
   }
 
   /** Decode and import block bytes (from a peer or the miner). */
@@ -320,7 +373,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (!parent) throw new BlockError('UNKNOWN_PARENT', `parent ${prevHash} of block ${hash} is unknown`, { parent: prevHash, height: block.header.height });
     if (parent.status === 'invalid') throw new BlockError('INVALID_ANCESTOR', `parent ${prevHash} is invalid`);
 
+    const checkedSig = this.sealChecked.get(hash);
+    this.sealChecked.delete(hash);
     checkHeader(block, {
+      sealVerified: checkedSig !== undefined && equalBytes(checkedSig, block.signature),
       parent,
       mtp: this.medianTimePast(parent),
       expectedBits: this.nextBitsAfter(parent),

@@ -8,10 +8,16 @@ import { txId as computeTxId, verifyTxSignature } from './tx.js';
 import type { MemberRegistry } from './registry.js';
 import type { TxRules } from './tx-rules.js';
 import type { SignedTx } from './types.js';
+import type { SealItem } from './verifier-protocol.js';
 
 export interface TxVerifier {
   /** Resolves with null for a valid tx, else the TxError, per tx in order. */
   verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]>;
+  /**
+   * Optional: check blocks' sealer signatures off the main thread (true = the sealer's key
+   * verifies it), per item in order. Without it the chain checks each signature on import.
+   */
+  verifySeals?(seals: readonly SealItem[]): Promise<boolean[]>;
   close(): Promise<void>;
 }
 

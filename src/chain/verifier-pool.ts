@@ -1,6 +1,7 @@
 /**
  * Worker-pool TxVerifier: splits a batch into chunks and verifies them on worker threads, so
- * bulk signature and event checks never block the event loop. Bounded: past `maxPending`
+ * bulk signature and event checks never block the event loop. The same workers check blocks'
+ * sealer signatures ahead of import (verifySeals, used by sync). Bounded: past `maxPending`
  * chunks in flight it refuses with MEMPOOL_FULL (the API answers 503, peers are ignored).
  */
 import { Worker } from 'node:worker_threads';
@@ -10,7 +11,10 @@ import { txId as computeTxId } from './tx.js';
 import { builtFileUrl } from '../runtime/built-file.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { Genesis, SignedTx } from './types.js';
-import type { VerifierWorkerInit, VerifyRequest, VerifyResponse } from './verifier-protocol.js';
+import type { SealItem, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
+
+/** Sealer signatures per message to a worker (one sync chunk of blocks). */
+const SEAL_CHUNK = 64;
 
 export interface VerifierPoolOptions {
   workers: number;
@@ -73,11 +77,11 @@ export class WorkerPoolTxVerifier implements TxVerifier {
     this.load[i] = 0;
   }
 
-  private send(txs: SignedTx[], txIds: Uint8Array[]): Promise<VerifyResponse> {
+  private send(body: { kind: 'txs'; txs: SignedTx[]; txIds: Uint8Array[] } | { kind: 'seals'; seals: SealItem[] }): Promise<VerifyResponse> {
     let worker = 0;
     for (let i = 1; i < this.threads.length; i++) if ((this.load[i] ?? 0) < (this.load[worker] ?? 0)) worker = i;
     const id = this.nextId++;
-    const req: VerifyRequest = { id, txs, txIds };
+    const req: VerifierRequest = { id, ...body };
     return new Promise<VerifyResponse>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
       this.load[worker] = (this.load[worker] ?? 0) + 1;
@@ -94,12 +98,30 @@ export class WorkerPoolTxVerifier implements TxVerifier {
       throw new TxError('MEMPOOL_FULL', `the verifier is saturated (${this.pending.size} batches in flight); retry later`);
     }
     for (let i = 0; i < txs.length; i += this.chunkSize) {
-      chunks.push(this.send(txs.slice(i, i + this.chunkSize), ids.slice(i, i + this.chunkSize)));
+      chunks.push(this.send({ kind: 'txs', txs: txs.slice(i, i + this.chunkSize), txIds: ids.slice(i, i + this.chunkSize) }));
     }
     const out: (TxError | null)[] = [];
     for (const res of await Promise.all(chunks)) {
-      if ('error' in res) throw new Error(`verifier worker error: ${res.error}`);
+      if (res.kind === 'error') throw new Error(`verifier worker error: ${res.error}`);
+      if (res.kind !== 'txs') throw new Error(`verifier worker answered a tx batch with ${res.kind}`);
       for (const r of res.results) out.push(r ? new TxError(r.code as TxErrorCode, r.message, r.details) : null);
+    }
+    return out;
+  }
+
+  async verifySeals(seals: readonly SealItem[]): Promise<boolean[]> {
+    if (this.closed) throw new Error('verifier pool is closed');
+    const n = Math.ceil(seals.length / SEAL_CHUNK);
+    if (this.pending.size + n > this.maxPending) {
+      throw new TxError('MEMPOOL_FULL', `the verifier is saturated (${this.pending.size} batches in flight); retry later`);
+    }
+    const chunks: Promise<VerifyResponse>[] = [];
+    for (let i = 0; i < seals.length; i += SEAL_CHUNK) chunks.push(this.send({ kind: 'seals', seals: seals.slice(i, i + SEAL_CHUNK) }));
+    const out: boolean[] = [];
+    for (const res of await Promise.all(chunks)) {
+      if (res.kind === 'error') throw new Error(`verifier worker error: ${res.error}`);
+      if (res.kind !== 'seals') throw new Error(`verifier worker answered a seal batch with ${res.kind}`);
+      out.push(...res.valid);
     }
     return out;
   }

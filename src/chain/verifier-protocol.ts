@@ -6,11 +6,29 @@ export interface VerifierWorkerInit {
   chainId: string;
 }
 
+/** Verify txs (verifyTxSync): one result per tx. */
 export interface VerifyRequest {
+  kind: 'txs';
   id: number;
   txs: SignedTx[];
   txIds: Uint8Array[];
 }
+
+/** One block's sealer signature to check: the block hash, the header's sealer key ID (hex), the signature. */
+export interface SealItem {
+  hash: Uint8Array;
+  sealer: string;
+  signature: Uint8Array;
+}
+
+/** Verify blocks' sealer signatures (sealSignatureValid): one boolean per item. */
+export interface SealRequest {
+  kind: 'seals';
+  id: number;
+  seals: SealItem[];
+}
+
+export type VerifierRequest = VerifyRequest | SealRequest;
 
 export interface TxFailure {
   code: string;
@@ -18,4 +36,7 @@ export interface TxFailure {
   details: Record<string, unknown>;
 }
 
-export type VerifyResponse = { id: number; results: (TxFailure | null)[] } | { id: number; error: string };
+export type VerifyResponse =
+  | { id: number; kind: 'txs'; results: (TxFailure | null)[] }
+  | { id: number; kind: 'seals'; valid: boolean[] }
+  | { id: number; kind: 'error'; error: string };

@@ -1,14 +1,16 @@
 /**
- * Tx verifier worker: runs verifyTxSync (signature, chain, submitter, EPCIS rules, event IDs,
- * roles) off the main thread. Unexpected errors are answered as such, never as a valid tx.
+ * Verifier worker: runs verifyTxSync (signature, chain, submitter, EPCIS rules, event IDs,
+ * roles) and blocks' sealer signature checks off the main thread. Unexpected errors are
+ * answered as such, never as a valid tx or signature.
  */
 import '../node/shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TxError } from './errors.js';
 import { MemberRegistry } from './registry.js';
 import { verifyTxSync } from './tx-verifier.js';
+import { sealSignatureValid } from './validate.js';
 import { traceRules } from '../trace/tx-rules.js';
-import type { TxFailure, VerifierWorkerInit, VerifyRequest, VerifyResponse } from './verifier-protocol.js';
+import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
 
 if (parentPort === null) throw new Error('verifier worker must run in a worker thread');
 const port = parentPort;
@@ -16,21 +18,28 @@ const init = workerData as VerifierWorkerInit;
 const registry = MemberRegistry.fromGenesis(init.genesis);
 const rules = traceRules();
 
-port.on('message', (req: VerifyRequest) => {
+function answer(req: VerifierRequest): VerifyResponse {
+  if (req.kind === 'seals') {
+    return { id: req.id, kind: 'seals', valid: req.seals.map((s) => sealSignatureValid(registry, s.hash, s.sealer, s.signature)) };
+  }
+  const results: (TxFailure | null)[] = req.txs.map((tx, i) => {
+    try {
+      verifyTxSync(tx, init.chainId, registry, rules, req.txIds[i]);
+      return null;
+    } catch (err) {
+      if (!(err instanceof TxError)) throw err;
+      return { code: err.code, message: err.message.replace(/^[A-Z_]+: /, ''), details: err.details };
+    }
+  });
+  return { id: req.id, kind: 'txs', results };
+}
+
+port.on('message', (req: VerifierRequest) => {
   let res: VerifyResponse;
   try {
-    const results: (TxFailure | null)[] = req.txs.map((tx, i) => {
-      try {
-        verifyTxSync(tx, init.chainId, registry, rules, req.txIds[i]);
-        return null;
-      } catch (err) {
-        if (!(err instanceof TxError)) throw err;
-        return { code: err.code, message: err.message.replace(/^[A-Z_]+: /, ''), details: err.details };
-      }
-    });
-    res = { id: req.id, results };
+    res = answer(req);
   } catch (err) {
-    res = { id: req.id, error: (err as Error).stack ?? String(err) };
+    res = { id: req.id, kind: 'error', error: (err as Error).stack ?? String(err) };
   }
   port.postMessage(res);
 });

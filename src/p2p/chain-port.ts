@@ -3,7 +3,7 @@
  * import and admission calls the gossip validators and sync make, and tip notifications.
  * chainPort() adapts the real Chain; tests may pass fakes.
  */
-import type { Chain, ImportOutcome } from '../chain/chain.js';
+import type { Chain, ImportOutcome, PreparedBlock } from '../chain/chain.js';
 import type { Block, BlockLimits } from '../chain/block.js';
 import { HEADER_SIZE } from '../chain/header.js';
 import type { Member, SignedTx } from '../chain/types.js';
@@ -30,6 +30,13 @@ export interface ChainPort {
   headerBytes(hash: string): Promise<Uint8Array | undefined>;
   /** `durable: false` skips the fsync of this connect (initial sync; see Chain.importBlock). */
   importBlockBytes(bytes: Uint8Array, opts?: { durable?: boolean }): Promise<ImportOutcome>;
+  /**
+   * Decode blocks and check their sealer signatures ahead of import (Chain.prepareBlocks), so
+   * sync overlaps those checks with importing earlier blocks; undefined = does not decode.
+   */
+  prepareBlocks(bytes: readonly Uint8Array[]): Promise<(PreparedBlock | undefined)[]>;
+  /** Import a prepared block: every rule runs, as for importBlockBytes. */
+  importPrepared(block: PreparedBlock, opts?: { durable?: boolean }): Promise<ImportOutcome>;
   /** Admit a gossiped tx; throws TxError. */
   submitTx(tx: SignedTx): Promise<void>;
   memberOfPeer(peerId: string): Member | undefined;
@@ -73,6 +80,8 @@ export function chainPort(chain: Chain): ChainPort {
       return h;
     },
     importBlockBytes: (bytes, opts) => chain.importBlockBytes(bytes, opts),
+    prepareBlocks: (list) => chain.prepareBlocks(list),
+    importPrepared: (p, opts) => chain.importBlock(p.block, p.bytes, opts),
     async submitTx(tx) {
       await chain.submitTx(tx, { origin: 'gossip' });
     },

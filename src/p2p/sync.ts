@@ -17,6 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { PreparedBlock } from '../chain/chain.js';
 import type { ChainPort } from './chain-port.js';
 import { buildLocator } from './locator.js';
 import { checkHeaderBatch, HeaderBatchError, type HeaderItem } from './headers.js';
@@ -251,22 +252,41 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     }
   }
 
-  /** One round with one peer: header batches until it has no more, bodies for each. */
-  private async syncFrom(peer: SyncPeer): Promise<number> {
+  /**
+   * Ask a peer for the headers after `lead` (then our main chain). Never rejects: a failure is
+   * reported here (stall, bad reply, or a local error logged) and answered as null, so a request
+   * made ahead and then abandoned loses nothing.
+   */
+  private async requestHeaders(peer: SyncPeer, lead: string[]): Promise<Uint8Array[] | null> {
     const { chain, transport } = this.modules;
-    let lead: string[] = [];
+    let locator: string[];
+    try {
+      locator = await buildLocator({ tipHeight: () => chain.tip().height, mainHashAt: (h) => chain.mainHashAt(h) }, lead);
+    } catch (err) {
+      this.log.error({ err, peer: peer.id }, 'cannot build a block locator');
+      return null;
+    }
+    try {
+      return await transport.headers(peer.id, locator, SYNC_LIMITS.maxHeadersPerReply);
+    } catch (err) {
+      this.requestFailed(peer, err);
+      return null;
+    }
+  }
+
+  /**
+   * One round with one peer: header batches until it has no more, bodies for each. The next
+   * header batch is asked for as soon as the current one checks out, so it arrives while the
+   * current bodies import (one header request ahead, never more).
+   */
+  private async syncFrom(peer: SyncPeer): Promise<number> {
+    const { chain } = this.modules;
     let imported = 0;
+    let nextHeaders = this.requestHeaders(peer, []);
     for (;;) {
       if (!this.running || !this.peers.has(peer.id)) break;
-      const locator = await buildLocator({ tipHeight: () => chain.tip().height, mainHashAt: (h) => chain.mainHashAt(h) }, lead);
-      let raw: Uint8Array[];
-      try {
-        raw = await transport.headers(peer.id, locator, SYNC_LIMITS.maxHeadersPerReply);
-      } catch (err) {
-        this.requestFailed(peer, err);
-        break;
-      }
-      if (raw.length === 0) break;
+      const raw = await nextHeaders;
+      if (raw === null || raw.length === 0) break;
       let items: HeaderItem[];
       try {
         items = checkHeaderBatch(raw, { heightOf: (h) => chain.heightOf(h), powLimitBits: chain.powLimitBits });
@@ -283,14 +303,15 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       }
       const last = items[items.length - 1] as HeaderItem;
       peer.announcedHeight = Math.max(peer.announcedHeight, last.height);
+      const more = raw.length >= SYNC_LIMITS.maxHeadersPerReply;
+      if (more) nextHeaders = this.requestHeaders(peer, [last.hash]);
       const todo = items.filter((i) => chain.heightOf(i.hash) === undefined);
       if (todo.length > 0) {
         const r = await this.fetchAndImport(todo, peer);
         imported += r.imported;
         if (!r.complete) break;
       }
-      lead = [last.hash];
-      if (raw.length < SYNC_LIMITS.maxHeadersPerReply) break;
+      if (!more) break;
     }
     return imported;
   }
@@ -306,7 +327,14 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
       const slice = items.slice(i, i + opts.blocksPerRequest);
       pending.push({ start: i, hashes: slice.map((x) => x.hash), lastHeight: (slice[slice.length - 1] as HeaderItem).height, tried: new Set() });
     }
-    const ready = new Map<string, { bytes: Uint8Array; from: string }>();
+    // Each body is decoded and its sealer signature checked (off the main thread) as soon as it
+    // arrives, while earlier blocks import; `prepared` never rejects (undefined: import the bytes).
+    const ready = new Map<string, { bytes: Uint8Array; from: string; prepared: Promise<PreparedBlock | undefined> }>();
+    const prepare = (list: Uint8Array[]): Promise<(PreparedBlock | undefined)[]> =>
+      chain.prepareBlocks(list).catch((err: unknown) => {
+        this.log.error({ err }, 'preparing fetched blocks failed; importing them unprepared');
+        return list.map(() => undefined);
+      });
     let buffered = 0;
     let inflight = 0;
     let next = 0;
@@ -344,6 +372,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
             if (cancelled) return;
             const got = new Set<string>();
             const notFound: string[] = [];
+            const accepted: { hash: string; bytes: Uint8Array }[] = [];
             for (const r of replies) {
               got.add(r.hash);
               if (r.bytes === null) {
@@ -351,10 +380,14 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
                 continue;
               }
               const at = index.get(r.hash);
-              if (at !== undefined && at >= next && !ready.has(r.hash)) {
-                ready.set(r.hash, { bytes: r.bytes, from: peer.id });
-                buffered += r.bytes.length;
-              }
+              if (at !== undefined && at >= next && !ready.has(r.hash)) accepted.push({ hash: r.hash, bytes: r.bytes });
+            }
+            if (accepted.length > 0) {
+              const all = prepare(accepted.map((a) => a.bytes));
+              accepted.forEach((a, i) => {
+                ready.set(a.hash, { bytes: a.bytes, from: peer.id, prepared: all.then((list) => list[i]) });
+                buffered += a.bytes.length;
+              });
             }
             // Not found here: someone else must serve it. Cut by the reply budget: ask again.
             if (notFound.length > 0) requeue(new Set([...c.tried, peer.id]), notFound);
@@ -410,7 +443,9 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
         buffered -= got.bytes.length;
         try {
           // fsync every 256th block and the last of the batch; the rest ride on those.
-          await chain.importBlockBytes(got.bytes, { durable: next === items.length - 1 || imported % 256 === 255 });
+          const durable = next === items.length - 1 || imported % 256 === 255;
+          const prepared = await got.prepared;
+          await (prepared ? chain.importPrepared(prepared, { durable }) : chain.importBlockBytes(got.bytes, { durable }));
           imported++;
         } catch (err) {
           // Stopping: the chain refuses new writes; nothing to report.

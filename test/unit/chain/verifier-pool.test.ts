@@ -4,7 +4,8 @@ import { WorkerPoolTxVerifier } from '../../../src/chain/verifier-pool.js';
 import { InlineTxVerifier } from '../../../src/chain/tx-verifier.js';
 import { MemberRegistry } from '../../../src/chain/registry.js';
 import { genesisBlock } from '../../../src/chain/genesis.js';
-import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
+import { generateKeyPair, keyIdHex, sign } from '../../../src/chain/keys.js';
+import { blockSigningMessage } from '../../../src/chain/block.js';
 import { signTx } from '../../../src/chain/tx.js';
 import { prepareDocument } from '../../../src/trace/index.js';
 import { traceRules } from '../../../src/trace/tx-rules.js';
@@ -59,6 +60,20 @@ describe('WorkerPoolTxVerifier', () => {
   it('handles many concurrent batches', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => pool.verify([tx(), tx()])));
     expect(results.flat().every((r) => r === null)).toBe(true);
+  });
+
+  it('checks sealer signatures: the sealer key over the block hash, nothing else', async () => {
+    const hash = new Uint8Array(32).fill(5);
+    const seal = (key = dev, h = hash) => sign(key.secretKey, blockSigningMessage(h));
+    const valid = await pool.verifySeals([
+      { hash, sealer: keyIdHex(dev.publicKey), signature: seal() },
+      { hash, sealer: keyIdHex(dev.publicKey), signature: seal(dev, new Uint8Array(32).fill(6)) }, // over another hash
+      { hash, sealer: keyIdHex(dev.publicKey), signature: seal(pharmacy) }, // by another member's key
+      { hash, sealer: keyIdHex(outsider.publicKey), signature: seal(outsider) }, // not a member
+      { hash, sealer: keyIdHex(dev.publicKey), signature: new Uint8Array(63) }, // malformed
+    ]);
+    expect(valid).toEqual([true, false, false, false, false]);
+    expect(await pool.verifySeals([])).toEqual([]);
   });
 
   it('refuses new work once closed', async () => {

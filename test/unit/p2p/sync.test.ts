@@ -10,11 +10,22 @@ import { serveHeaders } from '../../../src/p2p/locator.js';
 import { Synchronizer } from '../../../src/p2p/sync.js';
 import type { Offence } from '../../../src/p2p/scores.js';
 import { extendChain, makeConsortium, waitUntil, type TestConsortium } from './helpers.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Chain } from '../../../src/chain/chain.js';
+import { HEADER_SIZE } from '../../../src/chain/header.js';
+import { Mempool } from '../../../src/chain/mempool.js';
+import { WorkerPoolTxVerifier } from '../../../src/chain/verifier-pool.js';
+import { LevelChainStore } from '../../../src/storage/index.js';
+import { testRules } from '../../helpers/chain-fixture.js';
 
-type Behaviour = 'serve' | 'stall' | 'empty' | 'garbage-headers';
+type Behaviour = 'serve' | 'stall' | 'empty' | 'garbage-headers' | 'forge-5';
 
 class ScriptedPeers implements SyncTransport {
   readonly blockRequests = new Map<string, number>();
+  /** Called on each headers request (e.g. to note how far the syncing node had got). */
+  onHeaders: (() => void) | undefined;
   constructor(
     private readonly source: ChainPort,
     private readonly behaviour: Record<string, Behaviour>,
@@ -26,6 +37,7 @@ class ScriptedPeers implements SyncTransport {
   }
 
   async headers(peer: string, locator: string[], max: number): Promise<Uint8Array[]> {
+    this.onHeaders?.();
     const served = await serveHeaders({ locator, stop: null, max }, headerSourceOf(this.source));
     if (this.behaviour[peer] === 'garbage-headers') return served.reverse();
     return served;
@@ -39,7 +51,14 @@ class ScriptedPeers implements SyncTransport {
       throw new SyncRequestError('TIMEOUT', 'scripted stall');
     }
     const out: BlockReplyItem[] = [];
-    for (const hash of hashes) out.push({ hash, bytes: b === 'empty' ? null : ((await this.source.blockBytes(hash)) ?? null) });
+    for (const hash of hashes) {
+      let bytes = b === 'empty' ? null : ((await this.source.blockBytes(hash)) ?? null);
+      if (bytes && b === 'forge-5' && this.source.heightOf(hash) === 5) {
+        bytes = bytes.slice();
+        bytes.fill(0x5a, HEADER_SIZE, HEADER_SIZE + 64); // the sealer signature; the header (and hash) unchanged
+      }
+      out.push({ hash, bytes });
+    }
     return out;
   }
 }
@@ -90,6 +109,19 @@ describe('Synchronizer', () => {
     expect(sync.isSynced()).toBe(true);
   });
 
+  it('asks for the next header batch while the bodies of the current one import', async () => {
+    const { c, source, target } = await setup(2_100);
+    const peers = new ScriptedPeers(source, { a: 'serve' });
+    const heightAtRequest: number[] = [];
+    peers.onHeaders = () => heightAtRequest.push(target.tip().height);
+    const { sync } = synchronizer(target, peers, c);
+    sync.addPeer('a');
+    await waitUntil('synced', () => target.tip().hash === source.tip().hash, 60_000);
+    // Batch 1 (2,000 headers) from height 0; batch 2 asked for before batch 1 was imported.
+    expect(heightAtRequest[0]).toBe(0);
+    expect(heightAtRequest[1]).toBeLessThan(2_000);
+  }, 120_000);
+
   it('drops a stalling peer and gives its chunks to another', async () => {
     const { c, source, target } = await setup(60);
     const peers = new ScriptedPeers(source, { slow: 'stall', good: 'serve' });
@@ -120,5 +152,43 @@ describe('Synchronizer', () => {
     expect(target.tip().height).toBe(0);
     expect(sync.isSynced()).toBe(false);
     expect(sync.bestKnownHeight()).toBe(20);
+  });
+
+  it('a block with a bad sealer signature is rejected through the pre-verified path (worker pool) and is an offence', async () => {
+    const { c, source } = await setup(12);
+    // The syncing node checks sealer signatures ahead of import on a worker pool, as a node does.
+    const dir = await mkdtemp(join(tmpdir(), 'tracechain-sync-pool-'));
+    const store = await LevelChainStore.open(join(dir, 'chain'));
+    const pool = new WorkerPoolTxVerifier({ workers: 1 }, { genesis: c.genesis });
+    const chain = await Chain.open(
+      { genesis: c.genesis },
+      { store, rules: testRules, verifier: pool, mempool: new Mempool({ maxTxs: 100, maxBytes: 1 << 20 }), clock: Date.now, logger: c.logger },
+    );
+    const target = chainPort(chain);
+    cleanup.push(async () => {
+      target.dispose();
+      await chain.close();
+      await pool.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const codes: string[] = [];
+    const peers = new ScriptedPeers(source, { forger: 'forge-5' });
+    const { sync, offences } = synchronizer(target, peers, c);
+    const prepare = target.prepareBlocks.bind(target);
+    target.prepareBlocks = async (list) => {
+      const out = await prepare(list);
+      codes.push(...out.map((p) => (p ? 'prepared' : 'undecodable')));
+      return out;
+    };
+    const details: string[] = [];
+    sync.on('offence', (_peer, _offence, detail) => details.push(detail));
+    sync.addPeer('forger');
+    await waitUntil('the offence', () => offences.length > 0);
+    expect(offences[0]).toEqual(['forger', 'invalid-block']);
+    expect(codes.length).toBeGreaterThanOrEqual(5);
+    expect(codes.every((x) => x === 'prepared')).toBe(true);
+    expect(target.tip().height).toBe(4);
+    expect(details[0]).toBe('BAD_SEALER_SIGNATURE');
   });
 });
