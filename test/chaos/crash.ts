@@ -174,3 +174,95 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
   f.eventsReportedInBlock = inBlock.size;
   return f;
 }
+
+/** Start-up stages in the order a node logs them (`msg` of its pino line). */
+export const STARTUP_STAGES = [
+  'created a one-member dev consortium',
+  'new chain store',
+  'genesis stored',
+  'chain store open',
+  'chain loaded',
+  'node started',
+  'sealed block',
+] as const;
+
+export interface StageKillFigures {
+  /** Stages a SIGKILL landed on, in order. */
+  killedAt: string[];
+  audits: number;
+  problems: string[];
+  finalTip: number;
+  eventMined: boolean;
+}
+
+/**
+ * Start the node and SIGKILL it the moment it logs `stage` (synchronously in the stdout
+ * handler, so the kill lands right after that step, before the next). Resolves whether the
+ * stage was reached before the node got past it or exited.
+ */
+async function killAtStage(dataDir: string, stage: string, timeoutMs = 30_000): Promise<boolean> {
+  const proc = spawn(process.execPath, [BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...FAST], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  let hit = false;
+  let buf = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    if (hit) return;
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.includes(`"msg":"${stage}"`)) {
+        hit = true;
+        proc.kill('SIGKILL');
+        return;
+      }
+    }
+  });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+  return hit;
+}
+
+/**
+ * Scenario 2, stage by stage: on a fresh data dir, kill the node at each start-up stage in
+ * turn (the first stages happen only on a first start, so each kill leaves the next start a
+ * little further on), auditing the store after every kill once it holds a genesis. Then a
+ * clean start must mine and record a captured event.
+ */
+export async function stageKills(dataDir: string): Promise<StageKillFigures> {
+  const f: StageKillFigures = { killedAt: [], audits: 0, problems: [], finalTip: 0, eventMined: false };
+  for (const stage of STARTUP_STAGES) {
+    const hit = await killAtStage(dataDir, stage);
+    if (!hit) {
+      f.problems.push(`the node never logged "${stage}" (or exited first)`);
+      continue;
+    }
+    f.killedAt.push(stage);
+    if (STARTUP_STAGES.indexOf(stage) >= STARTUP_STAGES.indexOf('genesis stored')) {
+      const r = await runCli(['audit', '--data', dataDir, '--json']);
+      f.audits++;
+      if (r.code !== 0) f.problems.push(`audit after a kill at "${stage}": exit ${r.code} ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`);
+    }
+  }
+  const node = await startNode(FAST, { dataDir });
+  try {
+    const r = await capture(node.api, await tokenOf(dataDir), commissionDoc('stage', 1));
+    if (r.status !== 202) f.problems.push(`capture after the stage kills answered ${r.status}`);
+    const id = r.body?.eventIds?.[0];
+    if (id !== undefined) {
+      await waitFor('the event mined after the stage kills', async () => (await eventOf(node.api, id)).block, 30_000, 100).then(
+        () => (f.eventMined = true),
+        (err: unknown) => f.problems.push((err as Error).message),
+      );
+    }
+    f.finalTip = (await tipOf(node.api)).height;
+  } finally {
+    await node.kill();
+  }
+  const r = await runCli(['audit', '--data', dataDir, '--json']);
+  f.audits++;
+  if (r.code !== 0) f.problems.push(`final audit: exit ${r.code}`);
+  return f;
+}

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeDir, stopAll, tempDir } from '../helpers/node-process.js';
-import { crashRounds } from '../chaos/crash.js';
+import { crashRounds, stageKills, STARTUP_STAGES } from '../chaos/crash.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -23,4 +23,14 @@ describe('reliability: SIGKILL at random moments', () => {
     expect(f.eventsReportedInBlock).toBeGreaterThan(0);
     expect(f.eventsFoundAfterRestarts).toBe(f.eventsReportedInBlock);
   }, 170_000);
+
+  it('a SIGKILL at each start-up stage leaves a store the next start opens cleanly', async () => {
+    const dir = await tempDir('tracechain-rel-stage-');
+    dirs.push(dir);
+    const f = await stageKills(dir);
+    console.log(`reliability-crash stage figures ${JSON.stringify(f)}`);
+    expect(f.problems).toEqual([]);
+    expect(f.killedAt).toEqual([...STARTUP_STAGES]);
+    expect(f.eventMined).toBe(true);
+  }, 120_000);
 });
