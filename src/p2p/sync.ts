@@ -76,6 +76,13 @@ interface SyncPeer extends SyncPeerView {
   id: string;
   statusInflight: boolean;
   retryAfter: number;
+  /**
+   * Lowest height at which this peer served a block too far in the future for our clock
+   * (TIME_TOO_NEW: held by the chain until due). Until our tip reaches it, the peer's chain
+   * above it does not count as "known" for isSynced: a member whose clock runs hours ahead
+   * must not keep every other node reporting itself unsynced (and /health 503).
+   */
+  aheadOfClock?: number;
 }
 
 interface Chunk {
@@ -150,9 +157,26 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
 
   /** Best height known: ours, or any peer's status or announcement. */
   bestKnownHeight(): number {
-    let best = this.modules.chain.tip().height;
-    for (const p of this.peers.values()) best = Math.max(best, p.status?.height ?? 0, p.announcedHeight);
+    const ours = this.modules.chain.tip().height;
+    let best = ours;
+    for (const p of this.peers.values()) {
+      let theirs = Math.max(p.status?.height ?? 0, p.announcedHeight);
+      if (p.aheadOfClock !== undefined) {
+        if (ours >= p.aheadOfClock) p.aheadOfClock = undefined;
+        else theirs = Math.min(theirs, p.aheadOfClock - 1);
+      }
+      best = Math.max(best, theirs);
+    }
     return best;
+  }
+
+  private noteAheadOfClock(id: string, height: number): void {
+    const p = this.peers.get(id);
+    if (!p) return;
+    if (p.aheadOfClock === undefined || height < p.aheadOfClock) {
+      p.aheadOfClock = height;
+      this.log.warn({ peer: id, height }, 'peer serves blocks ahead of our clock (held until due); its chain above them does not count as known');
+    }
   }
 
   /** Within finality depth of the best tip any peer has shown us. */
@@ -458,6 +482,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
             } else if (v.code === 'INTERNAL') {
               this.log.error({ err, hash: item.hash }, 'block from sync could not be imported');
             } else {
+              if (v.code === 'TIME_TOO_NEW') this.noteAheadOfClock(got.from, item.height);
               this.log.info({ hash: item.hash, code: v.code }, 'block from sync not imported yet');
             }
             return { imported, complete: false };

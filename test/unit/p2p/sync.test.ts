@@ -9,7 +9,10 @@ import { headerSourceOf, SyncRequestError, type BlockReplyItem, type PeerStatus,
 import { serveHeaders } from '../../../src/p2p/locator.js';
 import { Synchronizer } from '../../../src/p2p/sync.js';
 import type { Offence } from '../../../src/p2p/scores.js';
-import { extendChain, makeConsortium, waitUntil, type TestConsortium } from './helpers.js';
+import { buildBlock, extendChain, makeConsortium, waitUntil, type TestConsortium } from './helpers.js';
+import { InlineTxVerifier } from '../../../src/chain/tx-verifier.js';
+import { MemberRegistry } from '../../../src/chain/registry.js';
+import { genesisBlock } from '../../../src/chain/genesis.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,5 +193,47 @@ describe('Synchronizer', () => {
     expect(codes.every((x) => x === 'prepared')).toBe(true);
     expect(target.tip().height).toBe(4);
     expect(details[0]).toBe('BAD_SEALER_SIGNATURE');
+  });
+
+  it('a peer whose chain runs ahead of our clock does not keep us unsynced: its future blocks are held, the rest imported', async () => {
+    const c = await makeConsortium(2);
+    cleanup.push(() => c.close());
+    // The peer's node has a clock 3 h fast: it accepts (and serves) blocks 3 h ahead.
+    const dir = await mkdtemp(join(tmpdir(), 'tracechain-sync-fast-'));
+    const store = await LevelChainStore.open(join(dir, 'chain'));
+    const registry = MemberRegistry.fromGenesis(c.genesis);
+    const fast = await Chain.open(
+      { genesis: c.genesis },
+      {
+        store,
+        rules: testRules,
+        verifier: new InlineTxVerifier({ chainId: genesisBlock(c.genesis).hashHex }, { registry, rules: testRules }),
+        mempool: new Mempool({ maxTxs: 100, maxBytes: 1 << 20 }),
+        clock: () => Date.now() + 3 * 3_600_000,
+        logger: c.logger,
+      },
+    );
+    cleanup.push(async () => {
+      await fast.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const key = c.members[0]!.key;
+    for (let i = 0; i < 5; i++) await fast.importBlock(buildBlock(fast, key));
+    // The first jumps 3 h ahead; the next follow it (parent time + 1 ms once the parent is "in the future").
+    for (let i = 0; i < 20; i++) await fast.importBlock(buildBlock(fast, key, i === 0 ? { skewMs: 3 * 3_600_000 } : {}));
+    const source = chainPort(fast);
+    const target = chainPort(c.members[1]!.chain);
+    cleanup.push(async () => {
+      source.dispose();
+      target.dispose();
+    });
+    const { sync, offences } = synchronizer(target, new ScriptedPeers(source, { a: 'serve' }), c);
+    sync.addPeer('a');
+    await waitUntil('the 5 blocks in our past imported', () => target.tip().height === 5);
+    await waitUntil('the first future block seen', () => sync.bestKnownHeight() === 5 && sync.isSynced());
+    expect(c.members[1]!.chain.futureCount).toBeGreaterThanOrEqual(1); // held, to retry when due
+    expect(offences).toEqual([]);
+    expect(target.tip().height).toBe(5);
   });
 });
