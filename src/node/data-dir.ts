@@ -20,6 +20,8 @@ export const FILES = {
   apiToken: 'api-token',
   apiTokenHashes: 'api-tokens.sha256',
   chain: 'chain',
+  /** Pending txs saved at a graceful shutdown, re-admitted at the next start. */
+  mempool: 'mempool.dat',
 } as const;
 
 export class DataDir {

@@ -4,7 +4,8 @@
  * flipped byte in a stored block is named by audit.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { access } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
+import { capture, commissionDoc, eventOf, tokenOf } from '../chaos/lib.js';
 import { join } from 'node:path';
 import { LevelChainStore } from '../../src/storage/index.js';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor } from '../helpers/node-process.js';
@@ -77,6 +78,43 @@ describe('dev node lifecycle', () => {
     const audit = await runCli(['audit', '--data', dir]);
     expect(audit.stdout).toMatch(/audit ok/);
     expect(audit.code).toBe(0);
+  });
+
+  it('a graceful restart keeps pending txs (DATA/mempool.dat): they are mined after the restart; a damaged file is moved aside', async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    // Not mining: the captures stay pending.
+    let node = await startNode(FAST.concat(['--no-mine']), { dataDir: dir });
+    const token = await tokenOf(dir);
+    const pending: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await capture(node.api, token, commissionDoc('mp', 2));
+      expect(r.status).toBe(202);
+      pending.push(...(r.body?.eventIds ?? []));
+    }
+    await node.kill('SIGTERM');
+    expect(node.logs.some((l) => l.includes('mempool saved for the next start'))).toBe(true);
+    await access(join(dir, 'mempool.dat'));
+    node = await startNode(FAST, { dataDir: dir });
+    try {
+      expect(node.logs.some((l) => l.includes('"restored":3') && l.includes('mempool restored'))).toBe(true);
+      await waitFor('the restored txs mined', async () => {
+        for (const id of pending) if (!(await eventOf(node.api, id)).block) return false;
+        return true;
+      }, 30_000, 100);
+    } finally {
+      await node.kill('SIGTERM');
+    }
+    await expect(access(join(dir, 'mempool.dat'))).rejects.toThrow(); // consumed, and nothing pending at the stop
+    await writeFile(join(dir, 'mempool.dat'), 'not a mempool file at all, but long enough to look at');
+    node = await startNode(FAST.concat(['--no-mine']), { dataDir: dir });
+    try {
+      expect(node.logs.some((l) => l.includes('saved mempool is unreadable'))).toBe(true);
+      await access(join(dir, 'mempool.dat.bad'));
+      expect(((await (await node.get('/health')).json()) as { mempool: number }).mempool).toBe(0);
+    } finally {
+      await node.kill('SIGTERM');
+    }
   });
 
   it('survives SIGKILL while mining: audit passes and the node continues from its tip', async () => {
