@@ -19,8 +19,7 @@ export interface DevnetLine {
   data: string;
 }
 
-export async function startDevnet(dir: string, n: number, intervalMs: number): Promise<{ proc: ChildProcess; lines: DevnetLine[] }> {
-  const base = 20_000 + Math.floor(Math.random() * 20_000);
+export async function startDevnet(dir: string, n: number, intervalMs: number, base = 20_000 + Math.floor(Math.random() * 20_000)): Promise<{ proc: ChildProcess; lines: DevnetLine[] }> {
   const proc = spawn(process.execPath, [BIN, 'devnet', '--nodes', String(n), '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', String(intervalMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = await new Promise<DevnetLine[]>((resolve, reject) => {
     const got: DevnetLine[] = [];
@@ -48,6 +47,8 @@ export interface PartitionFigures {
   nodes: number;
   seconds: number;
   partitions: number;
+  /** Graceful restarts of a member process (0 when the run has no restarts). */
+  restarts: number;
   captures202: number;
   capturesRefused: number;
   eventsAcknowledged: number;
@@ -67,9 +68,71 @@ async function partition(lines: DevnetLine[], isolated: DevnetLine | undefined):
   );
 }
 
-export async function flappingPartitions(lines: DevnetLine[], seconds: number, seed: number): Promise<PartitionFigures> {
+/**
+ * A devnet consortium whose members run as separate `tracechain start` processes this harness
+ * owns, so one can be restarted while the others keep going: `tracechain devnet` creates the
+ * consortium (and is stopped once every node is ready), then each member is started again on
+ * the same data dir, ports and bootstrap list.
+ */
+export class Cluster {
+  private constructor(
+    readonly lines: DevnetLine[],
+    private readonly procs: ChildProcess[],
+    private readonly base: number,
+  ) {}
+
+  static async start(dir: string, n: number, intervalMs: number): Promise<Cluster> {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const { proc, lines } = await startDevnet(dir, n, intervalMs, base);
+    const exited = new Promise<void>((r) => (proc.exitCode !== null ? r() : proc.once('exit', () => r())));
+    proc.kill('SIGTERM');
+    await exited;
+    const c = new Cluster(lines, [], base);
+    for (let i = 0; i < n; i++) c.procs.push(c.spawnNode(i));
+    for (const l of lines) await waitFor(`${l.name} answering`, async () => (await fetch(l.api + '/blocks/tip').catch(() => undefined))?.ok, 60_000, 200);
+    return c;
+  }
+
+  private spawnNode(i: number): ChildProcess {
+    const l = this.lines[i] as DevnetLine;
+    const others = this.lines.map((o, j) => `/ip4/127.0.0.1/tcp/${this.base + 100 + j}/p2p/${o.peerId}`).filter((_, j) => j !== i);
+    const args = [BIN, 'start', '--data', l.data, '--api', `127.0.0.1:${this.base + i}`, '--p2p', `/ip4/127.0.0.1/tcp/${this.base + 100 + i}`, '--workers', '1', '--log-level', 'warn', '--bootstrap', ...others];
+    return spawn(process.execPath, args, { stdio: 'ignore' });
+  }
+
+  /** Graceful restart of member i (SIGTERM, wait, start again, wait until its API answers). */
+  async restart(i: number, downMs: number): Promise<void> {
+    const p = this.procs[i] as ChildProcess;
+    const exited = new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
+    p.kill('SIGTERM');
+    await exited;
+    await sleep(downMs);
+    this.procs[i] = this.spawnNode(i);
+    const l = this.lines[i] as DevnetLine;
+    await waitFor(`${l.name} back after a restart`, async () => (await fetch(l.api + '/blocks/tip').catch(() => undefined))?.ok, 60_000, 200);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.procs.map(
+        (p) =>
+          new Promise<void>((r) => {
+            if (p.exitCode !== null || p.signalCode !== null) return r();
+            const t = setTimeout(() => p.kill('SIGKILL'), 15_000);
+            p.once('exit', () => {
+              clearTimeout(t);
+              r();
+            });
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
+
+export async function flappingPartitions(lines: DevnetLine[], seconds: number, seed: number, restart?: (i: number, downMs: number) => Promise<void>): Promise<PartitionFigures> {
   const rand = rng(seed);
-  const f: PartitionFigures = { seed, nodes: lines.length, seconds, partitions: 0, captures202: 0, capturesRefused: 0, eventsAcknowledged: 0, eventsFoundOnEveryNode: 0, eventsRecordedTwice: 0, convergedMs: 0, finalTip: 0, problems: [] };
+  const f: PartitionFigures = { seed, nodes: lines.length, seconds, partitions: 0, restarts: 0, captures202: 0, capturesRefused: 0, eventsAcknowledged: 0, eventsFoundOnEveryNode: 0, eventsRecordedTwice: 0, convergedMs: 0, finalTip: 0, problems: [] };
   const manufacturers = lines.filter((l) => l.role === 'manufacturer');
   const acked: { id: string; epc: string }[] = [];
   let stop = false;
@@ -97,6 +160,11 @@ export async function flappingPartitions(lines: DevnetLine[], seconds: number, s
     await partition(lines, victim);
     f.partitions++;
     await sleep(1_000 + Math.floor(rand() * 4_000));
+    // Sometimes the cut-off member restarts before the heal (its partition switch resets).
+    if (restart !== undefined && rand() < 0.35) {
+      await restart(lines.indexOf(victim), 200 + Math.floor(rand() * 1_500));
+      f.restarts++;
+    }
     await partition(lines, undefined);
     await sleep(500 + Math.floor(rand() * 2_000));
   }

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeDir, stopAll, tempDir } from '../helpers/node-process.js';
 import { crashRounds } from './crash.js';
-import { flappingPartitions, startDevnet } from './partitions.js';
+import { Cluster, flappingPartitions, startDevnet } from './partitions.js';
 
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 const dirs: string[] = [];
@@ -39,6 +39,22 @@ describe('chaos soak', () => {
       const exited = new Promise<void>((r) => (proc.exitCode !== null ? r() : proc.once('exit', () => r())));
       proc.kill('SIGTERM'); // devnet stops its member nodes on SIGTERM
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    }
+  });
+
+  it('flapping partitions and graceful restarts under load (separate processes): converge, nothing lost, nothing twice', async () => {
+    const dir = await tempDir('tracechain-chaos-restart-');
+    dirs.push(dir);
+    const cluster = await Cluster.start(dir, 3, 500);
+    try {
+      const f = await flappingPartitions(cluster.lines, Number(process.env.CHAOS_PARTITION_SECONDS ?? 180), seed + 1, (i, downMs) => cluster.restart(i, downMs));
+      console.log(`chaos-partition-restart figures ${JSON.stringify(f)}`);
+      expect(f.problems, `seed ${seed + 1}`).toEqual([]);
+      expect(f.restarts).toBeGreaterThan(0);
+      expect(f.eventsFoundOnEveryNode).toBe(f.eventsAcknowledged);
+      expect(f.eventsRecordedTwice).toBe(0);
+    } finally {
+      await cluster.stop();
     }
   });
 });
