@@ -11,16 +11,23 @@
  * match on the tx's fixed-format tail). The resulting tree is checked against the header's
  * merkle root; on any mismatch the block is decoded the slow, obvious way instead.
  *
- * Two bounded LRU caches: block bytes (budget in bytes) and per-block proof material (tx
- * offsets, tx IDs and the tree's levels as flat buffers; budget in bytes). `txIndex` and
- * `txCount` always come from the stored block, never from a client.
+ * The header must hash to the key the block is stored under. Two bounded LRU caches: per-block
+ * proof material (tx offsets, tx IDs and the tree's levels as flat buffers, checked as above)
+ * and the bytes of the txs served (not whole blocks; a tx read again from a block whose material
+ * is cached is checked on its own: it must hash to the material's tx ID). /trace splices events
+ * and proof txs from those bytes into its answer without parsing them (indexTxEvents,
+ * writeEventEntry). `txIndex` and `txCount` always come from the stored block, never from a
+ * client.
  */
 import { hash as oneShotHash, createHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
 import { decodeBlock } from '../chain/block.js';
 import { toHex } from '../chain/bytes.js';
-import { HEADER_SIZE, OFFSET } from '../chain/header.js';
+import { BlockError, TxError } from '../chain/errors.js';
+import { HEADER_SIZE, OFFSET, headerHashHex } from '../chain/header.js';
+import { decodeCanonicalTx } from '../chain/tx.js';
 import type { SignedTx } from '../chain/types.js';
+import { JsonBytes } from './json-bytes.js';
 import { LruCache } from './lru.js';
 import { HttpProblem } from './problem.js';
 
@@ -97,6 +104,126 @@ export function txIdFromCanonical(tx: Uint8Array): Uint8Array | undefined {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
+/**
+ * Where one tx's events lie in its canonical bytes, read without JSON.parse. In RFC 8785 order a
+ * signed tx starts `{"chain":"<64 hex>","eventIds":["ni:///sha-256;<64 hex>?ver=CBV2.0",…],"events":[{…},…]`:
+ * the event IDs have a fixed width, and each event's extent is found by a scan that only tracks
+ * strings and nesting.
+ */
+export class TxEventIndex {
+  constructor(
+    /** Offset of the first event ID's opening quote; ID k starts at idsAt + k·(EVENT_ID_WIDTH + 1). */
+    readonly idsAt: number,
+    /** [start, end) of each event's canonical JSON within the tx bytes. */
+    readonly spans: Uint32Array,
+    /**
+     * 1 for an event with an object key that is all digits: JSON.parse puts array-index keys
+     * first, so JSON.stringify(JSON.parse(canonical)) would not give the canonical bytes back.
+     */
+    readonly reorders: Uint8Array,
+  ) {}
+
+  get count(): number {
+    return this.reorders.length;
+  }
+
+  get cost(): number {
+    return 96 + this.spans.byteLength + this.reorders.byteLength;
+  }
+
+  eventId(tx: Uint8Array, k: number): string {
+    const at = this.idsAt + k * (EVENT_ID_WIDTH + 1) + 1;
+    return Buffer.from(tx.buffer, tx.byteOffset + at, EVENT_ID_WIDTH - 2).toString('latin1');
+  }
+
+  event(tx: Uint8Array, k: number): Uint8Array {
+    return tx.subarray(this.spans[2 * k] as number, this.spans[2 * k + 1] as number);
+  }
+}
+
+const TX_HEAD = /^\{"chain":"[0-9a-f]{64}","eventIds":\[$/;
+const TX_HEAD_LENGTH = '{"chain":"'.length + 64 + '","eventIds":['.length;
+const ID_OPEN = Buffer.from('"ni:///sha-256;', 'latin1');
+const ID_CLOSE = Buffer.from('?ver=CBV2.0"', 'latin1');
+const EVENT_ID_WIDTH = ID_OPEN.length + 64 + ID_CLOSE.length;
+const EVENTS_MEMBER = ',"events":[';
+
+/** Whether `"ni:///sha-256;<64 lowercase hex>?ver=CBV2.0"` starts at p (compared byte by byte: no strings made). */
+function quotedEventIdAt(tx: Uint8Array, p: number): boolean {
+  if (p + EVENT_ID_WIDTH > tx.length) return false;
+  for (let i = 0; i < ID_OPEN.length; i++) if (tx[p + i] !== ID_OPEN[i]) return false;
+  const hexAt = p + ID_OPEN.length;
+  for (let i = 0; i < 64; i++) {
+    const c = tx[hexAt + i] as number;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  const closeAt = hexAt + 64;
+  for (let i = 0; i < ID_CLOSE.length; i++) if (tx[closeAt + i] !== ID_CLOSE[i]) return false;
+  return true;
+}
+
+/** The events' extents and IDs' positions in a signed tx's canonical bytes, or undefined if they do not have the canonical shape. */
+export function indexTxEvents(tx: Uint8Array): TxEventIndex | undefined {
+  const n = tx.length;
+  const latin1 = (a: number, b: number): string => Buffer.from(tx.buffer, tx.byteOffset + a, b - a).toString('latin1');
+  if (n < TX_HEAD_LENGTH || !TX_HEAD.test(latin1(0, TX_HEAD_LENGTH))) return undefined;
+  let p = TX_HEAD_LENGTH;
+  let ids = 0;
+  for (;;) {
+    if (p + EVENT_ID_WIDTH >= n || !quotedEventIdAt(tx, p)) return undefined;
+    p += EVENT_ID_WIDTH;
+    ids++;
+    const c = tx[p++];
+    if (c === 0x5d /* ] */) break;
+    if (c !== 0x2c /* , */) return undefined;
+  }
+  if (p + EVENTS_MEMBER.length > n || latin1(p, p + EVENTS_MEMBER.length) !== EVENTS_MEMBER) return undefined;
+  p += EVENTS_MEMBER.length;
+  const spans = new Uint32Array(ids * 2);
+  const reorders = new Uint8Array(ids);
+  for (let k = 0; ; k++) {
+    if (k >= ids || tx[p] !== 0x7b /* { */) return undefined;
+    const start = p;
+    let depth = 0;
+    let reorder = 0;
+    for (; p < n; p++) {
+      const c = tx[p] as number;
+      if (c === 0x22 /* " */) {
+        const s0 = ++p;
+        let digits = true;
+        while (p < n) {
+          const d = tx[p] as number;
+          if (d === 0x22) break;
+          if (d === 0x5c /* \ */) {
+            p += 2;
+            digits = false;
+          } else {
+            if (d < 0x30 || d > 0x39) digits = false;
+            p++;
+          }
+        }
+        if (p >= n) return undefined;
+        if (digits && p > s0 && tx[p + 1] === 0x3a /* : */) reorder = 1;
+      } else if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        if (--depth === 0) break;
+      }
+    }
+    if (p >= n) return undefined;
+    p++;
+    spans[2 * k] = start;
+    spans[2 * k + 1] = p;
+    reorders[k] = reorder;
+    const c = tx[p++];
+    if (c === 0x5d) {
+      if (k + 1 !== ids) return undefined;
+      break;
+    }
+    if (c !== 0x2c) return undefined;
+  }
+  return new TxEventIndex(TX_HEAD_LENGTH, spans, reorders);
+}
+
 /** RFC 6962 tree levels over 32-byte leaves, each level one flat buffer (compact for caching). */
 export function flatTreeLevels(leaves: Uint8Array, count: number): Uint8Array[] {
   const levels: Uint8Array[] = [];
@@ -169,9 +296,19 @@ export class BlockMaterial {
     return block.subarray(start, start + (this.offsets[2 * i + 1] as number));
   }
 
-  proof(block: Uint8Array, i: number): Proof {
+  /** The proof of tx i (its canonical bytes `tx`) as JSON, exactly as JSON.stringify(this.proof(tx, i)) writes it. */
+  writeProof(w: JsonBytes, tx: Uint8Array, i: number): void {
+    w.ascii('{"tx":').stringOfUtf8(tx);
+    w.ascii(`,"txIndex":${i},"txCount":${this.txCount},"auditPath":[`);
+    const path = flatAuditPath(this.levels, i);
+    for (let k = 0; k < path.length; k++) w.ascii(k === 0 ? `"${path[k] as string}"` : `,"${path[k] as string}"`);
+    w.ascii(`],"merkleRoot":"${this.merkleRootHex}","blockHash":"${this.hash}","header":"${this.headerHex}"}`);
+  }
+
+  /** The proof of tx i, given its canonical bytes. */
+  proof(tx: Uint8Array, i: number): Proof {
     return {
-      tx: utf8.decode(this.txBytes(block, i)),
+      tx: utf8.decode(tx),
       txIndex: i,
       txCount: this.txCount,
       auditPath: flatAuditPath(this.levels, i),
@@ -210,9 +347,14 @@ export function txSpans(bytes: Uint8Array, hash = '?'): Uint32Array {
 export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, 'limits'>): BlockMaterial {
   const offsets = txSpans(bytes, hash);
   const count = offsets.length / 2;
+  const end = count === 0 ? TX_AREA + 4 : (offsets[2 * count - 2] as number) + (offsets[2 * count - 1] as number);
+  if (end !== bytes.length) throw damaged(`block ${hash}: ${bytes.length - end} trailing bytes after its last tx`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const height = dv.getUint32(OFFSET.height, true);
   const header = bytes.subarray(0, HEADER_SIZE);
+  // As Chain.decodeStored: the header must hash to the key it is stored under, the txs to its root.
+  const headerHash = headerHashHex(header);
+  if (headerHash !== hash) throw damaged(`block ${hash} is stored with a header that hashes to ${headerHash}`);
   const rootHex = toHex(header.subarray(OFFSET.merkleRoot, OFFSET.merkleRoot + 32));
   let txIds = new Uint8Array(count * 32);
   let fast = true;
@@ -226,7 +368,13 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
   const rootOf = (lv: Uint8Array[]): string => (lv.length === 0 ? toHex(sha256(new Uint8Array(0))) : toHex((lv[lv.length - 1] as Uint8Array).subarray(0, 32)));
   if (!fast || rootOf(levels) !== rootHex) {
     // Not the shape we expect: decode the block the obvious way (slow, exact).
-    const block = decodeBlock(bytes, chain.limits);
+    let block: ReturnType<typeof decodeBlock>;
+    try {
+      block = decodeBlock(bytes, chain.limits);
+    } catch (err) {
+      if (err instanceof BlockError) throw damaged(`block ${hash} does not decode: ${err.message}`);
+      throw err;
+    }
     txIds = new Uint8Array(count * 32);
     block.txIds.forEach((id, i) => txIds.set(id, i * 32));
     levels = count > 0 ? flatTreeLevels(txIds, count) : [];
@@ -235,20 +383,83 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
   return new BlockMaterial(hash, height, toHex(header), rootHex, count, offsets, txIds, levels);
 }
 
+/** A confirmed event and what its proof needs, as slices of the stored block: written by writeEventEntry without building JS objects. */
+export interface RawEventEntry {
+  eventId: string;
+  /** The event's canonical JSON (a slice of the stored tx), or its JSON.stringify text when the slice is not that. */
+  event: Uint8Array | string;
+  txIndex: number;
+  block: BlockRef;
+  confirmations: number;
+  material: BlockMaterial;
+  /** The tx's canonical bytes (checked against the block's tx IDs). */
+  tx: Uint8Array;
+}
+
+/** The entry as JSON: byte-for-byte JSON.stringify of the EventEntry that entryAt gives for the same event. */
+export function writeEventEntry(w: JsonBytes, e: RawEventEntry): void {
+  w.ascii('{"eventId":').value(e.eventId).ascii(',"event":');
+  if (typeof e.event === 'string') w.text(e.event);
+  else w.raw(e.event);
+  w.ascii(`,"txId":"${e.material.txIdHex(e.txIndex)}","block":{"hash":`).value(e.block.hash).ascii(`,"height":${e.block.height}},"confirmations":${e.confirmations},"proof":`);
+  e.material.writeProof(w, e.tx, e.txIndex);
+  w.ascii('}');
+}
+
+/** One tx of a stored block, cached: its canonical bytes (checked) and, once asked for, where its events are. */
+interface CachedTx {
+  bytes: Uint8Array;
+  /** undefined: not looked for yet; null: the bytes do not have the expected shape (JSON.parse them). */
+  index?: TxEventIndex | null;
+}
+
+/** Block bytes just read from the store, with its (checked) proof material. Not cached: only the txs asked for are. */
+class LoadedBlock {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly material: BlockMaterial,
+    /** The material was computed from these very bytes (every tx checked against the header's root). */
+    private readonly checked: boolean,
+    private readonly chain: Pick<Chain, 'limits'>,
+  ) {}
+
+  /**
+   * Tx i's canonical bytes. Bytes read again for a block whose material is cached are checked
+   * tx by tx: the tx's ID must be the one the material (checked against the header) holds.
+   */
+  tx(i: number): Uint8Array {
+    const m = this.material;
+    const slice = m.txBytes(this.bytes, i);
+    if (this.checked) return slice;
+    let id = txIdFromCanonical(slice);
+    if (id === undefined) {
+      try {
+        id = decodeCanonicalTx(slice, this.chain.limits).id;
+      } catch (err) {
+        if (err instanceof TxError) throw damaged(`block ${m.hash}: tx ${i} does not decode: ${err.message}`);
+        throw err;
+      }
+    }
+    if (toHex(id) !== m.txIdHex(i)) throw damaged(`block ${m.hash}: stored tx ${i} does not hash to its tx ID (the block's merkle root)`);
+    return slice;
+  }
+}
+
 export class Provenance {
-  private readonly bytesCache: LruCache<string, Uint8Array>;
+  /** Txs asked for, by `blockHash:txIndex` (budget: blockCacheBytes). A miss reads the whole block, but only the tx is kept. */
+  private readonly txCache: LruCache<string, CachedTx>;
   private readonly materialCache: LruCache<string, BlockMaterial>;
   /** Main-chain hash by height; cleared on every reorg. */
   private readonly mainCache = new LruCache<number, string>(200_000);
-  /** In-flight block loads, so concurrent misses on one block read it once (bounded by concurrency). */
-  private readonly loading = new Map<string, Promise<{ bytes: Uint8Array; material: BlockMaterial }>>();
+  /** In-flight block reads, so concurrent misses on one block read it once (bounded by concurrency). */
+  private readonly loading = new Map<string, Promise<LoadedBlock | undefined>>();
   private readonly onReorg = (): void => this.mainCache.clear();
 
   constructor(
     private readonly chain: Chain,
     opts: ProvenanceOptions = DEFAULT_PROVENANCE_OPTIONS,
   ) {
-    this.bytesCache = new LruCache(opts.blockCacheBytes);
+    this.txCache = new LruCache(opts.blockCacheBytes);
     this.materialCache = new LruCache(opts.proofCacheBytes);
     chain.on('reorg', this.onReorg);
   }
@@ -257,27 +468,23 @@ export class Provenance {
     this.chain.off('reorg', this.onReorg);
   }
 
-  cacheStats(): { blocks: { entries: number; bytes: number; hits: number; misses: number }; proofs: { entries: number; bytes: number; hits: number; misses: number } } {
+  cacheStats(): Record<'txs' | 'proofs', { entries: number; bytes: number; hits: number; misses: number }> {
     const s = (c: LruCache<string, unknown>) => ({ entries: c.size, bytes: c.cost, hits: c.hits, misses: c.misses });
-    return { blocks: s(this.bytesCache), proofs: s(this.materialCache) };
+    return { txs: s(this.txCache), proofs: s(this.materialCache) };
   }
 
-  /** Block bytes and proof material of a stored block (cached), or undefined if not stored. */
-  async block(hash: string): Promise<{ bytes: Uint8Array; material: BlockMaterial } | undefined> {
-    const bytes = this.bytesCache.get(hash);
-    const material = this.materialCache.get(hash);
-    if (bytes !== undefined && material !== undefined) return { bytes, material };
+  /** Read a stored block (once for concurrent callers) with its proof material (cached, or computed and checked now); undefined if not stored. */
+  private async load(hash: string): Promise<LoadedBlock | undefined> {
     const pending = this.loading.get(hash);
     if (pending !== undefined) return pending;
-    const stored = bytes ?? (await this.chain.store.getBlockBytes(hash));
-    if (stored === undefined) return undefined;
-    const again = this.loading.get(hash);
-    if (again !== undefined) return again;
     const load = (async () => {
-      const m = material ?? materialOf(hash, stored, this.chain);
-      this.bytesCache.set(hash, stored, stored.byteLength);
-      this.materialCache.set(hash, m, m.cost);
-      return { bytes: stored, material: m };
+      const bytes = await this.chain.store.getBlockBytes(hash);
+      if (bytes === undefined) return undefined;
+      const cached = this.materialCache.get(hash);
+      if (cached !== undefined) return new LoadedBlock(bytes, cached, false, this.chain);
+      const material = materialOf(hash, bytes, this.chain);
+      this.materialCache.set(hash, material, material.cost);
+      return new LoadedBlock(bytes, material, true, this.chain);
     })();
     this.loading.set(hash, load);
     try {
@@ -285,6 +492,33 @@ export class Provenance {
     } finally {
       this.loading.delete(hash);
     }
+  }
+
+  /** Tx `txIndex` of a stored block with the block's proof material (both cached), or undefined if the block is not stored. */
+  async txOf(hash: string, txIndex: number): Promise<{ material: BlockMaterial; tx: CachedTx } | undefined> {
+    const key = `${hash}:${txIndex}`;
+    const material = this.materialCache.get(hash);
+    const hit = this.txCache.get(key);
+    if (material !== undefined && hit !== undefined) return { material, tx: hit };
+    const block = await this.load(hash);
+    if (block === undefined) return undefined;
+    if (txIndex >= block.material.txCount) throw damaged(`block ${hash} has no tx ${txIndex}`);
+    let tx = this.txCache.get(key); // a concurrent request may have cached it meanwhile
+    if (tx === undefined) {
+      tx = { bytes: Uint8Array.prototype.slice.call(block.tx(txIndex)) };
+      this.txCache.set(key, tx, tx.bytes.byteLength + 128);
+    }
+    return { material: block.material, tx };
+  }
+
+  /** Where the events of a cached tx are (computed once per cached tx), or null if its bytes do not have the expected shape. */
+  private eventIndexOf(key: string, tx: CachedTx): TxEventIndex | null {
+    if (tx.index === undefined) {
+      tx.index = indexTxEvents(tx.bytes) ?? null;
+      // Account for the index (re-inserting it if it was evicted meanwhile: it is in use).
+      this.txCache.set(key, tx, tx.bytes.byteLength + 128 + (tx.index?.cost ?? 0));
+    }
+    return tx.index;
   }
 
   /** The main-chain block hash at a height, or undefined. */
@@ -302,14 +536,14 @@ export class Provenance {
 
   /** The parsed tx `txIndex` of a stored block (memoised per request in `parsed`). */
   private async txAt(ref: BlockRef, txIndex: number, parsed?: Map<string, SignedTx>): Promise<{ bytes: Uint8Array; material: BlockMaterial; tx: SignedTx }> {
-    const blk = await this.block(ref.hash);
-    if (blk === undefined) throw damaged(`main-chain block ${ref.hash} at height ${ref.height} is not stored`);
-    const { bytes, material } = blk;
-    if (txIndex >= material.txCount) throw damaged(`block ${ref.hash} has no tx ${txIndex}`);
+    const found = await this.txOf(ref.hash, txIndex);
+    if (found === undefined) throw damaged(`main-chain block ${ref.hash} at height ${ref.height} is not stored`);
+    const { material } = found;
+    const bytes = found.tx.bytes;
     const memoKey = `${ref.hash}:${txIndex}`;
     let tx = parsed?.get(memoKey);
     if (tx === undefined) {
-      tx = JSON.parse(utf8.decode(material.txBytes(bytes, txIndex))) as SignedTx;
+      tx = JSON.parse(utf8.decode(bytes)) as SignedTx;
       parsed?.set(memoKey, tx);
     }
     return { bytes, material, tx };
@@ -341,6 +575,35 @@ export class Provenance {
     return { eventId, event, txId: material.txIdHex(txIndex), block: ref, confirmations: this.confirmationsOf(ref, isMain), proof: material.proof(bytes, txIndex) };
   }
 
+  /**
+   * As entryAt, without parsing the tx: the event is a slice of the stored canonical tx (found
+   * by indexTxEvents, once per cached tx), for writeEventEntry. Falls back to JSON.parse for a
+   * tx whose bytes do not have the expected shape.
+   */
+  async rawEntryAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined): Promise<RawEventEntry> {
+    const found = await this.txOf(ref.hash, txIndex);
+    if (found === undefined) throw damaged(`main-chain block ${ref.hash} at height ${ref.height} is not stored`);
+    const { material } = found;
+    const tx = found.tx.bytes;
+    const index = this.eventIndexOf(`${ref.hash}:${txIndex}`, found.tx);
+    let eventId: string;
+    let event: Uint8Array | string;
+    if (index !== null && eventIndex < index.count) {
+      eventId = index.eventId(tx, eventIndex);
+      if (expectedEventId !== undefined && eventId !== expectedEventId) {
+        throw damaged(`index says event ${expectedEventId} is event ${eventIndex} of tx ${txIndex} in block ${ref.hash}, but it is not`);
+      }
+      event = index.event(tx, eventIndex);
+      if (index.reorders[eventIndex] === 1) event = JSON.stringify(JSON.parse(utf8.decode(event)));
+    } else {
+      const checked = this.checkEvent(ref, JSON.parse(utf8.decode(tx)) as SignedTx, txIndex, eventIndex, expectedEventId);
+      eventId = checked.eventId;
+      event = JSON.stringify(checked.event);
+    }
+    const isMain = (await this.mainHash(ref.height)) === ref.hash;
+    return { eventId, event, txIndex, block: ref, confirmations: this.confirmationsOf(ref, isMain), material, tx };
+  }
+
   /** An event by ID: on the main chain (with proof), pending in the mempool (no proof), or undefined. */
   async eventById(eventId: string): Promise<EventEntry | undefined> {
     const { store, mempool } = this.chain;
@@ -367,11 +630,11 @@ export class Provenance {
     const { store, mempool } = this.chain;
     const loc = await store.getTxLocation(txId);
     if (loc !== undefined) {
-      const blk = await this.block(loc.blockHash);
-      if (blk === undefined) throw damaged(`tx ${txId} points at block ${loc.blockHash}, which is not stored`);
-      const { bytes, material } = blk;
-      if (loc.index >= material.txCount || material.txIdHex(loc.index) !== txId) throw damaged(`tx ${txId} is not tx ${loc.index} of block ${loc.blockHash}`);
-      const proof = material.proof(bytes, loc.index);
+      const found = await this.txOf(loc.blockHash, loc.index);
+      if (found === undefined) throw damaged(`tx ${txId} points at block ${loc.blockHash}, which is not stored`);
+      const { material } = found;
+      if (material.txIdHex(loc.index) !== txId) throw damaged(`tx ${txId} is not tx ${loc.index} of block ${loc.blockHash}`);
+      const proof = material.proof(found.tx.bytes, loc.index);
       const ref = { hash: loc.blockHash, height: loc.height };
       const isMain = (await this.mainHash(loc.height)) === loc.blockHash;
       return { txId, tx: JSON.parse(proof.tx) as SignedTx, block: ref, confirmations: this.confirmationsOf(ref, isMain), proof };

@@ -4,15 +4,15 @@
  * status for a pharmacist or a patient scanning a pack).
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import type { SignedTx } from '../../chain/types.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { effectiveStatus, encodeDigitalLinkValue, itemKeyInfo, TraceError, type ItemKeyInfo, type ItemRecord, type ItemStatus } from '../../trace/index.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem } from '../problem.js';
-import type { EventEntry } from '../provenance.js';
+import { JsonBytes, utf16Length } from '../json-bytes.js';
+import { writeEventEntry } from '../provenance.js';
 import { decodeToken, encodeToken } from '../query.js';
 import { problems } from '../schemas.js';
-import { sendJson, type ReadRouteDeps } from './events.js';
+import type { ReadRouteDeps } from './events.js';
 
 function keyInfo(id: string, param: string): ItemKeyInfo {
   try {
@@ -92,15 +92,25 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     response: { 200: { $ref: 'Trace#' }, ...problems(400, 401, 403) },
   };
 
-  const trace = async (epc: string, q: { limit?: number; nextPageToken?: string }): Promise<Record<string, unknown>> => {
+  /**
+   * The answer as JSON bytes: events and proof txs are spliced in from the stored block bytes
+   * (writeEventEntry), byte-for-byte what JSON.stringify of the objects would give.
+   */
+  const trace = async (epc: string, q: { limit?: number; nextPageToken?: string }): Promise<Buffer> => {
     const info = keyInfo(epc, 'epc');
     const fingerprint = createHash('sha256').update(info.key).digest('base64url').slice(0, 16);
     const after = q.nextPageToken !== undefined ? decodeToken(q.nextPageToken, fingerprint) : undefined;
     const limit = q.limit ?? deps.maxTraceEvents;
-    const history = await ctx.chain.store.history(info.key, { after: after ? { key: info.key, ...after, eventId: '' } : undefined, limit: limit + 1 });
-    const parsed = new Map<string, SignedTx>();
-    const events: EventEntry[] = [];
-    let bytes = 0;
+    const [history, view] = await Promise.all([
+      ctx.chain.store.history(info.key, { after: after ? { key: info.key, ...after, eventId: '' } : undefined, limit: limit + 1 }),
+      itemView(ctx, epc, info),
+    ]);
+    // As JSON.stringify({epc, key, status, alerts, events, nextPageToken?}); each entry is written
+    // as soon as it is read, so no more than a chunk of blocks is held at once.
+    const w = new JsonBytes(4096);
+    w.ascii('{"epc":').value(epc).ascii(',"key":').value(info.key).ascii(',"status":').value(view.status).ascii(',"alerts":').value(view.alerts).ascii(',"events":[');
+    let written = 0;
+    let units = 0; // proof tx sizes in UTF-16 code units (what the budget has always counted)
     let next: string | undefined;
     const take = Math.min(limit, history.length);
     for (let i = 0; i < take && next === undefined; i += TRACE_CONCURRENCY) {
@@ -109,13 +119,16 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
         chunk.map(async (h) => {
           const hash = await provenance.mainHash(h.height);
           if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${h.height}`);
-          return provenance.entryAt({ hash, height: h.height }, h.txIndex, h.eventIndex, h.eventId, parsed);
+          return provenance.rawEntryAt({ hash, height: h.height }, h.txIndex, h.eventIndex, h.eventId);
         }),
       );
+      // Room for the chunk at once: a tx's JSON string is at most about 1.2× its bytes in practice (quotes escaped).
+      w.expect(entries.reduce((n, e) => n + Math.ceil(e.tx.length * 1.25) + (typeof e.event === 'string' ? 3 * e.event.length : 0) + 2048, 0));
       for (const [k, e] of entries.entries()) {
-        bytes += e.proof?.tx.length ?? 0;
-        events.push(e);
-        if (bytes > deps.traceBytesBudget && i + k + 1 < history.length) {
+        units += utf16Length(e.tx);
+        if (written++ > 0) w.ascii(',');
+        writeEventEntry(w, e);
+        if (units > deps.traceBytesBudget && i + k + 1 < history.length) {
           const h = chunk[k] as (typeof chunk)[number];
           next = encodeToken(fingerprint, h);
           break;
@@ -126,20 +139,24 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       const h = history[limit - 1] as (typeof history)[number];
       next = encodeToken(fingerprint, h);
     }
-    const view = await itemView(ctx, epc, info);
-    return { epc, key: info.key, status: view.status, alerts: view.alerts, events, ...(next !== undefined ? { nextPageToken: next } : {}) };
+    w.ascii(']');
+    if (next !== undefined) w.ascii(',"nextPageToken":').value(next);
+    w.ascii('}');
+    return w.bytes();
   };
+
+  const send = (reply: FastifyReply, body: Buffer): FastifyReply => reply.type('application/json; charset=utf-8').send(body);
 
   app.get<{ Params: { epc: string }; Querystring: { limit?: number; nextPageToken?: string } }>(
     '/trace/:epc',
     { schema: { ...traceSchema, params: { type: 'object', required: ['epc'], properties: { epc: { type: 'string', maxLength: 1024 } } } } },
-    async (req, reply) => sendJson(reply, await trace(req.params.epc, req.query)),
+    async (req, reply) => send(reply, await trace(req.params.epc, req.query)),
   );
   // A Digital Link need not be URL-encoded: /trace/https://id.gs1.org/01/…/21/…
   app.get<{ Params: { '*': string }; Querystring: { limit?: number; nextPageToken?: string } }>(
     '/trace/*',
     { schema: { ...traceSchema, summary: `${traceSchema.summary} (unencoded Digital Link in the path)`, params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } },
-    async (req, reply) => sendJson(reply, await trace(req.params['*'], req.query)),
+    async (req, reply) => send(reply, await trace(req.params['*'], req.query)),
   );
 
   const verifyResponse = { 200: { $ref: 'Verify#' }, ...problems(400, 401, 403) };
