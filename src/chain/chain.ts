@@ -92,6 +92,10 @@ const MTP_SPAN = 11;
 /** Sealer signatures verified ahead of import and not yet imported: at most this many (sync's window is 1,024 blocks). */
 const SEAL_CHECKED_MAX = 4_096;
 
+function alreadyInBlock(idHex: string, loc: { blockHash: string; height: number }): TxError {
+  return new TxError('ALREADY_KNOWN', `tx ${idHex} is already in block ${loc.height}`, { txId: idHex, block: { hash: loc.blockHash, height: loc.height } });
+}
+
 export class Chain extends EventEmitter<ChainEvents> {
   readonly genesis: Genesis;
   readonly chainId: string;
@@ -781,11 +785,25 @@ export class Chain extends EventEmitter<ChainEvents> {
     return { txId: idHex };
   }
 
-  /** Throws TxError ALREADY_KNOWN or DUPLICATE_EVENT (every duplicate, with where it is). */
+  /**
+   * Throws TxError ALREADY_KNOWN or DUPLICATE_EVENT (every duplicate, with where it is).
+   *
+   * One store round trip in the common case: a tx on the main chain has every one of its events
+   * indexed there pointing at it (connect writes them all, disconnect deletes them all, and a tx
+   * carries at least one event), so the tx is on chain exactly when its events' locations name
+   * it, and the event lookup finds it. Only a tx without events (never valid; refused elsewhere)
+   * reads its own location.
+   */
   private async checkAdmissible(tx: SignedTx, c: CanonicalTx): Promise<void> {
     const idHex = toHex(c.id);
-    const [loc, duplicates] = await Promise.all([this.modules.store.getTxLocation(idHex), this.findDuplicateEvents(tx.eventIds)]);
-    if (loc) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already in block ${loc.height}`, { txId: idHex, block: { hash: loc.blockHash, height: loc.height } });
+    if (tx.eventIds.length === 0) {
+      const loc = await this.modules.store.getTxLocation(idHex);
+      if (loc) throw alreadyInBlock(idHex, loc);
+      return;
+    }
+    const duplicates = await this.findDuplicateEvents(tx.eventIds);
+    const own = duplicates.find((d) => d.txId === idHex && d.block !== null);
+    if (own?.block) throw alreadyInBlock(idHex, { blockHash: own.block.hash, height: own.block.height });
     if (duplicates.length > 0) {
       throw new TxError('DUPLICATE_EVENT', `${duplicates.length} event(s) already recorded`, { duplicates });
     }
@@ -810,9 +828,12 @@ export class Chain extends EventEmitter<ChainEvents> {
     const locs = await store.getEventLocations(onChain);
     const found = onChain.map((eventId, i) => ({ eventId, loc: locs[i] })).filter((x): x is { eventId: string; loc: EventLocation } => x.loc !== undefined);
     if (found.length > 0) {
-      const txLocs = await store.getTxLocations(found.map((f) => f.loc.txId));
-      found.forEach((f, i) => {
-        const t = txLocs[i];
+      // Usually one tx holds them all (a capture sent again): read each location once.
+      const txIds = [...new Set(found.map((f) => f.loc.txId))];
+      const txLocs = await store.getTxLocations(txIds);
+      const byTx = new Map(txIds.map((id, i) => [id, txLocs[i]]));
+      found.forEach((f) => {
+        const t = byTx.get(f.loc.txId);
         out.push({ eventId: f.eventId, txId: f.loc.txId, block: t ? { hash: t.blockHash, height: t.height } : null });
       });
     }

@@ -484,8 +484,27 @@ export interface ItemKeyInfo {
   companyPrefix?: string;
 }
 
+/**
+ * Memo of itemKeyInfo for calls without known prefixes (the chain's item keys): connecting a
+ * block asks for the same EPC several times (history index, status rules, a fresh record), and
+ * the parse is pure. Bounded, oldest entry out first; only short inputs that parsed are kept.
+ */
+const KEY_INFO_MEMO_MAX = 16_384;
+const KEY_INFO_MEMO_INPUT_MAX = 512;
+const keyInfoMemo = new Map<string, ItemKeyInfo>();
+
 /** Parses and validates (syntax and check digit) an EPC URN or Digital Link; throws TraceError. */
 export function itemKeyInfo(input: string, knownPrefixes?: readonly string[]): ItemKeyInfo {
+  if (knownPrefixes !== undefined || input.length > KEY_INFO_MEMO_INPUT_MAX) return parseItemKeyInfo(input, knownPrefixes);
+  const hit = keyInfoMemo.get(input);
+  if (hit !== undefined) return { ...hit };
+  const parsed = parseItemKeyInfo(input, undefined);
+  if (keyInfoMemo.size >= KEY_INFO_MEMO_MAX) keyInfoMemo.delete(keyInfoMemo.keys().next().value as string);
+  keyInfoMemo.set(input, parsed);
+  return { ...parsed };
+}
+
+function parseItemKeyInfo(input: string, knownPrefixes: readonly string[] | undefined): ItemKeyInfo {
   let s = input.trim();
   if (s.startsWith('/')) s = 'https://id.gs1.org' + s;
   if (s.startsWith('urn:epc:')) {

@@ -160,4 +160,19 @@ describe('URN ⇄ Digital Link round trip (property)', () => {
     expect(digitalLinkToEpcUrn('https://id.gs1.org/414/0614141073467/254/1234', { companyPrefixLength: 7 })).toBe('urn:epc:id:sgln:0614141.07346.1234');
     expect(digitalLinkToEpcUrn('https://id.gs1.org/414/0614141073467', { companyPrefixLength: 7 })).toBe('urn:epc:id:sgln:0614141.07346.0');
   });
+
+  it('itemKeyInfo answers repeated calls from its memo with equal, independent results; failures are not remembered', () => {
+    const urn = 'urn:epc:id:sgtin:0614141.107346.2017';
+    const first = itemKeyInfo(urn);
+    const second = itemKeyInfo(urn);
+    expect(second).toEqual(first);
+    expect(second).not.toBe(first);
+    second.key = 'mutated';
+    expect(itemKeyInfo(urn).key).toBe(first.key);
+    // With known prefixes the answer may differ (company prefix matched): not memoised.
+    const dl = first.key;
+    expect(itemKeyInfo(dl, ['0614141']).companyPrefix).toBe('0614141');
+    expect(itemKeyInfo(dl).companyPrefix).toBeUndefined();
+    for (let i = 0; i < 2; i++) expect(() => itemKeyInfo('urn:epc:id:sgtin:bogus')).toThrow();
+  });
 });
