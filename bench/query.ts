@@ -87,7 +87,8 @@ const TXS_PER_BLOCK = 10;
 const PER_STAGE = EVENTS_PER_DOC / 4;
 const LAG = 20; // documents between an item's stages
 const INTERVAL_MS = 10_000;
-const LAYOUT_VERSION = 1;
+// Bump when the stored layout changes (2: blocks stored with per-tx records, storage buckets blockTxs and blockTxIds).
+const LAYOUT_VERSION = 2;
 const CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 
 function serial(item: number): string {

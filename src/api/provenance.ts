@@ -291,6 +291,11 @@ export class BlockMaterial {
     return toHex(this.txIds.subarray(i * 32, i * 32 + 32));
   }
 
+  /** Whether it knows where each tx is inside the block bytes (built from the block, not from its tx-ID record). */
+  get hasOffsets(): boolean {
+    return this.offsets.length === 2 * this.txCount;
+  }
+
   txBytes(block: Uint8Array, i: number): Uint8Array {
     const start = this.offsets[2 * i] as number;
     return block.subarray(start, start + (this.offsets[2 * i + 1] as number));
@@ -341,6 +346,29 @@ export function txSpans(bytes: Uint8Array, hash = '?'): Uint32Array {
     o += len;
   }
   return spans;
+}
+
+function rootHexOf(levels: Uint8Array[]): string {
+  return levels.length === 0 ? toHex(sha256(new Uint8Array(0))) : toHex((levels[levels.length - 1] as Uint8Array).subarray(0, 32));
+}
+
+/**
+ * Proof material from a block's stored "header ‖ tx IDs" record (storage bucket blockTxIds),
+ * without its tx bytes; checked as materialOf checks a block: the header hashes to the key, the
+ * tx IDs to the header's merkle root. It has no tx offsets: txs come one by one (getBlockTx).
+ */
+export function materialFromIds(hash: string, record: Uint8Array): BlockMaterial {
+  if (record.length < HEADER_SIZE || (record.length - HEADER_SIZE) % 32 !== 0) throw damaged(`block ${hash}: its tx-ID record has an impossible length ${record.length}`);
+  const header = record.subarray(0, HEADER_SIZE);
+  const headerHash = headerHashHex(header);
+  if (headerHash !== hash) throw damaged(`block ${hash}: its tx-ID record holds a header that hashes to ${headerHash}`);
+  const count = (record.length - HEADER_SIZE) / 32;
+  const txIds = record.slice(HEADER_SIZE);
+  const levels = count > 0 ? flatTreeLevels(txIds, count) : [];
+  const rootHex = toHex(header.subarray(OFFSET.merkleRoot, OFFSET.merkleRoot + 32));
+  if (rootHexOf(levels) !== rootHex) throw damaged(`block ${hash}: its stored tx IDs do not hash to its merkle root`);
+  const height = new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(OFFSET.height, true);
+  return new BlockMaterial(hash, height, toHex(header), rootHex, count, new Uint32Array(0), txIds, levels);
 }
 
 /** Build proof material from block bytes (throws HttpProblem 500 if the stored bytes are inconsistent). */
@@ -481,7 +509,7 @@ export class Provenance {
       const bytes = await this.chain.store.getBlockBytes(hash);
       if (bytes === undefined) return undefined;
       const cached = this.materialCache.get(hash);
-      if (cached !== undefined) return new LoadedBlock(bytes, cached, false, this.chain);
+      if (cached !== undefined && cached.hasOffsets) return new LoadedBlock(bytes, cached, false, this.chain);
       const material = materialOf(hash, bytes, this.chain);
       this.materialCache.set(hash, material, material.cost);
       return new LoadedBlock(bytes, material, true, this.chain);
@@ -500,6 +528,8 @@ export class Provenance {
     const material = this.materialCache.get(hash);
     const hit = this.txCache.get(key);
     if (material !== undefined && hit !== undefined) return { material, tx: hit };
+    const single = await this.singleTx(hash, txIndex, key, material);
+    if (single !== undefined) return single;
     const block = await this.load(hash);
     if (block === undefined) return undefined;
     if (txIndex >= block.material.txCount) throw damaged(`block ${hash} has no tx ${txIndex}`);
@@ -509,6 +539,42 @@ export class Provenance {
       this.txCache.set(key, tx, tx.bytes.byteLength + 128);
     }
     return { material: block.material, tx };
+  }
+
+  /**
+   * The tx read on its own (storage buckets blockTxIds and blockTxs: ~one tx instead of a whole
+   * block, so no multi-MiB buffers churn through the heap), checked against the block's tx IDs,
+   * which are checked against its header. Undefined when the store has no per-tx records for
+   * the block (stored by an older build): the caller reads the block.
+   */
+  private async singleTx(hash: string, txIndex: number, key: string, cachedMaterial: BlockMaterial | undefined): Promise<{ material: BlockMaterial; tx: CachedTx } | undefined> {
+    const { store } = this.chain;
+    let material = cachedMaterial;
+    if (material === undefined) {
+      const record = await store.getBlockTxIds(hash);
+      if (record === undefined) return undefined;
+      material = materialFromIds(hash, record);
+      this.materialCache.set(hash, material, material.cost);
+    }
+    if (txIndex >= material.txCount) throw damaged(`block ${hash} has no tx ${txIndex}`);
+    let tx = this.txCache.get(key);
+    if (tx === undefined) {
+      const bytes = await store.getBlockTx(hash, txIndex);
+      if (bytes === undefined) return undefined;
+      let id = txIdFromCanonical(bytes);
+      if (id === undefined) {
+        try {
+          id = decodeCanonicalTx(bytes, this.chain.limits).id;
+        } catch (err) {
+          if (err instanceof TxError) throw damaged(`block ${hash}: stored tx ${txIndex} does not decode: ${err.message}`);
+          throw err;
+        }
+      }
+      if (toHex(id) !== material.txIdHex(txIndex)) throw damaged(`block ${hash}: stored tx ${txIndex} does not hash to its tx ID (the block's merkle root)`);
+      tx = { bytes };
+      this.txCache.set(key, tx, bytes.byteLength + 128);
+    }
+    return { material, tx };
   }
 
   /** Where the events of a cached tx are (computed once per cached tx), or null if its bytes do not have the expected shape. */

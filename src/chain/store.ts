@@ -87,6 +87,13 @@ export interface ChainStore {
   putBlock(block: Block, bytes: Uint8Array, entry: HeaderEntry): Promise<void>;
   putHeaderEntry(entry: HeaderEntry): Promise<void>;
   getBlockBytes(hash: string): Promise<Uint8Array | undefined>;
+  /**
+   * A stored block's header (112 bytes) followed by its tx IDs (32 bytes each), without reading
+   * the block; undefined for a block stored by a build that did not write them (read the block).
+   */
+  getBlockTxIds(hash: string): Promise<Uint8Array | undefined>;
+  /** One tx's canonical bytes of a stored block, by position (undefined as for getBlockTxIds). */
+  getBlockTx(hash: string, index: number): Promise<Uint8Array | undefined>;
   getMainHash(height: number): Promise<string | undefined>;
   getTxLocation(txId: string): Promise<TxLocation | undefined>;
   getEventLocation(eventId: string): Promise<EventLocation | undefined>;

@@ -275,6 +275,14 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.blocks.get(hash);
   }
 
+  getBlockTxIds(hash: string): Promise<Uint8Array | undefined> {
+    return this.repositories.blockTxIds.get(hash);
+  }
+
+  getBlockTx(hash: string, index: number): Promise<Uint8Array | undefined> {
+    return this.repositories.blockTxs.get({ hash, index });
+  }
+
   hasBlock(hash: string): Promise<boolean> {
     return this.repositories.blocks.has(hash);
   }
@@ -382,7 +390,14 @@ export class LevelChainStore implements ChainStore {
       // Not synced on its own: LevelDB appends to one log, so the synced connect batch that
       // follows makes this write durable too. A crash in between loses only a block that was
       // never connected (a peer serves it again), never a connected one. Halves fsyncs per block.
-      await this.write('putBlock', [this.repositories.blocks.put(block.hashHex, bytes), this.repositories.headers.put(block.hashHex, entry)], false);
+      const ops = [this.repositories.blocks.put(block.hashHex, bytes), this.repositories.headers.put(block.hashHex, entry)];
+      // Proof material and each tx on its own, so a proof reads ~one tx, not a ~4 MiB block.
+      const ids = new Uint8Array(HEADER_SIZE + 32 * block.txIds.length);
+      ids.set(block.headerBytes, 0);
+      block.txIds.forEach((id, i) => ids.set(id, HEADER_SIZE + 32 * i));
+      ops.push(this.repositories.blockTxIds.put(block.hashHex, ids));
+      block.txBytes.forEach((tx, index) => ops.push(this.repositories.blockTxs.put({ hash: block.hashHex, index }, tx)));
+      await this.write('putBlock', ops, false);
       this.putHashes.add(block.hashHex);
       if (this.putHashes.size > PUT_HASHES) this.putHashes.delete(this.putHashes.values().next().value as string);
     });

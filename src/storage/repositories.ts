@@ -27,6 +27,10 @@ export const BUCKETS = {
   recalledLots: 0x08,
   undo: 0x09,
   meta: 0x0a,
+  /** Each stored block's txs one by one: (block hash, tx index) → the tx's canonical bytes. */
+  blockTxs: 0x0b,
+  /** Each stored block's proof material: block hash → header (112 bytes) ‖ its tx IDs (32 bytes each). */
+  blockTxIds: 0x0c,
 } as const;
 
 export type BucketName = keyof typeof BUCKETS;
@@ -257,6 +261,40 @@ const blockCodec: Codec<string, Uint8Array> = {
   },
 };
 
+/** A tx of a stored block by position. */
+export interface BlockTxKey {
+  hash: string;
+  index: number;
+}
+
+const blockTxCodec: Codec<BlockTxKey, Uint8Array> = {
+  encodeKey: (k) => {
+    const out = new Uint8Array(36);
+    out.set(c.encodeHash('block hash', k.hash), 0);
+    out.set(c.encodeU32('tx index', k.index), 32);
+    return out;
+  },
+  decodeKey: (b) => {
+    if (b.length !== 36) throw new c.DecodeError(`block tx key must be 36 bytes, got ${b.length}`);
+    return { hash: c.decodeHash(b.subarray(0, 32), 'block hash'), index: c.decodeU32(b.subarray(32), 'tx index') };
+  },
+  encodeValue: (v) => v,
+  decodeValue: (b) => {
+    if (b.length === 0) throw new c.DecodeError('tx bytes are empty');
+    return b;
+  },
+};
+
+/** header (112) ‖ tx IDs (32 each). */
+const blockTxIdsCodec: Codec<string, Uint8Array> = {
+  ...hashKey,
+  encodeValue: (v) => v,
+  decodeValue: (b) => {
+    if (b.length < 112 || (b.length - 112) % 32 !== 0) throw new c.DecodeError(`block tx-ID record has an impossible length ${b.length}`);
+    return b;
+  },
+};
+
 const headerCodec: Codec<string, HeaderEntry> = {
   ...hashKey,
   encodeValue: (v, k) => {
@@ -424,6 +462,8 @@ export class Repositories {
   readonly recalledLots: Repository<LotKey, true>;
   readonly undo: Repository<string, UndoRecord>;
   readonly meta: MetaRepository;
+  readonly blockTxs: Repository<BlockTxKey, Uint8Array>;
+  readonly blockTxIds: Repository<string, Uint8Array>;
 
   constructor(db: Db) {
     this.blocks = new Repository(db, 'blocks', blockCodec);
@@ -436,6 +476,8 @@ export class Repositories {
     this.recalledLots = new Repository(db, 'recalledLots', lotCodec);
     this.undo = new Repository(db, 'undo', undoCodec);
     this.meta = new MetaRepository(db);
+    this.blockTxs = new Repository(db, 'blockTxs', blockTxCodec);
+    this.blockTxIds = new Repository(db, 'blockTxIds', blockTxIdsCodec);
   }
 
   byName(name: BucketName): BucketReader {

@@ -239,10 +239,79 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
         const i = block.txIds.findIndex((x) => toHex(x) === id);
         return i < 0 ? undefined : { blockHash: block.hashHex, height: 3, index: i };
       },
+      // A block stored by an older build: no per-tx records, proofs read the block.
+      getBlockTxIds: async () => undefined,
+      getBlockTx: async () => undefined,
+      ...perTx,
     };
     return { store, limits, on: () => undefined, off: () => undefined, confirmations: () => 2 } as unknown as Chain;
   }
+  let perTx: Record<string, unknown> = {};
   const ref = { hash: block.hashHex, height: 3 };
+  const idsRecord = (): Uint8Array => {
+    const r = new Uint8Array(112 + 32 * block.txIds.length);
+    r.set(block.headerBytes, 0);
+    block.txIds.forEach((id, i) => r.set(id, 112 + 32 * i));
+    return r;
+  };
+
+  it('per-tx records: the same entries byte for byte, without reading the block; damaged records are 500 STORE_DAMAGED', async () => {
+    const reads = { ids: 0, txs: 0 };
+    let record = idsRecord();
+    let txBytes = block.txBytes.map((b) => b.slice());
+    perTx = {
+      getBlockTxIds: async (hash: string) => {
+        reads.ids++;
+        return hash === block.hashHex ? record : undefined;
+      },
+      getBlockTx: async (hash: string, i: number) => {
+        reads.txs++;
+        return hash === block.hashHex ? txBytes[i] : undefined;
+      },
+    };
+    try {
+      const stored = { bytes: good, reads: 0 };
+      const p = new Provenance(fakeChain(stored), { blockCacheBytes: 1024 * 1024, proofCacheBytes: 1024 * 1024 });
+      const viaBlock = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 1024 * 1024, proofCacheBytes: 1024 * 1024 });
+      for (let t = 0; t < txs.length; t++) {
+        for (let k = 0; k < (txs[t] as SignedTx).events.length; k++) {
+          const w = new JsonBytes();
+          writeEventEntry(w, await p.rawEntryAt(ref, t, k, (txs[t] as SignedTx).eventIds[k]));
+          expect(w.bytes().toString('utf8')).toBe(JSON.stringify(await p.entryAt(ref, t, k, undefined)));
+        }
+      }
+      expect(stored.reads).toBe(0);
+      expect(reads).toEqual({ ids: 1, txs: 3 });
+      // Same answer as from the block (a provenance without per-tx records).
+      perTx = {};
+      expect(JSON.stringify(await viaBlock.entryAt(ref, 1, 0, undefined))).toBe(JSON.stringify(await p.entryAt(ref, 1, 0, undefined)));
+      perTx = {
+        getBlockTxIds: async () => record,
+        getBlockTx: async (_h: string, i: number) => txBytes[i],
+      };
+      // A flipped byte in a tx (read with no tx cache): refused.
+      const small = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 16, proofCacheBytes: 1024 * 1024 });
+      for (const at of [0, 30, (txBytes[1] as Uint8Array).length - 1]) {
+        txBytes = block.txBytes.map((b) => b.slice());
+        const t1 = txBytes[1] as Uint8Array;
+        t1[at] = (t1[at] as number) ^ 0x04;
+        await expect(small.rawEntryAt(ref, 1, 0, undefined), `tx byte ${at}`).rejects.toMatchObject({ status: 500, code: 'STORE_DAMAGED' });
+      }
+      txBytes = block.txBytes.map((b) => b.slice());
+      // A flipped byte in the header or a tx ID of the record (fresh provenance: material not cached).
+      for (const at of [10, 112 + 5, 112 + 32 * 2 + 31]) {
+        record = idsRecord();
+        record[at] = (record[at] as number) ^ 0x01;
+        const fresh = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 1024 * 1024, proofCacheBytes: 1024 * 1024 });
+        await expect(fresh.rawEntryAt(ref, 0, 0, undefined), `record byte ${at}`).rejects.toMatchObject({ status: 500, code: 'STORE_DAMAGED' });
+      }
+      record = idsRecord().subarray(0, 130);
+      const fresh = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 1024 * 1024, proofCacheBytes: 1024 * 1024 });
+      await expect(fresh.rawEntryAt(ref, 0, 0, undefined)).rejects.toMatchObject({ status: 500, code: 'STORE_DAMAGED' });
+    } finally {
+      perTx = {};
+    }
+  });
 
   it('writes entries as entryAt answers them, byte for byte, and keeps only the txs asked for', async () => {
     const stored = { bytes: good, reads: 0 };

@@ -126,7 +126,7 @@ export function disconnectBatchFor(c: ConnectBatch, parent: Block): DisconnectBa
 }
 
 /** Every key and value of the given buckets (default: all but blocks and header index), as hex. */
-export async function dump(store: LevelChainStore, buckets: readonly BucketName[] = BUCKET_NAMES.filter((b) => b !== 'blocks' && b !== 'headers')): Promise<Map<string, string>> {
+export async function dump(store: LevelChainStore, buckets: readonly BucketName[] = BUCKET_NAMES.filter((b) => !['blocks', 'headers', 'blockTxs', 'blockTxIds'].includes(b))): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const name of buckets) {
     for await (const [k, v] of store.repositories.byName(name).rawEntries()) out.set(`${name}:${toHex(k)}`, toHex(v));

@@ -175,6 +175,22 @@ describe('genesis and blocks', () => {
     expect(await s.getHeaderEntry(b.hashHex)).toMatchObject({ status: 'invalid', invalidCode: 'BAD_MERKLE_ROOT' });
   });
 
+  it('putBlock also stores the header with the tx IDs, and each tx by position, for proofs', async () => {
+    const s = await open();
+    const g = await withGenesis(s);
+    const b = fakeBlock(1, g, [fakeTx('p', [{ items: ['k'] }]), fakeTx('q', [{ items: ['l'] }, { items: ['m'] }])]);
+    await s.putBlock(b, encodeBlock(b), entryOf(b));
+    const ids = await s.getBlockTxIds(b.hashHex);
+    expect(ids).toBeDefined();
+    expect(toHex(ids!.subarray(0, 112))).toBe(toHex(b.headerBytes));
+    expect([toHex(ids!.subarray(112, 144)), toHex(ids!.subarray(144, 176))]).toEqual(b.txIds.map((t) => toHex(t)));
+    expect(ids!.length).toBe(176);
+    expect(await s.getBlockTx(b.hashHex, 0)).toEqual(b.txBytes[0]);
+    expect(await s.getBlockTx(b.hashHex, 1)).toEqual(b.txBytes[1]);
+    expect(await s.getBlockTx(b.hashHex, 2)).toBeUndefined();
+    expect(await s.getBlockTxIds(g.hashHex)).toBeUndefined(); // genesis: no txs, nothing to prove
+  });
+
   it('putBlock refuses bytes of another block and an entry of another hash', async () => {
     const s = await open();
     const g = await withGenesis(s);
