@@ -6,7 +6,7 @@
 import { BlockError, TxError } from './errors.js';
 import { decodeBlock, type Block } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { toHex } from './bytes.js';
+import { toHex, equalBytes } from './bytes.js';
 import { checkBody, checkHeader } from './validate.js';
 import { MemberRegistry } from './registry.js';
 import { verifyTxSync } from './tx-verifier.js';
@@ -124,6 +124,18 @@ export async function auditChain(
       } catch (err) {
         if (err instanceof BlockError || err instanceof TxError) fail(height, hash as string, err.message);
         throw err;
+      }
+      // The per-tx copies written with the block for proofs (absent for blocks stored by older builds).
+      const record = await store.getBlockTxIds(hash as string);
+      if (record !== undefined) {
+        const expected = new Uint8Array(block.headerBytes.length + 32 * block.txIds.length);
+        expected.set(block.headerBytes, 0);
+        block.txIds.forEach((id, i) => expected.set(id, block.headerBytes.length + 32 * i));
+        if (!equalBytes(record, expected)) fail(height, hash as string, 'its stored tx-ID record (proof material) differs from the block');
+        for (const [i, bytes] of block.txBytes.entries()) {
+          const copy = await store.getBlockTx(hash as string, i);
+          if (!copy || !equalBytes(copy, bytes)) fail(height, hash as string, `its stored copy of tx ${i} (for proofs) differs from the block`);
+        }
       }
       // Indexes against the block.
       for (const [i, tx] of block.txs.entries()) {

@@ -390,17 +390,26 @@ export class LevelChainStore implements ChainStore {
       // Not synced on its own: LevelDB appends to one log, so the synced connect batch that
       // follows makes this write durable too. A crash in between loses only a block that was
       // never connected (a peer serves it again), never a connected one. Halves fsyncs per block.
-      const ops = [this.repositories.blocks.put(block.hashHex, bytes), this.repositories.headers.put(block.hashHex, entry)];
-      // Proof material and each tx on its own, so a proof reads ~one tx, not a ~4 MiB block.
-      const ids = new Uint8Array(HEADER_SIZE + 32 * block.txIds.length);
-      ids.set(block.headerBytes, 0);
-      block.txIds.forEach((id, i) => ids.set(id, HEADER_SIZE + 32 * i));
-      ops.push(this.repositories.blockTxIds.put(block.hashHex, ids));
-      block.txBytes.forEach((tx, index) => ops.push(this.repositories.blockTxs.put({ hash: block.hashHex, index }, tx)));
+      const ops = [this.repositories.blocks.put(block.hashHex, bytes), this.repositories.headers.put(block.hashHex, entry), ...this.proofRecordOps(block)];
       await this.write('putBlock', ops, false);
       this.putHashes.add(block.hashHex);
       if (this.putHashes.size > PUT_HASHES) this.putHashes.delete(this.putHashes.values().next().value as string);
     });
+  }
+
+  /** Proof material and each tx on its own (buckets blockTxIds, blockTxs), so a proof reads ~one tx, not a ~4 MiB block. */
+  private proofRecordOps(block: Block): BatchOp[] {
+    const ids = new Uint8Array(HEADER_SIZE + 32 * block.txIds.length);
+    ids.set(block.headerBytes, 0);
+    block.txIds.forEach((id, i) => ids.set(id, HEADER_SIZE + 32 * i));
+    const ops = [this.repositories.blockTxIds.put(block.hashHex, ids)];
+    block.txBytes.forEach((tx, index) => ops.push(this.repositories.blockTxs.put({ hash: block.hashHex, index }, tx)));
+    return ops;
+  }
+
+  /** Rewrite a stored block's proof records from the block (reindex: repairs them, and adds them to blocks stored by older builds). */
+  putProofRecords(block: Block): Promise<void> {
+    return this.serial(() => this.write('putProofRecords', this.proofRecordOps(block)));
   }
 
   putHeaderEntry(entry: HeaderEntry): Promise<void> {

@@ -112,6 +112,19 @@ describe('reliability: corrupted store', () => {
       expect(at).toBeGreaterThan(0);
       bytes[at + 20] = bytes[at + 20] === 0x31 ? 0x32 : 0x31;
       await db.put(key, bytes);
+      // The same flip in the block's per-tx copy (bucket blockTxs, written with the block for
+      // proofs): with only the block damaged, proofs are served from the intact copy.
+      const prefix = hexKey(0x0b, txBlock.hash);
+      let flipped = 0;
+      for await (const [k, v] of db.iterator({ gte: prefix, lt: Uint8Array.from([...prefix, 0xff, 0xff, 0xff, 0xff, 0xff]) })) {
+        const tx = Buffer.from(v);
+        const i = tx.indexOf('urn:epc:id:sgtin:0614141');
+        if (i < 0) continue;
+        tx[i + 20] = tx[i + 20] === 0x31 ? 0x32 : 0x31;
+        await db.put(k, tx);
+        flipped++;
+      }
+      expect(flipped).toBeGreaterThan(0);
     });
     const node = await startNode(FAST.concat(['--no-mine']), { dataDir: dir });
     try {
@@ -135,6 +148,36 @@ describe('reliability: corrupted store', () => {
     expect(re.code).toBe(1);
     expect(re.stderr).toContain(txBlock.hash);
     expect(re.stderr).toMatch(/re-sync/);
+  });
+
+  it('a flipped byte in a block\'s per-tx copy (kept for proofs): never served, audit names the block, reindex rewrites the copy', async () => {
+    const dir = await copyOf();
+    await withDb(dir, async (db) => {
+      const prefix = hexKey(0x0b, txBlock.hash);
+      for await (const [k, v] of db.iterator({ gte: prefix, lt: Uint8Array.from([...prefix, 0xff, 0xff, 0xff, 0xff, 0xff]) })) {
+        const tx = Buffer.from(v);
+        tx[tx.length - 3] = (tx[tx.length - 3] as number) ^ 0x01; // inside the tail ("…,"v":1}"): still the right length
+        await db.put(k, tx);
+      }
+    });
+    let node = await startNode(FAST.concat(['--no-mine']), { dataDir: dir });
+    try {
+      const ev = await fetch(`${node.api}/events/${encodeURIComponent(acked[0] as string)}`);
+      expect(ev.status).toBe(500);
+      expect(((await ev.json()) as { code: string }).code).toBe('STORE_DAMAGED');
+    } finally {
+      await node.kill();
+    }
+    const audit = await runCli(['audit', '--data', dir]);
+    expect(audit.code).toBe(1);
+    expect(audit.stdout).toMatch(/copy of tx \d+ \(for proofs\) differs from the block/);
+    const re = await runCli(['reindex', '--data', dir, '--json']);
+    expect(re.code, re.stderr).toBe(0);
+    expect((JSON.parse(re.stdout) as { proofRecords: number }).proofRecords).toBe(tipHeight);
+    expect((await runCli(['audit', '--data', dir])).code).toBe(0);
+    expect(await allEventsFound(dir)).toBe(acked.length);
+    node = await startNode(FAST.concat(['--no-mine']), { dataDir: dir });
+    await node.kill();
   });
 
   it('deleted LevelDB CURRENT/MANIFEST: the node refuses to start and says why; reindex --repair restores it', async () => {

@@ -24,6 +24,8 @@ export interface ReindexReport {
   height: number;
   tip: string;
   blocksConnected: number;
+  /** Blocks whose per-tx proof copies were rewritten. */
+  proofRecords: number;
   cleared: Record<string, number>;
   ms: number;
   error?: string;
@@ -63,7 +65,7 @@ export async function reindexCommand(
   }
   const bar = opts.progress ?? progressBar('reindex');
   const started = Date.now();
-  const report: ReindexReport = { ok: false, height: 0, tip: '', blocksConnected: 0, cleared: {}, ms: 0 };
+  const report: ReindexReport = { ok: false, height: 0, tip: '', blocksConnected: 0, proofRecords: 0, cleared: {}, ms: 0 };
   try {
     const cleared = await store.clearIndexes();
     report.cleared = cleared.deleted as Record<string, number>;
@@ -87,6 +89,14 @@ export async function reindexCommand(
       },
     );
     await chain.close();
+    // The per-tx copies kept for proofs: rewritten from the blocks just reconnected (repairs a
+    // damaged copy; gives blocks stored by older builds theirs).
+    for (let h = 1; h <= chain.tip.height; h++) {
+      const block = await chain.getMainBlock(h);
+      if (!block) throw new Error(`main-chain block ${h} vanished during reindex`);
+      await store.putProofRecords(block);
+      report.proofRecords++;
+    }
     report.ok = true;
     report.height = chain.tip.height;
     report.tip = chain.tip.hash;
