@@ -15,10 +15,7 @@ import { keyIdHex, type KeyPair } from '../chain/keys.js';
 import type { Genesis } from '../chain/types.js';
 import type { ChainStore } from '../chain/store.js';
 import { LevelChainStore, WriteGuard } from '../storage/index.js';
-import { loadMempoolFile, MempoolFileError, removeMempoolFile, saveMempoolFile } from '../storage/mempool-file.js';
-import { decodeCanonicalTx } from '../chain/tx.js';
-import { TxError } from '../chain/errors.js';
-import { rename } from 'node:fs/promises';
+import { restoreMempool, saveMempool } from './saved-mempool.js';
 import { buildApi } from '../api/server.js';
 import type { ApiContext } from '../api/context.js';
 import { NodeMetrics } from '../api/metrics.js';
@@ -166,62 +163,13 @@ export class TracechainNode {
       },
       checkToken: (token) => tokenMatches(token, this.tokenHashes),
     };
-    await this.restoreMempool(dir, chain);
+    await restoreMempool(dir.file(FILES.mempool), chain, this.log);
     this.api = await buildApi(this.config.api, ctx, logger);
     this.apiAddress = await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
     this.minerService?.start();
     this.info = { name: member.name, role: member.role, memberId, peerId: await peerIdOf(peerKey), chainId, data: dir.path };
     this.log.info({ api: this.apiAddress, chainId, height: chain.tip.height, mining: !!this.minerService, p2p: network?.addresses() ?? [] }, 'node started');
     return { ...this.info, api: this.apiAddress };
-  }
-
-  /**
-   * Re-admit the txs saved by the last graceful shutdown (DATA/mempool.dat) through the normal
-   * checks: signature, rules, and duplicates (those mined meanwhile are dropped). A file that
-   * does not check out is moved aside as mempool.dat.bad and the node starts with an empty pool.
-   */
-  private async restoreMempool(dir: DataDir, chain: Chain): Promise<void> {
-    const path = dir.file(FILES.mempool);
-    let saved: Uint8Array[] | undefined;
-    try {
-      saved = await loadMempoolFile(path, chain.params.maxTxBytes);
-    } catch (err) {
-      if (!(err instanceof MempoolFileError)) throw err;
-      this.log.warn({ err: err.message, path }, 'saved mempool is unreadable; moved aside to mempool.dat.bad, starting with an empty pool');
-      await rename(path, `${path}.bad`);
-      return;
-    }
-    if (saved === undefined) return;
-    let restored = 0;
-    const dropped: Record<string, number> = {};
-    const admit = async (raw: Uint8Array): Promise<void> => {
-      try {
-        const { tx, id } = decodeCanonicalTx(raw, chain.limits);
-        await chain.submitTx(tx, { id, raw, origin: 'local' });
-        restored++;
-      } catch (err) {
-        if (!(err instanceof TxError)) throw err;
-        dropped[err.code] = (dropped[err.code] ?? 0) + 1;
-      }
-    };
-    // A few at a time: signatures are checked on the verifier pool, whose queue is bounded.
-    for (let i = 0; i < saved.length; i += 32) await Promise.all(saved.slice(i, i + 32).map(admit));
-    await removeMempoolFile(path);
-    this.log.info({ saved: saved.length, restored, dropped }, 'mempool restored from the last shutdown');
-  }
-
-  /** Save the pending txs for the next start (graceful shutdown only; a failure is logged, not fatal). */
-  private async saveMempool(): Promise<void> {
-    if (!this.chain || !this.info) return;
-    const entries = this.chain.mempool.select(Number.MAX_SAFE_INTEGER);
-    const path = new DataDir(this.info.data).file(FILES.mempool);
-    try {
-      if (entries.length === 0) await removeMempoolFile(path);
-      else await saveMempoolFile(path, entries.map((e) => e.raw));
-      if (entries.length > 0) this.log.info({ txs: entries.length, path }, 'mempool saved for the next start');
-    } catch (err) {
-      this.log.error({ err, path }, 'mempool not saved: its pending txs live on only in peers\' mempools');
-    }
   }
 
   /** Re-read DATA/api-tokens.sha256 (a deleted line revokes its token at once). */
@@ -249,7 +197,7 @@ export class TracechainNode {
     await this.network?.stop();
     this.metrics?.close();
     if (this.futureTimer) clearInterval(this.futureTimer);
-    await this.saveMempool();
+    if (this.chain && this.info) await saveMempool(new DataDir(this.info.data).file(FILES.mempool), this.chain, this.log);
     await this.chain?.close();
     await this.verifier?.close();
     await this.store?.close();
