@@ -1,7 +1,7 @@
 /**
  * LevelChainStore: the ChainStore over one LevelDB database at `<dataDir>/chain`.
  *
- * Every write is one `db.batch(ops)`, synced but for putBlock (see there): a block connect or disconnect carries its
+ * Every write is one atomic LevelDB batch (a chained batch: see writeBatch), synced but for putBlock (see there): a block connect or disconnect carries its
  * main-chain entry, indexes, item state, undo record and the tip pointer together, so an
  * acknowledged block survives a crash and a crash never leaves half a block. Writes are
  * serialised inside the store so the invariant checks (connect extends the tip, disconnect
@@ -549,7 +549,7 @@ export class LevelChainStore implements ChainStore {
     const blocked = this.writeBlockedReason;
     if (blocked !== undefined) throw new StorageSuspendedError(operation, blocked);
     try {
-      await this.db.batch(ops, { sync });
+      await this.writeBatch(ops, sync);
     } catch (err) {
       const failure = new StorageWriteError(operation, err);
       // A closed database is a shutdown, not a fault to recover from.
@@ -560,6 +560,26 @@ export class LevelChainStore implements ChainStore {
       }
       throw failure;
     }
+  }
+
+  /**
+   * One atomic LevelDB write of `ops`, built as a chained batch: abstract-level's array form
+   * clones and re-validates every operation and the binding then reads each one's properties back,
+   * ~250 ms of main thread for a 25,000-op block connect against ~35 ms this way (same WriteBatch,
+   * same atomicity and sync).
+   */
+  private async writeBatch(ops: readonly BatchOp[], sync: boolean): Promise<void> {
+    const batch = this.db.batch();
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (err) {
+      await batch.close();
+      throw err;
+    }
+    await batch.write({ sync });
   }
 
   /** Run one write at a time, in call order; a failure does not block later writes. */

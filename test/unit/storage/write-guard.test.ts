@@ -20,6 +20,24 @@ function dbOf(s: LevelChainStore): ClassicLevel<Uint8Array, Uint8Array> {
   return (s as unknown as { db: ClassicLevel<Uint8Array, Uint8Array> }).db;
 }
 
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+/**
+ * Make the store's next LevelDB write fail with `err`, as a full disk would: the store writes
+ * blocks as chained batches (their write() rejects) and its probe as an array batch.
+ */
+function failNextWrite(s: LevelChainStore, err: Error): void {
+  const db = dbOf(s);
+  const real = db.batch.bind(db) as (...args: unknown[]) => unknown;
+  const failing = (...args: unknown[]): unknown => {
+    if (args.length > 0) return Promise.reject(err);
+    const chained = real() as ReturnType<Db['batch']>;
+    vi.spyOn(chained, 'write').mockRejectedValueOnce(err);
+    return chained;
+  };
+  vi.spyOn(db, 'batch').mockImplementationOnce(failing as Db['batch']);
+}
+
 /** LevelDB keeps a failed log write as a sticky background error until reopened. */
 function sticky(): Error {
   return Object.assign(new Error('IO error: /data/chain/000005.log: Input/output error'), { code: 'LEVEL_IO_ERROR' });
@@ -73,7 +91,7 @@ describe('store write gate', () => {
     const g = await withGenesis(store);
     const failures: StorageWriteError[] = [];
     store.onWriteFailure((e) => failures.push(e));
-    vi.spyOn(dbOf(store), 'batch').mockRejectedValueOnce(enospc());
+    failNextWrite(store, enospc());
     const b1 = fakeBlock(1, g, [fakeTx('t1', [{ items: ['urn:a'] }])]);
     await expect(extend(store, b1)).rejects.toBeInstanceOf(StorageWriteError);
     expect(failures).toHaveLength(1);
@@ -93,7 +111,7 @@ describe('store write gate', () => {
 
   it('recover() that cannot reopen (still no room) throws, and the next call opens the closed database', async () => {
     const g = await withGenesis(store);
-    vi.spyOn(dbOf(store), 'batch').mockRejectedValueOnce(enospc());
+    failNextWrite(store, enospc());
     await expect(extend(store, fakeBlock(1, g, []))).rejects.toBeInstanceOf(StorageWriteError);
     vi.spyOn(dbOf(store), 'open').mockRejectedValueOnce(Object.assign(new Error('Database failed to open (IO error: MANIFEST-000007: No space left on device)'), { code: 'LEVEL_DATABASE_NOT_OPEN' }));
     await expect(store.recover()).rejects.toThrow(/storage write failed \(recover\).*No space left/);
@@ -107,10 +125,9 @@ describe('store write gate', () => {
 
   it('a probe write that fails after the reopen keeps the store refusing writes', async () => {
     const g = await withGenesis(store);
-    const batch = vi.spyOn(dbOf(store), 'batch');
-    batch.mockRejectedValueOnce(enospc());
+    failNextWrite(store, enospc());
     await expect(extend(store, fakeBlock(1, g, []))).rejects.toBeInstanceOf(StorageWriteError);
-    batch.mockRejectedValueOnce(sticky());
+    failNextWrite(store, sticky());
     await expect(store.recover()).rejects.toThrow(/Input\/output error/);
     expect(store.writable).toBe(false);
     await expect(extend(store, fakeBlock(1, g, []))).rejects.toBeInstanceOf(StorageSuspendedError);
@@ -148,7 +165,7 @@ describe('WriteGuard', () => {
   it('after a failed write, recovers the store on the next check once there is room', async () => {
     const g0 = await withGenesis(store);
     const g = await newGuard();
-    vi.spyOn(dbOf(store), 'batch').mockRejectedValueOnce(enospc());
+    failNextWrite(store, enospc());
     const b1 = fakeBlock(1, g0, []);
     await expect(extend(store, b1)).rejects.toBeInstanceOf(StorageWriteError);
     expect(g.health().writable).toBe(false);
