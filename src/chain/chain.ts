@@ -16,6 +16,7 @@ import { canonicalTx, type CanonicalTx } from './tx.js';
 import { MemberRegistry } from './registry.js';
 import { SerialQueue } from './serial.js';
 import type { Mempool } from './mempool.js';
+import { EventIdFilter } from './event-filter.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { ItemReader, TxRules } from './tx-rules.js';
 import type { ChainStore, ConnectBatch, EpcHistoryEntry, EventLocation, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
@@ -105,6 +106,11 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   private readonly headers = new Map<string, HeaderEntry>();
   private readonly recent = new Map<string, Block>();
+  /** Event IDs on the main chain (Bloom filter): a capture of new events skips the duplicate read. */
+  private readonly eventFilter = new EventIdFilter();
+  /** The filter holds every stored event (filled from the store after open); until then it is not asked. */
+  private eventFilterReady = false;
+  private eventFilterFill: Promise<void> = Promise.resolve();
   /** Bumped after every connect/disconnect; stateBusy while one runs (optimistic admission). */
   private stateVersion = 0;
   private stateBusy = false;
@@ -146,7 +152,33 @@ export class Chain extends EventEmitter<ChainEvents> {
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
     const chain = new Chain(opts, modules);
     await chain.load();
+    chain.eventFilterFill = chain.fillEventFilter();
     return chain;
+  }
+
+  /** Resolves once the event filter holds every stored event (or failed to, then it is not used). */
+  whenEventFilterFilled(): Promise<void> {
+    return this.eventFilterFill;
+  }
+
+  /**
+   * Add every stored event ID to the filter (in the background: ~1 s per million events), then
+   * let admission use it. Blocks connected meanwhile add their own events as they connect.
+   */
+  private async fillEventFilter(): Promise<void> {
+    const started = Date.now();
+    try {
+      for await (const eventId of this.modules.store.eventIds()) {
+        if (this.closing) return;
+        this.eventFilter.add(eventId);
+      }
+      this.eventFilterReady = true;
+      this.log.info({ events: this.eventFilter.size, ms: Date.now() - started }, 'event filter ready');
+    } catch (err) {
+      if (this.closing) return;
+      // Admission keeps reading the store for every event: slower, never wrong.
+      this.log.warn({ err: (err as Error).message }, 'event filter not built; duplicate checks read the store');
+    }
   }
 
   get store(): ChainStore {
@@ -649,6 +681,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
     await this.applyItemEffects(block, batch, before);
     await store.connect(batch, { sync: durable });
+    for (const e of batch.events) this.eventFilter.add(e.eventId);
     this.tipEntry = entry;
     this.modules.mempool.removeIncluded(txIds, seenEvents);
     return block;
@@ -825,8 +858,10 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (pending !== undefined) out.push({ eventId, txId: pending, block: null });
       else onChain.push(eventId);
     }
-    const locs = await store.getEventLocations(onChain);
-    const found = onChain.map((eventId, i) => ({ eventId, loc: locs[i] })).filter((x): x is { eventId: string; loc: EventLocation } => x.loc !== undefined);
+    // Events the filter has never seen are certainly not on the chain: read only the others.
+    const toRead = this.eventFilterReady ? onChain.filter((id) => this.eventFilter.mightContain(id)) : onChain;
+    const locs = toRead.length === 0 ? [] : await store.getEventLocations(toRead);
+    const found = toRead.map((eventId, i) => ({ eventId, loc: locs[i] })).filter((x): x is { eventId: string; loc: EventLocation } => x.loc !== undefined);
     if (found.length > 0) {
       // Usually one tx holds them all (a capture sent again): read each location once.
       const txIds = [...new Set(found.map((f) => f.loc.txId))];

@@ -275,6 +275,10 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.blocks.get(hash);
   }
 
+  eventIds(): AsyncIterable<string> {
+    return this.repositories.eventLocations.keys();
+  }
+
   getBlockTxIds(hash: string): Promise<Uint8Array | undefined> {
     return this.repositories.blockTxIds.get(hash);
   }

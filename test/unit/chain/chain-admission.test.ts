@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toHex } from '../../../src/chain/bytes.js';
 import { TxError } from '../../../src/chain/errors.js';
 import { txId } from '../../../src/chain/tx.js';
@@ -69,5 +69,22 @@ describe('mempool admission against the main chain (one store round trip)', () =
     if (!b1Entry) throw new Error('b1 not indexed');
     await fx.chain.importBlock(buildBlock(fx, { parent: b1Entry, dt: 1 }));
     expect(fx.chain.mempool.has(toHex(txId(tx)))).toBe(true);
+  });
+
+  it('the event filter: new events skip the store read; events on chain (also after a restart) are still found', async () => {
+    const mined = makeTx(fx, [{ epc: 'urn:x:f1', action: 'commission' }]);
+    const block = buildBlock(fx, { txs: [mined] });
+    await fx.chain.importBlock(block);
+    const chain = await fx.reopen();
+    await chain.whenEventFilterFilled();
+    const reads = vi.spyOn(fx.store, 'getEventLocations');
+    await chain.submitTx(makeTx(fx, [{ epc: 'urn:x:f2', action: 'commission' }]));
+    expect(reads).not.toHaveBeenCalled();
+    const dup = await refusal(chain.submitTx(makeTx(fx, [{ epc: 'urn:x:f3', action: 'commission' }, mined.events[0] as Record<string, unknown>])));
+    expect(dup.code).toBe('DUPLICATE_EVENT');
+    expect(dup.details?.duplicates).toEqual([{ eventId: mined.eventIds[0], txId: toHex(txId(mined)), block: { hash: block.hashHex, height: block.header.height } }]);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(reads.mock.calls[0]?.[0]).toEqual([mined.eventIds[0]]); // only the one the filter could not rule out
+    expect((await refusal(chain.submitTx(mined))).code).toBe('ALREADY_KNOWN');
   });
 });
