@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { decodeTx, encodeTx } from '../chain/tx.js';
 import { BlockError, TxError } from '../chain/errors.js';
 import { equalBytes } from '../chain/bytes.js';
+import { decodeHeader, HEADER_SIZE } from '../chain/header.js';
 import type { ChainPort } from './chain-port.js';
 import type { Offence } from './scores.js';
 import { blockVerdict, txVerdict, type Verdict } from './verdict.js';
@@ -41,6 +42,8 @@ export interface GossipHooks {
   offence(peerId: string, offence: Offence, code: string): void;
   /** A block whose parent we lack came from this peer: fetch its chain. */
   unknownParent(peerId: string, height: number): void;
+  /** This peer published a block too far in the future for our clock (held until due). */
+  aheadOfClock(peerId: string, height: number): void;
 }
 
 export interface GossipCounters {
@@ -85,6 +88,9 @@ export class GossipValidators {
       if (code === 'UNKNOWN_PARENT' && err instanceof BlockError) {
         const height = typeof err.details.height === 'number' ? err.details.height : 0;
         this.hooks.unknownParent(source, height);
+      } else if (code === 'TIME_TOO_NEW') {
+        // The publisher's chain runs ahead of our clock; whoever forwarded it holds it too.
+        this.hooks.aheadOfClock(origin, decodeHeader(data.subarray(0, HEADER_SIZE)).height);
       } else if (verdict === 'reject') {
         this.log.warn({ peer: source, code, err: (err as Error).message }, 'invalid block on gossip');
         this.hooks.offence(source, 'invalid-block', code);

@@ -123,6 +123,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
       {
         offence: (peer, offence, code) => this.offence(peer, offence, code),
         unknownParent: (peer, height) => this.sync.noteAnnounced(peer, height),
+        aheadOfClock: (peer, height) => this.sync.noteAheadOfClock(peer, height),
       },
       this.log,
     );

@@ -170,7 +170,8 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     return best;
   }
 
-  private noteAheadOfClock(id: string, height: number): void {
+  /** This peer served or published a block at `height` too far ahead of our clock (see SyncPeer.aheadOfClock). */
+  noteAheadOfClock(id: string, height: number): void {
     const p = this.peers.get(id);
     if (!p) return;
     if (p.aheadOfClock === undefined || height < p.aheadOfClock) {

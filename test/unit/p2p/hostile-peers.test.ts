@@ -19,12 +19,14 @@ const MEMBER = 'peer-sealer';
 let fx: Fixture;
 let gossip: GossipValidators;
 let offences: { peer: string; code: string }[];
+let ahead: { peer: string; height: number }[];
 
 function validators(f: Fixture): GossipValidators {
   offences = [];
+  ahead = [];
   return new GossipValidators(
     chainPort(f.chain),
-    { offence: (peer, _o, code) => offences.push({ peer, code }), unknownParent: () => undefined },
+    { offence: (peer, _o, code) => offences.push({ peer, code }), unknownParent: () => undefined, aheadOfClock: (peer, height) => ahead.push({ peer, height }) },
     pino({ level: 'silent' }),
   );
 }
@@ -131,6 +133,9 @@ describe('hostile peers: gossip', () => {
     }
     expect(fx.chain.futureCount).toBeLessThanOrEqual(64);
     expect(offences).toEqual([]);
+    // Each is reported as its publisher's chain running ahead of our clock (sync then does not count it as "known").
+    expect(ahead).toHaveLength(150);
+    expect(ahead.every((a) => a.peer === MEMBER && a.height === 2)).toBe(true);
   });
 
   it('a flood of txs stays within the mempool cap; non-member and replayed txs are refused', async () => {
