@@ -168,9 +168,9 @@ export class Chain extends EventEmitter<ChainEvents> {
   private async fillEventFilter(): Promise<void> {
     const started = Date.now();
     try {
-      for await (const eventId of this.modules.store.eventIds()) {
+      for await (const digests of this.modules.store.eventDigestBatches()) {
         if (this.closing) return;
-        this.eventFilter.add(eventId);
+        for (const d of digests) this.eventFilter.addDigest(d);
       }
       this.eventFilterReady = true;
       this.log.info({ events: this.eventFilter.size, ms: Date.now() - started }, 'event filter ready');

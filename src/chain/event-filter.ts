@@ -31,7 +31,18 @@ export class EventIdFilter {
 
   add(eventId: string): void {
     const h = this.positions(eventId);
-    if (h === undefined) return;
+    if (h !== undefined) this.set(h);
+  }
+
+  /** Add by the 32-byte SHA-256 digest of the event ID (as the store keys it): no string parsing. */
+  addDigest(digest: Uint8Array): void {
+    if (digest.length < 8) return;
+    const a = ((digest[0] as number) * 2 ** 24 + ((digest[1] as number) << 16) + ((digest[2] as number) << 8) + (digest[3] as number)) >>> 0;
+    const b = ((digest[4] as number) * 2 ** 24 + ((digest[5] as number) << 16) + ((digest[6] as number) << 8) + (digest[7] as number)) >>> 0;
+    this.set([a, (b | 1) >>> 0]);
+  }
+
+  private set(h: [number, number]): void {
     for (let i = 0; i < this.hashes; i++) {
       const bit = (h[0] + i * h[1]) & this.mask;
       this.words[bit >>> 5] = (this.words[bit >>> 5] as number) | (1 << (bit & 31));

@@ -97,8 +97,8 @@ export interface ChainStore {
   getMainHash(height: number): Promise<string | undefined>;
   getTxLocation(txId: string): Promise<TxLocation | undefined>;
   getEventLocation(eventId: string): Promise<EventLocation | undefined>;
-  /** Every event ID with a stored location (the main chain's events), in key order. */
-  eventIds(): AsyncIterable<string>;
+  /** The 32-byte digests of every event ID with a stored location (the main chain's events), in batches. */
+  eventDigestBatches(): AsyncIterable<Uint8Array[]>;
   getItem(key: string): Promise<StoredItem | undefined>;
   /** Batched reads (one LevelDB round trip each), results in argument order. */
   getTxLocations(txIds: readonly string[]): Promise<(TxLocation | undefined)[]>;

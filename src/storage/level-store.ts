@@ -34,7 +34,7 @@ import {
   StorageWriteError,
   levelErrorCode,
 } from './errors.js';
-import { BUCKET_NAMES, INDEX_BUCKETS, Repositories, type BatchOp, type BucketName, type Db } from './repositories.js';
+import { BUCKET_NAMES, BUCKETS, INDEX_BUCKETS, Repositories, type BatchOp, type BucketName, type Db } from './repositories.js';
 
 /** Version of the on-disk layout. Bump on any incompatible change and add a migration. */
 export const SCHEMA_VERSION = 1;
@@ -275,8 +275,19 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.blocks.get(hash);
   }
 
-  eventIds(): AsyncIterable<string> {
-    return this.repositories.eventLocations.keys();
+  /** Raw keys of the eventLocations bucket (the event digests), 4,096 per batch: no per-key decoding or promise. */
+  async *eventDigestBatches(): AsyncGenerator<Uint8Array[]> {
+    const prefix = BUCKETS.eventLocations;
+    const it = this.db.keys({ gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) });
+    try {
+      for (;;) {
+        const keys = await it.nextv(4096);
+        if (keys.length === 0) return;
+        yield keys.map((k) => k.subarray(1));
+      }
+    } finally {
+      await it.close();
+    }
   }
 
   getBlockTxIds(hash: string): Promise<Uint8Array | undefined> {

@@ -27,6 +27,20 @@ describe('EventIdFilter', () => {
     expect(f.size).toBe(2_000);
   });
 
+  it('an ID added by its digest bytes is found by its ni: string, and the reverse (property)', () => {
+    fc.assert(
+      fc.property(hex64, hex64, (h1, h2) => {
+        const f = new EventIdFilter(12);
+        f.addDigest(Uint8Array.from(Buffer.from(h1, 'hex')));
+        f.add(id(h2));
+        expect(f.mightContain(id(h1))).toBe(true);
+        const g = new EventIdFilter(12);
+        g.addDigest(Uint8Array.from(Buffer.from(h2, 'hex')));
+        expect(g.mightContain(id(h2))).toBe(true);
+      }),
+    );
+  });
+
   it('answers "maybe" for what it cannot place, so the caller reads the store', () => {
     const f = new EventIdFilter(10);
     expect(f.mightContain('not an event id')).toBe(true);
