@@ -393,8 +393,7 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
     else txIds.set(id, i * 32);
   }
   let levels = count > 0 ? flatTreeLevels(txIds, count) : [];
-  const rootOf = (lv: Uint8Array[]): string => (lv.length === 0 ? toHex(sha256(new Uint8Array(0))) : toHex((lv[lv.length - 1] as Uint8Array).subarray(0, 32)));
-  if (!fast || rootOf(levels) !== rootHex) {
+  if (!fast || rootHexOf(levels) !== rootHex) {
     // Not the shape we expect: decode the block the obvious way (slow, exact).
     let block: ReturnType<typeof decodeBlock>;
     try {
@@ -406,7 +405,7 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
     txIds = new Uint8Array(count * 32);
     block.txIds.forEach((id, i) => txIds.set(id, i * 32));
     levels = count > 0 ? flatTreeLevels(txIds, count) : [];
-    if (rootOf(levels) !== rootHex) throw damaged(`block ${hash}: its txs do not hash to its merkle root`);
+    if (rootHexOf(levels) !== rootHex) throw damaged(`block ${hash}: its txs do not hash to its merkle root`);
   }
   return new BlockMaterial(hash, height, toHex(header), rootHex, count, offsets, txIds, levels);
 }
