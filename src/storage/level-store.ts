@@ -298,6 +298,22 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.blockTxs.get({ hash, index });
   }
 
+  getBlockTxIdsMany(hashes: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return this.repositories.blockTxIds.getMany(hashes);
+  }
+
+  async getBlockTxTexts(refs: readonly { hash: string; index: number }[]): Promise<(string | undefined)[]> {
+    const texts = await this.repositories.blockTxs.getManyText(refs);
+    // As blockTxs' codec: an empty value is damage, not a tx.
+    return texts.map((t, i) => {
+      if (t === '') {
+        const r = refs[i] as { hash: string; index: number };
+        throw new StorageCorruptionError('blockTxs', `${r.hash}:${r.index}`, 'tx bytes are empty');
+      }
+      return t;
+    });
+  }
+
   hasBlock(hash: string): Promise<boolean> {
     return this.repositories.blocks.has(hash);
   }

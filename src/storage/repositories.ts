@@ -133,6 +133,23 @@ export class Repository<K, V> implements BucketReader {
     return raws.map((raw, i) => (raw === undefined ? undefined : this.decodeValue((keys[i] as Uint8Array).subarray(1), view(raw), ks[i] as K)));
   }
 
+  /**
+   * Values stored as UTF-8 text, read as JS strings: LevelDB's binding decodes them straight
+   * into the JS heap, so no Buffer (off-heap memory, which V8 counts toward full collections) is
+   * made per value. Bypasses the value codec: for buckets whose values are UTF-8 text (blockTxs).
+   * An empty value reads as '' (the caller rejects it); invalid UTF-8 reads with U+FFFD in it, so
+   * a caller that hashes the text finds the damage.
+   */
+  async getManyText(ks: readonly K[]): Promise<(string | undefined)[]> {
+    if (ks.length === 0) return [];
+    const keys = ks.map((k) => this.dbKey(k));
+    try {
+      return await this.db.getMany<Uint8Array, string>(keys, { valueEncoding: 'utf8' });
+    } catch (err) {
+      throw this.readError(keys[0] as Uint8Array, err);
+    }
+  }
+
   async has(k: K): Promise<boolean> {
     const key = this.dbKey(k);
     try {

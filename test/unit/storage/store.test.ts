@@ -189,6 +189,27 @@ describe('genesis and blocks', () => {
     expect(await s.getBlockTx(b.hashHex, 1)).toEqual(b.txBytes[1]);
     expect(await s.getBlockTx(b.hashHex, 2)).toBeUndefined();
     expect(await s.getBlockTxIds(g.hashHex)).toBeUndefined(); // genesis: no txs, nothing to prove
+    // The batched reads: tx IDs of many blocks, and txs as their canonical JSON text.
+    expect((await s.getBlockTxIdsMany([b.hashHex, g.hashHex])).map((r) => (r === undefined ? undefined : r.length))).toEqual([176, undefined]);
+    const texts = await s.getBlockTxTexts([
+      { hash: b.hashHex, index: 1 },
+      { hash: b.hashHex, index: 0 },
+      { hash: b.hashHex, index: 2 },
+      { hash: g.hashHex, index: 0 },
+    ]);
+    expect(texts).toEqual([new TextDecoder().decode(b.txBytes[1]), new TextDecoder().decode(b.txBytes[0]), undefined, undefined]);
+    expect(await s.getBlockTxTexts([])).toEqual([]);
+  });
+
+  it('getBlockTxTexts reads non-ASCII text as the same string, and an empty record as damage', async () => {
+    const s = await open();
+    const g = await withGenesis(s);
+    const b = fakeBlock(1, g, [fakeTx('Zürich 日本 \u{1F48A}', [{ items: ['k'] }])]);
+    await s.putBlock(b, encodeBlock(b), entryOf(b));
+    const [text] = await s.getBlockTxTexts([{ hash: b.hashHex, index: 0 }]);
+    expect(Buffer.from(text as string, 'utf8')).toEqual(Buffer.from(b.txBytes[0] as Uint8Array));
+    await s.repositories.blockTxs.putRaw({ hash: b.hashHex, index: 0 }, new Uint8Array(0));
+    await expect(s.getBlockTxTexts([{ hash: b.hashHex, index: 0 }])).rejects.toMatchObject({ code: 'CORRUPTION' });
   });
 
   it('putBlock refuses bytes of another block and an entry of another hash', async () => {
