@@ -4,14 +4,19 @@
  * equivalent object gives (the tests check this), but a large /trace answer is never held as a
  * JS string.
  */
-import { isAscii } from 'node:buffer';
+import type { BufferPool } from './buffer-pool.js';
 
 export class JsonBytes {
   private buf: Buffer;
   private len = 0;
 
-  constructor(initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(Math.max(256, initialBytes));
+  /** With a pool, the buffer comes from it (and growing swaps it for a larger one); give it back with `release()` once sent. */
+  constructor(
+    initialBytes = 64 * 1024,
+    private readonly pool?: BufferPool,
+  ) {
+    const n = Math.max(256, initialBytes);
+    this.buf = pool !== undefined ? pool.acquire(n) : Buffer.allocUnsafe(n);
   }
 
   get length(): number {
@@ -20,17 +25,11 @@ export class JsonBytes {
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    const size = Math.max(this.buf.length * 2, this.len + n);
+    const next = this.pool !== undefined ? this.pool.acquire(size) : Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.len);
+    this.pool?.release(this.buf);
     this.buf = next;
-  }
-
-  /** Bytes that are already JSON text (e.g. a canonical event), copied as they are. */
-  raw(bytes: Uint8Array): this {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
-    return this;
   }
 
   /** JSON text given as a JS string that is known to be ASCII (punctuation, keys, numbers, hex). */
@@ -53,20 +52,6 @@ export class JsonBytes {
     return this;
   }
 
-  /**
-   * UTF-8 bytes (valid UTF-8, e.g. a stored canonical tx) as a JSON string: as
-   * `value(utf8Decode(bytes))`. Read the bytes as latin1 (one JS char per byte), `JSON.stringify`
-   * that (it escapes `"`, `\` and control characters, all ASCII, and leaves every other char
-   * alone: outside ASCII it escapes only lone surrogates, which valid UTF-8 cannot encode), and
-   * write the result back as latin1. (Native all the way: faster than escaping byte by byte in JS.)
-   */
-  stringOfUtf8(bytes: Uint8Array): this {
-    const escaped = JSON.stringify(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
-    this.reserve(escaped.length);
-    this.len += this.buf.write(escaped, this.len, 'latin1');
-    return this;
-  }
-
   /** Make room for about n more bytes now (one allocation instead of several doublings). */
   expect(n: number): this {
     this.reserve(n);
@@ -77,15 +62,9 @@ export class JsonBytes {
   bytes(): Buffer {
     return this.buf.subarray(0, this.len);
   }
-}
 
-/** The length in UTF-16 code units of the string these (valid UTF-8) bytes decode to: what `string.length` would say. */
-export function utf16Length(bytes: Uint8Array): number {
-  if (isAscii(bytes)) return bytes.length;
-  let n = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] as number;
-    if ((b & 0xc0) !== 0x80) n += b >= 0xf0 ? 2 : 1; // a lead byte (or ASCII); 4-byte sequences are surrogate pairs
+  /** Return the buffer to the pool: only once nothing reads `bytes()` any more (the answer is sent). */
+  release(): void {
+    this.pool?.release(this.buf);
   }
-  return n;
 }

@@ -19,7 +19,7 @@
  * writeEventEntry). `txIndex` and `txCount` always come from the stored block, never from a
  * client.
  */
-import { hash as oneShotHash, createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
 import { decodeBlock } from '../chain/block.js';
 import { toHex } from '../chain/bytes.js';
@@ -30,6 +30,7 @@ import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
 import { LruCache } from './lru.js';
 import { HttpProblem } from './problem.js';
+import { indexTxEvents, txIdFromCanonical, txIdOfText, type TxEventIndex } from './tx-text.js';
 
 export interface Proof {
   /** The tx's canonical JSON (RFC 8785), exactly the bytes the block carries. */
@@ -67,161 +68,28 @@ export interface TxEntry {
 }
 
 export interface ProvenanceOptions {
-  /** Budget of the block-bytes cache, bytes. */
+  /**
+   * Budget of the cache of proof tx texts served (config api.blockCacheBytes), bytes; 0 (the
+   * default) keeps none: a text cached on the JS heap survives scavenges and is copied into the
+   * old generation, which under a stream of /trace reads costs more than reading it again
+   * (~0.1 ms). Worth it only for a workload that asks for the same few packs over and over.
+   */
   blockCacheBytes: number;
   /** Budget of the proof-material cache (tx IDs, offsets, tree levels), bytes. */
   proofCacheBytes: number;
 }
 
 export const DEFAULT_PROVENANCE_OPTIONS: ProvenanceOptions = {
-  blockCacheBytes: 128 * 1024 * 1024,
+  blockCacheBytes: 0,
   proofCacheBytes: 64 * 1024 * 1024,
 };
 
 const TX_AREA = HEADER_SIZE + 64; // header ‖ sealer signature, then the u32 tx count
-const SIG_MEMBER_LENGTH = '"sig":"'.length + 128 + '",'.length;
-const TAIL = /"sig":"[0-9a-f]{128}","submitter":"[0-9a-f]{40}","time":(?:0|[1-9][0-9]*),"v":1\}$/;
-const TAIL_WINDOW = 256;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function sha256(data: Uint8Array): Uint8Array {
   const d = oneShotHash('sha256', data, 'buffer');
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-}
-
-/** The tx ID (SHA-256 of the body's canonical bytes) from the signed tx's canonical bytes, or undefined if its tail is not the canonical one. */
-export function txIdFromCanonical(tx: Uint8Array): Uint8Array | undefined {
-  const start = Math.max(0, tx.length - TAIL_WINDOW);
-  const tail = Buffer.from(tx.buffer, tx.byteOffset + start, tx.length - start).toString('latin1');
-  const m = TAIL.exec(tail);
-  if (m === null) return undefined;
-  const sigAt = start + m.index;
-  if (sigAt < 1 || tx[sigAt - 1] !== 0x2c /* , */) return undefined;
-  const h = createHash('sha256');
-  h.update(tx.subarray(0, sigAt));
-  h.update(tx.subarray(sigAt + SIG_MEMBER_LENGTH));
-  const d = h.digest();
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-}
-
-/**
- * Where one tx's events lie in its canonical bytes, read without JSON.parse. In RFC 8785 order a
- * signed tx starts `{"chain":"<64 hex>","eventIds":["ni:///sha-256;<64 hex>?ver=CBV2.0",…],"events":[{…},…]`:
- * the event IDs have a fixed width, and each event's extent is found by a scan that only tracks
- * strings and nesting.
- */
-export class TxEventIndex {
-  constructor(
-    /** Offset of the first event ID's opening quote; ID k starts at idsAt + k·(EVENT_ID_WIDTH + 1). */
-    readonly idsAt: number,
-    /** [start, end) of each event's canonical JSON within the tx bytes. */
-    readonly spans: Uint32Array,
-    /**
-     * 1 for an event with an object key that is all digits: JSON.parse puts array-index keys
-     * first, so JSON.stringify(JSON.parse(canonical)) would not give the canonical bytes back.
-     */
-    readonly reorders: Uint8Array,
-  ) {}
-
-  get count(): number {
-    return this.reorders.length;
-  }
-
-  get cost(): number {
-    return 96 + this.spans.byteLength + this.reorders.byteLength;
-  }
-
-  eventId(tx: Uint8Array, k: number): string {
-    const at = this.idsAt + k * (EVENT_ID_WIDTH + 1) + 1;
-    return Buffer.from(tx.buffer, tx.byteOffset + at, EVENT_ID_WIDTH - 2).toString('latin1');
-  }
-
-  event(tx: Uint8Array, k: number): Uint8Array {
-    return tx.subarray(this.spans[2 * k] as number, this.spans[2 * k + 1] as number);
-  }
-}
-
-const TX_HEAD = /^\{"chain":"[0-9a-f]{64}","eventIds":\[$/;
-const TX_HEAD_LENGTH = '{"chain":"'.length + 64 + '","eventIds":['.length;
-const ID_OPEN = Buffer.from('"ni:///sha-256;', 'latin1');
-const ID_CLOSE = Buffer.from('?ver=CBV2.0"', 'latin1');
-const EVENT_ID_WIDTH = ID_OPEN.length + 64 + ID_CLOSE.length;
-const EVENTS_MEMBER = ',"events":[';
-
-/** Whether `"ni:///sha-256;<64 lowercase hex>?ver=CBV2.0"` starts at p (compared byte by byte: no strings made). */
-function quotedEventIdAt(tx: Uint8Array, p: number): boolean {
-  if (p + EVENT_ID_WIDTH > tx.length) return false;
-  for (let i = 0; i < ID_OPEN.length; i++) if (tx[p + i] !== ID_OPEN[i]) return false;
-  const hexAt = p + ID_OPEN.length;
-  for (let i = 0; i < 64; i++) {
-    const c = tx[hexAt + i] as number;
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
-  }
-  const closeAt = hexAt + 64;
-  for (let i = 0; i < ID_CLOSE.length; i++) if (tx[closeAt + i] !== ID_CLOSE[i]) return false;
-  return true;
-}
-
-/** The events' extents and IDs' positions in a signed tx's canonical bytes, or undefined if they do not have the canonical shape. */
-export function indexTxEvents(tx: Uint8Array): TxEventIndex | undefined {
-  const n = tx.length;
-  const latin1 = (a: number, b: number): string => Buffer.from(tx.buffer, tx.byteOffset + a, b - a).toString('latin1');
-  if (n < TX_HEAD_LENGTH || !TX_HEAD.test(latin1(0, TX_HEAD_LENGTH))) return undefined;
-  let p = TX_HEAD_LENGTH;
-  let ids = 0;
-  for (;;) {
-    if (p + EVENT_ID_WIDTH >= n || !quotedEventIdAt(tx, p)) return undefined;
-    p += EVENT_ID_WIDTH;
-    ids++;
-    const c = tx[p++];
-    if (c === 0x5d /* ] */) break;
-    if (c !== 0x2c /* , */) return undefined;
-  }
-  if (p + EVENTS_MEMBER.length > n || latin1(p, p + EVENTS_MEMBER.length) !== EVENTS_MEMBER) return undefined;
-  p += EVENTS_MEMBER.length;
-  const spans = new Uint32Array(ids * 2);
-  const reorders = new Uint8Array(ids);
-  for (let k = 0; ; k++) {
-    if (k >= ids || tx[p] !== 0x7b /* { */) return undefined;
-    const start = p;
-    let depth = 0;
-    let reorder = 0;
-    for (; p < n; p++) {
-      const c = tx[p] as number;
-      if (c === 0x22 /* " */) {
-        const s0 = ++p;
-        let digits = true;
-        while (p < n) {
-          const d = tx[p] as number;
-          if (d === 0x22) break;
-          if (d === 0x5c /* \ */) {
-            p += 2;
-            digits = false;
-          } else {
-            if (d < 0x30 || d > 0x39) digits = false;
-            p++;
-          }
-        }
-        if (p >= n) return undefined;
-        if (digits && p > s0 && tx[p + 1] === 0x3a /* : */) reorder = 1;
-      } else if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) {
-        if (--depth === 0) break;
-      }
-    }
-    if (p >= n) return undefined;
-    p++;
-    spans[2 * k] = start;
-    spans[2 * k + 1] = p;
-    reorders[k] = reorder;
-    const c = tx[p++];
-    if (c === 0x5d) {
-      if (k + 1 !== ids) return undefined;
-      break;
-    }
-    if (c !== 0x2c) return undefined;
-  }
-  return new TxEventIndex(TX_HEAD_LENGTH, spans, reorders);
 }
 
 /** RFC 6962 tree levels over 32-byte leaves, each level one flat buffer (compact for caching). */
@@ -301,19 +169,19 @@ export class BlockMaterial {
     return block.subarray(start, start + (this.offsets[2 * i + 1] as number));
   }
 
-  /** The proof of tx i (its canonical bytes `tx`) as JSON, exactly as JSON.stringify(this.proof(tx, i)) writes it. */
-  writeProof(w: JsonBytes, tx: Uint8Array, i: number): void {
-    w.ascii('{"tx":').stringOfUtf8(tx);
+  /** The proof of tx i (its canonical text `tx`) as JSON, exactly as JSON.stringify(this.proof(tx, i)) writes it. */
+  writeProof(w: JsonBytes, tx: string, i: number): void {
+    w.ascii('{"tx":').value(tx);
     w.ascii(`,"txIndex":${i},"txCount":${this.txCount},"auditPath":[`);
     const path = flatAuditPath(this.levels, i);
     for (let k = 0; k < path.length; k++) w.ascii(k === 0 ? `"${path[k] as string}"` : `,"${path[k] as string}"`);
     w.ascii(`],"merkleRoot":"${this.merkleRootHex}","blockHash":"${this.hash}","header":"${this.headerHex}"}`);
   }
 
-  /** The proof of tx i, given its canonical bytes. */
-  proof(tx: Uint8Array, i: number): Proof {
+  /** The proof of tx i, given its canonical text. */
+  proof(tx: string, i: number): Proof {
     return {
-      tx: utf8.decode(tx),
+      tx,
       txIndex: i,
       txCount: this.txCount,
       auditPath: flatAuditPath(this.levels, i),
@@ -410,34 +278,53 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
   return new BlockMaterial(hash, height, toHex(header), rootHex, count, offsets, txIds, levels);
 }
 
-/** A confirmed event and what its proof needs, as slices of the stored block: written by writeEventEntry without building JS objects. */
+/** A confirmed event and what its proof needs, as slices of the stored tx text: written by writeEventEntry without building JS objects. */
 export interface RawEventEntry {
   eventId: string;
   /** The event's canonical JSON (a slice of the stored tx), or its JSON.stringify text when the slice is not that. */
-  event: Uint8Array | string;
+  event: string;
   txIndex: number;
   block: BlockRef;
   confirmations: number;
   material: BlockMaterial;
-  /** The tx's canonical bytes (checked against the block's tx IDs). */
-  tx: Uint8Array;
+  /** The tx's canonical JSON text (checked against the block's tx IDs). */
+  tx: string;
 }
 
 /** The entry as JSON: byte-for-byte JSON.stringify of the EventEntry that entryAt gives for the same event. */
 export function writeEventEntry(w: JsonBytes, e: RawEventEntry): void {
-  w.ascii('{"eventId":').value(e.eventId).ascii(',"event":');
-  if (typeof e.event === 'string') w.text(e.event);
-  else w.raw(e.event);
+  w.ascii('{"eventId":').value(e.eventId).ascii(',"event":').text(e.event);
   w.ascii(`,"txId":"${e.material.txIdHex(e.txIndex)}","block":{"hash":`).value(e.block.hash).ascii(`,"height":${e.block.height}},"confirmations":${e.confirmations},"proof":`);
   e.material.writeProof(w, e.tx, e.txIndex);
   w.ascii('}');
 }
 
-/** One tx of a stored block, cached: its canonical bytes (checked) and, once asked for, where its events are. */
+/**
+ * One tx of a stored block, cached: its canonical JSON text (checked) and, once asked for, where
+ * its events are. Text, not bytes: read from the store as a JS string, it lives on the JS heap,
+ * and proofs carry the tx as a string anyway.
+ */
 interface CachedTx {
-  bytes: Uint8Array;
-  /** undefined: not looked for yet; null: the bytes do not have the expected shape (JSON.parse them). */
+  text: string;
+  /** undefined: not looked for yet; null: the text does not have the expected shape (JSON.parse it). */
   index?: TxEventIndex | null;
+}
+
+/** LRU cost of a cached tx (its text, about one byte per char for the ASCII that canonical txs mostly are). */
+function cachedTxCost(tx: CachedTx): number {
+  return tx.text.length + 128 + (tx.index?.cost ?? 0);
+}
+
+/** The tx ID of a tx's canonical text: the fast way, or by decoding it (throws STORE_DAMAGED if it does not decode). */
+function txIdOfStoredText(text: string, chain: Pick<Chain, 'limits'>, where: string): Uint8Array {
+  const id = txIdOfText(text);
+  if (id !== undefined) return id;
+  try {
+    return decodeCanonicalTx(Buffer.from(text, 'utf8'), chain.limits).id;
+  } catch (err) {
+    if (err instanceof TxError) throw damaged(`${where} does not decode: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Block bytes just read from the store, with its (checked) proof material. Not cached: only the txs asked for are. */
@@ -451,13 +338,13 @@ class LoadedBlock {
   ) {}
 
   /**
-   * Tx i's canonical bytes. Bytes read again for a block whose material is cached are checked
+   * Tx i's canonical text. Bytes read again for a block whose material is cached are checked
    * tx by tx: the tx's ID must be the one the material (checked against the header) holds.
    */
-  tx(i: number): Uint8Array {
+  tx(i: number): string {
     const m = this.material;
     const slice = m.txBytes(this.bytes, i);
-    if (this.checked) return slice;
+    if (this.checked) return textOf(slice, m.hash, i);
     let id = txIdFromCanonical(slice);
     if (id === undefined) {
       try {
@@ -468,12 +355,20 @@ class LoadedBlock {
       }
     }
     if (toHex(id) !== m.txIdHex(i)) throw damaged(`block ${m.hash}: stored tx ${i} does not hash to its tx ID (the block's merkle root)`);
-    return slice;
+    return textOf(slice, m.hash, i);
+  }
+}
+
+function textOf(bytes: Uint8Array, hash: string, i: number): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw damaged(`block ${hash}: tx ${i} is not UTF-8`);
   }
 }
 
 export class Provenance {
-  /** Txs asked for, by `blockHash:txIndex` (budget: blockCacheBytes). A miss reads the whole block, but only the tx is kept. */
+  /** Tx texts asked for, by `blockHash:txIndex` (budget: blockCacheBytes, default 0: none kept). */
   private readonly txCache: LruCache<string, CachedTx>;
   private readonly materialCache: LruCache<string, BlockMaterial>;
   /** Main-chain hash by height; cleared on every reorg. */
@@ -534,8 +429,8 @@ export class Provenance {
     if (txIndex >= block.material.txCount) throw damaged(`block ${hash} has no tx ${txIndex}`);
     let tx = this.txCache.get(key); // a concurrent request may have cached it meanwhile
     if (tx === undefined) {
-      tx = { bytes: Uint8Array.prototype.slice.call(block.tx(txIndex)) };
-      this.txCache.set(key, tx, tx.bytes.byteLength + 128);
+      tx = { text: block.tx(txIndex) };
+      this.txCache.set(key, tx, cachedTxCost(tx));
     }
     return { material: block.material, tx };
   }
@@ -558,20 +453,12 @@ export class Provenance {
     if (txIndex >= material.txCount) throw damaged(`block ${hash} has no tx ${txIndex}`);
     let tx = this.txCache.get(key);
     if (tx === undefined) {
-      const bytes = await store.getBlockTx(hash, txIndex);
-      if (bytes === undefined) return undefined;
-      let id = txIdFromCanonical(bytes);
-      if (id === undefined) {
-        try {
-          id = decodeCanonicalTx(bytes, this.chain.limits).id;
-        } catch (err) {
-          if (err instanceof TxError) throw damaged(`block ${hash}: stored tx ${txIndex} does not decode: ${err.message}`);
-          throw err;
-        }
-      }
+      const [text] = await store.getBlockTxTexts([{ hash, index: txIndex }]);
+      if (text === undefined) return undefined;
+      const id = txIdOfStoredText(text, this.chain, `block ${hash}: stored tx ${txIndex}`);
       if (toHex(id) !== material.txIdHex(txIndex)) throw damaged(`block ${hash}: stored tx ${txIndex} does not hash to its tx ID (the block's merkle root)`);
-      tx = { bytes };
-      this.txCache.set(key, tx, bytes.byteLength + 128);
+      tx = { text };
+      this.txCache.set(key, tx, cachedTxCost(tx));
     }
     return { material, tx };
   }
@@ -579,9 +466,9 @@ export class Provenance {
   /** Where the events of a cached tx are (computed once per cached tx), or null if its bytes do not have the expected shape. */
   private eventIndexOf(key: string, tx: CachedTx): TxEventIndex | null {
     if (tx.index === undefined) {
-      tx.index = indexTxEvents(tx.bytes) ?? null;
+      tx.index = indexTxEvents(tx.text) ?? null;
       // Account for the index (re-inserting it if it was evicted meanwhile: it is in use).
-      this.txCache.set(key, tx, tx.bytes.byteLength + 128 + (tx.index?.cost ?? 0));
+      this.txCache.set(key, tx, cachedTxCost(tx));
     }
     return tx.index;
   }
@@ -600,18 +487,18 @@ export class Provenance {
   }
 
   /** The parsed tx `txIndex` of a stored block (memoised per request in `parsed`). */
-  private async txAt(ref: BlockRef, txIndex: number, parsed?: Map<string, SignedTx>): Promise<{ bytes: Uint8Array; material: BlockMaterial; tx: SignedTx }> {
+  private async txAt(ref: BlockRef, txIndex: number, parsed?: Map<string, SignedTx>): Promise<{ text: string; material: BlockMaterial; tx: SignedTx }> {
     const found = await this.txOf(ref.hash, txIndex);
     if (found === undefined) throw damaged(`main-chain block ${ref.hash} at height ${ref.height} is not stored`);
     const { material } = found;
-    const bytes = found.tx.bytes;
+    const { text } = found.tx;
     const memoKey = `${ref.hash}:${txIndex}`;
     let tx = parsed?.get(memoKey);
     if (tx === undefined) {
-      tx = JSON.parse(utf8.decode(bytes)) as SignedTx;
+      tx = JSON.parse(text) as SignedTx;
       parsed?.set(memoKey, tx);
     }
-    return { bytes, material, tx };
+    return { text, material, tx };
   }
 
   private checkEvent(ref: BlockRef, tx: SignedTx, txIndex: number, eventIndex: number, expectedEventId: string | undefined): { eventId: string; event: Record<string, unknown> } {
@@ -634,34 +521,35 @@ export class Provenance {
    * stored block. `parsed` memoises parsed txs across calls of one request.
    */
   async entryAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined, parsed?: Map<string, SignedTx>): Promise<EventEntry> {
-    const { bytes, material, tx } = await this.txAt(ref, txIndex, parsed);
+    const { text, material, tx } = await this.txAt(ref, txIndex, parsed);
     const { eventId, event } = this.checkEvent(ref, tx, txIndex, eventIndex, expectedEventId);
     const isMain = (await this.mainHash(ref.height)) === ref.hash;
-    return { eventId, event, txId: material.txIdHex(txIndex), block: ref, confirmations: this.confirmationsOf(ref, isMain), proof: material.proof(bytes, txIndex) };
+    return { eventId, event, txId: material.txIdHex(txIndex), block: ref, confirmations: this.confirmationsOf(ref, isMain), proof: material.proof(text, txIndex) };
   }
 
   /**
-   * As entryAt, without parsing the tx: the event is a slice of the stored canonical tx (found
-   * by indexTxEvents, once per cached tx), for writeEventEntry. Falls back to JSON.parse for a
-   * tx whose bytes do not have the expected shape.
+   * As entryAt, without parsing the tx: the event is a slice of the stored canonical tx text
+   * (found by indexTxEvents, kept with the cached tx), for writeEventEntry. Falls back to
+   * JSON.parse for a tx whose text does not have the expected shape.
    */
   async rawEntryAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined): Promise<RawEventEntry> {
     const found = await this.txOf(ref.hash, txIndex);
     if (found === undefined) throw damaged(`main-chain block ${ref.hash} at height ${ref.height} is not stored`);
     const { material } = found;
-    const tx = found.tx.bytes;
+    const tx = found.tx.text;
     const index = this.eventIndexOf(`${ref.hash}:${txIndex}`, found.tx);
+    const slicedId = index?.eventId(eventIndex);
+    const sliced = slicedId !== undefined ? index?.event(eventIndex) : undefined;
     let eventId: string;
-    let event: Uint8Array | string;
-    if (index !== null && eventIndex < index.count) {
-      eventId = index.eventId(tx, eventIndex);
+    let event: string;
+    if (index && slicedId !== undefined && sliced !== undefined) {
+      eventId = slicedId;
       if (expectedEventId !== undefined && eventId !== expectedEventId) {
         throw damaged(`index says event ${expectedEventId} is event ${eventIndex} of tx ${txIndex} in block ${ref.hash}, but it is not`);
       }
-      event = index.event(tx, eventIndex);
-      if (index.reorders[eventIndex] === 1) event = JSON.stringify(JSON.parse(utf8.decode(event)));
+      event = index.reorders(eventIndex) ? JSON.stringify(JSON.parse(sliced)) : sliced;
     } else {
-      const checked = this.checkEvent(ref, JSON.parse(utf8.decode(tx)) as SignedTx, txIndex, eventIndex, expectedEventId);
+      const checked = this.checkEvent(ref, JSON.parse(tx) as SignedTx, txIndex, eventIndex, expectedEventId);
       eventId = checked.eventId;
       event = JSON.stringify(checked.event);
     }
@@ -699,7 +587,7 @@ export class Provenance {
       if (found === undefined) throw damaged(`tx ${txId} points at block ${loc.blockHash}, which is not stored`);
       const { material } = found;
       if (material.txIdHex(loc.index) !== txId) throw damaged(`tx ${txId} is not tx ${loc.index} of block ${loc.blockHash}`);
-      const proof = material.proof(found.tx.bytes, loc.index);
+      const proof = material.proof(found.tx.text, loc.index);
       const ref = { hash: loc.blockHash, height: loc.height };
       const isMain = (await this.mainHash(loc.height)) === loc.blockHash;
       return { txId, tx: JSON.parse(proof.tx) as SignedTx, block: ref, confirmations: this.confirmationsOf(ref, isMain), proof };

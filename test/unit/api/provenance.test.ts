@@ -1,43 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { auditPath, merkleRoot } from '../../../src/chain/merkle.js';
-import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
-import { encodeTx, signTx, txId } from '../../../src/chain/tx.js';
+import { txId } from '../../../src/chain/tx.js';
 import { toHex } from '../../../src/chain/bytes.js';
 import { encodeBlock, makeBlock } from '../../../src/chain/block.js';
-import { flatAuditPath, flatTreeLevels, indexTxEvents, materialOf, Provenance, txIdFromCanonical, writeEventEntry } from '../../../src/api/provenance.js';
+import { flatAuditPath, flatTreeLevels, materialOf, Provenance, writeEventEntry } from '../../../src/api/provenance.js';
+import { indexTxEvents } from '../../../src/api/tx-text.js';
 import type { Chain } from '../../../src/chain/chain.js';
-import { JsonBytes, utf16Length } from '../../../src/api/json-bytes.js';
+import { JsonBytes } from '../../../src/api/json-bytes.js';
 import { HttpProblem } from '../../../src/api/problem.js';
 import { LruCache } from '../../../src/api/lru.js';
 import type { SignedTx } from '../../../src/chain/types.js';
+import { awkwardEvent, tx } from './tx-fixtures.js';
 
-const key = generateKeyPair();
-
-function tx(events: Record<string, unknown>[], time = 1_700_000_000_000) {
-  return signTx(
-    { v: 1, chain: 'ab'.repeat(32), kind: 'epcis', submitter: keyIdHex(key.publicKey), time, events, eventIds: events.map((_, i) => `ni:///sha-256;${String(i).padStart(64, '0')}?ver=CBV2.0`) },
-    key.secretKey,
-  );
-}
-
-describe('txIdFromCanonical', () => {
-  it('equals the tx ID for txs whose events try to look like the tail', () => {
-    const tricky = [
-      { type: 'ObjectEvent', note: '"sig":"' + '0'.repeat(128) + '","submitter":"' + '1'.repeat(40) + '","time":1,"v":1}' },
-      { kind: 'epcis', sig: 'f'.repeat(128), submitter: 'e'.repeat(40), time: 5, v: 1 },
-      { 'ünïcödé': '日本語 ✓', n: 1.5e-7 },
-    ];
-    for (const t of [tx(tricky), tx([{ a: 1 }], 0), tx([{ b: [] }], Number.MAX_SAFE_INTEGER)]) {
-      expect(toHex(txIdFromCanonical(encodeTx(t)) as Uint8Array)).toBe(toHex(txId(t)));
-    }
-  });
-
-  it('is undefined when the tail is not canonical', () => {
-    const bytes = new TextEncoder().encode(JSON.stringify({ sig: 'x', v: 1 }));
-    expect(txIdFromCanonical(bytes)).toBeUndefined();
-  });
-});
 
 describe('flat merkle tree', () => {
   it('gives the same root and audit paths as chain/merkle.ts', () => {
@@ -78,76 +53,14 @@ describe('LruCache', () => {
   });
 });
 
-/** Event-like JSON objects with the awkward parts: quotes, backslashes, control characters, non-BMP text, all-digit keys, nesting. */
-const awkwardKey = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('0', '1', '10', '9', '01', '__proto__', 'a"b', 'k\\\\', '\u2028', '日本'), fc.nat({ max: 200 }).map(String));
-const awkwardValue = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    fc.string({ unit: 'binary', maxLength: 20 }),
-    fc.constantFrom('"', '\\', '\u0000\u001f', '\ud83d\ude00', '}]{["', '"sig":"'),
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 3 }),
-    fc.dictionary(awkwardKey, tie('value'), { maxKeys: 3 }),
-  ),
-})).value;
-const awkwardEvent = fc.dictionary(awkwardKey, awkwardValue, { minKeys: 0, maxKeys: 6 });
-
-describe('indexTxEvents (event slices without JSON.parse)', () => {
-  it('finds every event ID and event: a slice is what JSON.stringify(JSON.parse(tx)).events[k] gives unless flagged', () => {
-    fc.assert(
-      fc.property(fc.array(awkwardEvent, { minLength: 1, maxLength: 6 }), (events) => {
-        const t = tx(events);
-        const bytes = encodeTx(t);
-        const index = indexTxEvents(bytes);
-        expect(index).toBeDefined();
-        if (index === undefined) return;
-        const parsed = JSON.parse(new TextDecoder().decode(bytes)) as SignedTx;
-        expect(index.count).toBe(events.length);
-        for (let k = 0; k < events.length; k++) {
-          expect(index.eventId(bytes, k)).toBe(parsed.eventIds[k]);
-          const slice = new TextDecoder().decode(index.event(bytes, k));
-          expect(JSON.parse(slice)).toEqual(parsed.events[k]);
-          if (index.reorders[k] === 0) expect(slice).toBe(JSON.stringify(parsed.events[k]));
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('flags an event with an all-digit key (JS objects list array-index keys first)', () => {
-    const bytes = encodeTx(tx([{ b: 1, '10': 2, '9': 3 }, { a: 1 }]));
-    const index = indexTxEvents(bytes);
-    expect(index?.reorders[0]).toBe(1);
-    expect(index?.reorders[1]).toBe(0);
-  });
-
-  it('is undefined for bytes without the canonical shape', () => {
-    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-    expect(indexTxEvents(enc({ chain: 'x', eventIds: [], events: [] }))).toBeUndefined();
-    const good = encodeTx(tx([{ a: 1 }]));
-    expect(indexTxEvents(good.subarray(0, good.length - 60))).toBeDefined(); // the tail is not read
-    const end = indexTxEvents(good)?.spans[1] as number;
-    expect(indexTxEvents(good.subarray(0, end - 1))).toBeUndefined(); // cut inside the last event
-    expect(indexTxEvents(good.subarray(0, end))).toBeUndefined(); // cut before the events' closing bracket
-    const twoIds = JSON.parse(new TextDecoder().decode(good)) as SignedTx;
-    twoIds.eventIds.push(twoIds.eventIds[0] as string);
-    expect(indexTxEvents(encodeTx(twoIds))).toBeUndefined(); // more IDs than events
-  });
-});
 
 describe('JsonBytes', () => {
-  it('writes UTF-8 bytes as a JSON string exactly as JSON.stringify writes the decoded string', () => {
+  it('writes any string value and JSON text exactly as JSON.stringify does, growing as needed', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (str) => {
-        const utf8 = Buffer.from(str, 'utf8');
-        if (utf8.toString('utf8') !== str) return; // lone surrogates have no UTF-8 form
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 50 }), (str, other) => {
         const w = new JsonBytes(16);
-        w.ascii('[').stringOfUtf8(utf8).ascii(',').value(str).ascii(']');
-        expect(w.bytes().toString('utf8')).toBe(JSON.stringify([str, str]));
-        expect(utf16Length(utf8)).toBe(str.length);
+        w.ascii('[').value(str).ascii(',').text(JSON.stringify({ other })).ascii(']');
+        expect(w.bytes().toString('utf8')).toBe(JSON.stringify([str, { other }]));
       }),
       { numRuns: 500 },
     );
@@ -171,17 +84,17 @@ describe('proof answers from block bytes', () => {
         const material = materialOf(block.hashHex, bytes, limits);
         const ref = { hash: block.hashHex, height: 7 };
         txs.forEach((t, i) => {
-          const txBytes = material.txBytes(bytes, i);
-          const index = indexTxEvents(txBytes);
+          const txText = new TextDecoder().decode(material.txBytes(bytes, i));
+          const index = indexTxEvents(txText);
           expect(index).toBeDefined();
           if (index === undefined) return;
-          const parsed = JSON.parse(new TextDecoder().decode(txBytes)) as SignedTx;
+          const parsed = JSON.parse(txText) as SignedTx;
           for (let k = 0; k < t.events.length; k++) {
-            const slice = index.event(txBytes, k);
-            const event = index.reorders[k] === 1 ? JSON.stringify(JSON.parse(new TextDecoder().decode(slice))) : slice;
+            const slice = index.event(k) as string;
+            const event = index.reorders(k) ? JSON.stringify(JSON.parse(slice)) : slice;
             const w = new JsonBytes(64);
-            writeEventEntry(w, { eventId: index.eventId(txBytes, k), event, txIndex: i, block: ref, confirmations: 3, material, tx: txBytes });
-            const expected = { eventId: parsed.eventIds[k], event: parsed.events[k], txId: toHex(txId(t)), block: ref, confirmations: 3, proof: material.proof(txBytes, i) };
+            writeEventEntry(w, { eventId: index.eventId(k) as string, event, txIndex: i, block: ref, confirmations: 3, material, tx: txText });
+            const expected = { eventId: parsed.eventIds[k], event: parsed.events[k], txId: toHex(txId(t)), block: ref, confirmations: 3, proof: material.proof(txText, i) };
             expect(w.bytes().toString('utf8')).toBe(JSON.stringify(expected));
           }
         });
@@ -241,7 +154,7 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
       },
       // A block stored by an older build: no per-tx records, proofs read the block.
       getBlockTxIds: async () => undefined,
-      getBlockTx: async () => undefined,
+      getBlockTxTexts: async (refs: unknown[]) => refs.map(() => undefined),
       ...perTx,
     };
     return { store, limits, on: () => undefined, off: () => undefined, confirmations: () => 2 } as unknown as Chain;
@@ -264,9 +177,10 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
         reads.ids++;
         return hash === block.hashHex ? record : undefined;
       },
-      getBlockTx: async (hash: string, i: number) => {
+      // As LevelDB's UTF-8 read: invalid bytes become U+FFFD, which the hash check then catches.
+      getBlockTxTexts: async (refs: { hash: string; index: number }[]) => {
         reads.txs++;
-        return hash === block.hashHex ? txBytes[i] : undefined;
+        return refs.map((r) => (r.hash === block.hashHex && txBytes[r.index] ? new TextDecoder().decode(txBytes[r.index]) : undefined));
       },
     };
     try {
@@ -287,7 +201,7 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
       expect(JSON.stringify(await viaBlock.entryAt(ref, 1, 0, undefined))).toBe(JSON.stringify(await p.entryAt(ref, 1, 0, undefined)));
       perTx = {
         getBlockTxIds: async () => record,
-        getBlockTx: async (_h: string, i: number) => txBytes[i],
+        getBlockTxTexts: async (refs: { index: number }[]) => refs.map((r) => new TextDecoder().decode(txBytes[r.index])),
       };
       // A flipped byte in a tx (read with no tx cache): refused.
       const small = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 16, proofCacheBytes: 1024 * 1024 });
