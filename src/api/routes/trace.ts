@@ -8,7 +8,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { effectiveStatus, encodeDigitalLinkValue, itemKeyInfo, TraceError, type ItemKeyInfo, type ItemRecord, type ItemStatus } from '../../trace/index.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem } from '../problem.js';
-import { JsonBytes, utf16Length } from '../json-bytes.js';
+import { BufferPool } from '../buffer-pool.js';
+import { JsonBytes } from '../json-bytes.js';
 import { writeEventEntry } from '../provenance.js';
 import { decodeToken, encodeToken } from '../query.js';
 import { problems } from '../schemas.js';
@@ -92,11 +93,14 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     response: { 200: { $ref: 'Trace#' }, ...problems(400, 401, 403) },
   };
 
+  /** Answer buffers, reused once an answer is sent (see buffer-pool.ts: it keeps GC pauses out of the answers' tail). */
+  const answers = new BufferPool();
+
   /**
    * The answer as JSON bytes: events and proof txs are spliced in from the stored block bytes
    * (writeEventEntry), byte-for-byte what JSON.stringify of the objects would give.
    */
-  const trace = async (epc: string, q: { limit?: number; nextPageToken?: string }): Promise<Buffer> => {
+  const trace = async (epc: string, q: { limit?: number; nextPageToken?: string }): Promise<JsonBytes> => {
     const info = keyInfo(epc, 'epc');
     const fingerprint = createHash('sha256').update(info.key).digest('base64url').slice(0, 16);
     const after = q.nextPageToken !== undefined ? decodeToken(q.nextPageToken, fingerprint) : undefined;
@@ -107,7 +111,25 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     ]);
     // As JSON.stringify({epc, key, status, alerts, events, nextPageToken?}); each entry is written
     // as soon as it is read, so no more than a chunk of blocks is held at once.
-    const w = new JsonBytes(4096);
+    const w = new JsonBytes(4096, answers);
+    try {
+      await writeTrace(w, epc, info, fingerprint, history, view, limit);
+    } catch (err) {
+      w.release();
+      throw err;
+    }
+    return w;
+  };
+
+  const writeTrace = async (
+    w: JsonBytes,
+    epc: string,
+    info: ItemKeyInfo,
+    fingerprint: string,
+    history: Awaited<ReturnType<ApiContext['chain']['store']['history']>>,
+    view: ItemView,
+    limit: number,
+  ): Promise<void> => {
     w.ascii('{"epc":').value(epc).ascii(',"key":').value(info.key).ascii(',"status":').value(view.status).ascii(',"alerts":').value(view.alerts).ascii(',"events":[');
     let written = 0;
     let units = 0; // proof tx sizes in UTF-16 code units (what the budget has always counted)
@@ -123,9 +145,9 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
         }),
       );
       // Room for the chunk at once: a tx's JSON string is at most about 1.2× its bytes in practice (quotes escaped).
-      w.expect(entries.reduce((n, e) => n + Math.ceil(e.tx.length * 1.25) + (typeof e.event === 'string' ? 3 * e.event.length : 0) + 2048, 0));
+      w.expect(entries.reduce((n, e) => n + Math.ceil(e.tx.length * 1.25) + e.event.length + 2048, 0));
       for (const [k, e] of entries.entries()) {
-        units += utf16Length(e.tx);
+        units += e.tx.length;
         if (written++ > 0) w.ascii(',');
         writeEventEntry(w, e);
         if (units > deps.traceBytesBudget && i + k + 1 < history.length) {
@@ -142,10 +164,13 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     w.ascii(']');
     if (next !== undefined) w.ascii(',"nextPageToken":').value(next);
     w.ascii('}');
-    return w.bytes();
   };
 
-  const send = (reply: FastifyReply, body: Buffer): FastifyReply => reply.type('application/json; charset=utf-8').send(body);
+  /** Send the answer; its buffer goes back to the pool once the socket has taken all of it (not on an aborted answer). */
+  const send = (reply: FastifyReply, w: JsonBytes): FastifyReply => {
+    reply.raw.once('finish', () => w.release());
+    return reply.type('application/json; charset=utf-8').send(w.bytes());
+  };
 
   app.get<{ Params: { epc: string }; Querystring: { limit?: number; nextPageToken?: string } }>(
     '/trace/:epc',
