@@ -79,7 +79,7 @@ export const DEFAULT_API_OPTIONS: ResolvedApiOptions = {
   captureQueue: 256,
   maxEventLoopDelayMs: 1_000,
   maxHeapFraction: 0.9,
-  blockCacheBytes: 128 * 1024 * 1024,
+  blockCacheBytes: 0,
   proofCacheBytes: 64 * 1024 * 1024,
   maxTraceEvents: 1_000,
   traceBytesBudget: 32 * 1024 * 1024,

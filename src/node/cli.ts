@@ -18,6 +18,7 @@ import { verifyProofCommand } from './commands/verify-proof.js';
 import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
+import { tuneGcForServing } from './gc-tuning.js';
 
 function intArg(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -42,6 +43,7 @@ interface StartFlags {
 }
 
 async function startCommand(flags: StartFlags): Promise<number> {
+  tuneGcForServing();
   // Defaults, then the config file (--config or $TRACECHAIN_CONFIG), then TRACECHAIN_* variables; flags last.
   const config = await loadConfig({ ...(flags.config ? { file: flags.config } : {}), env: process.env });
   if (flags.data) config.dataDir = flags.data;

@@ -53,7 +53,8 @@ export function defaultConfig(): NodeConfig {
       rateLimit: { writeMax: 6_000, readMax: 200_000, timeWindowMs: 10_000 },
       captureWorkers: 1,
       maxEventLoopDelayMs: 1_000,
-      blockCacheBytes: 128 * 1024 * 1024,
+      // Off: tx texts kept on the JS heap cost more in GC than reading them again (docs/api.md).
+      blockCacheBytes: 0,
       proofCacheBytes: 64 * 1024 * 1024,
     },
     p2p: { listen: [], bootstrap: [] },
