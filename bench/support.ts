@@ -23,6 +23,8 @@ export interface BenchNode {
   proc: ChildProcess;
   api: string;
   stop(): Promise<void>;
+  /** Resolves true once the node has logged a line with this `msg` (at any time since it started), false after timeoutMs. */
+  logged(msg: string, timeoutMs: number): Promise<boolean>;
 }
 
 /** Start `tracechain start` with args; resolves once its API listens. Its logs are read and dropped (last lines kept for errors). */
@@ -34,12 +36,26 @@ export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<Benc
   return new Promise((resolve, reject) => {
     let buf = '';
     let started = false;
+    /** Messages logged so far (distinct `msg` values: a bounded set), and who waits for which. */
+    const seen = new Set<string>();
+    const waiters = new Map<string, (() => void)[]>();
+    const logged = (msg: string, ms: number): Promise<boolean> =>
+      seen.has(msg)
+        ? Promise.resolve(true)
+        : new Promise((res) => {
+            const t = setTimeout(() => res(false), ms);
+            const list = waiters.get(msg) ?? [];
+            list.push(() => {
+              clearTimeout(t);
+              res(true);
+            });
+            waiters.set(msg, list);
+          });
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`node did not start:\n${tail.join('\n')}`));
     }, timeoutMs);
     proc.stdout?.on('data', (d: Buffer) => {
-      if (started) return;
       buf += d.toString();
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -49,13 +65,19 @@ export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<Benc
         if (tail.length > 50) tail.shift();
         try {
           const rec = JSON.parse(line) as { msg?: string; api?: string };
-          if (rec.msg === 'node started' && rec.api !== undefined) {
+          if (typeof rec.msg === 'string' && seen.size < 1000 && !seen.has(rec.msg)) {
+            seen.add(rec.msg);
+            for (const w of waiters.get(rec.msg) ?? []) w();
+            waiters.delete(rec.msg);
+          }
+          if (!started && rec.msg === 'node started' && rec.api !== undefined) {
             started = true;
             clearTimeout(timer);
             const api = rec.api;
             resolve({
               proc,
               api,
+              logged,
               stop: () =>
                 new Promise<void>((res) => {
                   if (proc.exitCode !== null || proc.signalCode !== null) return res();
