@@ -19,7 +19,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { Chain } from '../src/chain/chain.js';
@@ -42,6 +41,7 @@ import { DataDir, FILES, peerIdOf } from '../src/node/data-dir.js';
 import { devGenesis } from '../src/node/dev-consortium.js';
 import { CapturePool } from '../src/api/capture-pool.js';
 import type { CaptureOutcome } from '../src/api/capture-core.js';
+import { RawHttpConnection } from './raw-http.js';
 import { HttpClient, percentile, round, startBenchNode } from './support.js';
 
 export interface QueryBenchOptions {
@@ -58,6 +58,9 @@ export interface QueryBenchOptions {
   onProgress?: (done: number, total: number) => void;
   log?: (message: string) => void;
 }
+
+/** Requests to the node before the measured runs. */
+const WARM_UP_MS = 4_000;
 
 export const DEFAULT_QUERY_BENCH: QueryBenchOptions = { events: 1_000_000, clients: 32, seconds: 5, fresh: false };
 
@@ -259,44 +262,12 @@ async function buildStore(dir: string, target: number, log: (m: string) => void,
 }
 
 /**
- * The measured requests: keep-alive GETs whose answers are read to the last byte but not decoded
- * (an answer is decoded only to report an error), so the bench times the node, not this process
- * turning ~170 KB /trace answers into strings (which, sharing the 2 cores, showed up in the tail).
+ * One measured run: `clients` loops, each with its own keep-alive connection (RawHttpConnection:
+ * answers are counted to the last byte but neither kept nor decoded, and reading them allocates
+ * nothing, so the bench times the node rather than its own garbage collector).
  */
-class LeanClient {
-  private readonly agent: Agent;
-  private readonly url: URL;
-
-  constructor(base: string, maxSockets: number) {
-    this.url = new URL(base);
-    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
-  }
-
-  get(path: string): Promise<{ status: number; bytes: number; error?: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: this.url.hostname, port: Number(this.url.port), method: 'GET', path, agent: this.agent }, (res) => {
-        const status = res.statusCode ?? 0;
-        let bytes = 0;
-        const kept: Buffer[] = [];
-        res.on('data', (c: Buffer) => {
-          bytes += c.length;
-          if (status !== 200 && bytes <= 4096) kept.push(c);
-        });
-        res.on('end', () => resolve({ status, bytes, ...(status !== 200 ? { error: Buffer.concat(kept).toString('utf8') } : {}) }));
-        res.on('error', reject);
-      });
-      req.setTimeout(60_000, () => req.destroy(new Error(`GET ${path} timed out`)));
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
-
-async function run(http: LeanClient, route: QueryRun['route'], clients: number, seconds: number, items: number, progress: () => void): Promise<QueryRun> {
+async function run(api: URL, route: QueryRun['route'], clients: number, seconds: number, items: number, progress: () => void): Promise<QueryRun> {
+  const conns = await Promise.all(Array.from({ length: clients }, () => RawHttpConnection.open(api.hostname, Number(api.port))));
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + seconds * 1000;
@@ -309,11 +280,11 @@ async function run(http: LeanClient, route: QueryRun['route'], clients: number, 
   const t0 = performance.now();
   const ticker = setInterval(progress, 250);
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    conns.map(async (conn) => {
       while (performance.now() < end) {
         const item = Math.floor(Math.random() * items);
         const a = performance.now();
-        const r = await http.get(pathFor(item));
+        const r = await conn.get(pathFor(item));
         latencies.push(performance.now() - a);
         if (r.status !== 200) {
           errors++;
@@ -323,6 +294,7 @@ async function run(http: LeanClient, route: QueryRun['route'], clients: number, 
     }),
   );
   clearInterval(ticker);
+  for (const c of conns) c.close();
   const secs = (performance.now() - t0) / 1000;
   latencies.sort((x, y) => x - y);
   return {
@@ -375,15 +347,26 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
   if (!(await node.logged('event filter ready', 120_000))) log('bench query: the node did not report its event filter ready within 120 s; measuring anyway');
   const maxClients = Math.max(...runs.map((r) => r[1])) + 2;
   const http = new HttpClient(node.api, maxClients);
-  const lean = new LeanClient(node.api, maxClients);
   try {
-    // Warm-up: JIT, schema compilation, a few blocks into the caches.
-    for (let i = 0; i < 200; i++) await http.request('GET', `/verify?id=${encodeURIComponent(serial(i))}`);
-    for (let i = 0; i < 50; i++) await http.request('GET', `/trace/${encodeURIComponent(serial(i * 97))}`);
+    // Warm-up, as any serving node is warm: schema compilation, the JIT's optimised code for the
+    // read paths (compiled on background threads that share the 2 cores), the proof-material
+    // cache. A few hundred requests were not enough: the first measured seconds then ran slower.
+    const api = new URL(node.api);
+    const warm = await RawHttpConnection.open(api.hostname, Number(api.port));
+    const warmUntil = performance.now() + WARM_UP_MS;
+    try {
+      for (let i = 0; performance.now() < warmUntil; i++) {
+        const item = Math.floor(Math.random() * m.items);
+        const r = await warm.get(i % 4 === 0 ? `/verify?id=${encodeURIComponent(serial(item))}` : `/trace/${encodeURIComponent(serial(item))}`);
+        if (r.status !== 200) throw new Error(`bench query: warm-up request answered ${r.status}: ${(r.error ?? '').slice(0, 200)}`);
+      }
+    } finally {
+      warm.close();
+    }
     const sample = JSON.parse((await http.request('GET', `/trace/${encodeURIComponent(serial(Math.floor(m.items / 2)))}`)).body) as { events: unknown[] };
     const out: QueryRun[] = [];
     for (const [route, clients] of runs) {
-      out.push(await run(lean, route, clients, opts.seconds, m.items, () => opts.onProgress?.((done += 250) / 1000, runMs / 1000)));
+      out.push(await run(api, route, clients, opts.seconds, m.items, () => opts.onProgress?.((done += 250) / 1000, runMs / 1000)));
     }
     return {
       events: m.events,
@@ -396,7 +379,6 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
     };
   } finally {
     http.close();
-    lean.close();
     await node.stop();
   }
 }
