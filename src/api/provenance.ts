@@ -1,23 +1,20 @@
 /**
- * The read side behind /events, /trace, /txs: events with their merkle proofs, read straight
- * from stored block bytes.
+ * The read side behind /events, /trace, /txs: events with their merkle proofs.
  *
- * A proof needs the block's tx IDs (for the audit path) and one tx's canonical bytes. Decoding a
- * whole block (JSON-parse and re-canonicalise every tx) per request would cost tens of
- * milliseconds for a full block, so this module walks the block's length prefixes instead and
- * derives each tx ID from the canonical bytes: in RFC 8785 order the signed tx's members are
- * chain, eventIds, events, kind, sig, submitter, time, v, so the body's canonical form is the
- * signed tx's with the fixed-format `"sig":"<128 hex>",` member cut out (found by an anchored
- * match on the tx's fixed-format tail). The resulting tree is checked against the header's
- * merkle root; on any mismatch the block is decoded the slow, obvious way instead.
+ * A proof needs the block's tx IDs (for the audit path) and one tx's canonical JSON. Blocks
+ * stored by this build also have a "header ‖ tx IDs" record and each tx on its own (storage
+ * buckets blockTxIds, blockTxs): a proof reads the record once per block (the header must hash
+ * to the block's key, the tx IDs to its merkle root) and then just the tx it needs, as a JS
+ * string, which must hash to the record's tx ID. Blocks stored by an older build are read whole:
+ * this module walks the block's length prefixes and derives each tx ID from the canonical bytes
+ * (tx-text.ts: the body is the signed tx without its fixed-format sig member), checks the tree
+ * against the header's root, and decodes the block the slow, obvious way on any mismatch.
  *
- * The header must hash to the key the block is stored under. Two bounded LRU caches: per-block
- * proof material (tx offsets, tx IDs and the tree's levels as flat buffers, checked as above)
- * and the bytes of the txs served (not whole blocks; a tx read again from a block whose material
- * is cached is checked on its own: it must hash to the material's tx ID). /trace splices events
- * and proof txs from those bytes into its answer without parsing them (indexTxEvents,
- * writeEventEntry). `txIndex` and `txCount` always come from the stored block, never from a
- * client.
+ * Bounded caches: per-block proof material (tx IDs and the tree's levels as flat buffers,
+ * checked as above), main-chain hashes by height, and optionally the tx texts served (off by
+ * default: see ProvenanceOptions). /trace splices events and proof txs from the texts into its
+ * answer without parsing them (tx-text.ts indexTxEvents, writeEventEntry). `txIndex` and
+ * `txCount` always come from the stored block, never from a client.
  */
 import { hash as oneShotHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
