@@ -94,8 +94,6 @@ export interface ChainStore {
   getBlockTxIds(hash: string): Promise<Uint8Array | undefined>;
   /** One tx's canonical bytes of a stored block, by position (undefined as for getBlockTxIds). */
   getBlockTx(hash: string, index: number): Promise<Uint8Array | undefined>;
-  /** getBlockTxIds for many blocks in one read. */
-  getBlockTxIdsMany(hashes: readonly string[]): Promise<(Uint8Array | undefined)[]>;
   /**
    * Many txs of stored blocks by position in one read, each as its canonical JSON text (JS
    * strings, decoded from the stored UTF-8: proofs carry the tx as a string). Undefined as for

@@ -9,7 +9,7 @@
  * keep them alive through scavenges until the next full collection. On the /trace path that
  * kept every proof tx text read from the store (~46 KB each, four per answer) alive through two
  * scavenges: 2.6 MB promoted per scavenge, scavenges of 3–14 ms, and a mark-compact every few
- * seconds; with it off, 35 KB per scavenge and ~1 ms pauses (docs/api.md, "/trace latency").
+ * seconds; with it off, 35 KB per scavenge and ~1 ms pauses (docs/api.md, Performance, Query).
  */
 import { setFlagsFromString } from 'node:v8';
 

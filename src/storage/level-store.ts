@@ -298,10 +298,6 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.blockTxs.get({ hash, index });
   }
 
-  getBlockTxIdsMany(hashes: readonly string[]): Promise<(Uint8Array | undefined)[]> {
-    return this.repositories.blockTxIds.getMany(hashes);
-  }
-
   async getBlockTxTexts(refs: readonly { hash: string; index: number }[]): Promise<(string | undefined)[]> {
     const texts = await this.repositories.blockTxs.getManyText(refs);
     // As blockTxs' codec: an empty value is damage, not a tx.
