@@ -30,9 +30,14 @@ let devnet: ChildProcess | undefined;
 let lines: Line[] = [];
 let solo: NodeProc;
 
-async function postTx(api: string, token: string, tx: unknown): Promise<{ status: number; code?: string }> {
+/** POST /txs; a node shedding load (503 FST_UNDER_PRESSURE with Retry-After, or 429) is asked again, as a client should. */
+async function postTx(api: string, token: string, tx: unknown, attempt = 0): Promise<{ status: number; code?: string }> {
   const res = await fetch(api + '/txs', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(tx), signal: AbortSignal.timeout(5_000) });
   const body = (await res.json()) as { code?: string };
+  if (((res.status === 503 && body.code === 'FST_UNDER_PRESSURE') || res.status === 429) && attempt < 20) {
+    await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+    return postTx(api, token, tx, attempt + 1);
+  }
   return { status: res.status, code: body.code };
 }
 
