@@ -63,3 +63,23 @@ export {
   type StatusInput,
   type StatusOutput,
 } from './status.js';
+export {
+  classKeysOf,
+  comparePositions,
+  journeyPage,
+  justBefore,
+  linksOfEvent,
+  roleOfKind,
+  JourneyIndexError,
+  MAX_LINKED_ITEMS,
+  type HistoryRef,
+  type JourneyOptions,
+  type JourneyPage,
+  type JourneyReader,
+  type JourneyStep,
+  type Link,
+  type LinkKind,
+  type LinkRecord,
+  type LinkRole,
+  type Position,
+} from './journey.js';
