@@ -17,6 +17,7 @@ import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
 import { anchorAfter, genesisAnchor, nextBits, type AsertAnchor } from '../consensus/retarget.js';
 import { medianTimePast } from '../consensus/time.js';
+import { roleOfKind } from '../trace/journey.js';
 
 export interface AuditProblem {
   height: number;
@@ -31,6 +32,8 @@ export interface AuditReport {
   txsChecked: number;
   eventsChecked: number;
   itemsChecked: number;
+  /** Link records checked (false: the store was written by an older build and the node has not rebuilt them yet). */
+  linksChecked: boolean;
   problem: AuditProblem | null;
 }
 
@@ -60,7 +63,9 @@ export async function auditChain(
   const limits = { maxBlockBytes: params.maxBlockBytes, maxTxBytes: params.maxTxBytes, maxEventsPerTx: params.maxEventsPerTx };
   const gBlock = genesisBlock(genesis);
   const chainId = gBlock.hashHex;
-  const report: AuditReport = { ok: false, tipHeight: 0, blocksChecked: 0, txsChecked: 0, eventsChecked: 0, itemsChecked: 0, problem: null };
+  const report: AuditReport = { ok: false, tipHeight: 0, blocksChecked: 0, txsChecked: 0, eventsChecked: 0, itemsChecked: 0, linksChecked: store.linksReady(), problem: null };
+  /** Every link record the blocks make (one event makes at most one per item and role). */
+  const linkKeys = new Set<string>();
 
   const items = new Map<string, StoredItem>();
   const lots = new Set<string>();
@@ -153,6 +158,14 @@ export async function auditChain(
               fail(height, hash as string, `EPC history missing for ${key} at event ${eventId}`);
             }
           }
+          if (report.linksChecked) {
+            for (const l of rules.linksOf(event)) {
+              const role = roleOfKind(l.kind);
+              const [got] = await store.links(l.key, role, { after: { height, txIndex: i, eventIndex: j - 1 }, upTo: { height, txIndex: i, eventIndex: j }, limit: 1 });
+              if (!got || got.kind !== l.kind || got.other !== l.other) fail(height, hash as string, `link record (${l.kind}${l.other ? ` ${l.other}` : ''}) missing or wrong for ${l.key} at event ${eventId}`);
+              linkKeys.add(`${l.key}\u0000${role}\u0000${height}:${i}:${j}`);
+            }
+          }
           const effects = await rules.applyEvent(reader, { event, eventId, submitter: registry.get(tx.submitter) as Member, blockTime: block.header.time });
           for (const it of effects.items) items.set(it.key, it);
           for (const l of effects.recalledLots) lots.add(lotKey(l));
@@ -176,6 +189,10 @@ export async function auditChain(
     for (const l of lots) {
       const [gtin, lot] = l.split('\u0000') as [string, string];
       if (!(await store.isLotRecalled({ gtin, lot }))) fail(tipHeight, tipHash as string, `recall of lot ${lot} of ${gtin} missing from the index`);
+    }
+    if (report.linksChecked) {
+      const stored = await store.countLinks();
+      if (stored !== linkKeys.size) fail(tipHeight, tipHash as string, `the links index holds ${stored} records, the main chain makes ${linkKeys.size}`);
     }
     report.ok = true;
     return report;

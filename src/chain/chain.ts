@@ -17,6 +17,7 @@ import { MemberRegistry } from './registry.js';
 import { SerialQueue } from './serial.js';
 import type { Mempool } from './mempool.js';
 import { EventIdFilter } from './event-filter.js';
+import { linksOfBlock } from './links.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { ItemReader, TxRules } from './tx-rules.js';
 import type { ChainStore, ConnectBatch, EpcHistoryEntry, EventLocation, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
@@ -651,7 +652,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     const block = await this.readBlock(entry.hash);
     if (entry.prevHash !== this.tipEntry.hash) throw new Error(`connect ${entry.hash}: parent is not the tip`);
     const history = this.historyOf(block);
-    const batch: ConnectBatch = { block, txLocations: [], events: [], history, items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    const links = linksOfBlock(block, this.modules.rules);
+    const batch: ConnectBatch = { block, txLocations: [], events: [], history, links, items: [], recalledLots: [], undo: { items: [], lots: [] } };
     const txIds = block.txIds.map((t) => toHex(t));
     const eventIds = block.txs.flatMap((t) => t.eventIds);
     const itemKeys = [...new Set(history.map((h) => h.key))];
@@ -750,6 +752,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       txIds: block.txIds.map((t) => toHex(t)),
       eventIds: block.txs.flatMap((t) => t.eventIds),
       history: this.historyOf(block),
+      links: linksOfBlock(block, this.modules.rules),
       undo,
       newTip: { hash: parent.hash, height: parent.height },
     });

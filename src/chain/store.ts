@@ -4,6 +4,9 @@
  * tip pointer included.
  */
 import type { Block } from './block.js';
+import type { LinkKind, LinkRecord, LinkRole, Position } from '../trace/journey.js';
+
+export type { LinkKind, LinkRecord, LinkRole, Position };
 
 export type BlockStatus = 'stored' | 'invalid';
 
@@ -42,6 +45,17 @@ export interface EpcHistoryEntry {
   eventId: string;
 }
 
+/**
+ * A link record (trace/journey.ts): at this event, the item `key` went into or out of a
+ * container (`other`), left the supply chain, was emptied, or was a transformation's input or
+ * output. Written at block connect beside the history entries, deleted at disconnect.
+ */
+export interface LinkEntry extends Position {
+  key: string;
+  kind: LinkKind;
+  other?: string;
+}
+
 /** JSON-serialisable item record kept per EPC (shape owned by trace/). */
 export type StoredItem = { key: string } & Record<string, unknown>;
 
@@ -61,6 +75,7 @@ export interface ConnectBatch {
   txLocations: { txId: string; loc: TxLocation }[];
   events: { eventId: string; loc: EventLocation }[];
   history: EpcHistoryEntry[];
+  links: LinkEntry[];
   items: StoredItem[];
   recalledLots: LotKey[];
   undo: UndoRecord;
@@ -71,6 +86,7 @@ export interface DisconnectBatch {
   txIds: string[];
   eventIds: string[];
   history: EpcHistoryEntry[];
+  links: LinkEntry[];
   undo: UndoRecord;
   /** The new tip after the disconnect (the block's parent). */
   newTip: { hash: string; height: number };
@@ -116,6 +132,17 @@ export interface ChainStore {
   connect(batch: ConnectBatch, opts?: { sync?: boolean }): Promise<void>;
   /** One atomic, synced batch reversing a connect. */
   disconnect(batch: DisconnectBatch): Promise<void>;
-  /** EPC history of an item in chain order, paged from an exclusive cursor. */
-  history(key: string, opts: { after?: EpcHistoryEntry; limit: number }): Promise<EpcHistoryEntry[]>;
+  /** EPC history of an item in chain order, paged from an exclusive cursor, up to `to` (inclusive) if given. */
+  history(key: string, opts: { after?: EpcHistoryEntry; to?: Position; limit: number }): Promise<EpcHistoryEntry[]>;
+  /** An item's link records of one role in chain order: strictly after `after`, up to `upTo` inclusive, at most `limit`. */
+  links(key: string, role: LinkRole, opts: { after?: Position; upTo?: Position; limit: number }): Promise<LinkRecord[]>;
+  /** An item's link records of one role at or before `at`, newest first, at most `limit`. */
+  linksBefore(key: string, role: LinkRole, at: Position, limit: number): Promise<LinkRecord[]>;
+  /**
+   * Whether the links index covers the main chain. False on a store written by a build without
+   * it until it is rebuilt (the node does that when it starts: node/links-backfill.ts).
+   */
+  linksReady(): boolean;
+  /** Number of link records (audit compares it with the records the blocks make). */
+  countLinks(): Promise<number>;
 }

@@ -2,7 +2,7 @@
  * What the chain needs from trace/ (EPCIS rules), injected so chain stays testable and the
  * rule set lives in one place. `node/` wires the real implementation from trace/.
  */
-import type { LotKey, StoredItem } from './store.js';
+import type { LinkKind, LotKey, StoredItem } from './store.js';
 import type { Member, SignedTx } from './types.js';
 
 export interface ItemReader {
@@ -23,6 +23,8 @@ export interface TxRules {
   checkEvents(tx: SignedTx, member: Member): void;
   /** Canonical item keys an event names (for the EPC history index). */
   itemKeysOf(event: Record<string, unknown>): string[];
+  /** The link records an event makes (containment, leaving, transformations: for the links index). */
+  linksOf(event: Record<string, unknown>): { key: string; kind: LinkKind; other?: string }[];
   /** The item-state changes one event makes, given the state before it. Never throws on business conflicts. */
   applyEvent(reader: ItemReader, input: { event: Record<string, unknown>; eventId: string; submitter: Member; blockTime: number }): Promise<EventEffects>;
 }

@@ -25,6 +25,7 @@ import { MinerService, type BlockMiner } from './miner-service.js';
 import { networkView, startNetwork, type NetworkService } from './network.js';
 import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/tx-rules.js';
+import { backfillLinks } from './links-backfill.js';
 import type { NodeConfig } from './config.js';
 
 export interface NodeInfo {
@@ -113,6 +114,8 @@ export class TracechainNode {
 
     this.store = await LevelChainStore.open(dir.file(FILES.chain), { logger });
     const rules = traceRules();
+    const { maxBlockBytes, maxTxBytes, maxEventsPerTx } = genesis.params;
+    await backfillLinks(this.store, rules, { maxBlockBytes, maxTxBytes, maxEventsPerTx }, logger.child({ module: 'storage' }), clock);
     this.verifier = new WorkerPoolTxVerifier({ workers: this.config.verifier.workers }, { genesis });
     const mempool = new Mempool(this.config.mempool);
     this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger });

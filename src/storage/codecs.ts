@@ -7,7 +7,7 @@
  * which are stored, never hashed.
  */
 import { concatBytes, toHex, utf8 } from '../chain/bytes.js';
-import type { BlockStatus, EventLocation, HeaderEntry, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
+import type { BlockStatus, EventLocation, HeaderEntry, LinkKind, LinkRole, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
 import { StorageArgumentError } from './errors.js';
 
 /** Stored bytes that do not decode. Internal: repositories rethrow it as StorageCorruptionError. */
@@ -251,6 +251,91 @@ export function decodeHistoryKey(b: Uint8Array): HistoryKey {
     txIndex: d.getUint32(sep + 5, false),
     eventIndex: d.getUint32(sep + 9, false),
   };
+}
+
+// ---------------------------------------------------------------- links (containment, leaving, transformations)
+
+/** Link roles: each its own key range per item (trace/journey.ts LinkRole). */
+const LINK_ROLES: Record<LinkRole, number> = { child: 0, parent: 1, transform: 2 };
+const LINK_ROLE_NAMES: readonly LinkRole[] = ['child', 'parent', 'transform'];
+/** Link kinds as stored (value byte 0), and the role each belongs to. */
+const LINK_KINDS: Record<LinkKind, { code: number; role: LinkRole; container: boolean }> = {
+  in: { code: 1, role: 'child', container: true },
+  out: { code: 2, role: 'child', container: true },
+  left: { code: 3, role: 'child', container: false },
+  emptied: { code: 4, role: 'parent', container: false },
+  input: { code: 5, role: 'transform', container: false },
+  output: { code: 6, role: 'transform', container: false },
+  'input-output': { code: 7, role: 'transform', container: false },
+};
+const LINK_KIND_BY_CODE = new Map(Object.entries(LINK_KINDS).map(([k, v]) => [v.code, k as LinkKind]));
+
+export interface LinkKey extends HistoryPosition {
+  key: string;
+  role: LinkRole;
+}
+
+export function linkRoleOf(kind: LinkKind): LinkRole {
+  const k = LINK_KINDS[kind];
+  if (k === undefined) throw new StorageArgumentError(`unknown link kind ${String(kind)}`);
+  return k.role;
+}
+
+/** `utf8(key) ‖ 0x00 ‖ role`: every link key of one item and role starts with this, and no other's does. */
+export function linkPrefix(key: string, role: LinkRole): Uint8Array {
+  const r = LINK_ROLES[role];
+  if (r === undefined) throw new StorageArgumentError(`unknown link role ${String(role)}`);
+  return concatBytes(encodeText('item key', key), new Uint8Array([0, r]));
+}
+
+const LINK_SUFFIX = 2 + 12;
+
+/** Link key: utf8(key) ‖ 0x00 ‖ role u8 ‖ height u32 ‖ txIndex u32 ‖ eventIndex u32. */
+export function encodeLinkKey(k: LinkKey): Uint8Array {
+  return concatBytes(linkPrefix(k.key, k.role), encodeHistoryPosition(k));
+}
+
+export function decodeLinkKey(b: Uint8Array): LinkKey {
+  if (b.length < LINK_SUFFIX + 1) throw new DecodeError(`link key must be at least ${LINK_SUFFIX + 1} bytes, got ${b.length}`);
+  const sep = b.length - LINK_SUFFIX;
+  if (b[sep] !== 0) throw new DecodeError('link key lacks the 0x00 separator');
+  const role = LINK_ROLE_NAMES[b[sep + 1] as number];
+  if (role === undefined) throw new DecodeError(`unknown link role byte ${String(b[sep + 1])}`);
+  const d = dv(b);
+  return {
+    key: decodeText(b.subarray(0, sep), 'item key'),
+    role,
+    height: d.getUint32(sep + 2, false),
+    txIndex: d.getUint32(sep + 6, false),
+    eventIndex: d.getUint32(sep + 10, false),
+  };
+}
+
+export interface LinkValue {
+  kind: LinkKind;
+  other?: string;
+}
+
+/** Link value: kind u8 ‖ utf8(container key) (only for `in` and `out`). */
+export function encodeLinkValue(v: LinkValue, role: LinkRole): Uint8Array {
+  const k = LINK_KINDS[v.kind];
+  if (k === undefined) throw new StorageArgumentError(`unknown link kind ${String(v.kind)}`);
+  if (k.role !== role) throw new StorageArgumentError(`link kind ${v.kind} is not of role ${role}`);
+  if (k.container !== (v.other !== undefined)) throw new StorageArgumentError(`link kind ${v.kind} ${k.container ? 'needs' : 'takes no'} container key`);
+  return v.other === undefined ? new Uint8Array([k.code]) : concatBytes(new Uint8Array([k.code]), encodeText('container key', v.other));
+}
+
+export function decodeLinkValue(b: Uint8Array, role: LinkRole): LinkValue {
+  if (b.length === 0) throw new DecodeError('link value is empty');
+  const kind = LINK_KIND_BY_CODE.get(b[0] as number);
+  if (kind === undefined) throw new DecodeError(`unknown link kind byte ${String(b[0])}`);
+  const k = LINK_KINDS[kind];
+  if (k.role !== role) throw new DecodeError(`link kind ${kind} stored under role ${role}`);
+  if (!k.container) {
+    if (b.length !== 1) throw new DecodeError(`link kind ${kind} has ${b.length - 1} trailing bytes`);
+    return { kind };
+  }
+  return { kind, other: decodeText(b.subarray(1), 'container key') };
 }
 
 // ---------------------------------------------------------------- items and lots

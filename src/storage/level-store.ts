@@ -19,12 +19,15 @@ import type {
   EpcHistoryEntry,
   EventLocation,
   HeaderEntry,
+  LinkEntry,
+  LinkRecord,
+  LinkRole,
   LotKey,
   StoredItem,
   TxLocation,
   UndoRecord,
 } from '../chain/store.js';
-import { encodeU32, historyPrefix, type HistoryPosition } from './codecs.js';
+import { encodeU32, historyPrefix, linkPrefix, linkRoleOf, type HistoryPosition, type LinkKey } from './codecs.js';
 import {
   StorageArgumentError,
   StorageCorruptionError,
@@ -36,8 +39,12 @@ import {
 } from './errors.js';
 import { BUCKET_NAMES, BUCKETS, INDEX_BUCKETS, Repositories, type BatchOp, type BucketName, type Db } from './repositories.js';
 
-/** Version of the on-disk layout. Bump on any incompatible change and add a migration. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Version of the on-disk layout. Bump on any incompatible change and add a migration.
+ * 2: the links index (bucket links). A version-1 store opens with linksReady() false until its
+ * links are rebuilt from the blocks (rebuildLinks: the node does it when it starts).
+ */
+export const SCHEMA_VERSION = 2;
 
 /** Deletes per batch when clearing indexes. */
 const CLEAR_BATCH = 1000;
@@ -110,12 +117,16 @@ export class LevelChainStore implements ChainStore {
    */
   private readonly putHashes = new Set<string>();
 
-  private constructor(dir: string, db: Db, log: StoreLogger, clearPending: boolean) {
+  /** The stored schema version (SCHEMA_VERSION, or 1 until the links index is rebuilt). */
+  private schema: number;
+
+  private constructor(dir: string, db: Db, log: StoreLogger, clearPending: boolean, schema: number) {
     this.dir = dir;
     this.db = db;
     this.log = log;
     this.repositories = new Repositories(db);
     this.clearPending = clearPending;
+    this.schema = schema;
   }
 
   /**
@@ -157,12 +168,13 @@ export class LevelChainStore implements ChainStore {
     }
     try {
       const repositories = new Repositories(db);
-      await checkSchema(db, repositories, dir, log);
+      const schema = await checkSchema(db, repositories, dir, log);
       const clearPending = await readClearing(repositories, dir, log);
       if (clearPending) log.warn({ dir }, 'an index clear was interrupted; indexes are partial until clearIndexes() and a reindex run');
+      if (schema < SCHEMA_VERSION) log.warn({ dir, schema }, 'chain store written by an older build: its links index is rebuilt from the blocks before use');
       // The tip is not read here: a corrupt tip must not stop `audit` from opening the store to report it.
-      log.info({ dir, schema: SCHEMA_VERSION }, 'chain store open');
-      const store = new LevelChainStore(dir, db, log, clearPending);
+      log.info({ dir, schema }, 'chain store open');
+      const store = new LevelChainStore(dir, db, log, clearPending, schema);
       // Recalls are rare, and every event's status asks about its lot: keep the set in memory.
       for await (const lot of repositories.recalledLots.keys()) store.recalled.add(lotSetKey(lot));
       return store;
@@ -244,7 +256,7 @@ export class LevelChainStore implements ChainStore {
       try {
         if (this.db.status === 'open') await this.db.close();
         await this.db.open();
-        await this.db.batch([this.repositories.meta.putSchema(SCHEMA_VERSION)], { sync: true });
+        await this.db.batch([this.repositories.meta.putSchema(this.schema)], { sync: true });
       } catch (err) {
         throw new StorageWriteError('recover', err);
       }
@@ -350,15 +362,46 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.undo.get(hash);
   }
 
-  async history(key: string, opts: { after?: EpcHistoryEntry; limit: number }): Promise<EpcHistoryEntry[]> {
+  async history(key: string, opts: { after?: EpcHistoryEntry; to?: HistoryPosition; limit: number }): Promise<EpcHistoryEntry[]> {
     if (!Number.isSafeInteger(opts.limit) || opts.limit < 0) throw new StorageArgumentError('limit must be a non-negative integer');
     if (opts.after !== undefined && opts.after.key !== key) throw new StorageArgumentError('history cursor belongs to another item key');
+    if (opts.to !== undefined) checkPosition('history end', opts.to);
     if (opts.limit === 0) {
       historyPrefix(key); // a bad key fails the same way whatever the limit
       return [];
     }
-    const page = await this.repositories.history.page(key, opts.after === undefined ? undefined : cursorOf(opts.after), opts.limit);
+    const page = await this.repositories.history.page(key, opts.after === undefined ? undefined : cursorOf(opts.after), opts.limit, opts.to);
     return page.map(([k, eventId]) => ({ key: k.key, height: k.height, txIndex: k.txIndex, eventIndex: k.eventIndex, eventId }));
+  }
+
+  async links(key: string, role: LinkRole, opts: { after?: HistoryPosition; upTo?: HistoryPosition; limit: number }): Promise<LinkRecord[]> {
+    if (!Number.isSafeInteger(opts.limit) || opts.limit < 0) throw new StorageArgumentError('limit must be a non-negative integer');
+    if (opts.upTo !== undefined) checkPosition('links end', opts.upTo);
+    const from = opts.after === undefined ? undefined : cursorOf(opts.after);
+    if (opts.limit === 0) {
+      linkPrefix(key, role);
+      return [];
+    }
+    const page = await this.repositories.links.page(key, role, { ...(from ?? {}), ...(opts.upTo !== undefined ? { lte: opts.upTo } : {}), limit: opts.limit });
+    return page.map(linkRecordOf);
+  }
+
+  async linksBefore(key: string, role: LinkRole, at: HistoryPosition, limit: number): Promise<LinkRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new StorageArgumentError('limit must be a non-negative integer');
+    checkPosition('links position', at);
+    if (limit === 0) {
+      linkPrefix(key, role);
+      return [];
+    }
+    return (await this.repositories.links.page(key, role, { lte: at, limit, reverse: true })).map(linkRecordOf);
+  }
+
+  linksReady(): boolean {
+    return this.schema >= SCHEMA_VERSION;
+  }
+
+  countLinks(): Promise<number> {
+    return this.repositories.links.count();
   }
 
   /** Main chain from `fromHeight` upwards, in height order. */
@@ -465,6 +508,10 @@ export class LevelChainStore implements ChainStore {
         if (h.height !== height) throw new StorageArgumentError(`history entry for ${h.key} is at height ${h.height}, not ${height}`);
         ops.push(r.history.put(h, h.eventId));
       }
+      for (const l of batch.links) {
+        if (l.height !== height) throw new StorageArgumentError(`link record for ${l.key} is at height ${l.height}, not ${height}`);
+        ops.push(linkPut(r, l));
+      }
       for (const item of batch.items) ops.push(r.items.put(item.key, item));
       for (const lot of batch.recalledLots) ops.push(r.recalledLots.put(lot, true));
       ops.push(r.undo.put(hash, batch.undo));
@@ -491,6 +538,7 @@ export class LevelChainStore implements ChainStore {
       for (const txId of batch.txIds) ops.push(r.txLocations.del(txId));
       for (const eventId of batch.eventIds) ops.push(r.eventLocations.del(eventId));
       for (const h of batch.history) ops.push(r.history.del(h));
+      for (const l of batch.links) ops.push(r.links.del(linkKeyOf(l)));
       // In one batch the last write to a key wins. Undo entries are applied newest first, so if
       // a key appears more than once, its oldest `prev` (the state before the block) is final.
       for (let i = batch.undo.items.length - 1; i >= 0; i--) {
@@ -510,6 +558,44 @@ export class LevelChainStore implements ChainStore {
       }
       this.log.debug({ hash, height, newTip: newTip.hash, ops: ops.length }, 'block disconnected');
     });
+  }
+
+  /**
+   * Rebuild the links index of a store written by an older build (schema 1): delete whatever
+   * link records it holds, write the batches `source` yields (the records of the main chain's
+   * blocks, computed by the caller from the blocks), then mark the store as schema 2 — in that
+   * order, so a crash part-way leaves a schema-1 store that is rebuilt again at the next start.
+   * Run it before anything else writes to the store (the node does, before opening the chain).
+   */
+  async rebuildLinks(source: AsyncIterable<LinkEntry[]>): Promise<number> {
+    const r = this.repositories;
+    let deleted: BatchOp[] = [];
+    for await (const inner of r.links.rawKeys()) {
+      const key = new Uint8Array(inner.length + 1);
+      key[0] = r.links.prefix;
+      key.set(inner, 1);
+      deleted.push({ type: 'del', key });
+      if (deleted.length >= CLEAR_BATCH) {
+        const ops = deleted;
+        await this.serial(() => this.write('rebuildLinks (clear)', ops, false));
+        deleted = [];
+      }
+    }
+    if (deleted.length > 0) {
+      const ops = deleted;
+      await this.serial(() => this.write('rebuildLinks (clear)', ops, false));
+    }
+    let written = 0;
+    for await (const entries of source) {
+      if (entries.length === 0) continue;
+      const ops = entries.map((l) => linkPut(r, l));
+      await this.serial(() => this.write('rebuildLinks', ops, false));
+      written += entries.length;
+    }
+    await this.serial(() => this.write('rebuildLinks (finish)', [r.meta.putSchema(SCHEMA_VERSION)]));
+    this.schema = SCHEMA_VERSION;
+    this.log.info({ dir: this.dir, links: written }, 'links index rebuilt');
+    return written;
   }
 
   /**
@@ -545,8 +631,10 @@ export class LevelChainStore implements ChainStore {
         if (pending.length > 0) await this.write(`clearIndexes (${name})`, pending, false);
         deleted[name] = n;
       }
-      const final: BatchOp[] = [genesisHash === undefined ? r.meta.del('tip') : r.meta.putTip(genesisHash), r.meta.del('clearing')];
+      // Every index is empty now, the links index included: it is complete for the genesis-only chain.
+      const final: BatchOp[] = [genesisHash === undefined ? r.meta.del('tip') : r.meta.putTip(genesisHash), r.meta.del('clearing'), r.meta.putSchema(SCHEMA_VERSION)];
       await this.write('clearIndexes (finish)', final);
+      this.schema = SCHEMA_VERSION;
       this.recalled.clear();
       this.log.info({ deleted, tip: genesisHash }, 'indexes cleared');
       return { deleted, tip: genesisHash };
@@ -625,7 +713,7 @@ export class LevelChainStore implements ChainStore {
  * a valid "just before" cursor: strictly after (h, t, -1) is from (h, t, 0) on, strictly after
  * (h, -1, e) from (h, 0, 0), strictly after (-1, t, e) from the start.
  */
-function cursorOf(after: EpcHistoryEntry): { gt: HistoryPosition } | { gte: HistoryPosition } | undefined {
+function cursorOf(after: HistoryPosition): { gt: HistoryPosition } | { gte: HistoryPosition } | undefined {
   const { height, txIndex, eventIndex } = after;
   for (const [name, v] of [['height', height], ['txIndex', txIndex], ['eventIndex', eventIndex]] as const) {
     if (!Number.isSafeInteger(v) || v > 0xffffffff) throw new StorageArgumentError(`history cursor ${name} must be an integer ≤ 2^32-1, got ${String(v)}`);
@@ -634,6 +722,26 @@ function cursorOf(after: EpcHistoryEntry): { gt: HistoryPosition } | { gte: Hist
   if (txIndex < 0) return { gte: { height, txIndex: 0, eventIndex: 0 } };
   if (eventIndex < 0) return { gte: { height, txIndex, eventIndex: 0 } };
   return { gt: { height, txIndex, eventIndex } };
+}
+
+function checkPosition(what: string, p: HistoryPosition): void {
+  for (const [name, v] of [['height', p.height], ['txIndex', p.txIndex], ['eventIndex', p.eventIndex]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw new StorageArgumentError(`${what} ${name} must be a u32, got ${String(v)}`);
+  }
+}
+
+function linkKeyOf(l: LinkEntry): LinkKey {
+  return { key: l.key, role: linkRoleOf(l.kind), height: l.height, txIndex: l.txIndex, eventIndex: l.eventIndex };
+}
+
+function linkPut(r: Repositories, l: LinkEntry): BatchOp {
+  return r.links.put(linkKeyOf(l), l.other === undefined ? { kind: l.kind } : { kind: l.kind, other: l.other });
+}
+
+function linkRecordOf([k, v]: [LinkKey, { kind: LinkRecord['kind']; other?: string }]): LinkRecord {
+  const rec: LinkRecord = { height: k.height, txIndex: k.txIndex, eventIndex: k.eventIndex, kind: v.kind };
+  if (v.other !== undefined) rec.other = v.other;
+  return rec;
 }
 
 function checkEntryFor(block: Block, entry: HeaderEntry): void {
@@ -652,7 +760,8 @@ async function readClearing(repositories: Repositories, dir: string, log: StoreL
   }
 }
 
-async function checkSchema(db: Db, repositories: Repositories, dir: string, log: StoreLogger): Promise<void> {
+/** The stored schema version (written for a new store); throws for one this build cannot read. */
+async function checkSchema(db: Db, repositories: Repositories, dir: string, log: StoreLogger): Promise<number> {
   const version = await repositories.meta.getSchema();
   if (version === undefined) {
     let empty = true;
@@ -666,7 +775,7 @@ async function checkSchema(db: Db, repositories: Repositories, dir: string, log:
       throw new StorageWriteError('write schema version', err);
     }
     log.info({ dir, schema: SCHEMA_VERSION }, 'new chain store');
-    return;
+    return SCHEMA_VERSION;
   }
   if (version > SCHEMA_VERSION) {
     throw new StorageOpenError(
@@ -676,6 +785,7 @@ async function checkSchema(db: Db, repositories: Repositories, dir: string, log:
     );
   }
   if (version < 1) throw new StorageOpenError('CORRUPTION', dir, `chain database ${dir} has impossible schema version ${version}`);
+  return version;
 }
 
 function lotSetKey(lot: LotKey): string {

@@ -6,8 +6,8 @@
  * StorageCorruptionError naming the bucket and the key.
  */
 import type { ClassicLevel } from 'classic-level';
-import { toHex } from '../chain/bytes.js';
-import type { EventLocation, HeaderEntry, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
+import { concatBytes, toHex } from '../chain/bytes.js';
+import type { EventLocation, HeaderEntry, LinkRole, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
 import * as c from './codecs.js';
 import { StorageArgumentError, StorageCorruptionError, StorageReadError, StorageWriteError, levelErrorCode } from './errors.js';
 
@@ -31,13 +31,15 @@ export const BUCKETS = {
   blockTxs: 0x0b,
   /** Each stored block's proof material: block hash → header (112 bytes) ‖ its tx IDs (32 bytes each). */
   blockTxIds: 0x0c,
+  /** Link records (trace/journey.ts): item key ‖ role ‖ position → kind ‖ container key. */
+  links: 0x0d,
 } as const;
 
 export type BucketName = keyof typeof BUCKETS;
 export const BUCKET_NAMES = Object.keys(BUCKETS) as BucketName[];
 
 /** Buckets rebuilt from the blocks by a reindex (everything but blocks, header index and meta). */
-export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'items', 'recalledLots', 'undo'];
+export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'links', 'items', 'recalledLots', 'undo'];
 
 export interface Codec<K, V> {
   encodeKey(k: K): Uint8Array;
@@ -349,6 +351,13 @@ const historyCodec: Codec<c.HistoryKey, string> = {
   decodeValue: (b) => c.decodeEventId(b, 'history event digest'),
 };
 
+const linkCodec: Codec<c.LinkKey, c.LinkValue> = {
+  encodeKey: c.encodeLinkKey,
+  decodeKey: c.decodeLinkKey,
+  encodeValue: (v, k) => c.encodeLinkValue(v, k.role),
+  decodeValue: (b, k) => c.decodeLinkValue(b, k.role),
+};
+
 const itemCodec: Codec<string, StoredItem> = {
   encodeKey: c.encodeItemKey,
   decodeKey: c.decodeItemKey,
@@ -450,17 +459,49 @@ export class HistoryRepository extends Repository<c.HistoryKey, string> {
    * One item's entries in (height, txIndex, eventIndex) order, from a cursor (`gt`: strictly
    * after, `gte`: at or after; none: from the first), at most `limit`.
    */
-  async page(key: string, from: { gt: c.HistoryPosition } | { gte: c.HistoryPosition } | undefined, limit: number): Promise<[c.HistoryKey, string][]> {
+  async page(key: string, from: { gt: c.HistoryPosition } | { gte: c.HistoryPosition } | undefined, limit: number, to?: c.HistoryPosition): Promise<[c.HistoryKey, string][]> {
     const prefix = c.historyPrefix(key);
     const end = prefix.slice();
     end[end.length - 1] = 1; // utf8(key) ‖ 0x01: just past every utf8(key) ‖ 0x00 ‖ … key
-    const range: InnerRange = { lt: end, limit };
+    const range: InnerRange = to !== undefined ? { lte: c.encodeHistoryKey({ key, ...to }), limit } : { lt: end, limit };
     if (from === undefined) range.gte = prefix;
     else if ('gt' in from) range.gt = c.encodeHistoryKey({ key, ...from.gt });
     else range.gte = c.encodeHistoryKey({ key, ...from.gte });
     const out: [c.HistoryKey, string][] = [];
     for await (const [k, v] of this.entries(range)) {
       if (k.key !== key) throw new StorageCorruptionError('history', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
+      out.push([k, v]);
+    }
+    return out;
+  }
+}
+
+export class LinksRepository extends Repository<c.LinkKey, c.LinkValue> {
+  constructor(db: Db) {
+    super(db, 'links', linkCodec);
+  }
+
+  /**
+   * One item's records of one role in (height, txIndex, eventIndex) order (newest first with
+   * `reverse`), between optional bounds on the position, at most `limit`.
+   */
+  async page(
+    key: string,
+    role: LinkRole,
+    bounds: { gt?: c.HistoryPosition; gte?: c.HistoryPosition; lte?: c.HistoryPosition; limit: number; reverse?: boolean },
+  ): Promise<[c.LinkKey, c.LinkValue][]> {
+    const prefix = c.linkPrefix(key, role);
+    const end = prefix.slice();
+    end[end.length - 1] = (end[end.length - 1] as number) + 1; // just past every key of this item and role
+    const range: InnerRange = { limit: bounds.limit };
+    if (bounds.gt !== undefined) range.gt = concatBytes(prefix, c.encodeHistoryPosition(bounds.gt));
+    else range.gte = bounds.gte !== undefined ? concatBytes(prefix, c.encodeHistoryPosition(bounds.gte)) : prefix;
+    if (bounds.lte !== undefined) range.lte = concatBytes(prefix, c.encodeHistoryPosition(bounds.lte));
+    else range.lt = end;
+    if (bounds.reverse) range.reverse = true;
+    const out: [c.LinkKey, c.LinkValue][] = [];
+    for await (const [k, v] of this.entries(range)) {
+      if (k.key !== key || k.role !== role) throw new StorageCorruptionError('links', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
       out.push([k, v]);
     }
     return out;
@@ -475,6 +516,7 @@ export class Repositories {
   readonly txLocations: Repository<string, TxLocation>;
   readonly eventLocations: Repository<string, EventLocation>;
   readonly history: HistoryRepository;
+  readonly links: LinksRepository;
   readonly items: Repository<string, StoredItem>;
   readonly recalledLots: Repository<LotKey, true>;
   readonly undo: Repository<string, UndoRecord>;
@@ -489,6 +531,7 @@ export class Repositories {
     this.txLocations = new Repository(db, 'txLocations', txLocationCodec);
     this.eventLocations = new Repository(db, 'eventLocations', eventLocationCodec);
     this.history = new HistoryRepository(db);
+    this.links = new LinksRepository(db);
     this.items = new Repository(db, 'items', itemCodec);
     this.recalledLots = new Repository(db, 'recalledLots', lotCodec);
     this.undo = new Repository(db, 'undo', undoCodec);

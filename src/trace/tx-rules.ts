@@ -12,6 +12,7 @@ import { verifyEventIds } from './document.js';
 import { TraceError, type TraceProblem } from './errors.js';
 import { prefixesOfContext, type JsonObject } from './hash.js';
 import { itemKeyInfo } from './identifiers.js';
+import { linksOfEvent } from './journey.js';
 import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './validate.js';
@@ -87,6 +88,7 @@ export function traceRules(): TxRules {
   return {
     checkEvents: checkTxEvents,
     itemKeysOf: itemKeysOfEvent,
+    linksOf: linksOfEvent,
     async applyEvent(reader: ItemReader, input): Promise<EventEffects> {
       const out = await applyEvent(
         {

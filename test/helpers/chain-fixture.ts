@@ -56,6 +56,13 @@ export const testRules: TxRules = {
   itemKeysOf(event) {
     return typeof event.epc === 'string' ? [event.epc] : [];
   },
+  linksOf(event) {
+    // {epc, action: 'pack', into}: the item goes into a container; a dispense makes it leave.
+    if (typeof event.epc !== 'string') return [];
+    if (event.action === 'pack' && typeof event.into === 'string') return [{ key: event.epc, kind: 'in', other: event.into }];
+    if (event.action === 'dispense') return [{ key: event.epc, kind: 'left' }];
+    return [];
+  },
   async applyEvent(reader: ItemReader, { event, eventId }) {
     if (typeof event.epc !== 'string') return { items: [], recalledLots: [] };
     const prev = await reader.getItem(event.epc);

@@ -201,6 +201,50 @@ describe('EPC history key', () => {
   });
 });
 
+describe('link key and value', () => {
+  const pos = fc.record({ height: u32, txIndex: u32, eventIndex: u32 });
+  const role = fc.constantFrom('child' as const, 'parent' as const, 'transform' as const);
+
+  it('round-trips, and sorts one item and role by position, apart from other roles and items', () => {
+    fc.assert(
+      fc.property(text, role, pos, pos, text, (key, r, a, b, other) => {
+        const k = { key, role: r, ...a };
+        expect(c.decodeLinkKey(c.encodeLinkKey(k))).toEqual(k);
+        const expected = Math.sign(a.height - b.height || a.txIndex - b.txIndex || a.eventIndex - b.eventIndex);
+        expect(Math.sign(compareBytes(c.encodeLinkKey(k), c.encodeLinkKey({ key, role: r, ...b })))).toBe(expected);
+        const prefix = c.linkPrefix(key, r);
+        for (const [k2, r2] of [[key, r === 'child' ? 'parent' : 'child'], [other, r]] as const) {
+          if (k2 === key && r2 === r) continue;
+          const o = c.encodeLinkKey({ key: k2, role: r2, ...b });
+          expect(equalBytes(o.subarray(0, prefix.length), prefix)).toBe(false);
+        }
+      }),
+    );
+  });
+
+  it('values carry the kind, and the container key exactly for in and out', () => {
+    for (const v of [{ kind: 'in' as const, other: 'https://id.gs1.org/00/006141411234567890' }, { kind: 'out' as const, other: 'ü' }]) {
+      expect(c.decodeLinkValue(c.encodeLinkValue(v, 'child'), 'child')).toEqual(v);
+    }
+    expect(c.decodeLinkValue(c.encodeLinkValue({ kind: 'left' }, 'child'), 'child')).toEqual({ kind: 'left' });
+    expect(c.decodeLinkValue(c.encodeLinkValue({ kind: 'emptied' }, 'parent'), 'parent')).toEqual({ kind: 'emptied' });
+    for (const kind of ['input', 'output', 'input-output'] as const) expect(c.decodeLinkValue(c.encodeLinkValue({ kind }, 'transform'), 'transform')).toEqual({ kind });
+    expect(() => c.encodeLinkValue({ kind: 'in' }, 'child')).toThrow(/needs container key/);
+    expect(() => c.encodeLinkValue({ kind: 'left', other: 'x' }, 'child')).toThrow(/takes no container key/);
+    expect(() => c.encodeLinkValue({ kind: 'emptied' }, 'child')).toThrow(/not of role child/);
+    expect(() => c.decodeLinkValue(new Uint8Array([]), 'child')).toThrow(c.DecodeError);
+    expect(() => c.decodeLinkValue(new Uint8Array([9]), 'child')).toThrow(/unknown link kind/);
+    expect(() => c.decodeLinkValue(new Uint8Array([4]), 'child')).toThrow(/stored under role child/);
+    expect(() => c.decodeLinkValue(new Uint8Array([3, 65]), 'child')).toThrow(/trailing/);
+    expect(() => c.decodeLinkValue(new Uint8Array([1]), 'child')).toThrow(/empty/);
+    const k = c.encodeLinkKey({ key: 'abc', role: 'child', height: 1, txIndex: 2, eventIndex: 3 });
+    const badRole = k.slice();
+    badRole[4] = 7;
+    expect(() => c.decodeLinkKey(badRole)).toThrow(/role byte/);
+    expect(() => c.decodeLinkKey(new Uint8Array(14))).toThrow(c.DecodeError);
+  });
+});
+
 describe('item, lot, undo and genesis codecs', () => {
   it('items round-trip through JSON and are checked against their key', () => {
     fc.assert(

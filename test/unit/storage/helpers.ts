@@ -6,7 +6,7 @@ import { encodeBlock, makeBlock, type Block } from '../../../src/chain/block.js'
 import { toHex } from '../../../src/chain/bytes.js';
 import { sha256 } from '../../../src/chain/hash.js';
 import type { Header } from '../../../src/chain/header.js';
-import type { ConnectBatch, DisconnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from '../../../src/chain/store.js';
+import type { ConnectBatch, DisconnectBatch, EpcHistoryEntry, HeaderEntry, LinkEntry, LotKey, StoredItem, UndoRecord } from '../../../src/chain/store.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import type { LevelChainStore } from '../../../src/storage/level-store.js';
 import { BUCKET_NAMES, type BucketName } from '../../../src/storage/repositories.js';
@@ -83,6 +83,7 @@ export async function connectBatchFor(store: LevelChainStore, block: Block): Pro
   const lots = new Map<string, LotKey>();
   const undo: UndoRecord = { items: [], lots: [] };
   const history: EpcHistoryEntry[] = [];
+  const links: LinkEntry[] = [];
   const events: ConnectBatch['events'] = [];
   for (const [t, tx] of block.txs.entries()) {
     for (const [e, ev] of eventsOf(tx).entries()) {
@@ -90,6 +91,9 @@ export async function connectBatchFor(store: LevelChainStore, block: Block): Pro
       events.push({ eventId, loc: { txId: toHex(block.txIds[t] as Uint8Array), index: e } });
       for (const key of ev.items) {
         history.push({ key, height, txIndex: t, eventIndex: e, eventId });
+        // Link records of each kind: the first item goes into a box, the others leave; the box is emptied.
+        if (key === ev.items[0]) links.push({ key, kind: 'in', other: `box/${height}`, height, txIndex: t, eventIndex: e });
+        else links.push({ key, kind: 'left', height, txIndex: t, eventIndex: e });
         const prev = items.get(key) ?? (await store.getItem(key)) ?? null;
         undo.items.push({ key, prev });
         const n = typeof prev?.touches === 'number' ? prev.touches : 0;
@@ -108,6 +112,7 @@ export async function connectBatchFor(store: LevelChainStore, block: Block): Pro
     txLocations: block.txIds.map((id, index) => ({ txId: toHex(id), loc: { blockHash: block.hashHex, height, index } })),
     events,
     history,
+    links,
     items: [...items.values()],
     recalledLots: [...lots.values()],
     undo,
@@ -120,6 +125,7 @@ export function disconnectBatchFor(c: ConnectBatch, parent: Block): DisconnectBa
     txIds: c.txLocations.map((t) => t.txId),
     eventIds: c.events.map((e) => e.eventId),
     history: c.history,
+    links: c.links,
     undo: c.undo,
     newTip: { hash: parent.hashHex, height: parent.header.height },
   };

@@ -111,7 +111,7 @@ describe('opening', () => {
   it('refuses a newer schema with a clear error', async () => {
     await open();
     await raw((db) => db.put(key('meta', utf('schema')), encodeU32('v', SCHEMA_VERSION + 1)));
-    await expect(LevelChainStore.open(dir)).rejects.toThrow(/schema version 2, newer than this build supports \(1\)/);
+    await expect(LevelChainStore.open(dir)).rejects.toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than this build supports \\(${SCHEMA_VERSION}\\)`));
     await expect(LevelChainStore.open(dir)).rejects.toMatchObject({ code: 'SCHEMA_UNSUPPORTED', dir });
   });
 
@@ -496,6 +496,116 @@ describe('EPC history', () => {
     await expect(s.history('a\u0000', { limit: 0 })).rejects.toThrow(StorageArgumentError);
     await expect(s.history('a', { limit: -1 })).rejects.toThrow(StorageArgumentError);
     await expect(s.history('a', { after: { key: 'b', height: 0, txIndex: 0, eventIndex: 0, eventId: '' }, limit: 1 })).rejects.toThrow(/another item key/);
+  });
+});
+
+describe('links', () => {
+  const pos = (height: number, txIndex: number, eventIndex: number) => ({ height, txIndex, eventIndex });
+
+  async function seed(s: LevelChainStore): Promise<void> {
+    const g = await withGenesis(s);
+    let prev = g;
+    // 'abc' goes into a box at every event where it is named first, and leaves where it is not.
+    for (let h = 1; h <= 4; h++) {
+      prev = fakeBlock(h, prev, [fakeTx(`h${h}a`, [{ items: ['abc', 'ab'] }, { items: ['abcd', 'abc'] }, { items: ['abc'] }]), fakeTx(`h${h}b`, [{ items: ['abc'] }])]);
+      await extend(s, prev);
+    }
+  }
+
+  it('connect writes link records per role, read forward between bounds and backwards from a position', async () => {
+    const s = await open();
+    await seed(s);
+    const child = await s.links('abc', 'child', { limit: 100 });
+    expect(child).toHaveLength(16);
+    expect(child.slice(0, 4)).toEqual([
+      { ...pos(1, 0, 0), kind: 'in', other: 'box/1' },
+      { ...pos(1, 0, 1), kind: 'left' },
+      { ...pos(1, 0, 2), kind: 'in', other: 'box/1' },
+      { ...pos(1, 1, 0), kind: 'in', other: 'box/1' },
+    ]);
+    // Prefix-sharing keys and other roles are other ranges.
+    expect(await s.links('ab', 'child', { limit: 100 })).toHaveLength(4);
+    expect(await s.links('abc', 'parent', { limit: 100 })).toEqual([]);
+    expect(await s.links('a', 'child', { limit: 100 })).toEqual([]);
+    // Bounds: strictly after, up to inclusive, "just before" cursors, limits.
+    expect(await s.links('abc', 'child', { after: pos(2, 0, 2), upTo: pos(3, 0, 1), limit: 100 })).toEqual(child.filter((r) => (r.height === 2 && r.txIndex === 1) || (r.height === 3 && r.txIndex === 0 && r.eventIndex <= 1)));
+    expect(await s.links('abc', 'child', { after: pos(2, 0, -1), limit: 1 })).toEqual([child[4]]);
+    expect(await s.links('abc', 'child', { after: pos(2, 0, 0), limit: 2 })).toEqual([child[5], child[6]]);
+    expect(await s.links('abc', 'child', { limit: 0 })).toEqual([]);
+    expect(await s.linksBefore('abc', 'child', pos(2, 0, 1), 3)).toEqual([child[5], child[4], child[3]]);
+    expect(await s.linksBefore('abc', 'child', pos(1, 0, 0), 3)).toEqual([child[0]]);
+    expect(await s.linksBefore('abc', 'child', pos(9, 9, 9), 1)).toEqual([child[15]]);
+    expect(await s.countLinks()).toBe(16 + 4 + 4);
+  });
+
+  it('refuses bad arguments and reports corrupt records', async () => {
+    const s = await open();
+    await seed(s);
+    await expect(s.links('a\u0000', 'child', { limit: 1 })).rejects.toThrow(StorageArgumentError);
+    await expect(s.links('a', 'child', { limit: -1 })).rejects.toThrow(StorageArgumentError);
+    await expect(s.links('a', 'child', { upTo: pos(-1, 0, 0), limit: 1 })).rejects.toThrow(StorageArgumentError);
+    await expect(s.linksBefore('a', 'child', pos(1, 0, -1), 1)).rejects.toThrow(StorageArgumentError);
+    await expect(s.links('a', 'nope' as 'child', { limit: 1 })).rejects.toThrow(StorageArgumentError);
+    await raw(async (db) => {
+      // A child-role record holding a parent-role kind, and one without its container key.
+      await db.put(key('links', utf('abc'), new Uint8Array([0, 0]), encodeU32('h', 9), encodeU32('t', 0), encodeU32('e', 0)), new Uint8Array([4]));
+      await db.put(key('links', utf('abd'), new Uint8Array([0, 0]), encodeU32('h', 9), encodeU32('t', 0), encodeU32('e', 0)), new Uint8Array([1]));
+    });
+    const r = await open();
+    await expect(r.links('abc', 'child', { limit: 100 })).rejects.toThrow(StorageCorruptionError);
+    await expect(r.links('abd', 'child', { limit: 100 })).rejects.toThrow(/links/);
+  });
+
+  it('a store of the previous schema opens with its links not ready; rebuildLinks replaces them and marks it', async () => {
+    const s = await open();
+    await seed(s);
+    expect(s.linksReady()).toBe(true);
+    const full = await dump(s);
+    // As the previous release left it: schema 1, no link records (and here one stray record).
+    await raw(async (db) => {
+      for await (const k of db.keys({ gte: Uint8Array.of(BUCKETS.links), lt: Uint8Array.of(BUCKETS.links + 1) })) await db.del(k);
+      await db.put(key('links', utf('stray'), new Uint8Array([0, 0]), encodeU32('h', 1), encodeU32('t', 0), encodeU32('e', 0)), new Uint8Array([3]));
+      await db.put(key('meta', utf('schema')), encodeU32('v', 1));
+    });
+    const old = await open();
+    expect(old.linksReady()).toBe(false);
+    expect(await old.repositories.meta.getSchema()).toBe(1);
+    // Rebuild from what connect wrote (the test's stand-in for the chain's records of each block).
+    const fresh = await tempDir();
+    try {
+      const ref = await LevelChainStore.open(fresh.dir);
+      const g = await withGenesis(ref);
+      let prev = g;
+      const perBlock: ConnectBatch['links'][] = [];
+      for (let h = 1; h <= 4; h++) {
+        prev = fakeBlock(h, prev, [fakeTx(`h${h}a`, [{ items: ['abc', 'ab'] }, { items: ['abcd', 'abc'] }, { items: ['abc'] }]), fakeTx(`h${h}b`, [{ items: ['abc'] }])]);
+        perBlock.push((await extend(ref, prev)).links);
+      }
+      await ref.close();
+      async function* source() {
+        for (const l of perBlock) yield l;
+      }
+      expect(await old.rebuildLinks(source())).toBe(24);
+    } finally {
+      await fresh.cleanup();
+    }
+    expect(old.linksReady()).toBe(true);
+    expect(await old.repositories.meta.getSchema()).toBe(SCHEMA_VERSION);
+    expect(await dump(old)).toEqual(full);
+    await old.close();
+    expect((await open()).linksReady()).toBe(true);
+  });
+
+  it('clearIndexes clears them and leaves the store marked current (a reindex rebuilds them)', async () => {
+    const s = await open();
+    await seed(s);
+    await raw((db) => db.put(key('meta', utf('schema')), encodeU32('v', 1)));
+    const r = await open();
+    expect(r.linksReady()).toBe(false);
+    const res = await r.clearIndexes();
+    expect(res.deleted.links).toBe(24);
+    expect(r.linksReady()).toBe(true);
+    expect(await r.repositories.meta.getSchema()).toBe(SCHEMA_VERSION);
   });
 });
 
