@@ -289,10 +289,12 @@ export interface RawEventEntry {
 }
 
 /** The entry as JSON: byte-for-byte JSON.stringify of the EventEntry that entryAt gives for the same event. */
-export function writeEventEntry(w: JsonBytes, e: RawEventEntry): void {
+export function writeEventEntry(w: JsonBytes, e: RawEventEntry, mark?: { via: string; path: readonly string[] }): void {
   w.ascii('{"eventId":').value(e.eventId).ascii(',"event":').text(e.event);
   w.ascii(`,"txId":"${e.material.txIdHex(e.txIndex)}","block":{"hash":`).value(e.block.hash).ascii(`,"height":${e.block.height}},"confirmations":${e.confirmations},"proof":`);
   e.material.writeProof(w, e.tx, e.txIndex);
+  // How a journey step belongs to the item (/trace): the container, class or linked item it came through.
+  if (mark !== undefined) w.ascii(',"via":').value(mark.via).ascii(',"path":').value(mark.path);
   w.ascii('}');
 }
 

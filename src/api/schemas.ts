@@ -40,6 +40,16 @@ export const eventEntrySchema = {
     block: { anyOf: [{ $ref: 'BlockRef#' }, { type: 'null' }], description: 'null while the event is pending in the mempool' },
     confirmations: { type: 'integer', description: '0 while pending; 1 in the tip block' },
     proof: { anyOf: [{ $ref: 'Proof#' }, { type: 'null' }], description: 'null while pending' },
+    via: {
+      type: 'string',
+      description:
+        '/trace only, absent for events naming the item: how the event belongs to its journey — the canonical key of the container it came through (the item was in it then), "class" (an event of its lot or GTIN), "input" or "output" (of a transformation it came from or went into)',
+    },
+    path: {
+      type: 'array',
+      items: { type: 'string' },
+      description: '/trace only, with via: the keys from the item to what the event names, innermost first (pack → [case, pallet]; [lot class]; [input pack, its case])',
+    },
   },
 } as const;
 
@@ -61,7 +71,12 @@ export const traceSchema = {
     key: { type: 'string', description: 'Canonical GS1 Digital Link of the item' },
     status: { type: 'string', enum: ITEM_STATUSES },
     alerts: { type: 'array', items: { $ref: 'Alert#' } },
-    events: { type: 'array', items: { $ref: 'EventEntry#' }, description: 'Events naming the item, in chain order (confirmed events only)' },
+    events: {
+      type: 'array',
+      items: { $ref: 'EventEntry#' },
+      description: "The item's journey in chain order (confirmed events only): events naming it, its containers' while it was in them, its lot's and GTIN's, one level of transformation inputs/outputs; each with its proof and, when it does not name the item, via and path",
+    },
+    linksTruncated: { type: 'boolean', description: 'Present (true) when the item took part in more transformations, or with more items, than a journey follows (64)' },
     nextPageToken: { type: 'string', description: 'Present when more events follow: pass it as ?nextPageToken=' },
   },
 } as const;

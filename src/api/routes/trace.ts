@@ -1,15 +1,29 @@
 /**
- * GET /trace/:epc (an item's events in chain order, each with its proof, plus its status),
+ * GET /trace/:epc (an item's journey in chain order, each event with its proof, plus its status),
  * GET /verify?id= and the GS1 Digital Link resolver path GET /01/:gtin/21/:serial (the item's
  * status for a pharmacist or a patient scanning a pack).
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { effectiveStatus, encodeDigitalLinkValue, itemKeyInfo, TraceError, type ItemKeyInfo, type ItemRecord, type ItemStatus } from '../../trace/index.js';
+import {
+  classKeysOf,
+  effectiveStatus,
+  encodeDigitalLinkValue,
+  itemKeyInfo,
+  journeyPage,
+  JourneyIndexError,
+  TraceError,
+  type ItemKeyInfo,
+  type ItemRecord,
+  type ItemStatus,
+  type JourneyPage,
+  type JourneyStep,
+} from '../../trace/index.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem } from '../problem.js';
 import { BufferPool } from '../buffer-pool.js';
 import { JsonBytes } from '../json-bytes.js';
+import { storeJourneyReader } from '../journey-reader.js';
 import { writeEventEntry } from '../provenance.js';
 import { decodeToken, encodeToken } from '../query.js';
 import { problems } from '../schemas.js';
@@ -80,8 +94,10 @@ const TRACE_CONCURRENCY = 8;
 export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Promise<void> {
   const { ctx, provenance } = deps;
   const traceSchema = {
-    summary: 'Where an item has been: its events in chain order, each with a merkle proof, and its status',
+    summary: 'Where an item has been: its journey in chain order, each event with a merkle proof, and its status',
     description:
+      'The journey: the events naming the item; the events of every container it was in while it was in it (any nesting depth), marked via: <container key>; ' +
+      'the class-level events of its lot and GTIN, marked via: class; the journeys of the inputs (outputs) of transformations it came from (went into), one level, marked via: input (output). ' +
       `Confirmed (mined) events only: a pending event is found at /events/{eventId}. At most ${deps.maxTraceEvents} events (and about ${Math.round(deps.traceBytesBudget / 1048576)} MiB of proof txs) per answer; ` +
       'more follow with ?nextPageToken=. An item never seen answers 200 with status unknown and no events.',
     tags: ['provenance'],
@@ -90,30 +106,41 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       additionalProperties: false,
       properties: { limit: { type: 'integer', minimum: 1, maximum: deps.maxTraceEvents }, nextPageToken: { type: 'string', maxLength: 512 } },
     },
-    response: { 200: { $ref: 'Trace#' }, ...problems(400, 401, 403) },
+    response: { 200: { $ref: 'Trace#' }, ...problems(400, 401, 403, 503) },
   };
 
   /** Answer buffers, reused once an answer is sent (see buffer-pool.ts: it keeps GC pauses out of the answers' tail). */
   const answers = new BufferPool();
 
+  /** The journey's reads on this node's store (history and links indexes, main-chain events). */
+  const reader = storeJourneyReader(ctx.chain, provenance);
+
   /**
-   * The answer as JSON bytes: events and proof txs are spliced in from the stored block bytes
-   * (writeEventEntry), byte-for-byte what JSON.stringify of the objects would give.
+   * The answer as JSON bytes: the item's journey (trace/journey.ts: its own events, its
+   * containers' while it was in them, its lot's and GTIN's, one level of transformations), each
+   * event and proof tx spliced in from the stored block bytes (writeEventEntry), byte-for-byte
+   * what JSON.stringify of the objects would give.
    */
   const trace = async (epc: string, q: { limit?: number; nextPageToken?: string }): Promise<JsonBytes> => {
     const info = keyInfo(epc, 'epc');
     const fingerprint = createHash('sha256').update(info.key).digest('base64url').slice(0, 16);
     const after = q.nextPageToken !== undefined ? decodeToken(q.nextPageToken, fingerprint) : undefined;
     const limit = q.limit ?? deps.maxTraceEvents;
-    const [history, view] = await Promise.all([
-      ctx.chain.store.history(info.key, { after: after ? { key: info.key, ...after, eventId: '' } : undefined, limit: limit + 1 }),
-      itemView(ctx, epc, info),
+    // The item's lot (for its class events) comes with its status; the containers are read meanwhile.
+    const viewing = itemView(ctx, epc, info);
+    const classKeys = viewing.then((v) => classKeysOf({ key: info.key, gtin: v.gtin, lot: v.lot }));
+    const [page, view] = await Promise.all([
+      journeyPage(reader, info.key, { after, limit, classKeys }).catch((err: unknown) => {
+        if (err instanceof JourneyIndexError) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `${err.message}; run tracechain audit, then tracechain reindex`);
+        throw err;
+      }),
+      viewing,
     ]);
-    // As JSON.stringify({epc, key, status, alerts, events, nextPageToken?}); each entry is written
-    // as soon as it is read, so no more than a chunk of blocks is held at once.
+    // As JSON.stringify({epc, key, status, alerts, events, linksTruncated?, nextPageToken?}); each
+    // entry is written as soon as it is read, so no more than a chunk of blocks is held at once.
     const w = new JsonBytes(4096, answers);
     try {
-      await writeTrace(w, epc, info, fingerprint, history, view, limit);
+      await writeTrace(w, epc, info, fingerprint, page, view);
     } catch (err) {
       w.release();
       throw err;
@@ -121,22 +148,14 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     return w;
   };
 
-  const writeTrace = async (
-    w: JsonBytes,
-    epc: string,
-    info: ItemKeyInfo,
-    fingerprint: string,
-    history: Awaited<ReturnType<ApiContext['chain']['store']['history']>>,
-    view: ItemView,
-    limit: number,
-  ): Promise<void> => {
+  const writeTrace = async (w: JsonBytes, epc: string, info: ItemKeyInfo, fingerprint: string, page: JourneyPage, view: ItemView): Promise<void> => {
     w.ascii('{"epc":').value(epc).ascii(',"key":').value(info.key).ascii(',"status":').value(view.status).ascii(',"alerts":').value(view.alerts).ascii(',"events":[');
+    const steps = page.steps;
     let written = 0;
     let units = 0; // proof tx sizes in UTF-16 code units (what the budget has always counted)
     let next: string | undefined;
-    const take = Math.min(limit, history.length);
-    for (let i = 0; i < take && next === undefined; i += TRACE_CONCURRENCY) {
-      const chunk = history.slice(i, Math.min(take, i + TRACE_CONCURRENCY));
+    for (let i = 0; i < steps.length && next === undefined; i += TRACE_CONCURRENCY) {
+      const chunk = steps.slice(i, i + TRACE_CONCURRENCY);
       const entries = await Promise.all(
         chunk.map(async (h) => {
           const hash = await provenance.mainHash(h.height);
@@ -147,21 +166,20 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       // Room for the chunk at once: a tx's JSON string is at most about 1.2× its bytes in practice (quotes escaped).
       w.expect(entries.reduce((n, e) => n + Math.ceil(e.tx.length * 1.25) + e.event.length + 2048, 0));
       for (const [k, e] of entries.entries()) {
+        const step = chunk[k] as JourneyStep;
         units += e.tx.length;
         if (written++ > 0) w.ascii(',');
-        writeEventEntry(w, e);
-        if (units > deps.traceBytesBudget && i + k + 1 < history.length) {
-          const h = chunk[k] as (typeof chunk)[number];
-          next = encodeToken(fingerprint, h);
+        writeEventEntry(w, e, step.via !== undefined ? { via: step.via, path: step.path ?? [] } : undefined);
+        if (units > deps.traceBytesBudget && (i + k + 1 < steps.length || page.more)) {
+          next = encodeToken(fingerprint, step);
           break;
         }
       }
     }
-    if (next === undefined && history.length > limit) {
-      const h = history[limit - 1] as (typeof history)[number];
-      next = encodeToken(fingerprint, h);
-    }
+    const last = steps[steps.length - 1];
+    if (next === undefined && page.more && last !== undefined) next = encodeToken(fingerprint, last);
     w.ascii(']');
+    if (page.linksTruncated) w.ascii(',"linksTruncated":true');
     if (next !== undefined) w.ascii(',"nextPageToken":').value(next);
     w.ascii('}');
   };

@@ -96,6 +96,11 @@ describe('proof answers from block bytes', () => {
             writeEventEntry(w, { eventId: index.eventId(k) as string, event, txIndex: i, block: ref, confirmations: 3, material, tx: txText });
             const expected = { eventId: parsed.eventIds[k], event: parsed.events[k], txId: toHex(txId(t)), block: ref, confirmations: 3, proof: material.proof(txText, i) };
             expect(w.bytes().toString('utf8')).toBe(JSON.stringify(expected));
+            // A journey step that came through a container: via and path follow, as JSON.stringify writes them.
+            const marked = new JsonBytes(64);
+            const mark = { via: 'https://id.gs1.org/00/106141410000000017', path: ['https://id.gs1.org/00/006141410000000013', 'https://id.gs1.org/00/106141410000000017'] };
+            writeEventEntry(marked, { eventId: index.eventId(k) as string, event, txIndex: i, block: ref, confirmations: 3, material, tx: txText }, mark);
+            expect(marked.bytes().toString('utf8')).toBe(JSON.stringify({ ...expected, ...mark }));
           }
         });
       }),
