@@ -18,6 +18,9 @@ interface TraceEvent {
   txId: string;
   block: { hash: string; height: number } | null;
   confirmations: number;
+  /** Absent for events naming the item: the container key, `class`, `input` or `output`. */
+  via?: string;
+  path?: string[];
 }
 
 interface TraceAnswer {
@@ -26,6 +29,7 @@ interface TraceAnswer {
   status: string;
   alerts: Alert[];
   events: TraceEvent[];
+  linksTruncated?: boolean;
   nextPageToken?: string;
 }
 
@@ -50,6 +54,27 @@ function place(v: unknown): string {
   return typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : '';
 }
 
+/** A canonical key for people: "SSCC 006141410000000012", "GTIN 10614141073464 lot L1", … (else as is). */
+export function describeKey(key: string): string {
+  const m = /^https:\/\/id\.gs1\.org\/(00|01)\/(\d+)(?:\/(10|21)\/([^/]+))?$/.exec(key);
+  if (!m) return key;
+  if (m[1] === '00') return `SSCC ${m[2] as string}`;
+  const rest = m[3] === undefined ? '' : ` ${m[3] === '10' ? 'lot' : 'serial'} ${decodeURIComponent(m[4] as string)}`;
+  return `GTIN ${m[2] as string}${rest}`;
+}
+
+/** How a journey step belongs to the item, for people ('' for events naming it). */
+export function describeVia(e: Pick<TraceEvent, 'via' | 'path'>): string {
+  if (e.via === undefined) return '';
+  const path = e.path ?? [];
+  if (e.via === 'class') return `via ${describeKey(path[0] ?? '')} (class event)`;
+  if (e.via === 'input' || e.via === 'output') {
+    const what = `via ${e.via} ${describeKey(path[0] ?? '')}`;
+    return path.length > 1 ? `${what}, in ${path.slice(1).map(describeKey).join(' in ')}` : what;
+  }
+  return path.length > 1 ? `via ${describeKey(e.via)} (in ${path.slice(0, -1).map(describeKey).join(' in ')} on it)` : `via ${describeKey(e.via)}`;
+}
+
 export function formatTrace(t: TraceAnswer): string {
   const lines = [`${t.epc}${t.key !== undefined && t.key !== t.epc ? `  (${t.key})` : ''}`, `status: ${t.status}`];
   for (const a of t.alerts) lines.push(`alert: ${a.code} — ${a.message} (${new Date(a.time).toISOString()})`);
@@ -60,8 +85,10 @@ export function formatTrace(t: TraceAnswer): string {
     const where = place(ev['bizLocation']) || place(ev['readPoint']);
     const when = typeof ev['eventTime'] === 'string' ? ev['eventTime'] : '?';
     const block = e.block ? `block ${e.block.height}, ${e.confirmations} conf.` : 'pending';
-    lines.push(`${when}  ${what}${where ? ` at ${where}` : ''}  [${block}]`);
+    const via = describeVia(e);
+    lines.push(`${when}  ${what}${where ? ` at ${where}` : ''}  [${block}]${via ? `  ${via}` : ''}`);
   }
+  if (t.linksTruncated) lines.push('(the item took part in more transformations than a trace follows: not every linked item is shown)');
   if (t.nextPageToken !== undefined) lines.push('… more events follow (use --json and nextPageToken)');
   return lines.join('\n');
 }

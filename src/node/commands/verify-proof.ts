@@ -20,6 +20,7 @@ import { hashMeetsTarget, targetFromBits } from '../../consensus/target.js';
 import { eventIdOf } from '../../trace/document.js';
 import type { Proof } from '../../api/provenance.js';
 import { ApiClient, ApiError, readInput, runClientCommand, type ClientFlags } from './client.js';
+import { describeVia } from './trace.js';
 
 /** The proof object of a /trace or /events/:id answer (the API's own type). */
 export type ProofJson = Proof;
@@ -28,6 +29,9 @@ export interface EntryJson {
   eventId: string;
   event?: Record<string, unknown>;
   proof: ProofJson | null;
+  /** A /trace journey step that does not name the item: what it came through. */
+  via?: string;
+  path?: string[];
 }
 
 export interface OfflineResult {
@@ -147,19 +151,21 @@ export function verifyProofCommand(file: string, flags: ClientFlags, out: NodeJS
     if (entries.length === 0) throw new Error('the answer holds no events to check');
     const client = await ApiClient.fromFlags(flags);
     const cache = new Map<number, BlockJson | null>();
-    const results: { eventId: string; ok: boolean; height?: number; blockHash?: string; confirmations?: number; problems: string[] }[] = [];
+    const results: { eventId: string; ok: boolean; via?: string; height?: number; blockHash?: string; confirmations?: number; problems: string[] }[] = [];
     for (const e of entries) {
       const r = checkOffline(e);
       let conf: number | undefined;
       if (r.problems.length === 0 && e.proof) conf = (await checkOnline(r, e.proof, client, cache)).confirmations;
-      results.push({ eventId: e.eventId, ok: r.problems.length === 0, height: r.height, blockHash: r.blockHash, confirmations: conf, problems: r.problems });
+      const via = describeVia(e);
+      results.push({ eventId: e.eventId, ok: r.problems.length === 0, ...(via ? { via } : {}), height: r.height, blockHash: r.blockHash, confirmations: conf, problems: r.problems });
     }
     const ok = results.every((r) => r.ok);
     if (flags.json) out.write(JSON.stringify({ ok, node: client.base, results }) + '\n');
     else {
       for (const r of results) {
-        if (r.ok) out.write(`ok    ${r.eventId}  block ${r.height} ${r.blockHash}${r.confirmations !== undefined ? `, ${r.confirmations} confirmations` : ''}\n`);
-        else out.write(`FAIL  ${r.eventId}\n${r.problems.map((p) => `        ${p}`).join('\n')}\n`);
+        const via = r.via !== undefined ? `  (${r.via})` : '';
+        if (r.ok) out.write(`ok    ${r.eventId}  block ${r.height} ${r.blockHash}${r.confirmations !== undefined ? `, ${r.confirmations} confirmations` : ''}${via}\n`);
+        else out.write(`FAIL  ${r.eventId}${via}\n${r.problems.map((p) => `        ${p}`).join('\n')}\n`);
       }
       out.write(ok ? `all ${results.length} proof(s) verified against ${client.base}\n` : `${results.filter((r) => !r.ok).length} of ${results.length} proof(s) FAILED\n`);
     }
