@@ -11,7 +11,7 @@ import { verifyEventProof, sha256Engine, compactTarget, hexToBytes, bytesToHex }
 /** @typedef {import('./proof.js').ProofCheck} ProofCheck */
 /** @typedef {{ code: string, message: string, eventId: string, time: number }} Alert */
 /** @typedef {{ id: string, name: string, role: string, canSeal: boolean, gs1CompanyPrefixes: string[] }} MemberInfo */
-/** @typedef {{ eventId: string, event: Record<string, any>, txId: string, block: { hash: string, height: number } | null, confirmations: number, proof: EventProof | null }} EventEntry */
+/** @typedef {{ eventId: string, event: Record<string, any>, txId: string, block: { hash: string, height: number } | null, confirmations: number, proof: EventProof | null, via?: string, path?: string[] }} EventEntry */
 
 const view = /** @type {HTMLElement} */ (document.getElementById('view'));
 const engine = sha256Engine();
@@ -242,6 +242,28 @@ function facts(rows) {
     null,
     rows.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
   );
+}
+
+/** A canonical key for people: "SSCC 0061…", "GTIN 1061… lot L1", else as is. @param {string} key */
+function keyText(key) {
+  const m = /^https:\/\/id\.gs1\.org\/(00|01)\/([0-9]+)(?:\/(10|21)\/([^/]+))?$/.exec(key);
+  if (!m) return key;
+  if (m[1] === '00') return `SSCC ${m[2]}`;
+  return `GTIN ${m[2]}${m[3] ? ` ${m[3] === '10' ? 'lot' : 'serial'} ${decodeURIComponent(m[4] ?? '')}` : ''}`;
+}
+
+/**
+ * How a journey step belongs to the item when it does not name it: through a container it was
+ * in, as a class (lot or GTIN) event, or from an input/output of a transformation.
+ * @param {EventEntry} entry @returns {string | null}
+ */
+function viaText(entry) {
+  const via = entry.via;
+  if (via === undefined) return null;
+  const path = entry.path ?? [];
+  if (via === 'class') return `${keyText(path[0] ?? '')} (class event)`;
+  if (via === 'input' || via === 'output') return `${via} ${keyText(path[0] ?? '')}${path.length > 1 ? `, in ${path.slice(1).map(keyText).join(' in ')}` : ''}`;
+  return `${keyText(via)}${path.length > 1 ? ` (holding ${path.slice(0, -1).map(keyText).join(' holding ')})` : ''}`;
 }
 
 /** The "verified in your browser" mark for one check. @param {ProofCheck | null} c */
@@ -491,35 +513,50 @@ async function journey(id, highlight, show) {
   );
 
   const alertBy = new Map(alerts.map((a) => [a.eventId, a]));
-  const checks = await Promise.all(
-    events.map(async (entry) => {
-      const check = entry.proof ? await verifyEventProof(entry.eventId, entry.proof, engine) : null;
-      const e = entry.event;
-      const who = await memberName(check?.submitter ?? null);
-      const where = place(e.readPoint) ?? place(e.bizLocation);
-      const alert = alertBy.get(entry.eventId);
-      const step = label(e.bizStep) || `${e.type ?? 'Event'} ${label(e.action?.toLowerCase())}`;
-      const kind = typeof e.bizStep === 'string' ? e.bizStep.replace(/^.*[:-]/, '') : 'other';
-      list.append(
+  // Every step is on the page, in the journey's order, before any proof is checked: the checks
+  // run concurrently and finish in any order, each filling in its own step (its mark and who
+  // recorded it, which the check reads from the proof's tx).
+  const steps = events.map((entry) => {
+    const e = entry.event;
+    const where = place(e.readPoint) ?? place(e.bizLocation);
+    const alert = alertBy.get(entry.eventId);
+    const step = label(e.bizStep) || `${e.type ?? 'Event'} ${label(e.action?.toLowerCase())}`;
+    const kind = typeof e.bizStep === 'string' ? e.bizStep.replace(/^.*[:-]/, '') : 'other';
+    const via = viaText(entry);
+    const markSlot = h('span.mark.pending', { title: 'checking the proof in your browser' }, '… checking the proof');
+    const whoSlot = h('span.who', { hidden: true });
+    const li = h(
+      `li.step.${kind}${entry.eventId === highlight ? '.highlight' : ''}${via !== null ? '.via' : ''}`,
+      { 'data-event-id': entry.eventId, 'data-verified': 'pending', 'data-via': entry.via ?? null, 'aria-current': entry.eventId === highlight ? 'step' : null },
+      h('div.dot', { 'aria-hidden': 'true' }),
+      h(
+        'div.body',
+        null,
         h(
-          `li.step.${kind}${entry.eventId === highlight ? '.highlight' : ''}`,
-          { 'data-event-id': entry.eventId, 'data-verified': check?.ok ? 'true' : 'false', 'aria-current': entry.eventId === highlight ? 'step' : null },
-          h('div.dot', { 'aria-hidden': 'true' }),
-          h(
-            'div.body',
-            null,
-            h('div.head', null, h('strong.what', null, step), e.disposition ? h('span.disp', null, label(e.disposition)) : null, alert ? h('span.badge.suspect', { title: alert.message }, label(alert.code.toLowerCase())) : null),
-            h(
-              'div.meta',
-              null,
-              h('span.when', { title: e.eventTime }, e.eventTime ? when(e.eventTime) : '—'),
-              who ? h('span.who', null, `${who.name} (${who.role})`) : null,
-              where ? h('span.where', { title: where.title }, where.text) : null,
-            ),
-            h('div.proof', null, mark(check), ' ', entry.block ? blockLink(entry.block.hash, `block #${entry.block.height}`) : null, ` · ${entry.confirmations} confirmation${entry.confirmations === 1 ? '' : 's'} · `, eventLink(entry.eventId)),
-          ),
+          'div.head',
+          null,
+          h('strong.what', null, step),
+          e.disposition ? h('span.disp', null, label(e.disposition)) : null,
+          alert ? h('span.badge.suspect', { title: alert.message }, label(alert.code.toLowerCase())) : null,
+          via !== null ? h('span.via', { title: (entry.path ?? []).join(' › ') }, `via ${via}`) : null,
         ),
-      );
+        h('div.meta', null, h('span.when', { title: e.eventTime }, e.eventTime ? when(e.eventTime) : '—'), whoSlot, where ? h('span.where', { title: where.title }, where.text) : null),
+        h('div.proof', null, markSlot, ' ', entry.block ? blockLink(entry.block.hash, `block #${entry.block.height}`) : null, ` · ${entry.confirmations} confirmation${entry.confirmations === 1 ? '' : 's'} · `, eventLink(entry.eventId)),
+      ),
+    );
+    list.append(li);
+    return { entry, li, markSlot, whoSlot };
+  });
+  const checks = await Promise.all(
+    steps.map(async ({ entry, li, markSlot, whoSlot }) => {
+      const check = entry.proof ? await verifyEventProof(entry.eventId, entry.proof, engine) : null;
+      const who = await memberName(check?.submitter ?? null);
+      if (who) {
+        whoSlot.textContent = `${who.name} (${who.role})`;
+        whoSlot.hidden = false;
+      }
+      markSlot.replaceWith(mark(check));
+      li.dataset.verified = check?.ok ? 'true' : 'false';
       return check;
     }),
   );

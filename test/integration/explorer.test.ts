@@ -97,9 +97,32 @@ function journey(): string {
   });
 }
 
+// A pack that travelled in a case: the case's shipping is in the pack's journey, via the case.
+const CASED = `urn:epc:id:sgtin:4012345.011111.C${SERIAL}`;
+const CASE_SSCC = `urn:epc:id:sscc:4012345.0${String(Date.now() % 1e9).padStart(9, '0')}`;
+function casedJourney(): string {
+  const t = (n: number): string => `2025-04-0${n}T10:00:00+01:00`;
+  const base = { eventTimeZoneOffset: '+01:00', readPoint: { id: 'urn:epc:id:sgln:4012345.00001.9' } };
+  return JSON.stringify({
+    '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
+    type: 'EPCISDocument',
+    schemaVersion: '2.0',
+    creationDate: '2025-04-01T08:00:00Z',
+    epcisBody: {
+      eventList: [
+        { ...base, type: 'ObjectEvent', eventTime: t(1), epcList: [CASED], action: 'ADD', bizStep: 'commissioning', disposition: 'active', ilmd: { 'cbvmda:lotNumber': 'LOT43' } },
+        { ...base, type: 'AggregationEvent', eventTime: t(2), parentID: CASE_SSCC, childEPCs: [CASED], action: 'ADD', bizStep: 'packing' },
+        { ...base, type: 'ObjectEvent', eventTime: t(3), epcList: [CASE_SSCC], action: 'OBSERVE', bizStep: 'shipping', disposition: 'in_transit' },
+        { ...base, type: 'AggregationEvent', eventTime: t(4), parentID: CASE_SSCC, childEPCs: [CASED], action: 'DELETE', bizStep: 'unpacking' },
+      ],
+    },
+  });
+}
+
 describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
   let example: { txId: string; eventIds: string[] };
   let pack: { txId: string; eventIds: string[] };
+  let cased: { txId: string; eventIds: string[] };
 
   beforeAll(async () => {
     shots = await tempDir('tracechain-explorer-shots-');
@@ -112,7 +135,8 @@ describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
     });
     example = await capture(readFileSync(EXAMPLE, 'utf8'));
     pack = await capture(journey());
-    await mined([...example.eventIds, ...pack.eventIds]);
+    cased = await capture(casedJourney());
+    await mined([...example.eventIds, ...pack.eventIds, ...cased.eventIds]);
   }, 120_000);
 
   afterAll(async () => {
@@ -230,6 +254,63 @@ describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
     expect(size.height).toBeGreaterThan(700);
     expect(png.length).toBeGreaterThan(30_000);
     await keepShot(path);
+    await page.close();
+  });
+
+  it('keeps the journey in chain order when the proof checks finish out of order', async () => {
+    const page = await newPage();
+    // Slow down the first SHA-256 of each step's check, the first step's most: the five checks
+    // (five events of one tx in one block) then finish last step first. A MutationObserver
+    // records the order in which the steps' checks finished.
+    await page.addInitScript(`
+      const subtle = crypto.subtle;
+      const digest = subtle.digest.bind(subtle);
+      let calls = 0;
+      Object.defineProperty(subtle, 'digest', {
+        value: async (alg, data) => {
+          const n = calls++;
+          if (n < 5) await new Promise((r) => setTimeout(r, (5 - n) * 250));
+          return digest(alg, data);
+        },
+      });
+      // A step's check is done when it is on the page with its verdict (set then, or added then).
+      window.checkedOrder = [];
+      const done = (el) => {
+        if (el.nodeType === 1 && el.matches('li.step') && el.dataset.verified !== 'pending') window.checkedOrder.push(el.dataset.eventId);
+      };
+      new MutationObserver((records) => {
+        for (const r of records) {
+          if (r.type === 'attributes') done(r.target);
+          else r.addedNodes.forEach(done);
+        }
+      }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-verified'] });
+    `);
+    await page.goto(`${node.api}/#/item/${encodeURIComponent(EPC)}`);
+    await page.waitForSelector('#proof-summary[data-state="verified"]', { timeout: 20_000 });
+    const checked = (await page.evaluate('window.checkedOrder')) as string[];
+    expect([...checked].sort()).toEqual([...pack.eventIds].sort());
+    expect(checked).toEqual([...pack.eventIds].reverse()); // the checks did finish out of order
+    const shown = await page.locator('#timeline li.step').evaluateAll((els) => els.map((e) => e.getAttribute('data-event-id')));
+    const trace = (await (await node.get(`/trace/${encodeURIComponent(EPC)}`)).json()) as { events: { eventId: string }[] };
+    expect(trace.events.map((e) => e.eventId)).toEqual(pack.eventIds);
+    expect(shown).toEqual(pack.eventIds); // and the page shows the journey's order
+    expect(await page.locator('#timeline li.step').first().textContent()).toContain('Commissioning');
+    await page.close();
+  });
+
+  it('shows the steps a pack made in its case, marked with the case', async () => {
+    const page = await newPage();
+    await page.goto(`${node.api}/#/item/${encodeURIComponent(CASED)}`);
+    await page.waitForSelector('#proof-summary[data-state="verified"]', { timeout: 20_000 });
+    const steps = page.locator('#timeline li.step');
+    expect(await steps.evaluateAll((els) => els.map((e) => e.getAttribute('data-event-id')))).toEqual(cased.eventIds);
+    const shipping = steps.nth(2);
+    expect(await shipping.textContent()).toContain('Shipping');
+    const sscc = itemKeyInfo(CASE_SSCC).sscc as string;
+    expect(await shipping.getAttribute('data-via')).toBe(itemKeyInfo(CASE_SSCC).key);
+    expect(await shipping.locator('.via').textContent()).toBe(`via SSCC ${sscc}`);
+    expect(await steps.locator('.via').count()).toBe(1);
+    expect(await page.locator('#timeline li.step[data-verified="true"] .mark.ok').count()).toBe(4);
     await page.close();
   });
 
