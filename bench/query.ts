@@ -10,9 +10,15 @@
  * tx checks the workers already made are not repeated on the main thread.
  * Blocks hold 10 txs × 100 events (~1,000 events, ~0.4 MB: a 10 s block at 100 events/s).
  *
- * The data: items of GTIN 0614141.107346, 25 per batch; a document carries 25 commissionings
- * (batch b, with lot and expiry), 25 shippings (batch b−20), 25 receivings (b−40) and 25
- * dispensings (b−60), so an item's four events sit in four different blocks, ~2 blocks apart.
+ * The data (layout 3): packs of GTIN 0614141.107346 travel in cases of 100 on pallets of 10
+ * cases. Packs are commissioned 25 per document (quarter q, a case's lot and expiry); a case is
+ * packed (AggregationEvent ADD, 100 children) once its four quarters are commissioned; a pallet
+ * (ADD, 10 cases) once its ten cases are packed, then shipped, received and unpacked (DELETE
+ * naming its cases), and its cases emptied (DELETE naming no children); then each quarter's packs
+ * are shipped, received and dispensed 25 per document, 20 documents apart. A document thus holds
+ * ~100 events, and a pack's /trace is 10 events in ~10 blocks: commissioning, packing, the case
+ * put on the pallet, the pallet's shipping and receiving and unpacking (via the pallet), the case
+ * emptied (via the case), the pack's own shipping, receiving and dispensing.
  * The built store is kept in the temp dir for the next run (--fresh rebuilds it).
  */
 import { existsSync } from 'node:fs';
@@ -85,48 +91,99 @@ export interface QueryReport {
   cores: number;
 }
 
-const EVENTS_PER_DOC = 100;
 const TXS_PER_BLOCK = 10;
-const PER_STAGE = EVENTS_PER_DOC / 4;
-const LAG = 20; // documents between an item's stages
+/** Packs per document and stage (a quarter of a case). */
+const PER_STAGE = 25;
+const QUARTERS_PER_CASE = 4;
+const CASES_PER_PALLET = 10;
+const QUARTERS_PER_PALLET = QUARTERS_PER_CASE * CASES_PER_PALLET;
+/** Events per pallet: 4 stages × 1,000 packs, a packing and an emptying per case, 4 pallet events. */
+const EVENTS_PER_PALLET = 4 * PER_STAGE * QUARTERS_PER_PALLET + 2 * CASES_PER_PALLET + 4;
+// Documents after a quarter's commissioning (document q) at which its packs are shipped,
+// received and dispensed; its case is packed at 4c+5, its pallet at 40p+43 (after its last case),
+// then shipped (+5), received (+10), unpacked (+12) and its cases emptied (+14 = 40p+57, before
+// the first quarter of the pallet ships at 40p+59).
+const CASE_PACK_AT = 5;
+const PALLET_PACK_AT = QUARTERS_PER_PALLET + 3;
+const PALLET_STAGES = [
+  [0, 'pack'],
+  [5, 'ship'],
+  [10, 'receive'],
+  [12, 'unpack'],
+  [14, 'empty cases'],
+] as const;
+const SHIP_AT = 59;
+const STAGE_LAG = 20;
 const INTERVAL_MS = 10_000;
-// Bump when the stored layout changes (2: blocks stored with per-tx records, storage buckets blockTxs and blockTxIds).
-const LAYOUT_VERSION = 2;
+// Bump when the stored layout changes (2: blocks stored with per-tx records, storage buckets
+// blockTxs and blockTxIds; 3: packs travel in cases on pallets, store with the links index).
+const LAYOUT_VERSION = 3;
 const CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 
 function serial(item: number): string {
   return `urn:epc:id:sgtin:0614141.107346.${item + 1}`;
 }
 
-/** Document d: commission batch d, ship batch d−LAG, receive d−2·LAG, dispense d−3·LAG (batches ≥ 0 only). */
-function documentBody(d: number): string | undefined {
+function caseSscc(c: number): string {
+  return `urn:epc:id:sscc:0614141.0${String(c).padStart(9, '0')}`;
+}
+
+function palletSscc(p: number): string {
+  return `urn:epc:id:sscc:0614141.1${String(p).padStart(9, '0')}`;
+}
+
+/** Document d of a store of `pallets` pallets (see the header for what goes where). */
+function documentBody(d: number, pallets: number): string | undefined {
+  const quarters = pallets * QUARTERS_PER_PALLET;
+  const cases = pallets * CASES_PER_PALLET;
   const parts: string[] = [];
+  let n = 0;
+  const time = (): string => new Date(Date.UTC(2025, 0, 1) + d * 60_000 + n++ * 10).toISOString();
+  const where = (s: number): string => `"bizLocation":{"id":"urn:epc:id:sgln:0614141.07346.${s}"}`;
+  const packs = (q: number): string[] => Array.from({ length: PER_STAGE }, (_, i) => serial(q * PER_STAGE + i));
+  const object = (epc: string, step: string, action: string, disp: string, s: number, extra = ''): string =>
+    `{"type":"ObjectEvent","eventTime":"${time()}","eventTimeZoneOffset":"+00:00","epcList":["${epc}"],"action":"${action}","bizStep":"${step}","disposition":"${disp}",${where(s)}${extra}}`;
+  const aggregation = (parent: string, children: string[], action: 'ADD' | 'DELETE', s: number): string =>
+    `{"type":"AggregationEvent","eventTime":"${time()}","eventTimeZoneOffset":"+00:00","parentID":"${parent}","childEPCs":[${children.map((c) => `"${c}"`).join(',')}],"action":"${action}","bizStep":"${action === 'ADD' ? 'packing' : 'unpacking'}",${where(s)}}`;
+  if (d < quarters) {
+    const c = Math.floor(d / QUARTERS_PER_CASE);
+    const ilmd = `,"ilmd":{"cbvmda:lotNumber":"L${c % 997}","cbvmda:itemExpirationDate":"2030-12-31"}`;
+    for (const epc of packs(d)) parts.push(object(epc, 'commissioning', 'ADD', 'active', 0, ilmd));
+  }
+  const c = (d - CASE_PACK_AT) / QUARTERS_PER_CASE;
+  if (Number.isInteger(c) && c >= 0 && c < cases) {
+    const children = Array.from({ length: QUARTERS_PER_CASE }, (_, k) => packs(c * QUARTERS_PER_CASE + k)).flat();
+    parts.push(aggregation(caseSscc(c), children, 'ADD', 4));
+  }
+  for (const [offset, stage] of PALLET_STAGES) {
+    const p = (d - PALLET_PACK_AT - offset) / QUARTERS_PER_PALLET;
+    if (!Number.isInteger(p) || p < 0 || p >= pallets) continue;
+    const palletCases = Array.from({ length: CASES_PER_PALLET }, (_, k) => caseSscc(p * CASES_PER_PALLET + k));
+    if (stage === 'pack') parts.push(aggregation(palletSscc(p), palletCases, 'ADD', 4));
+    else if (stage === 'ship') parts.push(object(palletSscc(p), 'shipping', 'OBSERVE', 'in_transit', 1));
+    else if (stage === 'receive') parts.push(object(palletSscc(p), 'receiving', 'OBSERVE', 'in_progress', 2));
+    else if (stage === 'unpack') parts.push(aggregation(palletSscc(p), palletCases, 'DELETE', 2));
+    else for (const cs of palletCases) parts.push(aggregation(cs, [], 'DELETE', 2));
+  }
   const stages = [
-    ['commissioning', 'ADD', 'active', d],
-    ['shipping', 'OBSERVE', 'in_transit', d - LAG],
-    ['receiving', 'OBSERVE', 'in_progress', d - 2 * LAG],
-    ['dispensing', 'OBSERVE', 'dispensed', d - 3 * LAG],
+    ['shipping', 'in_transit', 1, SHIP_AT],
+    ['receiving', 'in_progress', 2, SHIP_AT + STAGE_LAG],
+    ['dispensing', 'dispensed', 3, SHIP_AT + 2 * STAGE_LAG],
   ] as const;
-  for (const [s, [step, action, disp, batch]] of stages.entries()) {
-    if (batch < 0) continue;
-    for (let i = 0; i < PER_STAGE; i++) {
-      const item = batch * PER_STAGE + i;
-      const t = new Date(Date.UTC(2025, 0, 1) + d * 60_000 + s * 1000 + i).toISOString();
-      const ilmd = step === 'commissioning' ? `,"ilmd":{"cbvmda:lotNumber":"L${batch % 997}","cbvmda:itemExpirationDate":"2030-12-31"}` : '';
-      parts.push(
-        `{"type":"ObjectEvent","eventTime":"${t}","eventTimeZoneOffset":"+00:00","epcList":["${serial(item)}"],"action":"${action}","bizStep":"${step}","disposition":"${disp}","bizLocation":{"id":"urn:epc:id:sgln:0614141.07346.${s}"}${ilmd}}`,
-      );
-    }
+  for (const [step, disp, s, lag] of stages) {
+    const q = d - lag;
+    if (q < 0 || q >= quarters) continue;
+    for (const epc of packs(q)) parts.push(object(epc, step, 'OBSERVE', disp, s));
   }
   if (parts.length === 0) return undefined;
   return `{"@context":["${CONTEXT}"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2025-01-01T00:00:00Z","epcisBody":{"eventList":[${parts.join(',')}]}}`;
 }
 
-/** Documents and events for a target event count: the last 3·LAG documents close the lifecycles. */
-function plan(events: number): { docs: number; items: number } {
-  // Document d holds 25·(number of stages with batch ≥ 0); with B batches, docs = B + 3·LAG, events = 100·B.
-  const batches = Math.max(1, Math.ceil(events / EVENTS_PER_DOC));
-  return { docs: batches + 3 * LAG, items: batches * PER_STAGE };
+/** Pallets, documents and packs for a target event count (the last documents close the lifecycles). */
+function plan(events: number): { pallets: number; docs: number; items: number } {
+  const pallets = Math.max(1, Math.ceil(events / EVENTS_PER_PALLET));
+  const quarters = pallets * QUARTERS_PER_PALLET;
+  return { pallets, docs: quarters + SHIP_AT + 2 * STAGE_LAG, items: quarters * PER_STAGE };
 }
 
 interface Prepared {
@@ -157,7 +214,7 @@ async function buildStore(dir: string, target: number, log: (m: string) => void,
   const key = await data.createMemberKey();
   const peerKey = await data.createPeerKey();
   await data.createApiToken();
-  const { docs, items } = plan(target);
+  const { pallets, docs, items } = plan(target);
   const blocksNeeded = Math.ceil(docs / TXS_PER_BLOCK) + 10;
   const params = { ...paramsForInterval(INTERVAL_MS), powLimitBits: 0x207fffff, genesisBits: 0x207fffff };
   const genesisTime = Date.now() - (blocksNeeded + 100) * INTERVAL_MS;
@@ -227,7 +284,7 @@ async function buildStore(dir: string, target: number, log: (m: string) => void,
     let nextDoc = 0;
     const feed = (): void => {
       while (inflight.length < WINDOW && nextDoc < docs) {
-        const body = documentBody(nextDoc++);
+        const body = documentBody(nextDoc++, pallets);
         if (body !== undefined) inflight.push(pool.prepare(Buffer.from(body), genesisTime + nextDoc));
       }
     };

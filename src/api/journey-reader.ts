@@ -23,6 +23,10 @@ export function storeJourneyReader(chain: Chain, provenance: Provenance): Journe
       ready();
       return store.linksBefore(key, role, at, limit);
     },
+    allLinks: async (key, limit) => {
+      ready();
+      return store.allLinks(key, limit);
+    },
     history: (key, range) => store.history(key, { after: range.after === undefined ? undefined : { key, ...range.after, eventId: '' }, to: range.upTo, limit: range.limit }),
     event: async (at: Position) => {
       const hash = await provenance.mainHash(at.height);

@@ -4,9 +4,9 @@
  * tip pointer included.
  */
 import type { Block } from './block.js';
-import type { LinkKind, LinkRecord, LinkRole, Position } from '../trace/journey.js';
+import type { LinkKind, LinkRecord, LinkRole, Position, RoleLinkRecord } from '../trace/journey.js';
 
-export type { LinkKind, LinkRecord, LinkRole, Position };
+export type { LinkKind, LinkRecord, LinkRole, Position, RoleLinkRecord };
 
 export type BlockStatus = 'stored' | 'invalid';
 
@@ -138,6 +138,8 @@ export interface ChainStore {
   links(key: string, role: LinkRole, opts: { after?: Position; upTo?: Position; limit: number }): Promise<LinkRecord[]>;
   /** An item's link records of one role at or before `at`, newest first, at most `limit`. */
   linksBefore(key: string, role: LinkRole, at: Position, limit: number): Promise<LinkRecord[]>;
+  /** An item's link records of every role in one read (child, parent, transform; each in chain order), at most `limit`. */
+  allLinks(key: string, limit: number): Promise<RoleLinkRecord[]>;
   /**
    * Whether the links index covers the main chain. False on a store written by a build without
    * it until it is rebuilt (the node does that when it starts: node/links-backfill.ts).

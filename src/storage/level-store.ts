@@ -23,6 +23,7 @@ import type {
   LinkRecord,
   LinkRole,
   LotKey,
+  RoleLinkRecord,
   StoredItem,
   TxLocation,
   UndoRecord,
@@ -394,6 +395,15 @@ export class LevelChainStore implements ChainStore {
       return [];
     }
     return (await this.repositories.links.page(key, role, { lte: at, limit, reverse: true })).map(linkRecordOf);
+  }
+
+  async allLinks(key: string, limit: number): Promise<RoleLinkRecord[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new StorageArgumentError('limit must be a non-negative integer');
+    if (limit === 0) {
+      historyPrefix(key);
+      return [];
+    }
+    return (await this.repositories.links.pageAll(key, limit)).map(([k, v]) => ({ ...linkRecordOf([k, v]), role: k.role }));
   }
 
   linksReady(): boolean {

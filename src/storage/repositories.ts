@@ -506,6 +506,19 @@ export class LinksRepository extends Repository<c.LinkKey, c.LinkValue> {
     }
     return out;
   }
+
+  /** Every record of one item, all roles (child, parent, transform; each in position order), at most `limit`. */
+  async pageAll(key: string, limit: number): Promise<[c.LinkKey, c.LinkValue][]> {
+    const start = c.historyPrefix(key); // utf8(key) ‖ 0x00: the same item prefix
+    const end = start.slice();
+    end[end.length - 1] = 1;
+    const out: [c.LinkKey, c.LinkValue][] = [];
+    for await (const [k, v] of this.entries({ gte: start, lt: end, limit })) {
+      if (k.key !== key) throw new StorageCorruptionError('links', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
+      out.push([k, v]);
+    }
+    return out;
+  }
 }
 
 /** All repositories over one database. */

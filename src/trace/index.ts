@@ -82,4 +82,5 @@ export {
   type LinkRecord,
   type LinkRole,
   type Position,
+  type RoleLinkRecord,
 } from './journey.js';

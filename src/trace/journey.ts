@@ -54,6 +54,10 @@ export interface LinkRecord extends Position {
   other?: string;
 }
 
+export interface RoleLinkRecord extends LinkRecord {
+  role: LinkRole;
+}
+
 /** An entry of the EPC history index. */
 export interface HistoryRef extends Position {
   eventId: string;
@@ -172,6 +176,8 @@ export interface JourneyReader {
   links(key: string, role: LinkRole, range: { after?: Position; upTo?: Position; limit: number }): Promise<LinkRecord[]>;
   /** `key`'s link records of `role` at or before `at`, newest first, at most `limit`. */
   linksBefore(key: string, role: LinkRole, at: Position, limit: number): Promise<LinkRecord[]>;
+  /** `key`'s link records of every role in one read (child, then parent, then transform; each in chain order), at most `limit`. */
+  allLinks(key: string, limit: number): Promise<RoleLinkRecord[]>;
   /** `key`'s history entries in chain order: strictly after `after`, up to `upTo` inclusive, at most `limit`. */
   history(key: string, range: { after?: Position; upTo?: Position; limit: number }): Promise<HistoryRef[]>;
   /** The main-chain event at a position (asked only for the transformations the item was part of). */
@@ -226,6 +232,60 @@ interface Source {
   mark: Mark;
 }
 
+/** Link records read at once per key: most items and containers have a handful. */
+const SNAPSHOT_RECORDS = 64;
+
+/**
+ * The link reads of one page. A key's records are read whole in one read when they are few
+ * (most items and containers: a pack has 2–4, a case or pallet as many), so each key costs one
+ * round trip; a key with more is read by the bounded range reads. Memoised per page.
+ */
+class PageLinks {
+  private readonly whole = new Map<string, Promise<Map<LinkRole, LinkRecord[]> | undefined>>();
+
+  constructor(private readonly reader: JourneyReader) {}
+
+  private snapshot(key: string): Promise<Map<LinkRole, LinkRecord[]> | undefined> {
+    let p = this.whole.get(key);
+    if (p === undefined) {
+      p = this.reader.allLinks(key, SNAPSHOT_RECORDS + 1).then((records) => {
+        if (records.length > SNAPSHOT_RECORDS) return undefined;
+        const byRole = new Map<LinkRole, LinkRecord[]>([
+          ['child', []],
+          ['parent', []],
+          ['transform', []],
+        ]);
+        for (const { role, ...r } of records) byRole.get(role)?.push(r);
+        return byRole;
+      });
+      this.whole.set(key, p);
+    }
+    return p;
+  }
+
+  async links(key: string, role: LinkRole, range: { after?: Position; upTo?: Position; limit: number }): Promise<LinkRecord[]> {
+    const all = (await this.snapshot(key))?.get(role);
+    if (all === undefined) return this.reader.links(key, role, range);
+    const out: LinkRecord[] = [];
+    for (const r of all) {
+      if (out.length >= range.limit || (range.upTo !== undefined && comparePositions(r, range.upTo) > 0)) break;
+      if (range.after === undefined || comparePositions(r, range.after) > 0) out.push(r);
+    }
+    return out;
+  }
+
+  async linksBefore(key: string, role: LinkRole, at: Position, limit: number): Promise<LinkRecord[]> {
+    const all = (await this.snapshot(key))?.get(role);
+    if (all === undefined) return this.reader.linksBefore(key, role, at, limit);
+    const out: LinkRecord[] = [];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const r = all[i] as LinkRecord;
+      if (comparePositions(r, at) <= 0) out.push(r);
+    }
+    return out;
+  }
+}
+
 /**
  * One page of an item's journey. Every read asks for at most limit+1 records; the merge keeps
  * only what every source has read up to (a source that filled its quota may have more after its
@@ -235,6 +295,7 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
   if (!Number.isSafeInteger(opts.limit) || opts.limit < 1) throw new RangeError('journey limit must be a positive integer');
   const want = opts.limit + 1;
   const after = opts.after;
+  const links = new PageLinks(reader);
   const sources: Promise<Source>[] = [];
   const read = (key: string, mark: Mark, from?: Position, upTo?: Position): void => {
     const start = from === undefined ? after : later(after, justBefore(from));
@@ -242,11 +303,11 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
   };
 
   read(item, SELF);
-  const containers = followContainers(reader, item, after, want, (w, base) => read(w.container, containerMark(w, base), w.from, w.to), SELF);
+  const containers = followContainers(links, item, after, want, (w, base) => read(w.container, containerMark(w, base), w.from, w.to), SELF);
   const classes = Promise.resolve(opts.classKeys).then((keys) => {
     for (const k of keys) if (k !== item) read(k, { tier: 2, depth: 0, via: 'class', path: [k] });
   });
-  const linked = followTransformations(reader, item, after, want, read);
+  const linked = followTransformations(reader, links, item, after, want, read);
   await Promise.all([containers, classes]);
   const linksTruncated = await linked;
   return { ...merge(await Promise.all(sources), opts.limit), linksTruncated };
@@ -263,7 +324,7 @@ function containerMark(w: Window, base: Mark): Mark {
  * is called for each as soon as it is final, so its history read overlaps the next level's.
  */
 async function followContainers(
-  reader: JourneyReader,
+  reader: PageLinks,
   item: string,
   after: Position | undefined,
   want: number,
@@ -299,7 +360,7 @@ async function followContainers(
  * end (at most `want`; past the last one read, nothing is known: windows stop there).
  */
 async function windowsOf(
-  reader: JourneyReader,
+  reader: PageLinks,
   key: string,
   span: { from?: Position; to?: Position },
   after: Position | undefined,
@@ -343,7 +404,7 @@ const BACK_STEP = 8;
  * latest `in`, unless a `left` or an `out` of that container came after it (an `out` of another
  * container changes nothing). Reads backwards until that is decided.
  */
-async function containerAt(reader: JourneyReader, key: string, at: Position): Promise<{ container: string; from: Position } | undefined> {
+async function containerAt(reader: PageLinks, key: string, at: Position): Promise<{ container: string; from: Position } | undefined> {
   const outs = new Set<string>();
   let upTo = at;
   for (;;) {
@@ -366,12 +427,13 @@ async function containerAt(reader: JourneyReader, key: string, at: Position): Pr
  */
 async function followTransformations(
   reader: JourneyReader,
+  links: PageLinks,
   item: string,
   after: Position | undefined,
   want: number,
   read: (key: string, mark: Mark, from?: Position, upTo?: Position) => void,
 ): Promise<boolean> {
-  const records = await reader.links(item, 'transform', { limit: MAX_LINKED_ITEMS + 1 });
+  const records = await links.links(item, 'transform', { limit: MAX_LINKED_ITEMS + 1 });
   let truncated = records.length > MAX_LINKED_ITEMS;
   const events = await Promise.all(records.slice(0, MAX_LINKED_ITEMS).map((r) => reader.event(r)));
   const linked = new Map<string, 'input' | 'output'>();
@@ -391,7 +453,7 @@ async function followTransformations(
     [...linked].map(([key, as]) => {
       const base: Mark = { tier: 3, depth: 1, via: as, path: [key] };
       read(key, base);
-      return followContainers(reader, key, after, want, (w, b) => read(w.container, containerMark(w, b), w.from, w.to), base);
+      return followContainers(links, key, after, want, (w, b) => read(w.container, containerMark(w, b), w.from, w.to), base);
     }),
   );
   return truncated;
