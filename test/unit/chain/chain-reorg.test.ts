@@ -15,7 +15,7 @@ describe('fork choice and reorg', () => {
   it('the heavier branch wins over the longer one; undo restores indexes; orphaned txs return to the mempool', async () => {
     const fork = fx.chain.tip;
     const shared = makeTx(fx, [{ epc: 'urn:x:shared', action: 'commission' }]);
-    const onlyA = makeTx(fx, [{ epc: 'urn:x:a', action: 'commission' }]);
+    const onlyA = makeTx(fx, [{ epc: 'urn:x:a', action: 'commission' }, { epc: 'urn:x:shared', action: 'pack', into: 'urn:x:box' }]);
     const dispenseA = makeTx(fx, [{ epc: 'urn:x:shared', action: 'dispense' }]);
     // Branch A: three blocks on schedule (easiest bits).
     const a1 = buildBlock(fx, { parent: fork, txs: [shared, onlyA] });
@@ -26,6 +26,11 @@ describe('fork choice and reorg', () => {
     await fx.chain.importBlock(a3);
     expect(fx.chain.tip.hash).toBe(a3.hashHex);
     expect((await fx.store.getItem('urn:x:shared'))?.status).toBe('dispensed');
+    // Link records of A: packed into the box (a1), then left (dispensed, a2).
+    expect((await fx.store.links('urn:x:shared', 'child', { limit: 10 })).map((l) => [l.height, l.kind, l.other])).toEqual([
+      [fork.height + 1, 'in', 'urn:x:box'],
+      [fork.height + 2, 'left', undefined],
+    ]);
     const workA = fx.chain.tip.chainwork;
 
     // Branch B: two blocks, the second far ahead of schedule, so its target is much harder.
@@ -60,6 +65,9 @@ describe('fork choice and reorg', () => {
     expect(await fx.store.getItem('urn:x:a')).toBeUndefined();
     const history = await fx.store.history('urn:x:shared', { limit: 10 });
     expect(history.map((h) => h.height)).toEqual([fork.height + 1]);
+    // A's link records are gone with its blocks.
+    expect(await fx.store.links('urn:x:shared', 'child', { limit: 10 })).toEqual([]);
+    expect(await fx.store.countLinks()).toBe(0);
 
     // Orphaned txs not in B are pending again; the one B holds is not.
     expect(fx.chain.mempool.has(toHex(txId(onlyA)))).toBe(true);
