@@ -299,7 +299,11 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
   const sources: Promise<Source>[] = [];
   const read = (key: string, mark: Mark, from?: Position, upTo?: Position): void => {
     const start = from === undefined ? after : later(after, justBefore(from));
-    sources.push(reader.history(key, { after: start, upTo, limit: want }).then((refs) => ({ refs, mark })));
+    const source = reader.history(key, { after: start, upTo, limit: want }).then((refs) => ({ refs, mark }));
+    // Awaited below with the others; if another read fails first, the page fails with that
+    // error and this one's outcome no longer matters (it must not surface as unhandled).
+    source.catch(() => undefined);
+    sources.push(source);
   };
 
   read(item, SELF);
@@ -308,8 +312,7 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
     for (const k of keys) if (k !== item) read(k, { tier: 2, depth: 0, via: 'class', path: [k] });
   });
   const linked = followTransformations(reader, links, item, after, want, read);
-  await Promise.all([containers, classes]);
-  const linksTruncated = await linked;
+  const [, , linksTruncated] = await Promise.all([containers, classes, linked]);
   return { ...merge(await Promise.all(sources), opts.limit), linksTruncated };
 }
 

@@ -455,3 +455,35 @@ describe('journeyPage agrees with a replay of the chain, whatever the events (pr
     );
   });
 });
+
+describe('journeyPage: a failing read', () => {
+  it('fails the page with that read’s error, and leaves no promise rejected unhandled', async () => {
+    const l = new Ledger().add('pack', packInto(CASE, [pack(1)])).add('ship case', step('shipping', [CASE]));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const broken: JourneyReader = {
+        links: (k, r, range) => l.links(k, r, range),
+        linksBefore: (k, r, at, n) => l.linksBefore(k, r, at, n),
+        allLinks: async (k, n) => {
+          if (k === canonicalItemKey(CASE)) throw new Error('disk on fire');
+          return l.allLinks(k, n);
+        },
+        history: async (k, r) => {
+          await new Promise((res) => setTimeout(res, 20));
+          if (k !== canonicalItemKey(pack(1))) throw new Error(`history of ${k} failed too`);
+          return l.history(k, r);
+        },
+        event: (at) => l.event(at),
+      };
+      await expect(journeyPage(broken, canonicalItemKey(pack(1)), { limit: 10, classKeys: [canonicalItemKey(LOT)] })).rejects.toThrow('disk on fire');
+      await new Promise((res) => setTimeout(res, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
