@@ -6,6 +6,17 @@
  */
 import type { BufferPool } from './buffer-pool.js';
 
+/** String.prototype.isWellFormed (ES2024, in Node 20; this build's lib is ES2023). */
+type WellFormedCheck = string & { isWellFormed(): boolean };
+
+/** Where string() puts a string's UTF-8 bytes before escaping them (one, grown as needed: the largest tx). */
+let scratch = Buffer.allocUnsafe(0);
+
+function scratchFor(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 64 * 1024));
+  return scratch;
+}
+
 export class JsonBytes {
   private buf: Buffer;
   private len = 0;
@@ -42,6 +53,37 @@ export class JsonBytes {
   /** Any JS value, as JSON.stringify writes it (UTF-8). */
   value(v: unknown): this {
     return this.text(JSON.stringify(v));
+  }
+
+  /**
+   * A JS string as a JSON string literal: the bytes of `JSON.stringify(s)`, escaped here in one
+   * pass over its UTF-8 bytes. JSON.stringify of a long string full of quotes (a proof's canonical
+   * tx: ~45 KB, thousands of quotes) runs at ~120 MB/s and makes a new string the size of the
+   * answer's largest part; this is several times faster and allocates nothing. A string with
+   * characters this pass does not escape the same way (controls, lone surrogates) goes through
+   * JSON.stringify.
+   */
+  string(s: string): this {
+    if (!(s as WellFormedCheck).isWellFormed()) return this.value(s);
+    const raw = scratchFor(s.length * 3);
+    const n = raw.write(s, 0, 'utf8');
+    this.reserve(2 * n + 2);
+    const out = this.buf;
+    const start = this.len;
+    let j = start;
+    out[j++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const b = raw[i] as number;
+      if (b === 0x22 || b === 0x5c) {
+        out[j++] = 0x5c;
+        out[j++] = b;
+      } else if (b < 0x20) {
+        return this.value(s); // nothing written counts: len is still `start`
+      } else out[j++] = b;
+    }
+    out[j++] = 0x22;
+    this.len = j;
+    return this;
   }
 
   /** JSON text given as a JS string (written as UTF-8). */

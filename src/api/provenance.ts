@@ -168,7 +168,7 @@ export class BlockMaterial {
 
   /** The proof of tx i (its canonical text `tx`) as JSON, exactly as JSON.stringify(this.proof(tx, i)) writes it. */
   writeProof(w: JsonBytes, tx: string, i: number): void {
-    w.ascii('{"tx":').value(tx);
+    w.ascii('{"tx":').string(tx);
     w.ascii(`,"txIndex":${i},"txCount":${this.txCount},"auditPath":[`);
     const path = flatAuditPath(this.levels, i);
     for (let k = 0; k < path.length; k++) w.ascii(k === 0 ? `"${path[k] as string}"` : `,"${path[k] as string}"`);

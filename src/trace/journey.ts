@@ -297,9 +297,19 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
   const after = opts.after;
   const links = new PageLinks(reader);
   const sources: Promise<Source>[] = [];
-  const read = (key: string, mark: Mark, from?: Position, upTo?: Position): void => {
+  const read = (key: string, mark: Mark, from?: Position, upTo?: Position, final?: Promise<WindowEnd>): void => {
     const start = from === undefined ? after : later(after, justBefore(from));
-    const source = reader.history(key, { after: start, upTo, limit: want }).then((refs) => ({ refs, mark }));
+    const reading = reader.history(key, { after: start, upTo, limit: want });
+    // A container window's history is read while the window's end is still being decided (the
+    // container may have been emptied earlier): read to the furthest end, keep what is within.
+    // Cutting a read short this way loses nothing: it was in order from the window's start.
+    const source =
+      final === undefined
+        ? reading.then((refs) => ({ refs, mark }))
+        : Promise.all([reading, final]).then(([refs, end]) => ({
+            refs: end === null ? [] : end.to === undefined ? refs : refs.filter((r) => comparePositions(r, end.to as Position) <= 0),
+            mark,
+          }));
     // Awaited below with the others; if another read fails first, the page fails with that
     // error and this one's outcome no longer matters (it must not surface as unhandled).
     source.catch(() => undefined);
@@ -307,7 +317,7 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
   };
 
   read(item, SELF);
-  const containers = followContainers(links, item, after, want, (w, base) => read(w.container, containerMark(w, base), w.from, w.to), SELF);
+  const containers = followContainers(links, item, after, want, (w, base, final) => read(w.container, containerMark(w, base), w.from, w.to, final), SELF);
   const classes = Promise.resolve(opts.classKeys).then((keys) => {
     for (const k of keys) if (k !== item) read(k, { tier: 2, depth: 0, via: 'class', path: [k] });
   });
@@ -322,29 +332,40 @@ function containerMark(w: Window, base: Mark): Mark {
   return { tier: base.tier, depth: (base.path?.length ?? 0) + w.path.length, via: base.via as string, path: [...(base.path ?? []), ...w.path] };
 }
 
+/** A container window's final end (`to` undefined: open), or null when it turned out empty. */
+type WindowEnd = { to: Position | undefined } | null;
+
 /**
- * Every container window of `item` (all nesting levels) that matters after `after`; `onWindow`
- * is called for each as soon as it is final, so its history read overlaps the next level's.
+ * Every container window of `item` (all nesting levels) that matters after `after`. `onWindow`
+ * is called for each as soon as it is found, with a promise of its final end (cut short if the
+ * container was emptied meanwhile), so its history is read while the next level's links are.
  */
 async function followContainers(
   reader: PageLinks,
   item: string,
   after: Position | undefined,
   want: number,
-  onWindow: (w: Window, base: Mark) => void,
+  onWindow: (w: Window, base: Mark, final: Promise<WindowEnd>) => void,
   base: Mark,
 ): Promise<void> {
   const expand = async (w: Window, seen: readonly string[]): Promise<void> => {
-    // The container's own containers during the window, and whether it was emptied meanwhile.
-    // Emptied since it went in (also before the window of the level below began).
+    let settle: (end: WindowEnd) => void = () => undefined;
+    onWindow(w, base, new Promise<WindowEnd>((resolve) => (settle = resolve)));
+    // The container's own containers during the window, and whether it was emptied meanwhile
+    // (also before the window of the level below began).
     const [emptied, nested] = await Promise.all([
       reader.links(w.container, 'parent', { after: w.since, upTo: w.to, limit: 1 }),
       windowsOf(reader, w.container, { from: w.from, to: w.to }, after, want),
-    ]);
+    ]).catch((err: unknown) => {
+      settle(null);
+      throw err;
+    });
     const end = emptied[0] !== undefined ? earlier(w.to, emptied[0]) : w.to;
-    if (end !== undefined && (comparePositions(end, w.from) < 0 || (after !== undefined && comparePositions(end, after) <= 0))) return;
-    const clipped: Window = { ...w, to: end };
-    onWindow(clipped, base);
+    if (end !== undefined && (comparePositions(end, w.from) < 0 || (after !== undefined && comparePositions(end, after) <= 0))) {
+      settle(null);
+      return;
+    }
+    settle({ to: end });
     const next = seen.concat(w.container);
     await Promise.all(
       nested
@@ -434,7 +455,7 @@ async function followTransformations(
   item: string,
   after: Position | undefined,
   want: number,
-  read: (key: string, mark: Mark, from?: Position, upTo?: Position) => void,
+  read: (key: string, mark: Mark, from?: Position, upTo?: Position, final?: Promise<WindowEnd>) => void,
 ): Promise<boolean> {
   const records = await links.links(item, 'transform', { limit: MAX_LINKED_ITEMS + 1 });
   let truncated = records.length > MAX_LINKED_ITEMS;
@@ -456,7 +477,7 @@ async function followTransformations(
     [...linked].map(([key, as]) => {
       const base: Mark = { tier: 3, depth: 1, via: as, path: [key] };
       read(key, base);
-      return followContainers(links, key, after, want, (w, b) => read(w.container, containerMark(w, b), w.from, w.to), base);
+      return followContainers(links, key, after, want, (w, b, final) => read(w.container, containerMark(w, b), w.from, w.to, final), base);
     }),
   );
   return truncated;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { BufferPool } from '../../../src/api/buffer-pool.js';
 import { JsonBytes } from '../../../src/api/json-bytes.js';
 
@@ -41,5 +42,26 @@ describe('JsonBytes with a pool', () => {
     const again = new JsonBytes(5000, pool);
     expect(pool.stats()).toMatchObject({ reuses: 1, allocations: grown.allocations }); // a large one is reused
     again.release();
+  });
+});
+
+describe('JsonBytes.string', () => {
+  it('writes exactly the bytes of JSON.stringify for any string (quotes, backslashes, controls, non-ASCII, lone surrogates)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string(), fc.constantFrom('', '"', '\\', '\n', '\u2028', '\ud800', 'a\udc00b', '"\\"\u0001')), (s) => {
+        const w = new JsonBytes(16);
+        w.ascii('[').string(s).ascii(',').string(s + s).ascii(']');
+        expect(w.bytes().toString('utf8')).toBe(`[${JSON.stringify(s)},${JSON.stringify(s + s)}]`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('escapes a canonical tx as JSON.stringify does', () => {
+    const tx = JSON.stringify({ a: 'x"y\\z', events: [{ epc: 'urn:epc:id:sgtin:0614141.107346.1', note: 'línea\nnueva 💊' }] });
+    const w = new JsonBytes(16);
+    w.string(tx);
+    expect(w.bytes().toString('utf8')).toBe(JSON.stringify(tx));
+    expect(JSON.parse(w.bytes().toString('utf8'))).toBe(tx);
   });
 });
