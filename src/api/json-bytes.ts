@@ -67,7 +67,15 @@ export class JsonBytes {
     if (!(s as WellFormedCheck).isWellFormed()) return this.value(s);
     const raw = scratchFor(s.length * 3);
     const n = raw.write(s, 0, 'utf8');
-    this.reserve(2 * n + 2);
+    if (this.len + 2 * n + 2 > this.buf.length) {
+      // Room for exactly the escaped length (each quote and backslash gains one), not the worst case.
+      let more = 2;
+      for (let i = 0; i < n; i++) {
+        const b = raw[i] as number;
+        if (b === 0x22 || b === 0x5c) more++;
+      }
+      this.reserve(n + more);
+    }
     const out = this.buf;
     const start = this.len;
     let j = start;

@@ -531,8 +531,14 @@ export class Provenance {
    * (found by indexTxEvents, kept with the cached tx), for writeEventEntry. Falls back to
    * JSON.parse for a tx whose text does not have the expected shape.
    */
-  async rawEntryAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined): Promise<RawEventEntry> {
-    const found = await this.txOf(ref.hash, txIndex);
+  async rawEntryAt(
+    ref: BlockRef,
+    txIndex: number,
+    eventIndex: number,
+    expectedEventId: string | undefined,
+    prefetched?: { material: BlockMaterial; tx: CachedTx },
+  ): Promise<RawEventEntry> {
+    const found = prefetched ?? (await this.txOf(ref.hash, txIndex));
     if (found === undefined) throw damaged(`main-chain block ${ref.hash} at height ${ref.height} is not stored`);
     const { material } = found;
     const tx = found.tx.text;
@@ -554,6 +560,53 @@ export class Provenance {
     }
     const isMain = (await this.mainHash(ref.height)) === ref.hash;
     return { eventId, event, txIndex, block: ref, confirmations: this.confirmationsOf(ref, isMain), material, tx };
+  }
+
+  /**
+   * rawEntryAt for several events at once (a /trace page): the txs they need are read from the
+   * store in one multi-get (checked against their blocks' tx IDs as singleTx does) instead of one
+   * read each; a tx of a block stored without per-tx records is read as rawEntryAt reads it.
+   */
+  async rawEntriesAt(list: readonly { ref: BlockRef; txIndex: number; eventIndex: number; eventId: string }[]): Promise<RawEventEntry[]> {
+    const { store } = this.chain;
+    const hashes = [...new Set(list.map((x) => x.ref.hash))];
+    const materials = new Map<string, BlockMaterial>();
+    await Promise.all(
+      hashes.map(async (hash) => {
+        let m = this.materialCache.get(hash);
+        if (m === undefined) {
+          const record = await store.getBlockTxIds(hash);
+          if (record === undefined) return; // stored by an older build: rawEntryAt reads the block
+          m = materialFromIds(hash, record);
+          this.materialCache.set(hash, m, m.cost);
+        }
+        materials.set(hash, m);
+      }),
+    );
+    const found = new Map<string, { material: BlockMaterial; tx: CachedTx }>();
+    const toRead: { hash: string; index: number; key: string; material: BlockMaterial }[] = [];
+    const queued = new Set<string>();
+    for (const { ref, txIndex } of list) {
+      const key = `${ref.hash}:${txIndex}`;
+      const material = materials.get(ref.hash);
+      if (material === undefined || found.has(key) || queued.has(key)) continue;
+      queued.add(key);
+      if (txIndex >= material.txCount) throw damaged(`block ${ref.hash} has no tx ${txIndex}`);
+      const cached = this.txCache.get(key);
+      if (cached !== undefined) found.set(key, { material, tx: cached });
+      else toRead.push({ hash: ref.hash, index: txIndex, key, material });
+    }
+    const texts = toRead.length === 0 ? [] : await store.getBlockTxTexts(toRead);
+    toRead.forEach((t, i) => {
+      const text = texts[i];
+      if (text === undefined) return; // no per-tx record: rawEntryAt reads the block
+      const id = txIdOfStoredText(text, this.chain, `block ${t.hash}: stored tx ${t.index}`);
+      if (toHex(id) !== t.material.txIdHex(t.index)) throw damaged(`block ${t.hash}: stored tx ${t.index} does not hash to its tx ID (the block's merkle root)`);
+      const tx: CachedTx = { text };
+      this.txCache.set(t.key, tx, cachedTxCost(tx));
+      found.set(t.key, { material: t.material, tx });
+    });
+    return Promise.all(list.map((x) => this.rawEntryAt(x.ref, x.txIndex, x.eventIndex, x.eventId, found.get(`${x.ref.hash}:${x.txIndex}`))));
   }
 
   /** An event by ID: on the main chain (with proof), pending in the mempool (no proof), or undefined. */

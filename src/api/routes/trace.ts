@@ -156,13 +156,14 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     let next: string | undefined;
     for (let i = 0; i < steps.length && next === undefined; i += TRACE_CONCURRENCY) {
       const chunk = steps.slice(i, i + TRACE_CONCURRENCY);
-      const entries = await Promise.all(
+      const refs = await Promise.all(
         chunk.map(async (h) => {
           const hash = await provenance.mainHash(h.height);
           if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${h.height}`);
-          return provenance.rawEntryAt({ hash, height: h.height }, h.txIndex, h.eventIndex, h.eventId);
+          return { ref: { hash, height: h.height }, txIndex: h.txIndex, eventIndex: h.eventIndex, eventId: h.eventId };
         }),
       );
+      const entries = await provenance.rawEntriesAt(refs);
       // Room for the chunk at once: a tx's JSON string is at most about 1.2× its bytes in practice (quotes escaped).
       w.expect(entries.reduce((n, e) => n + Math.ceil(e.tx.length * 1.25) + e.event.length + 2048, 0));
       for (const [k, e] of entries.entries()) {

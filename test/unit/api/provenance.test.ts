@@ -232,6 +232,51 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
     }
   });
 
+  it('rawEntriesAt: the same entries as rawEntryAt, the txs of a page in one store read; the older block format and damage as rawEntryAt', async () => {
+    const reads = { ids: 0, txs: 0, refs: 0 };
+    let txBytes = block.txBytes.map((b) => b.slice());
+    perTx = {
+      getBlockTxIds: async (hash: string) => {
+        reads.ids++;
+        return hash === block.hashHex ? idsRecord() : undefined;
+      },
+      getBlockTxTexts: async (refs: { hash: string; index: number }[]) => {
+        reads.txs++;
+        reads.refs += refs.length;
+        return refs.map((r) => (r.hash === block.hashHex && txBytes[r.index] ? new TextDecoder().decode(txBytes[r.index]) : undefined));
+      },
+    };
+    try {
+      const all = txs.flatMap((t, txIndex) => t.events.map((_, eventIndex) => ({ ref, txIndex, eventIndex, eventId: t.eventIds[eventIndex] as string })));
+      const p = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 0, proofCacheBytes: 1024 * 1024 });
+      const many = await p.rawEntriesAt(all);
+      expect(reads).toEqual({ ids: 1, txs: 1, refs: txs.length });
+      const one = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 0, proofCacheBytes: 1024 * 1024 });
+      for (const [i, x] of all.entries()) {
+        const a = new JsonBytes();
+        writeEventEntry(a, many[i] as Parameters<typeof writeEventEntry>[1]);
+        const b = new JsonBytes();
+        writeEventEntry(b, await one.rawEntryAt(x.ref, x.txIndex, x.eventIndex, x.eventId));
+        expect(a.bytes().toString('utf8')).toBe(b.bytes().toString('utf8'));
+      }
+      // A wrong expected event ID, a flipped tx byte: refused.
+      const fresh = () => new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 0, proofCacheBytes: 1024 * 1024 });
+      await expect(fresh().rawEntriesAt([{ ...(all[0] as (typeof all)[number]), eventId: all[1]?.eventId as string }])).rejects.toMatchObject({ status: 500, code: 'STORE_DAMAGED' });
+      const t1 = txBytes[1] as Uint8Array;
+      t1[30] = (t1[30] as number) ^ 0x04;
+      await expect(fresh().rawEntriesAt(all)).rejects.toMatchObject({ status: 500, code: 'STORE_DAMAGED' });
+      txBytes = block.txBytes.map((b) => b.slice());
+      // A block stored without per-tx records: read whole, the same entries.
+      perTx = {};
+      const stored = { bytes: good, reads: 0 };
+      const old = await new Provenance(fakeChain(stored), { blockCacheBytes: 0, proofCacheBytes: 1024 * 1024 }).rawEntriesAt(all);
+      expect(stored.reads).toBeGreaterThan(0);
+      expect(old.map((e) => [e.eventId, e.event, e.tx])).toEqual(many.map((e) => [e.eventId, e.event, e.tx]));
+    } finally {
+      perTx = {};
+    }
+  });
+
   it('writes entries as entryAt answers them, byte for byte, and keeps only the txs asked for', async () => {
     const stored = { bytes: good, reads: 0 };
     const p = new Provenance(fakeChain(stored), { blockCacheBytes: 1024 * 1024, proofCacheBytes: 1024 * 1024 });
