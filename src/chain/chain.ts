@@ -186,6 +186,15 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.modules.store;
   }
 
+  /**
+   * A stamp of the stored chain state: changes with every block connect or disconnect, and is
+   * undefined while one runs. What was read from the store between two equal stamps is current
+   * (read-side caches tag their entries with it).
+   */
+  stateStamp(): number | undefined {
+    return this.stateBusy ? undefined : this.stateVersion;
+  }
+
   get mempool(): Mempool {
     return this.modules.mempool;
   }

@@ -176,8 +176,12 @@ export interface JourneyReader {
   links(key: string, role: LinkRole, range: { after?: Position; upTo?: Position; limit: number }): Promise<LinkRecord[]>;
   /** `key`'s link records of `role` at or before `at`, newest first, at most `limit`. */
   linksBefore(key: string, role: LinkRole, at: Position, limit: number): Promise<LinkRecord[]>;
-  /** `key`'s link records of every role in one read (child, then parent, then transform; each in chain order), at most `limit`. */
-  allLinks(key: string, limit: number): Promise<RoleLinkRecord[]>;
+  /**
+   * `key`'s link records of every role in one read (child, then parent, then transform; each in
+   * chain order), at most `limit`. `shared`: the key is read as a container, so other journeys
+   * (its other packs') are likely to read it too.
+   */
+  allLinks(key: string, limit: number, shared: boolean): Promise<RoleLinkRecord[]>;
   /** `key`'s history entries in chain order: strictly after `after`, up to `upTo` inclusive, at most `limit`. */
   history(key: string, range: { after?: Position; upTo?: Position; limit: number }): Promise<HistoryRef[]>;
   /** The main-chain event at a position (asked only for the transformations the item was part of). */
@@ -243,12 +247,16 @@ const SNAPSHOT_RECORDS = 64;
 class PageLinks {
   private readonly whole = new Map<string, Promise<Map<LinkRole, LinkRecord[]> | undefined>>();
 
-  constructor(private readonly reader: JourneyReader) {}
+  constructor(
+    private readonly reader: JourneyReader,
+    /** The item the page is of: every other key is read as a container. */
+    private readonly item: string,
+  ) {}
 
   private snapshot(key: string): Promise<Map<LinkRole, LinkRecord[]> | undefined> {
     let p = this.whole.get(key);
     if (p === undefined) {
-      p = this.reader.allLinks(key, SNAPSHOT_RECORDS + 1).then((records) => {
+      p = this.reader.allLinks(key, SNAPSHOT_RECORDS + 1, key !== this.item).then((records) => {
         if (records.length > SNAPSHOT_RECORDS) return undefined;
         const byRole = new Map<LinkRole, LinkRecord[]>([
           ['child', []],
@@ -295,7 +303,7 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
   if (!Number.isSafeInteger(opts.limit) || opts.limit < 1) throw new RangeError('journey limit must be a positive integer');
   const want = opts.limit + 1;
   const after = opts.after;
-  const links = new PageLinks(reader);
+  const links = new PageLinks(reader, item);
   const sources: Promise<Source>[] = [];
   const read = (key: string, mark: Mark, from?: Position, upTo?: Position, final?: Promise<WindowEnd>): void => {
     const start = from === undefined ? after : later(after, justBefore(from));
