@@ -182,8 +182,11 @@ export interface JourneyReader {
    * (its other packs') are likely to read it too.
    */
   allLinks(key: string, limit: number, shared: boolean): Promise<RoleLinkRecord[]>;
-  /** `key`'s history entries in chain order: strictly after `after`, up to `upTo` inclusive, at most `limit`. */
-  history(key: string, range: { after?: Position; upTo?: Position; limit: number }): Promise<HistoryRef[]>;
+  /**
+   * `key`'s history entries in chain order: strictly after `after`, up to `upTo` inclusive, at
+   * most `limit`. `shared`: a container's or class's, which other journeys are likely to read too.
+   */
+  history(key: string, range: { after?: Position; upTo?: Position; limit: number }, shared: boolean): Promise<HistoryRef[]>;
   /** The main-chain event at a position (asked only for the transformations the item was part of). */
   event(at: Position): Promise<Record<string, unknown>>;
 }
@@ -307,7 +310,7 @@ export async function journeyPage(reader: JourneyReader, item: string, opts: Jou
   const sources: Promise<Source>[] = [];
   const read = (key: string, mark: Mark, from?: Position, upTo?: Position, final?: Promise<WindowEnd>): void => {
     const start = from === undefined ? after : later(after, justBefore(from));
-    const reading = reader.history(key, { after: start, upTo, limit: want });
+    const reading = reader.history(key, { after: start, upTo, limit: want }, key !== item);
     // A container window's history is read while the window's end is still being decided (the
     // container may have been emptied earlier): read to the furthest end, keep what is within.
     // Cutting a read short this way loses nothing: it was in order from the window's start.
