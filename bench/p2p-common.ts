@@ -16,7 +16,7 @@ import { blockSigningMessage, makeBlock, type Block } from '../src/chain/block.j
 import { encodeHeader, hashHeaderBytes, setNonce } from '../src/chain/header.js';
 import { keyId, sign, type KeyPair } from '../src/chain/keys.js';
 import type { ConsortiumParams, Genesis, Member } from '../src/chain/types.js';
-import { buildTemplate } from '../src/consensus/template.js';
+import { buildTemplate } from '../src/chain/template.js';
 import { hashMeetsTarget, targetFromBits } from '../src/consensus/target.js';
 import { LevelChainStore } from '../src/storage/index.js';
 import { traceRules } from '../src/trace/tx-rules.js';

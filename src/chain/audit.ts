@@ -3,10 +3,10 @@
  * txs) and every index against the blocks (tx and event locations, EPC history, item state
  * replayed from genesis). Names the first bad block. Reads through the store interface only.
  */
-import { BlockError, TxError } from './errors.js';
+import { BlockError, TxError } from '../common/errors.js';
 import { decodeBlock, type Block } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { toHex, equalBytes } from './bytes.js';
+import { toHex, equalBytes } from '../common/bytes.js';
 import { checkBody, checkHeader } from './validate.js';
 import { MemberRegistry } from './registry.js';
 import { verifyTxSync } from './tx-verifier.js';

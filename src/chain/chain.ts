@@ -6,11 +6,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BlockError, StoreDamagedError, TxError } from './errors.js';
+import { BlockError, StoreDamagedError, TxError } from '../common/errors.js';
 import { merkleRoot } from './merkle.js';
 import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { equalBytes, toHex } from './bytes.js';
+import { equalBytes, toHex } from '../common/bytes.js';
 import { checkBody, checkHeader, isPermanentFailure } from './validate.js';
 import { canonicalTx, type CanonicalTx } from './tx.js';
 import { MemberRegistry } from './registry.js';

@@ -3,11 +3,11 @@
  * deterministically from it. The genesis block's merkle root is SHA-256(JCS(document)), so
  * the genesis hash (the chain ID) commits to every member and parameter.
  */
-import { BlockError } from './errors.js';
+import { BlockError } from '../common/errors.js';
 import { makeBlock, SIGNATURE_SIZE, type Block } from './block.js';
 import { HEADER_VERSION } from './header.js';
 import { sha256 } from './hash.js';
-import { fromHex, isHex, utf8 } from './bytes.js';
+import { fromHex, isHex, utf8 } from '../common/bytes.js';
 import { keyIdHex } from './keys.js';
 import { jcs } from './tx.js';
 import { bitsForWork } from '../consensus/work.js';

@@ -10,7 +10,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { encodeBlock, type Block } from '../chain/block.js';
-import { equalBytes, toHex } from '../chain/bytes.js';
+import { equalBytes, toHex } from '../common/bytes.js';
 import { HEADER_SIZE } from '../chain/header.js';
 import type {
   ChainStore,

@@ -6,7 +6,7 @@
  * StorageCorruptionError naming the bucket and the key.
  */
 import type { ClassicLevel } from 'classic-level';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
 import type { EventLocation, HeaderEntry, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
 import * as c from './codecs.js';
 import { StorageArgumentError, StorageCorruptionError, StorageReadError, StorageWriteError, levelErrorCode } from './errors.js';

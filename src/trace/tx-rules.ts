@@ -3,7 +3,7 @@
  * tx (EPCIS rules, event IDs, role), item keys for the EPC history index, and item status.
  * TraceErrors become TxErrors here, so the chain and its callers see one error family.
  */
-import { TxError } from '../chain/errors.js';
+import { TxError } from '../common/errors.js';
 import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules.js';
 import type { StoredItem } from '../chain/store.js';
 import type { Member, SignedTx } from '../chain/types.js';

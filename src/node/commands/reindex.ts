@@ -9,7 +9,7 @@
 import { ClassicLevel } from 'classic-level';
 import { pino } from 'pino';
 import { Chain } from '../../chain/chain.js';
-import { StoreDamagedError } from '../../chain/errors.js';
+import { StoreDamagedError } from '../../common/errors.js';
 import { genesisBlock } from '../../chain/genesis.js';
 import { Mempool } from '../../chain/mempool.js';
 import { MemberRegistry } from '../../chain/registry.js';
