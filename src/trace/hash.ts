@@ -27,11 +27,11 @@
  *   as written instead of making the whole event fail.
  */
 import { createHash } from 'node:crypto';
+import { isObject, type JsonObject } from '../common/json.js';
 import { normaliseGs1Uri } from './identifiers.js';
 import { hashTimestamp } from './time.js';
 import { LEGACY_CBV_URNS, STANDARD_PREFIXES, vocabularyWords, type VocabularyKind } from './vocabulary.js';
 
-export type JsonObject = Record<string, unknown>;
 
 /** What the hash needs from the enclosing document. */
 export interface HashContext {
@@ -46,9 +46,6 @@ export const EMPTY_HASH_CONTEXT: HashContext = { prefixes: new Map(), ignoreFiel
 /** Namespace the reference treats as "repository internal"; its `:ignoreFields` list is honoured. */
 export const IGNORE_FIELDS_NAMESPACE = 'https://repository-x.example.com/';
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Prefix declarations of a JSON-LD @context value (string entries name remote contexts: skipped). */
 export function prefixesOfContext(context: unknown, into: Map<string, string> = new Map()): Map<string, string> {
@@ -537,10 +534,6 @@ function generic(children: readonly HashNode[]): string {
   }
   if (sort) sortStrings(values);
   return values.join('');
-}
-
-export interface HashOptions {
-  context?: HashContext;
 }
 
 /** The pre-hash string of one event (for diagnosis; the ID is SHA-256 of its UTF-8 bytes). */

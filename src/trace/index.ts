@@ -10,8 +10,8 @@ export {
   prefixesOfContext,
   EMPTY_HASH_CONTEXT,
   type HashContext,
-  type JsonObject,
 } from './hash.js';
+export type { JsonObject } from '../common/json.js';
 export {
   canonicalItemKey,
   checkedKeyDigits,
