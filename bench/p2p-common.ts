@@ -19,7 +19,7 @@ import type { ConsortiumParams, Genesis, Member } from '../src/chain/types.js';
 import { buildTemplate } from '../src/chain/template.js';
 import { hashMeetsTarget, targetFromBits } from '../src/consensus/target.js';
 import { LevelChainStore } from '../src/storage/index.js';
-import { traceRules } from '../src/trace/tx-rules.js';
+import { traceRules } from '../src/trace/chain-rules.js';
 import { DataDir, FILES } from '../src/node/data-dir.js';
 import { makeGenesis } from '../src/node/dev-consortium.js';
 import { initMember } from '../src/node/commands/init.js';

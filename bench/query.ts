@@ -36,7 +36,7 @@ import { toHex } from '../src/common/bytes.js';
 import { buildTemplate } from '../src/chain/template.js';
 import { hashMeetsTarget, targetFromBits } from '../src/consensus/target.js';
 import { LevelChainStore } from '../src/storage/index.js';
-import { traceRules } from '../src/trace/tx-rules.js';
+import { traceRules } from '../src/trace/chain-rules.js';
 import { DataDir, FILES, peerIdOf } from '../src/node/data-dir.js';
 import { devGenesis } from '../src/node/dev-consortium.js';
 import { CapturePool } from '../src/api/capture-pool.js';

@@ -19,8 +19,8 @@ import type { EpcHistoryEntry } from '../chain/store.js';
 import type { SignedTx } from '../chain/types.js';
 import { cbvWord, type VocabularyKind } from '../trace/vocabulary.js';
 import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
-import { prefixesOfContext } from '../trace/hash.js';
-import { parseTime } from '../trace/time.js';
+import { prefixesOfContext } from '../trace/event-hash.js';
+import { parseTime } from '../trace/epcis-time.js';
 import { HttpProblem } from './problem.js';
 import { txSpans } from './provenance.js';
 

@@ -24,7 +24,7 @@ import type { ConsortiumParams, Genesis, Member, SignedTx } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
 import { anchorAfter, genesisAnchor, nextBits, type AsertAnchor } from '../consensus/retarget.js';
-import { medianTimePast } from '../consensus/time.js';
+import { medianTimePast } from '../consensus/block-time.js';
 
 export interface ChainOptions {
   genesis: Genesis;

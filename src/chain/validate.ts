@@ -10,7 +10,7 @@ import { merkleRoot } from './merkle.js';
 import { equalBytes, toHex } from '../common/bytes.js';
 import { verify } from './keys.js';
 import { targetFromBits, hashMeetsTarget } from '../consensus/target.js';
-import { checkBlockTime } from '../consensus/time.js';
+import { checkBlockTime } from '../consensus/block-time.js';
 import type { MemberRegistry } from './registry.js';
 import type { HeaderEntry } from './store.js';
 import type { ConsortiumParams } from './types.js';

@@ -10,7 +10,7 @@ import { TxError } from '../common/errors.js';
 import { MemberRegistry } from '../chain/registry.js';
 import { verifyTxSync } from '../chain/tx-verifier.js';
 import { sealSignatureValid } from '../chain/validate.js';
-import { traceRules } from '../trace/tx-rules.js';
+import { traceRules } from '../trace/chain-rules.js';
 import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from '../chain/verifier-protocol.js';
 
 if (parentPort === null) throw new Error('verifier worker must run in a worker thread');

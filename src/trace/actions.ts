@@ -5,7 +5,7 @@
  */
 import { isObject, type JsonObject } from '../common/json.js';
 import { cbvWord, type PrefixMap } from './vocabulary.js';
-import { prefixesOfContext } from './hash.js';
+import { prefixesOfContext } from './event-hash.js';
 
 export type TraceAction = 'commission' | 'decommission' | 'destroy' | 'recall' | 'pack' | 'unpack' | 'ship' | 'receive' | 'dispense' | 'observe';
 

@@ -6,9 +6,9 @@
 import type { Member } from '../chain/types.js';
 import { TraceError, type TraceProblem } from './errors.js';
 import { isObject, type JsonObject } from '../common/json.js';
-import { EMPTY_HASH_CONTEXT, eventHash, type HashContext } from './hash.js';
+import { EMPTY_HASH_CONTEXT, eventHash, type HashContext } from './event-hash.js';
 import { roleProblems } from './roles.js';
-import { validateDocument, type ValidateOptions } from './validate.js';
+import { validateDocument, type ValidateOptions } from './epcis-validate.js';
 
 export const EPCIS_CONTEXT_URL = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 

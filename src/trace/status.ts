@@ -16,7 +16,7 @@ import { eventFacts, type EventFacts, type TraceAction } from './actions.js';
 import { TraceError } from './errors.js';
 import { isObject, type JsonObject } from '../common/json.js';
 import { itemKeyInfo, itemKeyOrUndefined, parseEpcUrn, parseDigitalLink } from './identifiers.js';
-import { parseTime } from './time.js';
+import { parseTime } from './epcis-time.js';
 
 export type ItemStatus = 'active' | 'in_transit' | 'dispensed' | 'decommissioned' | 'recalled' | 'destroyed' | 'suspect' | 'unknown';
 

@@ -15,7 +15,7 @@ import { Mempool } from '../../chain/mempool.js';
 import { MemberRegistry } from '../../chain/registry.js';
 import { InlineTxVerifier } from '../../chain/tx-verifier.js';
 import { LevelChainStore, StorageError } from '../../storage/index.js';
-import { traceRules } from '../../trace/tx-rules.js';
+import { traceRules } from '../../trace/chain-rules.js';
 import { DataDir, FILES } from '../data-dir.js';
 import { progressBar, type Progress } from '../progress.js';
 

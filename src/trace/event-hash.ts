@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { isObject, type JsonObject } from '../common/json.js';
 import { normaliseGs1Uri } from './identifiers.js';
-import { hashTimestamp } from './time.js';
+import { hashTimestamp } from './epcis-time.js';
 import { LEGACY_CBV_URNS, STANDARD_PREFIXES, vocabularyWords, type VocabularyKind } from './vocabulary.js';
 
 

@@ -11,11 +11,11 @@ import { eventFacts } from './actions.js';
 import { verifyEventIds } from './document.js';
 import { TraceError, type TraceProblem } from './errors.js';
 import type { JsonObject } from '../common/json.js';
-import { prefixesOfContext } from './hash.js';
+import { prefixesOfContext } from './event-hash.js';
 import { itemKeyOrUndefined } from './identifiers.js';
 import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
-import { checkEventRules } from './validate.js';
+import { checkEventRules } from './epcis-validate.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {

@@ -8,9 +8,9 @@ import addFormatsModule from 'ajv-formats';
 import schema from './data/epcis-json-schema.json' with { type: 'json' };
 import { TraceError, type TraceErrorCode, type TraceProblem } from './errors.js';
 import { isObject, type JsonObject } from '../common/json.js';
-import { eventsOfDocument, hashContextOf, type HashContext } from './hash.js';
+import { eventsOfDocument, hashContextOf, type HashContext } from './event-hash.js';
 import { checkedKeyDigits, hasValidCheckDigit, parseDigitalLink, parseEpcUrn } from './identifiers.js';
-import { parseOffset, parseTime } from './time.js';
+import { parseOffset, parseTime } from './epcis-time.js';
 import { resolveVocabulary, type VocabularyKind } from './vocabulary.js';
 
 export const DEFAULT_MAX_EVENTS = 10_000;
