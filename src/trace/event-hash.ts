@@ -25,6 +25,10 @@
  *   redeclare the `cbv` prefix (the EPCIS context defines it).
  * - Values the reference cannot process (e.g. a bizTransaction without a type, "inf") are hashed
  *   as written instead of making the whole event fail.
+ *
+ * Longer than our ~450-line norm on purpose: the steps above are one algorithm that has to agree
+ * with the reference's step by step, and the tree builder, corrections and orderings feed each
+ * other; read in one file, in the order the hash is made.
  */
 import { createHash } from 'node:crypto';
 import { isObject, type JsonObject } from '../common/json.js';
