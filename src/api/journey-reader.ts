@@ -12,7 +12,7 @@
  */
 import type { Chain } from '../chain/chain.js';
 import type { HistoryRef, JourneyReader, Position, RoleLinkRecord } from '../trace/index.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../common/lru.js';
 import { HttpProblem } from './problem.js';
 import type { Provenance } from './provenance.js';
 

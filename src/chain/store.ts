@@ -4,9 +4,48 @@
  * tip pointer included.
  */
 import type { Block } from './block.js';
-import type { LinkKind, LinkRecord, LinkRole, Position, RoleLinkRecord } from '../trace/journey.js';
 
-export type { LinkKind, LinkRecord, LinkRole, Position, RoleLinkRecord };
+/** Where an event is on the main chain: chain order is (height, txIndex, eventIndex). */
+export interface Position {
+  height: number;
+  txIndex: number;
+  eventIndex: number;
+}
+
+/**
+ * The three kinds of link records of an item (trace/journey.ts), each its own range in the
+ * links index: `child` — what the item is put in and taken out of (in, out) and its leaving
+ * (left); `parent` — the item, as a container, emptied by an unpack naming no children;
+ * `transform` — transformations the item was an input or an output of.
+ */
+export type LinkRole = 'child' | 'parent' | 'transform';
+export type LinkKind = 'in' | 'out' | 'left' | 'emptied' | 'input' | 'output' | 'input-output';
+
+/** The role each kind of link record belongs to. */
+export function roleOfKind(kind: LinkKind): LinkRole {
+  switch (kind) {
+    case 'in':
+    case 'out':
+    case 'left':
+      return 'child';
+    case 'emptied':
+      return 'parent';
+    case 'input':
+    case 'output':
+    case 'input-output':
+      return 'transform';
+  }
+}
+
+/** A stored link record of an item, at its event's position (`other`: the container, for in/out). */
+export interface LinkRecord extends Position {
+  kind: LinkKind;
+  other?: string;
+}
+
+export interface RoleLinkRecord extends LinkRecord {
+  role: LinkRole;
+}
 
 export type BlockStatus = 'stored' | 'invalid';
 

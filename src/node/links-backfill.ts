@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { decodeBlock, type BlockLimits } from '../chain/block.js';
-import { StoreDamagedError } from '../chain/errors.js';
+import { StoreDamagedError } from '../common/errors.js';
 import { linksOfBlock } from '../chain/links.js';
 import type { LinkEntry } from '../chain/store.js';
 import type { TxRules } from '../chain/tx-rules.js';

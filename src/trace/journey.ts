@@ -20,26 +20,13 @@
  * subset of its own history (each names the item), so records past the (limit+1)-th after the
  * cursor cannot change the page.
  */
+import type { LinkKind, LinkRecord, LinkRole, Position, RoleLinkRecord } from '../chain/store.js';
+import type { JsonObject } from '../common/json.js';
 import { eventFacts, type EventFacts } from './actions.js';
-import { TraceError } from './errors.js';
-import type { JsonObject } from './hash.js';
-import { encodeDigitalLinkValue, itemKeyInfo } from './identifiers.js';
+import { encodeDigitalLinkValue, itemKeyOrUndefined } from './identifiers.js';
 
-/** Where an event is on the main chain: chain order is (height, txIndex, eventIndex). */
-export interface Position {
-  height: number;
-  txIndex: number;
-  eventIndex: number;
-}
-
-/**
- * The three kinds of link records of an item, each its own range in the index:
- * `child` — what the item is put in and taken out of (in, out) and its leaving (left);
- * `parent` — the item, as a container, emptied by an unpack naming no children;
- * `transform` — transformations the item was an input or an output of.
- */
-export type LinkRole = 'child' | 'parent' | 'transform';
-export type LinkKind = 'in' | 'out' | 'left' | 'emptied' | 'input' | 'output' | 'input-output';
+export type { LinkKind, LinkRecord, LinkRole, Position, RoleLinkRecord } from '../chain/store.js';
+export { roleOfKind } from '../chain/store.js';
 
 /** One link record an event makes for one item (`other`: the container, for `in` and `out`). */
 export interface Link {
@@ -48,34 +35,9 @@ export interface Link {
   other?: string;
 }
 
-/** A stored link record of an item, at its event's position. */
-export interface LinkRecord extends Position {
-  kind: LinkKind;
-  other?: string;
-}
-
-export interface RoleLinkRecord extends LinkRecord {
-  role: LinkRole;
-}
-
 /** An entry of the EPC history index. */
 export interface HistoryRef extends Position {
   eventId: string;
-}
-
-export function roleOfKind(kind: LinkKind): LinkRole {
-  switch (kind) {
-    case 'in':
-    case 'out':
-    case 'left':
-      return 'child';
-    case 'emptied':
-      return 'parent';
-    case 'input':
-    case 'output':
-    case 'input-output':
-      return 'transform';
-  }
 }
 
 export function comparePositions(a: Position, b: Position): number {
@@ -99,18 +61,9 @@ function earlier(a: Position | undefined, b: Position | undefined): Position | u
   return comparePositions(a, b) <= 0 ? a : b;
 }
 
-function keyOf(id: string): string | undefined {
-  try {
-    return itemKeyInfo(id).key;
-  } catch (err) {
-    // Not a GS1 key: the history index does not follow it either.
-    if (err instanceof TraceError) return undefined;
-    throw err;
-  }
-}
-
+/** Canonical keys of the identifiers that are GS1 keys (the history index follows no others either). */
 function keysOf(ids: readonly string[]): string[] {
-  return [...new Set(ids.map(keyOf).filter((k): k is string => k !== undefined))];
+  return [...new Set(ids.map(itemKeyOrUndefined).filter((k): k is string => k !== undefined))];
 }
 
 const LEAVING = new Set(['dispense', 'decommission', 'destroy']);
@@ -127,7 +80,7 @@ export function linksOfEvent(event: Record<string, unknown>): Link[] {
   const f: EventFacts = eventFacts(event as JsonObject);
   const out: Link[] = [];
   if (f.type === 'AggregationEvent' && (f.action === 'ADD' || f.action === 'DELETE')) {
-    const parent = f.parentID !== undefined ? keyOf(f.parentID) : undefined;
+    const parent = f.parentID !== undefined ? itemKeyOrUndefined(f.parentID) : undefined;
     if (parent === undefined) return out;
     const children = keysOf(f.epcs).filter((k) => k !== parent);
     if (f.action === 'ADD') for (const key of children) out.push({ key, kind: 'in', other: parent });

@@ -17,7 +17,7 @@ import {
   type Position,
   type RoleLinkRecord,
 } from '../../../src/trace/index.js';
-import { itemKeysOfEvent } from '../../../src/trace/tx-rules.js';
+import { itemKeysOfEvent } from '../../../src/trace/chain-rules.js';
 
 /**
  * The chain's role, in memory: events get positions in chain order (a few per tx, a few txs per
