@@ -88,8 +88,12 @@ export async function itemView(ctx: ApiContext, id: string, info: ItemKeyInfo): 
   };
 }
 
-/** Concurrent block loads per trace request (each may read a block of up to 4 MiB). */
-const TRACE_CONCURRENCY = 8;
+/**
+ * Events whose txs are read at once per trace request: one multi-get of up to 16 txs (a tx is at
+ * most 1 MiB), so a pack's journey (~10 events) is one read; a block stored before per-tx records
+ * existed is read whole instead (up to 4 MiB each).
+ */
+const TRACE_CONCURRENCY = 16;
 
 export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Promise<void> {
   const { ctx, provenance } = deps;
