@@ -53,3 +53,24 @@ describe('independent CBV 2.0 event hash: random documents hashed by the referen
     });
   });
 });
+
+const EXAMPLES = fileURLToPath(new URL('../../../shared/vectors/gs1-epcis-examples/', import.meta.url));
+const REFERENCE = JSON.parse(readFileSync(new URL('../fixtures/trace/gs1-examples-reference-hashes.json', import.meta.url), 'utf8')) as Record<string, string[]>;
+const PINNED = (JSON.parse(readFileSync(new URL('../fixtures/trace/gs1-examples-pinned-hashes.json', import.meta.url), 'utf8')) as { ids: Record<string, string[]> }).ids;
+
+describe('independent CBV 2.0 event hash: the GS1 standard examples', () => {
+  const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith('.jsonld')).sort();
+  it('has them all, and the three pinned ones among them', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(40);
+    expect(Object.keys(PINNED).every((f) => examples.includes(f))).toBe(true);
+    expect(Object.keys(PINNED)).toHaveLength(3);
+  });
+  for (const f of examples) {
+    it(`${f}: the reference's IDs${PINNED[f] !== undefined ? ' (here: the pinned IDs, where tracechain differs from the reference on purpose)' : ''}`, () => {
+      const doc = JSON.parse(readFileSync(EXAMPLES + f, 'utf8')) as Record<string, never>;
+      const expected = PINNED[f] ?? REFERENCE[f];
+      expect(expected?.length).toBeGreaterThan(0);
+      expect(documentEventIds(doc)).toEqual(expected);
+    });
+  }
+});
