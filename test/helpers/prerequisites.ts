@@ -9,8 +9,6 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -148,17 +146,5 @@ export async function mountTmpfs(dir: string, sizeMiB: number): Promise<Missing 
     return undefined;
   } catch (err) {
     return { what: `a tmpfs mount (mount -t tmpfs failed: ${(err as Error).message.split('\n')[0]})`, fix: 'run as root or with CAP_SYS_ADMIN (CI runs as root)' };
-  }
-}
-
-/** Whether a tmpfs can be mounted here at all (mounts a 1 MiB one in a temp dir, then unmounts). */
-export async function probeTmpfs(): Promise<Missing | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'tracechain-tmpfs-probe-'));
-  try {
-    const m = await mountTmpfs(dir, 1);
-    if (m === undefined) await run('umount', [dir]);
-    return m;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
