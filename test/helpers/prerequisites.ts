@@ -145,6 +145,7 @@ export async function mountTmpfs(dir: string, sizeMiB: number): Promise<Missing 
     await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m`, 'tmpfs', dir]);
     return undefined;
   } catch (err) {
-    return { what: `a tmpfs mount (mount -t tmpfs failed: ${(err as Error).message.split('\n')[0]})`, fix: 'run as root or with CAP_SYS_ADMIN (CI runs as root)' };
+    const stderr = ((err as { stderr?: string }).stderr ?? '').trim().split('\n')[0];
+    return { what: `a tmpfs mount (mount -t tmpfs failed: ${stderr || (err as Error).message.split('\n')[0]})`, fix: 'run as root or with CAP_SYS_ADMIN (CI runs as root)' };
   }
 }
