@@ -59,6 +59,25 @@ export async function capture(api: string, token: string, doc: unknown, timeoutM
   return { status: res.status, body };
 }
 
+/**
+ * capture(), asking again while the node sheds the request (429, 503 with Retry-After: nothing
+ * was stored, and capture is idempotent). For tests that need the capture accepted, not the
+ * refusal itself (those use capture()).
+ */
+export async function captureSettled(api: string, token: string, doc: unknown): Promise<CaptureResult> {
+  const res = await fetchSettled(api + '/capture', {
+    requestTimeoutMs: 15_000,
+    init: { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(doc) },
+  });
+  let body: CaptureResult['body'];
+  try {
+    body = (await res.json()) as CaptureResult['body'];
+  } catch {
+    body = undefined; // not JSON: the status is reported, the body is not needed
+  }
+  return { status: res.status, body };
+}
+
 export interface EventView {
   status: number;
   block: { hash: string; height: number } | null;

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fetchSettled } from './retry.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/tracechain.js', import.meta.url));
 
@@ -19,6 +20,7 @@ export interface NodeProc {
   logs: string[];
   token(): Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** GET; asks again only while the node sheds the request (429, 503 with Retry-After). */
   get(path: string): Promise<Response>;
 }
 
@@ -109,7 +111,8 @@ export async function startNode(args: string[], opts: { dataDir?: string; timeou
         });
         proc.kill(signal);
       }),
-    get: (path: string) => fetch(api + path, { signal: AbortSignal.timeout(10_000) }),
+    // A GET the node sheds (429, 503 + Retry-After) is asked again (retry.ts); every other answer is returned.
+    get: (path: string) => fetchSettled(api + path, { requestTimeoutMs: 10_000 }),
   };
 }
 

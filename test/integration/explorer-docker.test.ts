@@ -19,6 +19,7 @@ import { parse } from 'yaml';
 import { ENV_OVERRIDES } from '../../src/node/config.js';
 import { BIN, removeDir, tempDir, waitFor } from '../helpers/node-process.js';
 import { findDockerCompose, need } from '../helpers/prerequisites.js';
+import { fetchSettled } from '../helpers/retry.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(ROOT, 'docker/entrypoint.sh');
@@ -244,7 +245,7 @@ describe('the image scripts, run as the containers run them', () => {
         ],
       },
     };
-    const res = await fetch(`${man.api}/capture`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(doc) });
+    const res = await fetchSettled(`${man.api}/capture`, { init: { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(doc) } });
     expect(res.status).toBe(202);
     const { eventIds } = (await res.json()) as { eventIds: string[] };
     const trace = await waitFor('the event at the pharmacy, in a block', async () => {

@@ -15,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { itemKeyInfo } from '../../src/trace/index.js';
 import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { findChromium, gate } from '../helpers/prerequisites.js';
+import { fetchSettled } from '../helpers/retry.js';
 
 const chromiumFound = findChromium();
 const EXAMPLE = fileURLToPath(new URL('../../../shared/vectors/gs1-epcis-examples/Example_9.6.1-ObjectEvent.jsonld', import.meta.url));
@@ -28,11 +29,9 @@ let browser: Browser;
 let token: string;
 
 async function capture(body: string): Promise<{ txId: string; eventIds: string[] }> {
-  const res = await fetch(`${node.api}/capture`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/ld+json', authorization: `Bearer ${token}` },
-    body,
-    signal: AbortSignal.timeout(20_000),
+  const res = await fetchSettled(`${node.api}/capture`, {
+    requestTimeoutMs: 20_000,
+    init: { method: 'POST', headers: { 'content-type': 'application/ld+json', authorization: `Bearer ${token}` }, body },
   });
   expect(res.status).toBe(202);
   return (await res.json()) as { txId: string; eventIds: string[] };

@@ -11,7 +11,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BIN, removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
-import { capture, commissionDoc, FAST, sleep, tokenOf } from '../chaos/lib.js';
+import { capture, captureSettled, commissionDoc, FAST, sleep, tokenOf } from '../chaos/lib.js';
 import { generateKeyPair, keyId } from '../../src/chain/keys.js';
 import { signTx } from '../../src/chain/tx.js';
 import { toHex } from '../../src/chain/bytes.js';
@@ -85,7 +85,7 @@ describe('reliability: authorization', () => {
     const [m, w] = lines as [Line, Line];
     expect([m.role, w.role]).toEqual(['manufacturer', 'wholesaler']);
     // A real manufacturer capture, to learn the chain ID and to replay.
-    const ok = await capture(m.api, m.token, commissionDoc('auth'));
+    const ok = await captureSettled(m.api, m.token, commissionDoc('auth'));
     expect(ok.status).toBe(202);
     const entry = (await (await fetch(`${m.api}/txs/${ok.body?.txId}`)).json()) as { tx: SignedTx };
     const tx = entry.tx;
@@ -127,7 +127,7 @@ describe('reliability: authorization', () => {
     solo.proc.kill('SIGHUP');
     await sleep(300);
     expect(solo.proc.exitCode).toBeNull();
-    expect((await capture(solo.api, await tokenOf(solo.dataDir), commissionDoc('tok'))).status).toBe(202);
+    expect((await captureSettled(solo.api, await tokenOf(solo.dataDir), commissionDoc('tok'))).status).toBe(202);
     expect((await capture(solo.api, extra, commissionDoc('tok'))).status).toBe(403);
     expect(solo.logs.some((l) => l.includes('API tokens reloaded') && l.includes('SIGHUP'))).toBe(true);
     console.log(`reliability-auth figures ${JSON.stringify({ revokedAfterMs })}`);

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { mountTmpfs, need, type Missing } from '../helpers/prerequisites.js';
-import { capture, commissionDoc, eventOf, FAST, sleep, tipOf, tokenOf } from '../chaos/lib.js';
+import { capture, captureSettled, commissionDoc, eventOf, FAST, sleep, tipOf, tokenOf } from '../chaos/lib.js';
 
 const run = promisify(execFile);
 let mountPoint = '';
@@ -55,7 +55,7 @@ function fill(path: string): number {
 
 async function captureMany(node: NodeProc, token: string, tag: string, docs: number, acked: string[]): Promise<void> {
   for (let i = 0; i < docs; i++) {
-    const r = await capture(node.api, token, commissionDoc(tag, 2));
+    const r = await captureSettled(node.api, token, commissionDoc(tag, 2));
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     acked.push(...(r.body?.eventIds ?? []));
   }

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
-import { capture, commissionDoc, FAST, sleep, tipOf, tokenOf } from '../chaos/lib.js';
+import { captureSettled, commissionDoc, FAST, sleep, tipOf, tokenOf } from '../chaos/lib.js';
 import { fuzzCorpus } from '../chaos/http-fuzz.js';
 
 const dirs: string[] = [];
@@ -103,7 +103,7 @@ describe('reliability: hostile HTTP', () => {
     expect(blocks).toBeGreaterThan(0);
     // ...and the node still accepts a valid capture, and keeps sealing blocks after it (30 s is a
     // generous bound for a 200 ms block interval: it only tells "still mining" from "stopped").
-    expect((await capture(node.api, token, commissionDoc('after-fuzz'))).status).toBe(202);
+    expect((await captureSettled(node.api, token, commissionDoc('after-fuzz'))).status).toBe(202);
     await waitFor('a block after the fuzz', async () => (await tipOf(node.api)).height > tip1.height, 30_000, 200);
   });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
-import { blockAt, capture, commissionDoc, eventOf, FAST, tipOf, tokenOf } from '../chaos/lib.js';
+import { blockAt, captureSettled, commissionDoc, eventOf, FAST, tipOf, tokenOf } from '../chaos/lib.js';
 
 const dirs: string[] = [];
 let pristine = '';
@@ -64,7 +64,7 @@ beforeAll(async () => {
   const node = await startNode(FAST, { dataDir: pristine });
   const token = await tokenOf(pristine);
   for (let i = 0; i < 8; i++) {
-    const r = await capture(node.api, token, commissionDoc('st', 3));
+    const r = await captureSettled(node.api, token, commissionDoc('st', 3));
     expect(r.status).toBe(202);
     acked.push(...(r.body?.eventIds ?? []));
   }
