@@ -16,10 +16,10 @@ import { jcs, signTx, txId as txIdOf } from '../../../src/chain/tx.js';
 import { encodeHeader, decodeHeader, hashHeaderBytes, setNonce } from '../../../src/chain/header.js';
 import { merkleRoot } from '../../../src/chain/merkle.js';
 import { targetFromBits, hashMeetsTarget } from '../../../src/consensus/target.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { prepareDocument } from '../../../src/trace/index.js';
-import { traceRules } from '../../../src/trace/tx-rules.js';
+import { traceRules } from '../../../src/trace/chain-rules.js';
 import { canonicalJson, compactTarget, sha256Engine, sha256Fallback, verifyEventProof, type EventProof } from '../../../assets/explorer/proof.js';
 
 let fx: Fixture;
