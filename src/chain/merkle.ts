@@ -14,7 +14,7 @@
  * 10,000+ leaves cost one pass of 2n hashes.
  */
 import { hash } from 'node:crypto';
-import { sha256 } from './hash.js';
+import { sha256 } from './sha256.js';
 import { equalBytes } from './bytes.js';
 
 export const HASH_SIZE = 32;

@@ -4,7 +4,7 @@
  */
 import canonicalize from 'canonicalize';
 import { TxError } from './errors.js';
-import { sha256 } from './hash.js';
+import { sha256 } from './sha256.js';
 import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from './bytes.js';
 import { sign, verify } from './keys.js';
 import type { SignedTx, TxBody } from './types.js';

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { TxError } from './errors.js';
 import { MemberRegistry } from './registry.js';
 import { verifyTxSync } from './tx-verifier.js';
-import { sealSignatureValid } from './validate.js';
+import { sealSignatureValid } from './block-checks.js';
 import { traceRules } from '../trace/tx-rules.js';
 import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
 

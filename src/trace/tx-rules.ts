@@ -4,7 +4,7 @@
  * TraceErrors become TxErrors here, so the chain and its callers see one error family.
  */
 import { TxError } from '../chain/errors.js';
-import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules.js';
+import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
 import type { StoredItem } from '../chain/store.js';
 import type { Member, SignedTx } from '../chain/types.js';
 import { eventFacts } from './actions.js';

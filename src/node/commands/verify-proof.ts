@@ -11,7 +11,7 @@
  * Exit 0 when every event checks out; 1 otherwise (each failure named).
  */
 import { fromHex, toHex, utf8 } from '../../chain/bytes.js';
-import { sha256, sha256d } from '../../chain/hash.js';
+import { sha256, sha256d } from '../../chain/sha256.js';
 import { decodeHeader, HEADER_SIZE } from '../../chain/header.js';
 import { verifyAuditPath } from '../../chain/merkle.js';
 import { jcs, txBodyOf } from '../../chain/tx.js';

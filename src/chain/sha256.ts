@@ -1,4 +1,4 @@
-/** SHA-256 helpers. node:crypto (OpenSSL, SHA extensions) for one-off hashes; pure computation. */
+/** SHA-256 helpers (one-off and double hashes). node:crypto (OpenSSL, SHA extensions); pure computation. */
 import { createHash } from 'node:crypto';
 
 export function sha256(...parts: Uint8Array[]): Uint8Array {
