@@ -7,7 +7,7 @@
  * to the block's key, the tx IDs to its merkle root) and then just the tx it needs, as a JS
  * string, which must hash to the record's tx ID. Blocks stored by an older build are read whole:
  * this module walks the block's length prefixes and derives each tx ID from the canonical bytes
- * (tx-text.ts: the body is the signed tx without its fixed-format sig member), checks the tree
+ * (chain/tx.ts: the body is the signed tx without its fixed-format sig member), checks the tree
  * against the header's root, and decodes the block the slow, obvious way on any mismatch.
  *
  * Bounded caches: per-block proof material (tx IDs and the tree's levels as flat buffers,
@@ -22,12 +22,12 @@ import { decodeBlock } from '../chain/block.js';
 import { toHex } from '../chain/bytes.js';
 import { BlockError, TxError } from '../chain/errors.js';
 import { HEADER_SIZE, OFFSET, headerHashHex } from '../chain/header.js';
-import { decodeCanonicalTx } from '../chain/tx.js';
+import { decodeCanonicalTx, txIdOfCanonicalBytes, txIdOfCanonicalText } from '../chain/tx.js';
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
 import { LruCache } from './lru.js';
 import { HttpProblem } from './problem.js';
-import { indexTxEvents, txIdFromCanonical, txIdOfText, type TxEventIndex } from './tx-text.js';
+import { indexTxEvents, type TxEventIndex } from './tx-text.js';
 
 export interface Proof {
   /** The tx's canonical JSON (RFC 8785), exactly the bytes the block carries. */
@@ -253,7 +253,7 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
   let fast = true;
   for (let i = 0; i < count && fast; i++) {
     const start = offsets[2 * i] as number;
-    const id = txIdFromCanonical(bytes.subarray(start, start + (offsets[2 * i + 1] as number)));
+    const id = txIdOfCanonicalBytes(bytes.subarray(start, start + (offsets[2 * i + 1] as number)));
     if (id === undefined) fast = false;
     else txIds.set(id, i * 32);
   }
@@ -314,7 +314,7 @@ function cachedTxCost(tx: CachedTx): number {
 
 /** The tx ID of a tx's canonical text: the fast way, or by decoding it (throws STORE_DAMAGED if it does not decode). */
 function txIdOfStoredText(text: string, chain: Pick<Chain, 'limits'>, where: string): Uint8Array {
-  const id = txIdOfText(text);
+  const id = txIdOfCanonicalText(text);
   if (id !== undefined) return id;
   try {
     return decodeCanonicalTx(Buffer.from(text, 'utf8'), chain.limits).id;
@@ -342,7 +342,7 @@ class LoadedBlock {
     const m = this.material;
     const slice = m.txBytes(this.bytes, i);
     if (this.checked) return textOf(slice, m.hash, i);
-    let id = txIdFromCanonical(slice);
+    let id = txIdOfCanonicalBytes(slice);
     if (id === undefined) {
       try {
         id = decodeCanonicalTx(slice, this.chain.limits).id;

@@ -85,8 +85,11 @@ export interface ChainEvents {
   block: [block: Block];
   tip: [tip: HeaderEntry];
   reorg: [info: ReorgInfo];
-  /** A tx admitted to the mempool; origin says where it came from ('local' API/CLI, 'gossip', 'reorg'). */
-  tx: [tx: SignedTx, txId: string, origin: TxOrigin];
+  /**
+   * A tx admitted to the mempool; origin says where it came from ('local' API/CLI, 'gossip',
+   * 'reorg'), `bytes` are its canonical bytes (as the mempool holds them: gossip sends these).
+   */
+  tx: [tx: SignedTx, txId: string, origin: TxOrigin, bytes: Uint8Array];
 }
 
 const MTP_SPAN = 11;
@@ -765,7 +768,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         const id = block.txIds[i] as Uint8Array;
         try {
           await this.admitLocked(tx, { id, bytes: block.txBytes[i] as Uint8Array });
-          this.emit('tx', tx, toHex(id), 'reorg');
+          this.emit('tx', tx, toHex(id), 'reorg', block.txBytes[i] as Uint8Array);
           returned++;
         } catch (err) {
           if (!(err instanceof TxError)) throw err;
@@ -814,7 +817,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
     }
     if (!admitted) await this.writer.run(() => this.admitLocked(tx, c));
-    this.emit('tx', tx, idHex, opts.origin ?? 'local');
+    this.emit('tx', tx, idHex, opts.origin ?? 'local', c.bytes);
     return { txId: idHex };
   }
 
