@@ -16,12 +16,12 @@
  * answer without parsing them (tx-text.ts indexTxEvents, writeEventEntry). `txIndex` and
  * `txCount` always come from the stored block, never from a client.
  */
-import { hash as oneShotHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
-import { decodeBlock } from '../chain/block.js';
+import { decodeBlock, txSpans } from '../chain/block.js';
 import { toHex } from '../chain/bytes.js';
 import { BlockError, TxError } from '../chain/errors.js';
 import { HEADER_SIZE, OFFSET, headerHashHex } from '../chain/header.js';
+import { levelsPath, levelsRoot, treeLevelsOfIds } from '../chain/merkle.js';
 import { decodeCanonicalTx, txIdOfCanonicalBytes, txIdOfCanonicalText } from '../chain/tx.js';
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
@@ -81,54 +81,11 @@ export const DEFAULT_PROVENANCE_OPTIONS: ProvenanceOptions = {
   proofCacheBytes: 64 * 1024 * 1024,
 };
 
-const TX_AREA = HEADER_SIZE + 64; // header ‖ sealer signature, then the u32 tx count
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function sha256(data: Uint8Array): Uint8Array {
-  const d = oneShotHash('sha256', data, 'buffer');
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-}
-
-/** RFC 6962 tree levels over 32-byte leaves, each level one flat buffer (compact for caching). */
-export function flatTreeLevels(leaves: Uint8Array, count: number): Uint8Array[] {
-  const levels: Uint8Array[] = [];
-  let level = new Uint8Array(count * 32);
-  const leafBuf = new Uint8Array(33);
-  for (let i = 0; i < count; i++) {
-    leafBuf.set(leaves.subarray(i * 32, i * 32 + 32), 1);
-    level.set(sha256(leafBuf), i * 32);
-  }
-  levels.push(level);
-  const nodeBuf = new Uint8Array(65);
-  nodeBuf[0] = 1;
-  let n = count;
-  while (n > 1) {
-    const m = Math.ceil(n / 2);
-    const next = new Uint8Array(m * 32);
-    for (let i = 0; i + 1 < n; i += 2) {
-      nodeBuf.set(level.subarray(i * 32, i * 32 + 64), 1);
-      next.set(sha256(nodeBuf), (i / 2) * 32);
-    }
-    if (n % 2 === 1) next.set(level.subarray((n - 1) * 32, n * 32), (m - 1) * 32);
-    levels.push(next);
-    level = next;
-    n = m;
-  }
-  return levels;
-}
-
-/** Audit path of leaf `index` from flat levels (RFC 6962 PATH, as chain/merkle.ts computes it). */
-export function flatAuditPath(levels: readonly Uint8Array[], index: number): string[] {
-  const path: string[] = [];
-  let i = index;
-  for (let d = 0; d < levels.length - 1; d++) {
-    const level = levels[d] as Uint8Array;
-    const n = level.length / 32;
-    const sibling = i % 2 === 1 ? i - 1 : i + 1 < n ? i + 1 : -1;
-    if (sibling >= 0) path.push(toHex(level.subarray(sibling * 32, sibling * 32 + 32)));
-    i = Math.floor(i / 2);
-  }
-  return path;
+/** Audit path of tx i, hex, from the block's tree levels. */
+function pathHex(levels: readonly Uint8Array[], i: number): string[] {
+  return levelsPath(levels, i).map((p) => toHex(p));
 }
 
 /** What proofs of one block need, without its decoded txs. */
@@ -170,7 +127,7 @@ export class BlockMaterial {
   writeProof(w: JsonBytes, tx: string, i: number): void {
     w.ascii('{"tx":').value(tx);
     w.ascii(`,"txIndex":${i},"txCount":${this.txCount},"auditPath":[`);
-    const path = flatAuditPath(this.levels, i);
+    const path = pathHex(this.levels, i);
     for (let k = 0; k < path.length; k++) w.ascii(k === 0 ? `"${path[k] as string}"` : `,"${path[k] as string}"`);
     w.ascii(`],"merkleRoot":"${this.merkleRootHex}","blockHash":"${this.hash}","header":"${this.headerHex}"}`);
   }
@@ -181,7 +138,7 @@ export class BlockMaterial {
       tx,
       txIndex: i,
       txCount: this.txCount,
-      auditPath: flatAuditPath(this.levels, i),
+      auditPath: pathHex(this.levels, i),
       merkleRoot: this.merkleRootHex,
       blockHash: this.hash,
       header: this.headerHex,
@@ -193,28 +150,18 @@ function damaged(detail: string): HttpProblem {
   return new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', detail);
 }
 
-/** [start, length] of each tx's canonical bytes within block bytes (walks the length prefixes only). */
-export function txSpans(bytes: Uint8Array, hash = '?'): Uint32Array {
-  if (bytes.length < TX_AREA + 4) throw damaged(`block ${hash} is truncated in the store`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = dv.getUint32(TX_AREA, true);
-  if (count > (bytes.length - TX_AREA - 4) / 4) throw damaged(`block ${hash}: tx count ${count} exceeds its bytes`);
-  const spans = new Uint32Array(count * 2);
-  let o = TX_AREA + 4;
-  for (let i = 0; i < count; i++) {
-    if (o + 4 > bytes.length) throw damaged(`block ${hash}: truncated before tx ${i}`);
-    const len = dv.getUint32(o, true);
-    o += 4;
-    if (len > bytes.length - o) throw damaged(`block ${hash}: tx ${i} runs past the end`);
-    spans[2 * i] = o;
-    spans[2 * i + 1] = len;
-    o += len;
+/** [start, length] of each tx's canonical bytes within stored block bytes (chain/block.ts txSpans); STORE_DAMAGED if they do not have the block layout. */
+export function storedTxSpans(bytes: Uint8Array, hash = '?'): Uint32Array {
+  try {
+    return txSpans(bytes);
+  } catch (err) {
+    if (err instanceof BlockError) throw damaged(`block ${hash} is not a block in the store: ${err.message}`);
+    throw err;
   }
-  return spans;
 }
 
 function rootHexOf(levels: Uint8Array[]): string {
-  return levels.length === 0 ? toHex(sha256(new Uint8Array(0))) : toHex((levels[levels.length - 1] as Uint8Array).subarray(0, 32));
+  return toHex(levelsRoot(levels));
 }
 
 /**
@@ -229,7 +176,7 @@ export function materialFromIds(hash: string, record: Uint8Array): BlockMaterial
   if (headerHash !== hash) throw damaged(`block ${hash}: its tx-ID record holds a header that hashes to ${headerHash}`);
   const count = (record.length - HEADER_SIZE) / 32;
   const txIds = record.slice(HEADER_SIZE);
-  const levels = count > 0 ? flatTreeLevels(txIds, count) : [];
+  const levels = treeLevelsOfIds(txIds, count);
   const rootHex = toHex(header.subarray(OFFSET.merkleRoot, OFFSET.merkleRoot + 32));
   if (rootHexOf(levels) !== rootHex) throw damaged(`block ${hash}: its stored tx IDs do not hash to its merkle root`);
   const height = new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(OFFSET.height, true);
@@ -238,10 +185,8 @@ export function materialFromIds(hash: string, record: Uint8Array): BlockMaterial
 
 /** Build proof material from block bytes (throws HttpProblem 500 if the stored bytes are inconsistent). */
 export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, 'limits'>): BlockMaterial {
-  const offsets = txSpans(bytes, hash);
+  const offsets = storedTxSpans(bytes, hash);
   const count = offsets.length / 2;
-  const end = count === 0 ? TX_AREA + 4 : (offsets[2 * count - 2] as number) + (offsets[2 * count - 1] as number);
-  if (end !== bytes.length) throw damaged(`block ${hash}: ${bytes.length - end} trailing bytes after its last tx`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const height = dv.getUint32(OFFSET.height, true);
   const header = bytes.subarray(0, HEADER_SIZE);
@@ -257,7 +202,7 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
     if (id === undefined) fast = false;
     else txIds.set(id, i * 32);
   }
-  let levels = count > 0 ? flatTreeLevels(txIds, count) : [];
+  let levels = treeLevelsOfIds(txIds, count);
   if (!fast || rootHexOf(levels) !== rootHex) {
     // Not the shape we expect: decode the block the obvious way (slow, exact).
     let block: ReturnType<typeof decodeBlock>;
@@ -269,7 +214,7 @@ export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, '
     }
     txIds = new Uint8Array(count * 32);
     block.txIds.forEach((id, i) => txIds.set(id, i * 32));
-    levels = count > 0 ? flatTreeLevels(txIds, count) : [];
+    levels = treeLevelsOfIds(txIds, count);
     if (rootHexOf(levels) !== rootHex) throw damaged(`block ${hash}: its txs do not hash to its merkle root`);
   }
   return new BlockMaterial(hash, height, toHex(header), rootHex, count, offsets, txIds, levels);
