@@ -75,3 +75,21 @@ export class StoreDamagedError extends Error {
     super(`store damaged: block ${hash} ${message}`);
   }
 }
+
+/**
+ * The chain cannot do what was asked in its present state: it is shutting down, the store holds
+ * another consortium's chain, or a connect/disconnect was asked of a block that does not extend
+ * (or is not) the tip. Never a verdict on a block or tx (a caller must not mark anything invalid
+ * for it): our own state, not a peer's fault.
+ */
+export type ChainStateCode = 'SHUTTING_DOWN' | 'WRONG_CHAIN' | 'NOT_THE_TIP';
+
+export class ChainStateError extends Error {
+  override readonly name = 'ChainStateError';
+  constructor(
+    readonly code: ChainStateCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
