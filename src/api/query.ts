@@ -23,7 +23,7 @@ import { prefixesOfContext } from '../trace/hash.js';
 import { parseTime } from '../trace/time.js';
 import { TraceError } from '../trace/errors.js';
 import { HttpProblem } from './problem.js';
-import { storedTxSpans } from './provenance.js';
+import { storedTxSpans } from './proof-material.js';
 
 export const QUERY_PARAMS = ['MATCH_epc', 'MATCH_anyEPC', 'EQ_bizStep', 'EQ_disposition', 'EQ_bizLocation', 'eventType', 'GE_eventTime', 'LT_eventTime'] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];

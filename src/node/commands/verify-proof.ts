@@ -18,7 +18,7 @@ import { jcs, txBodyOf } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import { hashMeetsTarget, targetFromBits } from '../../consensus/target.js';
 import { eventIdOf } from '../../trace/document.js';
-import type { Proof } from '../../api/provenance.js';
+import type { Proof } from '../../api/proof-material.js';
 import { ApiClient, ApiError, readInput, runClientCommand, type ClientFlags } from './client.js';
 
 /** The proof object of a /trace or /events/:id answer (the API's own type). */
