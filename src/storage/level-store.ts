@@ -1,7 +1,5 @@
 /**
  * LevelChainStore: the ChainStore over one LevelDB database at `<dataDir>/chain`.
- * (Longer than the ~450 lines a file should stay under: it is the one implementation of the
- * ChainStore interface, some forty reads and writes over the repositories of repositories.ts.)
  *
  * Every write is one atomic LevelDB batch (a chained batch: see writeBatch), synced but for putBlock (see there): a block connect or disconnect carries its
  * main-chain entry, indexes, item state, undo record and the tip pointer together, so an

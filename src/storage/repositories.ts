@@ -1,7 +1,4 @@
 /**
- * (Longer than the ~450 lines a file should stay under: the generic Repository and the few
- * buckets that need more than it are kept with the bucket table they depend on.)
- *
  * One small repository per bucket over the single LevelDB database (the model is lodestar's
  * `Repository` and ethereumjs's DBManager). A repository owns its 1-byte bucket prefix and its
  * key/value codec; it reads directly and returns batch operations for writes, so the store can

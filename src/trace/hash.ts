@@ -1,7 +1,4 @@
 /**
- * (Longer than the ~450 lines a file should stay under: one algorithm, kept whole so it reads
- * step by step against the reference implementation it must agree with.)
- *
  * The CBV 2.0 event hash (GS1 CBV 2.0 §8.9, "ni:///sha-256;<hex>?ver=CBV2.0"), computed the way
  * the reference implementation (RalphTro/epcis-event-hash-generator) does, so IDs agree with it:
  *
