@@ -95,6 +95,8 @@ export interface ChainEvents {
 
 /** What Chain.open builds from the store's contents for the facade to sequence. */
 interface Stages {
+  log: Logger;
+  registry: MemberRegistry;
   index: HeaderIndex;
   connector: BlockConnector;
   admission: TxAdmission;
@@ -126,13 +128,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     stages: Stages,
   ) {
     super();
-    ({ index: this.index, connector: this.connector, admission: this.admission, blocks: this.blocks, writer: this.writer } = stages);
+    ({ log: this.log, registry: this.registry, index: this.index, connector: this.connector, admission: this.admission, blocks: this.blocks, writer: this.writer } = stages);
     this.genesis = opts.genesis;
     this.params = opts.genesis.params;
-    this.registry = MemberRegistry.fromGenesis(opts.genesis);
     this.chainId = genesisBlock(opts.genesis).hashHex;
     this.limits = limitsOf(this.params);
-    this.log = modules.logger.child({ module: 'chain' });
     this.seals = new SealPrecheck(this.limits, modules.verifier, this.log);
     this.future = new FutureBlocks(opts.maxFutureBlocks ?? 64);
     const hooks = {
@@ -167,10 +167,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     const blocks = new StoredBlocks(store, limitsOf(genesis.params), gBlock.hashHex);
     const eventFilter = new EventIdFilter();
     const writer = new SerialQueue();
-    const connector = new BlockConnector({ store, rules: modules.rules, registry: MemberRegistry.fromGenesis(genesis), blocks, mempool, eventFilter }, tip);
+    const registry = MemberRegistry.fromGenesis(genesis);
+    const connector = new BlockConnector({ store, rules: modules.rules, registry, blocks, mempool, eventFilter }, tip);
     const log = modules.logger.child({ module: 'chain' });
     const admission = new TxAdmission({ maxTxBytes: genesis.params.maxTxBytes }, { ...modules, logger: log, writer, state: connector, eventFilter });
-    const chain = new Chain(opts, modules, { index, connector, admission, blocks, writer });
+    const chain = new Chain(opts, modules, { log, registry, index, connector, admission, blocks, writer });
     log.info({ height: tip.height, hash: tip.hash, headers: index.size }, 'chain loaded');
     // A crash between storing a heavier block and connecting it: finish the job now.
     await writer.run(() => chain.forkChoice.activateBest());
