@@ -8,7 +8,7 @@
  * put where JCS puts it), which owns the signed form.
  */
 import sjson from 'secure-json-parse';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
 import { signCanonicalTx } from '../chain/tx.js';
 import type { Member, TxBody } from '../chain/types.js';
 import { prepareDocument } from '../trace/document.js';

@@ -10,8 +10,8 @@
  */
 import type { Chain } from '../chain/chain.js';
 import { decodeBlock, txSpans } from '../chain/block.js';
-import { toHex } from '../chain/bytes.js';
-import { BlockError } from '../chain/errors.js';
+import { toHex } from '../common/bytes.js';
+import { BlockError } from '../common/errors.js';
 import { HEADER_SIZE, OFFSET, headerHashHex } from '../chain/header.js';
 import { levelsPath, levelsRoot, treeLevelsOfIds } from '../chain/merkle.js';
 import { txIdOfCanonicalBytes } from '../chain/tx.js';

@@ -15,12 +15,12 @@
  * `txCount` always come from the stored block, never from a client.
  */
 import type { Chain } from '../chain/chain.js';
-import { toHex } from '../chain/bytes.js';
-import { TxError } from '../chain/errors.js';
+import { toHex } from '../common/bytes.js';
+import { TxError } from '../common/errors.js';
 import { decodeCanonicalTx, txIdOfCanonicalBytes, txIdOfCanonicalText } from '../chain/tx.js';
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../common/lru.js';
 import { BlockMaterial, damaged, materialFromIds, materialOf, type Proof } from './proof-material.js';
 import { indexTxEvents, type TxEventIndex } from './tx-text.js';
 

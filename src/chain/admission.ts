@@ -11,8 +11,8 @@
  * open) lets a capture of new events skip the duplicate read.
  */
 import type { Logger } from 'pino';
-import { ChainStateError, TxError } from './errors.js';
-import { toHex } from './bytes.js';
+import { ChainStateError, TxError } from '../common/errors.js';
+import { toHex } from '../common/bytes.js';
 import { canonicalTx, type CanonicalTx } from './tx.js';
 import type { EventIdFilter } from './event-filter.js';
 import type { Mempool } from './mempool.js';

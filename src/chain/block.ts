@@ -4,9 +4,9 @@
  * BlockError, never a crash. The byte layout is known here only: readers that want the txs'
  * places without decoding them (the API's proofs and scans) call txSpans.
  */
-import { BlockError, TxError } from './errors.js';
+import { BlockError, TxError } from '../common/errors.js';
 import { HEADER_SIZE, decodeHeader, encodeHeader, hashHeaderBytes, type Header } from './header.js';
-import { concatBytes, toHex, utf8 } from './bytes.js';
+import { concatBytes, toHex, utf8 } from '../common/bytes.js';
 import { canonicalTx, decodeCanonicalTx, type CanonicalTx, type TxLimits } from './tx.js';
 import type { SignedTx } from './types.js';
 

@@ -16,10 +16,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BlockError, ChainStateError, StoreDamagedError } from './errors.js';
+import { BlockError, ChainStateError, StoreDamagedError } from '../common/errors.js';
 import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { toHex } from './bytes.js';
+import { toHex } from '../common/bytes.js';
 import { checkBody, checkHeader, isPermanentFailure } from './block-checks.js';
 import { MemberRegistry } from './registry.js';
 import { SerialQueue } from './serial.js';

@@ -10,8 +10,8 @@
  * set, and `stateVersion` moves after it, so mempool admission can run its reads outside the
  * chain's writer and still know whether the chain changed under them.
  */
-import { BlockError, ChainStateError, StoreDamagedError, TxError } from './errors.js';
-import { toHex } from './bytes.js';
+import { BlockError, ChainStateError, StoreDamagedError, TxError } from '../common/errors.js';
+import { toHex } from '../common/bytes.js';
 import type { Block } from './block.js';
 import type { EventIdFilter } from './event-filter.js';
 import type { Mempool } from './mempool.js';

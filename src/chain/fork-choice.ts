@@ -7,8 +7,8 @@
  * the mempool. Runs in the chain's writer.
  */
 import type { Logger } from 'pino';
-import { BlockError, TxError } from './errors.js';
-import { toHex } from './bytes.js';
+import { BlockError, TxError } from '../common/errors.js';
+import { toHex } from '../common/bytes.js';
 import type { Block } from './block.js';
 import type { HeaderIndex } from './header-index.js';
 import type { BlockConnector } from './connect.js';

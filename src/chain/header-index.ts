@@ -7,15 +7,15 @@
  * parent: its median time past and the bits the retarget rule requires of its child. Pure: the
  * Chain loads it from the store at open and writes back every entry it changes.
  */
-import { StoreDamagedError } from './errors.js';
+import { StoreDamagedError } from '../common/errors.js';
 import { genesisBlock } from './genesis.js';
-import { toHex } from './bytes.js';
+import { toHex } from '../common/bytes.js';
 import type { HeaderEntry } from './store.js';
 import type { ConsortiumParams, Genesis } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
 import { anchorAfter, genesisAnchor, nextBits, type AsertAnchor } from '../consensus/retarget.js';
-import { medianTimePast } from '../consensus/time.js';
+import { medianTimePast } from '../consensus/block-time.js';
 
 const MTP_SPAN = 11;
 

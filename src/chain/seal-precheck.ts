@@ -6,9 +6,9 @@
  * bad one is not remembered, so the import rejects it with BAD_SEALER_SIGNATURE as always.
  */
 import type { Logger } from 'pino';
-import { BlockError } from './errors.js';
+import { BlockError } from '../common/errors.js';
 import { decodeBlock, type Block, type BlockLimits } from './block.js';
-import { equalBytes, toHex } from './bytes.js';
+import { equalBytes, toHex } from '../common/bytes.js';
 import type { TxVerifier } from './tx-verifier.js';
 
 /** A block decoded (and its sealer signature checked, where the verifier can) ahead of import: Chain.prepareBlocks. */

@@ -4,10 +4,10 @@
  * never served or connected). The last few blocks imported are kept decoded, so connecting a
  * block right after storing it, or serving the tip, does not decode it again.
  */
-import { StoreDamagedError } from './errors.js';
+import { StoreDamagedError } from '../common/errors.js';
 import { decodeBlock, type Block, type BlockLimits } from './block.js';
 import { merkleRoot } from './merkle.js';
-import { equalBytes } from './bytes.js';
+import { equalBytes } from '../common/bytes.js';
 import type { ChainStore } from './store.js';
 
 /** Blocks kept decoded (the tip and its parents are what connects and readers ask for most). */

@@ -8,7 +8,7 @@ import type { Block, BlockLimits } from '../chain/block.js';
 import { HEADER_SIZE } from '../chain/header.js';
 import type { CanonicalTx } from '../chain/tx.js';
 import type { Member, SignedTx } from '../chain/types.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../common/lru.js';
 
 export interface TipInfo {
   hash: string;

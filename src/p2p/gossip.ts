@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { decodeCanonicalTx } from '../chain/tx.js';
-import { BlockError } from '../chain/errors.js';
+import { BlockError } from '../common/errors.js';
 import { decodeHeader, HEADER_SIZE } from '../chain/header.js';
 import type { ChainPort } from './chain-port.js';
 import type { Offence } from './scores.js';

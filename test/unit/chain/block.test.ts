@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeBlock, encodeBlock, makeBlock, TX_AREA, txSpans } from '../../../src/chain/block.js';
-import { BlockError } from '../../../src/chain/errors.js';
+import { BlockError } from '../../../src/common/errors.js';
 import { generateKeyPair, keyId, keyIdHex } from '../../../src/chain/keys.js';
 import { signTx } from '../../../src/chain/tx.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { Header } from '../../../src/chain/header.js';
 
 const key = generateKeyPair();

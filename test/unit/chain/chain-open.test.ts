@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Chain } from '../../../src/chain/chain.js';
-import { ChainStateError, StoreDamagedError } from '../../../src/chain/errors.js';
+import { ChainStateError, StoreDamagedError } from '../../../src/common/errors.js';
 import { generateKeyPair } from '../../../src/chain/keys.js';
 import { Mempool } from '../../../src/chain/mempool.js';
 import { MemberRegistry } from '../../../src/chain/registry.js';

@@ -1,7 +1,7 @@
 /** BlockConnector (src/chain/connect.ts): only the tip moves, and a damaged store is named as such. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlockConnector, historyOf } from '../../../src/chain/connect.js';
-import { ChainStateError, StoreDamagedError } from '../../../src/chain/errors.js';
+import { ChainStateError, StoreDamagedError } from '../../../src/common/errors.js';
 import { EventIdFilter } from '../../../src/chain/event-filter.js';
 import { Mempool } from '../../../src/chain/mempool.js';
 import { MemberRegistry } from '../../../src/chain/registry.js';

@@ -1,11 +1,11 @@
 /** HeaderIndex (src/chain/header-index.ts): candidate tips, invalidity, reorg paths, and a damaged index named as such. */
 import { describe, expect, it } from 'vitest';
-import { StoreDamagedError } from '../../../src/chain/errors.js';
+import { StoreDamagedError } from '../../../src/common/errors.js';
 import { generateKeyPair } from '../../../src/chain/keys.js';
 import { childEntry, genesisEntryOf, HeaderIndex } from '../../../src/chain/header-index.js';
 import type { HeaderEntry } from '../../../src/chain/store.js';
 import { makeGenesis, memberOf } from '../../../src/node/dev-consortium.js';
-import { medianTimePast } from '../../../src/consensus/time.js';
+import { medianTimePast } from '../../../src/consensus/block-time.js';
 import { GENESIS_TIME, TEST_PARAMS } from '../../helpers/chain-fixture.js';
 
 const genesis = makeGenesis('index', [memberOf({ name: 'a', role: 'dev', key: generateKeyPair(), peerId: 'p' })], GENESIS_TIME, TEST_PARAMS);

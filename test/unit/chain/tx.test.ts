@@ -14,8 +14,8 @@ import {
   txIdOfCanonicalText,
   verifyTxSignature,
 } from '../../../src/chain/tx.js';
-import { TxError } from '../../../src/chain/errors.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { TxError } from '../../../src/common/errors.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { SignedTx, TxBody } from '../../../src/chain/types.js';
 
 const key = generateKeyPair();
