@@ -84,12 +84,16 @@ export class StoreDamagedError extends Error {
  */
 export type ChainStateCode = 'SHUTTING_DOWN' | 'WRONG_CHAIN' | 'NOT_THE_TIP';
 
-export class ChainStateError extends Error {
-  override readonly name = 'ChainStateError';
+/** An error whose code is one of a closed set `C`; the message starts with the code. */
+export class CodedError<C extends string> extends Error {
   constructor(
-    readonly code: ChainStateCode,
+    readonly code: C,
     message: string,
   ) {
     super(`${code}: ${message}`);
   }
+}
+
+export class ChainStateError extends CodedError<ChainStateCode> {
+  override readonly name = 'ChainStateError';
 }
