@@ -1,7 +1,7 @@
 /** The links index records of a block (trace/journey.ts says what each event makes), in position order. */
 import type { Block } from './block.js';
 import type { LinkEntry } from './store.js';
-import type { TxRules } from './tx-rules.js';
+import type { TxRules } from './tx-rules-port.js';
 
 export function linksOfBlock(block: Block, rules: Pick<TxRules, 'linksOf'>): LinkEntry[] {
   const out: LinkEntry[] = [];

@@ -11,7 +11,7 @@ import { decodeBlock, type BlockLimits } from '../chain/block.js';
 import { StoreDamagedError } from '../common/errors.js';
 import { linksOfBlock } from '../chain/links.js';
 import type { LinkEntry } from '../chain/store.js';
-import type { TxRules } from '../chain/tx-rules.js';
+import type { TxRules } from '../chain/tx-rules-port.js';
 import type { LevelChainStore } from '../storage/index.js';
 
 /** Link records per store write. */

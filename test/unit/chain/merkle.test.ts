@@ -1,15 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, equalBytes, toHex, u32BE } from '../../../src/common/bytes.js';
-import { sha256, sha256d } from '../../../src/chain/hash.js';
+import { sha256, sha256d } from '../../../src/chain/sha256.js';
 import {
   auditPath,
   emptyRoot,
   leafHash,
+  levelsPath,
+  levelsRoot,
   merkleRoot,
   merkleTree,
   nodeHash,
   rootFromAuditPath,
+  treeLevelsOfIds,
   verifyAuditPath,
 } from '../../../src/chain/merkle.js';
 
@@ -80,6 +83,23 @@ describe('merkle root', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('flat levels over 32-byte leaves (what the API caches per block) give the recursive root and paths', () => {
+    fc.assert(
+      fc.property(treeAndIndex, ({ n, seed, i }) => {
+        const leaves = makeLeaves(n, seed);
+        const flat = new Uint8Array(n * 32);
+        leaves.forEach((l, k) => flat.set(l, k * 32));
+        const levels = treeLevelsOfIds(flat, n);
+        expect(toHex(levelsRoot(levels))).toBe(toHex(mthRef(leaves)));
+        expect(levelsPath(levels, i).map(toHex)).toEqual(pathRef(i, leaves).map(toHex));
+      }),
+      { numRuns: 100 },
+    );
+    expect(toHex(levelsRoot(treeLevelsOfIds(new Uint8Array(0), 0)))).toBe(toHex(emptyRoot()));
+    expect(() => treeLevelsOfIds(new Uint8Array(33), 1)).toThrow(RangeError);
+    expect(() => levelsPath(treeLevelsOfIds(new Uint8Array(64), 2), 2)).toThrow(RangeError);
   });
 
   it('auditPath rejects an index out of range', () => {
@@ -219,15 +239,14 @@ describe('CVE-2012-2459 (duplicated leaves)', () => {
 
 describe('scale', () => {
   it('10,000 leaves: root, every path, verification; 100,000 leaves: root without recursion', () => {
+    // No timing here (speed is measured in bench/); the project's 30 s test time-out is the only,
+    // generous bound, there to stop a tree builder that went quadratic or recursive from hanging.
     const leaves = makeLeaves(10_000, 42);
-    const t0 = performance.now();
     const t = merkleTree(leaves);
     let ok = 0;
     for (let i = 0; i < leaves.length; i++) if (verifyAuditPath(leaves[i] as Uint8Array, i, leaves.length, t.path(i), t.root)) ok++;
-    const ms = performance.now() - t0;
     expect(ok).toBe(10_000);
     expect(toHex(t.root)).toBe(toHex(merkleRoot(leaves)));
-    expect(ms).toBeLessThan(5_000);
     const big = makeLeaves(100_000, 43);
     expect(merkleRoot(big).length).toBe(32);
   });
