@@ -26,7 +26,7 @@ import { decodeCanonicalTx } from '../chain/tx.js';
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
 import { LruCache } from './lru.js';
-import { HttpProblem } from './problem.js';
+import { storeDamaged as damaged } from './problem.js';
 import { indexTxEvents, txIdFromCanonical, txIdOfText, type TxEventIndex } from './tx-text.js';
 
 export interface Proof {
@@ -187,10 +187,6 @@ export class BlockMaterial {
       header: this.headerHex,
     };
   }
-}
-
-function damaged(detail: string): HttpProblem {
-  return new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', detail);
 }
 
 /** [start, length] of each tx's canonical bytes within block bytes (walks the length prefixes only). */

@@ -5,14 +5,14 @@
  */
 import '../node/shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TxError } from './errors.js';
+import { invariant, TxError } from './errors.js';
 import { MemberRegistry } from './registry.js';
 import { verifyTxSync } from './tx-verifier.js';
 import { sealSignatureValid } from './validate.js';
 import { traceRules } from '../trace/tx-rules.js';
 import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
 
-if (parentPort === null) throw new Error('verifier worker must run in a worker thread');
+invariant(parentPort !== null, 'verifier worker must run in a worker thread');
 const port = parentPort;
 const init = workerData as VerifierWorkerInit;
 const registry = MemberRegistry.fromGenesis(init.genesis);
@@ -28,7 +28,7 @@ function answer(req: VerifierRequest): VerifyResponse {
       return null;
     } catch (err) {
       if (!(err instanceof TxError)) throw err;
-      return { code: err.code, message: err.message.replace(/^[A-Z_]+: /, ''), details: err.details };
+      return { type: err.type, message: err.message.replace(/^[A-Z_]+: /, '') };
     }
   });
   return { id: req.id, kind: 'txs', results };

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { effectiveStatus, encodeDigitalLinkValue, itemKeyInfo, TraceError, type ItemKeyInfo, type ItemRecord, type ItemStatus } from '../../trace/index.js';
 import type { ApiContext } from '../context.js';
-import { HttpProblem } from '../problem.js';
+import { BadIdentifierError, storeDamaged } from '../problem.js';
 import { BufferPool } from '../buffer-pool.js';
 import { JsonBytes } from '../json-bytes.js';
 import { writeEventEntry } from '../provenance.js';
@@ -19,11 +19,7 @@ function keyInfo(id: string, param: string): ItemKeyInfo {
   try {
     return itemKeyInfo(id);
   } catch (err) {
-    if (err instanceof TraceError) {
-      throw new HttpProblem(400, err.code, 'Not a GS1 identifier', `${param}: ${err.message.replace(/^[A-Z_]+: /, '')}`, {
-        errors: [{ path: `/${param}`, message: 'give an EPC URN (urn:epc:id:sgtin:…) or a GS1 Digital Link (https://id.gs1.org/01/…/21/…), URL-encoded', code: err.code }],
-      });
-    }
+    if (err instanceof TraceError) throw new BadIdentifierError(param, err);
     throw err;
   }
 }
@@ -140,7 +136,7 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       const entries = await Promise.all(
         chunk.map(async (h) => {
           const hash = await provenance.mainHash(h.height);
-          if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${h.height}`);
+          if (hash === undefined) throw storeDamaged(`no main-chain block at height ${h.height}`);
           return provenance.rawEntryAt({ hash, height: h.height }, h.txIndex, h.eventIndex, h.eventId);
         }),
       );

@@ -21,7 +21,7 @@ describe('problem details mapping', () => {
     const inv = toProblem(new TxError('INVALID_EVENT', 'x', { problems: [{ path: '/events/0', message: 'm', code: 'SCHEMA' }] }));
     expect(inv.status).toBe(400);
     expect(inv['errors']).toEqual([{ path: '/events/0', message: 'm', code: 'SCHEMA' }]);
-    expect(toProblem(new TxError('ROLE_VIOLATION', 'x', { rule: 'r' })).status).toBe(403);
+    expect(toProblem(new TxError('ROLE_VIOLATION', 'x', { problems: [{ path: '/events/0', message: 'm', code: 'ROLE_VIOLATION' }], rule: 'r' })).status).toBe(403);
   });
 
   it('anything else is a bare 500 that leaks nothing', () => {
