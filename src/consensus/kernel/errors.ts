@@ -7,7 +7,7 @@
 export type KernelErrorCode =
   /** The wasm kernel file cannot be read (the build did not run, or the file is gone). */
   | 'WASM_UNREADABLE'
-  /** This runtime cannot run the wasm kernel: no WebAssembly, or no 128-bit SIMD. */
+  /** This runtime cannot run the wasm kernel: no WebAssembly, or the module does not validate here (no 128-bit SIMD, or not wasm). */
   | 'WASM_UNSUPPORTED'
   /** The wasm file compiles but is not the SHA-256d kernel (its exports are not the expected ones). */
   | 'WASM_INVALID'
