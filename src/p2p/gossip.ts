@@ -2,8 +2,8 @@
  * Gossip: one topic for txs and one for blocks per chain, content-hash message IDs, and the
  * validators. A validator decodes the message, hands it to the chain (which runs every check
  * and stores or admits it), and turns a failure into a verdict and its effects through
- * verdict-effects.ts (the same handling as sync's). Nothing is kept aside: a block with an unknown parent is ignored and sync is asked to fetch its
- * ancestors from the peer that sent it.
+ * verdict-effects.ts (the same handling as sync's). Nothing is kept aside: a block with an
+ * unknown parent is ignored and sync is asked to fetch its ancestors from the peer that sent it.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
