@@ -4,7 +4,7 @@
  * block it connects, every tx it admits, and sync progress; on request it seals a block or
  * captures an event itself and gossips it as a node would.
  */
-import '../src/node/shims.js';
+import '../src/runtime/shims.js';
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import type { Block } from '../src/chain/block.js';

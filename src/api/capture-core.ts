@@ -11,7 +11,7 @@
  */
 import sjson from 'secure-json-parse';
 import { hash as oneShotHash } from 'node:crypto';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
 import { sign } from '../chain/keys.js';
 import { jcs, txSigningMessage } from '../chain/tx.js';
 import type { Member, TxBody } from '../chain/types.js';

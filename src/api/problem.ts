@@ -5,7 +5,7 @@
  * a capture worker's included, is built here.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BlockError, StoreDamagedError, TxError, type TxErrorCode } from '../chain/errors.js';
+import { BlockError, StoreDamagedError, TxError, type TxErrorCode } from '../common/errors.js';
 import { StorageError, type StorageErrorCode } from '../storage/errors.js';
 import { TraceError, type TraceErrorCode } from '../trace/errors.js';
 

@@ -19,13 +19,13 @@
 import { hash as oneShotHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
 import { decodeBlock } from '../chain/block.js';
-import { toHex } from '../chain/bytes.js';
-import { BlockError, TxError } from '../chain/errors.js';
+import { toHex } from '../common/bytes.js';
+import { BlockError, TxError } from '../common/errors.js';
 import { HEADER_SIZE, OFFSET, headerHashHex } from '../chain/header.js';
 import { decodeCanonicalTx } from '../chain/tx.js';
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../common/lru.js';
 import { storeDamaged as damaged } from './problem.js';
 import { indexTxEvents, txIdFromCanonical, txIdOfText, type TxEventIndex } from './tx-text.js';
 

@@ -18,10 +18,9 @@ import type { Chain } from '../chain/chain.js';
 import type { EpcHistoryEntry } from '../chain/store.js';
 import type { SignedTx } from '../chain/types.js';
 import { cbvWord, type VocabularyKind } from '../trace/vocabulary.js';
-import { itemKeyInfo, normaliseGs1Uri } from '../trace/identifiers.js';
-import { prefixesOfContext } from '../trace/hash.js';
-import { parseTime } from '../trace/time.js';
-import { TraceError } from '../trace/errors.js';
+import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
+import { prefixesOfContext } from '../trace/event-hash.js';
+import { parseTime } from '../trace/epcis-time.js';
 import { HttpProblem, storeDamaged } from './problem.js';
 import { txSpans } from './provenance.js';
 
@@ -78,18 +77,8 @@ function values(raw: string | string[] | undefined, param: string): string[] | u
   return out;
 }
 
-/** Canonical GS1 key of an identifier, or undefined when it names no GS1 key. */
-export function keyOrUndefined(id: string): string | undefined {
-  try {
-    return itemKeyInfo(id).key;
-  } catch (err) {
-    if (err instanceof TraceError) return undefined;
-    throw err;
-  }
-}
-
 function epcForm(id: string): string {
-  return keyOrUndefined(id) ?? id;
+  return itemKeyOrUndefined(id) ?? id;
 }
 
 function vocab(kind: VocabularyKind, v: string, prefixes?: ReadonlyMap<string, string>): string {
@@ -129,7 +118,7 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   // Drive the history index with the narrower EPC filter whose values are all GS1 keys.
   for (const list of [epcs, any]) {
     if (list === undefined) continue;
-    const keys = list.map(keyOrUndefined);
+    const keys = list.map(itemKeyOrUndefined);
     if (keys.every((k): k is string => k !== undefined)) {
       const uniq = [...new Set(keys)];
       if (out.indexKeys === undefined || uniq.length < out.indexKeys.length) out.indexKeys = uniq;

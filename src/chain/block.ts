@@ -3,9 +3,9 @@
  * u32 LE length ‖ canonical tx bytes. Decoding is strict: any malformed input throws a
  * BlockError, never a crash.
  */
-import { BlockError, TxError } from './errors.js';
+import { BlockError, TxError } from '../common/errors.js';
 import { HEADER_SIZE, decodeHeader, encodeHeader, hashHeaderBytes, type Header } from './header.js';
-import { concatBytes, toHex, utf8 } from './bytes.js';
+import { concatBytes, toHex, utf8 } from '../common/bytes.js';
 import { canonicalTx, decodeCanonicalTx, type CanonicalTx, type TxLimits } from './tx.js';
 import type { SignedTx } from './types.js';
 

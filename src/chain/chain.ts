@@ -6,11 +6,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { BlockError, StoreDamagedError, TxError } from './errors.js';
+import { BlockError, StoreDamagedError, TxError } from '../common/errors.js';
 import { merkleRoot } from './merkle.js';
 import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { equalBytes, toHex } from './bytes.js';
+import { equalBytes, toHex } from '../common/bytes.js';
 import { checkBody, checkHeader, isPermanentFailure } from './validate.js';
 import { canonicalTx, type CanonicalTx } from './tx.js';
 import { MemberRegistry } from './registry.js';
@@ -24,7 +24,7 @@ import type { ConsortiumParams, Genesis, Member, SignedTx } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
 import { anchorAfter, genesisAnchor, nextBits, type AsertAnchor } from '../consensus/retarget.js';
-import { medianTimePast } from '../consensus/time.js';
+import { medianTimePast } from '../consensus/block-time.js';
 
 export interface ChainOptions {
   genesis: Genesis;

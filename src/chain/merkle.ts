@@ -15,7 +15,7 @@
  */
 import { hash } from 'node:crypto';
 import { sha256 } from './hash.js';
-import { equalBytes } from './bytes.js';
+import { equalBytes } from '../common/bytes.js';
 
 export const HASH_SIZE = 32;
 

@@ -3,7 +3,7 @@
  * CPU work: the inline implementation checks in small slices and yields to the event loop
  * between them; a worker-pool implementation can stand behind the same interface.
  */
-import { TxError } from './errors.js';
+import { TxError } from '../common/errors.js';
 import { txId as computeTxId, verifyTxSignature } from './tx.js';
 import type { MemberRegistry } from './registry.js';
 import type { TxRules } from './tx-rules.js';

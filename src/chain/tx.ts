@@ -3,9 +3,9 @@
  * signature over "tracechain/tx/v1" ‖ txid, and a strict decoder that throws TxError codes.
  */
 import canonicalize from 'canonicalize';
-import { TxError } from './errors.js';
+import { TxError } from '../common/errors.js';
 import { sha256 } from './hash.js';
-import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from './bytes.js';
+import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from '../common/bytes.js';
 import { sign, verify } from './keys.js';
 import type { SignedTx, TxBody } from './types.js';
 

@@ -3,14 +3,14 @@
  * (height, bits, proof of work, time, sealer right and signature) and body (size, tx count,
  * duplicate txs, merkle root). Each failure throws a BlockError with its code.
  */
-import { BlockError, type BlockErrorCode } from './errors.js';
+import { BlockError, type BlockErrorCode } from '../common/errors.js';
 import { blockSigningMessage, type Block } from './block.js';
 import { HEADER_VERSION } from './header.js';
 import { merkleRoot } from './merkle.js';
-import { equalBytes, toHex } from './bytes.js';
+import { equalBytes, toHex } from '../common/bytes.js';
 import { verify } from './keys.js';
 import { targetFromBits, hashMeetsTarget } from '../consensus/target.js';
-import { checkBlockTime } from '../consensus/time.js';
+import { checkBlockTime } from '../consensus/block-time.js';
 import type { MemberRegistry } from './registry.js';
 import type { HeaderEntry } from './store.js';
 import type { ConsortiumParams } from './types.js';

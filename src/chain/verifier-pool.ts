@@ -6,10 +6,10 @@
  * work cannot be done (pool closed, a worker failed) it throws VerifierError, never a verdict.
  */
 import { Worker } from 'node:worker_threads';
-import { invariant, TxError, VerifierError } from './errors.js';
+import { invariant, TxError, VerifierError } from '../common/errors.js';
 import { genesisBlock } from './genesis.js';
 import { txId as computeTxId } from './tx.js';
-import { builtFileUrl } from '../runtime/built-file.js';
+import { workerEntryUrl } from '../runtime/worker-entries.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { Genesis, SignedTx } from './types.js';
 import type { SealItem, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
@@ -51,7 +51,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
 
   private spawn(i: number): void {
     const init: VerifierWorkerInit = { genesis: this.modules.genesis, chainId: genesisBlock(this.modules.genesis).hashHex };
-    const w = new Worker(builtFileUrl('./verifier-worker.js', import.meta.url), { workerData: init, name: `tracechain-verifier-${i}` });
+    const w = new Worker(workerEntryUrl('verifier'), { workerData: init, name: `tracechain-verifier-${i}` });
     w.unref();
     w.on('message', (res: VerifyResponse) => {
       const p = this.pending.get(res.id);

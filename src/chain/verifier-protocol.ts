@@ -1,5 +1,5 @@
 /** Messages between the tx verifier pool and its workers (structured-clone friendly). */
-import type { TxErrorType } from './errors.js';
+import type { TxErrorType } from '../common/errors.js';
 import type { Genesis, SignedTx } from './types.js';
 
 export interface VerifierWorkerInit {

@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
 import { makeBlock, blockSigningMessage, type Block } from '../chain/block.js';
 import { decodeHeader, encodeHeader, hashHeaderBytes } from '../chain/header.js';
-import { BlockError } from '../chain/errors.js';
+import { BlockError } from '../common/errors.js';
 import { sign, keyId, type KeyPair } from '../chain/keys.js';
-import { buildTemplate } from '../consensus/template.js';
+import { buildTemplate } from '../chain/template.js';
 import { targetFromBits } from '../consensus/target.js';
 
 export interface MineJob {

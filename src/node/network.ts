@@ -16,7 +16,7 @@ import type { SyncProgress } from '../p2p/sync.js';
 import { progressBar, type Progress } from './progress.js';
 import type { DataDir } from './data-dir.js';
 import type { NodeConfig } from './config.js';
-import type { NetworkView } from '../api/routes/peers.js';
+import type { NetworkView } from '../api/context.js';
 
 export const SWARM_KEY_FILE = 'swarm.key';
 

@@ -6,7 +6,7 @@
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
-import { TxError } from '../chain/errors.js';
+import { TxError } from '../common/errors.js';
 import { decodeCanonicalTx } from '../chain/tx.js';
 import { loadMempoolFile, MempoolFileError, removeMempoolFile, saveMempoolFile } from '../storage/mempool-file.js';
 

@@ -7,7 +7,7 @@ import type { Chain, ImportOutcome, PreparedBlock } from '../chain/chain.js';
 import type { Block, BlockLimits } from '../chain/block.js';
 import { HEADER_SIZE } from '../chain/header.js';
 import type { Member, SignedTx } from '../chain/types.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../common/lru.js';
 
 export interface TipInfo {
   hash: string;

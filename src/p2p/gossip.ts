@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { decodeTx, encodeTx } from '../chain/tx.js';
-import { TxError } from '../chain/errors.js';
-import { equalBytes } from '../chain/bytes.js';
+import { TxError } from '../common/errors.js';
+import { equalBytes } from '../common/bytes.js';
 import { decodeHeader, HEADER_SIZE } from '../chain/header.js';
 import type { ChainPort } from './chain-port.js';
 import { afterBlockFailure, afterTxFailure, type FailureHooks } from './verdict-effects.js';

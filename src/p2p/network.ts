@@ -11,9 +11,10 @@ import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import type { Role, SignedTx } from '../chain/types.js';
+import type { SignedTx } from '../chain/types.js';
 import { encodeTx } from '../chain/tx.js';
 import type { ChainPort } from './chain-port.js';
+import type { PeerInfo } from './peer-info.js';
 import { createHost, type Host } from './host.js';
 import { memberGater } from './gater.js';
 import { GossipValidators, syncProtocolFor, topicsFor, type GossipCounters, type Topics } from './gossip.js';
@@ -34,19 +35,6 @@ export interface NetworkOptions {
   sync?: Partial<SyncOptions>;
   timeouts?: Partial<RequestTimeouts>;
   score?: Partial<ScorePolicy>;
-}
-
-export interface PeerView {
-  peerId: string;
-  name: string;
-  role: Role;
-  memberId: string;
-  address: string | null;
-  direction: 'inbound' | 'outbound' | null;
-  /** Round trip in ms (libp2p's connection monitor, else our last status request). */
-  latencyMs: number | null;
-  tip: { height: number; hash: string } | null;
-  score: number;
 }
 
 export interface NetworkEvents {
@@ -355,8 +343,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return this.gossip.counters;
   }
 
-  peers(): PeerView[] {
-    const out: PeerView[] = [];
+  peers(): PeerInfo[] {
+    const out: PeerInfo[] = [];
     for (const [id, pid] of this.peerIds) {
       const m = this.chain.memberOfPeer(id);
       if (!m) continue;

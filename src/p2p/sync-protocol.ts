@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { PeerId, Stream } from '@libp2p/interface';
 import { HEADER_SIZE, hashHeaderBytes } from '../chain/header.js';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
 import type { ChainPort } from './chain-port.js';
 import { FrameReader, FramingError, writeFrames } from './framing.js';
 import { serveHeaders, type HeaderServeSource } from './locator.js';

@@ -5,7 +5,7 @@
  * answer; sync stops its round unless the block was already known).
  */
 import type { Logger } from 'pino';
-import { BlockError } from '../chain/errors.js';
+import { BlockError } from '../common/errors.js';
 import type { Offence } from './scores.js';
 import { blockVerdict, txVerdict, type VerdictOf } from './verdict.js';
 

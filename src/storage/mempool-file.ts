@@ -11,7 +11,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sha256 } from '../chain/hash.js';
-import { equalBytes } from '../chain/bytes.js';
+import { equalBytes } from '../common/bytes.js';
 
 const MAGIC = Uint8Array.from([0x54, 0x43, 0x4d, 0x50]); // "TCMP"
 const VERSION = 1;

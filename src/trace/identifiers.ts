@@ -562,6 +562,19 @@ export function canonicalItemKey(input: string): string {
 }
 
 /**
+ * The canonical item key of an identifier, or undefined when it names no GS1 key (any URI may
+ * name an object in EPCIS; such objects have no item record). Other errors propagate.
+ */
+export function itemKeyOrUndefined(id: string): string | undefined {
+  try {
+    return itemKeyInfo(id).key;
+  } catch (err) {
+    if (err instanceof TraceError) return undefined;
+    throw err;
+  }
+}
+
+/**
  * The GS1 company prefix of an EPC: explicit in a URN; for a Digital Link (which does not encode
  * its length) the longest of `knownPrefixes` the key starts with, else undefined.
  */

@@ -16,8 +16,8 @@ import { generateKeyPair, keyId, sign, type KeyPair } from '../../src/chain/keys
 import { blockSigningMessage, makeBlock, type Block } from '../../src/chain/block.js';
 import { encodeHeader, hashHeaderBytes, setNonce, type Header } from '../../src/chain/header.js';
 import { merkleRoot } from '../../src/chain/merkle.js';
-import { TxError } from '../../src/chain/errors.js';
-import { fromHex, toHex, utf8 } from '../../src/chain/bytes.js';
+import { TxError } from '../../src/common/errors.js';
+import { fromHex, toHex, utf8 } from '../../src/common/bytes.js';
 import { sha256 } from '../../src/chain/hash.js';
 import { jcs, signTx, txId } from '../../src/chain/tx.js';
 import { targetFromBits, hashMeetsTarget } from '../../src/consensus/target.js';

@@ -3,7 +3,7 @@
  * over the code unions, so a new code does not compile until it has a sample here (and so a
  * case in every test that iterates them).
  */
-import { BlockError, TxError, type BlockErrorCode, type BlockErrorType, type TxErrorCode, type TxErrorType } from '../../src/chain/errors.js';
+import { BlockError, TxError, type BlockErrorCode, type BlockErrorType, type TxErrorCode, type TxErrorType } from '../../src/common/errors.js';
 
 const problems = [{ path: '/events/0', message: 'bad', code: 'SCHEMA' }];
 

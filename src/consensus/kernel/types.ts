@@ -4,7 +4,7 @@
  * and PoW holds when the 32-byte digest, read as a big-endian integer, is <= the target.
  * Pure computation, no I/O.
  */
-import { invariant } from '../../chain/errors.js';
+import { invariant } from '../../common/errors.js';
 
 /** Outcome of scanning a nonce range: the first nonce (in increasing order) meeting the target. */
 export type ScanResult =
@@ -55,16 +55,6 @@ export function targetWords(target: Uint8Array, out: Uint32Array = new Uint32Arr
   const dv = new DataView(target.buffer, target.byteOffset, 32);
   for (let i = 0; i < 8; i++) out[i] = dv.getUint32(4 * i, false);
   return out;
-}
-
-/** True when the digest words (big-endian order) are <= the target words. */
-export function wordsAtMost(digest: ArrayLike<number>, target: ArrayLike<number>): boolean {
-  for (let i = 0; i < 8; i++) {
-    const d = (digest[i] as number) >>> 0;
-    const t = (target[i] as number) >>> 0;
-    if (d !== t) return d < t;
-  }
-  return true;
 }
 
 /** True when `digest` (32 bytes) read big-endian is <= `target` (32 bytes, big-endian). */

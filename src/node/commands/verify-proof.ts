@@ -10,7 +10,7 @@
  *      height, with the same tx ID at that index of as many txs.
  * Exit 0 when every event checks out; 1 otherwise (each failure named).
  */
-import { fromHex, toHex, utf8 } from '../../chain/bytes.js';
+import { fromHex, toHex, utf8 } from '../../common/bytes.js';
 import { sha256, sha256d } from '../../chain/hash.js';
 import { decodeHeader, HEADER_SIZE } from '../../chain/header.js';
 import { verifyAuditPath } from '../../chain/merkle.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
 import { encodeTx, signTx, txId, verifyTxSignature } from '../../../src/chain/tx.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { Member, SignedTx } from '../../../src/chain/types.js';
 import { prepareCapture, spliceSignature, type CaptureSetup } from '../../../src/api/capture-core.js';
 import { jcs } from '../../../src/chain/tx.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { API_PROBLEMS, BadIdentifierError, HttpProblem, PROBLEM_BASE, RelayedProblem, storeDamaged, storeUnwritable, toProblem, type ApiProblemCode } from '../../../src/api/problem.js';
 import { prepareCapture, type CaptureSetup } from '../../../src/api/capture-core.js';
 import { TraceError, type TraceErrorCode } from '../../../src/trace/errors.js';
-import { StoreDamagedError, TxError, type TxErrorCode } from '../../../src/chain/errors.js';
+import { StoreDamagedError, TxError, type TxErrorCode } from '../../../src/common/errors.js';
 import { StorageCorruptionError, StorageOpenError, StorageReadError, StorageSuspendedError, StorageWriteError } from '../../../src/storage/errors.js';
 import { TX_ERROR_SAMPLES, txErrorOf } from '../../helpers/error-samples.js';
 

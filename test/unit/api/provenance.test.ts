@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { auditPath, merkleRoot } from '../../../src/chain/merkle.js';
 import { txId } from '../../../src/chain/tx.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { encodeBlock, makeBlock } from '../../../src/chain/block.js';
 import { flatAuditPath, flatTreeLevels, materialOf, Provenance, writeEventEntry } from '../../../src/api/provenance.js';
 import { indexTxEvents } from '../../../src/api/tx-text.js';
 import type { Chain } from '../../../src/chain/chain.js';
 import { JsonBytes } from '../../../src/api/json-bytes.js';
 import { HttpProblem } from '../../../src/api/problem.js';
-import { LruCache } from '../../../src/api/lru.js';
+import { LruCache } from '../../../src/common/lru.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { awkwardEvent, tx } from './tx-fixtures.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { encodeTx, txId } from '../../../src/chain/tx.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { indexTxEvents, txIdFromCanonical, txIdOfText } from '../../../src/api/tx-text.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { awkwardEvent, tx } from './tx-fixtures.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, equalBytes, toHex, u32BE } from '../../../src/chain/bytes.js';
+import { concatBytes, equalBytes, toHex, u32BE } from '../../../src/common/bytes.js';
 import { sha256, sha256d } from '../../../src/chain/hash.js';
 import {
   auditPath,

@@ -1,6 +1,6 @@
 /** Which block failures may mark a hash invalid: one case per BlockError code (an independent list). */
 import { describe, expect, it } from 'vitest';
-import type { BlockErrorCode } from '../../../src/chain/errors.js';
+import type { BlockErrorCode } from '../../../src/common/errors.js';
 import { PERMANENT_FAILURE, isPermanentFailure } from '../../../src/chain/validate.js';
 
 const EXPECTED: Record<BlockErrorCode, boolean> = {

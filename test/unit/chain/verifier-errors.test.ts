@@ -1,7 +1,7 @@
 /** One test per VerifierError code: the pool could not do the work (never a verdict on the tx). */
 import { describe, expect, it } from 'vitest';
 import { WorkerPoolTxVerifier } from '../../../src/chain/verifier-pool.js';
-import { VerifierError } from '../../../src/chain/errors.js';
+import { VerifierError } from '../../../src/common/errors.js';
 import { generateKeyPair } from '../../../src/chain/keys.js';
 import { makeGenesis, memberOf } from '../../../src/node/dev-consortium.js';
 import type { SignedTx } from '../../../src/chain/types.js';

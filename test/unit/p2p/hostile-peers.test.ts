@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { encodeBlock, makeBlock } from '../../../src/chain/block.js';
 import { encodeTx, signTx } from '../../../src/chain/tx.js';
 import { generateKeyPair, keyId } from '../../../src/chain/keys.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { chainPort } from '../../../src/p2p/chain-port.js';
 import { GossipValidators } from '../../../src/p2p/gossip.js';
 import { buildBlock, extend, GENESIS_TIME, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';

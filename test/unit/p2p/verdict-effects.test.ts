@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
-import { BlockError, TxError } from '../../../src/chain/errors.js';
+import { BlockError, TxError } from '../../../src/common/errors.js';
 import { afterBlockFailure, afterTxFailure, type BlockSource, type FailureHooks } from '../../../src/p2p/verdict-effects.js';
 import { blockErrorOf } from '../../helpers/error-samples.js';
 

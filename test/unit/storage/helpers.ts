@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBlock, makeBlock, type Block } from '../../../src/chain/block.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { sha256 } from '../../../src/chain/hash.js';
 import type { Header } from '../../../src/chain/header.js';
 import type { ConnectBatch, DisconnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from '../../../src/chain/store.js';

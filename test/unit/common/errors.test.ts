@@ -4,7 +4,7 @@
  * unused); the runtime half checks what `type`, `details` and `of` carry.
  */
 import { describe, expect, it } from 'vitest';
-import { BlockError, InvariantError, TxError, invariant, type BlockErrorCode, type TxErrorCode } from '../../../src/chain/errors.js';
+import { BlockError, InvariantError, TxError, invariant, type BlockErrorCode, type TxErrorCode } from '../../../src/common/errors.js';
 import { BLOCK_ERROR_SAMPLES, TX_ERROR_SAMPLES } from '../../helpers/error-samples.js';
 
 describe('typed error details', () => {
