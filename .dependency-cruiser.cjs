@@ -62,8 +62,8 @@ module.exports = {
     only(
       'trace-imports',
       'trace',
-      ['^src/common/', '^src/chain/(types|store|tx-rules)[.]ts$'],
-      "trace/ imports common/ and, to implement chain's TxRules port, chain's types and port interfaces (types.ts, store.ts, tx-rules.ts) only.",
+      ['^src/common/', '^src/chain/(types|store|tx-rules-port)[.]ts$'],
+      "trace/ imports common/ and, to implement chain's TxRules port, chain's types and port interfaces (types.ts, store.ts, tx-rules-port.ts) only.",
     ),
     only(
       'storage-imports',

@@ -22,7 +22,7 @@ import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { HttpProblem, storeDamaged } from './problem.js';
-import { txSpans } from './provenance.js';
+import { storedTxSpans } from './proof-material.js';
 
 export const QUERY_PARAMS = ['MATCH_epc', 'MATCH_anyEPC', 'EQ_bizStep', 'EQ_disposition', 'EQ_bizLocation', 'eventType', 'GE_eventTime', 'LT_eventTime'] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];
@@ -268,7 +268,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
     if (hash === undefined) break;
     const bytes = await chain.store.getBlockBytes(hash);
     if (bytes === undefined) throw storeDamaged(`main-chain block ${hash} is not stored`);
-    const spans = txSpans(bytes);
+    const spans = storedTxSpans(bytes, hash);
     for (let t = 0; t < spans.length / 2; t++) {
       if (after && h === after.height && t < after.txIndex) continue;
       const start = spans[2 * t] as number;

@@ -5,7 +5,7 @@
  */
 import { makeBlock, SIGNATURE_SIZE, type Block } from './block.js';
 import { HEADER_VERSION } from './header.js';
-import { sha256 } from './hash.js';
+import { sha256 } from './sha256.js';
 import { fromHex, isHex, utf8 } from '../common/bytes.js';
 import { keyIdHex } from './keys.js';
 import { jcs } from './tx.js';

@@ -3,7 +3,7 @@
  * the second 64-byte chunk so miners can hash the first chunk once (midstate).
  */
 import { BlockError } from '../common/errors.js';
-import { sha256d } from './hash.js';
+import { sha256d } from './sha256.js';
 import { toHex } from '../common/bytes.js';
 
 export const HEADER_SIZE = 112;

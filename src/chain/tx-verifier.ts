@@ -6,7 +6,7 @@
 import { TxError } from '../common/errors.js';
 import { txId as computeTxId, verifyTxSignature } from './tx.js';
 import type { MemberRegistry } from './registry.js';
-import type { TxRules } from './tx-rules.js';
+import type { TxRules } from './tx-rules-port.js';
 import type { SignedTx } from './types.js';
 import type { SealItem } from './verifier-protocol.js';
 

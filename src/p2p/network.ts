@@ -11,8 +11,6 @@ import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import type { SignedTx } from '../chain/types.js';
-import { encodeTx } from '../chain/tx.js';
 import type { ChainPort } from './chain-port.js';
 import type { PeerInfo } from './peer-info.js';
 import { createHost, type Host } from './host.js';
@@ -301,9 +299,9 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return this.publish(this.topics.block, bytes);
   }
 
-  /** Gossip a tx admitted locally (or returned to the pool by a reorg). */
-  async publishTx(tx: SignedTx): Promise<number> {
-    return this.publish(this.topics.tx, encodeTx(tx));
+  /** Gossip a tx admitted locally (or returned to the pool by a reorg): its canonical bytes, as the mempool holds them. */
+  async publishTx(bytes: Uint8Array): Promise<number> {
+    return this.publish(this.topics.tx, bytes);
   }
 
   private async publish(topic: string, data: Uint8Array): Promise<number> {

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { invariant, TxError } from '../common/errors.js';
 import { MemberRegistry } from '../chain/registry.js';
 import { verifyTxSync } from '../chain/tx-verifier.js';
-import { sealSignatureValid } from '../chain/validate.js';
+import { sealSignatureValid } from '../chain/block-checks.js';
 import { traceRules } from '../trace/chain-rules.js';
 import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from '../chain/verifier-protocol.js';
 

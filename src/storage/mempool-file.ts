@@ -10,7 +10,7 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { sha256 } from '../chain/hash.js';
+import { sha256 } from '../chain/sha256.js';
 import { equalBytes } from '../common/bytes.js';
 
 const MAGIC = Uint8Array.from([0x54, 0x43, 0x4d, 0x50]); // "TCMP"

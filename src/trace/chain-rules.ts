@@ -1,10 +1,10 @@
 /**
- * The trace rules as the chain consumes them (chain/tx-rules.ts): stateless event checks for a
+ * The trace rules as the chain consumes them (chain/tx-rules-port.ts): stateless event checks for a
  * tx (EPCIS rules, event IDs, role), item keys for the EPC history index, and item status.
  * TraceErrors become TxErrors here, so the chain and its callers see one error family.
  */
 import { TxError, type EventProblems } from '../common/errors.js';
-import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules.js';
+import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
 import type { StoredItem } from '../chain/store.js';
 import type { Member, SignedTx } from '../chain/types.js';
 import { eventFacts } from './actions.js';

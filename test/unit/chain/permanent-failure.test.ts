@@ -1,7 +1,7 @@
 /** Which block failures may mark a hash invalid: one case per BlockError code (an independent list). */
 import { describe, expect, it } from 'vitest';
 import type { BlockErrorCode } from '../../../src/common/errors.js';
-import { PERMANENT_FAILURE, isPermanentFailure } from '../../../src/chain/validate.js';
+import { PERMANENT_FAILURE, isPermanentFailure } from '../../../src/chain/block-checks.js';
 
 const EXPECTED: Record<BlockErrorCode, boolean> = {
   MALFORMED: false,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBlock, makeBlock, type Block } from '../../../src/chain/block.js';
 import { toHex } from '../../../src/common/bytes.js';
-import { sha256 } from '../../../src/chain/hash.js';
+import { sha256 } from '../../../src/chain/sha256.js';
 import type { Header } from '../../../src/chain/header.js';
 import type { ConnectBatch, DisconnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from '../../../src/chain/store.js';
 import type { SignedTx } from '../../../src/chain/types.js';

@@ -26,7 +26,7 @@ export interface HeaderContext {
   registry: MemberRegistry;
   /**
    * This node already verified this block's sealer signature (the same hash and signature
-   * bytes, see Chain.preverifyBlocks): skip only that one Ed25519 verify. Every other check,
+   * bytes, see Chain.prepareBlocks): skip only that one Ed25519 verify. Every other check,
    * the sealer's right included, still runs here.
    */
   sealVerified?: boolean;
