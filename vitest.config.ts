@@ -11,7 +11,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/conformance/**/*.test.ts'],
+          // test/helpers/*.test.ts: the test helpers' own tests (the independent checkers are
+          // shown to reject what they must, the retry and wait helpers to fail on real errors).
+          include: ['test/unit/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/helpers/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fetchSettled } from '../helpers/retry.js';
 
 export const FAST = ['--block-interval', '200', '--workers', '1', '--log-level', 'info'];
 
@@ -58,45 +59,70 @@ export async function capture(api: string, token: string, doc: unknown, timeoutM
   return { status: res.status, body };
 }
 
+/**
+ * capture(), asking again while the node sheds the request (429, 503 with Retry-After: nothing
+ * was stored, and capture is idempotent). For tests that need the capture accepted, not the
+ * refusal itself (those use capture()).
+ */
+export async function captureSettled(api: string, token: string, doc: unknown): Promise<CaptureResult> {
+  const res = await fetchSettled(api + '/capture', {
+    requestTimeoutMs: 15_000,
+    init: { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(doc) },
+  });
+  let body: CaptureResult['body'];
+  try {
+    body = (await res.json()) as CaptureResult['body'];
+  } catch {
+    body = undefined; // not JSON: the status is reported, the body is not needed
+  }
+  return { status: res.status, body };
+}
+
 export interface EventView {
   status: number;
   block: { hash: string; height: number } | null;
+  /** Answers the node asked us to retry (429, 503 with Retry-After) before this one. */
+  retries: number;
 }
 
 /**
- * A GET that retries while the node is busy: right after a restart on a loaded machine it may
- * answer 503 (under pressure) or 429, or not answer in time. Those say nothing about the data,
- * so only a 200 or a 404 is an answer.
+ * A node that is busy (right after a restart on a loaded machine) may shed a read with 503 and
+ * Retry-After, or 429: those say nothing about the data, so the read is asked again
+ * (test/helpers/retry.ts). Any other answer, a 500 `STORE_DAMAGED` included, is the answer.
  */
-async function settledGet(url: string, timeoutMs = 30_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      if (res.status === 200 || res.status === 404 || Date.now() > deadline) return res;
-      await res.arrayBuffer();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await sleep(200);
-  }
-}
-
 export async function eventOf(api: string, eventId: string): Promise<EventView> {
-  const res = await settledGet(`${api}/events/${encodeURIComponent(eventId)}`);
-  if (res.status !== 200) return { status: res.status, block: null };
+  let retries = 0;
+  const res = await fetchSettled(`${api}/events/${encodeURIComponent(eventId)}`, { onRetry: () => retries++ });
+  if (res.status !== 200) {
+    await res.arrayBuffer();
+    return { status: res.status, block: null, retries };
+  }
   const body = (await res.json()) as { block: { hash: string; height: number } | null };
-  return { status: 200, block: body.block };
+  return { status: 200, block: body.block, retries };
 }
 
+/** The node's tip; throws (naming the answer) unless it is a 200 with a numeric height. */
 export async function tipOf(api: string): Promise<{ hash: string; height: number }> {
-  const res = await settledGet(api + '/blocks/tip');
-  return (await res.json()) as { hash: string; height: number };
+  const res = await fetchSettled(api + '/blocks/tip');
+  const text = await res.text();
+  let tip: { hash?: unknown; height?: unknown } | undefined;
+  try {
+    tip = JSON.parse(text) as typeof tip;
+  } catch {
+    tip = undefined;
+  }
+  if (res.status !== 200 || typeof tip?.height !== 'number' || typeof tip.hash !== 'string') {
+    throw new Error(`GET ${api}/blocks/tip answered ${res.status}: ${text.slice(0, 300)}`);
+  }
+  return { hash: tip.hash, height: tip.height };
 }
 
 export async function blockAt(api: string, height: number): Promise<{ status: number; hash?: string }> {
-  const res = await fetch(`${api}/blocks/${height}`, { signal: AbortSignal.timeout(5_000) });
-  if (res.status !== 200) return { status: res.status };
+  const res = await fetchSettled(`${api}/blocks/${height}`);
+  if (res.status !== 200) {
+    await res.arrayBuffer();
+    return { status: res.status };
+  }
   return { status: 200, hash: ((await res.json()) as { hash: string }).hash };
 }
 

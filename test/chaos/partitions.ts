@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { BIN, waitFor } from '../helpers/node-process.js';
+import { fetchSettled } from '../helpers/retry.js';
 import { capture, commissionDoc, eventOf, rng, sleep, tipOf } from './lib.js';
 
 export interface DevnetLine {
@@ -89,7 +90,7 @@ export class Cluster {
     await exited;
     const c = new Cluster(lines, [], base);
     for (let i = 0; i < n; i++) c.procs.push(c.spawnNode(i));
-    for (const l of lines) await waitFor(`${l.name} answering`, async () => (await fetch(l.api + '/blocks/tip').catch(() => undefined))?.ok, 60_000, 200);
+    for (const l of lines) await waitFor(`${l.name} answering`, async () => (await fetch(l.api + '/blocks/tip', { signal: AbortSignal.timeout(5_000) })).ok, 60_000, 200);
     return c;
   }
 
@@ -109,7 +110,7 @@ export class Cluster {
     await sleep(downMs);
     this.procs[i] = this.spawnNode(i);
     const l = this.lines[i] as DevnetLine;
-    await waitFor(`${l.name} back after a restart`, async () => (await fetch(l.api + '/blocks/tip').catch(() => undefined))?.ok, 60_000, 200);
+    await waitFor(`${l.name} back after a restart`, async () => (await fetch(l.api + '/blocks/tip', { signal: AbortSignal.timeout(5_000) })).ok, 60_000, 200);
   }
 
   async stop(): Promise<void> {
@@ -197,9 +198,17 @@ export async function flappingPartitions(lines: DevnetLine[], seconds: number, s
     for (const l of lines) if (!(await eventOf(l.api, a.id)).block) everywhere = false;
     if (everywhere) f.eventsFoundOnEveryNode++;
     else if (f.problems.length < 20) f.problems.push(`event ${a.id} missing on some node`);
-    const trace = (await (await fetch(`${lines[0]!.api}/trace/${encodeURIComponent(a.epc)}`)).json()) as { events?: { eventId: string }[] };
-    const times = (trace.events ?? []).filter((e) => e.eventId === a.id).length;
+    // The trace must be read (a shed read is asked again, anything but 200 is a problem), so
+    // "recorded twice" cannot pass on an answer that listed no events at all.
+    const res = await fetchSettled(`${lines[0]!.api}/trace/${encodeURIComponent(a.epc)}`);
+    const trace = (await res.json()) as { events?: { eventId: string }[] };
+    if (res.status !== 200 || !Array.isArray(trace.events)) {
+      f.problems.push(`GET /trace/${a.epc} answered ${res.status} ${JSON.stringify(trace).slice(0, 200)}`);
+      continue;
+    }
+    const times = trace.events.filter((e) => e.eventId === a.id).length;
     if (times > 1) f.eventsRecordedTwice++;
+    if (times === 0 && everywhere && f.problems.length < 20) f.problems.push(`event ${a.id} is in a block but not in the trace of ${a.epc}`);
   }
   return f;
 }

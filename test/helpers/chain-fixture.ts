@@ -78,7 +78,13 @@ export interface Fixture {
   reopen(): Promise<Chain>;
 }
 
-export async function makeFixture(params: ConsortiumParams = TEST_PARAMS): Promise<Fixture> {
+export interface FixtureOptions {
+  /** The tx rules (default testRules); e.g. the real EPCIS rules for proofs of real events. */
+  rules?: TxRules;
+}
+
+export async function makeFixture(params: ConsortiumParams = TEST_PARAMS, opts: FixtureOptions = {}): Promise<Fixture> {
+  const rules = opts.rules ?? testRules;
   const sealer = generateKeyPair();
   const nonSealer = generateKeyPair();
   const outsider = generateKeyPair();
@@ -97,8 +103,8 @@ export async function makeFixture(params: ConsortiumParams = TEST_PARAMS): Promi
   let store = await LevelChainStore.open(join(dir, 'chain'));
   const open = async (): Promise<Chain> => {
     const chainId = genesisBlock(genesis).hashHex;
-    const verifier = new InlineTxVerifier({ chainId }, { registry: MemberRegistry.fromGenesis(genesis), rules: testRules });
-    return Chain.open({ genesis }, { store, rules: testRules, verifier, mempool: new Mempool({ maxTxs: 1000, maxBytes: 1 << 24 }), clock: () => clock.now, logger });
+    const verifier = new InlineTxVerifier({ chainId }, { registry: MemberRegistry.fromGenesis(genesis), rules });
+    return Chain.open({ genesis }, { store, rules, verifier, mempool: new Mempool({ maxTxs: 1000, maxBytes: 1 << 24 }), clock: () => clock.now, logger });
   };
   const fx: Fixture = {
     genesis,
@@ -125,9 +131,10 @@ export async function makeFixture(params: ConsortiumParams = TEST_PARAMS): Promi
 }
 
 let txCounter = 0;
-export function makeTx(fx: Fixture, events: Record<string, unknown>[], key: KeyPair = fx.sealer): SignedTx {
+/** A signed tx of `events`; their IDs are testEventId's unless given (e.g. CBV 2.0 IDs for the real rules). */
+export function makeTx(fx: Fixture, events: Record<string, unknown>[], key: KeyPair = fx.sealer, eventIds: string[] = events.map(testEventId)): SignedTx {
   return signTx(
-    { v: 1, chain: fx.chain.chainId, kind: 'epcis', submitter: toHex(keyId(key.publicKey)), time: GENESIS_TIME + ++txCounter, events, eventIds: events.map(testEventId) },
+    { v: 1, chain: fx.chain.chainId, kind: 'epcis', submitter: toHex(keyId(key.publicKey)), time: GENESIS_TIME + ++txCounter, events, eventIds },
     key.secretKey,
   );
 }

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fetchSettled } from './retry.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/tracechain.js', import.meta.url));
 
@@ -19,6 +20,7 @@ export interface NodeProc {
   logs: string[];
   token(): Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** GET; asks again only while the node sheds the request (429, 503 with Retry-After). */
   get(path: string): Promise<Response>;
 }
 
@@ -109,24 +111,63 @@ export async function startNode(args: string[], opts: { dataDir?: string; timeou
         });
         proc.kill(signal);
       }),
-    get: (path: string) => fetch(api + path, { signal: AbortSignal.timeout(10_000) }),
+    // A GET the node sheds (429, 503 + Retry-After) is asked again (retry.ts); every other answer is returned.
+    get: (path: string) => fetchSettled(api + path, { requestTimeoutMs: 10_000 }),
   };
 }
 
-/** Poll until `check` returns a truthy value or the time runs out. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+/** Error codes of a request that got no answer (the node not listening yet, or gone). */
+const NO_ANSWER_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * True when `err` says an HTTP request got no answer: connection refused or reset, or the
+ * request's own time-out (AbortSignal.timeout). Not an answer the node gave (a status code is
+ * never an error here), and not a failure of the test's own code.
+ */
+export function isNoAnswer(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return true;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  return err instanceof TypeError && typeof code === 'string' && NO_ANSWER_CODES.has(code);
+}
+
+export interface WaitOptions {
+  /**
+   * Which exceptions of `check` mean "not yet" (polled again, and named if time runs out).
+   * Default: a request that got no answer (isNoAnswer). Any other exception fails the wait at
+   * once: it is a real failure (a wrong answer, a failed assertion, a bug), not slowness.
+   */
+  notYet?: (err: unknown) => boolean;
+}
+
+/**
+ * Poll until `check` returns a truthy value (resolved with it) or `timeoutMs` runs out (rejects
+ * naming `what`, the number of checks, and the last "not yet" error if there was one). A falsy
+ * value is "not yet"; an exception is a failure unless `opts.notYet` says otherwise.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100, opts: WaitOptions = {}): Promise<T> {
+  const notYet = opts.notYet ?? isNoAnswer;
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
+  let checks = 0;
+  let errors = 0;
   while (Date.now() < deadline) {
+    checks++;
     try {
       const v = await check();
       if (v) return v;
     } catch (err) {
+      if (!notYet(err)) {
+        if (err instanceof Error) err.message = `while waiting for ${what}: ${err.message}`;
+        throw err;
+      }
+      errors++;
       lastErr = err;
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+  const last = lastErr instanceof Error ? `${lastErr.name}: ${lastErr.message}${(lastErr.cause as { code?: string } | undefined)?.code ? ` (${(lastErr.cause as { code: string }).code})` : ''}` : String(lastErr);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${checks} checks${errors > 0 ? `, ${errors} got no answer; the last: ${last}` : ''})`);
 }
 
 export function stopAll(): void {

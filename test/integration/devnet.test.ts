@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, removeDir, tempDir, waitFor } from '../helpers/node-process.js';
+import { fetchSettled } from '../helpers/retry.js';
 import type { Genesis } from '../../src/chain/types.js';
 
 interface Line {
@@ -135,8 +136,9 @@ describe('tracechain devnet', () => {
     }
 
     // The token works, and roles hold: the manufacturer commissions its own prefix, the wholesaler may not.
+    // A capture the node sheds (429, 503 + Retry-After) is asked again; every other answer counts.
     const post = (l: Line, body: string): Promise<Response> =>
-      fetch(l.api + '/capture', { method: 'POST', headers: { authorization: `Bearer ${l.token}`, 'content-type': 'application/ld+json' }, body, signal: AbortSignal.timeout(20_000) });
+      fetchSettled(l.api + '/capture', { requestTimeoutMs: 20_000, init: { method: 'POST', headers: { authorization: `Bearer ${l.token}`, 'content-type': 'application/ld+json' }, body } });
     const ok = await post(lines[0]!, commissioning('0614141', `${process.pid}1`));
     expect(ok.status, await ok.clone().text()).toBe(202);
     const refused = await post(lines[1]!, commissioning('0614141', `${process.pid}2`));

@@ -7,19 +7,21 @@
  * HTTP behaviour (types, CSP, ETag, nothing outside the asset list).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { itemKeyInfo } from '../../src/trace/index.js';
 import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+import { findChromium, gate } from '../helpers/prerequisites.js';
+import { fetchSettled } from '../helpers/retry.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumFound = findChromium();
 const EXAMPLE = fileURLToPath(new URL('../../../shared/vectors/gs1-epcis-examples/Example_9.6.1-ObjectEvent.jsonld', import.meta.url));
-// CI installs Chromium (.ci/run) and must run this; a developer machine without it skips, saying why.
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs Debian's chromium`);
+// CI installs Chromium (.ci/run) and must run this (without it every test here fails, naming
+// what is missing); a developer machine without it skips, saying why in the describe title.
+const chromiumGate = gate(chromiumFound.missing);
 
 let node: NodeProc;
 let shots: string;
@@ -27,11 +29,9 @@ let browser: Browser;
 let token: string;
 
 async function capture(body: string): Promise<{ txId: string; eventIds: string[] }> {
-  const res = await fetch(`${node.api}/capture`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/ld+json', authorization: `Bearer ${token}` },
-    body,
-    signal: AbortSignal.timeout(20_000),
+  const res = await fetchSettled(`${node.api}/capture`, {
+    requestTimeoutMs: 20_000,
+    init: { method: 'POST', headers: { 'content-type': 'application/ld+json', authorization: `Bearer ${token}` }, body },
   });
   expect(res.status).toBe(202);
   return (await res.json()) as { txId: string; eventIds: string[] };
@@ -97,16 +97,17 @@ function journey(): string {
   });
 }
 
-describe.skipIf(!haveChromium)('explorer page in headless Chromium', () => {
+describe.skipIf(chromiumGate.skip)(`explorer page in headless Chromium${chromiumGate.title}`, () => {
   let example: { txId: string; eventIds: string[] };
   let pack: { txId: string; eventIds: string[] };
 
   beforeAll(async () => {
+    chromiumGate.check();
     shots = await tempDir('tracechain-explorer-shots-');
     node = await startNode(['--block-interval', '200', '--workers', '1']);
     token = (await readFile(join(node.dataDir, 'api-token'), 'utf8')).trim();
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: chromiumFound.path as string,
       // playwright runs it headless with a fresh profile (a new temp --user-data-dir) of its own
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });

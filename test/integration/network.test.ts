@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+import { fetchSettled } from '../helpers/retry.js';
 import { initMember } from '../../src/node/commands/init.js';
 import { DataDir, FILES } from '../../src/node/data-dir.js';
 import { makeGenesis } from '../../src/node/dev-consortium.js';
@@ -54,17 +55,10 @@ afterAll(async () => {
   for (const d of dirs) await removeDir(d);
 });
 
-/** GET a JSON answer; a node under load may shed a request (503 under pressure, 429): ask again. */
+/** GET a JSON answer; a node under load may shed a request (429, 503 + Retry-After): ask again. */
 async function json<T>(node: NodeProc, path: string): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await node.get(path);
-    if ((res.status === 503 || res.status === 429) && path !== '/health' && attempt < 20) {
-      await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, 250));
-      continue;
-    }
-    return (await res.json()) as T;
-  }
+  const res = await fetchSettled(node.api + path);
+  return (await res.json()) as T;
 }
 const health = (n: NodeProc): Promise<Health> => json<Health>(n, '/health');
 const tipOf = async (n: NodeProc): Promise<{ hash: string; height: number }> => json(n, '/blocks/tip');
@@ -77,20 +71,14 @@ async function p2pAddress(n: NodeProc): Promise<string> {
 }
 
 async function send(n: NodeProc, method: string, path: string, body?: unknown): Promise<Response> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(n.api + path, {
+  return fetchSettled(n.api + path, {
+    requestTimeoutMs: 10_000,
+    init: {
       method,
       headers: { authorization: `Bearer ${await n.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if ((res.status === 503 || res.status === 429) && attempt < 20) {
-      await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, 250));
-      continue;
-    }
-    return res;
-  }
+    },
+  });
 }
 
 /**
@@ -142,22 +130,13 @@ function epcisDocument(): { body: string; epc: string } {
 
 async function capture(n: NodeProc): Promise<{ txId: string; eventIds: string[] }> {
   const doc = epcisDocument().body;
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(n.api + '/capture', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/ld+json' },
-      body: doc,
-      signal: AbortSignal.timeout(20_000),
-    });
-    if ((res.status === 503 || res.status === 429) && attempt < 20) {
-      await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, 250));
-      continue;
-    }
-    const body = (await res.json()) as { txId: string; eventIds: string[] };
-    if (res.status !== 202) throw new Error(`capture answered ${res.status}: ${JSON.stringify(body)}`);
-    return body;
-  }
+  const res = await fetchSettled(n.api + '/capture', {
+    requestTimeoutMs: 20_000,
+    init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/ld+json' }, body: doc },
+  });
+  const body = (await res.json()) as { txId: string; eventIds: string[] };
+  if (res.status !== 202) throw new Error(`capture answered ${res.status}: ${JSON.stringify(body)}`);
+  return body;
 }
 
 interface EventView {
@@ -165,19 +144,13 @@ interface EventView {
   confirmations: number;
 }
 async function eventAt(n: NodeProc, eventId: string): Promise<EventView | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await n.get(`/events/${encodeURIComponent(eventId)}`);
-    if ((res.status === 503 || res.status === 429) && attempt < 20) {
-      await res.arrayBuffer();
-      await new Promise((r) => setTimeout(r, 250));
-      continue;
-    }
-    if (res.status === 404) {
-      await res.arrayBuffer();
-      return undefined;
-    }
-    return (await res.json()) as EventView;
+  const res = await fetchSettled(`${n.api}/events/${encodeURIComponent(eventId)}`);
+  if (res.status === 404) {
+    await res.arrayBuffer();
+    return undefined;
   }
+  if (res.status !== 200) throw new Error(`GET /events/${eventId} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as EventView;
 }
 
 /** Member data dirs (dev role: any event allowed) sharing one genesis on the given parameters. */
@@ -276,14 +249,13 @@ describe('consortium network (real processes)', () => {
     expect(((await alone.json()) as Health).peers).toBe(0);
 
     const addrA = await p2pAddress(a);
-    const t0 = Date.now();
     let b = await startNode([...NODE_ARGS, '--no-mine', '--bootstrap', addrA], { dataDir: dirB });
+    // 60 s is a functional bound, not a speed goal (sync speed is `tracechain bench sync`): 500
+    // small blocks take a few seconds, so only a sync that stalled runs out of it.
     await waitFor('b past 500', async () => (await tipOf(b)).height >= 500, 60_000);
-    const syncMs = Date.now() - t0;
     await converged([a, b], 30_000);
     const hb = await health(b);
     expect(hb).toMatchObject({ status: 'ok', peers: 1, synced: true });
-    expect(syncMs).toBeLessThan(60_000);
 
     await b.kill('SIGTERM');
     const offlineAt = (await tipOf(a)).height;

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { access, writeFile } from 'node:fs/promises';
-import { capture, commissionDoc, eventOf, tokenOf } from '../chaos/lib.js';
+import { captureSettled, commissionDoc, eventOf, tipOf, tokenOf } from '../chaos/lib.js';
 import { join } from 'node:path';
 import { LevelChainStore } from '../../src/storage/index.js';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor } from '../helpers/node-process.js';
@@ -25,9 +25,9 @@ interface BlockJson {
   txIds: string[];
 }
 
+/** The tip's height (tipOf asks again while the node sheds the read, and throws on anything but a 200 with a height). */
 async function tipHeight(api: string): Promise<number> {
-  const res = await fetch(api + '/blocks/tip', { signal: AbortSignal.timeout(5_000) });
-  return ((await res.json()) as BlockJson).height;
+  return (await tipOf(api)).height;
 }
 
 const dirs: string[] = [];
@@ -88,7 +88,7 @@ describe('dev node lifecycle', () => {
     const token = await tokenOf(dir);
     const pending: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await capture(node.api, token, commissionDoc('mp', 2));
+      const r = await captureSettled(node.api, token, commissionDoc('mp', 2));
       expect(r.status).toBe(202);
       pending.push(...(r.body?.eventIds ?? []));
     }

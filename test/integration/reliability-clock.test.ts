@@ -8,19 +8,21 @@
  * Time-warp timestamps (below the median of the last 11) are rejected in-process with an
  * injected clock (test/unit/chain/hostile-clock.test.ts): a real miner never produces them.
  *
- * Needs Debian's libfaketime (.ci/run installs the `faketime` package); skipped with a message
- * where it is missing.
+ * Needs Debian's libfaketime for this machine's architecture (.ci/run installs the `faketime`
+ * package; test/helpers/prerequisites.ts finds it): under CI a missing libfaketime fails the
+ * test naming it, elsewhere the test is skipped with that message.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+import { findLibfaketime, need } from '../helpers/prerequisites.js';
+import { fetchSettled } from '../helpers/retry.js';
 import { initMember } from '../../src/node/commands/init.js';
 import { DataDir } from '../../src/node/data-dir.js';
 import { makeGenesis } from '../../src/node/dev-consortium.js';
 import { paramsForInterval } from '../../src/chain/genesis.js';
 import { sleep } from '../chaos/lib.js';
 
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+const libfaketime = findLibfaketime();
 const NODE_ARGS = ['--p2p', '/ip4/127.0.0.1/tcp/0', '--workers', '1', '--log-level', 'info'];
 const dirs: string[] = [];
 
@@ -37,26 +39,20 @@ interface BlockView {
   sealerName: string | null;
 }
 
+/** GET a JSON answer, asking again while the node sheds the request (429, 503 + Retry-After). */
 async function getJson<T>(n: NodeProc, path: string): Promise<{ status: number; body: T }> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await n.get(path);
-    if ((res.status === 503 || res.status === 429) && attempt < 20 && path !== '/health') {
-      await res.arrayBuffer();
-      await sleep(250);
-      continue;
-    }
-    return { status: res.status, body: (await res.json()) as T };
-  }
+  const res = await fetchSettled(n.api + path);
+  return { status: res.status, body: (await res.json()) as T };
 }
 const tipOf = async (n: NodeProc): Promise<BlockView> => (await getJson<BlockView>(n, '/blocks/tip')).body;
 
 function skewed(offset: string): Record<string, string> {
-  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+  return { LD_PRELOAD: libfaketime.path as string, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
 }
 
 describe('reliability: clock skew on one node (real processes)', () => {
   it('blocks from a clock 70 s ahead are held until due, then connected; 3 h ahead are held and never connected', async (t) => {
-    if (!existsSync(LIBFAKETIME)) t.skip(`libfaketime not installed (${LIBFAKETIME}); apt-get install faketime`);
+    need(t, libfaketime.missing);
     const d: string[] = [];
     for (let i = 0; i < 2; i++) {
       const dir = await tempDir('tracechain-rel-clock-');

@@ -7,9 +7,10 @@
  * and the store must be probed/reopened. After both, `tracechain audit` passes and every event
  * that got a 202 is in a block.
  *
- * Mounting a tmpfs needs root (CAP_SYS_ADMIN); CI runs as root. Elsewhere the test is skipped
- * with a message, and the unit tests (test/unit/storage/write-guard.test.ts) still cover the
- * guard with injected write failures.
+ * Mounting a tmpfs needs root (CAP_SYS_ADMIN). CI runs as root and sets CI, so there a failed
+ * mount fails the test, naming the cause (test/helpers/prerequisites.ts). Elsewhere the test is
+ * skipped with that message; the unit tests (test/unit/storage/write-guard.test.ts) still cover
+ * the guard with injected write failures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -18,12 +19,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
-import { capture, commissionDoc, eventOf, FAST, sleep, tipOf, tokenOf } from '../chaos/lib.js';
+import { mountTmpfs, need, type Missing } from '../helpers/prerequisites.js';
+import { capture, captureSettled, commissionDoc, eventOf, FAST, sleep, tipOf, tokenOf } from '../chaos/lib.js';
 
 const run = promisify(execFile);
 let mountPoint = '';
 let mounted = false;
-let skipReason = '';
+let cannotMount: Missing | undefined;
 
 interface Health {
   status: string;
@@ -53,7 +55,7 @@ function fill(path: string): number {
 
 async function captureMany(node: NodeProc, token: string, tag: string, docs: number, acked: string[]): Promise<void> {
   for (let i = 0; i < docs; i++) {
-    const r = await capture(node.api, token, commissionDoc(tag, 2));
+    const r = await captureSettled(node.api, token, commissionDoc(tag, 2));
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     acked.push(...(r.body?.eventIds ?? []));
   }
@@ -81,13 +83,8 @@ async function allMined(node: NodeProc, acked: string[]): Promise<void> {
 
 beforeAll(async () => {
   mountPoint = await tempDir('tracechain-rel-disk-');
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', mountPoint]);
-    mounted = true;
-  } catch (err) {
-    skipReason = `cannot mount a tmpfs (${(err as Error).message.split('\n')[0]}): needs root`;
-    console.warn(`reliability-disk skipped: ${skipReason}`);
-  }
+  cannotMount = await mountTmpfs(mountPoint, 48);
+  mounted = cannotMount === undefined;
 });
 
 afterAll(async () => {
@@ -99,7 +96,7 @@ afterAll(async () => {
 
 describe('reliability: disk full', () => {
   it('refuses writes with 503 while the disk is full, keeps every acknowledged event, recovers when space returns', async (t) => {
-    if (!mounted) t.skip(skipReason);
+    need(t, cannotMount);
     const dataDir = join(mountPoint, 'node');
     await mkdir(dataDir);
     const filler = join(mountPoint, 'filler');

@@ -239,15 +239,14 @@ describe('CVE-2012-2459 (duplicated leaves)', () => {
 
 describe('scale', () => {
   it('10,000 leaves: root, every path, verification; 100,000 leaves: root without recursion', () => {
+    // No timing here (speed is measured in bench/); the project's 30 s test time-out is the only,
+    // generous bound, there to stop a tree builder that went quadratic or recursive from hanging.
     const leaves = makeLeaves(10_000, 42);
-    const t0 = performance.now();
     const t = merkleTree(leaves);
     let ok = 0;
     for (let i = 0; i < leaves.length; i++) if (verifyAuditPath(leaves[i] as Uint8Array, i, leaves.length, t.path(i), t.root)) ok++;
-    const ms = performance.now() - t0;
     expect(ok).toBe(10_000);
     expect(toHex(t.root)).toBe(toHex(merkleRoot(leaves)));
-    expect(ms).toBeLessThan(5_000);
     const big = makeLeaves(100_000, 43);
     expect(merkleRoot(big).length).toBe(32);
   });

@@ -89,9 +89,15 @@ describe('opening', () => {
     expect(s.isOpen()).toBe(false);
   });
 
-  it('accepts a pino logger', async () => {
-    store = await LevelChainStore.open(dir, { logger: pino({ level: 'silent' }) });
-    await withGenesis(store);
+  it('logs through the pino logger it is given: a new store opened, then the genesis it stores', async () => {
+    const lines: { level: number; msg: string; dir?: string; schema?: number; hash?: string }[] = [];
+    const sink = { write: (line: string): void => void lines.push(JSON.parse(line) as (typeof lines)[number]) };
+    store = await LevelChainStore.open(dir, { logger: pino({ level: 'info' }, sink) });
+    const genesis = await withGenesis(store);
+    expect(lines.map((l) => l.msg)).toEqual(['new chain store', 'chain store open', 'genesis stored']);
+    expect(lines[0]).toMatchObject({ level: 30, dir, schema: SCHEMA_VERSION });
+    expect(lines[1]).toMatchObject({ level: 30, dir, schema: SCHEMA_VERSION });
+    expect(lines[2]).toMatchObject({ level: 30, hash: genesis.hashHex });
   });
 
   it('refuses a second open of a locked store, naming the directory', async () => {
