@@ -16,7 +16,7 @@ export function bearerToken(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (h === undefined || h === '') return undefined;
   const m = BEARER.exec(h);
-  if (m === null) throw new HttpProblem(401, 'BAD_AUTHORIZATION', 'Authentication required', 'the Authorization header must be "Bearer <token>"');
+  if (m === null) throw new HttpProblem('BAD_AUTHORIZATION', 'the Authorization header must be "Bearer <token>"');
   return m[1] as string;
 }
 
@@ -24,10 +24,10 @@ export function checkBearer(ctx: ApiContext, req: FastifyRequest, reply: Fastify
   const token = bearerToken(req);
   if (token === undefined) {
     reply.header('www-authenticate', 'Bearer realm="tracechain"');
-    throw new HttpProblem(401, 'UNAUTHENTICATED', 'Authentication required', 'this route needs an API token: send "Authorization: Bearer <token>"');
+    throw new HttpProblem('UNAUTHENTICATED', 'this route needs an API token: send "Authorization: Bearer <token>"');
   }
   if (!ctx.checkToken(token)) {
-    throw new HttpProblem(403, 'BAD_TOKEN', 'Forbidden', 'the API token is not accepted by this node');
+    throw new HttpProblem('BAD_TOKEN', 'the API token is not accepted by this node');
   }
 }
 

@@ -2,7 +2,8 @@
  * The CPU-heavy half of POST /capture, as one pure function run in a capture worker (or inline):
  * parse the body safely, validate the EPCIS document and the member's role rules, compute the
  * CBV 2.0 event IDs, and build and sign ONE tx carrying every event. Returns the signed tx's
- * canonical JSON, or a problem (RFC 9457 fields) saying everything that is wrong.
+ * canonical JSON, or a problem (RFC 9457 fields, built by api/problem.ts like every other
+ * answer) saying everything that is wrong.
  *
  * The tx is built and signed by chain/tx.ts (signCanonicalTx: one RFC 8785 pass, the signature
  * put where JCS puts it), which owns the signed form.
@@ -13,7 +14,7 @@ import { signCanonicalTx } from '../chain/tx.js';
 import type { Member, TxBody } from '../chain/types.js';
 import { prepareDocument } from '../trace/document.js';
 import { TraceError } from '../trace/errors.js';
-import { toProblem, type Problem } from './problem.js';
+import { HttpProblem, toProblem, type ApiProblemCode, type Problem } from './problem.js';
 
 export interface CaptureSetup {
   member: Member;
@@ -30,8 +31,12 @@ export type CaptureOutcome =
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function problem(status: number, code: string, title: string, detail: string, extra: Record<string, unknown> = {}): CaptureOutcome {
-  return { ok: false, problem: { type: `https://tracechain.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`, title, status, detail, code, ...extra } };
+function refused(err: unknown): CaptureOutcome {
+  return { ok: false, problem: toProblem(err) };
+}
+
+function problem(code: ApiProblemCode, detail: string, extensions: Record<string, unknown> = {}): CaptureOutcome {
+  return refused(new HttpProblem(code, detail, extensions));
 }
 
 /** Parse a JSON body, refusing __proto__ and constructor.prototype keys (prototype poisoning). */
@@ -40,15 +45,15 @@ export function parseJsonBody(body: Uint8Array | string): { ok: true; value: unk
   try {
     text = typeof body === 'string' ? body : utf8.decode(body);
   } catch {
-    return { ok: false, outcome: problem(400, 'BAD_ENCODING', 'Body is not UTF-8', 'the request body must be UTF-8 encoded JSON') };
+    return { ok: false, outcome: problem('BAD_ENCODING', 'the request body must be UTF-8 encoded JSON') };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return { ok: true, value: sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    if (err instanceof SyntaxError && !/prototype/i.test(msg)) return { ok: false, outcome: problem(400, 'BAD_JSON', 'Body is not valid JSON', msg) };
-    return { ok: false, outcome: problem(400, 'FORBIDDEN_PROPERTY', 'Body carries a forbidden property', `${msg} (__proto__ and constructor.prototype keys are refused)`) };
+    if (err instanceof SyntaxError && !/prototype/i.test(msg)) return { ok: false, outcome: problem('BAD_JSON', msg) };
+    return { ok: false, outcome: problem('FORBIDDEN_PROPERTY', `${msg} (__proto__ and constructor.prototype keys are refused)`) };
   }
 }
 
@@ -59,7 +64,7 @@ export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, t
   try {
     prepared = prepareDocument(parsed.value, { member: setup.member, maxEvents: setup.maxEventsPerTx });
   } catch (err) {
-    if (err instanceof TraceError) return { ok: false, problem: toProblem(err) };
+    if (err instanceof TraceError) return refused(err);
     throw err;
   }
   const firstAt = new Map<string, number>();
@@ -70,13 +75,13 @@ export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, t
     else dups.push({ path: `/epcisBody/eventList/${i}`, message: `same event as /epcisBody/eventList/${first} (event ID ${id})`, code: 'DUPLICATE_IN_DOCUMENT' });
   });
   if (dups.length > 0) {
-    return problem(400, 'DUPLICATE_IN_DOCUMENT', 'Invalid EPCIS document', `${dups.length} event(s) appear twice in the document`, { errors: dups });
+    return problem('DUPLICATE_IN_DOCUMENT', `${dups.length} event(s) appear twice in the document`, { errors: dups });
   }
   const txBody: TxBody = { v: 1, chain: setup.chainId, kind: 'epcis', submitter: setup.member.id, time, events: prepared.events, eventIds: prepared.eventIds };
   const { id, text: tx } = signCanonicalTx(txBody, setup.secretKey);
   const bytes = Buffer.byteLength(tx, 'utf8');
   if (bytes > setup.maxTxBytes) {
-    return problem(413, 'OVERSIZE', 'Payload too large', `the document's ${prepared.events.length} events make a ${bytes}-byte tx; a tx may carry at most ${setup.maxTxBytes} bytes: split the document`);
+    return problem('OVERSIZE', `the document's ${prepared.events.length} events make a ${bytes}-byte tx; a tx may carry at most ${setup.maxTxBytes} bytes: split the document`);
   }
   return { ok: true, tx, txId: toHex(id), eventIds: prepared.eventIds, bytes };
 }

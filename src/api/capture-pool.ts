@@ -103,9 +103,9 @@ export class CapturePool {
   /** Prepare one capture body. Throws HttpProblem 503 when the queue is full. */
   prepare(body: Uint8Array, time: number): Promise<CaptureOutcome> {
     if (this.slots.length === 0) return Promise.resolve(prepareCapture(body, this.setup, time));
-    if (this.closing) return Promise.reject(new HttpProblem(503, 'SHUTTING_DOWN', 'Service unavailable', 'the node is shutting down'));
+    if (this.closing) return Promise.reject(new HttpProblem('SHUTTING_DOWN', 'the node is shutting down'));
     if (this.inFlight >= this.opts.maxQueue) {
-      return Promise.reject(new HttpProblem(503, 'CAPTURE_BUSY', 'Service unavailable', `${this.inFlight} captures are being prepared; retry shortly`));
+      return Promise.reject(new HttpProblem('CAPTURE_BUSY', `${this.inFlight} captures are being prepared; retry shortly`));
     }
     let slot = this.slots[0] as Slot;
     for (const s of this.slots) if (s.inFlight.size < slot.inFlight.size) slot = s;

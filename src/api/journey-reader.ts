@@ -13,7 +13,7 @@
 import type { Chain } from '../chain/chain.js';
 import type { HistoryRef, JourneyReader, Position, RoleLinkRecord } from '../trace/index.js';
 import { LruCache } from '../common/lru.js';
-import { HttpProblem } from './problem.js';
+import { HttpProblem, storeDamaged } from './problem.js';
 import type { Provenance } from './provenance.js';
 
 /** Budget of the shared-reads cache (estimated bytes). */
@@ -59,7 +59,7 @@ export function storeJourneyReader(chain: Chain, provenance: Provenance, cacheBy
   const ready = (): void => {
     // The node rebuilds the links index of an older store before it serves anything; a store
     // without it cannot say what the containers' windows were.
-    if (!store.linksReady()) throw new HttpProblem(503, 'INDEX_NOT_READY', 'Index not ready', 'the links index of this store is being built; try again when the node has started');
+    if (!store.linksReady()) throw new HttpProblem('INDEX_NOT_READY', 'the links index of this store is being built; try again when the node has started');
   };
   return {
     links: async (key, role, range) => {
@@ -93,7 +93,7 @@ export function storeJourneyReader(chain: Chain, provenance: Provenance, cacheBy
     },
     event: async (at: Position) => {
       const hash = await provenance.mainHash(at.height);
-      if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${at.height}`);
+      if (hash === undefined) throw storeDamaged(`no main-chain block at height ${at.height}`);
       return provenance.eventAt({ hash, height: at.height }, at.txIndex, at.eventIndex, undefined);
     },
   };

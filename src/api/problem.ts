@@ -1,11 +1,13 @@
 /**
- * RFC 9457 problem details, and the one place that maps validation error codes to HTTP
- * status. Every error answer of the API goes through here.
+ * RFC 9457 problem details, and the one place that maps error codes to HTTP status, title and
+ * problem type: the API's own codes (API_PROBLEMS), chain/ and trace/ validation codes
+ * (exhaustive tables over their code unions), storage failures. Every error answer of the API,
+ * a capture worker's included, is built here.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BlockError, StoreDamagedError, TxError } from '../common/errors.js';
-import { StorageCorruptionError, StorageError } from '../storage/errors.js';
-import { TraceError } from '../trace/errors.js';
+import { BlockError, StoreDamagedError, TxError, type TxErrorCode } from '../common/errors.js';
+import { StorageError, type StorageErrorCode } from '../storage/errors.js';
+import { TraceError, type TraceErrorCode } from '../trace/errors.js';
 
 export interface Problem {
   type: string;
@@ -17,21 +19,92 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
+/** The one base of every problem `type`: base + the code in kebab case (`STORE_DAMAGED` → `…/store-damaged`). */
 export const PROBLEM_BASE = 'https://tracechain.dev/problems/';
 
+/**
+ * Every code the API answers with for a reason of its own (not a validation error of chain/ or
+ * trace/, which have their tables below), with its status and title.
+ */
+export const API_PROBLEMS = {
+  // The request (capture bodies are parsed in a capture worker: api/capture-core.ts).
+  BAD_ENCODING: { status: 400, title: 'Body is not UTF-8' },
+  BAD_JSON: { status: 400, title: 'Body is not valid JSON' },
+  FORBIDDEN_PROPERTY: { status: 400, title: 'Body carries a forbidden property' },
+  DUPLICATE_IN_DOCUMENT: { status: 400, title: 'Invalid EPCIS document' },
+  OVERSIZE: { status: 413, title: 'Payload too large' },
+  QUERY_PARAMETER: { status: 400, title: 'Bad query parameter' },
+  BAD_EVENT_ID: { status: 400, title: 'Bad event ID' },
+  BAD_BLOCK_ID: { status: 400, title: 'Bad block identifier' },
+  NOT_A_MEMBER: { status: 400, title: 'Not a member' },
+  // Who asks.
+  BAD_AUTHORIZATION: { status: 401, title: 'Authentication required' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  BAD_TOKEN: { status: 403, title: 'Forbidden' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  // What is asked for.
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  TX_NOT_FOUND: { status: 404, title: 'Not found' },
+  EVENT_NOT_FOUND: { status: 404, title: 'Not found' },
+  BLOCK_NOT_FOUND: { status: 404, title: 'Block not found' },
+  NO_NETWORK: { status: 409, title: 'No network' },
+  // This node.
+  STORE_DAMAGED: { status: 500, title: 'Store damaged' },
+  STORE_UNWRITABLE: { status: 503, title: 'Service unavailable' },
+  STORE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  NO_SIGNER: { status: 503, title: 'Service unavailable' },
+  CAPTURE_BUSY: { status: 503, title: 'Service unavailable' },
+  INDEX_NOT_READY: { status: 503, title: 'Service unavailable' },
+  SHUTTING_DOWN: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ApiProblemCode = keyof typeof API_PROBLEMS;
+
+/** An answer the API gives for a reason of its own: status and title come from API_PROBLEMS. */
 export class HttpProblem extends Error {
+  readonly status: number;
+  readonly title: string;
   constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly title: string,
+    readonly code: ApiProblemCode,
     detail: string,
     readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
+    ({ status: this.status, title: this.title } = API_PROBLEMS[code]);
   }
 }
 
-const TX_STATUS: Record<TxError['code'], number> = {
+/** The one builder of STORE_DAMAGED: what is wrong, and the cure. */
+export function storeDamaged(what: string): HttpProblem {
+  return new HttpProblem('STORE_DAMAGED', `${what}; run tracechain audit, then tracechain reindex or re-sync from peers`);
+}
+
+/** The one builder of STORE_UNWRITABLE (503, Retry-After 30 s): why writes are refused. */
+export function storeUnwritable(why: string): HttpProblem {
+  return new HttpProblem('STORE_UNWRITABLE', `${why}; nothing was stored, retry later`, { retryAfterSeconds: 30 });
+}
+
+/** A path or query parameter that is not a GS1 identifier (400 with the trace code). */
+export class BadIdentifierError extends Error {
+  constructor(
+    readonly param: string,
+    readonly reason: TraceError,
+  ) {
+    super(`${param}: ${reason.message.replace(/^[A-Z_]+: /, '')}`);
+  }
+}
+
+/**
+ * A problem document built by toProblem elsewhere (a capture worker answers with one) and
+ * answered as it is.
+ */
+export class RelayedProblem extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+  }
+}
+
+const TX_STATUS: Readonly<Record<TxErrorCode, number>> = {
   MALFORMED: 400,
   BAD_SIGNATURE: 400,
   WRONG_CHAIN: 400,
@@ -48,8 +121,41 @@ const TX_STATUS: Record<TxError['code'], number> = {
   TIME_TOO_NEW: 400,
 };
 
-/** Trace (EPCIS document) error codes that mean "not allowed for this member" rather than "invalid". */
-const TRACE_FORBIDDEN: ReadonlySet<TraceError['code']> = new Set(['ROLE_VIOLATION', 'FOREIGN_PREFIX']);
+/** Trace (EPCIS document) codes: 403 means "not allowed for this member" rather than "invalid". */
+const TRACE_STATUS: Readonly<Record<TraceErrorCode, 400 | 403>> = {
+  SCHEMA: 400,
+  BAD_DOCUMENT: 400,
+  BAD_EVENT: 400,
+  NO_EVENTS: 400,
+  UNKNOWN_EVENT_TYPE: 400,
+  MISSING_TIMEZONE: 400,
+  BAD_TIME: 400,
+  BAD_EPC: 400,
+  BAD_CHECK_DIGIT: 400,
+  ILMD_NOT_ADD: 400,
+  UNKNOWN_VOCABULARY: 400,
+  TOO_MANY_EVENTS: 400,
+  ROLE_VIOLATION: 403,
+  FOREIGN_PREFIX: 403,
+  BAD_EVENT_ID: 400,
+  DUPLICATE_EVENT: 400,
+};
+
+/**
+ * Storage error code → the problem it is answered as (none: a bare 500, the node's own fault).
+ * A failed write for want of disk space is STORE_UNWRITABLE, like a suspended one.
+ */
+const STORAGE_PROBLEM: Readonly<Record<StorageErrorCode, 'STORE_DAMAGED' | 'STORE_UNWRITABLE' | 'STORE_UNAVAILABLE' | null>> = {
+  CORRUPTION: 'STORE_DAMAGED',
+  WRITE_FAILED: 'STORE_UNAVAILABLE',
+  WRITE_SUSPENDED: 'STORE_UNWRITABLE',
+  READ_FAILED: 'STORE_UNAVAILABLE',
+  LOCKED: null,
+  SCHEMA_UNSUPPORTED: null,
+  OPEN_FAILED: null,
+  BAD_ARGUMENT: null,
+  BAD_STATE: null,
+};
 
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad request',
@@ -76,17 +182,48 @@ function kebab(code: string): string {
   return code.toLowerCase().replace(/_/g, '-');
 }
 
+function storageProblem(err: StorageError): HttpProblem | undefined {
+  const answer = err.code === 'WRITE_FAILED' && /ENOSPC|no space left/i.test(err.message) ? 'STORE_UNWRITABLE' : STORAGE_PROBLEM[err.code];
+  switch (answer) {
+    case 'STORE_DAMAGED':
+      return storeDamaged(err.message);
+    case 'STORE_UNWRITABLE':
+      return storeUnwritable(err.message);
+    case 'STORE_UNAVAILABLE':
+      return new HttpProblem('STORE_UNAVAILABLE', err.message);
+    case null:
+      return undefined;
+  }
+}
+
 /** Turn any error into a problem document. */
 export function toProblem(err: unknown): Problem {
+  if (err instanceof StoreDamagedError) return toProblem(storeDamaged(err.message));
+  if (err instanceof StorageError) {
+    const p = storageProblem(err);
+    if (p !== undefined) return toProblem(p);
+  }
   if (err instanceof HttpProblem) {
     return { type: PROBLEM_BASE + kebab(err.code), title: err.title, status: err.status, detail: err.message, code: err.code, ...err.extensions };
   }
+  if (err instanceof RelayedProblem) return { ...err.problem };
+  if (err instanceof BadIdentifierError) {
+    const code = err.reason.code;
+    return {
+      type: PROBLEM_BASE + kebab(code),
+      title: 'Not a GS1 identifier',
+      status: 400,
+      detail: err.message,
+      code,
+      errors: [{ path: `/${err.param}`, message: 'give an EPC URN (urn:epc:id:sgtin:…) or a GS1 Digital Link (https://id.gs1.org/01/…/21/…), URL-encoded', code }],
+    };
+  }
   if (err instanceof TraceError) {
-    const forbidden = TRACE_FORBIDDEN.has(err.code);
+    const status = TRACE_STATUS[err.code];
     return {
       type: PROBLEM_BASE + kebab(err.code),
-      title: forbidden ? `Not allowed for this member's role${err.rule !== undefined ? ` (rule ${err.rule})` : ''}` : 'Invalid EPCIS document',
-      status: forbidden ? 403 : 400,
+      title: status === 403 ? `Not allowed for this member's role${err.rule !== undefined ? ` (rule ${err.rule})` : ''}` : 'Invalid EPCIS document',
+      status,
       detail: err.message,
       code: err.code,
       ...(err.rule !== undefined ? { rule: err.rule } : {}),
@@ -94,38 +231,20 @@ export function toProblem(err: unknown): Problem {
     };
   }
   if (err instanceof TxError) {
-    const status = TX_STATUS[err.code];
-    const problems = err.details.problems;
-    const rule = err.details.rule;
+    const type = err.type;
+    const events = 'problems' in type ? type : undefined;
     return {
       type: PROBLEM_BASE + kebab(err.code),
-      title: `Transaction rejected: ${err.code}${typeof rule === 'string' ? ` (rule ${rule})` : ''}`,
-      status,
+      title: `Transaction rejected: ${err.code}${events?.rule !== undefined ? ` (rule ${events.rule})` : ''}`,
+      status: TX_STATUS[err.code],
       detail: err.message,
       code: err.code,
       ...err.details,
-      ...(Array.isArray(problems) ? { errors: traceErrors(problems as { path: string; message: string; code?: string }[]) } : {}),
+      ...(events !== undefined ? { errors: traceErrors(events.problems) } : {}),
     };
   }
   if (err instanceof BlockError) {
     return { type: PROBLEM_BASE + kebab(err.code), title: `Block rejected: ${err.code}`, status: 400, detail: err.message, code: err.code, ...err.details };
-  }
-  if (err instanceof StoreDamagedError || err instanceof StorageCorruptionError) {
-    // Refuse to serve what the store cannot vouch for, and say what is wrong.
-    return { type: PROBLEM_BASE + 'store-damaged', title: 'Store damaged', status: 500, detail: `${err.message}; run tracechain audit, then tracechain reindex or re-sync from peers`, code: 'STORE_DAMAGED' };
-  }
-  if (err instanceof StorageError && (err.code === 'WRITE_SUSPENDED' || (err.code === 'WRITE_FAILED' && /ENOSPC|no space left/i.test(err.message)))) {
-    return {
-      type: PROBLEM_BASE + 'store-unwritable',
-      title: 'Service unavailable',
-      status: 503,
-      detail: `${err.message}; nothing was stored, retry later`,
-      code: 'STORE_UNWRITABLE',
-      retryAfterSeconds: 30,
-    };
-  }
-  if (err instanceof StorageError && (err.code === 'WRITE_FAILED' || err.code === 'READ_FAILED')) {
-    return { type: PROBLEM_BASE + 'store-unavailable', title: 'Service unavailable', status: 503, detail: err.message, code: 'STORE_UNAVAILABLE' };
   }
   const fe = err as FastifyError;
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600) {

@@ -16,7 +16,7 @@ import { HEADER_SIZE, OFFSET, headerHashHex } from '../chain/header.js';
 import { levelsPath, levelsRoot, treeLevelsOfIds } from '../chain/merkle.js';
 import { txIdOfCanonicalBytes } from '../chain/tx.js';
 import type { JsonBytes } from './json-bytes.js';
-import { HttpProblem } from './problem.js';
+import { storeDamaged as damaged } from './problem.js';
 
 export interface Proof {
   /** The tx's canonical JSON (RFC 8785), exactly the bytes the block carries. */
@@ -92,10 +92,6 @@ export class BlockMaterial {
       header: this.headerHex,
     };
   }
-}
-
-export function damaged(detail: string): HttpProblem {
-  return new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', detail);
 }
 
 /** [start, length] of each tx's canonical bytes within stored block bytes (chain/block.ts txSpans); STORE_DAMAGED if they do not have the block layout. */

@@ -21,7 +21,8 @@ import { decodeCanonicalTx, txIdOfCanonicalBytes, txIdOfCanonicalText } from '..
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
 import { LruCache } from '../common/lru.js';
-import { BlockMaterial, damaged, materialFromIds, materialOf, type Proof } from './proof-material.js';
+import { BlockMaterial, materialFromIds, materialOf, type Proof } from './proof-material.js';
+import { storeDamaged as damaged } from './problem.js';
 import { indexTxEvents, type TxEventIndex } from './tx-text.js';
 
 export interface BlockRef {

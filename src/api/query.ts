@@ -21,7 +21,7 @@ import { cbvWord, type VocabularyKind } from '../trace/vocabulary.js';
 import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
-import { HttpProblem } from './problem.js';
+import { HttpProblem, storeDamaged } from './problem.js';
 import { storedTxSpans } from './proof-material.js';
 
 export const QUERY_PARAMS = ['MATCH_epc', 'MATCH_anyEPC', 'EQ_bizStep', 'EQ_disposition', 'EQ_bizLocation', 'eventType', 'GE_eventTime', 'LT_eventTime'] as const;
@@ -66,7 +66,7 @@ export interface QueryPage {
 }
 
 function bad(param: string, detail: string): HttpProblem {
-  return new HttpProblem(400, 'QUERY_PARAMETER', 'Bad query parameter', `${param}: ${detail}`, { errors: [{ path: `/${param}`, message: detail, code: 'QUERY_PARAMETER' }] });
+  return new HttpProblem('QUERY_PARAMETER', `${param}: ${detail}`, { errors: [{ path: `/${param}`, message: detail, code: 'QUERY_PARAMETER' }] });
 }
 
 function values(raw: string | string[] | undefined, param: string): string[] | undefined {
@@ -267,7 +267,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
     const hash = await chain.store.getMainHash(h);
     if (hash === undefined) break;
     const bytes = await chain.store.getBlockBytes(hash);
-    if (bytes === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `main-chain block ${hash} is not stored`);
+    if (bytes === undefined) throw storeDamaged(`main-chain block ${hash} is not stored`);
     const spans = storedTxSpans(bytes, hash);
     for (let t = 0; t < spans.length / 2; t++) {
       if (after && h === after.height && t < after.txIndex) continue;

@@ -70,7 +70,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   app.addSchema(healthSchema);
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
   app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err, (p) => metrics.reject(p.code ?? `HTTP_${p.status}`, 'api')));
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new HttpProblem(404, 'NOT_FOUND', 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new HttpProblem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
   app.addHook('onRequest', readAccess(ctx, opts.requireTokenForReads));
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
@@ -108,7 +108,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     timeWindow: opts.rateLimit.timeWindowMs,
     cache: 10_000,
     errorResponseBuilder: (_req, context) =>
-      new HttpProblem(429, 'RATE_LIMITED', 'Too many requests', `at most ${context.max} requests per ${context.after} from one client; retry later`),
+      new HttpProblem('RATE_LIMITED', `at most ${context.max} requests per ${context.after} from one client; retry later`),
   });
 
   let pool: CapturePool | undefined;

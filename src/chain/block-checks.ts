@@ -3,7 +3,7 @@
  * (height, bits, proof of work, time, sealer right and signature) and body (size, tx count,
  * duplicate txs, merkle root). Each failure throws a BlockError with its code.
  */
-import { BlockError } from '../common/errors.js';
+import { BlockError, type BlockErrorCode } from '../common/errors.js';
 import { blockSigningMessage, type Block } from './block.js';
 import { HEADER_VERSION } from './header.js';
 import { merkleRoot } from './merkle.js';
@@ -45,7 +45,11 @@ export function checkHeader(block: Block, ctx: HeaderContext): void {
     throw new BlockError('BAD_HEIGHT', `height ${h.height} does not follow parent height ${ctx.parent.height}`);
   }
   if (h.bits !== ctx.expectedBits) {
-    throw new BlockError('BAD_BITS', `bits 0x${h.bits.toString(16)} differ from the retarget rule's 0x${ctx.expectedBits.toString(16)}`);
+    throw new BlockError('BAD_BITS', `bits 0x${h.bits.toString(16)} differ from the retarget rule's 0x${ctx.expectedBits.toString(16)}`, {
+      expected: ctx.expectedBits,
+      got: h.bits,
+      height: h.height,
+    });
   }
   const target = targetFromBits(h.bits);
   if (!hashMeetsTarget(block.hash, target)) throw new BlockError('BAD_POW', `hash ${block.hashHex} is above the target`);
@@ -79,9 +83,35 @@ export function checkBody(block: Block, params: ConsortiumParams): void {
 }
 
 /**
- * Whether a failure is a property of the block hash itself (so the hash may be remembered as
- * invalid) rather than of bytes a peer could have mutated without changing the hash.
+ * Per code: whether the failure is a property of the block hash itself (so the hash may be
+ * remembered as invalid) rather than of bytes a peer could have mutated without changing the
+ * hash, or of a moment (a clock, a missing parent). Exhaustive over the code union: a new code
+ * does not compile until it is classified here.
  */
-export function isPermanentFailure(code: BlockError['code']): boolean {
-  return code !== 'BAD_MERKLE_ROOT' && code !== 'MALFORMED' && code !== 'OVERSIZE' && code !== 'TIME_TOO_NEW' && code !== 'UNKNOWN_PARENT' && code !== 'ALREADY_KNOWN';
+export const PERMANENT_FAILURE: Readonly<Record<BlockErrorCode, boolean>> = {
+  // The bytes, not the hash: a peer can mutate a good block's body (CVE-2012-2459) or framing.
+  MALFORMED: false,
+  OVERSIZE: false,
+  BAD_MERKLE_ROOT: false,
+  // Not yet decidable, or nothing wrong.
+  TIME_TOO_NEW: false,
+  UNKNOWN_PARENT: false,
+  ALREADY_KNOWN: false,
+  // The header (which the hash covers) or the body it commits to is invalid.
+  BAD_VERSION: true,
+  BAD_POW: true,
+  BAD_BITS: true,
+  BAD_SEALER_SIGNATURE: true,
+  NOT_A_SEALER: true,
+  TIME_TOO_OLD: true,
+  BAD_HEIGHT: true,
+  DUPLICATE_TX: true,
+  BAD_TX: true,
+  INVALID_ANCESTOR: true,
+  TOO_MANY_TXS: true,
+};
+
+/** Whether a failure with this code may mark the block's hash invalid (see PERMANENT_FAILURE). */
+export function isPermanentFailure(code: BlockErrorCode): boolean {
+  return PERMANENT_FAILURE[code];
 }

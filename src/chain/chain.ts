@@ -369,7 +369,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (pending.length === 0) return;
     const results = await this.modules.verifier.verify(pending, pendingIds);
     results.forEach((r, k) => {
-      if (r) throw new BlockError('BAD_TX', `tx ${index[k]}: ${r.message}`, { index: index[k], txCode: r.code });
+      const at = index[k] as number;
+      if (r) throw new BlockError('BAD_TX', `tx ${at}: ${r.message}`, { index: at, txCode: r.code });
     });
   }
 

@@ -106,7 +106,7 @@ export class BlockConnector {
     // One round trip each for what the block must not repeat, and for the items it touches.
     const [txLocs, eventLocs, items] = await Promise.all([store.getTxLocations(txIds), store.getEventLocations(eventIds), store.getItems(itemKeys)]);
     txLocs.forEach((loc, i) => {
-      if (loc) throw new BlockError('DUPLICATE_TX', `tx ${txIds[i]} is already on the chain`, { txId: txIds[i] });
+      if (loc) throw new BlockError('DUPLICATE_TX', `tx ${txIds[i]} is already on the chain`, { txId: txIds[i] as string });
     });
     const seenEvents = new Set<string>();
     let k = 0;

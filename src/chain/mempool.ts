@@ -51,8 +51,9 @@ export class Mempool {
   }
 
   /**
-   * Admit a tx that has already been verified. Throws TxError ALREADY_KNOWN, DUPLICATE_EVENT
-   * (details.eventId, details.txId) or MEMPOOL_FULL; on any throw the pool is unchanged.
+   * Admit a tx that has already been verified. Throws TxError ALREADY_KNOWN ({txId}),
+   * DUPLICATE_EVENT ({duplicates}: each event already pending and its tx) or MEMPOOL_FULL; on any
+   * throw the pool is unchanged.
    */
   add(tx: SignedTx, id: Uint8Array, raw: Uint8Array, now: number): PoolEntry {
     const bytes = raw.length;

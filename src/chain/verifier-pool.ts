@@ -2,10 +2,11 @@
  * Worker-pool TxVerifier: splits a batch into chunks and verifies them on worker threads, so
  * bulk signature and event checks never block the event loop. The same workers check blocks'
  * sealer signatures ahead of import (verifySeals, used by sync). Bounded: past `maxPending`
- * chunks in flight it refuses with MEMPOOL_FULL (the API answers 503, peers are ignored).
+ * chunks in flight it refuses with MEMPOOL_FULL (the API answers 503, peers are ignored). When the
+ * work cannot be done (pool closed, a worker failed) it throws VerifierError, never a verdict.
  */
 import { Worker } from 'node:worker_threads';
-import { TxError, type TxErrorCode } from '../common/errors.js';
+import { invariant, TxError, VerifierError } from '../common/errors.js';
 import { genesisBlock } from './genesis.js';
 import { txId as computeTxId } from './tx.js';
 import { workerEntryUrl } from '../runtime/worker-entries.js';
@@ -67,10 +68,10 @@ export class WorkerPoolTxVerifier implements TxVerifier {
       }
       this.load[i] = 0;
     };
-    w.on('error', (err) => fail(new Error(`verifier worker ${i} failed: ${err.message}`, { cause: err })));
+    w.on('error', (err) => fail(new VerifierError('WORKER_FAILED', `verifier worker ${i} failed: ${err.message}`, { cause: err })));
     w.on('exit', (code) => {
       if (this.closed) return;
-      fail(new Error(`verifier worker ${i} exited with code ${code}`));
+      fail(new VerifierError('WORKER_FAILED', `verifier worker ${i} exited with code ${code}`));
       this.spawn(i); // keep the pool at strength
     });
     this.threads[i] = w;
@@ -90,7 +91,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
   }
 
   async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]> {
-    if (this.closed) throw new Error('verifier pool is closed');
+    if (this.closed) throw new VerifierError('CLOSED', 'verifier pool is closed');
     const ids = txIds ?? txs.map((t) => computeTxId(t));
     const chunks: Promise<VerifyResponse>[] = [];
     const n = Math.ceil(txs.length / this.chunkSize);
@@ -102,15 +103,15 @@ export class WorkerPoolTxVerifier implements TxVerifier {
     }
     const out: (TxError | null)[] = [];
     for (const res of await Promise.all(chunks)) {
-      if (res.kind === 'error') throw new Error(`verifier worker error: ${res.error}`);
-      if (res.kind !== 'txs') throw new Error(`verifier worker answered a tx batch with ${res.kind}`);
-      for (const r of res.results) out.push(r ? new TxError(r.code as TxErrorCode, r.message, r.details) : null);
+      if (res.kind === 'error') throw new VerifierError('WORKER_FAILED', `verifier worker error: ${res.error}`);
+      invariant(res.kind === 'txs', `verifier worker answered a tx batch with ${res.kind}`);
+      for (const r of res.results) out.push(r ? TxError.of(r.type, r.message) : null);
     }
     return out;
   }
 
   async verifySeals(seals: readonly SealItem[]): Promise<boolean[]> {
-    if (this.closed) throw new Error('verifier pool is closed');
+    if (this.closed) throw new VerifierError('CLOSED', 'verifier pool is closed');
     const n = Math.ceil(seals.length / SEAL_CHUNK);
     if (this.pending.size + n > this.maxPending) {
       throw new TxError('MEMPOOL_FULL', `the verifier is saturated (${this.pending.size} batches in flight); retry later`);
@@ -119,8 +120,8 @@ export class WorkerPoolTxVerifier implements TxVerifier {
     for (let i = 0; i < seals.length; i += SEAL_CHUNK) chunks.push(this.send({ kind: 'seals', seals: seals.slice(i, i + SEAL_CHUNK) }));
     const out: boolean[] = [];
     for (const res of await Promise.all(chunks)) {
-      if (res.kind === 'error') throw new Error(`verifier worker error: ${res.error}`);
-      if (res.kind !== 'seals') throw new Error(`verifier worker answered a seal batch with ${res.kind}`);
+      if (res.kind === 'error') throw new VerifierError('WORKER_FAILED', `verifier worker error: ${res.error}`);
+      invariant(res.kind === 'seals', `verifier worker answered a seal batch with ${res.kind}`);
       out.push(...res.valid);
     }
     return out;
@@ -128,7 +129,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.pending.values()) p.reject(new Error('verifier pool closed'));
+    for (const p of this.pending.values()) p.reject(new VerifierError('CLOSED', 'verifier pool closed'));
     this.pending.clear();
     await Promise.all(this.threads.map((w) => w.terminate()));
   }

@@ -1,4 +1,5 @@
 /** Messages between the tx verifier pool and its workers (structured-clone friendly). */
+import type { TxErrorType } from '../common/errors.js';
 import type { Genesis, SignedTx } from './types.js';
 
 export interface VerifierWorkerInit {
@@ -30,10 +31,10 @@ export interface SealRequest {
 
 export type VerifierRequest = VerifyRequest | SealRequest;
 
+/** A TxError across the thread boundary: its code with details, and its message without the `CODE: ` prefix. */
 export interface TxFailure {
-  code: string;
+  type: TxErrorType;
   message: string;
-  details: Record<string, unknown>;
 }
 
 export type VerifyResponse =

@@ -1,18 +1,17 @@
 /**
  * Gossip: one topic for txs and one for blocks per chain, content-hash message IDs, and the
  * validators. A validator decodes the message, hands it to the chain (which runs every check
- * and stores or admits it), and turns the outcome into a verdict through verdict.ts. Nothing
- * is kept aside: a block with an unknown parent is ignored and sync is asked to fetch its
- * ancestors from the peer that sent it.
+ * and stores or admits it), and turns a failure into a verdict and its effects through
+ * verdict-effects.ts (the same handling as sync's). Nothing is kept aside: a block with an
+ * unknown parent is ignored and sync is asked to fetch its ancestors from the peer that sent it.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { decodeCanonicalTx } from '../chain/tx.js';
-import { BlockError } from '../common/errors.js';
 import { decodeHeader, HEADER_SIZE } from '../chain/header.js';
 import type { ChainPort } from './chain-port.js';
-import type { Offence } from './scores.js';
-import { blockVerdict, txVerdict, type Verdict } from './verdict.js';
+import { afterBlockFailure, afterTxFailure, type FailureHooks } from './verdict-effects.js';
+import type { Verdict } from './verdict.js';
 
 export interface Topics {
   tx: string;
@@ -36,14 +35,7 @@ export function contentMessageId(data: Uint8Array): Uint8Array {
 /** Extra room a gossip RPC needs around the largest payload (protobuf framing, signature, topic). */
 export const GOSSIP_RPC_OVERHEAD = 64 * 1024;
 
-export interface GossipHooks {
-  /** The peer sent something provably invalid. */
-  offence(peerId: string, offence: Offence, code: string): void;
-  /** A block whose parent we lack came from this peer: fetch its chain. */
-  unknownParent(peerId: string, height: number): void;
-  /** This peer published a block too far in the future for our clock (held until due). */
-  aheadOfClock(peerId: string, height: number): void;
-}
+export type GossipHooks = Required<FailureHooks>;
 
 export interface GossipCounters {
   accept: number;
@@ -83,19 +75,8 @@ export class GossipValidators {
       this.log.debug({ peer: source, hash: r.hash, height: r.height, status: r.status, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'gossip block imported');
       return this.count('block', 'accept');
     } catch (err) {
-      const { verdict, code } = blockVerdict(err);
-      if (code === 'UNKNOWN_PARENT' && err instanceof BlockError) {
-        const height = typeof err.details.height === 'number' ? err.details.height : 0;
-        this.hooks.unknownParent(source, height);
-      } else if (code === 'TIME_TOO_NEW') {
-        // The publisher's chain runs ahead of our clock; whoever forwarded it holds it too.
-        this.hooks.aheadOfClock(origin, decodeHeader(data.subarray(0, HEADER_SIZE)).height);
-      } else if (verdict === 'reject') {
-        this.log.warn({ peer: source, code, err: (err as Error).message }, 'invalid block on gossip');
-        this.hooks.offence(source, 'invalid-block', code);
-      } else if (code === 'INTERNAL') {
-        this.log.error({ err, peer: source }, 'block from gossip could not be imported');
-      }
+      const height = (): number => decodeHeader(data.subarray(0, HEADER_SIZE)).height;
+      const { verdict } = afterBlockFailure(err, { via: 'gossip', peer: source, owner: origin, height }, this.hooks, this.log);
       return this.count('block', verdict);
     }
   }
@@ -111,14 +92,7 @@ export class GossipValidators {
       await this.chain.submitTx(decodeCanonicalTx(data, this.chain.limits));
       return this.count('tx', 'accept');
     } catch (err) {
-      const { verdict, code } = txVerdict(err);
-      if (verdict === 'reject') {
-        this.log.warn({ peer: source, code, err: (err as Error).message }, 'invalid tx on gossip');
-        this.hooks.offence(source, 'invalid-tx', code);
-      } else if (code === 'INTERNAL') {
-        this.log.error({ err, peer: source }, 'tx from gossip could not be admitted');
-      }
-      return this.count('tx', verdict);
+      return this.count('tx', afterTxFailure(err, source, this.hooks, this.log).verdict);
     }
   }
 }

@@ -23,7 +23,7 @@ import { buildLocator } from './locator.js';
 import { checkHeaderBatch, HeaderBatchError, type HeaderItem } from './headers.js';
 import { SYNC_LIMITS } from './protocol.js';
 import { SyncRequestError, type PeerStatus, type SyncTransport } from './sync-protocol.js';
-import { blockVerdict } from './verdict.js';
+import { afterBlockFailure, type FailureHooks } from './verdict-effects.js';
 import type { Offence } from './scores.js';
 
 export interface SyncOptions {
@@ -94,6 +94,11 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
   private timer: NodeJS.Timeout | undefined;
   private syncing = false;
   private lastProgressAt = 0;
+  /** What a block that failed to import does to its peer (shared with gossip: verdict-effects.ts). */
+  private readonly failureHooks: FailureHooks = {
+    offence: (peer, offence, code) => this.emit('offence', peer, offence, code),
+    aheadOfClock: (peer, height) => this.noteAheadOfClock(peer, height),
+  };
 
   constructor(
     opts: Partial<SyncOptions>,
@@ -367,19 +372,8 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
         } catch (err) {
           // Stopping: the chain refuses new writes; nothing to report.
           if (!this.running) return { imported, complete: false };
-          const v = blockVerdict(err);
-          if (v.code !== 'ALREADY_KNOWN') {
-            if (v.verdict === 'reject') {
-              this.log.warn({ peer: got.from, hash: item.hash, code: v.code }, 'invalid block from sync');
-              this.emit('offence', got.from, 'invalid-block', v.code);
-            } else if (v.code === 'INTERNAL') {
-              this.log.error({ err, hash: item.hash }, 'block from sync could not be imported');
-            } else {
-              if (v.code === 'TIME_TOO_NEW') this.noteAheadOfClock(got.from, item.height);
-              this.log.info({ hash: item.hash, code: v.code }, 'block from sync not imported yet');
-            }
-            return { imported, complete: false };
-          }
+          const src = { via: 'sync', peer: got.from, owner: got.from, hash: item.hash, height: () => item.height } as const;
+          if (afterBlockFailure(err, src, this.failureHooks, this.log).code !== 'ALREADY_KNOWN') return { imported, complete: false };
         }
         next++;
         fetcher.advance();

@@ -5,6 +5,7 @@
 import './shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { fromHex } from '../common/bytes.js';
+import { invariant } from '../common/errors.js';
 import { prepareCapture, type CaptureSetup } from '../api/capture-core.js';
 import type { CaptureReply, CaptureRequest, CaptureWorkerInit } from '../api/capture-protocol.js';
 
@@ -31,7 +32,7 @@ prepareCapture(
 );
 
 const port = parentPort;
-if (port === null) throw new Error('capture-worker must run in a worker thread');
+invariant(port !== null, 'capture-worker must run in a worker thread');
 port.on('message', (req: CaptureRequest) => {
   let reply: CaptureReply;
   try {

@@ -7,13 +7,14 @@
  */
 import './shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
+import { invariant } from '../common/errors.js';
 import { createKernel, targetToBytes } from '../consensus/kernel/index.js';
 import type { FromWorker, ToWorker, WorkerInit } from '../consensus/miner/protocol.js';
 
 const MIN_SLICE = 64;
 const MAX_SLICE = 1 << 22;
 
-if (parentPort === null) throw new Error('miner worker must run in a worker thread');
+invariant(parentPort !== null, 'miner worker must run in a worker thread');
 const port = parentPort;
 const init = workerData as WorkerInit;
 const ctrl = new Int32Array(init.ctrl);

@@ -6,14 +6,14 @@
  */
 import './shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TxError } from '../common/errors.js';
+import { invariant, TxError } from '../common/errors.js';
 import { MemberRegistry } from '../chain/registry.js';
 import { verifyTxSync } from '../chain/tx-verifier.js';
 import { sealSignatureValid } from '../chain/block-checks.js';
 import { traceRules } from '../trace/chain-rules.js';
 import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from '../chain/verifier-protocol.js';
 
-if (parentPort === null) throw new Error('verifier worker must run in a worker thread');
+invariant(parentPort !== null, 'verifier worker must run in a worker thread');
 const port = parentPort;
 const init = workerData as VerifierWorkerInit;
 const registry = MemberRegistry.fromGenesis(init.genesis);
@@ -29,7 +29,7 @@ function answer(req: VerifierRequest): VerifyResponse {
       return null;
     } catch (err) {
       if (!(err instanceof TxError)) throw err;
-      return { code: err.code, message: err.message.replace(/^[A-Z_]+: /, ''), details: err.details };
+      return { type: err.type, message: err.message.replace(/^[A-Z_]+: /, '') };
     }
   });
   return { id: req.id, kind: 'txs', results };

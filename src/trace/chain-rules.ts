@@ -3,7 +3,7 @@
  * tx (EPCIS rules, event IDs, role), item keys for the EPC history index, and item status.
  * TraceErrors become TxErrors here, so the chain and its callers see one error family.
  */
-import { TxError } from '../common/errors.js';
+import { TxError, type EventProblems } from '../common/errors.js';
 import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
 import type { StoredItem } from '../chain/store.js';
 import type { Member, SignedTx } from '../chain/types.js';
@@ -20,8 +20,7 @@ import { checkEventRules } from './epcis-validate.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {
-  const details: Record<string, unknown> = { problems: err.problems };
-  if (err.rule !== undefined) details.rule = err.rule;
+  const details: EventProblems = err.rule === undefined ? { problems: err.problems } : { problems: err.problems, rule: err.rule };
   switch (err.code) {
     case 'BAD_EVENT_ID':
       return new TxError('BAD_EVENT_ID', err.message, details);

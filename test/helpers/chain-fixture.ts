@@ -50,7 +50,7 @@ export function testEventId(event: Record<string, unknown>): string {
 export const testRules: TxRules = {
   checkEvents(tx) {
     tx.events.forEach((e, i) => {
-      if (testEventId(e) !== tx.eventIds[i]) throw new TxError('BAD_EVENT_ID', `event ${i} does not hash to its ID`);
+      if (testEventId(e) !== tx.eventIds[i]) throw new TxError('BAD_EVENT_ID', `event ${i} does not hash to its ID`, { problems: [{ path: `/events/${i}`, message: 'does not hash to its ID' }] });
     });
   },
   itemKeysOf(event) {

@@ -22,7 +22,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   app.addSchema(partitionSchema);
   app.addHook('onRequest', requireToken(ctx));
   const net = () => {
-    if (!ctx.network) throw new HttpProblem(409, 'NO_NETWORK', 'No network', 'this node runs without a p2p network');
+    if (!ctx.network) throw new HttpProblem('NO_NETWORK', 'this node runs without a p2p network');
     return ctx.network;
   };
   const state = () => ({ blocked: net().blocked(), banned: net().banned() });
@@ -47,7 +47,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     async (req) => {
       const n = net();
       const unknown = req.body.peers.filter((p) => !n.isMember(p));
-      if (unknown.length > 0) throw new HttpProblem(400, 'NOT_A_MEMBER', 'Not a member', `not members' peer IDs: ${unknown.join(', ')}`);
+      if (unknown.length > 0) throw new HttpProblem('NOT_A_MEMBER', `not members' peer IDs: ${unknown.join(', ')}`);
       n.setBlocked(req.body.peers);
       return state();
     },

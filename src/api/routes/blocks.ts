@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Block } from '../../chain/block.js';
 import { toHex } from '../../common/bytes.js';
 import type { ApiContext } from '../context.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem, storeDamaged } from '../problem.js';
 
 export const blockSchema = {
   $id: 'Block',
@@ -53,7 +53,7 @@ export function blockJson(ctx: ApiContext, block: Block, mainChain: boolean): Re
 export async function blockRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.get('/blocks/tip', { schema: { summary: 'The main chain tip', tags: ['blocks'], response: { 200: { $ref: 'Block#' } } } }, async () => {
     const block = await ctx.chain.getBlock(ctx.chain.tip.hash);
-    if (!block) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', 'the tip block is not in the store');
+    if (!block) throw storeDamaged('the tip block is not in the store');
     return blockJson(ctx, block, true);
   });
 
@@ -75,9 +75,9 @@ export async function blockRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       } else if (/^[0-9a-f]{64}$/.test(id)) {
         block = ctx.chain.header(id) ? await ctx.chain.getBlock(id) : undefined;
       } else {
-        throw new HttpProblem(400, 'BAD_BLOCK_ID', 'Bad block identifier', 'give a block hash (64 lowercase hex) or a height (decimal)');
+        throw new HttpProblem('BAD_BLOCK_ID', 'give a block hash (64 lowercase hex) or a height (decimal)');
       }
-      if (!block) throw new HttpProblem(404, 'BLOCK_NOT_FOUND', 'Block not found', `no block ${id}`);
+      if (!block) throw new HttpProblem('BLOCK_NOT_FOUND', `no block ${id}`);
       const entry = ctx.chain.header(block.hashHex);
       return blockJson(ctx, block, entry ? await ctx.chain.isMain(entry) : false);
     },

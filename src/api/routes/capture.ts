@@ -11,7 +11,7 @@ import type { SignedTx } from '../../chain/types.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext } from '../context.js';
 import { clientKey, requireToken } from '../auth.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem, RelayedProblem, storeUnwritable } from '../problem.js';
 import type { Provenance } from '../provenance.js';
 import { problems } from '../schemas.js';
 import { sendJson } from './events.js';
@@ -49,13 +49,12 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
     },
     async (req, reply) => {
       if (ctx.signer === undefined || pool === undefined) {
-        throw new HttpProblem(503, 'NO_SIGNER', 'Service unavailable', 'this node has no member key to sign captures with');
+        throw new HttpProblem('NO_SIGNER', 'this node has no member key to sign captures with');
       }
       const body = req.body as Buffer;
       const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)());
       if (!outcome.ok) {
-        const { status, code, title, detail, type: _type, ...rest } = outcome.problem;
-        throw new HttpProblem(status, code ?? 'INVALID', title, detail, rest);
+        throw new RelayedProblem(outcome.problem);
       }
       const tx = JSON.parse(outcome.tx) as SignedTx;
       // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
@@ -74,9 +73,7 @@ function refuseWhileUnwritable(ctx: ApiContext): onRequestHookHandler {
   return async () => {
     const storage = ctx.status.storage?.();
     if (storage === undefined || storage.writable) return;
-    throw new HttpProblem(503, 'STORE_UNWRITABLE', 'Service unavailable', `this node is not accepting writes: ${storage.reason ?? 'the chain store refuses writes'}; nothing was stored, retry later`, {
-      retryAfterSeconds: 30,
-    });
+    throw storeUnwritable(`this node is not accepting writes: ${storage.reason ?? 'the chain store refuses writes'}`);
   };
 }
 
@@ -114,7 +111,7 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
     },
     async (req, reply) => {
       const entry = await provenance.txById(req.params.id);
-      if (entry === undefined) throw new HttpProblem(404, 'TX_NOT_FOUND', 'Not found', `no tx ${req.params.id} on the main chain or in the mempool`);
+      if (entry === undefined) throw new HttpProblem('TX_NOT_FOUND', `no tx ${req.params.id} on the main chain or in the mempool`);
       return sendJson(reply, entry);
     },
   );

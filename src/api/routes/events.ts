@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SignedTx } from '../../chain/types.js';
 import { EVENT_ID_PATTERN } from '../../chain/tx.js';
 import type { ApiContext } from '../context.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem, storeDamaged } from '../problem.js';
 import type { Provenance } from '../provenance.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type RawQuery } from '../query.js';
 import { problems } from '../schemas.js';
@@ -30,7 +30,7 @@ export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
 export function normaliseEventId(raw: string): string {
   const id = /^[0-9a-f]{64}$/.test(raw) ? `ni:///sha-256;${raw}?ver=CBV2.0` : raw;
   if (!EVENT_ID_PATTERN.test(id)) {
-    throw new HttpProblem(400, 'BAD_EVENT_ID', 'Bad event ID', 'give a CBV 2.0 event ID (ni:///sha-256;<64 hex>?ver=CBV2.0, URL-encoded) or its 64 hex digits');
+    throw new HttpProblem('BAD_EVENT_ID', 'give a CBV 2.0 event ID (ni:///sha-256;<64 hex>?ver=CBV2.0, URL-encoded) or its 64 hex digits');
   }
   return id;
 }
@@ -59,7 +59,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     async (req, reply) => {
       const eventId = normaliseEventId(req.params.eventId);
       const entry = await provenance.eventById(eventId);
-      if (entry === undefined) throw new HttpProblem(404, 'EVENT_NOT_FOUND', 'Not found', `no event ${eventId} on the main chain or in the mempool`);
+      if (entry === undefined) throw new HttpProblem('EVENT_NOT_FOUND', `no event ${eventId} on the main chain or in the mempool`);
       return sendJson(reply, entry);
     },
   );
@@ -102,7 +102,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       const parsed = new Map<string, SignedTx>();
       const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
         const hash = await provenance.mainHash(pos.height);
-        if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${pos.height}`);
+        if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);
         return provenance.eventAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
       };
       const page = await runQuery(ctx.chain, req.query, deps.queryLimits, read);

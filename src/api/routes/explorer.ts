@@ -89,13 +89,13 @@ export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts
 
   app.get('/', common, async (req, reply) => {
     const index = assets.get('index.html');
-    if (index === undefined) throw new HttpProblem(404, 'NOT_FOUND', 'Not found', 'the explorer page is not installed (assets/explorer/index.html)');
+    if (index === undefined) throw new HttpProblem('NOT_FOUND', 'the explorer page is not installed (assets/explorer/index.html)');
     return send(req, reply, index);
   });
 
   app.get<{ Params: { file: string } }>('/explorer/:file', common, async (req, reply) => {
     const asset = assets.get(req.params.file);
-    if (asset === undefined) throw new HttpProblem(404, 'NOT_FOUND', 'Not found', `no explorer file ${req.params.file}`);
+    if (asset === undefined) throw new HttpProblem('NOT_FOUND', `no explorer file ${req.params.file}`);
     return send(req, reply, asset);
   });
 

@@ -20,7 +20,7 @@ import {
   type JourneyStep,
 } from '../../trace/index.js';
 import type { ApiContext } from '../context.js';
-import { HttpProblem } from '../problem.js';
+import { BadIdentifierError, storeDamaged } from '../problem.js';
 import { BufferPool } from '../buffer-pool.js';
 import { JsonBytes } from '../json-bytes.js';
 import { storeJourneyReader } from '../journey-reader.js';
@@ -33,11 +33,7 @@ function keyInfo(id: string, param: string): ItemKeyInfo {
   try {
     return itemKeyInfo(id);
   } catch (err) {
-    if (err instanceof TraceError) {
-      throw new HttpProblem(400, err.code, 'Not a GS1 identifier', `${param}: ${err.message.replace(/^[A-Z_]+: /, '')}`, {
-        errors: [{ path: `/${param}`, message: 'give an EPC URN (urn:epc:id:sgtin:…) or a GS1 Digital Link (https://id.gs1.org/01/…/21/…), URL-encoded', code: err.code }],
-      });
-    }
+    if (err instanceof TraceError) throw new BadIdentifierError(param, err);
     throw err;
   }
 }
@@ -135,7 +131,7 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     const classKeys = viewing.then((v) => classKeysOf({ key: info.key, gtin: v.gtin, lot: v.lot }));
     const [page, view] = await Promise.all([
       journeyPage(reader, info.key, { after, limit, classKeys }).catch((err: unknown) => {
-        if (err instanceof JourneyIndexError) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `${err.message}; run tracechain audit, then tracechain reindex`);
+        if (err instanceof JourneyIndexError) throw storeDamaged(err.message);
         throw err;
       }),
       viewing,
@@ -163,7 +159,7 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       const refs = await Promise.all(
         chunk.map(async (h) => {
           const hash = await provenance.mainHash(h.height);
-          if (hash === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `no main-chain block at height ${h.height}`);
+          if (hash === undefined) throw storeDamaged(`no main-chain block at height ${h.height}`);
           return { ref: { hash, height: h.height }, txIndex: h.txIndex, eventIndex: h.eventIndex, eventId: h.eventId };
         }),
       );

@@ -4,6 +4,7 @@
  * and PoW holds when the 32-byte digest, read as a big-endian integer, is <= the target.
  * Pure computation, no I/O.
  */
+import { invariant } from '../../common/errors.js';
 
 /** Outcome of scanning a nonce range: the first nonce (in increasing order) meeting the target. */
 export type ScanResult =
@@ -97,7 +98,7 @@ export abstract class SegmentedKernel implements HashKernel {
   protected abstract digestWords(hi: number, lo: number, out: Uint32Array): void;
 
   scan(startNonce: bigint, count: number, target: Uint8Array): ScanResult {
-    if (!this.hasHeader) throw new Error(`${this.name}: setHeader before scan`);
+    invariant(this.hasHeader, `${this.name}: setHeader before scan`);
     checkScanRange(startNonce, count);
     const tw = targetWords(target, this.tw);
     let hi = Number(startNonce >> 32n);
@@ -122,7 +123,7 @@ export abstract class SegmentedKernel implements HashKernel {
   private readonly dw = new Uint32Array(8);
 
   digest(nonce: bigint, out: Uint8Array = new Uint8Array(32)): Uint8Array {
-    if (!this.hasHeader) throw new Error(`${this.name}: setHeader before digest`);
+    invariant(this.hasHeader, `${this.name}: setHeader before digest`);
     if (typeof nonce !== 'bigint' || nonce < 0n || nonce > MAX_NONCE) throw new RangeError('nonce must be a u64');
     if (out.length !== 32) throw new RangeError('out must be 32 bytes');
     this.digestWords(Number(nonce >> 32n), Number(nonce & 0xffffffffn), this.dw);

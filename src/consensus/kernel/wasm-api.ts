@@ -3,6 +3,8 @@
  * (ES2023, no DOM) and @types/node 20 do not declare the `WebAssembly` namespace, and a
  * global declaration here could clash with one added later.
  */
+import { KernelError } from './errors.js';
+
 export interface WasmModule {
   readonly __wasmModule?: never;
 }
@@ -28,6 +30,6 @@ interface WasmApi {
 export const wasmApi: WasmApi | undefined = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 export function requireWasm(): WasmApi {
-  if (wasmApi === undefined) throw new Error('this runtime has no WebAssembly');
+  if (wasmApi === undefined) throw new KernelError('WASM_UNSUPPORTED', 'this runtime has no WebAssembly');
   return wasmApi;
 }

@@ -6,6 +6,7 @@
  * exactly on the full digest before a nonce is reported.
  */
 import { readFile } from 'node:fs/promises';
+import { KernelError } from './errors.js';
 import { SegmentedKernel, checkHeader } from './types.js';
 import { builtFileUrl } from '../../runtime/built-file.js';
 import { requireWasm, wasmApi, type WasmGlobal, type WasmMemory, type WasmModule } from './wasm-api.js';
@@ -49,7 +50,7 @@ export class WasmSimdKernel extends SegmentedKernel {
     super();
     const instance = new (requireWasm().Instance)(module, {});
     const ex = instance.exports;
-    if (!isExports(ex)) throw new Error('sha256d.wasm does not have the expected exports');
+    if (!isExports(ex)) throw new KernelError('WASM_INVALID', 'sha256d.wasm does not have the expected exports');
     this.ex = ex;
     this.mem = new Uint32Array(ex.memory.buffer);
     this.headerWord = (ex.HEADER_PTR.value as number) / 4;
@@ -126,7 +127,7 @@ export function loadSha256dModule(source: URL | Uint8Array = defaultWasmUrl()): 
       (bytes) => compile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
       (err: unknown) => {
         modules.delete(key);
-        throw new Error(`cannot read the SHA-256d wasm kernel at ${source.href} (was \`npm run build\` run?)`, { cause: err });
+        throw new KernelError('WASM_UNREADABLE', `cannot read the SHA-256d wasm kernel at ${source.href} (was \`npm run build\` run?)`, { cause: err });
       },
     );
     modules.set(key, p);
@@ -135,7 +136,7 @@ export function loadSha256dModule(source: URL | Uint8Array = defaultWasmUrl()): 
 }
 
 async function compile(bytes: Uint8Array): Promise<WasmModule> {
-  if (!wasmSimdSupported(bytes)) throw new Error('this runtime cannot run the SHA-256d wasm kernel (WebAssembly SIMD unsupported)');
+  if (!wasmSimdSupported(bytes)) throw new KernelError('WASM_UNSUPPORTED', 'this runtime cannot run the SHA-256d wasm kernel (WebAssembly SIMD unsupported)');
   return requireWasm().compile(bytes);
 }
 

@@ -1,6 +1,7 @@
 /** Splitting the u64 nonce space between workers, and checking jobs and results. */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { HEADER_BYTES, MAX_NONCE, MAX_TARGET, NONCE_OFFSET, digestMeetsTarget, targetToBytes } from '../kernel/index.js';
+import { KernelError } from '../kernel/errors.js';
 import type { MineJob } from './types.js';
 
 /** Default nonces per worker: 2^56, so with base 0 worker i's nonces have i as their top byte. */
@@ -55,13 +56,14 @@ export function headerWithNonce(header: Uint8Array, nonce: bigint): Uint8Array {
 
 /**
  * Re-checks a nonce reported by a kernel with the reference hash (@noble/hashes) on the
- * calling thread; throws when it does not meet the target (a kernel bug, never ignored).
+ * calling thread; throws KernelError BAD_NONCE when it does not meet the target (a kernel bug,
+ * never ignored).
  */
 export function verifyNonce(header: Uint8Array, nonce: bigint, target: Uint8Array, kernel: string): { header: Uint8Array; hash: Uint8Array } {
   const h = headerWithNonce(header, nonce);
   const hash = sha256(sha256(h));
   if (!digestMeetsTarget(hash, target)) {
-    throw new Error(`kernel ${kernel} reported nonce ${nonce} whose hash ${Buffer.from(hash).toString('hex')} does not meet the target`);
+    throw new KernelError('BAD_NONCE', `kernel ${kernel} reported nonce ${nonce} whose hash ${Buffer.from(hash).toString('hex')} does not meet the target`);
   }
   return { header: h, hash };
 }

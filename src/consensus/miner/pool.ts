@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { workerEntryUrl } from '../../runtime/worker-entries.js';
+import { KernelError } from '../kernel/errors.js';
 import { HashrateMeter } from './meter.js';
 import { checkJob, rangeIndexOf, verifyNonce, type NonceRange } from './nonce-space.js';
 import { CTRL_CLOSED, CTRL_IDLE, type FromWorker, type JobMessage, type WorkerInit } from './protocol.js';
@@ -163,7 +164,7 @@ export class WorkerPoolMiner implements Miner {
         const job = this.active;
         if (job === undefined || job.id !== m.jobId) return; // a nonce for a job already over: expected, not an error
         if (rangeIndexOf(job.ranges, m.nonce) !== i) {
-          this.settle(job, null, new Error(`miner worker ${i} reported nonce ${m.nonce} outside its range`));
+          this.settle(job, null, new KernelError('BAD_NONCE', `miner worker ${i} reported nonce ${m.nonce} outside its range`));
           return;
         }
         let checked;

@@ -1,6 +1,7 @@
 /** The one code → gossip verdict mapping: one case per error code, and non-validation errors. */
 import { describe, expect, it } from 'vitest';
 import { BlockError, TxError, type BlockErrorCode, type TxErrorCode } from '../../../src/common/errors.js';
+import { blockErrorOf, txErrorOf } from '../../helpers/error-samples.js';
 import { BLOCK_VERDICT, TX_VERDICT, blockVerdict, txVerdict, type Verdict } from '../../../src/p2p/verdict.js';
 
 const BLOCK_EXPECTED: Record<BlockErrorCode, Verdict> = {
@@ -43,14 +44,14 @@ const TX_EXPECTED: Record<TxErrorCode, Verdict> = {
 describe('block error code → verdict', () => {
   for (const [code, expected] of Object.entries(BLOCK_EXPECTED) as [BlockErrorCode, Verdict][]) {
     it(`${code} → ${expected}`, () => {
-      expect(blockVerdict(new BlockError(code, 'test'))).toEqual({ verdict: expected, code });
+      expect(blockVerdict(blockErrorOf(code))).toEqual({ verdict: expected, code });
     });
   }
   it('covers every block code', () => {
     expect(Object.keys(BLOCK_VERDICT).sort()).toEqual(Object.keys(BLOCK_EXPECTED).sort());
   });
   it('a tx error met while importing a block makes the block invalid', () => {
-    expect(blockVerdict(new TxError('DUPLICATE_EVENT', 'x'))).toEqual({ verdict: 'reject', code: 'TX_DUPLICATE_EVENT' });
+    expect(blockVerdict(new TxError('DUPLICATE_EVENT', 'x', { eventId: 'e' }))).toEqual({ verdict: 'reject', code: 'TX_DUPLICATE_EVENT' });
   });
   it('anything else is our own trouble: ignore, no penalty', () => {
     expect(blockVerdict(new Error('the chain is shutting down'))).toEqual({ verdict: 'ignore', code: 'INTERNAL' });
@@ -60,7 +61,7 @@ describe('block error code → verdict', () => {
 describe('tx error code → verdict', () => {
   for (const [code, expected] of Object.entries(TX_EXPECTED) as [TxErrorCode, Verdict][]) {
     it(`${code} → ${expected}`, () => {
-      expect(txVerdict(new TxError(code, 'test'))).toEqual({ verdict: expected, code });
+      expect(txVerdict(txErrorOf(code))).toEqual({ verdict: expected, code });
     });
   }
   it('covers every tx code', () => {
