@@ -174,6 +174,20 @@ export class StoreDamagedError extends Error {
 export type ChainStateCode = 'SHUTTING_DOWN' | 'WRONG_CHAIN' | 'NOT_THE_TIP';
 
 /** An error whose code is one of a closed set `C`; the message starts with the code. */
+/**
+ * An error with a code from a closed set and its message as given (the node's own failures:
+ * verifier pool, kernels, storage). CodedError below also puts the code in front of the message.
+ */
+export class ErrorWithCode<C extends string> extends Error {
+  constructor(
+    readonly code: C,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export class CodedError<C extends string> extends Error {
   constructor(
     readonly code: C,
@@ -197,15 +211,8 @@ export type VerifierErrorCode =
  * The tx verifier's worker pool could not do the work. Not a validation error: callers treat it
  * as their own trouble (gossip: IGNORE, HTTP: 500), never as a verdict on the tx or block.
  */
-export class VerifierError extends Error {
+export class VerifierError extends ErrorWithCode<VerifierErrorCode> {
   override readonly name = 'VerifierError';
-  constructor(
-    readonly code: VerifierErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /**

@@ -3,6 +3,8 @@
  * of these, with the original error as `cause`.
  */
 
+import { ErrorWithCode } from '../common/errors.js';
+
 export type StorageErrorCode =
   /** Stored bytes failed to decode (wrong length, bad UTF-8/JSON, impossible value). */
   | 'CORRUPTION'
@@ -23,15 +25,8 @@ export type StorageErrorCode =
   /** A write would break a store invariant (e.g. connect not extending the tip). */
   | 'BAD_STATE';
 
-export class StorageError extends Error {
+export class StorageError extends ErrorWithCode<StorageErrorCode> {
   override readonly name: string = 'StorageError';
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Stored bytes do not decode. `bucket` is the bucket name, `key` the hex of the key inside it. */

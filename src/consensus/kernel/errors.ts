@@ -4,6 +4,8 @@
  * computed a wrong answer (the miner drops the job rather than seal it).
  */
 
+import { ErrorWithCode } from '../../common/errors.js';
+
 export type KernelErrorCode =
   /** The wasm kernel file cannot be read (the build did not run, or the file is gone). */
   | 'WASM_UNREADABLE'
@@ -14,13 +16,6 @@ export type KernelErrorCode =
   /** A kernel reported a wrong nonce: outside its worker's range, or whose hash (recomputed with the reference hash) misses the target. */
   | 'BAD_NONCE';
 
-export class KernelError extends Error {
+export class KernelError extends ErrorWithCode<KernelErrorCode> {
   override readonly name = 'KernelError';
-  constructor(
-    readonly code: KernelErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
