@@ -117,21 +117,17 @@ export function buildProgram(): Command {
     });
 
   const configCmd = program.command('config').description('check or print the configuration a node would run with (defaults, --config FILE, TRACECHAIN_* variables)');
-  configCmd
-    .command('check')
-    .description('validate the config file and environment overrides; list every problem and exit 1, else exit 0')
-    .option('--config <file>', 'config file, JSON or YAML (default $TRACECHAIN_CONFIG)')
-    .option('--json', 'print {ok, file, env, problems} as JSON')
-    .action(async (flags: ConfigFlags) => {
-      process.exitCode = await configCommand('check', flags, process.stdout, process.stderr);
+  const configSubcommands = [
+    { name: 'check', description: 'validate the config file and environment overrides; list every problem and exit 1, else exit 0', json: true },
+    { name: 'print', description: 'print the effective configuration as JSON (before command-line flags of start)', json: false },
+  ] as const;
+  for (const sub of configSubcommands) {
+    const cmd = configCmd.command(sub.name).description(sub.description).option('--config <file>', 'config file, JSON or YAML (default $TRACECHAIN_CONFIG)');
+    if (sub.json) cmd.option('--json', 'print {ok, file, env, problems} as JSON');
+    cmd.action(async (flags: ConfigFlags) => {
+      process.exitCode = await configCommand(sub.name, flags, process.stdout, process.stderr);
     });
-  configCmd
-    .command('print')
-    .description('print the effective configuration as JSON (before command-line flags of start)')
-    .option('--config <file>', 'config file, JSON or YAML (default $TRACECHAIN_CONFIG)')
-    .action(async (flags: ConfigFlags) => {
-      process.exitCode = await configCommand('print', flags, process.stdout, process.stderr);
-    });
+  }
 
   program
     .command('hash')

@@ -42,14 +42,22 @@ export class StorageCorruptionError extends StorageError {
   }
 }
 
-/** A write failed; `operation` names what was being written. */
-export class StorageWriteError extends StorageError {
-  override readonly name = 'StorageWriteError';
+/** A read or write the database failed; `operation` names what was read or written. */
+abstract class StorageIoError extends StorageError {
   constructor(
+    code: 'WRITE_FAILED' | 'READ_FAILED',
     readonly operation: string,
     cause: unknown,
   ) {
-    super('WRITE_FAILED', `storage write failed (${operation}): ${describe(cause)}`, { cause });
+    super(code, `storage ${code === 'WRITE_FAILED' ? 'write' : 'read'} failed (${operation}): ${describe(cause)}`, { cause });
+  }
+}
+
+/** A write failed; `operation` names what was being written. */
+export class StorageWriteError extends StorageIoError {
+  override readonly name = 'StorageWriteError';
+  constructor(operation: string, cause: unknown) {
+    super('WRITE_FAILED', operation, cause);
   }
 }
 
@@ -67,13 +75,11 @@ export class StorageSuspendedError extends StorageError {
   }
 }
 
-export class StorageReadError extends StorageError {
+/** A read failed for a reason other than corruption; `operation` names what was being read. */
+export class StorageReadError extends StorageIoError {
   override readonly name = 'StorageReadError';
-  constructor(
-    readonly operation: string,
-    cause: unknown,
-  ) {
-    super('READ_FAILED', `storage read failed (${operation}): ${describe(cause)}`, { cause });
+  constructor(operation: string, cause: unknown) {
+    super('READ_FAILED', operation, cause);
   }
 }
 
