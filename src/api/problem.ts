@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BlockError, StoreDamagedError, TxError } from '../chain/errors.js';
+import { TxLogError } from '../chain/tx-log.js';
 import { StorageCorruptionError, StorageError } from '../storage/errors.js';
 import { TraceError } from '../trace/errors.js';
 
@@ -109,6 +110,18 @@ export function toProblem(err: unknown): Problem {
   }
   if (err instanceof BlockError) {
     return { type: PROBLEM_BASE + kebab(err.code), title: `Block rejected: ${err.code}`, status: 400, detail: err.message, code: err.code, ...err.details };
+  }
+  if (err instanceof TxLogError) {
+    // The tx was not made durable, so it was not acknowledged: it left the mempool again.
+    const unwritable = err.code === 'TX_LOG_UNWRITABLE';
+    return {
+      type: PROBLEM_BASE + (unwritable ? 'store-unwritable' : kebab(err.code)),
+      title: 'Service unavailable',
+      status: 503,
+      detail: `${err.message}; the tx was not accepted, retry later (capture is idempotent: if it was recorded after all, the answer says where)`,
+      code: unwritable ? 'STORE_UNWRITABLE' : err.code,
+      retryAfterSeconds: err.retryAfterSeconds,
+    };
   }
   if (err instanceof StoreDamagedError || err instanceof StorageCorruptionError) {
     // Refuse to serve what the store cannot vouch for, and say what is wrong.

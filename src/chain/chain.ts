@@ -18,6 +18,8 @@ import { SerialQueue } from './serial.js';
 import type { Mempool } from './mempool.js';
 import { EventIdFilter } from './event-filter.js';
 import type { TxVerifier } from './tx-verifier.js';
+import type { TxLog } from './tx-log.js';
+import { beginDurableAdmission } from './tx-log-admission.js';
 import type { ItemReader, TxRules } from './tx-rules.js';
 import type { ChainStore, ConnectBatch, EpcHistoryEntry, EventLocation, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
 import type { ConsortiumParams, Genesis, Member, SignedTx } from './types.js';
@@ -39,6 +41,8 @@ export interface ChainModules {
   rules: TxRules;
   verifier: TxVerifier;
   mempool: Mempool;
+  /** Where a local tx is made durable before submitTx resolves (absent: acknowledged from memory). */
+  txLog?: TxLog;
   clock: () => number;
   logger: Logger;
 }
@@ -790,10 +794,25 @@ export class Chain extends EventEmitter<ChainEvents> {
       origin?: TxOrigin;
       /** Built and signed by this node after the same checks: skip re-verifying. */
       verified?: boolean;
+      /** Replayed from the tx log: its record is there already. */
+      inLog?: boolean;
     } = {},
   ): Promise<{ txId: string }> {
     const c: CanonicalTx = opts.id && opts.raw ? { id: opts.id, bytes: opts.raw } : canonicalTx(tx);
     const idHex = toHex(c.id);
+    // A local tx resolves only once its tx log record is fsynced (chain/tx-log-admission.ts).
+    const durable = beginDurableAdmission(this.modules.txLog, this.modules.mempool, idHex, opts);
+    try {
+      await this.admitTx(tx, c, idHex, opts);
+      await durable?.record(c.id, c.bytes);
+    } finally {
+      durable?.done();
+    }
+    this.emit('tx', tx, idHex, opts.origin ?? 'local');
+    return { txId: idHex };
+  }
+
+  private async admitTx(tx: SignedTx, c: CanonicalTx, idHex: string, opts: { verified?: boolean }): Promise<void> {
     if (c.bytes.length > this.params.maxTxBytes) throw new TxError('OVERSIZE', `tx is ${c.bytes.length} bytes, limit ${this.params.maxTxBytes}`);
     if (this.modules.mempool.has(idHex)) throw new TxError('ALREADY_KNOWN', `tx ${idHex} is already pending`, { txId: idHex, block: null });
     if (!opts.verified) {
@@ -814,8 +833,6 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
     }
     if (!admitted) await this.writer.run(() => this.admitLocked(tx, c));
-    this.emit('tx', tx, idHex, opts.origin ?? 'local');
-    return { txId: idHex };
   }
 
   /**
