@@ -362,7 +362,7 @@ describe('tx log on the real file system', () => {
     const path = join(logDir, seg as string);
     const bytes = await readFile(path);
     const second = SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + (txs[0]?.bytes.length as number);
-    bytes[second + RECORD_HEADER_BYTES + 3] ^= 0xff;
+    bytes.writeUInt8((bytes[second + RECORD_HEADER_BYTES + 3] as number) ^ 0xff, second + RECORD_HEADER_BYTES + 3);
     await writeFile(path, Buffer.concat([bytes, Buffer.from([0xc7, 0x1a, 0x5e])]));
     const { log: reopened, report } = await FileTxLog.open({ dir: logDir, maxPayloadBytes: 1 << 20 }, { logger: quiet });
     expect(report.tornTails).toEqual([{ segment: seg, offset: bytes.length, bytes: 3, reason: expect.stringMatching(/torn/) }]);
