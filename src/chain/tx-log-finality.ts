@@ -45,8 +45,12 @@ const READ_BATCH = 4_096;
 export class TxLogFinality {
   /** Logged tx → height of the main-chain block holding it, as noted from connected blocks. */
   private readonly heights = new Map<string, number>();
-  /** Unplaced tx → tip height when its events were last looked up (again only k blocks later). */
-  private readonly unplacedCheckedAt = new Map<string, number>();
+  /**
+   * Unplaced tx → the tip height when its events were last looked up, and the lowest height of
+   * another tx holding one of them (if any). Looked up again when that height becomes final, or
+   * (none found) k blocks later.
+   */
+  private readonly unplacedSeen = new Map<string, { checkedAt: number; conflictHeight: number | undefined }>();
   private running: Promise<void> | undefined;
   private again = false;
   private latestTip = 0;
@@ -70,7 +74,7 @@ export class TxLogFinality {
   /** The main chain changed below its tip: forget every noted height (the store is asked again). */
   noteReorg(): void {
     this.heights.clear();
-    this.unplacedCheckedAt.clear();
+    this.unplacedSeen.clear();
   }
 
   /** Settle what the tip at `tipHeight` makes final; coalesces with a run in progress. */
@@ -116,7 +120,7 @@ export class TxLogFinality {
     }
     // Heights noted for txs that have no record (gossip, or settled) are not needed.
     for (const id of this.heights.keys()) if (!live.has(id)) this.heights.delete(id);
-    for (const id of this.unplacedCheckedAt.keys()) if (!live.has(id)) this.unplacedCheckedAt.delete(id);
+    for (const id of this.unplacedSeen.keys()) if (!live.has(id)) this.unplacedSeen.delete(id);
 
     const unplaced: string[] = [];
     for (let i = 0; i < unknown.length; i += READ_BATCH) {
@@ -148,7 +152,7 @@ export class TxLogFinality {
     if (settle.length > 0) {
       for (const id of settle) {
         this.heights.delete(id);
-        this.unplacedCheckedAt.delete(id);
+        this.unplacedSeen.delete(id);
       }
       await txLog.settle(settle);
     }
@@ -158,30 +162,33 @@ export class TxLogFinality {
 
   /**
    * Of txs neither pending nor on the main chain: those with an event that is final in another
-   * tx (a conflicting capture won; admission would refuse them forever). Each is looked at
-   * again only every k blocks.
+   * tx (a conflicting capture won; admission would refuse them forever).
    */
   private async superseded(unplaced: readonly string[], tipHeight: number, finalHeight: number): Promise<string[]> {
     const { txLog, store } = this.modules;
     const out: string[] = [];
     for (const id of unplaced) {
-      const at = this.unplacedCheckedAt.get(id);
-      if (at !== undefined && tipHeight - at < this.opts.finalityDepth) continue;
-      this.unplacedCheckedAt.set(id, tipHeight);
+      const seen = this.unplacedSeen.get(id);
+      if (seen !== undefined) {
+        const due = seen.conflictHeight !== undefined ? seen.conflictHeight <= finalHeight : tipHeight - seen.checkedAt >= this.opts.finalityDepth;
+        if (!due) continue;
+      }
       let eventIds: string[];
       try {
         const bytes = await txLog.readTx(id);
         if (bytes === undefined) continue;
         eventIds = decodeCanonicalTx(bytes, this.opts.limits).tx.eventIds;
       } catch (err) {
+        this.unplacedSeen.set(id, { checkedAt: tipHeight, conflictHeight: undefined });
         this.log.warn({ txId: id, err: (err as Error).message }, 'tx log record not readable to check for a conflicting final tx; kept');
         continue;
       }
       const locs = await store.getEventLocations(eventIds);
       const others = [...new Set(locs.flatMap((l) => (l !== undefined && l.txId !== id ? [l.txId] : [])))];
-      if (others.length === 0) continue;
-      const txLocs = await store.getTxLocations(others);
-      if (txLocs.some((l) => l !== undefined && l.height <= finalHeight)) out.push(id);
+      const heights = others.length === 0 ? [] : (await store.getTxLocations(others)).flatMap((l) => (l !== undefined ? [l.height] : []));
+      const conflictHeight = heights.length === 0 ? undefined : Math.min(...heights);
+      if (conflictHeight !== undefined && conflictHeight <= finalHeight) out.push(id);
+      else this.unplacedSeen.set(id, { checkedAt: tipHeight, conflictHeight });
     }
     return out;
   }

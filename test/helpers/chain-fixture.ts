@@ -25,6 +25,7 @@ import { memberOf, makeGenesis } from '../../src/node/dev-consortium.js';
 import { LevelChainStore } from '../../src/storage/index.js';
 import type { HeaderEntry } from '../../src/chain/store.js';
 import type { ItemReader, TxRules } from '../../src/chain/tx-rules.js';
+import type { TxLog } from '../../src/chain/tx-log.js';
 import type { ConsortiumParams, Genesis, SignedTx } from '../../src/chain/types.js';
 
 export const TEST_PARAMS: ConsortiumParams = {
@@ -78,7 +79,12 @@ export interface Fixture {
   reopen(): Promise<Chain>;
 }
 
-export async function makeFixture(params: ConsortiumParams = TEST_PARAMS): Promise<Fixture> {
+/** Optional modules of the fixture's chain; read at each (re)open, so a test may swap them before reopen(). */
+export interface FixtureModules {
+  txLog?: TxLog;
+}
+
+export async function makeFixture(params: ConsortiumParams = TEST_PARAMS, extra: FixtureModules = {}): Promise<Fixture> {
   const sealer = generateKeyPair();
   const nonSealer = generateKeyPair();
   const outsider = generateKeyPair();
@@ -98,7 +104,7 @@ export async function makeFixture(params: ConsortiumParams = TEST_PARAMS): Promi
   const open = async (): Promise<Chain> => {
     const chainId = genesisBlock(genesis).hashHex;
     const verifier = new InlineTxVerifier({ chainId }, { registry: MemberRegistry.fromGenesis(genesis), rules: testRules });
-    return Chain.open({ genesis }, { store, rules: testRules, verifier, mempool: new Mempool({ maxTxs: 1000, maxBytes: 1 << 24 }), clock: () => clock.now, logger });
+    return Chain.open({ genesis }, { store, rules: testRules, verifier, mempool: new Mempool({ maxTxs: 1000, maxBytes: 1 << 24 }), clock: () => clock.now, logger, ...(extra.txLog ? { txLog: extra.txLog } : {}) });
   };
   const fx: Fixture = {
     genesis,
