@@ -61,6 +61,8 @@ export async function capture(api: string, token: string, doc: unknown, timeoutM
 export interface EventView {
   status: number;
   block: { hash: string; height: number } | null;
+  /** The tx holding the event (200 only). */
+  txId?: string;
 }
 
 /**
@@ -85,8 +87,16 @@ async function settledGet(url: string, timeoutMs = 30_000): Promise<Response> {
 export async function eventOf(api: string, eventId: string): Promise<EventView> {
   const res = await settledGet(`${api}/events/${encodeURIComponent(eventId)}`);
   if (res.status !== 200) return { status: res.status, block: null };
-  const body = (await res.json()) as { block: { hash: string; height: number } | null };
-  return { status: 200, block: body.block };
+  const body = (await res.json()) as { block: { hash: string; height: number } | null; txId?: string };
+  return { status: 200, block: body.block, ...(typeof body.txId === 'string' ? { txId: body.txId } : {}) };
+}
+
+/** How many times an EPC's trace lists this event (1 when recorded once; 0 while pending). */
+export async function timesInTrace(api: string, epc: string, eventId: string): Promise<number> {
+  const res = await settledGet(`${api}/trace/${encodeURIComponent(epc)}`);
+  if (res.status !== 200) return 0;
+  const trace = (await res.json()) as { events?: { eventId: string }[] };
+  return (trace.events ?? []).filter((e) => e.eventId === eventId).length;
 }
 
 export async function tipOf(api: string): Promise<{ hash: string; height: number }> {
