@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // processes run one file at a time (they mine with worker threads on a 2-core machine).
 export default defineConfig({
   test: {
-    setupFiles: ['./src/node/shims.ts'],
+    setupFiles: ['./src/runtime/shims.ts'],
     pool: 'forks',
     projects: [
       {

@@ -16,10 +16,10 @@ import { blockSigningMessage, makeBlock, type Block } from '../src/chain/block.j
 import { encodeHeader, hashHeaderBytes, setNonce } from '../src/chain/header.js';
 import { keyId, sign, type KeyPair } from '../src/chain/keys.js';
 import type { ConsortiumParams, Genesis, Member } from '../src/chain/types.js';
-import { buildTemplate } from '../src/consensus/template.js';
+import { buildTemplate } from '../src/chain/template.js';
 import { hashMeetsTarget, targetFromBits } from '../src/consensus/target.js';
 import { LevelChainStore } from '../src/storage/index.js';
-import { traceRules } from '../src/trace/tx-rules.js';
+import { traceRules } from '../src/trace/chain-rules.js';
 import { DataDir, FILES } from '../src/node/data-dir.js';
 import { makeGenesis } from '../src/node/dev-consortium.js';
 import { initMember } from '../src/node/commands/init.js';

@@ -4,10 +4,10 @@
  * block it connects, every tx it admits, and sync progress; on request it seals a block or
  * captures an event itself and gossips it as a node would.
  */
-import '../src/node/shims.js';
+import '../src/runtime/shims.js';
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
-import type { Block } from '../src/chain/block.js';
+import { encodeBlock, type Block } from '../src/chain/block.js';
 import { signTx } from '../src/chain/tx.js';
 import { keyIdHex, type KeyPair } from '../src/chain/keys.js';
 import { MemberRegistry } from '../src/chain/registry.js';
@@ -28,7 +28,7 @@ interface State {
   net: NetworkService;
   key: KeyPair;
   member: Member;
-  sealed: EventEmitter<{ sealed: [block: Block] }>;
+  sealed: EventEmitter<{ sealed: [block: Block, bytes: Uint8Array] }>;
 }
 let state: State | undefined;
 let serial = 0;
@@ -79,7 +79,7 @@ async function handle(m: ToNode): Promise<void> {
       const config = defaultConfig();
       config.p2p.listen = m.listen;
       config.p2p.bootstrap = m.bootstrap;
-      const sealed = new EventEmitter<{ sealed: [block: Block] }>();
+      const sealed = new EventEmitter<{ sealed: [block: Block, bytes: Uint8Array] }>();
       const net = await startNetwork({ config, dir, chain: opened.chain, peerKey, sealed, logger, options: { sync: { statusIntervalMs: m.statusIntervalMs } } });
       if (!net) throw new Error('no network');
       if (m.reportBlocks) opened.chain.on('block', (b) => send({ type: 'block', hash: b.hashHex, height: b.header.height, t: nowMs() }));
@@ -101,9 +101,10 @@ async function handle(m: ToNode): Promise<void> {
     case 'seal': {
       const s = need();
       const block = sealBlock(s.opened.chain, s.key, Date.now());
-      await s.opened.chain.importBlock(block);
+      const bytes = encodeBlock(block);
+      await s.opened.chain.importBlock(block, bytes);
       const t = nowMs();
-      s.sealed.emit('sealed', block);
+      s.sealed.emit('sealed', block, bytes);
       send({ type: 'sealed', hash: block.hashHex, t });
       return;
     }

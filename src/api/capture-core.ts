@@ -4,15 +4,12 @@
  * CBV 2.0 event IDs, and build and sign ONE tx carrying every event. Returns the signed tx's
  * canonical JSON, or a problem (RFC 9457 fields) saying everything that is wrong.
  *
- * The canonical tx is built with one RFC 8785 pass: the body's JCS is hashed for the tx ID, and
- * the signature member is spliced in where JCS puts it (between "kind" and "submitter": the
- * top-level keys are fixed, so the tail after "kind" has a fixed format).
+ * The tx is built and signed by chain/tx.ts (signCanonicalTx: one RFC 8785 pass, the signature
+ * put where JCS puts it), which owns the signed form.
  */
 import sjson from 'secure-json-parse';
-import { hash as oneShotHash } from 'node:crypto';
-import { toHex } from '../chain/bytes.js';
-import { sign } from '../chain/keys.js';
-import { jcs, txSigningMessage } from '../chain/tx.js';
+import { toHex } from '../common/bytes.js';
+import { signCanonicalTx } from '../chain/tx.js';
 import type { Member, TxBody } from '../chain/types.js';
 import { prepareDocument } from '../trace/document.js';
 import { TraceError } from '../trace/errors.js';
@@ -32,7 +29,6 @@ export type CaptureOutcome =
   | { ok: false; problem: Problem };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const SUBMITTER_TAIL = /,"submitter":"[0-9a-f]{40}","time":(?:0|[1-9][0-9]*),"v":1\}$/;
 
 function problem(status: number, code: string, title: string, detail: string, extra: Record<string, unknown> = {}): CaptureOutcome {
   return { ok: false, problem: { type: `https://tracechain.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`, title, status, detail, code, ...extra } };
@@ -56,15 +52,6 @@ export function parseJsonBody(body: Uint8Array | string): { ok: true; value: unk
   }
 }
 
-/** The signed tx's canonical JSON from the body's canonical JSON and the signature. */
-export function spliceSignature(bodyJcs: string, sigHex: string): string {
-  const tail = bodyJcs.slice(-160);
-  const m = SUBMITTER_TAIL.exec(tail);
-  if (m === null) throw new Error('tx body is not in the expected canonical form');
-  const at = bodyJcs.length - tail.length + m.index;
-  return `${bodyJcs.slice(0, at)},"sig":"${sigHex}"${bodyJcs.slice(at)}`;
-}
-
 export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, time: number): CaptureOutcome {
   const parsed = parseJsonBody(body);
   if (!parsed.ok) return parsed.outcome;
@@ -86,11 +73,7 @@ export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, t
     return problem(400, 'DUPLICATE_IN_DOCUMENT', 'Invalid EPCIS document', `${dups.length} event(s) appear twice in the document`, { errors: dups });
   }
   const txBody: TxBody = { v: 1, chain: setup.chainId, kind: 'epcis', submitter: setup.member.id, time, events: prepared.events, eventIds: prepared.eventIds };
-  const bodyJcs = jcs(txBody);
-  const idBuf = oneShotHash('sha256', bodyJcs, 'buffer');
-  const id = new Uint8Array(idBuf.buffer, idBuf.byteOffset, idBuf.byteLength);
-  const sig = toHex(sign(setup.secretKey, txSigningMessage(id)));
-  const tx = spliceSignature(bodyJcs, sig);
+  const { id, text: tx } = signCanonicalTx(txBody, setup.secretKey);
   const bytes = Buffer.byteLength(tx, 'utf8');
   if (bytes > setup.maxTxBytes) {
     return problem(413, 'OVERSIZE', 'Payload too large', `the document's ${prepared.events.length} events make a ${bytes}-byte tx; a tx may carry at most ${setup.maxTxBytes} bytes: split the document`);

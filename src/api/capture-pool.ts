@@ -6,10 +6,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { builtFileUrl } from '../runtime/built-file.js';
+import { workerEntryUrl } from '../runtime/worker-entries.js';
 import { prepareCapture, type CaptureOutcome, type CaptureSetup } from './capture-core.js';
-import type { CaptureReply, CaptureRequest, CaptureWorkerInit } from './capture-worker.js';
-import { toHex } from '../chain/bytes.js';
+import type { CaptureReply, CaptureRequest, CaptureWorkerInit } from './capture-protocol.js';
+import { toHex } from '../common/bytes.js';
 import { HttpProblem } from './problem.js';
 
 export interface CapturePoolOptions {
@@ -60,7 +60,7 @@ export class CapturePool {
       maxTxBytes: this.setup.maxTxBytes,
       maxEventsPerTx: this.setup.maxEventsPerTx,
     };
-    const worker = new Worker(builtFileUrl('./capture-worker.js', import.meta.url), { workerData: init, name: `tracechain-capture-${index}` });
+    const worker = new Worker(workerEntryUrl('capture'), { workerData: init, name: `tracechain-capture-${index}` });
     const slot: Slot = { worker, inFlight: new Map() };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@ import type { Chain } from '../chain/chain.js';
 import type { Member } from '../chain/types.js';
 import type { NodeMetrics } from './metrics.js';
 import type { StorageHealth } from '../storage/write-guard.js';
-import type { NetworkView } from './routes/peers.js';
+import type { PeerInfo } from '../p2p/peer-info.js';
 
 export interface NodeStatus {
   peers(): number;
@@ -38,4 +38,24 @@ export interface CaptureSigner {
   member: Member;
   /** Ed25519 seed (32 bytes) of the member key. */
   secretKey: Uint8Array;
+}
+
+export interface SyncInfo {
+  height: number;
+  /** Best height any peer has shown. */
+  bestKnownHeight: number;
+  syncing: boolean;
+  synced: boolean;
+}
+
+/** The p2p service as the API sees it (GET /peers, /admin/partition); node/ adapts p2p to it. */
+export interface NetworkView {
+  self(): { peerId: string; addresses: string[] };
+  peers(): PeerInfo[];
+  sync(): SyncInfo;
+  blocked(): string[];
+  /** Refuse and disconnect these members (an empty list heals). */
+  setBlocked(peerIds: string[]): void;
+  banned(): { peerId: string; until: number }[];
+  isMember(peerId: string): boolean;
 }

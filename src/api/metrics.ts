@@ -9,7 +9,7 @@ import type { Block } from '../chain/block.js';
 import type { Chain, ReorgInfo, TxOrigin } from '../chain/chain.js';
 import type { SignedTx } from '../chain/types.js';
 import type { StorageHealth } from '../storage/write-guard.js';
-import type { TxLogStats } from '../storage/tx-log.js';
+import type { TxLogStats } from '../chain/tx-log.js';
 
 export interface MetricSources {
   peers(): number;

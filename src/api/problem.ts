@@ -3,7 +3,7 @@
  * status. Every error answer of the API goes through here.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BlockError, StoreDamagedError, TxError } from '../chain/errors.js';
+import { BlockError, StoreDamagedError, TxError } from '../common/errors.js';
 import { TxLogError } from '../chain/tx-log.js';
 import { StorageCorruptionError, StorageError } from '../storage/errors.js';
 import { TraceError } from '../trace/errors.js';

@@ -3,12 +3,10 @@
  *
  * A proof needs the block's tx IDs (for the audit path) and one tx's canonical JSON. Blocks
  * stored by this build also have a "header ‖ tx IDs" record and each tx on its own (storage
- * buckets blockTxIds, blockTxs): a proof reads the record once per block (the header must hash
- * to the block's key, the tx IDs to its merkle root) and then just the tx it needs, as a JS
- * string, which must hash to the record's tx ID. Blocks stored by an older build are read whole:
- * this module walks the block's length prefixes and derives each tx ID from the canonical bytes
- * (tx-text.ts: the body is the signed tx without its fixed-format sig member), checks the tree
- * against the header's root, and decodes the block the slow, obvious way on any mismatch.
+ * buckets blockTxIds, blockTxs): a proof reads the record once per block (checked proof
+ * material, proof-material.ts) and then just the tx it needs, as a JS string, which must hash to
+ * the record's tx ID. Blocks stored by an older build are read whole (proof-material.ts
+ * materialOf).
  *
  * Bounded caches: per-block proof material (tx IDs and the tree's levels as flat buffers,
  * checked as above), main-chain hashes by height, and optionally the tx texts served (off by
@@ -16,31 +14,15 @@
  * answer without parsing them (tx-text.ts indexTxEvents, writeEventEntry). `txIndex` and
  * `txCount` always come from the stored block, never from a client.
  */
-import { hash as oneShotHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
-import { decodeBlock } from '../chain/block.js';
-import { toHex } from '../chain/bytes.js';
-import { BlockError, TxError } from '../chain/errors.js';
-import { HEADER_SIZE, OFFSET, headerHashHex } from '../chain/header.js';
-import { decodeCanonicalTx } from '../chain/tx.js';
+import { toHex } from '../common/bytes.js';
+import { TxError } from '../common/errors.js';
+import { decodeCanonicalTx, txIdOfCanonicalBytes, txIdOfCanonicalText } from '../chain/tx.js';
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
-import { LruCache } from './lru.js';
-import { HttpProblem } from './problem.js';
-import { indexTxEvents, txIdFromCanonical, txIdOfText, type TxEventIndex } from './tx-text.js';
-
-export interface Proof {
-  /** The tx's canonical JSON (RFC 8785), exactly the bytes the block carries. */
-  tx: string;
-  txIndex: number;
-  txCount: number;
-  /** RFC 6962 audit path, leaf level first, lowercase hex. */
-  auditPath: string[];
-  merkleRoot: string;
-  blockHash: string;
-  /** The 112-byte block header, hex. */
-  header: string;
-}
+import { LruCache } from '../common/lru.js';
+import { BlockMaterial, damaged, materialFromIds, materialOf, type Proof } from './proof-material.js';
+import { indexTxEvents, type TxEventIndex } from './tx-text.js';
 
 export interface BlockRef {
   hash: string;
@@ -81,199 +63,7 @@ export const DEFAULT_PROVENANCE_OPTIONS: ProvenanceOptions = {
   proofCacheBytes: 64 * 1024 * 1024,
 };
 
-const TX_AREA = HEADER_SIZE + 64; // header ‖ sealer signature, then the u32 tx count
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function sha256(data: Uint8Array): Uint8Array {
-  const d = oneShotHash('sha256', data, 'buffer');
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-}
-
-/** RFC 6962 tree levels over 32-byte leaves, each level one flat buffer (compact for caching). */
-export function flatTreeLevels(leaves: Uint8Array, count: number): Uint8Array[] {
-  const levels: Uint8Array[] = [];
-  let level = new Uint8Array(count * 32);
-  const leafBuf = new Uint8Array(33);
-  for (let i = 0; i < count; i++) {
-    leafBuf.set(leaves.subarray(i * 32, i * 32 + 32), 1);
-    level.set(sha256(leafBuf), i * 32);
-  }
-  levels.push(level);
-  const nodeBuf = new Uint8Array(65);
-  nodeBuf[0] = 1;
-  let n = count;
-  while (n > 1) {
-    const m = Math.ceil(n / 2);
-    const next = new Uint8Array(m * 32);
-    for (let i = 0; i + 1 < n; i += 2) {
-      nodeBuf.set(level.subarray(i * 32, i * 32 + 64), 1);
-      next.set(sha256(nodeBuf), (i / 2) * 32);
-    }
-    if (n % 2 === 1) next.set(level.subarray((n - 1) * 32, n * 32), (m - 1) * 32);
-    levels.push(next);
-    level = next;
-    n = m;
-  }
-  return levels;
-}
-
-/** Audit path of leaf `index` from flat levels (RFC 6962 PATH, as chain/merkle.ts computes it). */
-export function flatAuditPath(levels: readonly Uint8Array[], index: number): string[] {
-  const path: string[] = [];
-  let i = index;
-  for (let d = 0; d < levels.length - 1; d++) {
-    const level = levels[d] as Uint8Array;
-    const n = level.length / 32;
-    const sibling = i % 2 === 1 ? i - 1 : i + 1 < n ? i + 1 : -1;
-    if (sibling >= 0) path.push(toHex(level.subarray(sibling * 32, sibling * 32 + 32)));
-    i = Math.floor(i / 2);
-  }
-  return path;
-}
-
-/** What proofs of one block need, without its decoded txs. */
-export class BlockMaterial {
-  constructor(
-    readonly hash: string,
-    readonly height: number,
-    readonly headerHex: string,
-    readonly merkleRootHex: string,
-    readonly txCount: number,
-    /** [start, length] of each tx's canonical bytes within the block bytes. */
-    readonly offsets: Uint32Array,
-    /** txCount × 32 bytes. */
-    readonly txIds: Uint8Array,
-    readonly levels: Uint8Array[],
-  ) {}
-
-  get cost(): number {
-    let n = 512 + this.offsets.byteLength + this.txIds.byteLength;
-    for (const l of this.levels) n += l.byteLength + 64;
-    return n;
-  }
-
-  txIdHex(i: number): string {
-    return toHex(this.txIds.subarray(i * 32, i * 32 + 32));
-  }
-
-  /** Whether it knows where each tx is inside the block bytes (built from the block, not from its tx-ID record). */
-  get hasOffsets(): boolean {
-    return this.offsets.length === 2 * this.txCount;
-  }
-
-  txBytes(block: Uint8Array, i: number): Uint8Array {
-    const start = this.offsets[2 * i] as number;
-    return block.subarray(start, start + (this.offsets[2 * i + 1] as number));
-  }
-
-  /** The proof of tx i (its canonical text `tx`) as JSON, exactly as JSON.stringify(this.proof(tx, i)) writes it. */
-  writeProof(w: JsonBytes, tx: string, i: number): void {
-    w.ascii('{"tx":').value(tx);
-    w.ascii(`,"txIndex":${i},"txCount":${this.txCount},"auditPath":[`);
-    const path = flatAuditPath(this.levels, i);
-    for (let k = 0; k < path.length; k++) w.ascii(k === 0 ? `"${path[k] as string}"` : `,"${path[k] as string}"`);
-    w.ascii(`],"merkleRoot":"${this.merkleRootHex}","blockHash":"${this.hash}","header":"${this.headerHex}"}`);
-  }
-
-  /** The proof of tx i, given its canonical text. */
-  proof(tx: string, i: number): Proof {
-    return {
-      tx,
-      txIndex: i,
-      txCount: this.txCount,
-      auditPath: flatAuditPath(this.levels, i),
-      merkleRoot: this.merkleRootHex,
-      blockHash: this.hash,
-      header: this.headerHex,
-    };
-  }
-}
-
-function damaged(detail: string): HttpProblem {
-  return new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', detail);
-}
-
-/** [start, length] of each tx's canonical bytes within block bytes (walks the length prefixes only). */
-export function txSpans(bytes: Uint8Array, hash = '?'): Uint32Array {
-  if (bytes.length < TX_AREA + 4) throw damaged(`block ${hash} is truncated in the store`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = dv.getUint32(TX_AREA, true);
-  if (count > (bytes.length - TX_AREA - 4) / 4) throw damaged(`block ${hash}: tx count ${count} exceeds its bytes`);
-  const spans = new Uint32Array(count * 2);
-  let o = TX_AREA + 4;
-  for (let i = 0; i < count; i++) {
-    if (o + 4 > bytes.length) throw damaged(`block ${hash}: truncated before tx ${i}`);
-    const len = dv.getUint32(o, true);
-    o += 4;
-    if (len > bytes.length - o) throw damaged(`block ${hash}: tx ${i} runs past the end`);
-    spans[2 * i] = o;
-    spans[2 * i + 1] = len;
-    o += len;
-  }
-  return spans;
-}
-
-function rootHexOf(levels: Uint8Array[]): string {
-  return levels.length === 0 ? toHex(sha256(new Uint8Array(0))) : toHex((levels[levels.length - 1] as Uint8Array).subarray(0, 32));
-}
-
-/**
- * Proof material from a block's stored "header ‖ tx IDs" record (storage bucket blockTxIds),
- * without its tx bytes; checked as materialOf checks a block: the header hashes to the key, the
- * tx IDs to the header's merkle root. It has no tx offsets: txs come one by one (getBlockTx).
- */
-export function materialFromIds(hash: string, record: Uint8Array): BlockMaterial {
-  if (record.length < HEADER_SIZE || (record.length - HEADER_SIZE) % 32 !== 0) throw damaged(`block ${hash}: its tx-ID record has an impossible length ${record.length}`);
-  const header = record.subarray(0, HEADER_SIZE);
-  const headerHash = headerHashHex(header);
-  if (headerHash !== hash) throw damaged(`block ${hash}: its tx-ID record holds a header that hashes to ${headerHash}`);
-  const count = (record.length - HEADER_SIZE) / 32;
-  const txIds = record.slice(HEADER_SIZE);
-  const levels = count > 0 ? flatTreeLevels(txIds, count) : [];
-  const rootHex = toHex(header.subarray(OFFSET.merkleRoot, OFFSET.merkleRoot + 32));
-  if (rootHexOf(levels) !== rootHex) throw damaged(`block ${hash}: its stored tx IDs do not hash to its merkle root`);
-  const height = new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(OFFSET.height, true);
-  return new BlockMaterial(hash, height, toHex(header), rootHex, count, new Uint32Array(0), txIds, levels);
-}
-
-/** Build proof material from block bytes (throws HttpProblem 500 if the stored bytes are inconsistent). */
-export function materialOf(hash: string, bytes: Uint8Array, chain: Pick<Chain, 'limits'>): BlockMaterial {
-  const offsets = txSpans(bytes, hash);
-  const count = offsets.length / 2;
-  const end = count === 0 ? TX_AREA + 4 : (offsets[2 * count - 2] as number) + (offsets[2 * count - 1] as number);
-  if (end !== bytes.length) throw damaged(`block ${hash}: ${bytes.length - end} trailing bytes after its last tx`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const height = dv.getUint32(OFFSET.height, true);
-  const header = bytes.subarray(0, HEADER_SIZE);
-  // As Chain.decodeStored: the header must hash to the key it is stored under, the txs to its root.
-  const headerHash = headerHashHex(header);
-  if (headerHash !== hash) throw damaged(`block ${hash} is stored with a header that hashes to ${headerHash}`);
-  const rootHex = toHex(header.subarray(OFFSET.merkleRoot, OFFSET.merkleRoot + 32));
-  let txIds = new Uint8Array(count * 32);
-  let fast = true;
-  for (let i = 0; i < count && fast; i++) {
-    const start = offsets[2 * i] as number;
-    const id = txIdFromCanonical(bytes.subarray(start, start + (offsets[2 * i + 1] as number)));
-    if (id === undefined) fast = false;
-    else txIds.set(id, i * 32);
-  }
-  let levels = count > 0 ? flatTreeLevels(txIds, count) : [];
-  if (!fast || rootHexOf(levels) !== rootHex) {
-    // Not the shape we expect: decode the block the obvious way (slow, exact).
-    let block: ReturnType<typeof decodeBlock>;
-    try {
-      block = decodeBlock(bytes, chain.limits);
-    } catch (err) {
-      if (err instanceof BlockError) throw damaged(`block ${hash} does not decode: ${err.message}`);
-      throw err;
-    }
-    txIds = new Uint8Array(count * 32);
-    block.txIds.forEach((id, i) => txIds.set(id, i * 32));
-    levels = count > 0 ? flatTreeLevels(txIds, count) : [];
-    if (rootHexOf(levels) !== rootHex) throw damaged(`block ${hash}: its txs do not hash to its merkle root`);
-  }
-  return new BlockMaterial(hash, height, toHex(header), rootHex, count, offsets, txIds, levels);
-}
 
 /** A confirmed event and what its proof needs, as slices of the stored tx text: written by writeEventEntry without building JS objects. */
 export interface RawEventEntry {
@@ -314,7 +104,7 @@ function cachedTxCost(tx: CachedTx): number {
 
 /** The tx ID of a tx's canonical text: the fast way, or by decoding it (throws STORE_DAMAGED if it does not decode). */
 function txIdOfStoredText(text: string, chain: Pick<Chain, 'limits'>, where: string): Uint8Array {
-  const id = txIdOfText(text);
+  const id = txIdOfCanonicalText(text);
   if (id !== undefined) return id;
   try {
     return decodeCanonicalTx(Buffer.from(text, 'utf8'), chain.limits).id;
@@ -342,7 +132,7 @@ class LoadedBlock {
     const m = this.material;
     const slice = m.txBytes(this.bytes, i);
     if (this.checked) return textOf(slice, m.hash, i);
-    let id = txIdFromCanonical(slice);
+    let id = txIdOfCanonicalBytes(slice);
     if (id === undefined) {
       try {
         id = decodeCanonicalTx(slice, this.chain.limits).id;

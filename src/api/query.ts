@@ -18,12 +18,11 @@ import type { Chain } from '../chain/chain.js';
 import type { EpcHistoryEntry } from '../chain/store.js';
 import type { SignedTx } from '../chain/types.js';
 import { cbvWord, type VocabularyKind } from '../trace/vocabulary.js';
-import { itemKeyInfo, normaliseGs1Uri } from '../trace/identifiers.js';
-import { prefixesOfContext } from '../trace/hash.js';
-import { parseTime } from '../trace/time.js';
-import { TraceError } from '../trace/errors.js';
+import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
+import { prefixesOfContext } from '../trace/event-hash.js';
+import { parseTime } from '../trace/epcis-time.js';
 import { HttpProblem } from './problem.js';
-import { txSpans } from './provenance.js';
+import { storedTxSpans } from './proof-material.js';
 
 export const QUERY_PARAMS = ['MATCH_epc', 'MATCH_anyEPC', 'EQ_bizStep', 'EQ_disposition', 'EQ_bizLocation', 'eventType', 'GE_eventTime', 'LT_eventTime'] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];
@@ -78,18 +77,8 @@ function values(raw: string | string[] | undefined, param: string): string[] | u
   return out;
 }
 
-/** Canonical GS1 key of an identifier, or undefined when it names no GS1 key. */
-export function keyOrUndefined(id: string): string | undefined {
-  try {
-    return itemKeyInfo(id).key;
-  } catch (err) {
-    if (err instanceof TraceError) return undefined;
-    throw err;
-  }
-}
-
 function epcForm(id: string): string {
-  return keyOrUndefined(id) ?? id;
+  return itemKeyOrUndefined(id) ?? id;
 }
 
 function vocab(kind: VocabularyKind, v: string, prefixes?: ReadonlyMap<string, string>): string {
@@ -129,7 +118,7 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   // Drive the history index with the narrower EPC filter whose values are all GS1 keys.
   for (const list of [epcs, any]) {
     if (list === undefined) continue;
-    const keys = list.map(keyOrUndefined);
+    const keys = list.map(itemKeyOrUndefined);
     if (keys.every((k): k is string => k !== undefined)) {
       const uniq = [...new Set(keys)];
       if (out.indexKeys === undefined || uniq.length < out.indexKeys.length) out.indexKeys = uniq;
@@ -279,7 +268,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
     if (hash === undefined) break;
     const bytes = await chain.store.getBlockBytes(hash);
     if (bytes === undefined) throw new HttpProblem(500, 'STORE_DAMAGED', 'Store damaged', `main-chain block ${hash} is not stored`);
-    const spans = txSpans(bytes);
+    const spans = storedTxSpans(bytes, hash);
     for (let t = 0; t < spans.length / 2; t++) {
       if (after && h === after.height && t < after.txIndex) continue;
       const start = spans[2 * t] as number;

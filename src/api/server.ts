@@ -27,6 +27,7 @@ import { NodeMetrics } from './metrics.js';
 import { Provenance } from './provenance.js';
 import { CapturePool } from './capture-pool.js';
 import { DEFAULT_QUERY_LIMITS } from './query.js';
+import { resolveApiOptions, type ApiOptions } from './options.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -35,61 +36,6 @@ declare module 'fastify' {
     /** Open even when reads need the token (health). */
     public?: boolean;
   }
-}
-
-export interface ApiOptions {
-  host: string;
-  port: number;
-  /** Largest request body, bytes (413 above). */
-  bodyLimit: number;
-  /** Whole-request and idle-connection timeout, ms. */
-  requestTimeoutMs: number;
-  /** Require the bearer token on read routes too (default: reads are open). */
-  requireTokenForReads?: boolean;
-  /** Per-client limits (token or IP) in one window: writes (capture, txs) and reads. */
-  rateLimit?: { writeMax: number; readMax: number; timeWindowMs: number };
-  /** Capture worker threads (0: prepare captures on the main thread). */
-  captureWorkers?: number;
-  /** Captures in flight before 503. */
-  captureQueue?: number;
-  /** Mean event-loop delay above which requests get 503 + Retry-After. */
-  maxEventLoopDelayMs?: number;
-  /** Share of V8's heap limit above which requests get 503 + Retry-After. */
-  maxHeapFraction?: number;
-  /** Cache budgets of the proof reader, bytes. */
-  blockCacheBytes?: number;
-  proofCacheBytes?: number;
-  /** Most events per /trace answer, and proof-tx bytes after which it stops early. */
-  maxTraceEvents?: number;
-  traceBytesBudget?: number;
-  /** Most events one /events page examines. */
-  queryScanBudget?: number;
-}
-
-export type ResolvedApiOptions = Required<ApiOptions>;
-
-export const DEFAULT_API_OPTIONS: ResolvedApiOptions = {
-  host: '127.0.0.1',
-  port: 8080,
-  bodyLimit: 8 * 1024 * 1024,
-  requestTimeoutMs: 30_000,
-  requireTokenForReads: false,
-  rateLimit: { writeMax: 6_000, readMax: 200_000, timeWindowMs: 10_000 },
-  captureWorkers: 1,
-  captureQueue: 256,
-  maxEventLoopDelayMs: 1_000,
-  maxHeapFraction: 0.9,
-  blockCacheBytes: 0,
-  proofCacheBytes: 64 * 1024 * 1024,
-  maxTraceEvents: 1_000,
-  traceBytesBudget: 32 * 1024 * 1024,
-  queryScanBudget: DEFAULT_QUERY_LIMITS.scanBudget,
-};
-
-export function resolveApiOptions(opts: ApiOptions): ResolvedApiOptions {
-  const out = { ...DEFAULT_API_OPTIONS } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(opts)) if (v !== undefined) out[k] = v;
-  return out as unknown as ResolvedApiOptions;
 }
 
 export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {

@@ -1,53 +1,18 @@
 /**
  * Reading a signed tx's canonical JSON text (RFC 8785, as stored, read from LevelDB as a JS
- * string) without JSON.parse: its tx ID, and where each of its events lies, so /trace can splice
- * an event and its proof tx into an answer.
+ * string) without JSON.parse: where each of its events lies, so /trace can splice an event and its
+ * proof tx into an answer. (Its tx ID, read the same way, is chain/tx.ts txIdOfCanonicalText: the
+ * signed form has one owner.)
  *
  * In RFC 8785 order a signed tx's members are chain, eventIds, events, kind, sig, submitter,
  * time, v:
  *
  *     {"chain":"<64 hex>","eventIds":["ni:///sha-256;<64 hex>?ver=CBV2.0",…],"events":[{…},…],…,"sig":"<128 hex>",…}
  *
- * so the body's canonical form (what the tx ID hashes) is the signed tx's with the fixed-format
- * `"sig":"<128 hex>",` member cut out, the event IDs have a fixed width, and an event's extent is
- * found by a scan that only tracks strings and nesting. Anything without that shape answers
- * undefined, and the caller takes the slow, obvious way (decode or JSON.parse).
+ * so the event IDs have a fixed width, and an event's extent is found by a scan that only tracks
+ * strings and nesting. Anything without that shape answers undefined, and the caller takes the
+ * slow, obvious way (decode or JSON.parse).
  */
-import { createHash } from 'node:crypto';
-
-const SIG_MEMBER_LENGTH = '"sig":"'.length + 128 + '",'.length;
-const TAIL = /"sig":"[0-9a-f]{128}","submitter":"[0-9a-f]{40}","time":(?:0|[1-9][0-9]*),"v":1\}$/;
-const TAIL_WINDOW = 256;
-
-/** As txIdOfText, from the signed tx's canonical UTF-8 bytes (a block's txs, read in one piece). */
-export function txIdFromCanonical(tx: Uint8Array): Uint8Array | undefined {
-  const start = Math.max(0, tx.length - TAIL_WINDOW);
-  const tail = Buffer.from(tx.buffer, tx.byteOffset + start, tx.length - start).toString('latin1');
-  const m = TAIL.exec(tail);
-  if (m === null) return undefined;
-  const sigAt = start + m.index;
-  if (sigAt < 1 || tx[sigAt - 1] !== 0x2c /* , */) return undefined;
-  const h = createHash('sha256');
-  h.update(tx.subarray(0, sigAt));
-  h.update(tx.subarray(sigAt + SIG_MEMBER_LENGTH));
-  const d = h.digest();
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-}
-
-/** The tx ID (SHA-256 of the body's canonical UTF-8 bytes) from the signed tx's canonical text, or undefined if its tail is not the canonical one. */
-export function txIdOfText(text: string): Uint8Array | undefined {
-  const start = Math.max(0, text.length - TAIL_WINDOW);
-  const m = TAIL.exec(start === 0 ? text : text.slice(start));
-  if (m === null) return undefined;
-  const sigAt = start + m.index;
-  if (sigAt < 1 || text.charCodeAt(sigAt - 1) !== 0x2c /* , */) return undefined;
-  const h = createHash('sha256');
-  h.update(text.slice(0, sigAt), 'utf8');
-  h.update(text.slice(sigAt + SIG_MEMBER_LENGTH), 'utf8');
-  const d = h.digest();
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-}
-
 const TX_HEAD = /^\{"chain":"[0-9a-f]{64}","eventIds":\[/;
 const TX_HEAD_LENGTH = '{"chain":"'.length + 64 + '","eventIds":['.length;
 /** `"ni:///sha-256;<64 hex>?ver=CBV2.0"`, matched where it must start. */

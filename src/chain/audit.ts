@@ -3,20 +3,20 @@
  * txs) and every index against the blocks (tx and event locations, EPC history, item state
  * replayed from genesis). Names the first bad block. Reads through the store interface only.
  */
-import { BlockError, TxError } from './errors.js';
+import { BlockError, TxError } from '../common/errors.js';
 import { decodeBlock, type Block } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { toHex, equalBytes } from './bytes.js';
-import { checkBody, checkHeader } from './validate.js';
+import { toHex, equalBytes } from '../common/bytes.js';
+import { checkBody, checkHeader } from './block-checks.js';
 import { MemberRegistry } from './registry.js';
 import { verifyTxSync } from './tx-verifier.js';
-import type { TxRules, ItemReader } from './tx-rules.js';
+import type { TxRules, ItemReader } from './tx-rules-port.js';
 import type { ChainStore, HeaderEntry, LotKey, StoredItem } from './store.js';
 import type { Genesis, Member } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
 import { anchorAfter, genesisAnchor, nextBits, type AsertAnchor } from '../consensus/retarget.js';
-import { medianTimePast } from '../consensus/time.js';
+import { medianTimePast } from '../consensus/block-time.js';
 
 export interface AuditProblem {
   height: number;

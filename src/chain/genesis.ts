@@ -3,11 +3,10 @@
  * deterministically from it. The genesis block's merkle root is SHA-256(JCS(document)), so
  * the genesis hash (the chain ID) commits to every member and parameter.
  */
-import { BlockError } from './errors.js';
 import { makeBlock, SIGNATURE_SIZE, type Block } from './block.js';
 import { HEADER_VERSION } from './header.js';
-import { sha256 } from './hash.js';
-import { fromHex, isHex, utf8 } from './bytes.js';
+import { sha256 } from './sha256.js';
+import { fromHex, isHex, utf8 } from '../common/bytes.js';
 import { keyIdHex } from './keys.js';
 import { jcs } from './tx.js';
 import { bitsForWork } from '../consensus/work.js';
@@ -36,7 +35,6 @@ export function paramsForInterval(blockIntervalMs: number): ConsortiumParams {
 }
 
 export const DEV_PARAMS: ConsortiumParams = paramsForInterval(2_000);
-export const CONSORTIUM_PARAMS: ConsortiumParams = paramsForInterval(10_000);
 
 export class GenesisError extends Error {
   override readonly name = 'GenesisError';
@@ -106,9 +104,3 @@ export function genesisBlock(genesis: Genesis): Block {
     [],
   );
 }
-
-export function isGenesisBlockFor(block: Block, genesis: Genesis): boolean {
-  return block.hashHex === genesisBlock(genesis).hashHex;
-}
-
-export { BlockError };

@@ -2,9 +2,9 @@
  * The 112-byte block header (DESIGN.md, Formats). Little-endian integers; the nonce sits in
  * the second 64-byte chunk so miners can hash the first chunk once (midstate).
  */
-import { BlockError } from './errors.js';
-import { sha256d } from './hash.js';
-import { toHex } from './bytes.js';
+import { BlockError } from '../common/errors.js';
+import { sha256d } from './sha256.js';
+import { toHex } from '../common/bytes.js';
 
 export const HEADER_SIZE = 112;
 export const HEADER_VERSION = 1;

@@ -4,8 +4,8 @@
  * verifies/s for @noble/curves, which the tests use as the independent reference).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { sha256 } from './hash.js';
-import { toHex, fromHex, concatBytes } from './bytes.js';
+import { sha256 } from './sha256.js';
+import { toHex, fromHex, concatBytes } from '../common/bytes.js';
 
 const PKCS8_ED25519_PREFIX = fromHex('302e020100300506032b657004220420');
 const SPKI_ED25519_PREFIX = fromHex('302a300506032b6570032100');

@@ -3,8 +3,8 @@
  * a duplicate capture is refused with the location of the original. FIFO selection keeps
  * capture order; capacity is bounded by count and bytes, never unbounded.
  */
-import { TxError } from './errors.js';
-import { toHex } from './bytes.js';
+import { TxError } from '../common/errors.js';
+import { toHex } from '../common/bytes.js';
 import type { SignedTx } from './types.js';
 
 export interface MempoolOptions {

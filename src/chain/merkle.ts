@@ -11,11 +11,12 @@
  *
  * Trees are built bottom-up, level by level: adjacent nodes pair, and an odd last node is
  * carried up unchanged. That is exactly RFC 6962's left-heavy split, with no recursion, so
- * 10,000+ leaves cost one pass of 2n hashes.
+ * 10,000+ leaves cost one pass of 2n hashes. This is the one implementation: the block checks,
+ * the template and the API's proofs (which cache a block's levels) all build trees here.
  */
 import { hash } from 'node:crypto';
-import { sha256 } from './hash.js';
-import { equalBytes } from './bytes.js';
+import { sha256 } from './sha256.js';
+import { equalBytes } from '../common/bytes.js';
 
 export const HASH_SIZE = 32;
 
@@ -54,28 +55,73 @@ export function emptyRoot(): Uint8Array {
   return sha256();
 }
 
-/** Every level of the tree: levels[0] the leaf hashes, the last level the root alone. */
-function buildLevels(leaves: readonly Uint8Array[]): Uint8Array[][] {
-  let level = leaves.map(leafHash);
-  const levels: Uint8Array[][] = [level];
-  while (level.length > 1) {
-    const next: Uint8Array[] = new Array<Uint8Array>(Math.ceil(level.length / 2));
-    for (let i = 0; i + 1 < level.length; i += 2) next[i / 2] = nodeHash(level[i] as Uint8Array, level[i + 1] as Uint8Array);
-    if (level.length % 2 === 1) next[next.length - 1] = level[level.length - 1] as Uint8Array;
+/**
+ * Every level of a tree over leaf *hashes* (`count` of them, 32 bytes each, in one flat buffer):
+ * levels[0] the leaf hashes themselves, the last level the root alone; each level one flat
+ * buffer, so a built tree is compact enough to cache (the API keeps one per block it serves
+ * proofs from). No levels for no leaves.
+ */
+function levelsAbove(leafHashes: Uint8Array, count: number): Uint8Array[] {
+  if (count === 0) return [];
+  const levels: Uint8Array[] = [leafHashes];
+  let level = leafHashes;
+  let n = count;
+  while (n > 1) {
+    const m = Math.ceil(n / 2);
+    const next = new Uint8Array(m * HASH_SIZE);
+    for (let i = 0; i + 1 < n; i += 2) {
+      nodeScratch.set(level.subarray(i * HASH_SIZE, (i + 2) * HASH_SIZE), 1);
+      next.set(digest(nodeScratch), (i / 2) * HASH_SIZE);
+    }
+    // The last, unpaired node is carried up unchanged.
+    if (n % 2 === 1) next.set(level.subarray((n - 1) * HASH_SIZE, n * HASH_SIZE), (m - 1) * HASH_SIZE);
+    levels.push(next);
     level = next;
-    levels.push(level);
+    n = m;
   }
   return levels;
 }
 
-function pathFromLevels(levels: readonly Uint8Array[][], index: number): Uint8Array[] {
+/** Tree levels (as levelsAbove) over leaf data of any length. */
+export function treeLevels(leaves: readonly Uint8Array[]): Uint8Array[] {
+  const hashes = new Uint8Array(leaves.length * HASH_SIZE);
+  leaves.forEach((leaf, i) => hashes.set(leafHash(leaf), i * HASH_SIZE));
+  return levelsAbove(hashes, leaves.length);
+}
+
+/** Tree levels (as levelsAbove) over `count` 32-byte leaves (tx IDs) in one flat buffer. */
+export function treeLevelsOfIds(ids: Uint8Array, count: number): Uint8Array[] {
+  if (ids.length !== count * HASH_SIZE) throw new RangeError(`${ids.length} bytes are not ${count} 32-byte leaves`);
+  const hashes = new Uint8Array(count * HASH_SIZE);
+  for (let i = 0; i < count; i++) {
+    leafScratch.set(ids.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), 1);
+    hashes.set(digest(leafScratch), i * HASH_SIZE);
+  }
+  return levelsAbove(hashes, count);
+}
+
+/** The root of a tree's levels (the empty tree's for none). */
+export function levelsRoot(levels: readonly Uint8Array[]): Uint8Array {
+  if (levels.length === 0) return emptyRoot();
+  return (levels[levels.length - 1] as Uint8Array).subarray(0, HASH_SIZE);
+}
+
+/** Leaves in a tree's levels. */
+export function levelsSize(levels: readonly Uint8Array[]): number {
+  return levels.length === 0 ? 0 : (levels[0] as Uint8Array).length / HASH_SIZE;
+}
+
+/** RFC 6962 PATH(index) from a tree's levels: sibling hashes (views into the levels) from the leaf's level up. RangeError for a bad index. */
+export function levelsPath(levels: readonly Uint8Array[], index: number): Uint8Array[] {
+  checkIndex(index, levelsSize(levels));
   const path: Uint8Array[] = [];
   let i = index;
   for (let d = 0; d < levels.length - 1; d++) {
-    const level = levels[d] as Uint8Array[];
-    if (i % 2 === 1) path.push(level[i - 1] as Uint8Array);
-    else if (i + 1 < level.length) path.push(level[i + 1] as Uint8Array);
-    // else: the last, unpaired node is carried up and contributes no sibling at this level.
+    const level = levels[d] as Uint8Array;
+    const n = level.length / HASH_SIZE;
+    const sibling = i % 2 === 1 ? i - 1 : i + 1 < n ? i + 1 : -1;
+    // -1: the last, unpaired node is carried up and contributes no sibling at this level.
+    if (sibling >= 0) path.push(level.subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE));
     i = Math.floor(i / 2);
   }
   return path;
@@ -87,15 +133,13 @@ function checkIndex(index: number, size: number): void {
 
 /** RFC 6962 Merkle Tree Hash of the leaf data. */
 export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
-  if (leaves.length === 0) return emptyRoot();
-  const levels = buildLevels(leaves);
-  return (levels[levels.length - 1] as Uint8Array[])[0] as Uint8Array;
+  return levelsRoot(treeLevels(leaves));
 }
 
 /** RFC 6962 PATH(index, leaves): sibling hashes from the leaf's level up. RangeError for a bad index. */
 export function auditPath(leaves: readonly Uint8Array[], index: number): Uint8Array[] {
   checkIndex(index, leaves.length);
-  return pathFromLevels(buildLevels(leaves), index);
+  return levelsPath(treeLevels(leaves), index);
 }
 
 /** A built tree, for serving many proofs of one block without rehashing. */
@@ -106,26 +150,8 @@ export interface MerkleTree {
 }
 
 export function merkleTree(leaves: readonly Uint8Array[]): MerkleTree {
-  const size = leaves.length;
-  if (size === 0) {
-    return {
-      size,
-      root: emptyRoot(),
-      path: (index: number) => {
-        checkIndex(index, 0);
-        return [];
-      },
-    };
-  }
-  const levels = buildLevels(leaves);
-  return {
-    size,
-    root: (levels[levels.length - 1] as Uint8Array[])[0] as Uint8Array,
-    path: (index: number) => {
-      checkIndex(index, size);
-      return pathFromLevels(levels, index);
-    },
-  };
+  const levels = treeLevels(leaves);
+  return { size: leaves.length, root: levelsRoot(levels), path: (index: number) => levelsPath(levels, index) };
 }
 
 /**

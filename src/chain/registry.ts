@@ -1,5 +1,5 @@
 /** The member registry from genesis: who may sign txs, who may seal, which peers may connect. */
-import { fromHex } from './bytes.js';
+import { fromHex } from '../common/bytes.js';
 import type { Genesis, Member } from './types.js';
 
 export class MemberRegistry {

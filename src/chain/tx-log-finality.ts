@@ -11,7 +11,7 @@
  * record whose block was disconnected.
  */
 import type { Logger } from 'pino';
-import { toHex } from './bytes.js';
+import { toHex } from '../common/bytes.js';
 import type { Block } from './block.js';
 import type { Mempool } from './mempool.js';
 import type { ChainStore } from './store.js';

@@ -45,3 +45,15 @@ export interface TxLog {
   /** Drop these txs' records; a segment whose records are all dropped is deleted. Resolves once that is done. */
   settle(idHexes: readonly string[]): Promise<void>;
 }
+
+/** What the log reports for /metrics. */
+export interface TxLogStats {
+  segments: number;
+  bytes: number;
+  liveRecords: number;
+  /** Records appended since start (each acknowledged after its fsync). */
+  appends: number;
+  /** fsyncs since start: appends / fsyncs is how many records shared each (group commit). */
+  fsyncs: number;
+  queuedBytes: number;
+}

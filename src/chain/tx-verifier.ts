@@ -3,10 +3,10 @@
  * CPU work: the inline implementation checks in small slices and yields to the event loop
  * between them; a worker-pool implementation can stand behind the same interface.
  */
-import { TxError } from './errors.js';
+import { TxError } from '../common/errors.js';
 import { txId as computeTxId, verifyTxSignature } from './tx.js';
 import type { MemberRegistry } from './registry.js';
-import type { TxRules } from './tx-rules.js';
+import type { TxRules } from './tx-rules-port.js';
 import type { SignedTx } from './types.js';
 import type { SealItem } from './verifier-protocol.js';
 

@@ -3,9 +3,9 @@
  * signature over "tracechain/tx/v1" ‖ txid, and a strict decoder that throws TxError codes.
  */
 import canonicalize from 'canonicalize';
-import { TxError } from './errors.js';
-import { sha256 } from './hash.js';
-import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from './bytes.js';
+import { TxError } from '../common/errors.js';
+import { sha256, sha256Text } from './sha256.js';
+import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from '../common/bytes.js';
 import { sign, verify } from './keys.js';
 import type { SignedTx, TxBody } from './types.js';
 
@@ -24,7 +24,7 @@ export function txBodyOf(tx: SignedTx | TxBody): TxBody {
 
 /** Tx ID: SHA-256 of the body's JCS bytes. */
 export function txId(tx: SignedTx | TxBody): Uint8Array {
-  return sha256(utf8.encode(jcs(txBodyOf(tx))));
+  return sha256Text(jcs(txBodyOf(tx)));
 }
 
 export interface CanonicalTx {
@@ -34,18 +34,76 @@ export interface CanonicalTx {
   bytes: Uint8Array;
 }
 
-/**
- * Tx ID and canonical signed bytes from ONE canonicalisation of the body. JCS sorts keys, so
- * the signed form is the body's JCS with `"sig":"…"` between `kind` and `submitter`; the
- * body's top-level tail after `events` has a fixed shape built from checked fields, so it is
- * located exactly, never searched for inside event data.
- */
+// ---------------------------------------------------------------------------------------------
+// The signed form. JCS sorts keys, so a signed tx's canonical text is its body's canonical text
+// with `"sig":"<hex>",` between "kind" and "submitter". The body's tail from "submitter" on has a
+// fixed shape built from checked fields, so "sig" is put (and found) exactly, never searched for
+// inside event data. This section is the one place that knows it: capture, decoding and the
+// proof readers (api/tx-text.ts, api/provenance.ts) all come here.
+
+/** The body's canonical tail from "submitter" on, for these fields. */
+function bodyTail(tx: Pick<TxBody, 'submitter' | 'time' | 'v'>): string {
+  return `,"submitter":${JSON.stringify(tx.submitter)},"time":${String(tx.time)},"v":${String(tx.v)}}`;
+}
+
+/** The signed tx's canonical text from its body's canonical text and the signature. Throws TxError MALFORMED. */
+function withSig(bodyJcs: string, tx: Pick<TxBody, 'submitter' | 'time' | 'v'>, sigHex: string): string {
+  const tail = bodyTail(tx);
+  if (!bodyJcs.endsWith(tail)) throw new TxError('MALFORMED', 'tx body has an unexpected canonical form');
+  return `${bodyJcs.slice(0, bodyJcs.length - tail.length)},"sig":${JSON.stringify(sigHex)}${tail}`;
+}
+
+/** Tx ID and canonical signed bytes from ONE canonicalisation of the body. */
 export function canonicalTx(tx: SignedTx): CanonicalTx {
   const body = jcs(txBodyOf(tx));
-  const tail = `,"kind":${JSON.stringify(tx.kind)},"submitter":${JSON.stringify(tx.submitter)},"time":${String(tx.time)},"v":${String(tx.v)}}`;
-  if (!body.endsWith(tail)) throw new TxError('MALFORMED', 'tx body has an unexpected canonical form');
-  const signed = `${body.slice(0, body.length - tail.length)},"kind":${JSON.stringify(tx.kind)},"sig":${JSON.stringify(tx.sig)},"submitter":${JSON.stringify(tx.submitter)},"time":${String(tx.time)},"v":${String(tx.v)}}`;
-  return { id: sha256(utf8.encode(body)), bytes: utf8.encode(signed) };
+  return { id: sha256Text(body), bytes: utf8.encode(withSig(body, tx, tx.sig)) };
+}
+
+/**
+ * Build and sign a tx in one JCS pass: the body's canonical text is hashed for the tx ID, signed,
+ * and the signature put where JCS puts it. Returns the signed tx's canonical text (what a block
+ * and gossip carry, as UTF-8) and its ID.
+ */
+export function signCanonicalTx(body: TxBody, secretKey: Uint8Array): { id: Uint8Array; text: string } {
+  const bodyJcs = jcs(txBodyOf(body));
+  const id = sha256Text(bodyJcs);
+  return { id, text: withSig(bodyJcs, body, toHex(sign(secretKey, txSigningMessage(id)))) };
+}
+
+/**
+ * The end of a valid signed tx's canonical text: the comma closing "kind", then sig, submitter,
+ * time and v in the only form checkTxShape admits.
+ */
+const SIGNED_TAIL = /,"sig":"[0-9a-f]{128}","submitter":"[0-9a-f]{40}","time":(?:0|[1-9][0-9]*),"v":1\}$/;
+/** `"sig":"<128 hex>",`: the signed text without this member is the body's canonical text. */
+const SIG_MEMBER_LENGTH = '"sig":"'.length + 128 + '",'.length;
+/** How many chars from its end a signed text's tail (the longest is 223) lies within. */
+const SIGNED_TAIL_WINDOW = 256;
+
+/** Where the "sig" member starts in a signed tx's canonical text, read through its last chars (`tailOf(start)`); -1 if it does not end as a valid tx does. */
+function sigMemberAt(length: number, tailOf: (start: number) => string): number {
+  const start = Math.max(0, length - SIGNED_TAIL_WINDOW);
+  const m = SIGNED_TAIL.exec(tailOf(start));
+  return m === null ? -1 : start + m.index + 1;
+}
+
+/**
+ * The tx ID from a signed tx's canonical UTF-8 bytes without parsing them (a block's txs, read in
+ * one piece): SHA-256 of the bytes without the sig member. Undefined when they do not end as a
+ * valid tx's do (then decode them). Whether the rest is canonical is not checked here: a caller
+ * that trusts no one compares the ID with the block's merkle root.
+ */
+export function txIdOfCanonicalBytes(tx: Uint8Array): Uint8Array | undefined {
+  const at = sigMemberAt(tx.length, (start) => Buffer.from(tx.buffer, tx.byteOffset + start, tx.length - start).toString('latin1'));
+  if (at < 0) return undefined;
+  return sha256(tx.subarray(0, at), tx.subarray(at + SIG_MEMBER_LENGTH));
+}
+
+/** As txIdOfCanonicalBytes, from the signed tx's canonical text as a JS string (read from the store as one). */
+export function txIdOfCanonicalText(text: string): Uint8Array | undefined {
+  const at = sigMemberAt(text.length, (start) => (start === 0 ? text : text.slice(start)));
+  if (at < 0) return undefined;
+  return sha256Text(text.slice(0, at), text.slice(at + SIG_MEMBER_LENGTH));
 }
 
 export function txSigningMessage(id: Uint8Array): Uint8Array {

@@ -5,10 +5,10 @@
  * chunks in flight it refuses with MEMPOOL_FULL (the API answers 503, peers are ignored).
  */
 import { Worker } from 'node:worker_threads';
-import { TxError, type TxErrorCode } from './errors.js';
+import { TxError, type TxErrorCode } from '../common/errors.js';
 import { genesisBlock } from './genesis.js';
 import { txId as computeTxId } from './tx.js';
-import { builtFileUrl } from '../runtime/built-file.js';
+import { workerEntryUrl } from '../runtime/worker-entries.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { Genesis, SignedTx } from './types.js';
 import type { SealItem, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
@@ -50,7 +50,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
 
   private spawn(i: number): void {
     const init: VerifierWorkerInit = { genesis: this.modules.genesis, chainId: genesisBlock(this.modules.genesis).hashHex };
-    const w = new Worker(builtFileUrl('./verifier-worker.js', import.meta.url), { workerData: init, name: `tracechain-verifier-${i}` });
+    const w = new Worker(workerEntryUrl('verifier'), { workerData: init, name: `tracechain-verifier-${i}` });
     w.unref();
     w.on('message', (res: VerifyResponse) => {
       const p = this.pending.get(res.id);

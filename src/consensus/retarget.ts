@@ -25,8 +25,7 @@
  *
  * All intermediate values are BigInt, so there is no overflow and no floating point.
  */
-import { BlockError } from '../chain/errors.js';
-import type { ConsortiumParams } from '../chain/types.js';
+import { BlockError } from '../common/errors.js';
 import { encodeCompact, targetFromBits } from './target.js';
 
 export interface AsertAnchor {
@@ -42,7 +41,20 @@ export interface ParentRef {
   time: number;
 }
 
-export type RetargetParams = Pick<ConsortiumParams, 'blockIntervalMs' | 'powLimitBits' | 'asertHalfLifeMs'>;
+/** The consortium parameters the retarget rule reads (a subset of the genesis `params`). */
+export interface RetargetParams {
+  /** Target block interval, ms. */
+  blockIntervalMs: number;
+  /** Easiest allowed target as compact bits. */
+  powLimitBits: number;
+  /** ASERT half-life, ms. */
+  asertHalfLifeMs: number;
+}
+
+/** A block this much later than its parent re-anchors the schedule (see anchorAfter). */
+export interface AnchorResetParams {
+  asertAnchorResetMs: number;
+}
 
 const RBITS = 16n;
 const RADIX = 1n << RBITS;
@@ -123,7 +135,7 @@ export function nextBits(params: RetargetParams, anchor: AsertAnchor, parent: Pa
  * parent used.
  */
 export function anchorAfter(
-  params: Pick<ConsortiumParams, 'asertAnchorResetMs'>,
+  params: AnchorResetParams,
   parentAnchor: AsertAnchor,
   block: { height: number; time: number; bits: number },
   parentTime: number,

@@ -5,8 +5,8 @@
  * Layout of the 32-bit compact form: the top byte is a size in bytes; the low 23 bits are a
  * mantissa; bit 0x00800000 is a sign bit. target = mantissa * 256^(size - 3).
  */
-import { BlockError } from '../chain/errors.js';
-import { bigIntToBytesBE, compareBytes } from '../chain/bytes.js';
+import { BlockError } from '../common/errors.js';
+import { bigIntToBytesBE, compareBytes } from '../common/bytes.js';
 
 /** 2^256: one more than the largest 256-bit value. */
 export const TWO_256 = 1n << 256n;

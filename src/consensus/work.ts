@@ -3,7 +3,7 @@
  * work(target) = floor(2^256 / (target + 1)): the expected number of hashes to meet target.
  * Pure, integer-only.
  */
-import { bigIntToBytesBE, bytesToBigIntBE } from '../chain/bytes.js';
+import { bigIntToBytesBE, bytesToBigIntBE } from '../common/bytes.js';
 import { targetFromBits, encodeCompact, TWO_256 } from './target.js';
 
 /** Width of a stored work / chainwork value. */

@@ -19,6 +19,7 @@ import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
 import { tuneGcForServing } from './gc-tuning.js';
+import { watchParent } from './parent-watch.js';
 
 function intArg(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -40,6 +41,7 @@ interface StartFlags {
   logLevel?: NodeConfig['log']['level'];
   pretty?: boolean;
   blockInterval?: number;
+  exitWithParent?: boolean;
 }
 
 async function startCommand(flags: StartFlags): Promise<number> {
@@ -58,6 +60,15 @@ async function startCommand(flags: StartFlags): Promise<number> {
   if (flags.blockInterval !== undefined) config.dev.blockIntervalMs = flags.blockInterval;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const node = new TracechainNode(config, { logger });
+  // Watched from before start-up: a parent that dies while the node starts stops it right after.
+  let parentGone = false;
+  let onParentGone: () => void = () => undefined;
+  const unwatchParent = flags.exitWithParent
+    ? watchParent(() => {
+        parentGone = true;
+        onParentGone();
+      })
+    : () => undefined;
   await node.start();
   const onHup = (): void => void node.reloadTokens('SIGHUP');
   process.on('SIGHUP', onHup);
@@ -66,9 +77,15 @@ async function startCommand(flags: StartFlags): Promise<number> {
       logger.info({ signal: sig }, 'shutting down');
       res();
     };
+    onParentGone = () => {
+      logger.warn({ reason: 'parent process gone' }, 'shutting down');
+      res();
+    };
+    if (parentGone) onParentGone();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  unwatchParent();
   process.off('SIGHUP', onHup);
   await node.stop();
   logger.flush();
@@ -94,6 +111,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--pretty', 'human-readable logs instead of JSON lines')
     .option('--block-interval <ms>', 'target block interval of a newly created dev consortium', intArg('--block-interval', 100, 3_600_000))
+    .option('--exit-with-parent', 'stop when the process that started this node is gone (for supervisors such as `tracechain devnet`)')
     .action(async (flags: StartFlags) => {
       process.exitCode = await startCommand(flags);
     });

@@ -6,26 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
+import { isObject } from '../common/json.js';
+import { DEFAULT_API_OPTIONS, type ResolvedApiOptions } from '../api/options.js';
 
 export interface NodeConfig {
   dataDir: string;
-  api: {
-    host: string;
-    port: number;
-    bodyLimit: number;
-    requestTimeoutMs: number;
-    /** Require the bearer token on read routes too. */
-    requireTokenForReads: boolean;
-    /** Per-client requests per window: writes (capture, txs) and reads. */
-    rateLimit: { writeMax: number; readMax: number; timeWindowMs: number };
-    /** Worker threads preparing captures (validate, hash, sign); 0 = main thread. */
-    captureWorkers: number;
-    /** 503 + Retry-After above this mean event-loop delay. */
-    maxEventLoopDelayMs: number;
-    /** Proof reader caches, bytes. */
-    blockCacheBytes: number;
-    proofCacheBytes: number;
-  };
+  /** The HTTP API's options (api/options.ts): every one of them, defaults included. */
+  api: ResolvedApiOptions;
   p2p: { listen: string[]; bootstrap: string[] };
   mining: { enabled: boolean; workers: number; refreshMs: number };
   mempool: { maxTxs: number; maxBytes: number };
@@ -50,19 +37,7 @@ export interface NodeConfig {
 export function defaultConfig(): NodeConfig {
   return {
     dataDir: './data',
-    api: {
-      host: '127.0.0.1',
-      port: 8080,
-      bodyLimit: 8 * 1024 * 1024,
-      requestTimeoutMs: 30_000,
-      requireTokenForReads: false,
-      rateLimit: { writeMax: 6_000, readMax: 200_000, timeWindowMs: 10_000 },
-      captureWorkers: 1,
-      maxEventLoopDelayMs: 1_000,
-      // Off: tx texts kept on the JS heap cost more in GC than reading them again (docs/api.md).
-      blockCacheBytes: 0,
-      proofCacheBytes: 64 * 1024 * 1024,
-    },
+    api: structuredClone(DEFAULT_API_OPTIONS),
     p2p: { listen: [], bootstrap: [] },
     mining: { enabled: true, workers: Math.max(1, availableParallelism() - 1), refreshMs: 1_000 },
     mempool: { maxTxs: 50_000, maxBytes: 256 * 1024 * 1024 },
@@ -87,9 +62,6 @@ export function parseHostPort(value: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Deep-merge a parsed config file over defaults, refusing unknown keys and wrong types. */
 export function mergeConfig(base: NodeConfig, file: unknown, where = 'config'): NodeConfig {
@@ -215,9 +187,14 @@ export function checkConfigValues(c: NodeConfig): string[] {
   int('api.rateLimit.readMax', c.api.rateLimit.readMax, 1);
   int('api.rateLimit.timeWindowMs', c.api.rateLimit.timeWindowMs, 1);
   int('api.captureWorkers', c.api.captureWorkers, 0, 64);
+  int('api.captureQueue', c.api.captureQueue, 1);
   int('api.maxEventLoopDelayMs', c.api.maxEventLoopDelayMs, 1);
+  if (!(c.api.maxHeapFraction > 0 && c.api.maxHeapFraction <= 1)) problems.push(`api.maxHeapFraction: must be a number above 0 and at most 1, got ${c.api.maxHeapFraction}`);
   int('api.blockCacheBytes', c.api.blockCacheBytes, 0);
   int('api.proofCacheBytes', c.api.proofCacheBytes, 0);
+  int('api.maxTraceEvents', c.api.maxTraceEvents, 1);
+  int('api.traceBytesBudget', c.api.traceBytesBudget, 1);
+  int('api.queryScanBudget', c.api.queryScanBudget, 1);
   for (const [name, list] of [
     ['p2p.listen', c.p2p.listen],
     ['p2p.bootstrap', c.p2p.bootstrap],

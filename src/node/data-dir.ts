@@ -9,7 +9,7 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
 import { checkGenesis } from '../chain/genesis.js';
-import { fromHex, isHex, toHex } from '../chain/bytes.js';
+import { fromHex, isHex, toHex } from '../common/bytes.js';
 import { generateKeyPair, keyPairFromSecret, type KeyPair } from '../chain/keys.js';
 import type { Genesis } from '../chain/types.js';
 

@@ -4,7 +4,7 @@
  */
 import { DEV_PARAMS } from '../chain/genesis.js';
 import { keyIdHex, type KeyPair } from '../chain/keys.js';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
 import type { ConsortiumParams, Genesis, Member, Role } from '../chain/types.js';
 
 export interface MemberSpec {

@@ -7,7 +7,7 @@
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
-import { TxError } from '../chain/errors.js';
+import { TxError } from '../common/errors.js';
 import { decodeCanonicalTx } from '../chain/tx.js';
 import { TxLogError } from '../chain/tx-log.js';
 import { loadMempoolFile, MempoolFileError, removeMempoolFile } from '../storage/mempool-file.js';

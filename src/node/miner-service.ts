@@ -6,11 +6,11 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
-import { makeBlock, blockSigningMessage, type Block } from '../chain/block.js';
+import { makeBlock, blockSigningMessage, encodeBlock, type Block } from '../chain/block.js';
 import { decodeHeader, encodeHeader, hashHeaderBytes } from '../chain/header.js';
-import { BlockError } from '../chain/errors.js';
+import { BlockError } from '../common/errors.js';
 import { sign, keyId, type KeyPair } from '../chain/keys.js';
-import { buildTemplate } from '../consensus/template.js';
+import { buildTemplate } from '../chain/template.js';
 import { targetFromBits } from '../consensus/target.js';
 
 export interface MineJob {
@@ -47,8 +47,8 @@ export interface MinerServiceModules {
 }
 
 export interface MinerServiceEvents {
-  /** A block this node sealed and imported (for gossip). */
-  sealed: [block: Block];
+  /** A block this node sealed and imported, with its encoded bytes (for gossip: encoded once). */
+  sealed: [block: Block, bytes: Uint8Array];
 }
 
 export class MinerService extends EventEmitter<MinerServiceEvents> {
@@ -135,10 +135,11 @@ export class MinerService extends EventEmitter<MinerServiceEvents> {
       if (chain.tip.hash !== tip.hash) continue; // lost the race to a peer's block
       const header = decodeHeader(result.header);
       const signed = makeBlock(header, sign(this.opts.key.secretKey, blockSigningMessage(hashHeaderBytes(result.header))), template.txs, canonical);
+      const bytes = encodeBlock(signed);
       try {
-        await chain.importBlock(signed);
+        await chain.importBlock(signed, bytes);
         this.blocksMined++;
-        this.emit('sealed', signed);
+        this.emit('sealed', signed, bytes);
         this.log.info({ height: header.height, hash: signed.hashHex, txs: signed.txs.length }, 'sealed block');
       } catch (err) {
         if (err instanceof BlockError && err.code === 'TIME_TOO_NEW') continue;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { PrivateKey } from '@libp2p/interface';
 import type { Chain, TxOrigin } from '../chain/chain.js';
-import { encodeBlock, type Block } from '../chain/block.js';
+import type { Block } from '../chain/block.js';
 import type { SignedTx } from '../chain/types.js';
 import { chainPort, type ChainPort } from '../p2p/chain-port.js';
 import { P2PNetwork, type NetworkOptions } from '../p2p/network.js';
@@ -16,7 +16,7 @@ import type { SyncProgress } from '../p2p/sync.js';
 import { progressBar, type Progress } from './progress.js';
 import type { DataDir } from './data-dir.js';
 import type { NodeConfig } from './config.js';
-import type { NetworkView } from '../api/routes/peers.js';
+import type { NetworkView } from '../api/context.js';
 
 export const SWARM_KEY_FILE = 'swarm.key';
 
@@ -24,8 +24,8 @@ export const SWARM_KEY_FILE = 'swarm.key';
 const BAR_MIN_BLOCKS = 20;
 
 export interface SealedSource {
-  on(event: 'sealed', listener: (block: Block) => void): unknown;
-  off(event: 'sealed', listener: (block: Block) => void): unknown;
+  on(event: 'sealed', listener: (block: Block, bytes: Uint8Array) => void): unknown;
+  off(event: 'sealed', listener: (block: Block, bytes: Uint8Array) => void): unknown;
 }
 
 export interface NetworkService {
@@ -35,11 +35,11 @@ export interface NetworkService {
 
 /** Gossip what this node makes: sealed blocks, and txs admitted here or returned by a reorg. */
 export function wireChainToNetwork(chain: Chain, network: P2PNetwork, sealed?: SealedSource): () => void {
-  const onSealed = (block: Block): void => {
-    void network.publishBlock(encodeBlock(block));
+  const onSealed = (_block: Block, bytes: Uint8Array): void => {
+    void network.publishBlock(bytes);
   };
-  const onTx = (tx: SignedTx, _id: string, origin: TxOrigin): void => {
-    if (origin !== 'gossip') void network.publishTx(tx);
+  const onTx = (_tx: SignedTx, _id: string, origin: TxOrigin, bytes: Uint8Array): void => {
+    if (origin !== 'gossip') void network.publishTx(bytes);
   };
   sealed?.on('sealed', onSealed);
   chain.on('tx', onTx);

@@ -26,7 +26,7 @@ import { devGenesis } from './dev-consortium.js';
 import { MinerService, type BlockMiner } from './miner-service.js';
 import { networkView, startNetwork, type NetworkService } from './network.js';
 import { createMiner } from '../consensus/miner/index.js';
-import { traceRules } from '../trace/tx-rules.js';
+import { traceRules } from '../trace/chain-rules.js';
 import type { NodeConfig } from './config.js';
 
 export interface NodeInfo {

@@ -9,8 +9,8 @@
  */
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
-import { toHex } from '../chain/bytes.js';
-import { TxError, type TxErrorCode } from '../chain/errors.js';
+import { toHex } from '../common/bytes.js';
+import { TxError, type TxErrorCode } from '../common/errors.js';
 import { decodeCanonicalTx } from '../chain/tx.js';
 import type { TxVerifier } from '../chain/tx-verifier.js';
 import type { SignedTx } from '../chain/types.js';

@@ -6,8 +6,9 @@
 import type { Chain, ImportOutcome, PreparedBlock } from '../chain/chain.js';
 import type { Block, BlockLimits } from '../chain/block.js';
 import { HEADER_SIZE } from '../chain/header.js';
+import type { CanonicalTx } from '../chain/tx.js';
 import type { Member, SignedTx } from '../chain/types.js';
-import { LruCache } from './lru.js';
+import { LruCache } from '../common/lru.js';
 
 export interface TipInfo {
   hash: string;
@@ -37,8 +38,8 @@ export interface ChainPort {
   prepareBlocks(bytes: readonly Uint8Array[]): Promise<(PreparedBlock | undefined)[]>;
   /** Import a prepared block: every rule runs, as for importBlockBytes. */
   importPrepared(block: PreparedBlock, opts?: { durable?: boolean }): Promise<ImportOutcome>;
-  /** Admit a gossiped tx; throws TxError. */
-  submitTx(tx: SignedTx): Promise<void>;
+  /** Admit a gossiped tx, decoded with its ID and canonical bytes (decodeCanonicalTx); throws TxError. */
+  submitTx(decoded: { tx: SignedTx } & CanonicalTx): Promise<void>;
   memberOfPeer(peerId: string): Member | undefined;
   /** Members other than the one whose peer ID is given. */
   otherMembers(selfPeerId: string): Member[];
@@ -82,8 +83,8 @@ export function chainPort(chain: Chain): ChainPort {
     importBlockBytes: (bytes, opts) => chain.importBlockBytes(bytes, opts),
     prepareBlocks: (list) => chain.prepareBlocks(list),
     importPrepared: (p, opts) => chain.importBlock(p.block, p.bytes, opts),
-    async submitTx(tx) {
-      await chain.submitTx(tx, { origin: 'gossip' });
+    async submitTx({ tx, id, bytes }) {
+      await chain.submitTx(tx, { id, raw: bytes, origin: 'gossip' });
     },
     memberOfPeer: (peerId) => chain.registry.byPeerId(peerId),
     otherMembers: (selfPeerId) => chain.registry.members.filter((m) => m.peerId !== selfPeerId),

@@ -8,20 +8,15 @@
  * message events synchronously, so bytes are counted the moment they arrive.
  */
 import type { AbortOptions, Stream } from '@libp2p/interface';
+import { CodedError } from '../common/errors.js';
 
 export const FRAME_HEADER_BYTES = 4;
 export const MAX_FRAME_BYTES = 0xffffffff;
 
 export type FramingErrorCode = 'FRAME_TOO_LARGE' | 'TOO_MUCH_DATA' | 'TRUNCATED' | 'TIMEOUT' | 'STREAM_FAILED';
 
-export class FramingError extends Error {
+export class FramingError extends CodedError<FramingErrorCode> {
   override readonly name = 'FramingError';
-  constructor(
-    readonly code: FramingErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
 }
 
 export interface FrameLimits {

@@ -7,9 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { decodeTx, encodeTx } from '../chain/tx.js';
-import { BlockError, TxError } from '../chain/errors.js';
-import { equalBytes } from '../chain/bytes.js';
+import { decodeCanonicalTx } from '../chain/tx.js';
+import { BlockError } from '../common/errors.js';
 import { decodeHeader, HEADER_SIZE } from '../chain/header.js';
 import type { ChainPort } from './chain-port.js';
 import type { Offence } from './scores.js';
@@ -107,10 +106,9 @@ export class GossipValidators {
       return this.count('tx', 'reject');
     }
     try {
-      const tx = decodeTx(data, this.chain.limits);
-      // One tx, one encoding: otherwise the same tx could travel under many message IDs.
-      if (!equalBytes(encodeTx(tx), data)) throw new TxError('MALFORMED', 'tx is not in canonical (RFC 8785) form');
-      await this.chain.submitTx(tx);
+      // One pass: shape checks, ID and canonical bytes, which must be the message (one tx, one
+      // encoding: otherwise the same tx could travel under many message IDs).
+      await this.chain.submitTx(decodeCanonicalTx(data, this.chain.limits));
       return this.count('tx', 'accept');
     } catch (err) {
       const { verdict, code } = txVerdict(err);

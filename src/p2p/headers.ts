@@ -5,8 +5,8 @@
  * runs every rule (bits from the retarget, time, sealer) when the block itself is imported.
  */
 import { decodeHeader, hashHeaderBytes } from '../chain/header.js';
-import { toHex } from '../chain/bytes.js';
-import { BlockError } from '../chain/errors.js';
+import { toHex } from '../common/bytes.js';
+import { BlockError } from '../common/errors.js';
 import { hashMeetsTarget, targetFromBits } from '../consensus/target.js';
 import { SYNC_LIMITS } from './protocol.js';
 

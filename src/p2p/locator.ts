@@ -8,7 +8,7 @@
  */
 import { HEADER_SIZE, OFFSET } from '../chain/header.js';
 import { hashHeaderBytes } from '../chain/header.js';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
 import { SYNC_LIMITS } from './protocol.js';
 
 /** Heights a locator names for a chain whose tip is at `tipHeight`, newest first, genesis last. */

@@ -11,9 +11,8 @@ import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import type { Role, SignedTx } from '../chain/types.js';
-import { encodeTx } from '../chain/tx.js';
 import type { ChainPort } from './chain-port.js';
+import type { PeerInfo } from './peer-info.js';
 import { createHost, type Host } from './host.js';
 import { memberGater } from './gater.js';
 import { GossipValidators, syncProtocolFor, topicsFor, type GossipCounters, type Topics } from './gossip.js';
@@ -34,19 +33,6 @@ export interface NetworkOptions {
   sync?: Partial<SyncOptions>;
   timeouts?: Partial<RequestTimeouts>;
   score?: Partial<ScorePolicy>;
-}
-
-export interface PeerView {
-  peerId: string;
-  name: string;
-  role: Role;
-  memberId: string;
-  address: string | null;
-  direction: 'inbound' | 'outbound' | null;
-  /** Round trip in ms (libp2p's connection monitor, else our last status request). */
-  latencyMs: number | null;
-  tip: { height: number; hash: string } | null;
-  score: number;
 }
 
 export interface NetworkEvents {
@@ -313,9 +299,9 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return this.publish(this.topics.block, bytes);
   }
 
-  /** Gossip a tx admitted locally (or returned to the pool by a reorg). */
-  async publishTx(tx: SignedTx): Promise<number> {
-    return this.publish(this.topics.tx, encodeTx(tx));
+  /** Gossip a tx admitted locally (or returned to the pool by a reorg): its canonical bytes, as the mempool holds them. */
+  async publishTx(bytes: Uint8Array): Promise<number> {
+    return this.publish(this.topics.tx, bytes);
   }
 
   private async publish(topic: string, data: Uint8Array): Promise<number> {
@@ -355,8 +341,8 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     return this.gossip.counters;
   }
 
-  peers(): PeerView[] {
-    const out: PeerView[] = [];
+  peers(): PeerInfo[] {
+    const out: PeerInfo[] = [];
     for (const [id, pid] of this.peerIds) {
       const m = this.chain.memberOfPeer(id);
       if (!m) continue;

@@ -14,7 +14,7 @@
  *   0x84 NOT_FOUND 32-byte hash
  *   0x8f ERROR    UTF-8 reason (≤ 256 bytes)
  */
-import { bigIntToBytesBE, bytesToBigIntBE, fromHex, fromUtf8, toHex, utf8 } from '../chain/bytes.js';
+import { bigIntToBytesBE, bytesToBigIntBE, fromHex, fromUtf8, toHex, utf8 } from '../common/bytes.js';
 import { HEADER_SIZE } from '../chain/header.js';
 
 export const SYNC_LIMITS = {

@@ -4,7 +4,7 @@
  * only to nodes holding the same one.
  */
 import { randomBytes } from 'node:crypto';
-import { utf8 } from '../chain/bytes.js';
+import { utf8 } from '../common/bytes.js';
 
 const HEADER = '/key/swarm/psk/1.0.0/\n/base16/\n';
 

@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { PeerId, Stream } from '@libp2p/interface';
 import { HEADER_SIZE, hashHeaderBytes } from '../chain/header.js';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
+import { CodedError } from '../common/errors.js';
 import type { ChainPort } from './chain-port.js';
 import { FrameReader, FramingError, writeFrames } from './framing.js';
 import { serveHeaders, type HeaderServeSource } from './locator.js';
@@ -88,14 +89,8 @@ async function answer(req: SyncRequest, chain: ChainPort): Promise<Uint8Array[]>
 
 export type SyncRequestErrorCode = 'TIMEOUT' | 'BAD_REPLY' | 'FAILED';
 
-export class SyncRequestError extends Error {
+export class SyncRequestError extends CodedError<SyncRequestErrorCode> {
   override readonly name = 'SyncRequestError';
-  constructor(
-    readonly code: SyncRequestErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
 }
 
 export interface PeerStatus {

@@ -5,10 +5,10 @@
  * and when gossip brings a block whose parent we lack. When a peer claims more work than our
  * tip, a round starts with that peer: ask for up to 2,000 headers after our block locator,
  * check them (links, heights, proof of work), then fetch the bodies we lack in chunks from
- * every peer that has them, several requests in flight, and import them strictly in chain
- * order. A request that times out is a stall: the peer is dropped (the network hangs up) and
- * its chunk goes to another peer. A peer whose headers or blocks prove invalid is reported as
- * an offence.
+ * every peer that has them, several requests in flight (body-fetch.ts), and import them
+ * strictly in chain order. A request that times out is a stall: the peer is dropped (the
+ * network hangs up) and its chunk goes to another peer. A peer whose headers or blocks prove
+ * invalid is reported as an offence.
  *
  * Bounded: at most one round at a time; a round holds at most one header batch (2,000), and
  * the bodies fetched ahead of the import point are capped by count and bytes (the chunk the
@@ -17,8 +17,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { PreparedBlock } from '../chain/chain.js';
 import type { ChainPort } from './chain-port.js';
+import { BodyFetcher } from './body-fetch.js';
 import { buildLocator } from './locator.js';
 import { checkHeaderBatch, HeaderBatchError, type HeaderItem } from './headers.js';
 import { SYNC_LIMITS } from './protocol.js';
@@ -83,14 +83,6 @@ interface SyncPeer extends SyncPeerView {
    * must not keep every other node reporting itself unsynced (and /health 503).
    */
   aheadOfClock?: number;
-}
-
-interface Chunk {
-  start: number;
-  hashes: string[];
-  lastHeight: number;
-  /** Peers that said they do not have these blocks (or failed them). */
-  tried: Set<string>;
 }
 
 export class Synchronizer extends EventEmitter<SyncEvents> {
@@ -341,131 +333,31 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     return imported;
   }
 
-  /** Fetch bodies from every able peer in parallel; import in order. */
+  /** Fetch bodies from every able peer in parallel (BodyFetcher); import them in order. */
   private async fetchAndImport(items: HeaderItem[], source: SyncPeer): Promise<{ imported: number; complete: boolean }> {
     const { chain, transport } = this.modules;
-    const opts = this.opts;
-    const index = new Map<string, number>();
-    items.forEach((it, i) => index.set(it.hash, i));
-    const pending: Chunk[] = [];
-    for (let i = 0; i < items.length; i += opts.blocksPerRequest) {
-      const slice = items.slice(i, i + opts.blocksPerRequest);
-      pending.push({ start: i, hashes: slice.map((x) => x.hash), lastHeight: (slice[slice.length - 1] as HeaderItem).height, tried: new Set() });
-    }
-    // Each body is decoded and its sealer signature checked (off the main thread) as soon as it
-    // arrives, while earlier blocks import; `prepared` never rejects (undefined: import the bytes).
-    const ready = new Map<string, { bytes: Uint8Array; from: string; prepared: Promise<PreparedBlock | undefined> }>();
-    const prepare = (list: Uint8Array[]): Promise<(PreparedBlock | undefined)[]> =>
-      chain.prepareBlocks(list).catch((err: unknown) => {
-        this.log.error({ err }, 'preparing fetched blocks failed; importing them unprepared');
-        return list.map(() => undefined);
-      });
-    let buffered = 0;
-    let inflight = 0;
-    let next = 0;
-    let cancelled = false;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-
-    const eligible = (p: SyncPeer, c: Chunk): boolean =>
-      this.peers.has(p.id) &&
-      p.inflight < opts.maxInflightPerPeer &&
-      !c.tried.has(p.id) &&
-      (p === source || Math.max(p.status?.height ?? 0, p.announcedHeight) >= c.lastHeight);
-
-    const requeue = (tried: Set<string>, hashes: string[]): void => {
-      if (hashes.length === 0) return;
-      const start = index.get(hashes[0] as string) as number;
-      const lastHeight = (items[index.get(hashes[hashes.length - 1] as string) as number] as HeaderItem).height;
-      const chunk: Chunk = { start, hashes, lastHeight, tried };
-      let at = pending.findIndex((c) => c.start > start);
-      if (at < 0) at = pending.length;
-      pending.splice(at, 0, chunk);
-    };
-
-    const run = (peer: SyncPeer, c: Chunk): void => {
-      peer.inflight++;
-      inflight++;
-      transport
-        .blocks(peer.id, c.hashes)
-        .then(
-          (replies) => {
-            if (cancelled) return;
-            const got = new Set<string>();
-            const notFound: string[] = [];
-            const accepted: { hash: string; bytes: Uint8Array }[] = [];
-            for (const r of replies) {
-              got.add(r.hash);
-              if (r.bytes === null) {
-                notFound.push(r.hash);
-                continue;
-              }
-              const at = index.get(r.hash);
-              if (at !== undefined && at >= next && !ready.has(r.hash)) accepted.push({ hash: r.hash, bytes: r.bytes });
-            }
-            if (accepted.length > 0) {
-              const all = prepare(accepted.map((a) => a.bytes));
-              accepted.forEach((a, i) => {
-                ready.set(a.hash, { bytes: a.bytes, from: peer.id, prepared: all.then((list) => list[i]) });
-                buffered += a.bytes.length;
-              });
-            }
-            // Not found here: someone else must serve it. Cut by the reply budget: ask again.
-            if (notFound.length > 0) requeue(new Set([...c.tried, peer.id]), notFound);
-            requeue(c.tried, c.hashes.filter((h) => !got.has(h)));
-          },
-          (err: unknown) => {
-            this.requestFailed(peer, err);
-            if (cancelled) return;
-            requeue(new Set([...c.tried, peer.id]), c.hashes);
-          },
-        )
-        .finally(() => {
-          peer.inflight--;
-          inflight--;
-          notify();
-        });
-    };
-
-    const schedule = (): void => {
-      while (!cancelled && pending.length > 0) {
-        const c = pending[0] as Chunk;
-        const needed = c.start <= next;
-        if (!needed && (c.start - next >= opts.windowBlocks || buffered >= opts.windowBytes)) return;
-        let best: SyncPeer | undefined;
-        for (const p of this.peers.values()) {
-          if (!eligible(p, c)) continue;
-          if (!best || p.inflight < best.inflight || (p.inflight === best.inflight && (p.rttMs ?? Infinity) < (best.rttMs ?? Infinity))) best = p;
-        }
-        if (!best) return;
-        pending.shift();
-        run(best, c);
-      }
-    };
-
+    const fetcher = new BodyFetcher(items, source, this.opts, {
+      transport,
+      peers: this.peers,
+      prepare: (list) => chain.prepareBlocks(list),
+      requestFailed: (peer, err) => this.requestFailed(peer, err),
+      logger: this.log,
+    });
     let imported = 0;
+    let next = 0;
     try {
       while (next < items.length) {
         if (!this.running) return { imported, complete: false };
-        schedule();
         const item = items[next] as HeaderItem;
-        const got = ready.get(item.hash);
-        if (!got) {
-          if (inflight === 0) {
-            this.log.warn({ height: item.height, hash: item.hash, pending: pending.length }, 'no connected peer can serve the next block; ending this round');
-            return { imported, complete: false };
-          }
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
+        const got = fetcher.poll();
+        if (got === 'none') {
+          this.log.warn({ height: item.height, hash: item.hash, pending: fetcher.pendingChunks }, 'no connected peer can serve the next block; ending this round');
+          return { imported, complete: false };
+        }
+        if (got === 'wait') {
+          await fetcher.arrival();
           continue;
         }
-        ready.delete(item.hash);
-        buffered -= got.bytes.length;
         try {
           // fsync every 256th block and the last of the batch; the rest ride on those.
           const durable = next === items.length - 1 || imported % 256 === 255;
@@ -490,12 +382,12 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
           }
         }
         next++;
+        fetcher.advance();
         this.reportProgress();
       }
       return { imported, complete: true };
     } finally {
-      cancelled = true;
-      ready.clear();
+      fetcher.cancel();
     }
   }
 }

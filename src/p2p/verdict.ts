@@ -8,7 +8,7 @@
  * The tables are exhaustive over the error code unions, so a new code fails to compile until
  * someone decides its verdict here.
  */
-import { BlockError, TxError, type BlockErrorCode, type TxErrorCode } from '../chain/errors.js';
+import { BlockError, TxError, type BlockErrorCode, type TxErrorCode } from '../common/errors.js';
 
 export type Verdict = 'accept' | 'ignore' | 'reject';
 

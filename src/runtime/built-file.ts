@@ -1,6 +1,6 @@
 /**
- * Shared by every module that starts a worker or loads a build output (runtime/: process-level
- * plumbing, no business logic).
+ * Shared by every module that starts a worker or loads a build output (runtime/: worker entry
+ * points and process plumbing, no business logic).
  *
  * Finding build outputs (the wasm kernel, worker entry files) relative to a module, via
  * import.meta.url. Compiled code finds them beside itself under dist/. Code run from the

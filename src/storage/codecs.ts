@@ -6,7 +6,7 @@
  * Nothing that is hashed is JSON-encoded here: JSON is used only for item and undo values,
  * which are stored, never hashed.
  */
-import { concatBytes, toHex, utf8 } from '../chain/bytes.js';
+import { concatBytes, toHex, utf8 } from '../common/bytes.js';
 import type { BlockStatus, EventLocation, HeaderEntry, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
 import { StorageArgumentError } from './errors.js';
 

@@ -19,4 +19,4 @@ export { WriteGuard, readDiskSpace } from './write-guard.js';
 export type { DiskSpace, GuardedStore, StorageHealth, WriteGuardOptions } from './write-guard.js';
 export { guardedGroup } from './guarded-group.js';
 export { FileTxLog } from './tx-log.js';
-export type { FileTxLogOptions, LogRecord, TxLogDamage, TxLogOpenReport, TxLogStats } from './tx-log.js';
+export type { FileTxLogOptions, LogRecord, TxLogDamage, TxLogOpenReport } from './tx-log.js';

@@ -6,11 +6,15 @@
  * acknowledged block survives a crash and a crash never leaves half a block. Writes are
  * serialised inside the store so the invariant checks (connect extends the tip, disconnect
  * removes the tip) and the batch they guard cannot interleave with another write.
+ *
+ * Longer than our ~450-line norm: it is one class implementing the whole ChainStore port, and the
+ * write queue and in-memory tip mirror it keeps are shared by every write method; the per-bucket
+ * key and value layouts are already apart (repositories.ts, codecs.ts).
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { encodeBlock, type Block } from '../chain/block.js';
-import { equalBytes, toHex } from '../chain/bytes.js';
+import { equalBytes, toHex } from '../common/bytes.js';
 import { HEADER_SIZE } from '../chain/header.js';
 import type {
   ChainStore,

@@ -8,8 +8,8 @@
  * everything before it. Little-endian.
  */
 import { readFile, rm } from 'node:fs/promises';
-import { sha256 } from '../chain/hash.js';
-import { equalBytes } from '../chain/bytes.js';
+import { sha256 } from '../chain/sha256.js';
+import { equalBytes } from '../common/bytes.js';
 
 const MAGIC = Uint8Array.from([0x54, 0x43, 0x4d, 0x50]); // "TCMP"
 const VERSION = 1;

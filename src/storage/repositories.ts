@@ -4,9 +4,12 @@
  * key/value codec; it reads directly and returns batch operations for writes, so the store can
  * assemble a block connect/disconnect into one atomic batch. Every decode failure becomes a
  * StorageCorruptionError naming the bucket and the key.
+ *
+ * Just over our ~450-line norm: one short repository per bucket, kept in one file so every
+ * bucket's prefix and key layout can be read side by side (docs/architecture.md, Storage layout).
  */
 import type { ClassicLevel } from 'classic-level';
-import { toHex } from '../chain/bytes.js';
+import { toHex } from '../common/bytes.js';
 import type { EventLocation, HeaderEntry, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
 import * as c from './codecs.js';
 import { StorageArgumentError, StorageCorruptionError, StorageReadError, StorageWriteError, levelErrorCode } from './errors.js';

@@ -23,8 +23,8 @@
  *   damage in the middle. Everything is reported.
  */
 import { dirname, join } from 'node:path';
-import { toHex } from '../chain/bytes.js';
-import { TxLogError, type TxLog } from '../chain/tx-log.js';
+import { toHex } from '../common/bytes.js';
+import { TxLogError, type TxLog, type TxLogStats } from '../chain/tx-log.js';
 import { StorageWriteError } from './errors.js';
 import { nodeLogFs, type LogFile, type LogFs } from './log-fs.js';
 import {
@@ -85,15 +85,6 @@ export interface TxLogOpenReport {
   damaged: TxLogDamage[];
   /** Segment files removed because they held nothing (created as the node stopped). */
   removed: TxLogDamage[];
-}
-
-export interface TxLogStats {
-  segments: number;
-  bytes: number;
-  liveRecords: number;
-  appends: number;
-  fsyncs: number;
-  queuedBytes: number;
 }
 
 export interface LogRecord {

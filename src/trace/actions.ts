@@ -3,9 +3,9 @@
  * (commission, pack, ship, receive, dispense, recall, …) and the identifiers it acts on. Shared by
  * the role rules and the item status machine.
  */
-import type { JsonObject } from './hash.js';
+import { isObject, type JsonObject } from '../common/json.js';
 import { cbvWord, type PrefixMap } from './vocabulary.js';
-import { prefixesOfContext } from './hash.js';
+import { prefixesOfContext } from './event-hash.js';
 
 export type TraceAction = 'commission' | 'decommission' | 'destroy' | 'recall' | 'pack' | 'unpack' | 'ship' | 'receive' | 'dispense' | 'observe';
 
@@ -55,9 +55,6 @@ export const BIZSTEP_ACTIONS: Readonly<Record<string, TraceAction>> = {
   other: 'observe',
 };
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];

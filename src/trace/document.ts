@@ -5,9 +5,10 @@
  */
 import type { Member } from '../chain/types.js';
 import { TraceError, type TraceProblem } from './errors.js';
-import { EMPTY_HASH_CONTEXT, eventHash, type HashContext, type JsonObject } from './hash.js';
+import { isObject, type JsonObject } from '../common/json.js';
+import { EMPTY_HASH_CONTEXT, eventHash, type HashContext } from './event-hash.js';
 import { roleProblems } from './roles.js';
-import { validateDocument, type ValidateOptions } from './validate.js';
+import { validateDocument, type ValidateOptions } from './epcis-validate.js';
 
 export const EPCIS_CONTEXT_URL = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 
@@ -21,9 +22,6 @@ export interface PreparedDocument {
   eventIds: string[];
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Prefixes used by an event: in keys (`ex:field`) and in string values (`ex:value`). */
 function usedPrefixes(value: unknown, declared: ReadonlyMap<string, string>, into: Set<string>): void {

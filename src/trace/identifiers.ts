@@ -1,6 +1,7 @@
 /**
- * GS1 identifiers: EPC URNs (GS1 EPC Tag Data Standard 2.x) ⇄ GS1 Digital Link URIs (GS1 Digital
- * Link standard 1.x), check digits, company prefixes, and ONE canonical item key.
+ * GS1 identifiers: EPC URNs (GS1 EPC Tag Data Standard 2.x; read in epc-urn.ts) ⇄ GS1 Digital
+ * Link URIs (GS1 Digital Link standard 1.x), check digits (gs1-syntax.ts), company prefixes, and
+ * ONE canonical item key.
  *
  * Canonical form everywhere = the constrained canonical GS1 Digital Link on `https://id.gs1.org`:
  * GTINs padded to 14 digits, only the finest identification level (a serial drops the lot, the
@@ -9,288 +10,12 @@
  * any resolver host names one item.
  */
 import { TraceError } from './errors.js';
+import { CSET39, CSET82, encodeDigitalLinkValue, encodeUrnValue, hasValidCheckDigit, pctDecode } from './gs1-syntax.js';
+import { parseEpcUrn } from './epc-urn.js';
 
-// ---------------------------------------------------------------------------------------------
-// Check digits and character sets
-
-/** GS1 mod-10 check digit of `digits` (the key without its check digit): weights 3,1,3,… from the right. */
-export function gs1CheckDigit(digits: string): number {
-  let sum = 0;
-  let w = 3;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    sum += (digits.charCodeAt(i) - 48) * w;
-    w = 4 - w;
-  }
-  return (10 - (sum % 10)) % 10;
-}
-
-/** True when the last digit of a numeric GS1 key (GTIN, SSCC, GLN, …) is its check digit. */
-export function hasValidCheckDigit(key: string): boolean {
-  if (!/^\d{2,}$/.test(key)) return false;
-  return gs1CheckDigit(key.slice(0, -1)) === key.charCodeAt(key.length - 1) - 48;
-}
-
-/** GS1 AI encodable character set 82 (GS1 General Specifications §7.11, figure 7.11-1). */
-const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*$/;
-/** GS1 AI encodable character set 39 (CPID). */
-const CSET39 = /^[#\-/0-9A-Z]*$/;
-
-/**
- * Characters a canonical Digital Link key value carries percent-encoded: those GS1 Digital Link
- * requires (`! # % & ( ) * + , / :` and space) plus those an EPC URN must escape (`" < > ?`), so the
- * URN → Digital Link conversion keeps the URN's escapes, as the reference event-hash generator does.
- */
-const DL_ENCODE = /[!"#%&()*+,/:<>? ]/g;
-/** Characters an EPC URN component carries percent-encoded (TDS §6: `" % & / < > ?` and `#`). */
-const URN_ENCODE = /[#"%&/<>?]/g;
-
-function pctEncode(ch: string): string {
-  return '%' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
-}
-
-export function encodeDigitalLinkValue(value: string): string {
-  return value.replace(DL_ENCODE, pctEncode);
-}
-
-function encodeUrnValue(value: string): string {
-  return value.replace(URN_ENCODE, pctEncode);
-}
-
-/** Percent-decodes `%XX` escapes; undefined for a malformed escape. */
-function pctDecode(value: string): string | undefined {
-  if (!value.includes('%')) return value;
-  let out = '';
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i] as string;
-    if (c !== '%') {
-      out += c;
-      continue;
-    }
-    const hex = value.slice(i + 1, i + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
-    out += String.fromCharCode(parseInt(hex, 16));
-    i += 2;
-  }
-  return out;
-}
-
-/** Raw characters allowed in an EPC URN component (TDS GS3A3), escapes aside. */
-const URN_COMPONENT = /^(?:[A-Za-z0-9!'()*+,\-.:;=_]|%[0-9A-Fa-f]{2})+$/;
-
-function urnComponent(value: string, maxLen: number): string | undefined {
-  if (!URN_COMPONENT.test(value)) return undefined;
-  const decoded = pctDecode(value);
-  if (decoded === undefined || decoded.length === 0 || decoded.length > maxLen || !CSET82.test(decoded)) return undefined;
-  return decoded;
-}
-
-// ---------------------------------------------------------------------------------------------
-// EPC URNs
-
-export type EpcScheme =
-  | 'sgtin'
-  | 'sscc'
-  | 'sgln'
-  | 'grai'
-  | 'giai'
-  | 'gsrn'
-  | 'gsrnp'
-  | 'gdti'
-  | 'cpi'
-  | 'sgcn'
-  | 'ginc'
-  | 'gsin'
-  | 'itip'
-  | 'upui'
-  | 'pgln'
-  | 'lgtin';
-
-export interface ParsedEpc {
-  /** `id` = one instance, `class` = an LGTIN (GTIN + lot), `idpat` = an EPC pattern (class of GTIN etc.). */
-  form: 'id' | 'class' | 'idpat';
-  scheme: EpcScheme;
-  companyPrefix: string;
-  /** Canonical GS1 Digital Link (id.gs1.org). */
-  digitalLink: string;
-  gtin?: string;
-  serial?: string;
-  lot?: string;
-  sscc?: string;
-  gln?: string;
-  extension?: string;
-}
-
-const CP_LEN = (cp: string): boolean => /^\d{6,12}$/.test(cp);
-const URN_RE = /^urn:epc:(id|class|idpat):([a-z]+):(.+)$/;
-
-function gtinFrom(cp: string, ir: string): string {
-  const body = ir.slice(0, 1) + cp + ir.slice(1);
-  return body + String(gs1CheckDigit(body));
-}
-
-function withCheck(body: string): string {
-  return body + String(gs1CheckDigit(body));
-}
-
-/** Parses an EPC URN (pure identity, class or pattern). Undefined when it is not a valid one. */
-export function parseEpcUrn(uri: string): ParsedEpc | undefined {
-  const m = URN_RE.exec(uri);
-  if (!m) return undefined;
-  const form = m[1] as ParsedEpc['form'];
-  const scheme = m[2] as string;
-  const rest = m[3] as string;
-  const dot = rest.indexOf('.');
-  if (dot < 0) return undefined;
-  const cp = rest.slice(0, dot);
-  if (!CP_LEN(cp)) return undefined;
-  const after = rest.slice(dot + 1);
-  const base = 'https://id.gs1.org/';
-  const fixed = (total: number, ref: string): boolean => /^\d*$/.test(ref) && cp.length + ref.length === total;
-  const split2 = (): [string, string] | undefined => {
-    const i = after.indexOf('.');
-    return i < 0 ? undefined : [after.slice(0, i), after.slice(i + 1)];
-  };
-
-  if (form === 'id') {
-    switch (scheme) {
-      case 'sgtin': {
-        const p = split2();
-        if (!p || !fixed(13, p[0]) || p[0].length === 0) return undefined;
-        const serial = urnComponent(p[1], 20);
-        if (serial === undefined) return undefined;
-        const gtin = gtinFrom(cp, p[0]);
-        return { form, scheme, companyPrefix: cp, gtin, serial, digitalLink: `${base}01/${gtin}/21/${encodeDigitalLinkValue(serial)}` };
-      }
-      case 'sscc': {
-        if (!fixed(17, after) || after.length === 0) return undefined;
-        const sscc = withCheck(after.slice(0, 1) + cp + after.slice(1));
-        return { form, scheme, companyPrefix: cp, sscc, digitalLink: `${base}00/${sscc}` };
-      }
-      case 'sgln': {
-        const p = split2();
-        if (!p || !fixed(12, p[0])) return undefined;
-        const ext = urnComponent(p[1], 20);
-        if (ext === undefined) return undefined;
-        const gln = withCheck(cp + p[0]);
-        const dl = ext === '0' ? `${base}414/${gln}` : `${base}414/${gln}/254/${encodeDigitalLinkValue(ext)}`;
-        return { form, scheme, companyPrefix: cp, gln, extension: ext, digitalLink: dl };
-      }
-      case 'pgln': {
-        if (!fixed(12, after)) return undefined;
-        const gln = withCheck(cp + after);
-        return { form, scheme, companyPrefix: cp, gln, digitalLink: `${base}417/${gln}` };
-      }
-      case 'grai': {
-        const p = split2();
-        if (!p || !fixed(12, p[0])) return undefined;
-        const serial = urnComponent(p[1], 16);
-        if (serial === undefined) return undefined;
-        const key = withCheck('0' + cp + p[0]);
-        return { form, scheme, companyPrefix: cp, serial, digitalLink: `${base}8003/${key}${encodeDigitalLinkValue(serial)}` };
-      }
-      case 'giai': {
-        const ref = urnComponent(after, 30 - cp.length);
-        if (ref === undefined) return undefined;
-        return { form, scheme, companyPrefix: cp, serial: ref, digitalLink: `${base}8004/${cp}${encodeDigitalLinkValue(ref)}` };
-      }
-      case 'gsrn':
-      case 'gsrnp': {
-        if (!fixed(17, after)) return undefined;
-        const ai = scheme === 'gsrn' ? '8018' : '8017';
-        return { form, scheme, companyPrefix: cp, digitalLink: `${base}${ai}/${withCheck(cp + after)}` };
-      }
-      case 'gdti': {
-        const p = split2();
-        if (!p || !fixed(12, p[0])) return undefined;
-        const serial = urnComponent(p[1], 17);
-        if (serial === undefined) return undefined;
-        return { form, scheme, companyPrefix: cp, serial, digitalLink: `${base}253/${withCheck(cp + p[0])}${encodeDigitalLinkValue(serial)}` };
-      }
-      case 'sgcn': {
-        const p = split2();
-        if (!p || !fixed(12, p[0]) || !/^\d{1,12}$/.test(p[1])) return undefined;
-        return { form, scheme, companyPrefix: cp, serial: p[1], digitalLink: `${base}255/${withCheck(cp + p[0])}${p[1]}` };
-      }
-      case 'cpi': {
-        const last = after.lastIndexOf('.');
-        if (last < 0) return undefined;
-        const ref = pctDecode(after.slice(0, last));
-        const serial = after.slice(last + 1);
-        if (ref === undefined || ref.length === 0 || !CSET39.test(ref) || cp.length + ref.length > 30 || !/^\d{1,12}$/.test(serial)) return undefined;
-        return { form, scheme, companyPrefix: cp, serial, digitalLink: `${base}8010/${encodeDigitalLinkValue(cp + ref)}/8011/${serial}` };
-      }
-      case 'ginc': {
-        const ref = urnComponent(after, 30 - cp.length);
-        if (ref === undefined) return undefined;
-        return { form, scheme, companyPrefix: cp, digitalLink: `${base}401/${cp}${encodeDigitalLinkValue(ref)}` };
-      }
-      case 'gsin': {
-        if (!fixed(16, after)) return undefined;
-        return { form, scheme, companyPrefix: cp, digitalLink: `${base}402/${withCheck(cp + after)}` };
-      }
-      case 'itip': {
-        const parts = after.split('.');
-        if (parts.length < 4) return undefined;
-        const [ir, pp, tt] = parts as [string, string, string];
-        if (!fixed(13, ir) || ir.length === 0 || !/^\d{2}$/.test(pp) || !/^\d{2}$/.test(tt)) return undefined;
-        const serial = urnComponent(parts.slice(3).join('.'), 20);
-        if (serial === undefined) return undefined;
-        const gtin = gtinFrom(cp, ir);
-        return { form, scheme, companyPrefix: cp, gtin, serial, digitalLink: `${base}8006/${gtin}${pp}${tt}/21/${encodeDigitalLinkValue(serial)}` };
-      }
-      case 'upui': {
-        const p = split2();
-        if (!p || !fixed(13, p[0]) || p[0].length === 0) return undefined;
-        const tpx = urnComponent(p[1], 28);
-        if (tpx === undefined) return undefined;
-        const gtin = gtinFrom(cp, p[0]);
-        return { form, scheme, companyPrefix: cp, gtin, digitalLink: `${base}01/${gtin}/235/${encodeDigitalLinkValue(tpx)}` };
-      }
-      default:
-        return undefined;
-    }
-  }
-  if (form === 'class') {
-    if (scheme !== 'lgtin') return undefined;
-    const p = split2();
-    if (!p || !fixed(13, p[0]) || p[0].length === 0) return undefined;
-    const lot = urnComponent(p[1], 20);
-    if (lot === undefined) return undefined;
-    const gtin = gtinFrom(cp, p[0]);
-    return { form, scheme: 'lgtin', companyPrefix: cp, gtin, lot, digitalLink: `${base}01/${gtin}/10/${encodeDigitalLinkValue(lot)}` };
-  }
-  // idpat: the class of all instances of one key (patterns with a `*` in the last place only).
-  const parts = after.split('.');
-  if (parts[parts.length - 1] !== '*') return undefined;
-  const ref = parts[0] as string;
-  switch (scheme) {
-    case 'sgtin':
-    case 'upui': {
-      if (parts.length !== 2 || !fixed(13, ref) || ref.length === 0) return undefined;
-      const gtin = gtinFrom(cp, ref);
-      return { form, scheme, companyPrefix: cp, gtin, digitalLink: `${base}01/${gtin}` };
-    }
-    case 'grai':
-      if (parts.length !== 2 || !fixed(12, ref)) return undefined;
-      return { form, scheme, companyPrefix: cp, digitalLink: `${base}8003/${withCheck('0' + cp + ref)}` };
-    case 'gdti':
-    case 'sgcn':
-      if (parts.length !== 2 || !fixed(12, ref)) return undefined;
-      return { form, scheme, companyPrefix: cp, digitalLink: `${base}${scheme === 'gdti' ? '253' : '255'}/${withCheck(cp + ref)}` };
-    case 'cpi': {
-      const r = pctDecode(ref);
-      if (parts.length !== 2 || r === undefined || r.length === 0 || !CSET39.test(r)) return undefined;
-      return { form, scheme, companyPrefix: cp, digitalLink: `${base}8010/${encodeDigitalLinkValue(cp + r)}` };
-    }
-    case 'itip': {
-      if (parts.length !== 4 || !fixed(13, ref) || ref.length === 0 || !/^\d{2}$/.test(parts[1] as string) || !/^\d{2}$/.test(parts[2] as string)) return undefined;
-      const gtin = gtinFrom(cp, ref);
-      return { form, scheme, companyPrefix: cp, gtin, digitalLink: `${base}8006/${gtin}${parts[1] as string}${parts[2] as string}` };
-    }
-    default:
-      return undefined;
-  }
-}
+// The identifier API in one place: the key syntax and the EPC URN reader live in their own files.
+export { encodeDigitalLinkValue, gs1CheckDigit, hasValidCheckDigit } from './gs1-syntax.js';
+export { parseEpcUrn, type EpcScheme, type ParsedEpc } from './epc-urn.js';
 
 // ---------------------------------------------------------------------------------------------
 // GS1 Digital Link
@@ -559,6 +284,19 @@ function matchPrefix(ai: string, value: string, prefixes: readonly string[]): st
  */
 export function canonicalItemKey(input: string): string {
   return itemKeyInfo(input).key;
+}
+
+/**
+ * The canonical item key of an identifier, or undefined when it names no GS1 key (any URI may
+ * name an object in EPCIS; such objects have no item record). Other errors propagate.
+ */
+export function itemKeyOrUndefined(id: string): string | undefined {
+  try {
+    return itemKeyInfo(id).key;
+  } catch (err) {
+    if (err instanceof TraceError) return undefined;
+    throw err;
+  }
 }
 
 /**

@@ -10,8 +10,8 @@ export {
   prefixesOfContext,
   EMPTY_HASH_CONTEXT,
   type HashContext,
-  type JsonObject,
-} from './hash.js';
+} from './event-hash.js';
+export type { JsonObject } from '../common/json.js';
 export {
   canonicalItemKey,
   checkedKeyDigits,
@@ -29,7 +29,7 @@ export {
   type ParsedDigitalLink,
   type ParsedEpc,
 } from './identifiers.js';
-export { formatUtcMillis, hashTimestamp, parseOffset, parseTime, type ParsedTime } from './time.js';
+export { formatUtcMillis, hashTimestamp, parseOffset, parseTime, type ParsedTime } from './epcis-time.js';
 export { cbvWord, resolveVocabulary, vocabularyWords, type VocabularyKind, type VocabularyResolution } from './vocabulary.js';
 export {
   checkEventRules,
@@ -39,7 +39,7 @@ export {
   type EventType,
   type ValidateOptions,
   type ValidatedDocument,
-} from './validate.js';
+} from './epcis-validate.js';
 export {
   eventIdOf,
   prepareDocument,

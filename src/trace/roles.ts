@@ -7,7 +7,7 @@
 import type { Member, Role } from '../chain/types.js';
 import { actionsOf, eventFacts, type EventFacts, type TraceAction } from './actions.js';
 import { TraceError, type TraceProblem } from './errors.js';
-import type { JsonObject } from './hash.js';
+import type { JsonObject } from '../common/json.js';
 import { companyPrefixOf } from './identifiers.js';
 import type { PrefixMap } from './vocabulary.js';
 

@@ -14,9 +14,9 @@
 import type { Member } from '../chain/types.js';
 import { eventFacts, type EventFacts, type TraceAction } from './actions.js';
 import { TraceError } from './errors.js';
-import type { JsonObject } from './hash.js';
-import { itemKeyInfo, parseEpcUrn, parseDigitalLink } from './identifiers.js';
-import { parseTime } from './time.js';
+import { isObject, type JsonObject } from '../common/json.js';
+import { itemKeyInfo, itemKeyOrUndefined, parseEpcUrn, parseDigitalLink } from './identifiers.js';
+import { parseTime } from './epcis-time.js';
 
 export type ItemStatus = 'active' | 'in_transit' | 'dispensed' | 'decommissioned' | 'recalled' | 'destroyed' | 'suspect' | 'unknown';
 
@@ -80,9 +80,6 @@ export interface StatusOutput {
 
 const INACTIVE: ReadonlySet<ItemStatus> = new Set(['dispensed', 'decommissioned', 'destroyed']);
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function localName(k: string): string {
   return k.slice(Math.max(k.lastIndexOf(':'), k.lastIndexOf('/'), k.lastIndexOf('#'), k.lastIndexOf('}')) + 1);
@@ -93,16 +90,6 @@ function ilmdField(event: JsonObject, name: string): string | null {
   if (!isObject(ilmd)) return null;
   for (const [k, v] of Object.entries(ilmd)) if (localName(k) === name && (typeof v === 'string' || typeof v === 'number')) return String(v);
   return null;
-}
-
-function keyOf(id: string): string | undefined {
-  try {
-    return itemKeyInfo(id).key;
-  } catch (e) {
-    // Not a GS1 key (any URI may name an object in EPCIS): such objects have no status record.
-    if (e instanceof TraceError) return undefined;
-    throw e;
-  }
 }
 
 /** GTIN and lot of an LGTIN class (URN or Digital Link), or undefined. */
@@ -210,7 +197,7 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
   const t = typeof event['eventTime'] === 'string' ? parseTime(event['eventTime']) : undefined;
   const tr = new Transition(reader, input, t?.ms ?? input.blockTime);
   const who = input.submitter.id;
-  const keys = (ids: string[]): string[] => [...new Set(ids.map(keyOf).filter((k): k is string => k !== undefined))];
+  const keys = (ids: string[]): string[] => [...new Set(ids.map(itemKeyOrUndefined).filter((k): k is string => k !== undefined))];
 
   const inactiveGuard = (rec: ItemRecord, action: TraceAction): boolean => {
     if (!INACTIVE.has(rec.lifecycle)) return false;
@@ -248,7 +235,7 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
       break;
     }
     case 'pack': {
-      const parentKey = f.parentID !== undefined ? keyOf(f.parentID) : undefined;
+      const parentKey = f.parentID !== undefined ? itemKeyOrUndefined(f.parentID) : undefined;
       if (parentKey === undefined) break;
       const parent = await tr.edit(parentKey);
       if (parent.lifecycle === 'unknown') {
@@ -272,7 +259,7 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
       break;
     }
     case 'unpack': {
-      const parentKey = f.parentID !== undefined ? keyOf(f.parentID) : undefined;
+      const parentKey = f.parentID !== undefined ? itemKeyOrUndefined(f.parentID) : undefined;
       if (parentKey === undefined) break;
       const parent = await tr.edit(parentKey);
       const named = keys(f.epcs);

@@ -5,6 +5,7 @@
  * field mean" for the validator and the event hash.
  */
 import epcisContext from './data/epcis-context.json' with { type: 'json' };
+import { isObject } from '../common/json.js';
 
 export type VocabularyKind =
   | 'bizStep'
@@ -21,10 +22,6 @@ export const GS1_VOC_BASE = 'https://gs1.org/voc/';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
-
-function isObject(v: Json | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const root = (epcisContext as unknown as { '@context': JsonObject })['@context'];
 

@@ -1,7 +1,7 @@
 /** Conformance: every case of shared/vectors/compact-target.json (Bitcoin Core SetCompact/GetCompact). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BlockError } from '../../src/chain/errors.js';
+import { BlockError } from '../../src/common/errors.js';
 import { decodeCompact, encodeCompact, targetFromBits } from '../../src/consensus/target.js';
 
 interface DecodeCase {

@@ -1,7 +1,7 @@
 /** Conformance: RFC 6962 roots and every audit path of shared/vectors/merkle-rfc6962.json. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../../src/chain/bytes.js';
+import { fromHex, toHex } from '../../src/common/bytes.js';
 import { auditPath, merkleRoot, merkleTree, verifyAuditPath } from '../../src/chain/merkle.js';
 
 interface Vectors {

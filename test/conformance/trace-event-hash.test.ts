@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { eventsOfDocument, eventPrehash, hashContextOf, hashPrehash, documentEventHashes } from '../../src/trace/hash.js';
+import { eventsOfDocument, eventPrehash, hashContextOf, hashPrehash, documentEventHashes } from '../../src/trace/event-hash.js';
 
 const VECTORS = fileURLToPath(new URL('../../../shared/vectors/epcis-event-hash/', import.meta.url));
 

@@ -13,7 +13,7 @@ const load = (f: string): Record<string, unknown> => JSON.parse(readFileSync(EXA
 const dev: Member = { id: 'dev', name: 'dev', role: 'dev', signingKey: '00'.repeat(32), peerId: 'p', gs1CompanyPrefixes: [], canSeal: true };
 
 /**
- * Examples whose IDs differ from the reference implementation's on purpose (see src/trace/hash.ts):
+ * Examples whose IDs differ from the reference implementation's on purpose (see src/trace/event-hash.ts):
  * - the reference fails on the whole document (pyld rejects a redefined protected term / a
  *   context entry that is an object), so it prints no ID; tracechain computes one;
  * - `component: "cbv:Comp-latitude"` is a CURIE of the EPCIS context's `cbv` prefix, which the

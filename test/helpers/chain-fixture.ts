@@ -16,15 +16,15 @@ import { generateKeyPair, keyId, sign, type KeyPair } from '../../src/chain/keys
 import { blockSigningMessage, makeBlock, type Block } from '../../src/chain/block.js';
 import { encodeHeader, hashHeaderBytes, setNonce, type Header } from '../../src/chain/header.js';
 import { merkleRoot } from '../../src/chain/merkle.js';
-import { TxError } from '../../src/chain/errors.js';
-import { fromHex, toHex, utf8 } from '../../src/chain/bytes.js';
-import { sha256 } from '../../src/chain/hash.js';
+import { TxError } from '../../src/common/errors.js';
+import { fromHex, toHex, utf8 } from '../../src/common/bytes.js';
+import { sha256 } from '../../src/chain/sha256.js';
 import { jcs, signTx, txId } from '../../src/chain/tx.js';
 import { targetFromBits, hashMeetsTarget } from '../../src/consensus/target.js';
 import { memberOf, makeGenesis } from '../../src/node/dev-consortium.js';
 import { LevelChainStore } from '../../src/storage/index.js';
 import type { HeaderEntry } from '../../src/chain/store.js';
-import type { ItemReader, TxRules } from '../../src/chain/tx-rules.js';
+import type { ItemReader, TxRules } from '../../src/chain/tx-rules-port.js';
 import type { TxLog } from '../../src/chain/tx-log.js';
 import type { ConsortiumParams, Genesis, SignedTx } from '../../src/chain/types.js';
 

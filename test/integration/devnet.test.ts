@@ -1,11 +1,11 @@
 /**
  * `tracechain devnet` as the external contract states it: N members on loopback, roles in
  * order, the manufacturers owning the given prefixes, one JSON line per ready node, and every
- * node stopped on SIGTERM.
+ * node stopped on SIGTERM; and no node outlives a devnet killed with SIGKILL.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, removeDir, tempDir, waitFor } from '../helpers/node-process.js';
 import type { Genesis } from '../../src/chain/types.js';
@@ -21,10 +21,37 @@ interface Line {
 
 let proc: ChildProcess | undefined;
 let dir = '';
+/** Node processes a devnet started: killed here if a test left any behind. */
+const orphans: number[] = [];
 afterAll(async () => {
   if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  for (const pid of orphans) if (alive(pid)) process.kill(pid, 'SIGKILL');
   if (dir) await removeDir(dir);
 });
+
+/** Linux /proc: a process's parent PID and state, or undefined once it is gone. */
+function procStat(pid: number): { ppid: number; state: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0] as string, ppid: Number(rest[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running (a zombie waiting for its reaper has exited). */
+function alive(pid: number): boolean {
+  const s = procStat(pid);
+  return s !== undefined && s.state !== 'Z';
+}
+
+function childrenOf(ppid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^[0-9]+$/.test(d))
+    .map(Number)
+    .filter((pid) => procStat(pid)?.ppid === ppid);
+}
 
 function readLines(p: ChildProcess, n: number, timeoutMs: number, stderr: string[]): Promise<Line[]> {
   return new Promise((resolve, reject) => {
@@ -127,6 +154,32 @@ describe('tracechain devnet', () => {
           return err instanceof TypeError;
         }
       }, 10_000);
+    }
+  });
+
+  it('takes its nodes down with it when it is killed with SIGKILL', async () => {
+    dir ||= await tempDir('tracechain-devnet-');
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const stderr: string[] = [];
+    const devnet = spawn(process.execPath, [BIN, 'devnet', '--nodes', '2', '--dir', join(dir, 'killed'), '--base-port', String(base), '--block-interval', '500'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc = devnet;
+    devnet.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+    const lines = await readLines(devnet, 2, 90_000, stderr);
+    const pids = childrenOf(devnet.pid as number);
+    orphans.push(...pids);
+    expect(pids).toHaveLength(2);
+
+    const exited = new Promise<void>((r) => devnet.once('exit', () => r()));
+    devnet.kill('SIGKILL');
+    await exited;
+    // Each node sees its devnet gone and shuts down as on SIGTERM: within a few seconds, not never.
+    await waitFor('every devnet node gone', async () => pids.every((pid) => !alive(pid)), 10_000);
+    for (const l of lines) {
+      const log = readFileSync(join(l.data, 'node.log'), 'utf8');
+      expect(log).toMatch(/"reason":"parent process gone".*"msg":"shutting down"/);
+      expect(log).toMatch(/"msg":"node stopped"/);
     }
   });
 });

@@ -14,7 +14,7 @@ import { generateSwarmKey, parseSwarmKey } from '../../src/p2p/swarm-key.js';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { encodeBlock } from '../../src/chain/block.js';
-import { toHex } from '../../src/chain/bytes.js';
+import { toHex } from '../../src/common/bytes.js';
 import { txId } from '../../src/chain/tx.js';
 import type { TxOrigin } from '../../src/chain/chain.js';
 import { buildBlock, extendChain, makeConsortium, makeTestTx, waitUntil, type TestConsortium } from '../unit/p2p/helpers.js';

@@ -23,7 +23,7 @@ import { Mempool } from '../../src/chain/mempool.js';
 import { InlineTxVerifier } from '../../src/chain/tx-verifier.js';
 import { MemberRegistry } from '../../src/chain/registry.js';
 import { encodeBlock } from '../../src/chain/block.js';
-import { traceRules } from '../../src/trace/tx-rules.js';
+import { traceRules } from '../../src/trace/chain-rules.js';
 import { LevelChainStore } from '../../src/storage/index.js';
 import { createHost, type Host } from '../../src/p2p/host.js';
 import { topicsFor } from '../../src/p2p/gossip.js';

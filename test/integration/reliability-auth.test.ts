@@ -13,7 +13,7 @@ import { BIN, removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } f
 import { capture, commissionDoc, FAST, sleep, tokenOf } from '../chaos/lib.js';
 import { generateKeyPair, keyId } from '../../src/chain/keys.js';
 import { signTx } from '../../src/chain/tx.js';
-import { toHex } from '../../src/chain/bytes.js';
+import { toHex } from '../../src/common/bytes.js';
 import { hashToken } from '../../src/node/data-dir.js';
 import type { SignedTx } from '../../src/chain/types.js';
 

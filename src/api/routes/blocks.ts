@@ -1,7 +1,7 @@
 /** GET /blocks/tip and GET /blocks/:hashOrHeight. */
 import type { FastifyInstance } from 'fastify';
 import type { Block } from '../../chain/block.js';
-import { toHex } from '../../chain/bytes.js';
+import { toHex } from '../../common/bytes.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem } from '../problem.js';
 

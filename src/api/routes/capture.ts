@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/rate-limit';
-import { fromHex, utf8 } from '../../chain/bytes.js';
+import { fromHex, utf8 } from '../../common/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import type { CapturePool } from '../capture-pool.js';

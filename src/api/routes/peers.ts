@@ -2,38 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 
-export interface PeerInfo {
-  peerId: string;
-  name: string;
-  role: string;
-  memberId: string;
-  address: string | null;
-  direction: 'inbound' | 'outbound' | null;
-  latencyMs: number | null;
-  tip: { height: number; hash: string } | null;
-  score: number;
-}
-
-export interface SyncInfo {
-  height: number;
-  /** Best height any peer has shown. */
-  bestKnownHeight: number;
-  syncing: boolean;
-  synced: boolean;
-}
-
-/** The p2p service as the API sees it; absent on a node that runs without a network. */
-export interface NetworkView {
-  self(): { peerId: string; addresses: string[] };
-  peers(): PeerInfo[];
-  sync(): SyncInfo;
-  blocked(): string[];
-  /** Refuse and disconnect these members (an empty list heals). */
-  setBlocked(peerIds: string[]): void;
-  banned(): { peerId: string; until: number }[];
-  isMember(peerId: string): boolean;
-}
-
 export const peersSchema = {
   $id: 'Peers',
   type: 'object',

@@ -9,15 +9,10 @@ export { targetToBytes, targetWords, digestMeetsTarget, MAX_TARGET, MAX_NONCE, H
 export { TsKernel, TS_KERNEL_NAME } from './ts-kernel.js';
 export { NobleKernel, NOBLE_KERNEL_NAME } from './noble-kernel.js';
 export { WasmSimdKernel, createWasmKernel, loadSha256dModule, defaultWasmUrl, WASM_KERNEL_NAME } from './wasm-kernel.js';
-export { builtFileUrl } from '../../runtime/built-file.js';
 
 export type KernelName = typeof WASM_KERNEL_NAME | typeof TS_KERNEL_NAME | typeof NOBLE_KERNEL_NAME;
 export type KernelChoice = KernelName | 'auto';
 export const KERNEL_NAMES: readonly KernelName[] = [WASM_KERNEL_NAME, TS_KERNEL_NAME, NOBLE_KERNEL_NAME];
-
-export function isKernelChoice(x: unknown): x is KernelChoice {
-  return x === 'auto' || (typeof x === 'string' && (KERNEL_NAMES as readonly string[]).includes(x));
-}
 
 /**
  * Creates a kernel. `auto` is the wasm SIMD kernel when the runtime supports WebAssembly SIMD

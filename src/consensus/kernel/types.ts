@@ -56,16 +56,6 @@ export function targetWords(target: Uint8Array, out: Uint32Array = new Uint32Arr
   return out;
 }
 
-/** True when the digest words (big-endian order) are <= the target words. */
-export function wordsAtMost(digest: ArrayLike<number>, target: ArrayLike<number>): boolean {
-  for (let i = 0; i < 8; i++) {
-    const d = (digest[i] as number) >>> 0;
-    const t = (target[i] as number) >>> 0;
-    if (d !== t) return d < t;
-  }
-  return true;
-}
-
 /** True when `digest` (32 bytes) read big-endian is <= `target` (32 bytes, big-endian). */
 export function digestMeetsTarget(digest: Uint8Array, target: Uint8Array): boolean {
   for (let i = 0; i < 32; i++) {

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { builtFileUrl } from '../../runtime/built-file.js';
+import { workerEntryUrl } from '../../runtime/worker-entries.js';
 import { HashrateMeter } from './meter.js';
 import { checkJob, rangeIndexOf, verifyNonce, type NonceRange } from './nonce-space.js';
 import { CTRL_CLOSED, CTRL_IDLE, type FromWorker, type JobMessage, type WorkerInit } from './protocol.js';
@@ -72,7 +72,7 @@ export class WorkerPoolMiner implements Miner {
     // a startup failure is also kept in this.failure and reported by mine(); this handler only
     // stops it from counting as unhandled when nobody awaits ready()
     this.readyPromise.catch(() => undefined);
-    const workerUrl = opts.workerUrl ?? builtFileUrl('./worker.js', import.meta.url);
+    const workerUrl = opts.workerUrl ?? workerEntryUrl('miner');
     for (let i = 0; i < workers; i++) {
       const init: WorkerInit = { index: i, ctrl, counters, kernel: opts.kernel ?? 'auto', wasmUrl: opts.wasmUrl?.href, sliceMs };
       const w = new Worker(workerUrl, { workerData: init, name: `tracechain-miner-${i}` });

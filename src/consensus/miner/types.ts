@@ -68,6 +68,6 @@ export interface MinerOptions {
 export interface PoolOptions extends MinerOptions {
   /** Worker threads (default max(1, cores - 1)). */
   workers?: number;
-  /** Worker entry script (default: the compiled worker.js next to the compiled pool module). */
+  /** Worker entry script (default: the compiled runtime/miner-worker.js). */
   workerUrl?: URL;
 }

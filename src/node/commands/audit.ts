@@ -3,7 +3,7 @@ import { auditChain, type AuditReport } from '../../chain/audit.js';
 import { LevelChainStore } from '../../storage/index.js';
 import { DataDir, FILES } from '../data-dir.js';
 import { progressBar } from '../progress.js';
-import { traceRules } from '../../trace/tx-rules.js';
+import { traceRules } from '../../trace/chain-rules.js';
 
 export async function auditCommand(opts: { data: string; json?: boolean }, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const dir = new DataDir(opts.data);

@@ -6,13 +6,15 @@
  * again); the GS1 company prefixes given by --prefixes go round-robin to the manufacturers;
  * every member may seal. Node i serves its API on 127.0.0.1:P+i and libp2p on
  * /ip4/127.0.0.1/tcp/P+100+i, dials every other member, and writes its log to DIR/<name>/node.log.
+ * The nodes are started with --exit-with-parent over an IPC channel: a devnet that dies without
+ * stopping them (SIGKILL) takes them down with it.
  * Once node i answers /health with 200 its line is printed:
  *   {"name","role","api","token","peerId","data"}
  * SIGINT or SIGTERM stops every node and exits. Run again on the same DIR to restart the same
  * consortium with its chain.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,10 +148,18 @@ export async function devnetCommand(opts: DevnetOptions, out: NodeJS.WritableStr
     const others = manifest.nodes.map((_, j) => j).filter((j) => j !== i).map(addr);
     const args = [script, 'start', '--data', n.dir, '--api', `127.0.0.1:${ports.api}`, '--p2p', `/ip4/127.0.0.1/tcp/${ports.p2p}`, '--workers', String(opts.workers), '--log-level', opts.logLevel];
     if (others.length > 0) args.push('--bootstrap', ...others);
-    const log = createWriteStream(join(n.dir, 'node.log'), { flags: 'a' });
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    // The node exits when this process is gone, even killed with SIGKILL: the IPC channel closes
+    // and --exit-with-parent stops it. It writes its log itself, so the log outlives us too.
+    args.push('--exit-with-parent');
+    const log = openSync(join(n.dir, 'node.log'), 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, args, { stdio: ['ignore', log, log, 'ipc'] });
+    } finally {
+      closeSync(log);
+    }
+    // The channel is the node's lifeline, not a reason to keep this process running.
+    child.channel?.unref();
     child.on('exit', (code, signal) => {
       if (!stopping) {
         failed ??= `${n.name} exited (${signal ?? code}); see ${join(n.dir, 'node.log')}`;

@@ -9,13 +9,13 @@
 import { ClassicLevel } from 'classic-level';
 import { pino } from 'pino';
 import { Chain } from '../../chain/chain.js';
-import { StoreDamagedError } from '../../chain/errors.js';
+import { StoreDamagedError } from '../../common/errors.js';
 import { genesisBlock } from '../../chain/genesis.js';
 import { Mempool } from '../../chain/mempool.js';
 import { MemberRegistry } from '../../chain/registry.js';
 import { InlineTxVerifier } from '../../chain/tx-verifier.js';
 import { LevelChainStore, StorageError } from '../../storage/index.js';
-import { traceRules } from '../../trace/tx-rules.js';
+import { traceRules } from '../../trace/chain-rules.js';
 import { DataDir, FILES } from '../data-dir.js';
 import { progressBar, type Progress } from '../progress.js';
 

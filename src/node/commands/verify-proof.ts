@@ -10,15 +10,15 @@
  *      height, with the same tx ID at that index of as many txs.
  * Exit 0 when every event checks out; 1 otherwise (each failure named).
  */
-import { fromHex, toHex, utf8 } from '../../chain/bytes.js';
-import { sha256, sha256d } from '../../chain/hash.js';
+import { fromHex, toHex, utf8 } from '../../common/bytes.js';
+import { sha256, sha256d } from '../../chain/sha256.js';
 import { decodeHeader, HEADER_SIZE } from '../../chain/header.js';
 import { verifyAuditPath } from '../../chain/merkle.js';
 import { jcs, txBodyOf } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import { hashMeetsTarget, targetFromBits } from '../../consensus/target.js';
 import { eventIdOf } from '../../trace/document.js';
-import type { Proof } from '../../api/provenance.js';
+import type { Proof } from '../../api/proof-material.js';
 import { ApiClient, ApiError, readInput, runClientCommand, type ClientFlags } from './client.js';
 
 /** The proof object of a /trace or /events/:id answer (the API's own type). */

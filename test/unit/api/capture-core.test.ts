@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
 import { encodeTx, signTx, txId, verifyTxSignature } from '../../../src/chain/tx.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { Member, SignedTx } from '../../../src/chain/types.js';
-import { prepareCapture, spliceSignature, type CaptureSetup } from '../../../src/api/capture-core.js';
-import { jcs } from '../../../src/chain/tx.js';
+import { prepareCapture, type CaptureSetup } from '../../../src/api/capture-core.js';
 
 const key = generateKeyPair();
 const member = (role: Member['role']): Member => ({ id: keyIdHex(key.publicKey), name: `a ${role}`, role, signingKey: toHex(key.publicKey), peerId: 'p', gs1CompanyPrefixes: role === 'manufacturer' ? ['0614141'] : [], canSeal: true });
@@ -37,11 +36,6 @@ describe('prepareCapture', () => {
     expect(tx.time).toBe(1_700_000_000_123);
     const reference = signTx({ v: 1, chain: tx.chain, kind: 'epcis', submitter: tx.submitter, time: tx.time, events: tx.events, eventIds: tx.eventIds }, key.secretKey);
     expect(new TextDecoder().decode(encodeTx(reference))).toBe(out.tx);
-  });
-
-  it('spliceSignature puts sig where RFC 8785 does', () => {
-    const body = { v: 1, chain: '00'.repeat(32), kind: 'epcis', submitter: '11'.repeat(20), time: 7, events: [{ x: 1 }], eventIds: ['e'] };
-    expect(spliceSignature(jcs(body), '22'.repeat(64))).toBe(jcs({ ...body, sig: '22'.repeat(64) }));
   });
 
   it('refuses bad JSON, prototype poisoning, every invalid event (paths), duplicates within the document', () => {

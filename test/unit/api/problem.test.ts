@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toProblem } from '../../../src/api/problem.js';
 import { TraceError } from '../../../src/trace/errors.js';
-import { TxError } from '../../../src/chain/errors.js';
+import { TxError } from '../../../src/common/errors.js';
 
 describe('problem details mapping', () => {
   it('TraceError: 400 listing every problem; role errors 403 naming the rule', () => {

@@ -2,39 +2,18 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { auditPath, merkleRoot } from '../../../src/chain/merkle.js';
 import { txId } from '../../../src/chain/tx.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { encodeBlock, makeBlock } from '../../../src/chain/block.js';
-import { flatAuditPath, flatTreeLevels, materialOf, Provenance, writeEventEntry } from '../../../src/api/provenance.js';
+import { Provenance, writeEventEntry } from '../../../src/api/provenance.js';
+import { materialOf } from '../../../src/api/proof-material.js';
 import { indexTxEvents } from '../../../src/api/tx-text.js';
 import type { Chain } from '../../../src/chain/chain.js';
 import { JsonBytes } from '../../../src/api/json-bytes.js';
 import { HttpProblem } from '../../../src/api/problem.js';
-import { LruCache } from '../../../src/api/lru.js';
+import { LruCache } from '../../../src/common/lru.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { awkwardEvent, tx } from './tx-fixtures.js';
 
-
-describe('flat merkle tree', () => {
-  it('gives the same root and audit paths as chain/merkle.ts', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 70 }), fc.nat(), (n, seed) => {
-        const leaves = Array.from({ length: n }, (_, i) => {
-          const b = new Uint8Array(32);
-          b[0] = i;
-          b[1] = seed & 0xff;
-          b[31] = (seed >> 8) & 0xff;
-          return b;
-        });
-        const flat = new Uint8Array(n * 32);
-        leaves.forEach((l, i) => flat.set(l, i * 32));
-        const levels = flatTreeLevels(flat, n);
-        expect(toHex((levels[levels.length - 1] as Uint8Array).subarray(0, 32))).toBe(toHex(merkleRoot(leaves)));
-        for (let i = 0; i < n; i++) expect(flatAuditPath(levels, i)).toEqual(auditPath(leaves, i).map((p) => toHex(p)));
-      }),
-      { numRuns: 60 },
-    );
-  });
-});
 
 describe('LruCache', () => {
   it('evicts the least recently used entries past its budget and never keeps an entry larger than it', () => {

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApi } from '../../../src/api/server.js';
 import { toProblem } from '../../../src/api/problem.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { txId } from '../../../src/chain/tx.js';
 import { TxLogError } from '../../../src/chain/tx-log.js';
 import { FileTxLog } from '../../../src/storage/tx-log.js';

@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { encodeTx, txId } from '../../../src/chain/tx.js';
-import { toHex } from '../../../src/chain/bytes.js';
-import { indexTxEvents, txIdFromCanonical, txIdOfText } from '../../../src/api/tx-text.js';
+import { toHex } from '../../../src/common/bytes.js';
+import { indexTxEvents } from '../../../src/api/tx-text.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { awkwardEvent, tx } from './tx-fixtures.js';
-
-describe('txIdFromCanonical', () => {
-  it('equals the tx ID for txs whose events try to look like the tail', () => {
-    const tricky = [
-      { type: 'ObjectEvent', note: '"sig":"' + '0'.repeat(128) + '","submitter":"' + '1'.repeat(40) + '","time":1,"v":1}' },
-      { kind: 'epcis', sig: 'f'.repeat(128), submitter: 'e'.repeat(40), time: 5, v: 1 },
-      { 'ünïcödé': '日本語 ✓', n: 1.5e-7 },
-    ];
-    for (const t of [tx(tricky), tx([{ a: 1 }], 0), tx([{ b: [] }], Number.MAX_SAFE_INTEGER)]) {
-      const bytes = encodeTx(t);
-      expect(toHex(txIdFromCanonical(bytes) as Uint8Array)).toBe(toHex(txId(t)));
-      expect(toHex(txIdOfText(new TextDecoder().decode(bytes)) as Uint8Array)).toBe(toHex(txId(t)));
-    }
-  });
-
-  it('is undefined when the tail is not canonical', () => {
-    const text = JSON.stringify({ sig: 'x', v: 1 });
-    expect(txIdFromCanonical(new TextEncoder().encode(text))).toBeUndefined();
-    expect(txIdOfText(text)).toBeUndefined();
-  });
-});
 
 describe('indexTxEvents (event slices without JSON.parse)', () => {
   it('finds every event ID and event: a slice is what JSON.stringify(JSON.parse(tx)).events[k] gives unless flagged', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { toHex } from '../../../src/chain/bytes.js';
-import { TxError } from '../../../src/chain/errors.js';
+import { toHex } from '../../../src/common/bytes.js';
+import { TxError } from '../../../src/common/errors.js';
 import { txId } from '../../../src/chain/tx.js';
 import { buildBlock, extend, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
 

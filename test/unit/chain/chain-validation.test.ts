@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockError } from '../../../src/chain/errors.js';
+import { BlockError } from '../../../src/common/errors.js';
 import { makeBlock, decodeBlock, encodeBlock } from '../../../src/chain/block.js';
 import { randomBytes } from 'node:crypto';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { buildBlock, extend, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<BlockError> {

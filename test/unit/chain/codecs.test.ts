@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeHeader, encodeHeader, HEADER_SIZE, type Header } from '../../../src/chain/header.js';
-import { BlockError, TxError } from '../../../src/chain/errors.js';
+import { BlockError, TxError } from '../../../src/common/errors.js';
 import { generateKeyPair, keyIdHex, keyPairFromSecret, sign, verify } from '../../../src/chain/keys.js';
 import { decodeTx, encodeTx, signTx, txId, verifyTxSignature, txSigningMessage } from '../../../src/chain/tx.js';
-import { fromHex, toHex, utf8 } from '../../../src/chain/bytes.js';
+import { fromHex, toHex, utf8 } from '../../../src/common/bytes.js';
 import { Mempool } from '../../../src/chain/mempool.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 

@@ -5,7 +5,7 @@
  * the last 11) are rejected; the future window edge is exact.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockError } from '../../../src/chain/errors.js';
+import { BlockError } from '../../../src/common/errors.js';
 import { buildBlock, extend, makeFixture, type Fixture } from '../../helpers/chain-fixture.js';
 
 const HOUR = 3_600_000;

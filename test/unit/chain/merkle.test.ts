@@ -1,15 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, equalBytes, toHex, u32BE } from '../../../src/chain/bytes.js';
-import { sha256, sha256d } from '../../../src/chain/hash.js';
+import { concatBytes, equalBytes, toHex, u32BE } from '../../../src/common/bytes.js';
+import { sha256, sha256d } from '../../../src/chain/sha256.js';
 import {
   auditPath,
   emptyRoot,
   leafHash,
+  levelsPath,
+  levelsRoot,
   merkleRoot,
   merkleTree,
   nodeHash,
   rootFromAuditPath,
+  treeLevelsOfIds,
   verifyAuditPath,
 } from '../../../src/chain/merkle.js';
 
@@ -80,6 +83,23 @@ describe('merkle root', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('flat levels over 32-byte leaves (what the API caches per block) give the recursive root and paths', () => {
+    fc.assert(
+      fc.property(treeAndIndex, ({ n, seed, i }) => {
+        const leaves = makeLeaves(n, seed);
+        const flat = new Uint8Array(n * 32);
+        leaves.forEach((l, k) => flat.set(l, k * 32));
+        const levels = treeLevelsOfIds(flat, n);
+        expect(toHex(levelsRoot(levels))).toBe(toHex(mthRef(leaves)));
+        expect(levelsPath(levels, i).map(toHex)).toEqual(pathRef(i, leaves).map(toHex));
+      }),
+      { numRuns: 100 },
+    );
+    expect(toHex(levelsRoot(treeLevelsOfIds(new Uint8Array(0), 0)))).toBe(toHex(emptyRoot()));
+    expect(() => treeLevelsOfIds(new Uint8Array(33), 1)).toThrow(RangeError);
+    expect(() => levelsPath(treeLevelsOfIds(new Uint8Array(64), 2), 2)).toThrow(RangeError);
   });
 
   it('auditPath rejects an index out of range', () => {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Chain } from '../../../src/chain/chain.js';
 import { encodeBlock, makeBlock, type Block } from '../../../src/chain/block.js';
-import { BlockError } from '../../../src/chain/errors.js';
+import { BlockError } from '../../../src/common/errors.js';
 import { Mempool } from '../../../src/chain/mempool.js';
 import { WorkerPoolTxVerifier } from '../../../src/chain/verifier-pool.js';
 import type { SealItem } from '../../../src/chain/verifier-protocol.js';

@@ -4,7 +4,7 @@
  * the mempool again and the error reaches the caller. Gossip, reorg and replay admit no record.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { txId } from '../../../src/chain/tx.js';
 import { TxLogError, type TxLog } from '../../../src/chain/tx-log.js';
 import { makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { txId } from '../../../src/chain/tx.js';
 import { TxLogFinality } from '../../../src/chain/tx-log-finality.js';
 import { FileTxLog } from '../../../src/storage/tx-log.js';

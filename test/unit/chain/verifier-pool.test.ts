@@ -8,7 +8,7 @@ import { generateKeyPair, keyIdHex, sign } from '../../../src/chain/keys.js';
 import { blockSigningMessage } from '../../../src/chain/block.js';
 import { signTx } from '../../../src/chain/tx.js';
 import { prepareDocument } from '../../../src/trace/index.js';
-import { traceRules } from '../../../src/trace/tx-rules.js';
+import { traceRules } from '../../../src/trace/chain-rules.js';
 import { makeGenesis, memberOf } from '../../../src/node/dev-consortium.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 

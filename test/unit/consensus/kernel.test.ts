@@ -9,7 +9,6 @@ import {
   loadSha256dModule,
   targetToBytes,
   digestMeetsTarget,
-  builtFileUrl,
   wasmSimdAvailable,
   type HashKernel,
 } from '../../../src/consensus/kernel/index.js';
@@ -159,12 +158,6 @@ describe('kernel helpers', () => {
     expect(Buffer.from(targetToBytes(0x0102n)).toString('hex')).toBe('00'.repeat(30) + '0102');
     expect(() => targetToBytes(-1n)).toThrow(RangeError);
     expect(() => targetToBytes(1n << 256n)).toThrow(RangeError);
-  });
-
-  it('builtFileUrl maps a module under src/ to its dist/ mirror and leaves compiled modules alone', () => {
-    // nothing exists under /nonexistent: the first candidate (the rootDir "." layout) is named
-    expect(builtFileUrl('./worker.js', 'file:///nonexistent/src/consensus/miner/pool.ts').href).toBe('file:///nonexistent/dist/src/consensus/miner/worker.js');
-    expect(builtFileUrl('./worker.js', 'file:///nonexistent/dist/src/consensus/miner/pool.js').href).toBe('file:///nonexistent/dist/src/consensus/miner/worker.js');
   });
 
   it('the generated module validates and is deterministic', () => {

@@ -43,10 +43,10 @@ beforeAll(() => {
   run(join(root, 'node_modules/typescript/bin/tsc'), [
     ...['--ignoreConfig', '--outDir', buildDir, '--rootDir', root, '--module', 'nodenext', '--moduleResolution', 'nodenext'],
     ...['--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', '--declaration', 'false'],
-    join(root, 'src/consensus/miner/worker.ts'),
+    join(root, 'src/runtime/miner-worker.ts'),
   ]);
   run(join(root, 'assembly/build.mjs'), [join(buildDir, 'src/consensus/kernel')]);
-  workerUrl = pathToFileURL(join(buildDir, 'src/consensus/miner/worker.js'));
+  workerUrl = pathToFileURL(join(buildDir, 'src/runtime/miner-worker.js'));
   wasmUrl = pathToFileURL(join(buildDir, 'src/consensus/kernel/sha256d.wasm'));
 }, 120_000);
 

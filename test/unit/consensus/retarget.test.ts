@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlockError } from '../../../src/chain/errors.js';
+import { BlockError } from '../../../src/common/errors.js';
 import { asertFactor, asertTarget, checkBits, genesisAnchor, nextBits, type AsertAnchor } from '../../../src/consensus/retarget.js';
 import { encodeCompact, targetFromBits } from '../../../src/consensus/target.js';
 import { bitsForWork, workFromBits } from '../../../src/consensus/work.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bytesToBigIntBE } from '../../../src/chain/bytes.js';
-import { BlockError } from '../../../src/chain/errors.js';
+import { bytesToBigIntBE } from '../../../src/common/bytes.js';
+import { BlockError } from '../../../src/common/errors.js';
 import {
   decodeCompact,
   encodeCompact,

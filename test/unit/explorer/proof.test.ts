@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { buildBlock, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
 import { checkProofIndependently } from '../../helpers/independent-proof.js';
-import { Provenance, type Proof } from '../../../src/api/provenance.js';
+import { Provenance } from '../../../src/api/provenance.js';
+import type { Proof } from '../../../src/api/proof-material.js';
 import { jcs } from '../../../src/chain/tx.js';
 import { canonicalJson, compactTarget, sha256Engine, sha256Fallback, verifyEventProof, type EventProof } from '../../../assets/explorer/proof.js';
 

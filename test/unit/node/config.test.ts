@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { DEFAULT_API_OPTIONS } from '../../../src/api/options.js';
 import {
   applyEnv,
   checkConfigValues,
@@ -113,6 +114,22 @@ describe('merging a config file', () => {
         'dev.blockIntervalMs: must be a whole number from 100 to 3600000, got 1.5',
       ]),
     );
+  });
+
+  it("holds every API option with the API's own defaults, and checks the ones it used to lack", () => {
+    expect(defaultConfig().api).toEqual(DEFAULT_API_OPTIONS);
+    expect(defaultConfig().api).not.toBe(DEFAULT_API_OPTIONS); // a copy: a config never edits the defaults
+    const { config, problems } = mergeConfigCollect(defaultConfig(), { api: { captureQueue: 32, queryScanBudget: 500 } });
+    expect(problems).toEqual([]);
+    expect(config.api.captureQueue).toBe(32);
+    expect(config.api.queryScanBudget).toBe(500);
+    const c = defaultConfig();
+    c.api.captureQueue = 0;
+    c.api.maxHeapFraction = 1.5;
+    expect(checkConfigValues(c)).toEqual([
+      'api.captureQueue: must be a whole number from 1 to 9007199254740991, got 0',
+      'api.maxHeapFraction: must be a number above 0 and at most 1, got 1.5',
+    ]);
   });
 });
 

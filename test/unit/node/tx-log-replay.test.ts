@@ -9,7 +9,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { canonicalTx, txId } from '../../../src/chain/tx.js';
 import { InlineTxVerifier } from '../../../src/chain/tx-verifier.js';
 import { FileTxLog } from '../../../src/storage/tx-log.js';

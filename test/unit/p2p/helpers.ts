@@ -19,7 +19,7 @@ import { generateKeyPair, keyId, sign, type KeyPair } from '../../../src/chain/k
 import { blockSigningMessage, makeBlock, type Block } from '../../../src/chain/block.js';
 import { encodeHeader, hashHeaderBytes, setNonce, type Header } from '../../../src/chain/header.js';
 import { merkleRoot } from '../../../src/chain/merkle.js';
-import { fromHex, toHex } from '../../../src/chain/bytes.js';
+import { fromHex, toHex } from '../../../src/common/bytes.js';
 import { signTx, txId } from '../../../src/chain/tx.js';
 import { hashMeetsTarget, targetFromBits } from '../../../src/consensus/target.js';
 import { makeGenesis, memberOf } from '../../../src/node/dev-consortium.js';

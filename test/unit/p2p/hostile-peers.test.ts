@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { encodeBlock, makeBlock } from '../../../src/chain/block.js';
 import { encodeTx, signTx } from '../../../src/chain/tx.js';
 import { generateKeyPair, keyId } from '../../../src/chain/keys.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import { chainPort } from '../../../src/p2p/chain-port.js';
 import { GossipValidators } from '../../../src/p2p/gossip.js';
 import { buildBlock, extend, GENESIS_TIME, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
@@ -136,6 +136,22 @@ describe('hostile peers: gossip', () => {
     // Each is reported as its publisher's chain running ahead of our clock (sync then does not count it as "known").
     expect(ahead).toHaveLength(150);
     expect(ahead.every((a) => a.peer === MEMBER && a.height === 2)).toBe(true);
+  });
+
+  it('a tx is admitted as its canonical bytes; the same tx in another encoding is rejected and not admitted', async () => {
+    const tx = makeTx(fx, [{ epc: 'urn:canon', action: 'commission' }]);
+    const bytes = encodeTx(tx);
+    // Same content, keys in another order: not the one encoding a tx has.
+    const reordered = new TextEncoder().encode(JSON.stringify({ v: tx.v, sig: tx.sig, chain: tx.chain, kind: tx.kind, submitter: tx.submitter, time: tx.time, events: tx.events, eventIds: tx.eventIds }));
+    expect(await gossip.validateTx('evil', MEMBER, reordered)).toBe('reject');
+    expect(offences.map((o) => o.code)).toEqual(['MALFORMED']);
+    expect(fx.chain.mempool.size).toBe(0);
+    const admitted: Uint8Array[] = [];
+    fx.chain.on('tx', (_t, _id, origin, raw) => origin === 'gossip' && admitted.push(raw));
+    expect(await gossip.validateTx('peer', MEMBER, bytes)).toBe('accept');
+    const [entry] = fx.chain.mempool.select(1 << 20);
+    expect(entry && toHex(entry.raw)).toBe(toHex(bytes));
+    expect(admitted.map((a) => toHex(a))).toEqual([toHex(bytes)]);
   });
 
   it('a flood of txs stays within the mempool cap; non-member and replayed txs are refused', async () => {

@@ -4,7 +4,7 @@ import { buildLocator, findForkHeight, locatorHeights, serveHeaders, type Header
 import { chainPort, type ChainPort } from '../../../src/p2p/chain-port.js';
 import { headerSourceOf } from '../../../src/p2p/sync-protocol.js';
 import { checkHeaderBatch, HeaderBatchError } from '../../../src/p2p/headers.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { Block } from '../../../src/chain/block.js';
 import type { HeaderEntry } from '../../../src/chain/store.js';
 import { buildBlock, extendChain, makeConsortium, type TestConsortium } from './helpers.js';

@@ -1,6 +1,6 @@
 /** The one code → gossip verdict mapping: one case per error code, and non-validation errors. */
 import { describe, expect, it } from 'vitest';
-import { BlockError, TxError, type BlockErrorCode, type TxErrorCode } from '../../../src/chain/errors.js';
+import { BlockError, TxError, type BlockErrorCode, type TxErrorCode } from '../../../src/common/errors.js';
 import { BLOCK_VERDICT, TX_VERDICT, blockVerdict, txVerdict, type Verdict } from '../../../src/p2p/verdict.js';
 
 const BLOCK_EXPECTED: Record<BlockErrorCode, Verdict> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareBytes, equalBytes, toHex } from '../../../src/chain/bytes.js';
+import { compareBytes, equalBytes, toHex } from '../../../src/common/bytes.js';
 import type { HeaderEntry, UndoRecord } from '../../../src/chain/store.js';
 import * as c from '../../../src/storage/codecs.js';
 import { StorageArgumentError } from '../../../src/storage/errors.js';

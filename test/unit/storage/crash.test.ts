@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { Block } from '../../../src/chain/block.js';
 import { LevelChainStore } from '../../../src/storage/level-store.js';
 import { extend, fakeBlock, fakeTx, tempDir, withGenesis } from './helpers.js';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from '../../../src/chain/hash.js';
+import { sha256 } from '../../../src/chain/sha256.js';
 import { decodeMempoolFile, encodeMempoolFile, loadMempoolFile, MempoolFileError } from '../../../src/storage/mempool-file.js';
 
 const MAX = 1 << 20;

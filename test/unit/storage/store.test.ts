@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ClassicLevel } from 'classic-level';
 import pino from 'pino';
 import { encodeBlock, type Block } from '../../../src/chain/block.js';
-import { toHex } from '../../../src/chain/bytes.js';
+import { toHex } from '../../../src/common/bytes.js';
 import type { ConnectBatch, EpcHistoryEntry } from '../../../src/chain/store.js';
 import { encodeU32 } from '../../../src/storage/codecs.js';
 import {

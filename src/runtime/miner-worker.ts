@@ -1,14 +1,14 @@
 /**
- * Miner worker entry. Mines the job it is sent in slices of about `sliceMs`, checking the
+ * Miner worker thread entry (for consensus/miner/pool.ts). Mines the job it is sent in slices of about `sliceMs`, checking the
  * shared control word between slices: when it no longer holds this job's id (abort, new job,
  * close) the worker stops within one slice and returns to its message loop. Hash totals go to
  * a shared counter after every slice. Errors are not caught: they end the worker and reach the
  * pool's 'error' handler, which rejects the pending job.
  */
-import '../../node/shims.js';
+import './shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createKernel, targetToBytes } from '../kernel/index.js';
-import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { createKernel, targetToBytes } from '../consensus/kernel/index.js';
+import type { FromWorker, ToWorker, WorkerInit } from '../consensus/miner/protocol.js';
 
 const MIN_SLICE = 64;
 const MAX_SLICE = 1 << 22;

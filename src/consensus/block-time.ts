@@ -6,7 +6,7 @@
  *   not invalid: TIME_TOO_NEW carries how far ahead it is, so the caller holds it and retries
  *   at `retryAt` rather than banning the peer. TIME_TOO_OLD is a permanent fault.
  */
-import { BlockError } from '../chain/errors.js';
+import { BlockError } from '../common/errors.js';
 
 /** Number of ancestors whose times make the median time past. */
 export const MTP_WINDOW = 11;

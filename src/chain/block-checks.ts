@@ -3,14 +3,14 @@
  * (height, bits, proof of work, time, sealer right and signature) and body (size, tx count,
  * duplicate txs, merkle root). Each failure throws a BlockError with its code.
  */
-import { BlockError } from './errors.js';
+import { BlockError } from '../common/errors.js';
 import { blockSigningMessage, type Block } from './block.js';
 import { HEADER_VERSION } from './header.js';
 import { merkleRoot } from './merkle.js';
-import { equalBytes, toHex } from './bytes.js';
+import { equalBytes, toHex } from '../common/bytes.js';
 import { verify } from './keys.js';
 import { targetFromBits, hashMeetsTarget } from '../consensus/target.js';
-import { checkBlockTime } from '../consensus/time.js';
+import { checkBlockTime } from '../consensus/block-time.js';
 import type { MemberRegistry } from './registry.js';
 import type { HeaderEntry } from './store.js';
 import type { ConsortiumParams } from './types.js';
@@ -26,7 +26,7 @@ export interface HeaderContext {
   registry: MemberRegistry;
   /**
    * This node already verified this block's sealer signature (the same hash and signature
-   * bytes, see Chain.preverifyBlocks): skip only that one Ed25519 verify. Every other check,
+   * bytes, see Chain.prepareBlocks): skip only that one Ed25519 verify. Every other check,
    * the sealer's right included, still runs here.
    */
   sealVerified?: boolean;

@@ -1,27 +1,12 @@
 /**
- * Capture worker thread: runs prepareCapture (parse, validate, hash, sign) off the main thread.
- * Protocol: { id, body: ArrayBuffer, time } in, { id, outcome } out; { id, error } for a bug.
+ * Capture worker thread entry: runs prepareCapture (parse, validate, hash, sign) off the main
+ * thread for api/capture-pool.ts. Messages: api/capture-protocol.ts.
  */
+import './shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { fromHex } from '../chain/bytes.js';
-import { prepareCapture, type CaptureOutcome, type CaptureSetup } from './capture-core.js';
-import type { Member } from '../chain/types.js';
-
-export interface CaptureWorkerInit {
-  member: Member;
-  secretKeyHex: string;
-  chainId: string;
-  maxTxBytes: number;
-  maxEventsPerTx: number;
-}
-
-export interface CaptureRequest {
-  id: number;
-  body: ArrayBuffer;
-  time: number;
-}
-
-export type CaptureReply = { id: number; outcome: CaptureOutcome } | { id: number; error: string };
+import { fromHex } from '../common/bytes.js';
+import { prepareCapture, type CaptureSetup } from '../api/capture-core.js';
+import type { CaptureReply, CaptureRequest, CaptureWorkerInit } from '../api/capture-protocol.js';
 
 const init = workerData as CaptureWorkerInit;
 const setup: CaptureSetup = {

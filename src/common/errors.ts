@@ -75,3 +75,25 @@ export class StoreDamagedError extends Error {
     super(`store damaged: block ${hash} ${message}`);
   }
 }
+
+/**
+ * The chain cannot do what was asked in its present state: it is shutting down, the store holds
+ * another consortium's chain, or a connect/disconnect was asked of a block that does not extend
+ * (or is not) the tip. Never a verdict on a block or tx (a caller must not mark anything invalid
+ * for it): our own state, not a peer's fault.
+ */
+export type ChainStateCode = 'SHUTTING_DOWN' | 'WRONG_CHAIN' | 'NOT_THE_TIP';
+
+/** An error whose code is one of a closed set `C`; the message starts with the code. */
+export class CodedError<C extends string> extends Error {
+  constructor(
+    readonly code: C,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export class ChainStateError extends CodedError<ChainStateCode> {
+  override readonly name = 'ChainStateError';
+}

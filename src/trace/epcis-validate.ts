@@ -7,9 +7,10 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import schema from './data/epcis-json-schema.json' with { type: 'json' };
 import { TraceError, type TraceErrorCode, type TraceProblem } from './errors.js';
-import { eventsOfDocument, hashContextOf, type HashContext, type JsonObject } from './hash.js';
+import { isObject, type JsonObject } from '../common/json.js';
+import { eventsOfDocument, hashContextOf, type HashContext } from './event-hash.js';
 import { checkedKeyDigits, hasValidCheckDigit, parseDigitalLink, parseEpcUrn } from './identifiers.js';
-import { parseOffset, parseTime } from './time.js';
+import { parseOffset, parseTime } from './epcis-time.js';
 import { resolveVocabulary, type VocabularyKind } from './vocabulary.js';
 
 export const DEFAULT_MAX_EVENTS = 10_000;
@@ -50,9 +51,6 @@ function schemaValidator(): ValidateFunction {
   return compiled;
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function schemaProblems(errors: readonly ErrorObject[] | null | undefined): TraceProblem[] {
   const out: TraceProblem[] = [];

@@ -1,16 +1,17 @@
 /**
- * Verifier worker: runs verifyTxSync (signature, chain, submitter, EPCIS rules, event IDs,
+ * Verifier worker thread entry (for chain/verifier-pool.ts): runs verifyTxSync (signature, chain, submitter, EPCIS rules, event IDs,
  * roles) and blocks' sealer signature checks off the main thread. Unexpected errors are
- * answered as such, never as a valid tx or signature.
+ * answered as such, never as a valid tx or signature. chain/ reaches the EPCIS rules only through
+ * its `TxRules` port: this entry is where trace's implementation is plugged in.
  */
-import '../node/shims.js';
+import './shims.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TxError } from './errors.js';
-import { MemberRegistry } from './registry.js';
-import { verifyTxSync } from './tx-verifier.js';
-import { sealSignatureValid } from './validate.js';
-import { traceRules } from '../trace/tx-rules.js';
-import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
+import { TxError } from '../common/errors.js';
+import { MemberRegistry } from '../chain/registry.js';
+import { verifyTxSync } from '../chain/tx-verifier.js';
+import { sealSignatureValid } from '../chain/block-checks.js';
+import { traceRules } from '../trace/chain-rules.js';
+import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from '../chain/verifier-protocol.js';
 
 if (parentPort === null) throw new Error('verifier worker must run in a worker thread');
 const port = parentPort;

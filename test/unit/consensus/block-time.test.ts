@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlockError } from '../../../src/chain/errors.js';
-import { checkBlockTime, medianTimePast, MTP_WINDOW } from '../../../src/consensus/time.js';
+import { BlockError } from '../../../src/common/errors.js';
+import { checkBlockTime, medianTimePast, MTP_WINDOW } from '../../../src/consensus/block-time.js';
 
 function caught(fn: () => void): BlockError {
   try {

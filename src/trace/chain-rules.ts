@@ -1,20 +1,21 @@
 /**
- * The trace rules as the chain consumes them (chain/tx-rules.ts): stateless event checks for a
+ * The trace rules as the chain consumes them (chain/tx-rules-port.ts): stateless event checks for a
  * tx (EPCIS rules, event IDs, role), item keys for the EPC history index, and item status.
  * TraceErrors become TxErrors here, so the chain and its callers see one error family.
  */
-import { TxError } from '../chain/errors.js';
-import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules.js';
+import { TxError } from '../common/errors.js';
+import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
 import type { StoredItem } from '../chain/store.js';
 import type { Member, SignedTx } from '../chain/types.js';
 import { eventFacts } from './actions.js';
 import { verifyEventIds } from './document.js';
 import { TraceError, type TraceProblem } from './errors.js';
-import { prefixesOfContext, type JsonObject } from './hash.js';
-import { itemKeyInfo } from './identifiers.js';
+import type { JsonObject } from '../common/json.js';
+import { prefixesOfContext } from './event-hash.js';
+import { itemKeyOrUndefined } from './identifiers.js';
 import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
-import { checkEventRules } from './validate.js';
+import { checkEventRules } from './epcis-validate.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {
@@ -32,16 +33,6 @@ export function toTxError(err: TraceError): TxError {
       return new TxError('NO_EVENTS', err.message, details);
     default:
       return new TxError('INVALID_EVENT', err.message, details);
-  }
-}
-
-/** Canonical item key of an identifier, or undefined for a URI that names no GS1 item. */
-function itemKey(id: string): string | undefined {
-  try {
-    return itemKeyInfo(id).key;
-  } catch (err) {
-    if (err instanceof TraceError) return undefined;
-    throw err;
   }
 }
 
@@ -77,7 +68,7 @@ export function itemKeysOfEvent(event: Record<string, unknown>): string[] {
   if (f.parentID !== undefined) ids.push(f.parentID);
   const keys = new Set<string>();
   for (const id of ids) {
-    const k = itemKey(id);
+    const k = itemKeyOrUndefined(id);
     if (k !== undefined) keys.add(k);
   }
   return [...keys];

@@ -25,13 +25,17 @@
  *   redeclare the `cbv` prefix (the EPCIS context defines it).
  * - Values the reference cannot process (e.g. a bizTransaction without a type, "inf") are hashed
  *   as written instead of making the whole event fail.
+ *
+ * Longer than our ~450-line norm on purpose: the steps above are one algorithm that has to agree
+ * with the reference's step by step, and the tree builder, corrections and orderings feed each
+ * other; read in one file, in the order the hash is made.
  */
 import { createHash } from 'node:crypto';
+import { isObject, type JsonObject } from '../common/json.js';
 import { normaliseGs1Uri } from './identifiers.js';
-import { hashTimestamp } from './time.js';
+import { hashTimestamp } from './epcis-time.js';
 import { LEGACY_CBV_URNS, STANDARD_PREFIXES, vocabularyWords, type VocabularyKind } from './vocabulary.js';
 
-export type JsonObject = Record<string, unknown>;
 
 /** What the hash needs from the enclosing document. */
 export interface HashContext {
@@ -46,9 +50,6 @@ export const EMPTY_HASH_CONTEXT: HashContext = { prefixes: new Map(), ignoreFiel
 /** Namespace the reference treats as "repository internal"; its `:ignoreFields` list is honoured. */
 export const IGNORE_FIELDS_NAMESPACE = 'https://repository-x.example.com/';
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Prefix declarations of a JSON-LD @context value (string entries name remote contexts: skipped). */
 export function prefixesOfContext(context: unknown, into: Map<string, string> = new Map()): Map<string, string> {
@@ -537,10 +538,6 @@ function generic(children: readonly HashNode[]): string {
   }
   if (sort) sortStrings(values);
   return values.join('');
-}
-
-export interface HashOptions {
-  context?: HashContext;
 }
 
 /** The pre-hash string of one event (for diagnosis; the ID is SHA-256 of its UTF-8 bytes). */

@@ -1,11 +1,15 @@
 /**
  * Block template assembly: the header a sealer mines on top of a parent, with the pending txs
  * chosen for it. Pure: the caller passes the clock reading and the pool's selection.
+ *
+ * It lives in chain/ (not consensus/, as DESIGN.md's table has it) because it assembles the
+ * chain's own formats, the header and the merkle root; consensus/ supplies the numbers (bits,
+ * median time past) through the caller and imports nothing from chain/.
  */
-import { HEADER_VERSION, type Header } from '../chain/header.js';
-import { merkleRoot } from '../chain/merkle.js';
-import { fromHex } from '../chain/bytes.js';
-import type { SignedTx } from '../chain/types.js';
+import { HEADER_VERSION, type Header } from './header.js';
+import { merkleRoot } from './merkle.js';
+import { fromHex } from '../common/bytes.js';
+import type { SignedTx } from './types.js';
 
 export interface TemplateInput {
   parent: { hash: string; height: number };

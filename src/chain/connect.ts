@@ -1,0 +1,194 @@
+/**
+ * A stage of block import: connecting a stored block to the main chain, and disconnecting the
+ * tip (reorgs), each as ONE atomic store batch with the tip pointer in it.
+ *
+ * A connect checks what only the main chain can say (no tx or event of the block is on it
+ * already), runs every event through the item-status rules over an overlay of the block's own
+ * writes, and writes the indexes, the item states, the recalled lots and the undo record that
+ * lets a disconnect restore the state before. The in-memory tip moves only after the batch is
+ * written, so a failed write leaves memory and disk agreeing. While one runs, `stateBusy` is
+ * set, and `stateVersion` moves after it, so mempool admission can run its reads outside the
+ * chain's writer and still know whether the chain changed under them.
+ */
+import { BlockError, ChainStateError, StoreDamagedError, TxError } from '../common/errors.js';
+import { toHex } from '../common/bytes.js';
+import type { Block } from './block.js';
+import type { EventIdFilter } from './event-filter.js';
+import type { Mempool } from './mempool.js';
+import type { MemberRegistry } from './registry.js';
+import type { StoredBlocks } from './stored-blocks.js';
+import type { ItemReader, TxRules } from './tx-rules-port.js';
+import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
+import type { Member } from './types.js';
+
+export interface ConnectModules {
+  store: ChainStore;
+  rules: TxRules;
+  registry: MemberRegistry;
+  blocks: StoredBlocks;
+  mempool: Mempool;
+  /** The main chain's event IDs (admission's duplicate pre-check): a connect adds its events. */
+  eventFilter: EventIdFilter;
+}
+
+/** The EPC history rows of a block: one per item an event names. */
+export function historyOf(rules: TxRules, block: Block): EpcHistoryEntry[] {
+  const out: EpcHistoryEntry[] = [];
+  block.txs.forEach((tx, txIndex) => {
+    tx.events.forEach((event, eventIndex) => {
+      const eventId = tx.eventIds[eventIndex] as string;
+      for (const key of new Set(rules.itemKeysOf(event))) {
+        out.push({ key, height: block.header.height, txIndex, eventIndex, eventId });
+      }
+    });
+  });
+  return out;
+}
+
+export class BlockConnector {
+  private tipEntry: HeaderEntry;
+  private version = 0;
+  private busy = false;
+
+  constructor(
+    private readonly modules: ConnectModules,
+    tip: HeaderEntry,
+  ) {
+    this.tipEntry = tip;
+  }
+
+  /** The main chain's tip. */
+  get tip(): HeaderEntry {
+    return this.tipEntry;
+  }
+
+  /** Bumped after every connect or disconnect. */
+  get stateVersion(): number {
+    return this.version;
+  }
+
+  /** A connect or disconnect is running. */
+  get stateBusy(): boolean {
+    return this.busy;
+  }
+
+  /** Connect the stored block of `entry` on top of the tip: one atomic batch. Throws BlockError/TxError for a block the main chain refuses. */
+  connect(entry: HeaderEntry, durable = true): Promise<Block> {
+    return this.changingState(() => this.connectInner(entry, durable));
+  }
+
+  /** Disconnect the tip block (`entry`): one atomic batch restoring its undo data; `parent` becomes the tip. */
+  disconnect(entry: HeaderEntry, parent: HeaderEntry): Promise<Block> {
+    return this.changingState(() => this.disconnectInner(entry, parent));
+  }
+
+  private async changingState<T>(fn: () => Promise<T>): Promise<T> {
+    this.busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.busy = false;
+      this.version++;
+    }
+  }
+
+  private async connectInner(entry: HeaderEntry, durable: boolean): Promise<Block> {
+    const { store, rules, blocks, eventFilter, mempool } = this.modules;
+    const block = await blocks.read(entry.hash);
+    if (entry.prevHash !== this.tipEntry.hash) throw new ChainStateError('NOT_THE_TIP', `connect ${entry.hash}: its parent ${entry.prevHash} is not the tip ${this.tipEntry.hash}`);
+    const history = historyOf(rules, block);
+    const batch: ConnectBatch = { block, txLocations: [], events: [], history, items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    const txIds = block.txIds.map((t) => toHex(t));
+    const eventIds = block.txs.flatMap((t) => t.eventIds);
+    const itemKeys = [...new Set(history.map((h) => h.key))];
+    // One round trip each for what the block must not repeat, and for the items it touches.
+    const [txLocs, eventLocs, items] = await Promise.all([store.getTxLocations(txIds), store.getEventLocations(eventIds), store.getItems(itemKeys)]);
+    txLocs.forEach((loc, i) => {
+      if (loc) throw new BlockError('DUPLICATE_TX', `tx ${txIds[i]} is already on the chain`, { txId: txIds[i] });
+    });
+    const seenEvents = new Set<string>();
+    let k = 0;
+    for (const [i, tx] of block.txs.entries()) {
+      const id = txIds[i] as string;
+      batch.txLocations.push({ txId: id, loc: { blockHash: entry.hash, height: entry.height, index: i } });
+      for (const [j, eventId] of tx.eventIds.entries()) {
+        if (seenEvents.has(eventId) || eventLocs[k++]) {
+          throw new TxError('DUPLICATE_EVENT', `event ${eventId} of tx ${id} is already on the chain`, { eventId });
+        }
+        seenEvents.add(eventId);
+        batch.events.push({ eventId, loc: { txId: id, index: j } });
+      }
+    }
+    const before = new Map<string, StoredItem | null>();
+    itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
+    await this.applyItemEffects(block, batch, before);
+    await store.connect(batch, { sync: durable });
+    for (const e of batch.events) eventFilter.add(e.eventId);
+    this.tipEntry = entry;
+    mempool.removeIncluded(txIds, seenEvents);
+    return block;
+  }
+
+  /**
+   * Run every event through the item-status rules over an overlay of this block's writes.
+   * `before` holds the pre-block state of the items the block names (prefetched); other items
+   * (children of a shipped case, say) are read on demand and remembered there.
+   */
+  private async applyItemEffects(block: Block, batch: ConnectBatch, before: Map<string, StoredItem | null>): Promise<void> {
+    const { store, rules, registry } = this.modules;
+    const items = new Map<string, StoredItem>();
+    const lots = new Map<string, LotKey>();
+    const undo: UndoRecord = batch.undo;
+    const lotKey = (l: LotKey): string => `${l.gtin}\u0000${l.lot}`;
+    const prior = async (key: string): Promise<StoredItem | null> => {
+      let v = before.get(key);
+      if (v === undefined) {
+        v = (await store.getItem(key)) ?? null;
+        before.set(key, v);
+      }
+      return v;
+    };
+    const reader: ItemReader = {
+      getItem: async (key) => items.get(key) ?? (await prior(key)) ?? undefined,
+      isLotRecalled: async (lot) => lots.has(lotKey(lot)) || (await store.isLotRecalled(lot)),
+    };
+    for (const tx of block.txs) {
+      const submitter = registry.get(tx.submitter) as Member;
+      for (const [j, event] of tx.events.entries()) {
+        const effects = await rules.applyEvent(reader, { event, eventId: tx.eventIds[j] as string, submitter, blockTime: block.header.time });
+        for (const item of effects.items) {
+          if (!items.has(item.key)) undo.items.push({ key: item.key, prev: await prior(item.key) });
+          items.set(item.key, item);
+        }
+        for (const lot of effects.recalledLots) {
+          const key = lotKey(lot);
+          if (lots.has(key)) continue;
+          const prev = await store.isLotRecalled(lot);
+          if (prev) continue;
+          lots.set(key, lot);
+          undo.lots.push({ lot, prev });
+        }
+      }
+    }
+    batch.items = [...items.values()];
+    batch.recalledLots = [...lots.values()];
+  }
+
+  private async disconnectInner(entry: HeaderEntry, parent: HeaderEntry): Promise<Block> {
+    const { store, rules, blocks } = this.modules;
+    if (entry.hash !== this.tipEntry.hash) throw new ChainStateError('NOT_THE_TIP', `disconnect ${entry.hash}: the tip is ${this.tipEntry.hash}`);
+    const block = await blocks.read(entry.hash);
+    const undo = await store.getUndo(entry.hash);
+    if (!undo) throw new StoreDamagedError(entry.hash, 'has no undo data (run tracechain reindex)');
+    await store.disconnect({
+      block,
+      txIds: block.txIds.map((t) => toHex(t)),
+      eventIds: block.txs.flatMap((t) => t.eventIds),
+      history: historyOf(rules, block),
+      undo,
+      newTip: { hash: parent.hash, height: parent.height },
+    });
+    this.tipEntry = parent;
+    return block;
+  }
+}
