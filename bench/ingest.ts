@@ -11,6 +11,10 @@
  * commitment (poll resolution ~50 ms), refusals. In the same run: node:crypto Ed25519 verify
  * rate on one core (the limit of txs a node can check from gossip; captures are signed, not
  * verified, locally) and validate+hash events/s on one core (trace engine alone).
+ *
+ * The node runs with its tx log (each 202 after an fsync; the phase reports how many records
+ * shared each fsync) unless `txLog: false` (`--no-tx-log`), which exists only to measure what
+ * durability costs: such a node acknowledges from memory.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,10 +36,12 @@ export interface IngestOptions {
   blockIntervalMs: number;
   /** Capture worker threads of the node. */
   captureWorkers: number;
+  /** Run the node with its tx log (false: the benchmark-only comparison without durable 202s). */
+  txLog: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1 };
+export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1, txLog: true };
 
 export interface IngestPhase {
   eventsPerDocument: number;
@@ -55,6 +61,9 @@ export interface IngestPhase {
   refused: number;
   errors: number;
   blocks: number;
+  /** Tx log records appended and fsyncs during the phase (group commit: records per fsync); 0 without the tx log. */
+  txLogAppends: number;
+  txLogFsyncs: number;
 }
 
 export interface IngestReport {
@@ -64,6 +73,7 @@ export interface IngestReport {
   blockIntervalMs: number;
   miningWorkers: number;
   captureWorkers: number;
+  txLog: boolean;
   cores: number;
 }
 
@@ -162,6 +172,16 @@ class ChainFollower {
   }
 }
 
+/** The tx log's append and fsync counts from the node's /metrics (0 without a tx log). */
+async function txLogCounts(http: HttpClient): Promise<{ appends: number; fsyncs: number }> {
+  const text = (await http.request('GET', '/metrics')).body;
+  const read = (name: string): number => {
+    const m = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  return { appends: read('tracechain_txlog_appends'), fsyncs: read('tracechain_txlog_fsyncs') };
+}
+
 async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void): Promise<IngestPhase> {
   const http = new HttpClient(node.api, opts.clients + 2);
   const pending = new Map<string, Pending>();
@@ -177,6 +197,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
     lastCommit = at;
   });
   await follower.start();
+  const logBefore = await txLogCounts(http);
   let documents = 0;
   let acceptedEvents = 0;
   let refused = 0;
@@ -212,6 +233,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
   while (pending.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 100));
   clearInterval(ticker);
   await follower.stop();
+  const logAfter = await txLogCounts(http);
   http.close();
   latencies.sort((a, b) => a - b);
   const commitSpan = (lastCommit - t0) / 1000;
@@ -230,6 +252,8 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
     refused,
     errors,
     blocks: follower.blocks,
+    txLogAppends: logAfter.appends - logBefore.appends,
+    txLogFsyncs: logAfter.fsyncs - logBefore.fsyncs,
   };
 }
 
@@ -249,7 +273,7 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
   const config = join(dir, 'config.json');
   await writeFile(
     config,
-    JSON.stringify({ api: { rateLimit: { writeMax: 10_000_000, readMax: 10_000_000, timeWindowMs: 10_000 }, captureWorkers: opts.captureWorkers }, mempool: { maxTxs: 200_000, maxBytes: 512 * 1024 * 1024 } }),
+    JSON.stringify({ api: { rateLimit: { writeMax: 10_000_000, readMax: 10_000_000, timeWindowMs: 10_000 }, captureWorkers: opts.captureWorkers }, txLog: { enabled: opts.txLog }, mempool: { maxTxs: 200_000, maxBytes: 512 * 1024 * 1024 } }),
   );
   const node = await startBenchNode(['--data', join(dir, 'data'), '--workers', String(opts.workers), '--block-interval', String(opts.blockIntervalMs), '--config', config]);
   try {
@@ -264,6 +288,7 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
       blockIntervalMs: opts.blockIntervalMs,
       miningWorkers: opts.workers,
       captureWorkers: opts.captureWorkers,
+      txLog: opts.txLog,
       cores,
     };
   } finally {
@@ -285,6 +310,9 @@ export function formatIngestTable(r: IngestReport): string {
     '',
     `limits on this machine (${r.cores} cores): Ed25519 verify ${r.ed25519VerifiesPerSecond}/s on one core (node:crypto); validate+hash ${r.validateHashEventsPerSecond} events/s on one core`,
     `node: dev chain, block interval ${r.blockIntervalMs} ms, ${r.miningWorkers} mining worker(s), ${r.captureWorkers} capture worker(s); latency = POST to the block being visible (poll ~50 ms)`,
+    r.txLog
+      ? `tx log on: every 202 after its record was fsynced; records per fsync (group commit): ${r.phases.map((p) => `${p.eventsPerDocument} ev/doc ${p.txLogFsyncs > 0 ? (p.txLogAppends / p.txLogFsyncs).toFixed(1) : '-'} (${p.txLogAppends} records, ${p.txLogFsyncs} fsyncs)`).join('; ')}`
+      : 'tx log OFF (--no-tx-log): a benchmark comparison only, these 202s were not durable',
     'committed ev/s = all the phase\'s events / (phase start -> block holding its last tx, drain included); while posting = events in blocks seen before the clients stopped / posting time',
   );
   return lines.join('\n');

@@ -9,18 +9,21 @@ import type { Block } from '../chain/block.js';
 import type { Chain, ReorgInfo, TxOrigin } from '../chain/chain.js';
 import type { SignedTx } from '../chain/types.js';
 import type { StorageHealth } from '../storage/write-guard.js';
+import type { TxLogStats } from '../chain/tx-log.js';
 
 export interface MetricSources {
   peers(): number;
   hashrate(): number;
   /** The chain store's write state (absent: not tracked). */
   storage(): StorageHealth | undefined;
+  /** The tx log's figures (absent: no tx log). */
+  txLog(): TxLogStats | undefined;
 }
 
 export class NodeMetrics {
   readonly registry = new Registry();
   private chain: Chain | undefined;
-  private sources: MetricSources = { peers: () => 0, hashrate: () => 0, storage: () => undefined };
+  private sources: MetricSources = { peers: () => 0, hashrate: () => 0, storage: () => undefined, txLog: () => undefined };
   private readonly blocksImported: Counter<string>;
   private readonly txsImported: Counter<string>;
   private readonly eventsImported: Counter<string>;
@@ -113,6 +116,22 @@ export class NodeMetrics {
         if (free !== undefined) this.set(free);
       },
     });
+    const txLogGauge = (name: string, help: string, read: (s: TxLogStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const stats = self().sources.txLog();
+          if (stats !== undefined) this.set(read(stats));
+        },
+      });
+    };
+    txLogGauge('tracechain_txlog_live_records', 'Tx log records not yet settled (their tx is not final)', (s) => s.liveRecords);
+    txLogGauge('tracechain_txlog_bytes', 'Bytes in the tx log segments', (s) => s.bytes);
+    txLogGauge('tracechain_txlog_segments', 'Tx log segment files', (s) => s.segments);
+    txLogGauge('tracechain_txlog_appends', 'Records appended to the tx log since start (each acknowledged after its fsync)', (s) => s.appends);
+    txLogGauge('tracechain_txlog_fsyncs', 'Tx log fsyncs since start (group commit: appends / fsyncs records share each)', (s) => s.fsyncs);
     this.blocksImported = new Counter({ name: 'tracechain_blocks_imported_total', help: 'Blocks connected to the main chain', registers });
     this.txsImported = new Counter({ name: 'tracechain_txs_imported_total', help: 'Transactions in connected blocks', registers });
     this.eventsImported = new Counter({ name: 'tracechain_events_imported_total', help: 'EPCIS events in connected blocks', registers });

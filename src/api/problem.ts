@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BlockError, StoreDamagedError, TxError, type TxErrorCode } from '../common/errors.js';
+import { TxLogError, type TxLogErrorCode } from '../chain/tx-log.js';
 import { StorageError, type StorageErrorCode } from '../storage/errors.js';
 import { TraceError, type TraceErrorCode } from '../trace/errors.js';
 
@@ -56,6 +57,8 @@ export const API_PROBLEMS = {
   CAPTURE_BUSY: { status: 503, title: 'Service unavailable' },
   INDEX_NOT_READY: { status: 503, title: 'Service unavailable' },
   SHUTTING_DOWN: { status: 503, title: 'Service unavailable' },
+  TX_LOG_BUSY: { status: 503, title: 'Service unavailable' },
+  TX_LOG_CLOSED: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ApiProblemCode = keyof typeof API_PROBLEMS;
@@ -157,6 +160,24 @@ const STORAGE_PROBLEM: Readonly<Record<StorageErrorCode, 'STORE_DAMAGED' | 'STOR
   BAD_STATE: null,
 };
 
+/**
+ * Tx log error code → the problem it is answered as. The tx was not made durable, so it was not
+ * acknowledged (it left the mempool again): a 503 to retry, never a 202.
+ */
+const TX_LOG_PROBLEM: Readonly<Record<TxLogErrorCode, ApiProblemCode>> = {
+  TX_LOG_UNWRITABLE: 'STORE_UNWRITABLE',
+  TX_LOG_BUSY: 'TX_LOG_BUSY',
+  TX_LOG_CLOSED: 'TX_LOG_CLOSED',
+};
+
+function txLogProblem(err: TxLogError): HttpProblem {
+  return new HttpProblem(
+    TX_LOG_PROBLEM[err.code],
+    `${err.message}; the tx was not accepted, retry later (capture is idempotent: if it was recorded after all, the answer says where)`,
+    { retryAfterSeconds: err.retryAfterSeconds },
+  );
+}
+
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad request',
   401: 'Authentication required',
@@ -203,6 +224,7 @@ export function toProblem(err: unknown): Problem {
     const p = storageProblem(err);
     if (p !== undefined) return toProblem(p);
   }
+  if (err instanceof TxLogError) return toProblem(txLogProblem(err));
   if (err instanceof HttpProblem) {
     return { type: PROBLEM_BASE + kebab(err.code), title: err.title, status: err.status, detail: err.message, code: err.code, ...err.extensions };
   }

@@ -26,6 +26,9 @@ import { SerialQueue } from './serial.js';
 import type { Mempool } from './mempool.js';
 import { EventIdFilter } from './event-filter.js';
 import type { TxVerifier } from './tx-verifier.js';
+import type { TxLog } from './tx-log.js';
+import { beginDurableAdmission } from './tx-log-admission.js';
+import { canonicalTx, type CanonicalTx } from './tx.js';
 import type { TxRules } from './tx-rules-port.js';
 import type { ChainStore, HeaderEntry } from './store.js';
 import type { ConsortiumParams, Genesis, SignedTx } from './types.js';
@@ -55,6 +58,8 @@ export interface ChainModules {
   rules: TxRules;
   verifier: TxVerifier;
   mempool: Mempool;
+  /** Where a local tx is made durable before submitTx resolves (absent: acknowledged from memory). */
+  txLog?: TxLog;
   clock: () => number;
   logger: Logger;
 }
@@ -379,9 +384,17 @@ export class Chain extends EventEmitter<ChainEvents> {
    * and pool (duplicates). Throws TxError; DUPLICATE_EVENT lists every duplicate and where
    * its original is.
    */
-  async submitTx(tx: SignedTx, opts: AdmitOptions & { origin?: TxOrigin } = {}): Promise<{ txId: string }> {
-    const c = await this.admission.submit(tx, opts);
+  async submitTx(tx: SignedTx, opts: AdmitOptions & { origin?: TxOrigin; /** Replayed from the tx log: its record is there already. */ inLog?: boolean } = {}): Promise<{ txId: string }> {
+    const c: CanonicalTx = opts.id && opts.raw ? { id: opts.id, bytes: opts.raw } : canonicalTx(tx);
     const txId = toHex(c.id);
+    // A local tx resolves only once its tx log record is fsynced (chain/tx-log-admission.ts).
+    const durable = beginDurableAdmission(this.modules.txLog, this.modules.mempool, txId, opts);
+    try {
+      await this.admission.submit(tx, { ...opts, id: c.id, raw: c.bytes });
+      await durable?.record(c.id, c.bytes);
+    } finally {
+      durable?.done();
+    }
     this.emit('tx', tx, txId, opts.origin ?? 'local', c.bytes);
     return { txId };
   }

@@ -25,6 +25,8 @@ export interface PoolEntry {
 export class Mempool {
   private readonly entries = new Map<string, PoolEntry>();
   private readonly events = new Map<string, string>(); // eventId -> txId hex
+  /** Txs kept out of select() while their acknowledgement is not durable yet (tx log), with a count per hold. */
+  private readonly held = new Map<string, number>();
   private totalBytes = 0;
 
   constructor(private readonly opts: MempoolOptions) {}
@@ -75,6 +77,21 @@ export class Mempool {
     return entry;
   }
 
+  /**
+   * Keep a tx (pending or about to be added) out of block templates until release(): a block
+   * never carries a local tx before its tx log record is on disk, so a failed write can still
+   * refuse it. Holds nest (one release per hold).
+   */
+  hold(idHex: string): void {
+    this.held.set(idHex, (this.held.get(idHex) ?? 0) + 1);
+  }
+
+  release(idHex: string): void {
+    const n = this.held.get(idHex) ?? 0;
+    if (n <= 1) this.held.delete(idHex);
+    else this.held.set(idHex, n - 1);
+  }
+
   remove(idHex: string): PoolEntry | undefined {
     const entry = this.entries.get(idHex);
     if (!entry) return undefined;
@@ -101,7 +118,7 @@ export class Mempool {
     let used = 0;
     for (const entry of this.entries.values()) {
       if (out.length >= maxTxs) break;
-      if (used + entry.bytes + 4 > maxBytes) continue;
+      if (used + entry.bytes + 4 > maxBytes || this.held.has(entry.idHex)) continue;
       out.push(entry);
       used += entry.bytes + 4;
     }
@@ -110,6 +127,7 @@ export class Mempool {
 
   clear(): void {
     this.entries.clear();
+    this.held.clear();
     this.events.clear();
     this.totalBytes = 0;
   }

@@ -23,6 +23,12 @@ export interface NodeConfig {
    * answer 503, mining pauses) until twice that is free again; checked every checkIntervalMs.
    */
   storage: { minFreeMiB: number; checkIntervalMs: number };
+  /**
+   * The tx log (DATA/txlog): a capture or POST /txs is answered 202 only once its tx is fsynced
+   * there. `enabled: false` exists for benchmark comparisons only (a 202 then survives nothing
+   * but the mempool in memory: a stop or crash loses pending txs).
+   */
+  txLog: { enabled: boolean; segmentMiB: number; maxQueueMiB: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
   /** Used only when `start` creates a one-member dev consortium in an empty data dir. */
   dev: { blockIntervalMs: number };
@@ -37,6 +43,7 @@ export function defaultConfig(): NodeConfig {
     mempool: { maxTxs: 50_000, maxBytes: 256 * 1024 * 1024 },
     verifier: { workers: 1 },
     storage: { minFreeMiB: 64, checkIntervalMs: 1_000 },
+    txLog: { enabled: true, segmentMiB: 16, maxQueueMiB: 64 },
     log: { level: 'info', pretty: false },
     dev: { blockIntervalMs: 2_000 },
   };
@@ -206,6 +213,8 @@ export function checkConfigValues(c: NodeConfig): string[] {
   int('verifier.workers', c.verifier.workers, 0, 64);
   int('storage.minFreeMiB', c.storage.minFreeMiB, 0, 1_048_576);
   int('storage.checkIntervalMs', c.storage.checkIntervalMs, 50, 3_600_000);
+  int('txLog.segmentMiB', c.txLog.segmentMiB, 1, 1024);
+  int('txLog.maxQueueMiB', c.txLog.maxQueueMiB, 1, 4096);
   if (!(LOG_LEVELS as readonly string[]).includes(c.log.level)) problems.push(`log.level: must be one of ${LOG_LEVELS.join(', ')}, got "${c.log.level}"`);
   int('dev.blockIntervalMs', c.dev.blockIntervalMs, 100, 3_600_000);
   return problems;

@@ -20,8 +20,10 @@ export const FILES = {
   apiToken: 'api-token',
   apiTokenHashes: 'api-tokens.sha256',
   chain: 'chain',
-  /** Pending txs saved at a graceful shutdown, re-admitted at the next start. */
+  /** Pending txs saved at a graceful stop by releases before the tx log: imported once at start, then deleted. */
   mempool: 'mempool.dat',
+  /** The tx log: every locally accepted tx, fsynced before its 202, until it is final. */
+  txLog: 'txlog',
 } as const;
 
 export class DataDir {

@@ -14,8 +14,10 @@ import { DEV_PARAMS, genesisBlock, paramsForInterval } from '../chain/genesis.js
 import { keyIdHex, type KeyPair } from '../chain/keys.js';
 import type { Genesis } from '../chain/types.js';
 import type { ChainStore } from '../chain/store.js';
-import { LevelChainStore, WriteGuard } from '../storage/index.js';
-import { restoreMempool, saveMempool } from './saved-mempool.js';
+import { FileTxLog, guardedGroup, LevelChainStore, WriteGuard } from '../storage/index.js';
+import { TxLogFinality } from '../chain/tx-log-finality.js';
+import { replayTxLog, reportTxLogOpen } from './tx-log-replay.js';
+import { importLegacyMempool } from './legacy-mempool.js';
 import { buildApi } from '../api/server.js';
 import type { ApiContext } from '../api/context.js';
 import { NodeMetrics } from '../api/metrics.js';
@@ -40,6 +42,8 @@ export interface NodeInfo {
 
 export class TracechainNode {
   private store: LevelChainStore | undefined;
+  private txLog: FileTxLog | undefined;
+  private finality: TxLogFinality | undefined;
   private writeGuard: WriteGuard | undefined;
   private chain: Chain | undefined;
   private verifier: TxVerifier | undefined;
@@ -113,12 +117,26 @@ export class TracechainNode {
     const chainId = genesisBlock(genesis).hashHex;
 
     this.store = await LevelChainStore.open(dir.file(FILES.chain), { logger });
+    // The tx log: a local tx is acknowledged only once it is fsynced there (docs/reliability.md).
+    const txLogLog = logger.child({ module: 'tx-log' });
+    if (this.config.txLog.enabled) {
+      const mib = 1024 * 1024;
+      const opened = await FileTxLog.open(
+        { dir: dir.file(FILES.txLog), maxPayloadBytes: genesis.params.maxTxBytes, segmentBytes: this.config.txLog.segmentMiB * mib, maxQueueBytes: this.config.txLog.maxQueueMiB * mib },
+        { logger: txLogLog },
+      );
+      this.txLog = opened.log;
+      reportTxLogOpen(opened.report, txLogLog);
+    } else {
+      txLogLog.warn('tx log disabled (txLog.enabled false): a 202 is NOT durable, a stop or crash loses pending txs; for benchmark comparisons only');
+    }
+    const txLog = this.txLog;
     const rules = traceRules();
     const { maxBlockBytes, maxTxBytes, maxEventsPerTx } = genesis.params;
     await backfillLinks(this.store, rules, { maxBlockBytes, maxTxBytes, maxEventsPerTx }, logger.child({ module: 'storage' }), clock);
     this.verifier = new WorkerPoolTxVerifier({ workers: this.config.verifier.workers }, { genesis });
     const mempool = new Mempool(this.config.mempool);
-    this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger });
+    this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger, ...(txLog ? { txLog } : {}) });
     const chain = this.chain;
     this.futureTimer = setInterval(() => {
       if (chain.futureCount > 0) void chain.retryFutureBlocks();
@@ -128,7 +146,7 @@ export class TracechainNode {
     // Disk space: suspend writes before the disk fills, recover the store after a failed write.
     this.writeGuard = new WriteGuard(
       { minFreeBytes: this.config.storage.minFreeMiB * 1024 * 1024, intervalMs: this.config.storage.checkIntervalMs },
-      { store: this.store, logger: logger.child({ module: 'storage' }) },
+      { store: txLog ? guardedGroup(this.store, txLog) : this.store, logger: logger.child({ module: 'storage' }) },
     );
     this.writeGuard.on('change', (health) => {
       if (!health.writable) return;
@@ -146,7 +164,12 @@ export class TracechainNode {
     this.metrics = new NodeMetrics();
     this.metrics.bindChain(chain);
     const guard = this.writeGuard;
-    this.metrics.setSources({ peers: () => this.network?.network.peerCount() ?? 0, hashrate: () => this.minerService?.hashrate() ?? 0, storage: () => guard.health() });
+    this.metrics.setSources({
+      peers: () => this.network?.network.peerCount() ?? 0,
+      hashrate: () => this.minerService?.hashrate() ?? 0,
+      storage: () => guard.health(),
+      txLog: () => txLog?.stats(),
+    });
     this.network = await startNetwork({ config: this.config, dir, chain, peerKey, sealed: this.minerService, logger });
     const network = this.network?.network;
 
@@ -166,7 +189,20 @@ export class TracechainNode {
       },
       checkToken: (token) => tokenMatches(token, this.tokenHashes),
     };
-    await restoreMempool(dir.file(FILES.mempool), chain, this.log);
+    if (txLog && this.verifier) {
+      await replayTxLog(txLog, chain, this.verifier, txLogLog);
+      // Records are dropped once their tx is final (k confirmations) or can never be recorded.
+      const finality = new TxLogFinality({ finalityDepth: genesis.params.finalityDepth, limits: chain.limits }, { txLog, mempool, store: this.store, logger });
+      this.finality = finality;
+      const settle = (): void => {
+        finality.update(chain.tip.height).catch((err: unknown) => txLogLog.warn({ err: (err as Error).message }, 'tx log finality pass failed; will retry at the next block'));
+      };
+      chain.on('block', (b) => finality.noteBlock(b));
+      chain.on('reorg', () => finality.noteReorg());
+      chain.on('tip', settle);
+      settle();
+    }
+    await importLegacyMempool(dir.file(FILES.mempool), chain, this.log);
     this.api = await buildApi(this.config.api, ctx, logger);
     this.apiAddress = await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
     this.minerService?.start();
@@ -200,8 +236,10 @@ export class TracechainNode {
     await this.network?.stop();
     this.metrics?.close();
     if (this.futureTimer) clearInterval(this.futureTimer);
-    if (this.chain && this.info) await saveMempool(new DataDir(this.info.data).file(FILES.mempool), this.chain, this.log);
     await this.chain?.close();
+    // Pending txs need no saving: each local one is in the tx log since before its 202.
+    await this.finality?.stop();
+    await this.txLog?.close();
     await this.verifier?.close();
     await this.store?.close();
     this.log.info('node stopped');

@@ -17,3 +17,6 @@ export type { BucketName, BucketReader, InnerRange } from './repositories.js';
 export type { HistoryKey, HistoryPosition } from './codecs.js';
 export { WriteGuard, readDiskSpace } from './write-guard.js';
 export type { DiskSpace, GuardedStore, StorageHealth, WriteGuardOptions } from './write-guard.js';
+export { guardedGroup } from './guarded-group.js';
+export { FileTxLog } from './tx-log.js';
+export type { FileTxLogOptions, LogRecord, TxLogDamage, TxLogOpenReport } from './tx-log.js';

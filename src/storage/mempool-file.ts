@@ -1,15 +1,13 @@
 /**
- * The mempool saved across a graceful restart (`DATA/mempool.dat`), as Bitcoin Core does: on
- * shutdown the node writes its pending txs' canonical bytes; on start it reads them back and
- * re-admits each through the normal checks (signature, rules, duplicates), then deletes the
- * file. A SIGKILL skips the save: pending txs then live on only in peers' mempools.
+ * The `DATA/mempool.dat` of releases before the tx log (storage/tx-log.ts): their graceful stop
+ * saved the pending txs' canonical bytes here. This release only reads it, once at start
+ * (node/legacy-mempool.ts admits each tx, so the tx log records it, then deletes the file).
+ * The encoder is the format's definition, kept for tests of the reader.
  *
  * Layout: "TCMP" · u32 version (1) · u32 count · count × (u32 length · tx bytes) · SHA-256 of
- * everything before it. Little-endian. Written to a temp file, fsynced, then renamed over the
- * old one, so a crash mid-save leaves the previous file or none, never half of one.
+ * everything before it. Little-endian.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
 import { sha256 } from '../chain/sha256.js';
 import { equalBytes } from '../common/bytes.js';
 
@@ -62,25 +60,6 @@ export function decodeMempoolFile(bytes: Uint8Array, maxTxBytes: number): Uint8A
   }
   if (o !== body.length) throw new MempoolFileError(`${body.length - o} trailing bytes after the last tx`);
   return out;
-}
-
-/** Write atomically: temp file, fsync, rename, fsync the directory. */
-export async function saveMempoolFile(path: string, txs: readonly Uint8Array[]): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(encodeMempoolFile(txs));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }
 
 /** The saved txs, or undefined when there is no file. Throws MempoolFileError for a bad one. */

@@ -109,7 +109,7 @@ export class WriteGuard extends EventEmitter<WriteGuardEvents> {
   /** Check once now, then every intervalMs; follow the store's write failures as they happen. */
   async start(): Promise<void> {
     this.unsubscribe = this.modules.store.onWriteFailure((err) => {
-      this.modules.logger.error({ err: err.message, dir: this.modules.store.dir }, 'chain store write failed: refusing writes until it recovers');
+      this.modules.logger.error({ err: err.message, dir: this.modules.store.dir }, 'store write failed (chain store or tx log, see err): refusing writes until it recovers');
       this.noteState();
       // Look at once: if space is back already, recover without waiting a whole interval.
       setImmediate(() => void this.check());
@@ -177,7 +177,7 @@ export class WriteGuard extends EventEmitter<WriteGuardEvents> {
       try {
         await store.recover();
       } catch (err) {
-        logger.warn({ err: (err as Error).message, dir: store.dir }, 'chain store not writable yet; will retry');
+        logger.warn({ err: (err as Error).message, dir: store.dir }, 'store (chain store or tx log) not writable yet; will retry');
       }
     }
     this.noteState();

@@ -1,14 +1,22 @@
 /**
  * Scenarios 1 and 2: SIGKILL at random moments. Each round either kills the node during
  * start-up (at a random delay after spawn: genesis/keys, store open, chain load and recovery,
- * network, API) or lets it run under a capture burst and kills it at a random moment (block
- * import, batch writes, captures in flight). After every kill: `tracechain audit` passes, the
- * next start is clean, the tip is at least the highest tip the node reported, and every event
- * whose capture returned 202 and that the node reported in a block is still in that block.
+ * tx log replay, network, API) or lets it run under a capture burst and kills it at a random
+ * moment (block import, batch writes, tx log appends, captures in flight). After every kill:
+ * `tracechain audit` passes, the next start is clean, the tip is at least the highest tip the
+ * node reported, and every event whose capture returned 202 is still there (the tx log makes a
+ * 202 durable):
+ * - each event acknowledged and not yet seen in a block is looked up after every restart: in the
+ *   mempool or in a block, in the tx the 202 named (a 404 is a lost event);
+ * - an event seen in a block stays there: every block the node reported is checked at its
+ *   height after every restart (a block's events are fixed by its hash; audit checks the event
+ *   index against the blocks);
+ * - at the end every acknowledged event is looked up one by one, and its EPC's trace lists it
+ *   at most once (never recorded twice).
  */
 import { spawn } from 'node:child_process';
 import { BIN, runCli, startNode, waitFor } from '../helpers/node-process.js';
-import { capture, commissionDoc, eventOf, FAST, rng, sleep, tipOf, tokenOf } from './lib.js';
+import { capture, commissionDoc, eventOf, FAST, rng, sleep, timesInTrace, tipOf, tokenOf } from './lib.js';
 
 async function blockTxs(api: string, height: number): Promise<{ hash: string; txIds: string[] } | undefined> {
   const res = await fetch(`${api}/blocks/${height}`, { signal: AbortSignal.timeout(3_000) });
@@ -21,13 +29,23 @@ export interface CrashFigures {
   startupKills: number;
   runtimeKills: number;
   captures202: number;
+  /** Events whose capture answered 202. */
   eventsAcknowledged: number;
   eventsReportedInBlock: number;
+  /** Of those, found in the same block at the end. */
   eventsFoundAfterRestarts: number;
-  /** 202 but not yet in a block when killed: the mempool is memory only (resubmit is idempotent). */
+  /** Acknowledged events not yet seen in a block when a kill came (summed over kills): what the tx log had to keep. */
   eventsOnlyInMempoolAtKill: number;
-  /** Of those, found in a block after all (mined before the kill, not yet observed). */
-  unreportedButFound: number;
+  /** Restarts × acknowledged events found pending in the mempool after that restart (replayed from the tx log). */
+  eventsPendingAfterRestart: number;
+  /** Acknowledged events not found (404) after a restart: must be 0. */
+  eventsLostAfterKill: number;
+  /** Acknowledged events found after a restart in a tx other than the one their 202 named: must be 0. */
+  eventsInOtherTx: number;
+  /** Acknowledged events found at the end (in a block or pending), in the tx their 202 named. */
+  eventsFoundAtEnd: number;
+  /** Acknowledged events listed more than once in their EPC's trace at the end: must be 0. */
+  eventsRecordedTwice: number;
   maxTipReported: number;
   finalTip: number;
   audits: number;
@@ -46,6 +64,11 @@ async function killDuringStartup(dataDir: string, delayMs: number): Promise<void
   await exited;
 }
 
+interface Acked {
+  txId: string;
+  epc: string;
+}
+
 export async function crashRounds(dataDir: string, rounds: number, seed = Date.now() % 1_000_000): Promise<CrashFigures> {
   const rand = rng(seed);
   const f: CrashFigures = {
@@ -58,13 +81,21 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     eventsReportedInBlock: 0,
     eventsFoundAfterRestarts: 0,
     eventsOnlyInMempoolAtKill: 0,
-    unreportedButFound: 0,
+    eventsPendingAfterRestart: 0,
+    eventsLostAfterKill: 0,
+    eventsInOtherTx: 0,
+    eventsFoundAtEnd: 0,
+    eventsRecordedTwice: 0,
     maxTipReported: 0,
     finalTip: 0,
     audits: 0,
     eventReads: 0,
     transientReadErrors: 0,
     problems: [],
+  };
+  const problem = (msg: string): void => {
+    if (f.problems.length < 30) f.problems.push(msg);
+    else if (f.problems.length === 30) f.problems.push('… more');
   };
   /** An event's view; eventOf asks again only when the node says to (429, 503 + Retry-After), never on a 500. */
   const settledEventOf = async (api: string, id: string): Promise<Awaited<ReturnType<typeof eventOf>>> => {
@@ -73,13 +104,22 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     f.transientReadErrors += ev.retries;
     return ev;
   };
+  /** Every acknowledged event: the tx its 202 named, and its EPC. */
+  const acked = new Map<string, Acked>();
   /** eventId → block hash the node reported it in. */
   const inBlock = new Map<string, string>();
-  const acked = new Set<string>();
+  /** Height → hash of every block the node reported. */
+  const reportedBlocks = new Map<number, string>();
+  /** txId → event IDs of acknowledged captures not yet seen in a block (across rounds: replayed txs are mined later). */
+  const pending = new Map<string, string[]>();
   const audit = async (when: string): Promise<void> => {
     const a = await runCli(['audit', '--data', dataDir], { timeoutMs: 120_000 });
     f.audits++;
     if (a.code !== 0) f.problems.push(`audit after ${when}: ${a.stdout}${a.stderr}`);
+  };
+  const noteInBlock = (txId: string, hash: string): void => {
+    for (const id of pending.get(txId) ?? []) inBlock.set(id, hash);
+    pending.delete(txId);
   };
 
   for (let round = 0; round < rounds; round++) {
@@ -90,33 +130,48 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
       await audit(`start-up kill in round ${round}`);
     }
     const node = await startNode(FAST, { dataDir });
-    // The restart must be clean and nothing reported may be missing (once the node says it is healthy).
+    // The restart must be clean and nothing acknowledged may be missing (once the node says it is healthy).
     await waitFor('healthy', async () => (await node.get('/health')).status === 200, 30_000, 200);
     // tipOf throws unless the node answers a numeric height: a tip that cannot be read fails the run.
     const tip = await tipOf(node.api);
-    if (tip.height < f.maxTipReported) f.problems.push(`round ${round}: tip ${tip.height} below reported ${f.maxTipReported}`);
-    for (const [id, hash] of inBlock) {
-      const ev = await settledEventOf(node.api, id);
-      if (ev.block?.hash !== hash) {
-        if (f.problems.length < 30) f.problems.push(`round ${round}: event ${id} was in ${hash}, now ${ev.status} ${JSON.stringify(ev.block)} (tip ${tip.height} ${tip.hash})`);
-        else if (f.problems.length === 30) f.problems.push('… more');
+    if (tip.height < f.maxTipReported) problem(`round ${round}: tip ${tip.height} below reported ${f.maxTipReported}`);
+    for (const [height, hash] of reportedBlocks) {
+      const b = await blockTxs(node.api, height);
+      if (b?.hash !== hash) problem(`round ${round}: block ${height} was ${hash}, now ${b?.hash ?? 'missing'} (tip ${tip.height} ${tip.hash})`);
+    }
+    for (const [txId, ids] of [...pending]) {
+      for (const id of ids) {
+        const ev = await settledEventOf(node.api, id);
+        if (ev.status === 404) {
+          f.eventsLostAfterKill++;
+          problem(`round ${round}: acknowledged event ${id} (tx ${txId}) is gone after the kill`);
+        } else if (ev.status !== 200) {
+          problem(`round ${round}: acknowledged event ${id} could not be checked after the restart (HTTP ${ev.status})`);
+        } else if (ev.txId !== txId) {
+          f.eventsInOtherTx++;
+          problem(`round ${round}: acknowledged event ${id} is in tx ${ev.txId ?? '?'}, its 202 named ${txId}`);
+        } else if (ev.block) {
+          noteInBlock(txId, ev.block.hash);
+          break; // the whole tx is in that block
+        } else f.eventsPendingAfterRestart++;
       }
     }
     const token = await tokenOf(dataDir);
     let stop = false;
     /** The watcher stops before the kill: its reads retry while a node is busy, and a dead one would hold it 30 s. */
     let stopWatch = false;
-    /** txId → event IDs of this round's acknowledged captures not yet seen in a block. */
-    const pending = new Map<string, string[]>();
     let seenHeight = tip.height;
     const burst = async (): Promise<void> => {
       while (!stop) {
         try {
-          const r = await capture(node.api, token, commissionDoc('cr', 1 + Math.floor(rand() * 4)), 3_000);
-          if (r.status === 202) {
+          const doc = commissionDoc('cr', 1 + Math.floor(rand() * 4));
+          const r = await capture(node.api, token, doc, 3_000);
+          if (r.status === 202 && r.body?.txId !== undefined) {
             f.captures202++;
-            for (const id of r.body?.eventIds ?? []) acked.add(id);
-            if (r.body?.txId) pending.set(r.body.txId, r.body.eventIds ?? []);
+            const events = (doc.epcisBody as { eventList: { epcList: string[] }[] }).eventList;
+            const ids = r.body.eventIds ?? [];
+            ids.forEach((id, i) => acked.set(id, { txId: r.body?.txId as string, epc: events[i]?.epcList[0] as string }));
+            pending.set(r.body.txId, ids);
           }
         } catch {
           // killed mid-request: not acknowledged
@@ -130,11 +185,9 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
           while (typeof t.height === 'number' && seenHeight < t.height) {
             const b = await blockTxs(node.api, seenHeight + 1);
             if (!b) break;
-            for (const txId of b.txIds) {
-              for (const id of pending.get(txId) ?? []) inBlock.set(id, b.hash);
-              pending.delete(txId);
-            }
+            for (const txId of b.txIds) noteInBlock(txId, b.hash);
             seenHeight++;
+            reportedBlocks.set(seenHeight, b.hash);
             f.maxTipReported = Math.max(f.maxTipReported, seenHeight);
           }
         } catch {
@@ -155,18 +208,36 @@ export async function crashRounds(dataDir: string, rounds: number, seed = Date.n
     for (const ids of pending.values()) f.eventsOnlyInMempoolAtKill += ids.length;
     await audit(`runtime kill in round ${round}`);
   }
-  // Final restart: everything reported is there.
+  // Final restart: every acknowledged event is there, once.
   const node = await startNode(FAST.concat(['--no-mine']), { dataDir });
   try {
+    await waitFor('healthy', async () => (await node.get('/health')).status === 200, 30_000, 200);
     const tip = await tipOf(node.api); // throws unless a numeric height: fails closed
     f.finalTip = tip.height;
-    if (tip.height < f.maxTipReported) f.problems.push(`final tip ${tip.height} below reported ${f.maxTipReported}`);
-    for (const [id, hash] of inBlock) {
+    if (tip.height < f.maxTipReported) problem(`final tip ${tip.height} below reported ${f.maxTipReported}`);
+    for (const [id, a] of acked) {
       const ev = await settledEventOf(node.api, id);
-      if (ev.block?.hash === hash) f.eventsFoundAfterRestarts++;
-      else f.problems.push(`final: event ${id} was in ${hash}, now ${JSON.stringify(ev.block)} (HTTP ${ev.status})`);
+      if (ev.status !== 200) {
+        if (ev.status === 404) f.eventsLostAfterKill++;
+        problem(`final: acknowledged event ${id} answered HTTP ${ev.status}`);
+        continue;
+      }
+      if (ev.txId !== a.txId) {
+        f.eventsInOtherTx++;
+        problem(`final: event ${id} is in tx ${ev.txId ?? '?'}, its 202 named ${a.txId}`);
+        continue;
+      }
+      f.eventsFoundAtEnd++;
+      const hash = inBlock.get(id);
+      if (hash !== undefined) {
+        if (ev.block?.hash === hash) f.eventsFoundAfterRestarts++;
+        else problem(`final: event ${id} was in ${hash}, now ${JSON.stringify(ev.block)}`);
+      }
+      if ((await timesInTrace(node.api, a.epc, id)) > 1) {
+        f.eventsRecordedTwice++;
+        problem(`final: event ${id} is listed more than once in the trace of ${a.epc}`);
+      }
     }
-    for (const id of acked) if (!inBlock.has(id) && (await eventOf(node.api, id)).block) f.unreportedButFound++;
   } finally {
     await node.kill();
   }

@@ -83,6 +83,8 @@ export interface EventView {
   block: { hash: string; height: number } | null;
   /** Answers the node asked us to retry (429, 503 with Retry-After) before this one. */
   retries: number;
+  /** The tx holding the event (200 only). */
+  txId?: string;
 }
 
 /**
@@ -97,8 +99,20 @@ export async function eventOf(api: string, eventId: string): Promise<EventView> 
     await res.arrayBuffer();
     return { status: res.status, block: null, retries };
   }
-  const body = (await res.json()) as { block: { hash: string; height: number } | null };
-  return { status: 200, block: body.block, retries };
+  const body = (await res.json()) as { block: { hash: string; height: number } | null; txId?: string };
+  return { status: 200, block: body.block, retries, ...(typeof body.txId === 'string' ? { txId: body.txId } : {}) };
+}
+
+/** How many times an EPC's trace lists this event (1 when recorded once; 0 while pending or unknown); throws on any other answer. */
+export async function timesInTrace(api: string, epc: string, eventId: string): Promise<number> {
+  const res = await fetchSettled(`${api}/trace/${encodeURIComponent(epc)}`);
+  if (res.status === 404) {
+    await res.arrayBuffer();
+    return 0;
+  }
+  if (res.status !== 200) throw new Error(`GET ${api}/trace/${epc} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  const trace = (await res.json()) as { events?: { eventId: string }[] };
+  return (trace.events ?? []).filter((e) => e.eventId === eventId).length;
 }
 
 /** The node's tip; throws (naming the answer) unless it is a 200 with a numeric height. */

@@ -25,6 +25,7 @@ import { memberOf, makeGenesis } from '../../src/node/dev-consortium.js';
 import { LevelChainStore } from '../../src/storage/index.js';
 import type { HeaderEntry } from '../../src/chain/store.js';
 import type { ItemReader, TxRules } from '../../src/chain/tx-rules-port.js';
+import type { TxLog } from '../../src/chain/tx-log.js';
 import type { ConsortiumParams, Genesis, SignedTx } from '../../src/chain/types.js';
 
 export const TEST_PARAMS: ConsortiumParams = {
@@ -85,9 +86,11 @@ export interface Fixture {
   reopen(): Promise<Chain>;
 }
 
+/** Optional parts of the fixture's chain; read at each (re)open, so a test may swap them before reopen(). */
 export interface FixtureOptions {
   /** The tx rules (default testRules); e.g. the real EPCIS rules for proofs of real events. */
   rules?: TxRules;
+  txLog?: TxLog;
 }
 
 export async function makeFixture(params: ConsortiumParams = TEST_PARAMS, opts: FixtureOptions = {}): Promise<Fixture> {
@@ -111,7 +114,7 @@ export async function makeFixture(params: ConsortiumParams = TEST_PARAMS, opts: 
   const open = async (): Promise<Chain> => {
     const chainId = genesisBlock(genesis).hashHex;
     const verifier = new InlineTxVerifier({ chainId }, { registry: MemberRegistry.fromGenesis(genesis), rules });
-    return Chain.open({ genesis }, { store, rules, verifier, mempool: new Mempool({ maxTxs: 1000, maxBytes: 1 << 24 }), clock: () => clock.now, logger });
+    return Chain.open({ genesis }, { store, rules, verifier, mempool: new Mempool({ maxTxs: 1000, maxBytes: 1 << 24 }), clock: () => clock.now, logger, ...(opts.txLog ? { txLog: opts.txLog } : {}) });
   };
   const fx: Fixture = {
     genesis,

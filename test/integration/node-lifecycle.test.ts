@@ -4,7 +4,7 @@
  * flipped byte in a stored block is named by audit.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { access, writeFile } from 'node:fs/promises';
+import { access, readdir, writeFile } from 'node:fs/promises';
 import { captureSettled, commissionDoc, eventOf, tipOf, tokenOf } from '../chaos/lib.js';
 import { join } from 'node:path';
 import { LevelChainStore } from '../../src/storage/index.js';
@@ -80,7 +80,7 @@ describe('dev node lifecycle', () => {
     expect(audit.code).toBe(0);
   });
 
-  it('a graceful restart keeps pending txs (DATA/mempool.dat): they are mined after the restart; a damaged file is moved aside', async () => {
+  it('pending txs survive SIGKILL and SIGTERM (the tx log): replayed at start, mined, their records dropped once final; an old damaged mempool.dat is moved aside', async () => {
     const dir = await tempDir();
     dirs.push(dir);
     // Not mining: the captures stay pending.
@@ -92,29 +92,30 @@ describe('dev node lifecycle', () => {
       expect(r.status).toBe(202);
       pending.push(...(r.body?.eventIds ?? []));
     }
-    await node.kill('SIGTERM');
-    expect(node.logs.some((l) => l.includes('mempool saved for the next start'))).toBe(true);
-    await access(join(dir, 'mempool.dat'));
-    node = await startNode(FAST, { dataDir: dir });
-    try {
-      expect(node.logs.some((l) => l.includes('"restored":3') && l.includes('mempool restored'))).toBe(true);
-      await waitFor('the restored txs mined', async () => {
-        for (const id of pending) if (!(await eventOf(node.api, id)).block) return false;
-        return true;
-      }, 30_000, 100);
-    } finally {
-      await node.kill('SIGTERM');
-    }
-    await expect(access(join(dir, 'mempool.dat'))).rejects.toThrow(); // consumed, and nothing pending at the stop
+    await node.kill('SIGKILL');
     await writeFile(join(dir, 'mempool.dat'), 'not a mempool file at all, but long enough to look at');
     node = await startNode(FAST.concat(['--no-mine']), { dataDir: dir });
     try {
-      expect(node.logs.some((l) => l.includes('saved mempool is unreadable'))).toBe(true);
+      expect(node.logs.some((l) => l.includes('"restored":3') && l.includes('tx log replayed'))).toBe(true);
+      expect(((await (await node.get('/health')).json()) as { mempool: number }).mempool).toBe(3);
+      expect(node.logs.some((l) => l.includes('mempool.dat of an earlier release is unreadable'))).toBe(true);
       await access(join(dir, 'mempool.dat.bad'));
-      expect(((await (await node.get('/health')).json()) as { mempool: number }).mempool).toBe(0);
     } finally {
       await node.kill('SIGTERM');
     }
+    node = await startNode(FAST, { dataDir: dir });
+    try {
+      expect(node.logs.some((l) => l.includes('"restored":3') && l.includes('tx log replayed'))).toBe(true);
+      await waitFor('the replayed txs mined', async () => {
+        for (const id of pending) if (!(await eventOf(node.api, id)).block) return false;
+        return true;
+      }, 30_000, 100);
+      // Final at 6 confirmations (~1.2 s at this block interval): the records are dropped.
+      await waitFor('tx log records dropped at finality', async () => /^tracechain_txlog_live_records 0$/m.test(await (await node.get('/metrics')).text()), 30_000, 200);
+    } finally {
+      await node.kill('SIGTERM');
+    }
+    expect((await readdir(join(dir, 'txlog'))).filter((n) => n.endsWith('.seg'))).toHaveLength(1);
   });
 
   it('survives SIGKILL while mining: audit passes and the node continues from its tip', async () => {

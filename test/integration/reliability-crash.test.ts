@@ -13,7 +13,7 @@ afterAll(async () => {
 });
 
 describe('reliability: SIGKILL at random moments', () => {
-  it('after every kill audit passes, the tip never goes back and no event reported in a block is lost', async () => {
+  it('after every kill audit passes, the tip never goes back and no acknowledged (202) event is lost or recorded twice', async () => {
     const dir = await tempDir('tracechain-rel-crash-');
     dirs.push(dir);
     const seed = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
@@ -26,6 +26,9 @@ describe('reliability: SIGKILL at random moments', () => {
     // may shed a few, but one that sheds more than 1 in 20 of them is not serving reads.
     expect(f.eventReads).toBeGreaterThanOrEqual(f.eventsReportedInBlock);
     expect(f.transientReadErrors, `${f.transientReadErrors} shed answers to ${f.eventReads} reads`).toBeLessThanOrEqual(Math.ceil(f.eventReads / 20));
+    // Every 202 event survived every kill (the tx log), and none is recorded twice.
+    expect([f.eventsLostAfterKill, f.eventsInOtherTx, f.eventsRecordedTwice]).toEqual([0, 0, 0]);
+    expect(f.eventsFoundAtEnd).toBe(f.eventsAcknowledged);
   }, 170_000);
 
   it('a SIGKILL at each start-up stage leaves a store the next start opens cleanly', async () => {

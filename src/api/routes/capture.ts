@@ -39,7 +39,7 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       schema: {
         summary: 'Capture an EPCIS 2.0 document: one signed tx carrying all its events',
         description:
-          'Answers 202 once the tx is in the mempool; poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new.',
+          'Answers 202 once the tx is in the mempool and its record is fsynced in the tx log (a crash or power loss after the 202 loses nothing); poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new.',
         tags: ['capture'],
         security: [{ bearer: [] }],
         consumes: CAPTURE_MEDIA_TYPES,
@@ -85,7 +85,7 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
       onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
       config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
-        summary: 'Submit a tx signed elsewhere (by a member key); fully verified like a gossiped tx',
+        summary: 'Submit a tx signed elsewhere (by a member key); fully verified like a gossiped tx; 202 once fsynced in the tx log',
         tags: ['capture'],
         security: [{ bearer: [] }],
         body: { $ref: 'SignedTx#' },

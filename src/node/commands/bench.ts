@@ -24,6 +24,8 @@ export interface BenchFlags {
   blockInterval?: number;
   captureWorkers?: number;
   fresh?: boolean;
+  /** ingest: false runs the node without its tx log (`--no-tx-log`: a benchmark comparison only). */
+  txLog?: boolean;
   /** report: output directory (default bench/results of this checkout). */
   out?: string;
   /** report: small sizes (a smoke run). */
@@ -61,6 +63,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.blockInterval !== undefined ? { blockIntervalMs: flags.blockInterval } : {}),
         ...(flags.captureWorkers !== undefined ? { captureWorkers: flags.captureWorkers } : {}),
+        ...(flags.txLog === false ? { txLog: false } : {}),
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.stop();

@@ -62,6 +62,8 @@ describe('one table code → status and title, one problem type base', () => {
     CAPTURE_BUSY: [503, 'Service unavailable'],
     INDEX_NOT_READY: [503, 'Service unavailable'],
     SHUTTING_DOWN: [503, 'Service unavailable'],
+    TX_LOG_BUSY: [503, 'Service unavailable'],
+    TX_LOG_CLOSED: [503, 'Service unavailable'],
   };
   for (const [code, [status, title]] of Object.entries(API_EXPECTED) as [ApiProblemCode, [number, string]][]) {
     it(`${code} → ${status} ${title}`, () => {
