@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { BIN, waitFor } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
 import { capture, commissionDoc, eventOf, rng, sleep, tipOf } from './lib.js';
+import { randomDevnetBasePort } from '../helpers/devnet-lines.js';
 
 export interface DevnetLine {
   name: string;
@@ -20,7 +21,7 @@ export interface DevnetLine {
   data: string;
 }
 
-export async function startDevnet(dir: string, n: number, intervalMs: number, base = 20_000 + Math.floor(Math.random() * 20_000)): Promise<{ proc: ChildProcess; lines: DevnetLine[] }> {
+export async function startDevnet(dir: string, n: number, intervalMs: number, base = randomDevnetBasePort()): Promise<{ proc: ChildProcess; lines: DevnetLine[] }> {
   const proc = spawn(process.execPath, [BIN, 'devnet', '--nodes', String(n), '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', String(intervalMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = await new Promise<DevnetLine[]>((resolve, reject) => {
     const got: DevnetLine[] = [];
@@ -83,7 +84,7 @@ export class Cluster {
   ) {}
 
   static async start(dir: string, n: number, intervalMs: number): Promise<Cluster> {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = randomDevnetBasePort();
     const { proc, lines } = await startDevnet(dir, n, intervalMs, base);
     const exited = new Promise<void>((r) => (proc.exitCode !== null ? r() : proc.once('exit', () => r())));
     proc.kill('SIGTERM');

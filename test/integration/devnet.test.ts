@@ -7,18 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomDevnetBasePort, readDevnetLines, type DevnetLine } from '../helpers/devnet-lines.js';
 import { BIN, removeDir, tempDir, waitFor } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
 import type { Genesis } from '../../src/chain/types.js';
 
-interface Line {
-  name: string;
-  role: string;
-  api: string;
-  token: string;
-  peerId: string;
-  data: string;
-}
+type Line = DevnetLine;
 
 let proc: ChildProcess | undefined;
 let dir = '';
@@ -54,29 +48,6 @@ function childrenOf(ppid: number): number[] {
     .filter((pid) => procStat(pid)?.ppid === ppid);
 }
 
-function readLines(p: ChildProcess, n: number, timeoutMs: number, stderr: string[]): Promise<Line[]> {
-  return new Promise((resolve, reject) => {
-    const lines: Line[] = [];
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`devnet printed ${lines.length}/${n} lines in time\n${stderr.join('')}`)), timeoutMs);
-    p.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(JSON.parse(buf.slice(0, i)) as Line);
-        buf = buf.slice(i + 1);
-        if (lines.length === n) {
-          clearTimeout(timer);
-          resolve(lines);
-        }
-      }
-    });
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`devnet exited with ${code}\n${stderr.join('')}`));
-    });
-  });
-}
 
 function commissioning(prefix: string, serial: string): string {
   const now = new Date().toISOString();
@@ -96,11 +67,11 @@ function commissioning(prefix: string, serial: string): string {
 describe('tracechain devnet', () => {
   it('starts N members, prints one line per ready node, and stops them all on SIGTERM', async () => {
     dir = await tempDir('tracechain-devnet-');
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = randomDevnetBasePort();
     const stderr: string[] = [];
     proc = spawn(process.execPath, [BIN, 'devnet', '--nodes', '3', '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-    const lines = await readLines(proc, 3, 90_000, stderr);
+    const lines = await readDevnetLines(proc, 3, 90_000, stderr);
 
     expect(lines.map((l) => [l.name, l.role])).toEqual([
       ['manufacturer-1', 'manufacturer'],
@@ -161,14 +132,14 @@ describe('tracechain devnet', () => {
 
   it('takes its nodes down with it when it is killed with SIGKILL', async () => {
     dir ||= await tempDir('tracechain-devnet-');
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = randomDevnetBasePort();
     const stderr: string[] = [];
     const devnet = spawn(process.execPath, [BIN, 'devnet', '--nodes', '2', '--dir', join(dir, 'killed'), '--base-port', String(base), '--block-interval', '500'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc = devnet;
     devnet.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-    const lines = await readLines(devnet, 2, 90_000, stderr);
+    const lines = await readDevnetLines(devnet, 2, 90_000, stderr);
     const pids = childrenOf(devnet.pid as number);
     orphans.push(...pids);
     expect(pids).toHaveLength(2);

@@ -18,17 +18,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { checkProofIndependently, type IndependentProof } from '../helpers/independent-proof.js';
+import { randomDevnetBasePort, readDevnetLines, type DevnetLine } from '../helpers/devnet-lines.js';
 import { BIN, removeDir, runCli, startNode, stopAll, tempDir, waitFor } from '../helpers/node-process.js';
 import { canonicalItemKey, itemKeyInfo } from '../../src/trace/index.js';
 
-interface Line {
-  name: string;
-  role: string;
-  api: string;
-  token: string;
-  peerId: string;
-  data: string;
-}
+type Line = DevnetLine;
 
 interface TraceEntry {
   eventId: string;
@@ -176,29 +170,6 @@ async function minedEverywhere(eventIds: string[], on: readonly Line[] = nodes):
   }
 }
 
-function readLines(p: ChildProcess, n: number, timeoutMs: number, stderr: string[]): Promise<Line[]> {
-  return new Promise((resolve, reject) => {
-    const lines: Line[] = [];
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`devnet printed ${lines.length}/${n} lines in time\n${stderr.join('')}`)), timeoutMs);
-    p.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(JSON.parse(buf.slice(0, i)) as Line);
-        buf = buf.slice(i + 1);
-        if (lines.length === n) {
-          clearTimeout(timer);
-          resolve(lines);
-        }
-      }
-    });
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`devnet exited with ${code}\n${stderr.join('')}`));
-    });
-  });
-}
 
 async function stopDevnet(): Promise<void> {
   const p = devnet;
@@ -226,11 +197,11 @@ function described(t: TraceAnswer): [string, [string, string[]] | null][] {
 
 beforeAll(async () => {
   dir = await tempDir('tracechain-journey-');
-  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  const base = randomDevnetBasePort();
   const stderr: string[] = [];
   devnet = spawn(process.execPath, [BIN, 'devnet', '--nodes', '3', '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
   devnet.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-  nodes = await readLines(devnet, 3, 120_000, stderr);
+  nodes = await readDevnetLines(devnet, 3, 120_000, stderr);
   expect(nodes.map((n) => n.role)).toEqual(['manufacturer', 'wholesaler', 'pharmacy']);
   for (const n of nodes) {
     await waitFor(`${n.name} sees both other members`, async () => {

@@ -17,6 +17,7 @@ import { signTx } from '../../src/chain/tx.js';
 import { toHex } from '../../src/common/bytes.js';
 import { hashToken } from '../../src/node/data-dir.js';
 import type { SignedTx } from '../../src/chain/types.js';
+import { randomDevnetBasePort } from '../helpers/devnet-lines.js';
 
 interface Line {
   name: string;
@@ -44,7 +45,7 @@ async function postTx(api: string, token: string, tx: unknown): Promise<{ status
 beforeAll(async () => {
   const dir = await tempDir('tracechain-rel-auth-');
   dirs.push(dir);
-  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  const base = randomDevnetBasePort();
   devnet = spawn(process.execPath, [BIN, 'devnet', '--nodes', '2', '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
   lines = await new Promise<Line[]>((resolve, reject) => {
     const got: Line[] = [];
