@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { BIN, runCli, startNode, waitFor } from '../helpers/node-process.js';
-import { capture, commissionDoc, eventOf, FAST, rng, sleep, timesInTrace, tipOf, tokenOf } from './lib.js';
+import { capture, captureSettled, commissionDoc, eventOf, FAST, rng, sleep, timesInTrace, tipOf, tokenOf } from './lib.js';
 
 async function blockTxs(api: string, height: number): Promise<{ hash: string; txIds: string[] } | undefined> {
   const res = await fetch(`${api}/blocks/${height}`, { signal: AbortSignal.timeout(3_000) });
@@ -320,7 +320,8 @@ export async function stageKills(dataDir: string): Promise<StageKillFigures> {
   }
   const node = await startNode(FAST, { dataDir });
   try {
-    const r = await capture(node.api, await tokenOf(dataDir), commissionDoc('stage', 1));
+    // A node just started on a loaded machine may shed the capture (503 + Retry-After, 429): asked again; any other answer counts.
+    const r = await captureSettled(node.api, await tokenOf(dataDir), commissionDoc('stage', 1));
     if (r.status !== 202) f.problems.push(`capture after the stage kills answered ${r.status}`);
     const id = r.body?.eventIds?.[0];
     if (id !== undefined) {
