@@ -232,6 +232,7 @@ async function buildStore(dir: string, target: number, log: (m: string) => void,
   const prepared = new Set<string>();
   const verifier: TxVerifier = {
     verify: async (txs, ids) => txs.map((tx, i) => (prepared.has(toHex(ids?.[i] ?? new Uint8Array())) ? null : new TxError('BAD_SIGNATURE', 'not a tx this bench prepared'))),
+    setRegistry: () => undefined,
     close: async () => undefined,
   };
   const chain = await Chain.open({ genesis }, { store, rules, verifier, mempool: new Mempool({ maxTxs: 1, maxBytes: 1 }), clock: Date.now, logger });

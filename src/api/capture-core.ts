@@ -9,7 +9,8 @@
  * put where JCS puts it), which owns the signed form.
  */
 import sjson from 'secure-json-parse';
-import { toHex } from '../common/bytes.js';
+import { fromHex, toHex } from '../common/bytes.js';
+import { keyIdHex } from '../chain/keys.js';
 import { signCanonicalTx } from '../chain/tx.js';
 import type { Member, TxBody } from '../chain/types.js';
 import { prepareDocument } from '../trace/document.js';
@@ -77,7 +78,7 @@ export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, t
   if (dups.length > 0) {
     return problem('DUPLICATE_IN_DOCUMENT', `${dups.length} event(s) appear twice in the document`, { errors: dups });
   }
-  const txBody: TxBody = { v: 1, chain: setup.chainId, kind: 'epcis', submitter: setup.member.id, time, events: prepared.events, eventIds: prepared.eventIds };
+  const txBody: TxBody = { v: 1, chain: setup.chainId, kind: 'epcis', submitter: keyIdHex(fromHex(setup.member.signingKey, 32)), time, events: prepared.events, eventIds: prepared.eventIds };
   const { id, text: tx } = signCanonicalTx(txBody, setup.secretKey);
   const bytes = Buffer.byteLength(tx, 'utf8');
   if (bytes > setup.maxTxBytes) {

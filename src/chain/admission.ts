@@ -15,7 +15,10 @@ import { ChainStateError, TxError } from '../common/errors.js';
 import { toHex } from '../common/bytes.js';
 import { canonicalTx, type CanonicalTx } from './tx.js';
 import type { EventIdFilter } from './event-filter.js';
-import type { Mempool } from './mempool.js';
+import type { Mempool, PoolEntry } from './mempool.js';
+import { applyGovTx } from './governance.js';
+import type { MemberRegistry } from './registry.js';
+import type { TxRules } from './tx-rules-port.js';
 import type { SerialQueue } from './serial.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { ChainStore, EventLocation } from './store.js';
@@ -39,12 +42,13 @@ export interface AdmissionModules {
   store: ChainStore;
   mempool: Mempool;
   verifier: TxVerifier;
+  rules: TxRules;
   clock: () => number;
   logger: Logger;
   /** The chain's single writer: an admission that raced a connect waits its turn there. */
   writer: SerialQueue;
-  /** Whether a connect/disconnect runs, and how many have run (BlockConnector). */
-  state: { readonly stateVersion: number; readonly stateBusy: boolean };
+  /** Whether a connect/disconnect runs, and how many have run (BlockConnector); the registry at the tip's successor. */
+  state: { readonly stateVersion: number; readonly stateBusy: boolean; readonly registry: MemberRegistry };
   /** The main chain's event IDs; connects add to it. */
   eventFilter: EventIdFilter;
 }
@@ -60,7 +64,7 @@ export class TxAdmission {
   private closing = false;
 
   constructor(
-    private readonly opts: { maxTxBytes: number },
+    private readonly opts: { maxTxBytes: number; chainId: string },
     private readonly modules: AdmissionModules,
   ) {}
 
@@ -117,6 +121,7 @@ export class TxAdmission {
       const [result] = await verifier.verify([tx], [c.id]);
       if (result) throw result;
     }
+    this.checkStanding(tx, idHex, state.registry);
     const version = state.stateVersion;
     let admitted = false;
     if (!state.stateBusy) {
@@ -134,8 +139,45 @@ export class TxAdmission {
   /** Admit a checked tx with the chain's writer held (a reorg returning orphans, or a raced submit). */
   async admitLocked(tx: SignedTx, c: CanonicalTx): Promise<void> {
     this.assertOpen();
+    this.checkStanding(tx, toHex(c.id), this.modules.state.registry);
     await this.checkAdmissible(tx, c);
     this.modules.mempool.add(tx, c.id, c.bytes, this.modules.clock());
+  }
+
+  /**
+   * The registry's rules at the tip's successor (cheap, on this thread, for local txs too): the
+   * submitter's standing and role, and for a governance tx the governance rules against the
+   * chain's state. Throws TxError.
+   */
+  private checkStanding(tx: SignedTx, idHex: string, registry: MemberRegistry): void {
+    const s = registry.signer(tx.submitter);
+    if ('error' in s) throw s.error;
+    if (tx.kind === 'epcis') this.modules.rules.checkRoles(tx, s.member);
+    else if (tx.gov !== undefined) applyGovTx(registry.state, tx.gov, { chainId: this.opts.chainId, height: registry.height, txId: idHex, submitter: tx.submitter });
+  }
+
+  /**
+   * The entries of a selection that a block at the registry's height takes, in order: each
+   * checked as the block's connect will check it (governance txs in sequence, so two approvals
+   * of one member never share a block). Entries refused for good leave the pool.
+   */
+  fitForBlock(entries: readonly PoolEntry[], registry: MemberRegistry): PoolEntry[] {
+    let state = registry.state;
+    const out: PoolEntry[] = [];
+    for (const e of entries) {
+      try {
+        const s = registry.signer(e.tx.submitter);
+        if ('error' in s) throw s.error;
+        if (e.tx.kind === 'epcis') this.modules.rules.checkRoles(e.tx, s.member);
+        else if (e.tx.gov !== undefined) state = applyGovTx(state, e.tx.gov, { chainId: this.opts.chainId, height: registry.height, txId: e.idHex, submitter: e.tx.submitter });
+        out.push(e);
+      } catch (err) {
+        if (!(err instanceof TxError)) throw err;
+        this.modules.mempool.remove(e.idHex);
+        this.modules.logger.info({ txId: e.idHex, code: err.code }, 'pending tx dropped: the registry at the next height refuses it');
+      }
+    }
+    return out;
   }
 
   /**

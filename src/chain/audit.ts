@@ -9,6 +9,8 @@ import { genesisBlock } from './genesis.js';
 import { toHex, equalBytes } from '../common/bytes.js';
 import { checkBody, checkHeader } from './block-checks.js';
 import { MemberRegistry } from './registry.js';
+import { activateAt, applyGovTx, genesisGovernance } from './governance.js';
+import { jcs } from './tx.js';
 import { verifyTxSync } from './tx-verifier.js';
 import type { TxRules, ItemReader } from './tx-rules-port.js';
 import { roleOfKind, type ChainStore, type HeaderEntry, type LotKey, type StoredItem } from './store.js';
@@ -57,7 +59,8 @@ export async function auditChain(
   rules: TxRules,
   onProgress?: (done: number, total: number) => void,
 ): Promise<AuditReport> {
-  const registry = MemberRegistry.fromGenesis(genesis);
+  let governance = genesisGovernance(genesis);
+  let registry = MemberRegistry.fromGenesis(genesis);
   const params = genesis.params;
   const limits = { maxBlockBytes: params.maxBlockBytes, maxTxBytes: params.maxTxBytes, maxEventsPerTx: params.maxEventsPerTx };
   const gBlock = genesisBlock(genesis);
@@ -114,6 +117,9 @@ export async function auditChain(
       }
       if (block.hashHex !== hash) fail(height, hash as string, `stored block hashes to ${block.hashHex}, not its key`);
       if (toHex(block.header.prevHash) !== parent.hash) fail(height, hash as string, 'prevHash does not link to the previous main-chain block');
+      // The registry at this height: the changes due here applied (chain/governance.ts).
+      registry = new MemberRegistry(activateAt(governance, height, chainId), height);
+      governance = registry.state;
       try {
         checkHeader(block, {
           parent,
@@ -124,7 +130,10 @@ export async function auditChain(
           registry,
         });
         checkBody(block, params);
-        for (const [i, tx] of block.txs.entries()) verifyTxSync(tx, chainId, registry, rules, block.txIds[i]);
+        for (const [i, tx] of block.txs.entries()) {
+          verifyTxSync(tx, chainId, registry, rules, block.txIds[i]);
+          if (tx.gov !== undefined) governance = applyGovTx(governance, tx.gov, { chainId, height, txId: toHex(block.txIds[i] as Uint8Array), submitter: tx.submitter });
+        }
       } catch (err) {
         if (err instanceof BlockError || err instanceof TxError) fail(height, hash as string, err.message);
         throw err;
@@ -189,6 +198,9 @@ export async function auditChain(
       const [gtin, lot] = l.split('\u0000') as [string, string];
       if (!(await store.isLotRecalled({ gtin, lot }))) fail(tipHeight, tipHash as string, `recall of lot ${lot} of ${gtin} missing from the index`);
     }
+    // The stored registry (governance state) must equal a replay of the chain's governance txs.
+    const storedGov = (await store.getGovernance()) ?? jcs(genesisGovernance(genesis));
+    if (storedGov !== jcs(governance)) fail(tipHeight, tipHash as string, 'the stored member registry (governance state) differs from a replay of the chain');
     if (report.linksChecked) {
       const stored = await store.countLinks();
       if (stored !== linkKeys.size) fail(tipHeight, tipHash as string, `the links index holds ${stored} records, the main chain makes ${linkKeys.size}`);

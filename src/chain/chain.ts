@@ -21,7 +21,8 @@ import { decodeBlock, encodeBlock, type Block, type BlockLimits } from './block.
 import { genesisBlock } from './genesis.js';
 import { toHex } from '../common/bytes.js';
 import { checkBody, checkHeader, isPermanentFailure } from './block-checks.js';
-import { MemberRegistry } from './registry.js';
+import type { MemberRegistry } from './registry.js';
+import { genesisGovernance, type GovernanceState } from './governance.js';
 import { SerialQueue } from './serial.js';
 import type { Mempool } from './mempool.js';
 import { EventIdFilter } from './event-filter.js';
@@ -101,7 +102,6 @@ export interface ChainEvents {
 /** What Chain.open builds from the store's contents for the facade to sequence. */
 interface Stages {
   log: Logger;
-  registry: MemberRegistry;
   index: HeaderIndex;
   connector: BlockConnector;
   admission: TxAdmission;
@@ -113,7 +113,6 @@ export class Chain extends EventEmitter<ChainEvents> {
   readonly genesis: Genesis;
   readonly chainId: string;
   readonly params: ConsortiumParams;
-  readonly registry: MemberRegistry;
   readonly limits: BlockLimits;
 
   private readonly index: HeaderIndex;
@@ -133,7 +132,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     stages: Stages,
   ) {
     super();
-    ({ log: this.log, registry: this.registry, index: this.index, connector: this.connector, admission: this.admission, blocks: this.blocks, writer: this.writer } = stages);
+    ({ log: this.log, index: this.index, connector: this.connector, admission: this.admission, blocks: this.blocks, writer: this.writer } = stages);
     this.genesis = opts.genesis;
     this.params = opts.genesis.params;
     this.chainId = genesisBlock(opts.genesis).hashHex;
@@ -142,7 +141,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.future = new FutureBlocks(opts.maxFutureBlocks ?? 64);
     const hooks = {
       connected: (block: Block) => this.emit('block', block),
-      tip: (tip: HeaderEntry) => this.emit('tip', tip),
+      tip: (tip: HeaderEntry) => {
+        modules.verifier.setRegistry(this.connector.registry);
+        this.emit('tip', tip);
+      },
       returned: (tx: SignedTx, txId: string, bytes: Uint8Array) => this.emit('tx', tx, txId, 'reorg', bytes),
       reorg: (info: ReorgInfo) => this.emit('reorg', info),
       ...(opts.onConnect ? { progress: opts.onConnect } : {}),
@@ -172,11 +174,17 @@ export class Chain extends EventEmitter<ChainEvents> {
     const blocks = new StoredBlocks(store, limitsOf(genesis.params), gBlock.hashHex);
     const eventFilter = new EventIdFilter();
     const writer = new SerialQueue();
-    const registry = MemberRegistry.fromGenesis(genesis);
-    const connector = new BlockConnector({ store, rules: modules.rules, registry, blocks, mempool, eventFilter }, tip);
+    const storedGov = await store.getGovernance();
+    const connector = new BlockConnector(
+      { chainId: gBlock.hashHex, genesisGovernance: genesisGovernance(genesis) },
+      { store, rules: modules.rules, blocks, mempool, eventFilter },
+      tip,
+      storedGov === undefined ? undefined : (JSON.parse(storedGov) as GovernanceState),
+    );
+    modules.verifier.setRegistry(connector.registry);
     const log = modules.logger.child({ module: 'chain' });
-    const admission = new TxAdmission({ maxTxBytes: genesis.params.maxTxBytes }, { ...modules, logger: log, writer, state: connector, eventFilter });
-    const chain = new Chain(opts, modules, { log, registry, index, connector, admission, blocks, writer });
+    const admission = new TxAdmission({ maxTxBytes: genesis.params.maxTxBytes, chainId: gBlock.hashHex }, { ...modules, logger: log, writer, state: connector, eventFilter });
+    const chain = new Chain(opts, modules, { log, index, connector, admission, blocks, writer });
     log.info({ height: tip.height, hash: tip.hash, headers: index.size }, 'chain loaded');
     // A crash between storing a heavier block and connecting it: finish the job now.
     await writer.run(() => chain.forkChoice.activateBest());
@@ -200,6 +208,25 @@ export class Chain extends EventEmitter<ChainEvents> {
    */
   stateStamp(): number | undefined {
     return this.connector.stateBusy ? undefined : this.connector.stateVersion;
+  }
+
+  /** The member registry at the tip's successor: what the next block, the mempool, the API and the gater see. */
+  get registry(): MemberRegistry {
+    return this.connector.registry;
+  }
+
+  /** The governance state after the tip (members with their history, proposals, policy). */
+  get governance(): GovernanceState {
+    return this.connector.governance;
+  }
+
+  /**
+   * Pending txs for the next block: the pool's selection, less the txs the registry at that
+   * height refuses (a submitter suspended by a change due there, an approval a proposal no longer
+   * takes), so a sealer never seals a block its own connect would refuse.
+   */
+  selectForBlock(maxBytes: number): { tx: SignedTx; id: Uint8Array; raw: Uint8Array }[] {
+    return this.admission.fitForBlock(this.modules.mempool.select(maxBytes), this.connector.registry);
   }
 
   get mempool(): Mempool {
@@ -372,7 +399,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
     });
     if (pending.length === 0) return;
-    const results = await this.modules.verifier.verify(pending, pendingIds);
+    // Standing and roles depend on the block's height on its own branch: checked when it connects.
+    const results = await this.modules.verifier.verify(pending, pendingIds, false);
     results.forEach((r, k) => {
       const at = index[k] as number;
       if (r) throw new BlockError('BAD_TX', `tx ${at}: ${r.message}`, { index: at, txCode: r.code });

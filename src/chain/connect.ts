@@ -16,7 +16,9 @@ import type { Block } from './block.js';
 import type { EventIdFilter } from './event-filter.js';
 import { linksOfBlock } from './links.js';
 import type { Mempool } from './mempool.js';
-import type { MemberRegistry } from './registry.js';
+import { MemberRegistry } from './registry.js';
+import { activateAt, applyGovTx, type GovernanceState } from './governance.js';
+import { jcs } from './tx.js';
 import type { StoredBlocks } from './stored-blocks.js';
 import type { ItemReader, TxRules } from './tx-rules-port.js';
 import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
@@ -25,7 +27,6 @@ import type { Member } from './types.js';
 export interface ConnectModules {
   store: ChainStore;
   rules: TxRules;
-  registry: MemberRegistry;
   blocks: StoredBlocks;
   mempool: Mempool;
   /** The main chain's event IDs (admission's duplicate pre-check): a connect adds its events. */
@@ -50,12 +51,36 @@ export class BlockConnector {
   private tipEntry: HeaderEntry;
   private version = 0;
   private busy = false;
+  private govState: GovernanceState;
+  private nextView: MemberRegistry;
 
   constructor(
+    private readonly opts: { chainId: string; genesisGovernance: GovernanceState },
     private readonly modules: ConnectModules,
     tip: HeaderEntry,
+    /** The governance state at the tip, as stored (undefined: the genesis state). */
+    governance: GovernanceState | undefined,
   ) {
     this.tipEntry = tip;
+    this.govState = governance ?? opts.genesisGovernance;
+    this.nextView = this.viewAt(tip.height + 1);
+  }
+
+  /** The governance state after the tip. */
+  get governance(): GovernanceState {
+    return this.govState;
+  }
+
+  /** The registry at the tip's successor (what the next block and the mempool are checked against). */
+  get registry(): MemberRegistry {
+    return this.nextView;
+  }
+
+  /** The registry at `height` > tip, from the tip's state with the changes due up to it. */
+  viewAt(height: number): MemberRegistry {
+    let s = this.govState;
+    for (let h = this.tipEntry.height + 1; h <= height; h++) s = activateAt(s, h, this.opts.chainId);
+    return new MemberRegistry(s, height);
   }
 
   /** The main chain's tip. */
@@ -121,14 +146,47 @@ export class BlockConnector {
         batch.events.push({ eventId, loc: { txId: id, index: j } });
       }
     }
+    const registry = this.nextView;
+    const governance = this.applyGovernance(block, registry, txIds);
     const before = new Map<string, StoredItem | null>();
     itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
-    await this.applyItemEffects(block, batch, before);
+    await this.applyItemEffects(block, batch, before, registry);
+    const prevJson = jcs(this.govState);
+    const nextJson = jcs(governance);
+    if (nextJson !== prevJson) {
+      batch.governance = nextJson;
+      batch.undo.governance = this.govState === this.opts.genesisGovernance ? null : prevJson;
+    }
     await store.connect(batch, { sync: durable });
     for (const e of batch.events) eventFilter.add(e.eventId);
     this.tipEntry = entry;
+    this.setGovernance(governance);
     mempool.removeIncluded(txIds, seenEvents);
     return block;
+  }
+
+  private setGovernance(state: GovernanceState): void {
+    this.govState = state;
+    this.nextView = this.viewAt(this.tipEntry.height + 1);
+  }
+
+  /**
+   * The membership rules at the block's height (the registry with the changes due at it): the
+   * sealer's right, each submitter's standing and role, and the governance txs in order.
+   * Returns the governance state after the block. Throws BlockError/TxError.
+   */
+  private applyGovernance(block: Block, registry: MemberRegistry, txIds: readonly string[]): GovernanceState {
+    const height = block.header.height;
+    const sealer = toHex(block.header.sealer);
+    if (!registry.canSealAt(sealer, height)) throw new BlockError('NOT_A_SEALER', `sealer ${sealer} is not a member with the seal right at height ${height}`);
+    let state = registry.state;
+    for (const [i, tx] of block.txs.entries()) {
+      const s = registry.signer(tx.submitter);
+      if ('error' in s) throw s.error;
+      if (tx.kind === 'epcis') this.modules.rules.checkRoles(tx, s.member);
+      else if (tx.gov !== undefined) state = applyGovTx(state, tx.gov, { chainId: this.opts.chainId, height, txId: txIds[i] as string, submitter: tx.submitter });
+    }
+    return state;
   }
 
   /**
@@ -136,8 +194,8 @@ export class BlockConnector {
    * `before` holds the pre-block state of the items the block names (prefetched); other items
    * (children of a shipped case, say) are read on demand and remembered there.
    */
-  private async applyItemEffects(block: Block, batch: ConnectBatch, before: Map<string, StoredItem | null>): Promise<void> {
-    const { store, rules, registry } = this.modules;
+  private async applyItemEffects(block: Block, batch: ConnectBatch, before: Map<string, StoredItem | null>, registry: MemberRegistry): Promise<void> {
+    const { store, rules } = this.modules;
     const items = new Map<string, StoredItem>();
     const lots = new Map<string, LotKey>();
     const undo: UndoRecord = batch.undo;
@@ -192,6 +250,8 @@ export class BlockConnector {
       newTip: { hash: parent.hash, height: parent.height },
     });
     this.tipEntry = parent;
+    if (undo.governance !== undefined) this.setGovernance(undo.governance === null ? this.opts.genesisGovernance : (JSON.parse(undo.governance) as GovernanceState));
+    else this.setGovernance(this.govState);
     return block;
   }
 }

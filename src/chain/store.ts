@@ -107,6 +107,11 @@ export interface LotKey {
 export interface UndoRecord {
   items: { key: string; prev: StoredItem | null }[];
   lots: { lot: LotKey; prev: boolean }[];
+  /**
+   * The governance state before the block (its JSON; null: none was stored, the genesis state),
+   * present only when the block changed it (chain/governance.ts).
+   */
+  governance?: string | null;
 }
 
 export interface ConnectBatch {
@@ -118,6 +123,8 @@ export interface ConnectBatch {
   items: StoredItem[];
   recalledLots: LotKey[];
   undo: UndoRecord;
+  /** The governance state after the block (its JSON), when the block changed it. */
+  governance?: string;
 }
 
 export interface DisconnectBatch {
@@ -167,6 +174,8 @@ export interface ChainStore {
   getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]>;
   isLotRecalled(lot: LotKey): Promise<boolean>;
   getUndo(hash: string): Promise<UndoRecord | undefined>;
+  /** The governance state at the tip (its JSON), undefined while it is the genesis state. */
+  getGovernance(): Promise<string | undefined>;
   /** One atomic batch (synced unless `sync: false`): main-chain entry, indexes, item state, undo and tip. */
   connect(batch: ConnectBatch, opts?: { sync?: boolean }): Promise<void>;
   /** One atomic, synced batch reversing a connect. */

@@ -18,9 +18,12 @@ export interface EventEffects {
 export interface TxRules {
   /**
    * Stateless checks of a tx's events for its submitter: each event ID recomputed from the
-   * event, each event allowed by the member's role and prefixes. Throws TxError.
+   * event, each event allowed by the member's role and prefixes (skipped when member is null:
+   * checkRoles runs them later). Throws TxError.
    */
-  checkEvents(tx: SignedTx, member: Member): void;
+  checkEvents(tx: SignedTx, member: Member | null): void;
+  /** The role and prefix rules alone (cheap): run at a block's connect with the member at its height. Throws TxError. */
+  checkRoles(tx: SignedTx, member: Member): void;
   /** Canonical item keys an event names (for the EPC history index). */
   itemKeysOf(event: Record<string, unknown>): string[];
   /** The link records an event makes (containment, leaving, transformations: for the links index). */

@@ -10,9 +10,17 @@ import type { TxRules } from './tx-rules-port.js';
 import type { SignedTx } from './types.js';
 import type { SealItem } from './verifier-protocol.js';
 
+/**
+ * `full`: also the submitter's standing and role rules, in the registry the verifier holds (the
+ * tip's successor: mempool admission). Without it (a block's txs at import, which may sit on
+ * a side branch) only what holds at every height: chain ID, a key the consortium knows, the
+ * signature and the events; the block's connect checks standing and roles at its own height.
+ */
 export interface TxVerifier {
   /** Resolves with null for a valid tx, else the TxError, per tx in order. */
-  verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]>;
+  verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full?: boolean): Promise<(TxError | null)[]>;
+  /** The registry at the tip's successor (the chain sets it at every tip change). */
+  setRegistry(registry: MemberRegistry): void;
   /**
    * Optional: check blocks' sealer signatures off the main thread (true = the sealer's key
    * verifies it), per item in order. Without it the chain checks each signature on import.
@@ -22,13 +30,18 @@ export interface TxVerifier {
 }
 
 /** The checks themselves, synchronous, shared by every verifier implementation. */
-export function verifyTxSync(tx: SignedTx, chainId: string, registry: MemberRegistry, rules: TxRules, id?: Uint8Array): void {
+export function verifyTxSync(tx: SignedTx, chainId: string, registry: MemberRegistry, rules: TxRules, id?: Uint8Array, full = true): void {
   if (tx.chain !== chainId) throw new TxError('WRONG_CHAIN', `tx is for chain ${tx.chain}, this is ${chainId}`);
-  const member = registry.get(tx.submitter);
   const key = registry.publicKey(tx.submitter);
-  if (!member || !key) throw new TxError('UNKNOWN_SUBMITTER', `submitter ${tx.submitter} is not a member of this consortium`);
-  if (!verifyTxSignature(tx, key, id ?? computeTxId(tx))) throw new TxError('BAD_SIGNATURE', `signature does not verify for submitter ${member.name}`);
-  rules.checkEvents(tx, member);
+  if (!key) throw new TxError('UNKNOWN_SUBMITTER', `submitter ${tx.submitter} is not a member of this consortium`);
+  if (!verifyTxSignature(tx, key, id ?? computeTxId(tx))) throw new TxError('BAD_SIGNATURE', `signature does not verify for submitter ${registry.get(tx.submitter)?.name ?? tx.submitter}`);
+  if (!full) {
+    if (tx.kind === 'epcis') rules.checkEvents(tx, null);
+    return;
+  }
+  const s = registry.signer(tx.submitter);
+  if ('error' in s) throw s.error;
+  if (tx.kind === 'epcis') rules.checkEvents(tx, s.member);
 }
 
 const SLICE_MS = 8;
@@ -39,12 +52,16 @@ export class InlineTxVerifier implements TxVerifier {
     private readonly modules: { registry: MemberRegistry; rules: TxRules },
   ) {}
 
-  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]> {
+  setRegistry(registry: MemberRegistry): void {
+    this.modules.registry = registry;
+  }
+
+  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full = true): Promise<(TxError | null)[]> {
     const out: (TxError | null)[] = [];
     let sliceStart = performance.now();
     for (let i = 0; i < txs.length; i++) {
       try {
-        verifyTxSync(txs[i] as SignedTx, this.opts.chainId, this.modules.registry, this.modules.rules, txIds?.[i]);
+        verifyTxSync(txs[i] as SignedTx, this.opts.chainId, this.modules.registry, this.modules.rules, txIds?.[i], full);
         out.push(null);
       } catch (err) {
         if (!(err instanceof TxError)) throw err; // a bug, not a bad tx: let it surface

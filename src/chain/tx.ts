@@ -7,6 +7,7 @@ import { TxError } from '../common/errors.js';
 import { sha256, sha256Text } from './sha256.js';
 import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from '../common/bytes.js';
 import { sign, verify } from './keys.js';
+import { checkGovAction } from './governance.js';
 import type { SignedTx, TxBody } from './types.js';
 
 export const TX_DOMAIN = utf8.encode('tracechain/tx/v1');
@@ -19,7 +20,9 @@ export function jcs(value: unknown): string {
 }
 
 export function txBodyOf(tx: SignedTx | TxBody): TxBody {
-  return { v: tx.v, chain: tx.chain, kind: tx.kind, submitter: tx.submitter, time: tx.time, events: tx.events, eventIds: tx.eventIds };
+  const body: TxBody = { v: tx.v, chain: tx.chain, kind: tx.kind, submitter: tx.submitter, time: tx.time, events: tx.events, eventIds: tx.eventIds };
+  if (tx.gov !== undefined) body.gov = tx.gov;
+  return body;
 }
 
 /** Tx ID: SHA-256 of the body's JCS bytes. */
@@ -124,7 +127,7 @@ export function encodeTx(tx: SignedTx): Uint8Array {
   return utf8.encode(jcs(tx));
 }
 
-const TX_KEYS = new Set(['v', 'chain', 'kind', 'submitter', 'time', 'events', 'eventIds', 'sig']);
+const TX_KEYS = new Set(['v', 'chain', 'kind', 'submitter', 'time', 'events', 'eventIds', 'gov', 'sig']);
 
 export interface TxLimits {
   maxTxBytes: number;
@@ -138,11 +141,18 @@ export function checkTxShape(value: unknown, limits: TxLimits): SignedTx {
   for (const k of Object.keys(o)) if (!TX_KEYS.has(k)) throw new TxError('MALFORMED', `unexpected tx field "${k}"`);
   if (o.v !== 1) throw new TxError('MALFORMED', 'tx version must be 1');
   if (!isHex(o.chain, 32)) throw new TxError('MALFORMED', 'chain must be 32 bytes of lowercase hex');
-  if (o.kind !== 'epcis') throw new TxError('MALFORMED', 'kind must be "epcis"');
+  if (o.kind !== 'epcis' && o.kind !== 'governance') throw new TxError('MALFORMED', 'kind must be "epcis" or "governance"');
   if (!isHex(o.submitter, 20)) throw new TxError('MALFORMED', 'submitter must be a 20-byte member key ID in lowercase hex');
   if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time < 0) throw new TxError('MALFORMED', 'time must be a non-negative integer (ms)');
   if (!isHex(o.sig, 64)) throw new TxError('MALFORMED', 'sig must be 64 bytes of lowercase hex');
   if (!Array.isArray(o.events) || !Array.isArray(o.eventIds)) throw new TxError('MALFORMED', 'events and eventIds must be arrays');
+  if (o.kind === 'governance') {
+    // A governance tx (chain/governance.ts) carries one action and no events.
+    if (o.events.length !== 0 || o.eventIds.length !== 0) throw new TxError('MALFORMED', 'a governance tx carries no events');
+    checkGovAction(o.gov);
+    return o as unknown as SignedTx;
+  }
+  if (o.gov !== undefined) throw new TxError('MALFORMED', 'only a governance tx carries "gov"');
   if (o.events.length === 0) throw new TxError('NO_EVENTS', 'a tx carries at least one event');
   if (o.events.length > limits.maxEventsPerTx) {
     throw new TxError('TOO_MANY_EVENTS', `a tx carries at most ${limits.maxEventsPerTx} events, this one ${o.events.length}`);

@@ -40,6 +40,36 @@ export interface ConsortiumParams {
   maxEventsPerTx: number;
 }
 
+/** Approvals needed: more than `num/den` of the voting (active) members. */
+export interface GovernancePolicy {
+  quorumNum: number;
+  quorumDen: number;
+  /** A proposal not approved within this many blocks after its own block expires. */
+  proposalLifetimeBlocks: number;
+}
+
+/** A member's public part, as `tracechain init` prints it (its ID is the key ID of signingKey). */
+export interface MemberPublic {
+  name: string;
+  role: Role;
+  signingKey: string;
+  peerId: string;
+  gs1CompanyPrefixes: string[];
+  canSeal: boolean;
+}
+
+export type GovChange =
+  | { type: 'add'; member: MemberPublic }
+  | { type: 'update'; member: string; role?: Role; gs1CompanyPrefixes?: string[]; canSeal?: boolean }
+  /** Signed by the member's current key; `proof`: the new key's signature (rotationMessage) when signingKey changes. */
+  | { type: 'rotate'; member: string; signingKey?: string; peerId?: string; proof?: string }
+  | { type: 'suspend'; member: string }
+  | { type: 'resume'; member: string }
+  | { type: 'revoke'; member: string }
+  | { type: 'policy'; policy: GovernancePolicy };
+
+export type GovAction = { op: 'propose'; change: GovChange; activation: number } | { op: 'approve'; proposal: string };
+
 export interface Genesis {
   /** Format version of this genesis document. */
   v: 1;
@@ -48,6 +78,8 @@ export interface Genesis {
   time: number;
   params: ConsortiumParams;
   members: Member[];
+  /** Governance policy (absent: chain/governance.ts DEFAULT_POLICY, more than half, 1,000 blocks). */
+  governance?: GovernancePolicy;
 }
 
 /** The signed part of a transaction (DESIGN.md, Formats). Hashed as RFC 8785 JCS. */
@@ -55,7 +87,8 @@ export interface TxBody {
   v: 1;
   /** Genesis hash (chain ID), lowercase hex. */
   chain: string;
-  kind: 'epcis';
+  /** 'epcis': events; 'governance': `gov` and no events (docs/governance.md). */
+  kind: 'epcis' | 'governance';
   /** Member key ID of the signer. */
   submitter: string;
   /** Milliseconds since the Unix epoch when the tx was built. */
@@ -64,6 +97,8 @@ export interface TxBody {
   events: Record<string, unknown>[];
   /** CBV 2.0 event IDs, same order as events. */
   eventIds: string[];
+  /** The governance action of a 'governance' tx (absent on 'epcis' txs). */
+  gov?: GovAction;
 }
 
 export interface SignedTx extends TxBody {

@@ -12,7 +12,8 @@ import { txId as computeTxId } from './tx.js';
 import { workerEntryUrl } from '../runtime/worker-entries.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { Genesis, SignedTx } from './types.js';
-import type { SealItem, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
+import { MemberRegistry } from './registry.js';
+import type { RegistryMessage, SealItem, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
 
 /** Sealer signatures per message to a worker (one sync chunk of blocks). */
 const SEAL_CHUNK = 64;
@@ -39,6 +40,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
   private closed = false;
   private readonly chunkSize: number;
   private readonly maxPending: number;
+  private registry: MemberRegistry;
 
   constructor(
     private readonly opts: VerifierPoolOptions,
@@ -46,11 +48,12 @@ export class WorkerPoolTxVerifier implements TxVerifier {
   ) {
     this.chunkSize = opts.chunkSize ?? 32;
     this.maxPending = opts.maxPending ?? 4096;
+    this.registry = MemberRegistry.fromGenesis(modules.genesis);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.spawn(i);
   }
 
   private spawn(i: number): void {
-    const init: VerifierWorkerInit = { genesis: this.modules.genesis, chainId: genesisBlock(this.modules.genesis).hashHex };
+    const init: VerifierWorkerInit = { registry: { state: this.registry.state, height: this.registry.height }, chainId: genesisBlock(this.modules.genesis).hashHex };
     const w = new Worker(workerEntryUrl('verifier'), { workerData: init, name: `tracechain-verifier-${i}` });
     w.unref();
     w.on('message', (res: VerifyResponse) => {
@@ -78,7 +81,15 @@ export class WorkerPoolTxVerifier implements TxVerifier {
     this.load[i] = 0;
   }
 
-  private send(body: { kind: 'txs'; txs: SignedTx[]; txIds: Uint8Array[] } | { kind: 'seals'; seals: SealItem[] }): Promise<VerifyResponse> {
+  /** Every worker gets the new registry before any request sent after this call (a worker's messages are handled in order). */
+  setRegistry(registry: MemberRegistry): void {
+    if (registry.state === this.registry.state && registry.height === this.registry.height) return;
+    this.registry = registry;
+    const msg: RegistryMessage = { kind: 'registry', state: registry.state, height: registry.height };
+    for (const w of this.threads) w.postMessage(msg);
+  }
+
+  private send(body: { kind: 'txs'; txs: SignedTx[]; txIds: Uint8Array[]; full: boolean } | { kind: 'seals'; seals: SealItem[] }): Promise<VerifyResponse> {
     let worker = 0;
     for (let i = 1; i < this.threads.length; i++) if ((this.load[i] ?? 0) < (this.load[worker] ?? 0)) worker = i;
     const id = this.nextId++;
@@ -90,7 +101,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
     });
   }
 
-  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[]): Promise<(TxError | null)[]> {
+  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full = true): Promise<(TxError | null)[]> {
     if (this.closed) throw new VerifierError('CLOSED', 'verifier pool is closed');
     const ids = txIds ?? txs.map((t) => computeTxId(t));
     const chunks: Promise<VerifyResponse>[] = [];
@@ -99,7 +110,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
       throw new TxError('MEMPOOL_FULL', `the verifier is saturated (${this.pending.size} batches in flight); retry later`);
     }
     for (let i = 0; i < txs.length; i += this.chunkSize) {
-      chunks.push(this.send({ kind: 'txs', txs: txs.slice(i, i + this.chunkSize), txIds: ids.slice(i, i + this.chunkSize) }));
+      chunks.push(this.send({ kind: 'txs', txs: txs.slice(i, i + this.chunkSize), txIds: ids.slice(i, i + this.chunkSize), full }));
     }
     const out: (TxError | null)[] = [];
     for (const res of await Promise.all(chunks)) {

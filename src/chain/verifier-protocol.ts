@@ -1,10 +1,19 @@
 /** Messages between the tx verifier pool and its workers (structured-clone friendly). */
 import type { TxErrorType } from '../common/errors.js';
-import type { Genesis, SignedTx } from './types.js';
+import type { GovernanceState } from './governance.js';
+import type { SignedTx } from './types.js';
 
 export interface VerifierWorkerInit {
-  genesis: Genesis;
+  /** The registry the worker starts with (governance state and its height). */
+  registry: { state: GovernanceState; height: number };
   chainId: string;
+}
+
+/** The registry at the tip's successor, sent to every worker when the tip moves. */
+export interface RegistryMessage {
+  kind: 'registry';
+  state: GovernanceState;
+  height: number;
 }
 
 /** Verify txs (verifyTxSync): one result per tx. */
@@ -13,6 +22,8 @@ export interface VerifyRequest {
   id: number;
   txs: SignedTx[];
   txIds: Uint8Array[];
+  /** Standing and roles too (see TxVerifier.verify). */
+  full: boolean;
 }
 
 /** One block's sealer signature to check: the block hash, the header's sealer key ID (hex), the signature. */
@@ -30,6 +41,7 @@ export interface SealRequest {
 }
 
 export type VerifierRequest = VerifyRequest | SealRequest;
+export type VerifierMessage = VerifierRequest | RegistryMessage;
 
 /** A TxError across the thread boundary: its code with details, and its message without the `CODE: ` prefix. */
 export interface TxFailure {

@@ -82,6 +82,22 @@ export interface TxErrorDetails {
   ALREADY_KNOWN: { txId: string; block?: BlockRef | null };
   MEMPOOL_FULL: None;
   TIME_TOO_NEW: None;
+  /** Governance (chain/governance.ts, docs/governance.md): the submitter's standing at the tx's height. */
+  SUBMITTER_SUSPENDED: None;
+  SUBMITTER_REVOKED: None;
+  /** The key was rotated out: txs it signed before stay valid, new ones are refused. */
+  KEY_RETIRED: None;
+  /** Governance txs refused by the rules of the registry at their height. */
+  GOV_UNKNOWN_PROPOSAL: None;
+  GOV_ALREADY_APPROVED: None;
+  GOV_PROPOSAL_EXPIRED: None;
+  GOV_PROPOSAL_CLOSED: None;
+  GOV_NO_SEALER: None;
+  GOV_QUORUM_UNREACHABLE: None;
+  GOV_IDENTITY_IN_USE: None;
+  GOV_BAD_PROOF: None;
+  GOV_UNKNOWN_MEMBER: None;
+  GOV_INVALID_CHANGE: None;
 }
 
 export type BlockErrorCode = keyof BlockErrorDetails;

@@ -10,6 +10,7 @@ import { makeBlock, blockSigningMessage, encodeBlock, type Block } from '../chai
 import { decodeHeader, encodeHeader, hashHeaderBytes } from '../chain/header.js';
 import { BlockError } from '../common/errors.js';
 import { sign, keyId, type KeyPair } from '../chain/keys.js';
+import { toHex } from '../common/bytes.js';
 import { buildTemplate } from '../chain/template.js';
 import { targetFromBits } from '../consensus/target.js';
 
@@ -58,6 +59,8 @@ export class MinerService extends EventEmitter<MinerServiceEvents> {
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private readonly sealerId: Uint8Array;
+  /** Waiting for a seal right (logged once per change). */
+  private idle = false;
   blocksMined = 0;
 
   constructor(
@@ -110,7 +113,16 @@ export class MinerService extends EventEmitter<MinerServiceEvents> {
       if (paused) this.log.info('mining resumed');
       paused = false;
       const tip = chain.tip;
-      const selected = chain.mempool.select(chain.params.maxBlockBytes - 64 * 1024);
+      if (!chain.registry.canSealAt(toHex(this.sealerId), tip.height + 1)) {
+        // Membership is chain state: not (or no longer, or not yet) a sealer at the next height.
+        if (!this.idle) this.log.warn({ height: tip.height + 1 }, 'not sealing: this member has no seal right at the next height');
+        this.idle = true;
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      if (this.idle) this.log.info({ height: tip.height + 1 }, 'sealing: this member has the seal right');
+      this.idle = false;
+      const selected = chain.selectForBlock(chain.params.maxBlockBytes - 64 * 1024);
       const template = buildTemplate({
         parent: tip,
         mtp: chain.medianTimePast(tip),

@@ -12,7 +12,10 @@ import { WorkerPoolTxVerifier } from '../chain/verifier-pool.js';
 import { MemberRegistry } from '../chain/registry.js';
 import { DEV_PARAMS, genesisBlock, paramsForInterval } from '../chain/genesis.js';
 import { keyIdHex, type KeyPair } from '../chain/keys.js';
-import type { Genesis } from '../chain/types.js';
+import type { Genesis, Member } from '../chain/types.js';
+import { readFile } from 'node:fs/promises';
+import { checkMemberPublic } from '../chain/governance.js';
+import { MEMBER_FILE } from './commands/init.js';
 import type { ChainStore } from '../chain/store.js';
 import { FileTxLog, guardedGroup, LevelChainStore, WriteGuard } from '../storage/index.js';
 import { TxLogFinality } from '../chain/tx-log-finality.js';
@@ -104,9 +107,12 @@ export class TracechainNode {
     if (!key) throw new Error(`${dir.file(FILES.memberKey)} is missing: this node has no member key`);
     const peerKey = (await dir.readPeerKey()) ?? (await dir.createPeerKey());
     const memberId = keyIdHex(key.publicKey);
-    const registry = MemberRegistry.fromGenesis(genesis);
-    const member = registry.get(memberId);
-    if (!member) throw new Error(`member key ${memberId} is not a member of consortium "${genesis.name}"`);
+    // Membership is chain state (docs/governance.md): a member added after genesis starts from
+    // the genesis file, syncs, and may capture and seal from its activation. Until then it
+    // runs under the public part `tracechain init` wrote, and the chain refuses its txs.
+    const ownPart = await readOwnMember(dir);
+    const inGenesis = MemberRegistry.fromGenesis(genesis).get(memberId);
+    if (!inGenesis && !ownPart) throw new Error(`member key ${memberId} is not a member of consortium "${genesis.name}" and ${dir.file(MEMBER_FILE)} is missing`);
     if (!(await dir.exists(FILES.apiToken)) && (await dir.readTokenHashes()).length === 0) await dir.createApiToken();
     this.tokenHashes = await dir.readTokenHashes();
     // Revocation takes effect without a restart: the hash file is re-read when it changes
@@ -138,6 +144,8 @@ export class TracechainNode {
     const mempool = new Mempool(this.config.mempool);
     this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger, ...(txLog ? { txLog } : {}) });
     const chain = this.chain;
+    const member: Member = chain.registry.get(memberId) ?? inGenesis ?? (ownPart as Member);
+    if (chain.registry.get(memberId) === undefined) this.log.warn({ memberId }, 'this node is not a member at the tip yet: it syncs, and may capture and seal once its admission activates');
     this.futureTimer = setInterval(() => {
       if (chain.futureCount > 0) void chain.retryFutureBlocks();
     }, 1_000);
@@ -156,7 +164,7 @@ export class TracechainNode {
     await this.writeGuard.start();
     const store = this.store;
 
-    if (this.config.mining.enabled && member.canSeal) {
+    if (this.config.mining.enabled) {
       this.miner = await createMiner({ workers: this.config.mining.workers, logger });
       this.minerService = new MinerService({ refreshMs: this.config.mining.refreshMs, key }, { chain, miner: this.miner, clock, logger, writeBlocked: () => store.writeBlockedReason });
     }
@@ -247,3 +255,18 @@ export class TracechainNode {
 }
 
 export type { KeyPair };
+
+/** This node's public part as `tracechain init` wrote it (member.json), if present and well formed. */
+async function readOwnMember(dir: DataDir): Promise<Member | undefined> {
+  let text: string;
+  try {
+    text = await readFile(dir.file(MEMBER_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // a genesis member's directory may have none
+    throw err;
+  }
+  const v = JSON.parse(text) as Record<string, unknown>;
+  const { id, ...pub } = v;
+  checkMemberPublic(pub, MEMBER_FILE);
+  return { id: String(id), ...(pub as unknown as Omit<Member, 'id'>) };
+}

@@ -38,7 +38,8 @@ export const TX_VERDICT: Readonly<Record<TxErrorCode, Verdict>> = {
   MALFORMED: 'reject',
   BAD_SIGNATURE: 'reject',
   WRONG_CHAIN: 'reject',
-  UNKNOWN_SUBMITTER: 'reject',
+  // Membership is chain state: a peer ahead of us may know a member we do not know yet.
+  UNKNOWN_SUBMITTER: 'ignore',
   OVERSIZE: 'reject',
   TOO_MANY_EVENTS: 'reject',
   NO_EVENTS: 'reject',
@@ -51,6 +52,23 @@ export const TX_VERDICT: Readonly<Record<TxErrorCode, Verdict>> = {
   // Our pool is full: our limit, not the peer's fault.
   MEMPOOL_FULL: 'ignore',
   TIME_TOO_NEW: 'ignore',
+  // Standing and governance rules read the registry at our tip: a peer behind or ahead of us
+  // may judge a tx at a different height in good faith (an approval racing an expiry, a member
+  // suspended in the block we just connected), so these are not the peer's fault.
+  SUBMITTER_SUSPENDED: 'ignore',
+  SUBMITTER_REVOKED: 'ignore',
+  KEY_RETIRED: 'ignore',
+  GOV_UNKNOWN_PROPOSAL: 'ignore',
+  GOV_ALREADY_APPROVED: 'ignore',
+  GOV_PROPOSAL_EXPIRED: 'ignore',
+  GOV_PROPOSAL_CLOSED: 'ignore',
+  GOV_NO_SEALER: 'ignore',
+  GOV_QUORUM_UNREACHABLE: 'ignore',
+  GOV_IDENTITY_IN_USE: 'ignore',
+  // Provable from the tx alone: the new key's signature does not verify.
+  GOV_BAD_PROOF: 'reject',
+  GOV_UNKNOWN_MEMBER: 'ignore',
+  GOV_INVALID_CHANGE: 'ignore',
 };
 
 export interface VerdictOf {

@@ -11,12 +11,12 @@ import { MemberRegistry } from '../chain/registry.js';
 import { verifyTxSync } from '../chain/tx-verifier.js';
 import { sealSignatureValid } from '../chain/block-checks.js';
 import { traceRules } from '../trace/chain-rules.js';
-import type { TxFailure, VerifierRequest, VerifierWorkerInit, VerifyResponse } from '../chain/verifier-protocol.js';
+import type { TxFailure, VerifierMessage, VerifierRequest, VerifierWorkerInit, VerifyResponse } from '../chain/verifier-protocol.js';
 
 invariant(parentPort !== null, 'verifier worker must run in a worker thread');
 const port = parentPort;
 const init = workerData as VerifierWorkerInit;
-const registry = MemberRegistry.fromGenesis(init.genesis);
+let registry = new MemberRegistry(init.registry.state, init.registry.height);
 const rules = traceRules();
 
 function answer(req: VerifierRequest): VerifyResponse {
@@ -25,7 +25,7 @@ function answer(req: VerifierRequest): VerifyResponse {
   }
   const results: (TxFailure | null)[] = req.txs.map((tx, i) => {
     try {
-      verifyTxSync(tx, init.chainId, registry, rules, req.txIds[i]);
+      verifyTxSync(tx, init.chainId, registry, rules, req.txIds[i], req.full);
       return null;
     } catch (err) {
       if (!(err instanceof TxError)) throw err;
@@ -35,7 +35,11 @@ function answer(req: VerifierRequest): VerifyResponse {
   return { id: req.id, kind: 'txs', results };
 }
 
-port.on('message', (req: VerifierRequest) => {
+port.on('message', (req: VerifierMessage) => {
+  if (req.kind === 'registry') {
+    registry = new MemberRegistry(req.state, req.height);
+    return;
+  }
   let res: VerifyResponse;
   try {
     res = answer(req);

@@ -386,7 +386,24 @@ export function encodeUndo(u: UndoRecord): Uint8Array {
     if (typeof prev !== 'boolean') throw new StorageArgumentError('undo lot prev must be a boolean');
     return { gtin: lot.gtin, lot: lot.lot, prev };
   });
-  return stringifyJson({ v: 1, items, lots }, 'undo record');
+  if (u.governance !== undefined && u.governance !== null) parseJson(utf8.encode(u.governance), 'undo governance state');
+  return stringifyJson(u.governance === undefined ? { v: 1, items, lots } : { v: 1, items, lots, governance: u.governance }, 'undo record');
+}
+
+// ---------------------------------------------------------------- governance state
+
+/** The governance state (chain/governance.ts) as its canonical JSON text, one value. */
+export function encodeGovernance(json: string): Uint8Array {
+  if (typeof json !== 'string' || json.length === 0) throw new StorageArgumentError('governance state must be non-empty JSON text');
+  const b = utf8.encode(json);
+  parseJson(b, 'governance state');
+  return b;
+}
+
+export function decodeGovernance(b: Uint8Array): string {
+  const v = parseJson(b, 'governance state');
+  if (!isPlainObject(v) || v.v !== 1 || !Array.isArray(v.members) || !Array.isArray(v.proposals)) throw new DecodeError('governance state is not {v:1, members, proposals, …}');
+  return decodeUtf8(b, 'governance state');
 }
 
 export function decodeUndo(b: Uint8Array): UndoRecord {
@@ -409,7 +426,9 @@ export function decodeUndo(b: Uint8Array): UndoRecord {
     }
     lots.push({ lot: { gtin: l.gtin, lot: l.lot }, prev: l.prev });
   }
-  return { items, lots };
+  if (v.governance === undefined) return { items, lots };
+  if (v.governance !== null && typeof v.governance !== 'string') throw new DecodeError('undo governance is neither null nor the previous state');
+  return { items, lots, governance: v.governance };
 }
 
 // ---------------------------------------------------------------- meta

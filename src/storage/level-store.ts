@@ -367,6 +367,10 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.undo.get(hash);
   }
 
+  getGovernance(): Promise<string | undefined> {
+    return this.repositories.governance.get('state');
+  }
+
   async history(key: string, opts: { after?: EpcHistoryEntry; to?: HistoryPosition; limit: number }): Promise<EpcHistoryEntry[]> {
     if (!Number.isSafeInteger(opts.limit) || opts.limit < 0) throw new StorageArgumentError('limit must be a non-negative integer');
     if (opts.after !== undefined && opts.after.key !== key) throw new StorageArgumentError('history cursor belongs to another item key');
@@ -528,6 +532,7 @@ export class LevelChainStore implements ChainStore {
       }
       for (const item of batch.items) ops.push(r.items.put(item.key, item));
       for (const lot of batch.recalledLots) ops.push(r.recalledLots.put(lot, true));
+      if (batch.governance !== undefined) ops.push(r.governance.put('state', batch.governance));
       ops.push(r.undo.put(hash, batch.undo));
       ops.push(r.meta.putTip(hash));
       await this.writeTip('connect', ops, hash, opts.sync ?? true);
@@ -563,6 +568,8 @@ export class LevelChainStore implements ChainStore {
         const u = batch.undo.lots[i] as UndoRecord['lots'][number];
         ops.push(u.prev ? r.recalledLots.put(u.lot, true) : r.recalledLots.del(u.lot));
       }
+      if (batch.undo.governance === null) ops.push(r.governance.del('state'));
+      else if (batch.undo.governance !== undefined) ops.push(r.governance.put('state', batch.undo.governance));
       ops.push(r.undo.del(hash));
       ops.push(r.meta.putTip(newTip.hash));
       await this.writeTip('disconnect', ops, newTip.hash);

@@ -36,13 +36,15 @@ export const BUCKETS = {
   blockTxIds: 0x0c,
   /** Link records (trace/journey.ts): item key ‖ role ‖ position → kind ‖ container key. */
   links: 0x0d,
+  /** The governance state at the tip (chain/governance.ts): one key, "state" → its JSON. */
+  governance: 0x0e,
 } as const;
 
 export type BucketName = keyof typeof BUCKETS;
 export const BUCKET_NAMES = Object.keys(BUCKETS) as BucketName[];
 
 /** Buckets rebuilt from the blocks by a reindex (everything but blocks, header index and meta). */
-export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'links', 'items', 'recalledLots', 'undo'];
+export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'links', 'items', 'recalledLots', 'undo', 'governance'];
 
 export interface Codec<K, V> {
   encodeKey(k: K): Uint8Array;
@@ -371,6 +373,16 @@ const itemCodec: Codec<string, StoredItem> = {
   decodeValue: (b, k) => c.decodeItem(k, b),
 };
 
+const governanceCodec: Codec<'state', string> = {
+  encodeKey: () => new TextEncoder().encode('state'),
+  decodeKey: (b) => {
+    if (new TextDecoder().decode(b) !== 'state') throw new c.DecodeError('the governance bucket has one key, "state"');
+    return 'state';
+  },
+  encodeValue: (v) => c.encodeGovernance(v),
+  decodeValue: (b) => c.decodeGovernance(b),
+};
+
 const lotCodec: Codec<LotKey, true> = {
   encodeKey: c.encodeLotKey,
   decodeKey: c.decodeLotKey,
@@ -536,6 +548,7 @@ export class Repositories {
   readonly items: Repository<string, StoredItem>;
   readonly recalledLots: Repository<LotKey, true>;
   readonly undo: Repository<string, UndoRecord>;
+  readonly governance: Repository<'state', string>;
   readonly meta: MetaRepository;
   readonly blockTxs: Repository<BlockTxKey, Uint8Array>;
   readonly blockTxIds: Repository<string, Uint8Array>;
@@ -551,6 +564,7 @@ export class Repositories {
     this.items = new Repository(db, 'items', itemCodec);
     this.recalledLots = new Repository(db, 'recalledLots', lotCodec);
     this.undo = new Repository(db, 'undo', undoCodec);
+    this.governance = new Repository(db, 'governance', governanceCodec);
     this.meta = new MetaRepository(db);
     this.blockTxs = new Repository(db, 'blockTxs', blockTxCodec);
     this.blockTxIds = new Repository(db, 'blockTxIds', blockTxIdsCodec);

@@ -37,7 +37,7 @@ export function toTxError(err: TraceError): TxError {
 }
 
 /** Stateless checks of a tx's events for its submitter; throws TxError listing every problem. */
-export function checkTxEvents(tx: SignedTx, member: Member): void {
+export function checkTxEvents(tx: SignedTx, member: Member | null): void {
   const problems: TraceProblem[] = [];
   let rule: string | undefined;
   tx.events.forEach((event, i) => {
@@ -51,6 +51,13 @@ export function checkTxEvents(tx: SignedTx, member: Member): void {
     if (err instanceof TraceError) throw toTxError(err);
     throw err;
   }
+  if (member !== null) checkTxRoles(tx, member);
+}
+
+/** The role and prefix rules of a tx's events for its submitter; throws TxError ROLE_VIOLATION listing every problem. */
+export function checkTxRoles(tx: SignedTx, member: Member): void {
+  const problems: TraceProblem[] = [];
+  let rule: string | undefined;
   tx.events.forEach((event, i) => {
     for (const p of roleProblems(member, event as JsonObject, { path: `/events/${i}` })) {
       rule ??= p.rule;
@@ -77,6 +84,7 @@ export function itemKeysOfEvent(event: Record<string, unknown>): string[] {
 export function traceRules(): TxRules {
   return {
     checkEvents: checkTxEvents,
+    checkRoles: checkTxRoles,
     itemKeysOf: itemKeysOfEvent,
     linksOf: linksOfEvent,
     async applyEvent(reader: ItemReader, input): Promise<EventEffects> {

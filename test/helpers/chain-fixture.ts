@@ -54,6 +54,10 @@ export const testRules: TxRules = {
       if (testEventId(e) !== tx.eventIds[i]) throw new TxError('BAD_EVENT_ID', `event ${i} does not hash to its ID`, { problems: [{ path: `/events/${i}`, message: 'does not hash to its ID' }] });
     });
   },
+  checkRoles(tx, member) {
+    // Stand-in role rule: a member with role 'regulator' records nothing.
+    if (member.role === 'regulator' && tx.events.length > 0) throw new TxError('ROLE_VIOLATION', 'a regulator records no events', { problems: [{ path: '/events/0', message: 'a regulator records no events' }] });
+  },
   itemKeysOf(event) {
     return typeof event.epc === 'string' ? [event.epc] : [];
   },

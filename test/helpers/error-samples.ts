@@ -42,6 +42,19 @@ export const TX_ERROR_SAMPLES: { [C in TxErrorCode]: Extract<TxErrorType, { code
   ALREADY_KNOWN: { code: 'ALREADY_KNOWN', txId: 'ef'.repeat(32), block: null },
   MEMPOOL_FULL: { code: 'MEMPOOL_FULL' },
   TIME_TOO_NEW: { code: 'TIME_TOO_NEW' },
+  SUBMITTER_SUSPENDED: { code: 'SUBMITTER_SUSPENDED' },
+  SUBMITTER_REVOKED: { code: 'SUBMITTER_REVOKED' },
+  KEY_RETIRED: { code: 'KEY_RETIRED' },
+  GOV_UNKNOWN_PROPOSAL: { code: 'GOV_UNKNOWN_PROPOSAL' },
+  GOV_ALREADY_APPROVED: { code: 'GOV_ALREADY_APPROVED' },
+  GOV_PROPOSAL_EXPIRED: { code: 'GOV_PROPOSAL_EXPIRED' },
+  GOV_PROPOSAL_CLOSED: { code: 'GOV_PROPOSAL_CLOSED' },
+  GOV_NO_SEALER: { code: 'GOV_NO_SEALER' },
+  GOV_QUORUM_UNREACHABLE: { code: 'GOV_QUORUM_UNREACHABLE' },
+  GOV_IDENTITY_IN_USE: { code: 'GOV_IDENTITY_IN_USE' },
+  GOV_BAD_PROOF: { code: 'GOV_BAD_PROOF' },
+  GOV_UNKNOWN_MEMBER: { code: 'GOV_UNKNOWN_MEMBER' },
+  GOV_INVALID_CHANGE: { code: 'GOV_INVALID_CHANGE' },
 };
 
 export const blockErrorOf = (code: BlockErrorCode, message = 'test'): BlockError => BlockError.of(BLOCK_ERROR_SAMPLES[code], message);

@@ -89,6 +89,19 @@ describe('one table code → status and title, one problem type base', () => {
     ALREADY_KNOWN: 409,
     MEMPOOL_FULL: 503,
     TIME_TOO_NEW: 400,
+    SUBMITTER_SUSPENDED: 403,
+    SUBMITTER_REVOKED: 403,
+    KEY_RETIRED: 403,
+    GOV_UNKNOWN_PROPOSAL: 404,
+    GOV_ALREADY_APPROVED: 409,
+    GOV_PROPOSAL_EXPIRED: 409,
+    GOV_PROPOSAL_CLOSED: 409,
+    GOV_NO_SEALER: 422,
+    GOV_QUORUM_UNREACHABLE: 422,
+    GOV_IDENTITY_IN_USE: 409,
+    GOV_BAD_PROOF: 400,
+    GOV_UNKNOWN_MEMBER: 404,
+    GOV_INVALID_CHANGE: 422,
   };
   for (const [code, status] of Object.entries(TX_EXPECTED) as [TxErrorCode, number][]) {
     it(`tx ${code} → ${status}, its details in the document`, () => {

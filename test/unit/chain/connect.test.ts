@@ -17,7 +17,8 @@ afterEach(async () => fx.close());
 
 function connector(tip: HeaderEntry, store: ChainStore = fx.store): BlockConnector {
   const blocks = new StoredBlocks(store, fx.chain.limits, fx.chain.chainId);
-  return new BlockConnector({ store, rules: testRules, registry: MemberRegistry.fromGenesis(fx.genesis), blocks, mempool: new Mempool({ maxTxs: 10, maxBytes: 1 << 20 }), eventFilter: new EventIdFilter(10) }, tip);
+  const gov = MemberRegistry.fromGenesis(fx.genesis).state;
+  return new BlockConnector({ chainId: fx.chain.chainId, genesisGovernance: gov }, { store, rules: testRules, blocks, mempool: new Mempool({ maxTxs: 10, maxBytes: 1 << 20 }), eventFilter: new EventIdFilter(10) }, tip, undefined);
 }
 
 async function stateError(p: Promise<unknown>): Promise<ChainStateError> {

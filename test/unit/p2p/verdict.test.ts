@@ -28,7 +28,7 @@ const TX_EXPECTED: Record<TxErrorCode, Verdict> = {
   MALFORMED: 'reject',
   BAD_SIGNATURE: 'reject',
   WRONG_CHAIN: 'reject',
-  UNKNOWN_SUBMITTER: 'reject',
+  UNKNOWN_SUBMITTER: 'ignore',
   OVERSIZE: 'reject',
   TOO_MANY_EVENTS: 'reject',
   NO_EVENTS: 'reject',
@@ -39,6 +39,19 @@ const TX_EXPECTED: Record<TxErrorCode, Verdict> = {
   ALREADY_KNOWN: 'ignore',
   MEMPOOL_FULL: 'ignore',
   TIME_TOO_NEW: 'ignore',
+  SUBMITTER_SUSPENDED: 'ignore',
+  SUBMITTER_REVOKED: 'ignore',
+  KEY_RETIRED: 'ignore',
+  GOV_UNKNOWN_PROPOSAL: 'ignore',
+  GOV_ALREADY_APPROVED: 'ignore',
+  GOV_PROPOSAL_EXPIRED: 'ignore',
+  GOV_PROPOSAL_CLOSED: 'ignore',
+  GOV_NO_SEALER: 'ignore',
+  GOV_QUORUM_UNREACHABLE: 'ignore',
+  GOV_IDENTITY_IN_USE: 'ignore',
+  GOV_BAD_PROOF: 'reject',
+  GOV_UNKNOWN_MEMBER: 'ignore',
+  GOV_INVALID_CHANGE: 'ignore',
 };
 
 describe('block error code → verdict', () => {
