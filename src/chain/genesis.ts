@@ -80,6 +80,14 @@ export function checkGenesis(value: unknown): Genesis {
     peers.add(mm.peerId as string);
   }
   if (!(g.members as Member[]).some((m) => m.canSeal)) fail('at least one member must be able to seal');
+  if (g.governance !== undefined) {
+    const q = g.governance as Record<string, unknown>;
+    if (typeof q !== 'object' || q === null || Object.keys(q).some((k) => !['quorumNum', 'quorumDen', 'proposalLifetimeBlocks'].includes(k))) fail('governance must be {quorumNum, quorumDen, proposalLifetimeBlocks}');
+    for (const k of ['quorumNum', 'quorumDen', 'proposalLifetimeBlocks']) {
+      if (typeof q[k] !== 'number' || !Number.isSafeInteger(q[k]) || (q[k] as number) < 0) fail(`governance.${k} must be a non-negative integer`);
+    }
+    if ((q.quorumNum as number) >= (q.quorumDen as number) || (q.proposalLifetimeBlocks as number) < 1) fail('governance: the quorum share must be below 1 and proposals must live at least 1 block');
+  }
   return value as Genesis;
 }
 

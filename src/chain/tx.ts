@@ -8,7 +8,7 @@ import { sha256, sha256Text } from './sha256.js';
 import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from '../common/bytes.js';
 import { sign, verify } from './keys.js';
 import { checkGovAction } from './governance.js';
-import type { SignedTx, TxBody } from './types.js';
+import type { GovAction, SignedTx, TxBody } from './types.js';
 
 export const TX_DOMAIN = utf8.encode('tracechain/tx/v1');
 export const EVENT_ID_PATTERN = /^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/;
@@ -23,6 +23,11 @@ export function txBodyOf(tx: SignedTx | TxBody): TxBody {
   const body: TxBody = { v: tx.v, chain: tx.chain, kind: tx.kind, submitter: tx.submitter, time: tx.time, events: tx.events, eventIds: tx.eventIds };
   if (tx.gov !== undefined) body.gov = tx.gov;
   return body;
+}
+
+/** The body of a governance tx (docs/governance.md): one action, no events. */
+export function governanceTxBody(chain: string, submitter: string, time: number, gov: GovAction): TxBody {
+  return { v: 1, chain, kind: 'governance', submitter, time, events: [], eventIds: [], gov };
 }
 
 /** Tx ID: SHA-256 of the body's JCS bytes. */

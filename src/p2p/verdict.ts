@@ -38,8 +38,7 @@ export const TX_VERDICT: Readonly<Record<TxErrorCode, Verdict>> = {
   MALFORMED: 'reject',
   BAD_SIGNATURE: 'reject',
   WRONG_CHAIN: 'reject',
-  // Membership is chain state: a peer ahead of us may know a member we do not know yet.
-  UNKNOWN_SUBMITTER: 'ignore',
+  UNKNOWN_SUBMITTER: 'reject',
   OVERSIZE: 'reject',
   TOO_MANY_EVENTS: 'reject',
   NO_EVENTS: 'reject',

@@ -19,14 +19,14 @@ import { merkleRoot } from '../../src/chain/merkle.js';
 import { TxError } from '../../src/common/errors.js';
 import { fromHex, toHex, utf8 } from '../../src/common/bytes.js';
 import { sha256 } from '../../src/chain/sha256.js';
-import { jcs, signTx, txId } from '../../src/chain/tx.js';
+import { governanceTxBody, jcs, signTx, txId } from '../../src/chain/tx.js';
 import { targetFromBits, hashMeetsTarget } from '../../src/consensus/target.js';
 import { memberOf, makeGenesis } from '../../src/node/dev-consortium.js';
 import { LevelChainStore } from '../../src/storage/index.js';
 import type { HeaderEntry } from '../../src/chain/store.js';
 import type { ItemReader, TxRules } from '../../src/chain/tx-rules-port.js';
 import type { TxLog } from '../../src/chain/tx-log.js';
-import type { ConsortiumParams, Genesis, SignedTx } from '../../src/chain/types.js';
+import type { ConsortiumParams, Genesis, GovAction, SignedTx } from '../../src/chain/types.js';
 
 export const TEST_PARAMS: ConsortiumParams = {
   ...DEV_PARAMS,
@@ -151,6 +151,11 @@ export function makeTx(fx: Fixture, events: Record<string, unknown>[], key: KeyP
     { v: 1, chain: fx.chain.chainId, kind: 'epcis', submitter: toHex(keyId(key.publicKey)), time: GENESIS_TIME + ++txCounter, events, eventIds },
     key.secretKey,
   );
+}
+
+/** A signed governance tx (chain/governance.ts) by `key`. */
+export function makeGovTx(fx: Fixture, gov: GovAction, key: KeyPair = fx.sealer): SignedTx {
+  return signTx(governanceTxBody(fx.chain.chainId, toHex(keyId(key.publicKey)), GENESIS_TIME + ++txCounter, gov), key.secretKey);
 }
 
 export interface BlockSpec {

@@ -28,7 +28,7 @@ const TX_EXPECTED: Record<TxErrorCode, Verdict> = {
   MALFORMED: 'reject',
   BAD_SIGNATURE: 'reject',
   WRONG_CHAIN: 'reject',
-  UNKNOWN_SUBMITTER: 'ignore',
+  UNKNOWN_SUBMITTER: 'reject',
   OVERSIZE: 'reject',
   TOO_MANY_EVENTS: 'reject',
   NO_EVENTS: 'reject',
