@@ -23,6 +23,7 @@ import { toHex } from '../common/bytes.js';
 import { checkBody, checkHeader, isPermanentFailure } from './block-checks.js';
 import type { MemberRegistry } from './registry.js';
 import { genesisGovernance, type GovernanceState } from './governance.js';
+import { BranchRegistry } from './branch-registry.js';
 import { SerialQueue } from './serial.js';
 import type { Mempool } from './mempool.js';
 import { EventIdFilter } from './event-filter.js';
@@ -123,6 +124,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly seals: SealPrecheck;
   private readonly future: FutureBlocks;
   private readonly forkChoice: ForkChoice;
+  private readonly branches: BranchRegistry;
   private readonly log: Logger;
   private closing = false;
 
@@ -149,6 +151,16 @@ export class Chain extends EventEmitter<ChainEvents> {
       reorg: (info: ReorgInfo) => this.emit('reorg', info),
       ...(opts.onConnect ? { progress: opts.onConnect } : {}),
     };
+    this.branches = new BranchRegistry(
+      { chainId: this.chainId },
+      {
+        store: modules.store,
+        blocks: this.blocks,
+        header: (hash) => this.index.get(hash),
+        tip: () => ({ entry: this.connector.tip, state: this.connector.governance }),
+        genesisState: this.connector.genesisGovernance,
+      },
+    );
     this.forkChoice = new ForkChoice({ index: this.index, connector: this.connector, admission: this.admission, store: modules.store, logger: this.log, hooks });
   }
 
@@ -352,6 +364,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (!parent) throw new BlockError('UNKNOWN_PARENT', `parent ${prevHash} of block ${hash} is unknown`, { parent: prevHash, height: block.header.height });
     if (parent.status === 'invalid') throw new BlockError('INVALID_ANCESTOR', `parent ${prevHash} is invalid`);
 
+    // The registry of the block's own branch at its height (the tip's successor, or a side branch's).
+    const registry = parent.hash === this.tip.hash ? this.registry : await this.branches.registryForChildOf(parent);
     checkHeader(block, {
       sealVerified: this.seals.take(block),
       parent,
@@ -359,12 +373,12 @@ export class Chain extends EventEmitter<ChainEvents> {
       expectedBits: this.index.nextBitsAfter(parent),
       now: this.modules.clock(),
       params: this.params,
-      registry: this.registry,
+      registry,
     });
     const entry = childEntry(parent, { hash, height: block.header.height, prevHash, time: block.header.time, bits: block.header.bits });
     try {
       checkBody(block, this.params);
-      await this.verifyBlockTxs(block);
+      await this.verifyBlockTxs(block, registry === this.registry ? undefined : registry);
     } catch (err) {
       if (err instanceof BlockError && isPermanentFailure(err.code)) await this.forkChoice.markInvalid(entry, err.code);
       throw err;
@@ -386,7 +400,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Stateless tx checks for the txs not already verified in our mempool. */
-  private async verifyBlockTxs(block: Block): Promise<void> {
+  private async verifyBlockTxs(block: Block, registry?: MemberRegistry): Promise<void> {
     const pending: SignedTx[] = [];
     const pendingIds: Uint8Array[] = [];
     const index: number[] = [];
@@ -400,7 +414,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     });
     if (pending.length === 0) return;
     // Standing and roles depend on the block's height on its own branch: checked when it connects.
-    const results = await this.modules.verifier.verify(pending, pendingIds, false);
+    const results = await this.modules.verifier.verify(pending, pendingIds, false, registry);
     results.forEach((r, k) => {
       const at = index[k] as number;
       if (r) throw new BlockError('BAD_TX', `tx ${at}: ${r.message}`, { index: at, txCode: r.code });

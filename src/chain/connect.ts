@@ -66,6 +66,11 @@ export class BlockConnector {
     this.nextView = this.viewAt(tip.height + 1);
   }
 
+  /** The governance state at genesis. */
+  get genesisGovernance(): GovernanceState {
+    return this.opts.genesisGovernance;
+  }
+
   /** The governance state after the tip. */
   get governance(): GovernanceState {
     return this.govState;

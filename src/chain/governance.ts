@@ -355,6 +355,7 @@ export function signerIn(state: GovernanceState, keyId: string): { member: Membe
 
 /** Apply one governance tx (already signature-checked; its submitter active) at `height`. */
 export function applyGovTx(state: GovernanceState, action: GovAction, ctx: { chainId: string; height: number; txId: string; submitter: string }): GovernanceState {
+  checkGovAction(action); // whatever path it came by, only a well-formed action enters the state
   const s = signerIn(state, ctx.submitter);
   if ('error' in s) throw s.error;
   const voter = s.member.id;

@@ -15,10 +15,11 @@ import type { SealItem } from './verifier-protocol.js';
  * tip's successor: mempool admission). Without it (a block's txs at import, which may sit on
  * a side branch) only what holds at every height: chain ID, a key the consortium knows, the
  * signature and the events; the block's connect checks standing and roles at its own height.
+ * `registry`: check against this registry instead of the tip's (a block on a side branch).
  */
 export interface TxVerifier {
   /** Resolves with null for a valid tx, else the TxError, per tx in order. */
-  verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full?: boolean): Promise<(TxError | null)[]>;
+  verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full?: boolean, registry?: MemberRegistry): Promise<(TxError | null)[]>;
   /** The registry at the tip's successor (the chain sets it at every tip change). */
   setRegistry(registry: MemberRegistry): void;
   /**
@@ -56,12 +57,12 @@ export class InlineTxVerifier implements TxVerifier {
     this.modules.registry = registry;
   }
 
-  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full = true): Promise<(TxError | null)[]> {
+  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full = true, registry: MemberRegistry = this.modules.registry): Promise<(TxError | null)[]> {
     const out: (TxError | null)[] = [];
     let sliceStart = performance.now();
     for (let i = 0; i < txs.length; i++) {
       try {
-        verifyTxSync(txs[i] as SignedTx, this.opts.chainId, this.modules.registry, this.modules.rules, txIds?.[i], full);
+        verifyTxSync(txs[i] as SignedTx, this.opts.chainId, registry, this.modules.rules, txIds?.[i], full);
         out.push(null);
       } catch (err) {
         if (!(err instanceof TxError)) throw err; // a bug, not a bad tx: let it surface

@@ -13,6 +13,7 @@ import { workerEntryUrl } from '../runtime/worker-entries.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { Genesis, SignedTx } from './types.js';
 import { MemberRegistry } from './registry.js';
+import type { GovernanceState } from './governance.js';
 import type { RegistryMessage, SealItem, VerifierRequest, VerifierWorkerInit, VerifyResponse } from './verifier-protocol.js';
 
 /** Sealer signatures per message to a worker (one sync chunk of blocks). */
@@ -89,7 +90,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
     for (const w of this.threads) w.postMessage(msg);
   }
 
-  private send(body: { kind: 'txs'; txs: SignedTx[]; txIds: Uint8Array[]; full: boolean } | { kind: 'seals'; seals: SealItem[] }): Promise<VerifyResponse> {
+  private send(body: { kind: 'txs'; txs: SignedTx[]; txIds: Uint8Array[]; full: boolean; registry?: { state: GovernanceState; height: number } } | { kind: 'seals'; seals: SealItem[] }): Promise<VerifyResponse> {
     let worker = 0;
     for (let i = 1; i < this.threads.length; i++) if ((this.load[i] ?? 0) < (this.load[worker] ?? 0)) worker = i;
     const id = this.nextId++;
@@ -101,7 +102,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
     });
   }
 
-  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full = true): Promise<(TxError | null)[]> {
+  async verify(txs: readonly SignedTx[], txIds?: readonly Uint8Array[], full = true, registry?: MemberRegistry): Promise<(TxError | null)[]> {
     if (this.closed) throw new VerifierError('CLOSED', 'verifier pool is closed');
     const ids = txIds ?? txs.map((t) => computeTxId(t));
     const chunks: Promise<VerifyResponse>[] = [];
@@ -110,7 +111,7 @@ export class WorkerPoolTxVerifier implements TxVerifier {
       throw new TxError('MEMPOOL_FULL', `the verifier is saturated (${this.pending.size} batches in flight); retry later`);
     }
     for (let i = 0; i < txs.length; i += this.chunkSize) {
-      chunks.push(this.send({ kind: 'txs', txs: txs.slice(i, i + this.chunkSize), txIds: ids.slice(i, i + this.chunkSize), full }));
+      chunks.push(this.send({ kind: 'txs', txs: txs.slice(i, i + this.chunkSize), txIds: ids.slice(i, i + this.chunkSize), full, ...(registry ? { registry: { state: registry.state, height: registry.height } } : {}) }));
     }
     const out: (TxError | null)[] = [];
     for (const res of await Promise.all(chunks)) {

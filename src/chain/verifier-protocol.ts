@@ -24,6 +24,8 @@ export interface VerifyRequest {
   txIds: Uint8Array[];
   /** Standing and roles too (see TxVerifier.verify). */
   full: boolean;
+  /** Check against this registry instead of the worker's (a block on a side branch). */
+  registry?: { state: GovernanceState; height: number };
 }
 
 /** One block's sealer signature to check: the block hash, the header's sealer key ID (hex), the signature. */

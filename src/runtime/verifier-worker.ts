@@ -23,9 +23,10 @@ function answer(req: VerifierRequest): VerifyResponse {
   if (req.kind === 'seals') {
     return { id: req.id, kind: 'seals', valid: req.seals.map((s) => sealSignatureValid(registry, s.hash, s.sealer, s.signature)) };
   }
+  const against = req.registry ? new MemberRegistry(req.registry.state, req.registry.height) : registry;
   const results: (TxFailure | null)[] = req.txs.map((tx, i) => {
     try {
-      verifyTxSync(tx, init.chainId, registry, rules, req.txIds[i], req.full);
+      verifyTxSync(tx, init.chainId, against, rules, req.txIds[i], req.full);
       return null;
     } catch (err) {
       if (!(err instanceof TxError)) throw err;
