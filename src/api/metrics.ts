@@ -4,6 +4,7 @@
  * fed by the chain's events and by the API. Other modules (p2p) report through `reject()` and
  * `setPeerSource()`.
  */
+import { proposalStatusAt } from '../chain/governance.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Block } from '../chain/block.js';
 import type { Chain, ReorgInfo, TxOrigin } from '../chain/chain.js';
@@ -81,6 +82,28 @@ export class NodeMetrics {
       collect() {
         const c = self().chain;
         if (c) this.set(c.mempool.bytes);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_members',
+      help: 'Consortium members at the tip, by status (active, suspended, revoked)',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const c = self().chain;
+        if (!c) return;
+        for (const status of ['active', 'suspended', 'revoked'] as const) this.set({ status }, c.registry.all.filter((m) => m.status === status).length);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_governance_pending_proposals',
+      help: 'Governance proposals waiting for approvals (not expired) or approved and waiting for their activation height',
+      registers,
+      collect() {
+        const c = self().chain;
+        if (!c) return;
+        const r = c.registry;
+        this.set(r.state.proposals.filter((p) => ['pending', 'approved'].includes(proposalStatusAt(r.state, p, r.height))).length);
       },
     });
     new Gauge({

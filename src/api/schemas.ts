@@ -115,6 +115,7 @@ export const signedTxSchema = {
     time: { type: 'integer' },
     events: { type: 'array', items: anyObject },
     eventIds: { type: 'array', items: { type: 'string' } },
+    gov: { ...anyObject, description: 'the governance action of a kind "governance" tx (docs/governance.md)' },
     sig: { type: 'string' },
   },
 } as const;

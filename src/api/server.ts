@@ -22,6 +22,7 @@ import { docsRoutes } from './routes/docs.js';
 import { peerRoutes } from './routes/peers.js';
 import { adminRoutes } from './routes/admin.js';
 import { explorerRoutes } from './routes/explorer.js';
+import { governanceRoutes } from './routes/governance.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
 import { Provenance } from './provenance.js';
@@ -93,6 +94,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
         { name: 'verify', description: 'Item status' },
         { name: 'blocks', description: 'Blocks and headers' },
         { name: 'node', description: 'Health, metrics, this document' },
+        { name: 'governance', description: 'Members and governance proposals (docs/governance.md)' },
       ],
     },
   });
@@ -156,5 +158,6 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => peerRoutes(scope, ctx));
   await app.register(async (scope) => adminRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
+  await app.register(async (scope) => governanceRoutes(scope, ctx));
   return app;
 }

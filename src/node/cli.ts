@@ -15,6 +15,7 @@ import { benchCommand, type BenchFlags } from './commands/bench.js';
 import { captureCommand, type CaptureFlags } from './commands/capture.js';
 import { traceCommand, verifyCommand } from './commands/trace.js';
 import { verifyProofCommand } from './commands/verify-proof.js';
+import { memberApproveCommand, memberListCommand, memberProposalsCommand, memberProposeCommand, type ProposeFlags } from './commands/member.js';
 import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
@@ -193,6 +194,35 @@ export function buildProgram(): Command {
       .argument('<file>'),
   ).action(async (file: string, flags: ClientFlags) => {
     process.exitCode = await verifyProofCommand(file, flags, process.stdout);
+  });
+
+  const memberCmd = program.command('member').description('consortium governance: propose and approve member changes, list members and proposals (docs/governance.md)');
+  clientOptions(
+    memberCmd
+      .command('propose')
+      .description('propose a change, signed by the node at --api: add FILE | update ID | rotate | suspend ID | resume ID | revoke ID | policy')
+      .argument('<change>', 'add, update, rotate, suspend, resume, revoke or policy')
+      .argument('[target]', 'add: the public part FILE (or -); update/suspend/resume/revoke: the member ID')
+      .option('--activation <height>', 'take effect no earlier than this height (default: the block after the quorum)', intArg('--activation', 0, 2 ** 32 - 1))
+      .option('--role <role>', 'update: the new role', parseRole)
+      .option('--prefixes <list>', 'update: the new GS1 company prefixes, comma-separated', parsePrefixes)
+      .option('--seal', 'update: grant the seal right')
+      .option('--no-seal', 'update: withdraw the seal right')
+      .option('--new-data <dir>', 'rotate: data directory (tracechain init) holding the new member key and peer key')
+      .option('--keep-peer', 'rotate: keep the peer ID, rotate the signing key only')
+      .option('--quorum <n/d>', 'policy: approvals must exceed this share of voting members (e.g. 1/2)')
+      .option('--lifetime <blocks>', 'policy: blocks a proposal stays open', intArg('--lifetime', 1, 1_000_000_000)),
+  ).action(async (change: string, target: string | undefined, flags: ProposeFlags) => {
+    process.exitCode = await memberProposeCommand(change, target, flags, process.stdout);
+  });
+  clientOptions(memberCmd.command('approve').description('approve a proposal by its ID, signed by the node at --api').argument('<proposal>')).action(async (proposal: string, flags: ClientFlags) => {
+    process.exitCode = await memberApproveCommand(proposal, flags, process.stdout);
+  });
+  clientOptions(memberCmd.command('list').description('the members at the tip, each with its history of changes')).action(async (flags: ClientFlags) => {
+    process.exitCode = await memberListCommand(flags, process.stdout);
+  });
+  clientOptions(memberCmd.command('proposals').description('governance proposals: pending, approved, applied, failed, expired, with approvers')).action(async (flags: ClientFlags) => {
+    process.exitCode = await memberProposalsCommand(flags, process.stdout);
   });
 
   program

@@ -85,6 +85,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   private redialTimer: NodeJS.Timeout | undefined;
   private redialing = false;
   private started = false;
+  private offTip: (() => void) | undefined;
 
   private constructor(
     host: Host,
@@ -128,9 +129,13 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     const topics = topicsFor(chain.chainId);
     // Refuse bad addresses before any host exists.
     const bootstrap = parseBootstrap(opts.bootstrap);
+    // The registry at our tip decides (it follows the chain: docs/governance.md). The bootstrap
+    // peers the operator named are admitted too: a member added after genesis syncs from one
+    // that its genesis-only registry may not know yet.
+    const bootstrapIds = new Set(bootstrap.map((b) => b.peerId));
     const gater = memberGater(
       {
-        isMember: (id) => chain.memberOfPeer(id) !== undefined,
+        isMember: (id) => chain.memberOfPeer(id) !== undefined || bootstrapIds.has(id),
         isBanned: (id) => scores.isBanned(id),
         isBlocked: (id) => blocked.has(id),
       },
@@ -161,14 +166,16 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
 
   async start(): Promise<void> {
     if (this.started) return;
-    const self = this.chain.memberOfPeer(this.peerId);
-    if (!self) throw new NetworkConfigError(`this node's peer ID ${this.peerId} is not a member's peer ID in genesis`);
+    if (!this.chain.memberOfPeer(this.peerId)) {
+      // A member added after genesis: peers refuse it until its admission activates on their chain.
+      this.log.warn({ peerId: this.peerId }, "this node's peer ID is not a member's at our tip yet: peers admit it once its admission activates");
+    }
     await this.host.start();
     this.started = true;
     await this.host.handle(
       this.protocol,
       (stream, connection) => {
-        if (!this.chain.memberOfPeer(connection.remotePeer.toString())) {
+        if (!this.admits(connection.remotePeer.toString())) {
           stream.abort(new Error('not a member'));
           return;
         }
@@ -185,6 +192,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     );
     pubsub.subscribe(this.topics.block);
     pubsub.subscribe(this.topics.tx);
+    this.offTip = this.chain.onTip(() => this.enforceRegistry());
     this.host.addEventListener('peer:connect', this.onConnect);
     this.host.addEventListener('peer:disconnect', this.onDisconnect);
     this.sync.start();
@@ -198,6 +206,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     if (!this.started) return;
     this.started = false;
     if (this.redialTimer) clearInterval(this.redialTimer);
+    this.offTip?.();
     this.sync.stop();
     this.host.removeEventListener('peer:connect', this.onConnect);
     this.host.removeEventListener('peer:disconnect', this.onDisconnect);
@@ -208,8 +217,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     const id = evt.detail.toString();
-    const member = this.chain.memberOfPeer(id);
-    if (!member) {
+    if (!this.admits(id)) {
       // The gater should have refused it; never talk to a stranger.
       this.log.error({ peer: id }, 'connected peer is not a member; hanging up');
       void this.host.hangUp(evt.detail);
@@ -217,7 +225,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     }
     this.peerIds.set(id, evt.detail);
     this.sync.addPeer(id);
-    this.log.info({ peer: id, name: member.name }, 'peer connected');
+    this.log.info({ peer: id, name: this.chain.memberOfPeer(id)?.name ?? '(bootstrap peer, not a member at our tip)' }, 'peer connected');
     this.emit('peer:connect', id);
   };
 
@@ -269,8 +277,27 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     }
   }
 
+  /** Whether a peer may talk to us: a member at our tip, or a bootstrap peer the operator named. */
+  private admits(peerId: string): boolean {
+    return this.chain.memberOfPeer(peerId) !== undefined || this.bootstrap.some((b) => b.peerId === peerId);
+  }
+
+  /**
+   * The registry moved with the tip: hang up on every connected peer the gater no longer admits
+   * (a member suspended, revoked, or whose peer ID was rotated, from the block that activates
+   * it); new members are dialled by the redial loop, and may dial us from now on.
+   */
+  private enforceRegistry(): void {
+    for (const id of this.peerIds.keys()) {
+      if (!this.admits(id)) {
+        this.log.warn({ peer: id }, 'peer is no longer a member at our tip; disconnecting');
+        void this.hangUp(id);
+      }
+    }
+  }
+
   private offence(peerId: string, offence: Offence, detail: string): void {
-    if (!this.chain.memberOfPeer(peerId)) return;
+    if (!this.admits(peerId)) return;
     const r = this.scores.penalize(peerId, offence);
     this.log.warn({ peer: peerId, offence, detail, score: r.score }, 'peer penalised');
     if (r.banned) {
