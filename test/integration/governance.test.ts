@@ -1,0 +1,188 @@
+/**
+ * Consortium governance with real `tracechain start` processes (docs/governance.md): three
+ * members add a fourth with 2 of 3 approvals, through the CLI. Before the activation the
+ * newcomer's peer is refused at the connection and its signed tx by every node; after it, it
+ * connects, syncs from genesis, captures, and every node shows the same 4 members with the same
+ * history and registry hash. A proposal with only 1 of 3 approvals changes nothing and expires.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+import { fetchSettled } from '../helpers/retry.js';
+import { initMember } from '../../src/node/commands/init.js';
+import { DataDir } from '../../src/node/data-dir.js';
+import { makeGenesis } from '../../src/node/dev-consortium.js';
+import { paramsForInterval } from '../../src/chain/genesis.js';
+import { keyIdHex } from '../../src/chain/keys.js';
+import { encodeTx, signTx } from '../../src/chain/tx.js';
+import { genesisBlock } from '../../src/chain/genesis.js';
+import type { Member } from '../../src/chain/types.js';
+
+const NODE_ARGS = ['--p2p', '/ip4/127.0.0.1/tcp/0', '--workers', '1', '--log-level', 'info'];
+// Blocks come fast here (easy target, 200 ms interval): long enough for an approval round trip, short enough to watch one expire.
+const LIFETIME = 300;
+
+const dirs: string[] = [];
+afterAll(async () => {
+  stopAll();
+  for (const d of dirs) await removeDir(d);
+});
+
+async function json<T>(n: NodeProc, path: string): Promise<T> {
+  return (await (await fetchSettled(n.api + path)).json()) as T;
+}
+
+interface MembersView {
+  height: number;
+  registryHash: string;
+  members: { id: string; name: string; status: string; history: { height: number; proposal: string | null; change: string }[] }[];
+}
+interface ProposalsView {
+  height: number;
+  proposals: { id: string; status: string; approvals: { name: string }[]; effectiveHeight?: number }[];
+}
+
+async function newDir(): Promise<string> {
+  const d = await tempDir('tracechain-gov-');
+  dirs.push(d);
+  return d;
+}
+
+let serial = 0;
+function epcisDocument(): string {
+  const now = new Date().toISOString();
+  return JSON.stringify({
+    '@context': ['https://ref.gs1.org/standards/epcis/epcis-context.jsonld'],
+    type: 'EPCISDocument',
+    schemaVersion: '2.0',
+    creationDate: now,
+    epcisBody: {
+      eventList: [
+        {
+          type: 'ObjectEvent',
+          eventTime: now,
+          eventTimeZoneOffset: '+00:00',
+          epcList: [`urn:epc:id:sgtin:0614141.107346.${process.pid}${++serial}`],
+          action: 'ADD',
+          bizStep: 'commissioning',
+          disposition: 'active',
+          readPoint: { id: 'urn:epc:id:sgln:0614141.00777.0' },
+        },
+      ],
+    },
+  });
+}
+
+async function capture(n: NodeProc): Promise<{ status: number; body: { txId?: string; eventIds?: string[]; code?: string } }> {
+  const res = await fetchSettled(n.api + '/capture', {
+    requestTimeoutMs: 20_000,
+    init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/ld+json' }, body: epcisDocument() },
+  });
+  return { status: res.status, body: (await res.json()) as { txId?: string; eventIds?: string[]; code?: string } };
+}
+
+const cli = async (args: string[]): Promise<string> => {
+  const r = await runCli(args, { timeoutMs: 30_000 });
+  expect(r.code, `tracechain ${args.join(' ')}\n${r.stderr}`).toBe(0);
+  return r.stdout;
+};
+
+describe('consortium governance (real processes)', () => {
+  it('3 members add a 4th with 2 of 3 approvals; 1 of 3 changes nothing and expires', async () => {
+    const t0 = Date.now();
+    const step = (what: string): void => void process.stderr.write(`[governance test] ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const params = { ...paramsForInterval(200), powLimitBits: 0x207fffff, genesisBits: 0x207fffff };
+    const memberDirs: string[] = [];
+    const members: Member[] = [];
+    for (const name of ['maker', 'carrier', 'shop']) {
+      const d = await newDir();
+      memberDirs.push(d);
+      members.push(await initMember({ data: d, name, role: 'dev', prefixes: [], seal: true }));
+    }
+    const genesis = makeGenesis('governance integration', members, Date.now(), params);
+    genesis.governance = { quorumNum: 1, quorumDen: 2, proposalLifetimeBlocks: LIFETIME };
+    const chainId = genesisBlock(genesis).hashHex;
+    const newcomerDir = await newDir();
+    const newcomer = await initMember({ data: newcomerDir, name: 'hospital', role: 'dev', prefixes: [], seal: false });
+    const outsiderDir = await newDir();
+    const outsider = await initMember({ data: outsiderDir, name: 'never', role: 'dev', prefixes: [], seal: false });
+    for (const d of [...memberDirs, newcomerDir]) await new DataDir(d).writeGenesis(genesis);
+    const publicFile = async (m: Member, name: string): Promise<string> => {
+      const f = join(newcomerDir, name);
+      await writeFile(f, JSON.stringify(m));
+      return f;
+    };
+
+    const a = await startNode(NODE_ARGS, { dataDir: memberDirs[0] });
+    const addrA = (await json<{ self: { addresses: string[] } }>(a, '/peers')).self.addresses[0] as string;
+    const b = await startNode([...NODE_ARGS, '--no-mine', '--bootstrap', addrA], { dataDir: memberDirs[1] });
+    const c = await startNode([...NODE_ARGS, '--no-mine', '--bootstrap', addrA], { dataDir: memberDirs[2] });
+    const nodes = [a, b, c];
+    step('three nodes started');
+    await waitFor('the three members connected', async () => (await Promise.all(nodes.map((n) => json<{ peers: number }>(n, '/health')))).every((h) => h.peers >= 1), 30_000);
+    const viaA = ['--api', a.api, '--data', memberDirs[0] as string];
+    const viaB = ['--api', b.api, '--data', memberDirs[1] as string];
+
+    // 1 of 3: a proposal nobody else approves changes nothing, then expires.
+    // (Checked at the end: its lifetime runs while the rest goes on.)
+    const lonely = /proposal ([0-9a-f]{64})/.exec(await cli(['member', 'propose', 'add', await publicFile(outsider, 'outsider.json'), ...viaA]))?.[1] as string;
+
+    step('lonely proposed');
+    // The newcomer's node: started from the genesis file and a bootstrap address, refused by the members.
+    const d = await startNode([...NODE_ARGS, '--no-mine', '--bootstrap', addrA], { dataDir: newcomerDir });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await json<{ peers: number }>(d, '/health')).peers).toBe(0);
+    expect((await capture(d)).body.code).toBe('UNKNOWN_SUBMITTER');
+    const key = (await new DataDir(newcomerDir).readMemberKey())!;
+    const signed = signTx({ v: 1, chain: chainId, kind: 'epcis', submitter: keyIdHex(key.publicKey), time: Date.now(), events: [{ type: 'ObjectEvent' }], eventIds: [`ni:///sha-256;${'0'.repeat(64)}?ver=CBV2.0`] }, key.secretKey);
+    for (const n of nodes) {
+      const res = await fetchSettled(n.api + '/txs', { init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/json' }, body: Buffer.from(encodeTx(signed)) } });
+      expect(((await res.json()) as { code: string }).code).toBe('UNKNOWN_SUBMITTER');
+    }
+
+    step('newcomer refused');
+    // 2 of 3: proposed at A (its approval), approved at B.
+    const pid = /proposal ([0-9a-f]{64})/.exec(await cli(['member', 'propose', 'add', await publicFile(newcomer, 'hospital.json'), ...viaA]))?.[1] as string;
+    await waitFor('the proposal at B', async () => (await json<ProposalsView>(b, '/governance/proposals')).proposals.some((p) => p.id === pid), 20_000, 200);
+    expect(await cli(['member', 'approve', pid, ...viaB])).toContain(`approved: proposal ${pid}`);
+    const applied = await waitFor('the proposal applied at every member', async () => {
+      const views = await Promise.all(nodes.map((n) => json<ProposalsView>(n, '/governance/proposals')));
+      const p = views.map((v) => v.proposals.find((x) => x.id === pid));
+      return p.every((x) => x?.status === 'applied') ? p[0] : undefined;
+    }, 60_000, 200);
+    expect(applied?.approvals.map((x) => x.name).sort()).toEqual(['carrier', 'maker']);
+
+    step('applied');
+    // After the activation: the newcomer connects, syncs from genesis and captures.
+    await waitFor('the newcomer connected and synced', async () => {
+      const [h, tip] = await Promise.all([json<{ peers: number; height: number }>(d, '/health'), json<{ height: number }>(a, '/blocks/tip')]);
+      return h.peers >= 1 && h.height >= (applied?.effectiveHeight ?? 0) && tip.height - h.height <= 3;
+    }, 60_000, 200);
+    const captured = await waitFor('a capture at the newcomer accepted', async () => {
+      const r = await capture(d);
+      return r.status === 202 ? r.body : undefined; // its node may still be a block behind the activation
+    }, 20_000, 300);
+    const eventId = captured.eventIds?.[0] as string;
+    for (const n of [...nodes, d]) await waitFor(`the newcomer's event mined, at ${n.api}`, async () => ((await fetchSettled(`${n.api}/events/${encodeURIComponent(eventId)}`)).status === 200 ? true : undefined), 30_000, 200);
+
+    step('captured and mined');
+    // Every node: the same 4 members, the same history, the same registry hash.
+    const views = await Promise.all([...nodes, d].map((n) => json<MembersView>(n, '/members')));
+    for (const v of views) {
+      expect(v.members.map((m) => [m.name, m.status])).toEqual([['maker', 'active'], ['carrier', 'active'], ['shop', 'active'], ['hospital', 'active']]);
+      expect(v.registryHash).toBe(views[0]?.registryHash);
+      expect(v.members[3]?.history).toEqual([{ height: applied?.effectiveHeight, proposal: pid, change: 'add' }]);
+    }
+    expect(await cli(['member', 'list', '--api', d.api])).toMatch(/active\s+dev\s+hospital/);
+
+    step('members agree');
+    // The lonely proposal: 1 of 3 approvals (of 4, now), never applied, expired.
+    const expired = await waitFor('the lonely proposal expired', async () => (await json<ProposalsView>(b, '/governance/proposals')).proposals.find((p) => p.id === lonely && p.status === 'expired'), 60_000, 200);
+    expect(expired.approvals.map((x) => x.name)).toEqual(['maker']);
+    expect(views[0]?.members.map((m) => m.name)).not.toContain('never');
+    const late = await runCli(['member', 'approve', lonely, ...viaB]);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('GOV_PROPOSAL_EXPIRED');
+  });
+});
