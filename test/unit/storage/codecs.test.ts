@@ -279,6 +279,19 @@ describe('item, lot, undo and genesis codecs', () => {
     );
   });
 
+  it('undo records carry the governance state before the block (its JSON, or null for genesis), and the governance bucket holds one state', () => {
+    const state = JSON.stringify({ v: 1, members: [], proposals: [], keys: {}, policy: {}, policyHistory: [] });
+    for (const governance of [state, null]) {
+      expect(c.decodeUndo(c.encodeUndo({ items: [], lots: [], governance }))).toEqual({ items: [], lots: [], governance });
+    }
+    expect(c.decodeUndo(c.encodeUndo({ items: [], lots: [] }))).toEqual({ items: [], lots: [] });
+    expect(c.decodeGovernance(c.encodeGovernance(state))).toBe(state);
+    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    expect(() => c.decodeUndo(enc({ v: 1, items: [], lots: [], governance: 7 }))).toThrow(c.DecodeError);
+    expect(() => c.decodeGovernance(enc({ v: 1, members: [] }))).toThrow(c.DecodeError);
+    expect(() => c.encodeGovernance('')).toThrow(StorageArgumentError);
+  });
+
   it('malformed undo records are decode errors', () => {
     const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     expect(() => c.decodeUndo(enc({ items: [], lots: [] }))).toThrow(c.DecodeError);
