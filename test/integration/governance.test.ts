@@ -4,6 +4,7 @@
  * newcomer's peer is refused at the connection and its signed tx by every node; after it, it
  * connects, syncs from genesis, captures, and every node shows the same 4 members with the same
  * history and registry hash. A proposal with only 1 of 3 approvals changes nothing and expires.
+ * Revoked (3 of 4), its peer is disconnected, its new tx refused everywhere, its old event verifies.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
@@ -20,8 +21,8 @@ import { genesisBlock } from '../../src/chain/genesis.js';
 import type { Member } from '../../src/chain/types.js';
 
 const NODE_ARGS = ['--p2p', '/ip4/127.0.0.1/tcp/0', '--workers', '1', '--log-level', 'info'];
-// Blocks come fast here (easy target, 200 ms interval): long enough for an approval round trip, short enough to watch one expire.
-const LIFETIME = 300;
+// ~5 blocks a second: long enough for an approval round trip under load, short enough to watch one expire.
+const LIFETIME = 150;
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -89,10 +90,12 @@ const cli = async (args: string[]): Promise<string> => {
 };
 
 describe('consortium governance (real processes)', () => {
-  it('3 members add a 4th with 2 of 3 approvals; 1 of 3 changes nothing and expires', async () => {
+  it('3 members add a 4th with 2 of 3 approvals; 1 of 3 changes nothing and expires; 3 of 4 revoke it', async () => {
     const t0 = Date.now();
     const step = (what: string): void => void process.stderr.write(`[governance test] ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    const params = { ...paramsForInterval(200), powLimitBits: 0x207fffff, genesisBits: 0x207fffff };
+    // Genesis difficulty sized for the interval (not the easiest target): no burst of hundreds of
+    // blocks while the retarget catches up, so a proposal's lifetime in blocks is a steady time.
+    const params = { ...paramsForInterval(200), powLimitBits: 0x207fffff };
     const memberDirs: string[] = [];
     const members: Member[] = [];
     for (const name of ['maker', 'carrier', 'shop']) {
@@ -184,5 +187,40 @@ describe('consortium governance (real processes)', () => {
     const late = await runCli(['member', 'approve', lonely, ...viaB]);
     expect(late.code).toBe(1);
     expect(late.stderr).toContain('GOV_PROPOSAL_EXPIRED');
+    step('lonely expired');
+
+    // Revoke the newcomer (3 of 4 approvals, over HTTP this time): its peer is disconnected,
+    // a tx it signs afterwards is refused everywhere, and its earlier event still verifies.
+    const post = async (n: NodeProc, path: string, body: unknown): Promise<{ status: number; body: { proposal?: string; code?: string } }> => {
+      const res = await fetchSettled(n.api + path, { init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) } });
+      return { status: res.status, body: (await res.json()) as { proposal?: string; code?: string } };
+    };
+    const hospitalId = views[0]?.members[3]?.id as string;
+    const revoke = await post(a, '/governance/proposals', { change: { type: 'revoke', member: hospitalId } });
+    expect(revoke.status).toBe(202);
+    const rid = revoke.body.proposal as string;
+    for (const n of [b, c]) {
+      await waitFor('the revocation proposal seen', async () => (await json<ProposalsView>(n, '/governance/proposals')).proposals.some((p) => p.id === rid), 20_000, 200);
+      expect((await post(n, '/governance/approvals', { proposal: rid })).status).toBe(202);
+    }
+    const revoked = await waitFor('the revocation applied at every member', async () => {
+      const v = await Promise.all(nodes.map((n) => json<ProposalsView>(n, '/governance/proposals')));
+      const p = v.map((x) => x.proposals.find((y) => y.id === rid));
+      return p.every((x) => x?.status === 'applied') ? p[0] : undefined;
+    }, 60_000, 200);
+    await waitFor('the revoked peer disconnected from every member', async () => {
+      const peers = await Promise.all(nodes.map((n) => json<{ peers: { name: string }[] }>(n, '/peers')));
+      return peers.every((p) => !p.peers.some((x) => x.name === 'hospital'));
+    }, 15_000, 200);
+    const after = signTx({ ...signed, time: Date.now() }, key.secretKey);
+    for (const n of nodes) {
+      const res = await fetchSettled(n.api + '/txs', { init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/json' }, body: Buffer.from(encodeTx(after)) } });
+      expect(((await res.json()) as { code: string }).code).toBe('SUBMITTER_REVOKED');
+    }
+    const answer = join(newcomerDir, 'event.json');
+    await writeFile(answer, await (await fetchSettled(`${a.api}/events/${encodeURIComponent(eventId)}`)).text());
+    expect(await cli(['verify-proof', answer, '--api', a.api])).toMatch(/ok|verified/i);
+    expect((await json<MembersView>(c, '/members')).members[3]).toMatchObject({ name: 'hospital', status: 'revoked' });
+    expect(revoked?.approvals.map((x) => x.name).sort()).toEqual(['carrier', 'maker', 'shop']);
   });
 });
