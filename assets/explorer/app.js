@@ -579,6 +579,49 @@ async function journey(id, highlight, show) {
 // Search and routing
 // ---------------------------------------------------------------------------------------------
 
+/** The members at the tip, each with its history of changes (and key history), and the governance proposals. */
+async function membersView() {
+  const [m, p] = await Promise.all([api('/members'), api('/governance/proposals')]);
+  /** @type {Map<string, string>} */
+  const names = new Map();
+  const rows = m.members.map((/** @type {any} */ x) =>
+    h(
+      'tr',
+      null,
+      h('td', null, x.name),
+      h('td', null, x.role),
+      h('td', null, x.status),
+      h('td', null, x.canSeal ? 'yes' : 'no'),
+      h('td', null, x.keys.map((/** @type {string} */ k, /** @type {number} */ i) => h('code', { title: i === x.keys.length - 1 ? 'current key' : 'retired key' }, `${short(k, 8)}${i === x.keys.length - 1 ? '' : ' (retired)'} `))),
+      h('td', null, x.history.map((/** @type {any} */ c) => [h('span', null, `${c.change} at `), blockLink(c.height, `#${c.height}`), ' '])),
+    ),
+  );
+  for (const x of m.members) names.set(x.id, x.name);
+  const proposals = p.proposals.map((/** @type {any} */ x) =>
+    h(
+      'tr',
+      null,
+      h('td', null, h('code', { title: x.id }, short(x.id, 8))),
+      h('td', null, `${x.change.type} ${x.change.type === 'add' ? x.change.member.name : x.change.type === 'policy' ? '' : (names.get(x.change.member) ?? short(x.change.member, 8))}`),
+      h('td', null, x.status),
+      h('td', null, x.approvals.map((/** @type {any} */ a) => a.name).join(', ')),
+      h('td', null, blockLink(x.height, `#${x.height}`)),
+      h('td', null, x.effectiveHeight !== undefined ? blockLink(x.effectiveHeight, `#${x.effectiveHeight}`) : `expires after #${x.expiresAfter}`),
+    ),
+  );
+  view.replaceChildren(
+    h(
+      'section.members',
+      null,
+      h('h1', null, 'Members'),
+      h('p', null, `At height ${m.height}: ${m.voters} voting members, ${m.approvalsNeeded} approvals needed. Registry ${short(m.registryHash, 12)}.`),
+      h('table.blocks', null, h('thead', null, h('tr', null, h('th', null, 'name'), h('th', null, 'role'), h('th', null, 'status'), h('th', null, 'seals'), h('th', null, 'keys'), h('th', null, 'history'))), h('tbody', null, rows)),
+      h('h2', null, 'Governance proposals'),
+      h('table.blocks', null, h('thead', null, h('tr', null, h('th', null, 'proposal'), h('th', null, 'change'), h('th', null, 'status'), h('th', null, 'approvals'), h('th', null, 'proposed'), h('th', null, 'effective'))), h('tbody', null, proposals)),
+    ),
+  );
+}
+
 /** Where a search term leads. @param {string} raw @returns {Promise<string>} */
 async function route(raw) {
   const q = raw.trim();
@@ -598,7 +641,8 @@ async function render() {
   const m = /^#\/(block|tx|event|item)\/(.+)$/.exec(hash);
   view.setAttribute('aria-busy', 'true');
   try {
-    if (!m) await homeView();
+    if (hash === '#/members') await membersView();
+    else if (!m) await homeView();
     else {
       const arg = decodeURIComponent(/** @type {string} */ (m[2]));
       const q = /** @type {HTMLInputElement} */ (document.getElementById('q'));

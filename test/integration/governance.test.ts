@@ -178,6 +178,9 @@ describe('consortium governance (real processes)', () => {
       expect(v.members[3]?.history).toEqual([{ height: applied?.effectiveHeight, proposal: pid, change: 'add' }]);
     }
     expect(await cli(['member', 'list', '--api', d.api])).toMatch(/active\s+dev\s+hospital/);
+    // The explorer names the newcomer (its page's "who" reads the registry at the tip).
+    const names = (await json<{ members: { name: string }[] }>(a, '/explorer/consortium.json')).members.map((m) => m.name);
+    expect(names).toContain('hospital');
 
     step('members agree');
     // The lonely proposal: 1 of 3 approvals (of 4, now), never applied, expired.

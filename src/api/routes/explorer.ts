@@ -1,8 +1,8 @@
 /**
  * The explorer page: GET / (index.html) and GET /explorer/<file> (its scripts, styles, icon),
  * static files from the package's assets/explorer/, read once at start and served from memory
- * (so no request can name a path on disk), plus GET /explorer/consortium.json (the members as
- * genesis lists them: names and roles for the page's "who"). Open even when reads need the
+ * (so no request can name a path on disk), plus GET /explorer/consortium.json (the members at
+ * the tip, by every key each holds or held: names and roles for the page's "who"). Open even when reads need the
  * token: the page asks for the token itself. The HTML carries a strict Content-Security-Policy
  * (scripts, styles and fetches from this origin only).
  *
@@ -99,14 +99,16 @@ export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts
     return send(req, reply, asset);
   });
 
-  // Public facts of genesis (no keys but public ones): lets the page name a tx's submitter.
+  // Public facts of the registry at the tip (no keys but public ones): lets the page name a tx's
+  // submitter or a block's sealer by any key a member holds or held (docs/governance.md).
   const { chain } = ctx;
-  const consortium = JSON.stringify({
-    chainId: chain.chainId,
-    name: chain.genesis.name,
-    blockIntervalMs: chain.params.blockIntervalMs,
-    self: ctx.signer !== undefined ? { id: ctx.signer.member.id, name: ctx.signer.member.name, role: ctx.signer.member.role } : null,
-    members: chain.genesis.members.map((m) => ({ id: m.id, name: m.name, role: m.role, canSeal: m.canSeal, gs1CompanyPrefixes: m.gs1CompanyPrefixes })),
-  });
-  app.get('/explorer/consortium.json', { schema: { hide: true } }, async (_req, reply) => reply.header('cache-control', 'no-cache').type('application/json; charset=utf-8').send(consortium));
+  const consortium = (): string =>
+    JSON.stringify({
+      chainId: chain.chainId,
+      name: chain.genesis.name,
+      blockIntervalMs: chain.params.blockIntervalMs,
+      self: ctx.signer !== undefined ? { id: ctx.signer.member.id, name: ctx.signer.member.name, role: ctx.signer.member.role } : null,
+      members: chain.registry.all.flatMap((m) => m.keys.map((id) => ({ id, member: m.id, name: m.name, role: m.role, status: m.status, canSeal: m.canSeal, gs1CompanyPrefixes: m.gs1CompanyPrefixes }))),
+    });
+  app.get('/explorer/consortium.json', { schema: { hide: true } }, async (_req, reply) => reply.header('cache-control', 'no-cache').type('application/json; charset=utf-8').send(consortium()));
 }
