@@ -139,12 +139,12 @@ export type ToNode =
 
 /** Node → parent messages. */
 export type FromNode =
-  | { type: 'ready'; peerId: string; addresses: string[]; height: number }
+  | { type: 'ready'; peerId: string; addresses: string[]; height: number; registryHash: string }
   | { type: 'sealed'; hash: string; t: number }
   | { type: 'txSent'; id: string; t: number }
   | { type: 'block'; hash: string; height: number; t: number }
   | { type: 'tx'; id: string; origin: string; t: number }
   | { type: 'progress'; height: number; target: number; syncing: boolean; t: number }
-  | { type: 'reached'; height: number; t: number }
+  | { type: 'reached'; height: number; t: number; registryHash: string }
   | { type: 'status'; peers: number; topicPeers: { tx: number; block: number }; height: number; hash: string }
   | { type: 'error'; message: string };

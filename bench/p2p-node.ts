@@ -4,6 +4,8 @@
  * block it connects, every tx it admits, and sync progress; on request it seals a block or
  * captures an event itself and gossips it as a node would.
  */
+import { governanceHash } from '../src/chain/governance.js';
+import { jcs } from '../src/chain/tx.js';
 import '../src/runtime/shims.js';
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
@@ -87,7 +89,7 @@ async function handle(m: ToNode): Promise<void> {
       if (reach !== undefined) {
         const onTip = (tip: { height: number }): void => {
           if (tip.height < reach) return;
-          send({ type: 'reached', height: tip.height, t: nowMs() });
+          send({ type: 'reached', height: tip.height, t: nowMs(), registryHash: governanceHash(opened.chain.governance, jcs) });
           opened.chain.off('tip', onTip);
         };
         opened.chain.on('tip', onTip);
@@ -95,7 +97,7 @@ async function handle(m: ToNode): Promise<void> {
       opened.chain.on('tx', (_tx, id, origin) => send({ type: 'tx', id, origin, t: nowMs() }));
       net.network.on('progress', (p) => send({ type: 'progress', height: p.height, target: p.target, syncing: p.syncing, t: nowMs() }));
       state = { opened, net, key, member, sealed };
-      send({ type: 'ready', peerId: net.network.peerId, addresses: net.network.addresses(), height: opened.chain.tip.height });
+      send({ type: 'ready', peerId: net.network.peerId, addresses: net.network.addresses(), height: opened.chain.tip.height, registryHash: governanceHash(opened.chain.governance, jcs) });
       return;
     }
     case 'seal': {

@@ -7,6 +7,8 @@
  * and synced store writes. Rate = blocks / (time the tip reached the last block − time the
  * first sync round began). For scale, the same chain's import rate without any network (the
  * time spent inside Chain.importBlock while the bench wrote the chain) is reported beside it.
+ * The chain holds 20 governance changes (a proposal and its approval each), and the synced
+ * node's registry hash is compared with the server's.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,11 @@ import { pino } from 'pino';
 import { DataDir } from '../src/node/data-dir.js';
 import { benchConsortium, openChain, sealBlock, type FromNode } from './p2p-common.js';
 import { round } from './support.js';
+import { keyIdHex } from '../src/chain/keys.js';
+import { governanceTxBody, signTx } from '../src/chain/tx.js';
+
+/** Governance changes the bench chain carries (issue: a sync of 10,000 blocks holding 20 changes). */
+const GOVERNANCE_CHANGES = 20;
 import { BenchNodeProc } from './p2p-cluster.js';
 
 export interface SyncBenchOptions {
@@ -29,6 +36,9 @@ export interface SyncBenchReport {
   blocksPerSecond: number;
   /** Seconds from the new node's network start to the last block (connect, status, sync). */
   secondsFromStart: number;
+  /** Governance changes (proposal + approval each) spread over the chain, and whether the synced node's registry equals the server's. */
+  governanceChanges: number;
+  registryMatches: boolean;
   /** The chain's own import rate on this machine, no network: Chain.importBlock time only. */
   localImportBlocksPerSecond: number;
   targetBlocksPerSecond: number;
@@ -46,9 +56,24 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
     // Write the chain into the serving member's store (the setup, not measured as sync).
     const opened = await openChain(serveDir, c.genesis, pino({ level: 'silent' }));
     const key = (await new DataDir(serveDir).readMemberKey())!;
+    const otherKey = (await new DataDir(syncDir).readMemberKey())!;
     const interval = c.genesis.params.blockIntervalMs;
+    // Governance changes on the way (docs/governance.md): the second member's role flips, each
+    // change a proposal by the first member and, a block later, the second's approval (2 of 2).
+    const every = Math.max(2, Math.floor(opts.blocks / (GOVERNANCE_CHANGES + 1)));
+    const otherId = keyIdHex(otherKey.publicKey);
+    let changes = 0;
+    let pending: string | undefined;
     let importMs = 0;
     for (let h = 1; h <= opts.blocks; h++) {
+      if (pending !== undefined) {
+        await opened.chain.submitTx(signTx(governanceTxBody(opened.chain.chainId, otherId, c.genesis.time + h, { op: 'approve', proposal: pending }), otherKey.secretKey));
+        pending = undefined;
+        changes++;
+      } else if (h % every === 0 && changes < GOVERNANCE_CHANGES && h < opts.blocks) {
+        const change = { type: 'update' as const, member: otherId, role: changes % 2 === 0 ? ('wholesaler' as const) : ('dev' as const) };
+        pending = (await opened.chain.submitTx(signTx(governanceTxBody(opened.chain.chainId, keyIdHex(key.publicKey), c.genesis.time + h, { op: 'propose', change, activation: 0 }), key.secretKey))).txId;
+      }
       const block = sealBlock(opened.chain, key, c.genesis.time + h * interval);
       const t0 = performance.now();
       await opened.chain.importBlock(block);
@@ -65,10 +90,13 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
     const syncer = new BenchNodeProc('syncer');
     procs.push(syncer);
     let syncStart: number | undefined;
+    let resolveRegistry: (hash: string) => void = () => undefined;
+    const syncedRegistry = new Promise<string>((resolve) => (resolveRegistry = resolve));
     const reached = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`sync did not reach ${opts.blocks} in time\n${syncer.stderr.join('')}`)), 30 * 60_000);
       syncer.on('message', (m: FromNode) => {
-        if (m.type === 'progress') {
+        if (m.type === 'reached') resolveRegistry(m.registryHash);
+      if (m.type === 'progress') {
           if (m.syncing && syncStart === undefined) syncStart = m.t;
           opts.onProgress?.(opts.blocks + m.height, opts.blocks * 2);
         } else if (m.type === 'reached') {
@@ -83,6 +111,7 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
     const started = performance.timeOrigin + performance.now();
     await syncer.request({ type: 'init', dir: syncDir, listen: [], bootstrap: ready.addresses, statusIntervalMs: 5_000, reportBlocks: false, reachHeight: opts.blocks }, 'ready', 60_000);
     const end = await reached;
+    const registryMatches = (await syncedRegistry) === ready.registryHash;
     const seconds = (end - (syncStart ?? started)) / 1000;
     const local = opts.blocks / (importMs / 1000);
     const report: SyncBenchReport = {
@@ -90,6 +119,8 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
       seconds: round(seconds),
       blocksPerSecond: Math.round(opts.blocks / seconds),
       secondsFromStart: round((end - started) / 1000),
+      governanceChanges: changes,
+      registryMatches,
       localImportBlocksPerSecond: Math.round(local),
       targetBlocksPerSecond: 1_000,
       meetsTarget: opts.blocks / seconds >= 1_000,
@@ -109,6 +140,8 @@ export function formatSyncTable(r: SyncBenchReport): string {
     `${'sync rate, blocks/s'.padEnd(40)} ${String(r.blocksPerSecond).padStart(10)}`,
     `${'from network start (connect + sync), s'.padEnd(40)} ${String(r.secondsFromStart).padStart(10)}`,
     `${'chain import alone, no network, blocks/s'.padEnd(40)} ${String(r.localImportBlocksPerSecond).padStart(10)}`,
+    `${'governance changes in the chain'.padEnd(40)} ${String(r.governanceChanges).padStart(10)}`,
+    `${'registry identical after sync (hash)'.padEnd(40)} ${String(r.registryMatches ? 'yes' : 'NO').padStart(10)}`,
     `target >= ${r.targetBlocksPerSecond} blocks/s: ${r.meetsTarget ? 'met' : 'NOT met'}`,
   ].join('\n');
 }
