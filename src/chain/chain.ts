@@ -241,6 +241,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.admission.fitForBlock(this.modules.mempool.select(maxBytes), this.connector.registry);
   }
 
+  /** Resolves once no block connect or disconnect runs: a reader whose stamp moved waits here before it reads again. */
+  stateSettled(): Promise<void> {
+    return this.connector.settled();
+  }
+
   get mempool(): Mempool {
     return this.modules.mempool;
   }

@@ -53,6 +53,8 @@ export class BlockConnector {
   private busy = false;
   private govState: GovernanceState;
   private nextView: MemberRegistry;
+  /** The connect or disconnect running now (settled, never rejected), for readers that wait it out. */
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly opts: { chainId: string; genesisGovernance: GovernanceState },
@@ -113,13 +115,23 @@ export class BlockConnector {
     return this.changingState(() => this.disconnectInner(entry, parent));
   }
 
+  /** Resolves once no connect or disconnect runs (at once when none does). */
+  settled(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
   private async changingState<T>(fn: () => Promise<T>): Promise<T> {
     this.busy = true;
+    let ended: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (ended = resolve));
+    this.running = running;
     try {
       return await fn();
     } finally {
       this.busy = false;
       this.version++;
+      if (this.running === running) this.running = undefined;
+      ended();
     }
   }
 
