@@ -112,7 +112,6 @@ export class TracechainNode {
     // runs under the public part `tracechain init` wrote, and the chain refuses its txs.
     const ownPart = await readOwnMember(dir);
     const inGenesis = MemberRegistry.fromGenesis(genesis).get(memberId);
-    if (!inGenesis && !ownPart) throw new Error(`member key ${memberId} is not a member of consortium "${genesis.name}" and ${dir.file(MEMBER_FILE)} is missing`);
     if (!(await dir.exists(FILES.apiToken)) && (await dir.readTokenHashes()).length === 0) await dir.createApiToken();
     this.tokenHashes = await dir.readTokenHashes();
     // Revocation takes effect without a restart: the hash file is re-read when it changes
@@ -144,7 +143,8 @@ export class TracechainNode {
     const mempool = new Mempool(this.config.mempool);
     this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger, ...(txLog ? { txLog } : {}) });
     const chain = this.chain;
-    const member: Member = chain.registry.get(memberId) ?? inGenesis ?? (ownPart as Member);
+    const member: Member | undefined = chain.registry.get(memberId) ?? inGenesis ?? ownPart;
+    if (!member) throw new Error(`member key ${memberId} is not a member of consortium "${genesis.name}" at the stored tip, and ${dir.file(MEMBER_FILE)} is missing`);
     if (chain.registry.get(memberId) === undefined) this.log.warn({ memberId }, 'this node is not a member at the tip yet: it syncs, and may capture and seal once its admission activates');
     this.futureTimer = setInterval(() => {
       if (chain.futureCount > 0) void chain.retryFutureBlocks();
