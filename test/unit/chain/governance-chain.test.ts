@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditChain } from '../../../src/chain/audit.js';
 import { generateKeyPair, keyIdHex, type KeyPair } from '../../../src/chain/keys.js';
 import { jcs } from '../../../src/chain/tx.js';
-import { genesisGovernance } from '../../../src/chain/governance.js';
+import { genesisGovernance, signRotation } from '../../../src/chain/governance.js';
 import { BlockError, TxError } from '../../../src/common/errors.js';
 import { toHex } from '../../../src/common/bytes.js';
 import type { HeaderEntry } from '../../../src/chain/store.js';
@@ -111,6 +111,28 @@ describe('governance on the chain', () => {
     for (let i = 0; i < 2; i++) p2 = entry(await importOn(p2));
     await fx.reopen();
     expect(fx.chain.registry.get(newId)?.name).toBe('Hospital');
+  });
+
+  it('rotates a key: the old key is refused for new txs after activation, what it signed before stays valid (audit), and the key history shows both', async () => {
+    const oldKey = fx.nonSealer;
+    const memberId = keyIdHex(oldKey.publicKey);
+    const fresh = generateKeyPair();
+    const b1 = await importOn(fx.chain.tip, { txs: [makeTx(fx, [{ epc: 'urn:r1', action: 'commission' }], oldKey)] });
+    const change = { type: 'rotate' as const, member: memberId, signingKey: toHex(fresh.publicKey), proof: signRotation(fx.chain.chainId, memberId, toHex(fresh.publicKey), fresh.secretKey) };
+    // Proposed by the member itself, with its current key.
+    expect(await code(fx.chain.submitTx(makeGovTx(fx, { op: 'propose', change, activation: 0 }, fx.sealer)))).toBe('GOV_INVALID_CHANGE');
+    const b2 = await importOn(entry(b1), { txs: [makeGovTx(fx, { op: 'propose', change, activation: 0 }, oldKey)] });
+    const b3 = await importOn(entry(b2), { txs: [makeGovTx(fx, { op: 'approve', proposal: toHex(b2.txIds[0] as Uint8Array) })] });
+    expect(await code(fx.chain.submitTx(makeTx(fx, [{ epc: 'urn:r2', action: 'commission' }], oldKey)))).toBe('KEY_RETIRED');
+    expect(await code(importOn(entry(b3), { txs: [makeTx(fx, [{ epc: 'urn:r3', action: 'commission' }], oldKey)] }))).toBe('BAD_TX');
+    await fx.chain.submitTx(makeTx(fx, [{ epc: 'urn:r4', action: 'commission' }], fresh));
+    await importOn(entry(b3), { txs: fx.chain.selectForBlock(1 << 20).map((e) => e.tx) });
+    const m = fx.chain.governance.members[1];
+    expect(m?.keys).toEqual([memberId, keyIdHex(fresh.publicKey)]);
+    expect(m?.history.map((x) => x.change)).toEqual(['genesis', 'rotate']);
+    expect(fx.chain.registry.get(memberId)?.name).toBe('observer');
+    expect(fx.chain.registry.publicKey(memberId)).toEqual(oldKey.publicKey);
+    expect((await auditChain(fx.store, fx.genesis, testRules)).problem).toBeNull();
   });
 
   it('a suspended member can no longer sign or seal; its block at the activation height is refused; audit spots a tampered registry', async () => {
