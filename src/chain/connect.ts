@@ -168,11 +168,10 @@ export class BlockConnector {
     const before = new Map<string, StoredItem | null>();
     itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
     await this.applyItemEffects(block, batch, before, registry);
-    const prevJson = jcs(this.govState);
-    const nextJson = jcs(governance);
-    if (nextJson !== prevJson) {
-      batch.governance = nextJson;
-      batch.undo.governance = this.govState === this.opts.genesisGovernance ? null : prevJson;
+    // The state is a new object only when the block changed it (an activation, a governance tx).
+    if (governance !== this.govState) {
+      batch.governance = jcs(governance);
+      batch.undo.governance = this.govState === this.opts.genesisGovernance ? null : jcs(this.govState);
     }
     await store.connect(batch, { sync: durable });
     for (const e of batch.events) eventFilter.add(e.eventId);
