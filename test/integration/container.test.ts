@@ -167,7 +167,7 @@ describe.skipIf(prereq.skip)(`the container image, built and run with podman${pr
           const p = path.join(d, e.name);
           if (e.isDirectory()) { if (!['/proc', '/sys', '/dev', '/data'].includes(p)) walk(p); continue; }
           if (secretNames.has(e.name) || (e.name === 'npmrc' && fs.statSync(p).size > 0)) secrets.push(p);
-          if (p.startsWith('/app/') && !p.startsWith('/app/node_modules/') && /\\.(ts|tsx|map)$|\\.test\\.|\\.spec\\./.test(p)) ours.push(p);
+          if (p.startsWith('/app/') && !p.startsWith('/app/node_modules/') && (/\\.tsx?$/.test(p) && !p.endsWith('.d.ts') || /\\.(test|spec)\\.[cm]?[jt]s$/.test(p))) ours.push(p);
         }
       };
       walk('/');
