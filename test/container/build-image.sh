@@ -4,7 +4,8 @@
 # The base image comes from base-image.sh (a local stand-in tagged with the FROM name, built
 # once and cached); `--pull=never` keeps podman from looking for it anywhere else;
 # `--format docker` keeps the HEALTHCHECK (the OCI format has none). Layers are cached by
-# podman between runs, so a rebuild after a source change redoes only `npm run build` onwards.
+# podman between runs, so a rebuild after a source change redoes only `npm run build` onwards
+# (a COPY's cache key includes the files' modes: a checkout made under another umask misses it).
 #
 # When this machine reaches the npm registry through a TLS proxy whose CA Node is told about
 # in NODE_EXTRA_CA_CERTS, that CA is lent to the build's `npm ci` through a read-only mount of
@@ -29,3 +30,6 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -s "$NODE_EXTRA_CA_CERTS" ]; then
 fi
 
 podman build --pull=never --format docker "${mounts[@]}" --tag "$tag" "$repo"
+# Each build after a change leaves the previous layers untagged: drop those unused for 3 days, so
+# the store stays bounded while the recent layer cache (npm ci's above all) is kept.
+podman image prune --force --filter until=72h > /dev/null
