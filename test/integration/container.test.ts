@@ -23,6 +23,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeDir, runCli, tempDir, waitFor } from '../helpers/node-process.js';
+import { SERVING_NODE_OPTIONS } from '../../src/node/gc-tuning.js';
 import { baseImageName, CONTAINERS_CONF, findPodman, gate } from '../helpers/prerequisites.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -185,7 +186,8 @@ describe.skipIf(prereq.skip)(`the container image, built and run with podman${pr
     // PID 1 is the node itself (the entry script execs it), as uid/gid 1000 (`node`).
     const status = await ok(podman(['exec', SINGLE, 'cat', '/proc/1/status']), 'read PID 1 status');
     expect(/^Uid:\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1)).toEqual(['1000', '1000']);
-    expect(await ok(podman(['exec', SINGLE, 'cat', '/proc/1/cmdline']), 'read PID 1 cmdline')).toContain('/app/bin/tracechain.js\0start');
+    // …with the serving node's V8 options (src/node/gc-tuning.ts).
+    expect((await ok(podman(['exec', SINGLE, 'cat', '/proc/1/cmdline']), 'read PID 1 cmdline')).split('\0')).toEqual(['node', ...SERVING_NODE_OPTIONS, '/app/bin/tracechain.js', 'start', '']);
     const notNode = await ok(podman(['exec', SINGLE, 'find', '/data', '!', '-user', 'node']), 'find in /data');
     expect(notNode.trim()).toBe('');
     expect(await ok(podman(['exec', SINGLE, 'ls', '/data']), 'ls /data')).toMatch(/genesis\.json/);
