@@ -134,10 +134,11 @@ describe.skipIf(prereq.skip)(`the container image, built and run with podman${pr
   afterAll(async () => {
     await podman(['rm', '--force', '--volumes', '--time', '5', SINGLE]);
     await podman(['volume', 'rm', '--force', `${SINGLE}-data`]);
-    await compose(['down', '-v', '-t', '5'], 180_000);
-    // What compose leaves: the stopped one-off containers, anonymous volumes, the network.
+    // The project's containers with their anonymous volumes (init's /data), which `down -v`
+    // leaves; then `down -v` for the named volumes; then whatever is left, and the network.
     const left = (await podman(['ps', '-a', '-q', '--filter', `label=io.podman.compose.project=${PROJECT}`])).stdout.split('\n').filter(Boolean);
-    if (left.length > 0) await podman(['rm', '--force', '--volumes', ...left]);
+    if (left.length > 0) await podman(['rm', '--force', '--volumes', '--time', '5', ...left], 180_000);
+    await compose(['down', '-v', '-t', '5'], 180_000);
     const vols = (await podman(['volume', 'ls', '-q', '--filter', `name=${PROJECT}_`])).stdout.split('\n').filter(Boolean);
     if (vols.length > 0) await podman(['volume', 'rm', '--force', ...vols]);
     await podman(['network', 'rm', '--force', `${PROJECT}_default`]);
