@@ -18,7 +18,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-cache="${TRACECHAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tracechain}"
+cache="${TRACECHAIN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tracechain}"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/containers.conf}"
 
 # The base image's name: the first FROM of the Dockerfile, e.g. node:24-bookworm-slim.

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 want="${1:?usage: node-dist.sh <major|version>}"
-cache="${TRACECHAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tracechain}"
+cache="${TRACECHAIN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tracechain}"
 case "$(uname -m)" in
   x86_64) arch=x64 ;;
   aarch64 | arm64) arch=arm64 ;;
