@@ -11,7 +11,12 @@ import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import type { ApiContext } from './context.js';
 import { HttpProblem, problemSchema, sendProblem } from './problem.js';
-import { readAccess } from './auth.js';
+import { accessHook } from './auth.js';
+import { corsHook } from './cors.js';
+import { registerAuditTrail } from './audit-trail.js';
+import { auditRoutes } from './routes/audit.js';
+import { httpsOptions, loadTls, tlsEnabled } from './tls.js';
+import { OPEN_READ_SCOPES, type RouteAccess } from './scopes.js';
 import { blockRoutes, blockSchema } from './routes/blocks.js';
 import { healthRoutes, healthSchema } from './routes/health.js';
 import { captureRoutes, txRoutes, type WriteRouteDeps } from './routes/capture.js';
@@ -33,9 +38,17 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** @fastify/under-pressure per-route handler; returning nothing lets the request through. */
     pressureHandler?: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void;
-    /** Open even when reads need the token (health). */
-    public?: boolean;
   }
+  interface FastifyInstance {
+    /** Every registered route with its declared access (undefined: none declared, treated as admin). */
+    accessTable: readonly RouteEntry[];
+  }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  declared: RouteAccess | undefined;
 }
 
 export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -46,7 +59,9 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     const { status } = ctx;
     metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.() });
   }
+  const https = tlsEnabled(opts.tls) ? httpsOptions(loadTls(opts.tls)) : undefined;
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
@@ -71,7 +86,36 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
   app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err, (p) => metrics.reject(p.code ?? `HTTP_${p.status}`, 'api')));
   app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new HttpProblem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
-  app.addHook('onRequest', readAccess(ctx, opts.requireTokenForReads));
+  // Every route declares its access (config.scope): shown in the OpenAPI document; a route that
+  // declares none is closed (admin) and named here, and the route × scope test fails on it.
+  const undeclared: string[] = [];
+  const table: RouteEntry[] = [];
+  app.decorate('accessTable', table);
+  app.addHook('onRoute', (route) => {
+    const declared = route.config?.scope;
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, declared });
+    if (declared === undefined && route.method !== 'HEAD') undeclared.push(`${String(route.method)} ${route.url}`);
+    const access: RouteAccess = declared ?? 'admin';
+    const schema = (route.schema ??= {}) as Record<string, unknown>;
+    schema['x-scope'] = access;
+    if (access !== 'public') {
+      schema.security = OPEN_READ_SCOPES.includes(access) && !opts.requireTokenForReads ? [{}, { bearer: [] }] : [{ bearer: [] }];
+      const note = `Needs a token with the \`${access}\` scope${OPEN_READ_SCOPES.includes(access) ? ' when api.requireTokenForReads is on (open otherwise)' : ''}.`;
+      schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note;
+    }
+  });
+  app.addHook('onReady', async () => {
+    if (undeclared.length > 0) app.log.error({ routes: undeclared }, 'routes without a declared scope are closed to all but admin tokens: declare config.scope');
+  });
+  app.addHook('onRequest', corsHook(opts.cors));
+  app.addHook('onRequest', accessHook(ctx, { requireTokenForReads: opts.requireTokenForReads }));
+  if (ctx.audit !== undefined) {
+    const failed = metrics.reject.bind(metrics);
+    registerAuditTrail(app, ctx.audit, (err) => {
+      failed('AUDIT_WRITE_FAILED', 'api');
+      app.log.error({ err: err.message }, 'audit record not written');
+    });
+  }
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
@@ -85,7 +129,15 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
         description:
           'Capture GS1 EPCIS 2.0 events onto a permissioned proof-of-work chain, and answer provenance questions with proofs anyone can check. Errors are RFC 9457 problem details.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The node API token (DATA/api-token)' } } },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API token (tracechain token create; the dev node\'s all-scopes token is DATA/api-token). Each operation names the scope it needs in x-scope: read, capture, subscribe, verify or admin.',
+          },
+        },
+      },
       tags: [
         { name: 'capture', description: 'Write routes (bearer token)' },
         { name: 'provenance', description: 'Events and txs with merkle proofs' },
@@ -155,6 +207,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => docsRoutes(scope));
   await app.register(async (scope) => peerRoutes(scope, ctx));
   await app.register(async (scope) => adminRoutes(scope, ctx));
+  await app.register(async (scope) => auditRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   return app;
 }

@@ -19,6 +19,7 @@ import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
 import { tuneGcForServing } from './gc-tuning.js';
+import { tokenCommand, TokenCommandError, type TokenFlags } from './commands/token.js';
 import { watchParent } from './parent-watch.js';
 
 function intArg(name: string, min: number, max: number) {
@@ -70,7 +71,7 @@ async function startCommand(flags: StartFlags): Promise<number> {
       })
     : () => undefined;
   await node.start();
-  const onHup = (): void => void node.reloadTokens('SIGHUP');
+  const onHup = (): void => node.reload('SIGHUP');
   process.on('SIGHUP', onHup);
   await new Promise<void>((res) => {
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -216,6 +217,36 @@ export function buildProgram(): Command {
     .action(async (which: string, flags: BenchFlags) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);
     });
+
+  const tokenCmd = program.command('token').description("the node's API tokens (named, scoped; the node keeps only hashes): create, list, revoke, rotate");
+  const tokenActions = [
+    { name: 'create', args: '<name>', description: 'create a token for a client; prints its secret once' },
+    { name: 'list', args: '', description: 'every token: name, scopes, status, created, expiry, last use' },
+    { name: 'revoke', args: '<name>', description: "revoke a token: refused from the node's next request on" },
+    { name: 'rotate', args: '<name>', description: 'give a token a new secret; the old one works for the grace period' },
+  ] as const;
+  for (const a of tokenActions) {
+    const cmd = tokenCmd.command(a.name).description(a.description).option('--data <dir>', "the node's data directory", './data').option('--json', 'print JSON');
+    if (a.args !== '') cmd.argument(a.args);
+    if (a.name === 'create') {
+      cmd
+        .requiredOption('--scope <scopes>', 'comma-separated: read, capture, subscribe, verify, admin')
+        .option('--expires <duration>', 'expire after this long (90d, 12h, 30m)')
+        .option('--cert <pem>', 'bind a client certificate (mTLS): presenting it acts as this token');
+    }
+    if (a.name === 'rotate') cmd.option('--grace <duration>', 'how long the old secret keeps working', '24h');
+    cmd.action(async (...args: unknown[]) => {
+      const flags = (a.args !== '' ? args[1] : args[0]) as TokenFlags;
+      const name = a.args !== '' ? (args[0] as string) : undefined;
+      try {
+        process.exitCode = await tokenCommand(a.name, { ...flags, data: resolve(flags.data), ...(name !== undefined ? { name } : {}) }, process.stdout);
+      } catch (err) {
+        if (!(err instanceof TokenCommandError) && !(err instanceof Error)) throw err;
+        process.stderr.write(`tracechain token ${a.name}: ${err.message}\n`);
+        process.exitCode = err instanceof TokenCommandError ? 2 : 1;
+      }
+    });
+  }
 
   program
     .command('init')

@@ -6,7 +6,7 @@ export async function docsRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/openapi.json',
     {
-      config: { rateLimit: false },
+      config: { scope: 'read', rateLimit: false },
       schema: {
         summary: 'This API as an OpenAPI 3 document',
         tags: ['node'],
