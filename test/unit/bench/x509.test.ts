@@ -1,11 +1,11 @@
 /** bench/x509.ts: the certificates it makes are accepted by node's TLS stack, server and client (mTLS). */
 import { describe, expect, it } from 'vitest';
-import { createServer, get } from 'node:https';
+import { createServer, get, type RequestOptions, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { loopbackCert, makeCert } from '../../../bench/x509.js';
 
-function serveOnce(opts: Parameters<typeof createServer>[0]): Promise<{ port: number; close: () => void }> {
+function serveOnce(opts: ServerOptions): Promise<{ port: number; close: () => void }> {
   const srv = createServer(opts, (req, res) => {
     const sock = req.socket as TLSSocket;
     res.end(JSON.stringify({ authorized: sock.authorized, cn: sock.getPeerCertificate()?.subject?.CN ?? null }));
@@ -13,7 +13,7 @@ function serveOnce(opts: Parameters<typeof createServer>[0]): Promise<{ port: nu
   return new Promise((r) => srv.listen(0, '127.0.0.1', () => r({ port: (srv.address() as AddressInfo).port, close: () => srv.close() })));
 }
 
-function fetchJson(opts: Parameters<typeof get>[0]): Promise<unknown> {
+function fetchJson(opts: RequestOptions): Promise<unknown> {
   return new Promise((resolve, reject) => {
     get(opts, (res) => {
       let b = '';
