@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ApiContext } from './context.js';
 import { HttpProblem } from './problem.js';
 import { grants, OPEN_READ_SCOPES, type RouteAccess, type Scope } from './scopes.js';
@@ -39,6 +39,17 @@ export interface Principal {
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * Declare the scope of routes a third-party plugin registers (they take no route options of
+ * ours): call in the plugin's encapsulating scope before registering it.
+ */
+export function declarePluginScope(app: FastifyInstance, scope: RouteAccess): void {
+  app.addHook('onRoute', (route) => {
+    route.config ??= {};
+    route.config.scope ??= scope;
+  });
+}
 
 /** The scope a route needs as declared (undeclared: `admin`). */
 export function routeAccess(req: FastifyRequest): RouteAccess {

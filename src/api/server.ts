@@ -48,7 +48,8 @@ declare module 'fastify' {
 export interface RouteEntry {
   method: string;
   url: string;
-  declared: RouteAccess | undefined;
+  /** Read when asked: a plugin's routes get their scope from declarePluginScope after this hook ran. */
+  readonly declared: RouteAccess | undefined;
 }
 
 export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -88,23 +89,29 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new HttpProblem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
   // Every route declares its access (config.scope): shown in the OpenAPI document; a route that
   // declares none is closed (admin) and named here, and the route × scope test fails on it.
-  const undeclared: string[] = [];
   const table: RouteEntry[] = [];
+  const routes: { method: string; url: string; config: { scope?: RouteAccess }; schema: Record<string, unknown> }[] = [];
   app.decorate('accessTable', table);
   app.addHook('onRoute', (route) => {
-    const declared = route.config?.scope;
-    for (const method of [route.method].flat()) table.push({ method, url: route.url, declared });
-    if (declared === undefined && route.method !== 'HEAD') undeclared.push(`${String(route.method)} ${route.url}`);
-    const access: RouteAccess = declared ?? 'admin';
+    const config = (route.config ??= {});
     const schema = (route.schema ??= {}) as Record<string, unknown>;
-    schema['x-scope'] = access;
-    if (access !== 'public') {
-      schema.security = OPEN_READ_SCOPES.includes(access) && !opts.requireTokenForReads ? [{}, { bearer: [] }] : [{ bearer: [] }];
-      const note = `Needs a token with the \`${access}\` scope${OPEN_READ_SCOPES.includes(access) ? ' when api.requireTokenForReads is on (open otherwise)' : ''}.`;
-      schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note;
+    for (const method of [route.method].flat()) {
+      table.push({ method, url: route.url, get declared() { return config.scope; } });
+      routes.push({ method, url: route.url, config, schema });
     }
   });
   app.addHook('onReady', async () => {
+    const undeclared: string[] = [];
+    for (const r of routes) {
+      if (r.config.scope === undefined && r.method !== 'HEAD') undeclared.push(`${r.method} ${r.url}`);
+      const access: RouteAccess = r.config.scope ?? 'admin';
+      if (r.schema['x-scope'] !== undefined) continue;
+      r.schema['x-scope'] = access;
+      if (access === 'public') continue;
+      r.schema.security = OPEN_READ_SCOPES.includes(access) && !opts.requireTokenForReads ? [{}, { bearer: [] }] : [{ bearer: [] }];
+      const note = `Needs a token with the \`${access}\` scope${OPEN_READ_SCOPES.includes(access) ? ' when api.requireTokenForReads is on (open otherwise)' : ''}.`;
+      r.schema.description = typeof r.schema.description === 'string' ? `${r.schema.description}\n\n${note}` : note;
+    }
     if (undeclared.length > 0) app.log.error({ routes: undeclared }, 'routes without a declared scope are closed to all but admin tokens: declare config.scope');
   });
   app.addHook('onRequest', corsHook(opts.cors));
