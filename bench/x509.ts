@@ -98,7 +98,10 @@ export function makeCert(o: CertOptions): MadeCert {
   return { certPem: cert.toString(), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, key: privateKey, cn: o.cn, sha256: cert.fingerprint256.replace(/:/g, '').toLowerCase() };
 }
 
-/** A self-signed server certificate for the loopback addresses. */
+/**
+ * A self-signed server certificate for the loopback addresses. Each gets its own subject name: a
+ * client trusting two of them (across a renewal) finds each one's issuer by name.
+ */
 export function loopbackCert(days = 30): MadeCert {
-  return makeCert({ cn: 'localhost', dns: ['localhost'], ips: ['127.0.0.1'], kind: 'server', days });
+  return makeCert({ cn: `tracechain test ${randomBytes(4).toString('hex')}`, dns: ['localhost'], ips: ['127.0.0.1'], kind: 'server', days });
 }

@@ -43,6 +43,9 @@ interface StartFlags {
   pretty?: boolean;
   blockInterval?: number;
   exitWithParent?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 async function startCommand(flags: StartFlags): Promise<number> {
@@ -59,6 +62,11 @@ async function startCommand(flags: StartFlags): Promise<number> {
   if (flags.logLevel) config.log.level = flags.logLevel;
   if (flags.pretty !== undefined) config.log.pretty = flags.pretty;
   if (flags.blockInterval !== undefined) config.dev.blockIntervalMs = flags.blockInterval;
+  if (flags.tlsCert !== undefined) config.api.tls.cert = resolve(flags.tlsCert);
+  if (flags.tlsKey !== undefined) config.api.tls.key = resolve(flags.tlsKey);
+  if (flags.tlsClientCa !== undefined) config.api.tls.clientCa = resolve(flags.tlsClientCa);
+  if ((config.api.tls.cert === '') !== (config.api.tls.key === '')) throw new ConfigError('--tls-cert and --tls-key go together');
+  if (config.api.tls.clientCa !== '' && config.api.tls.cert === '') throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key (mTLS is on top of HTTPS)');
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const node = new TracechainNode(config, { logger });
   // Watched from before start-up: a parent that dies while the node starts stops it right after.
@@ -112,6 +120,9 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--pretty', 'human-readable logs instead of JSON lines')
     .option('--block-interval <ms>', 'target block interval of a newly created dev consortium', intArg('--block-interval', 100, 3_600_000))
+    .option('--tls-cert <pem>', 'serve the API over HTTPS with this certificate (chain) file; reloaded on SIGHUP and when it changes')
+    .option('--tls-key <pem>', 'the private key of --tls-cert')
+    .option('--tls-client-ca <pem>', 'accept client certificates signed by this CA (mTLS); bind one to a token with token create --cert')
     .option('--exit-with-parent', 'stop when the process that started this node is gone (for supervisors such as `tracechain devnet`)')
     .action(async (flags: StartFlags) => {
       process.exitCode = await startCommand(flags);
@@ -163,6 +174,7 @@ export function buildProgram(): Command {
       .option('--token <token>', 'API token (default: --token-file, $TRACECHAIN_TOKEN, or DATA/api-token with --data)')
       .option('--token-file <file>', 'file holding the API token')
       .option('--data <dir>', "a node's data directory (its api-token is used)")
+      .option('--ca <pem>', 'trust this CA (or self-signed) certificate for an https:// node (default $TRACECHAIN_CA)')
       .option('--json', 'print the JSON answer');
 
   clientOptions(
