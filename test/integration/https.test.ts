@@ -233,7 +233,7 @@ describe.skipIf(chromiumGate.skip)(`the explorer over HTTPS in headless Chromium
       await page.goto(`${node.api}/`);
       await page.waitForSelector('table.blocks tbody tr', { timeout: 20_000 });
       await waitFor('health panel filled over HTTPS', async () => (await page.textContent('#h-status .v')) === 'ready', 15_000, 200);
-      expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
+      expect(await page.evaluate('window.isSecureContext')).toBe(true);
       await context.close();
     } finally {
       await browser.close();
