@@ -225,6 +225,7 @@ export function buildProgram(): Command {
     .option('--block-interval <ms>', 'ingest: block interval of the dev chain (default 500)', intArg('--block-interval', 100, 60_000))
     .option('--capture-workers <n>', 'ingest: capture worker threads of the node (default 1)', intArg('--capture-workers', 0, 64))
     .option('--fresh', 'query: rebuild the store even if a cached one exists')
+    .option('--https', 'ingest: run the phases over HTTPS too (a fresh self-signed certificate), beside plain HTTP in the same run')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);
