@@ -23,7 +23,9 @@ const EXPOSED = 'location, retry-after, gs1-next-page-token, link, content-type'
 /** Other than the origin the request was sent to (its Host)? */
 function crossOrigin(req: FastifyRequest, origin: string): boolean {
   try {
-    return new URL(origin).host !== req.headers.host;
+    const o = new URL(origin);
+    // The Host header read with the origin's scheme, so default ports compare equal (`:443` or none).
+    return req.headers.host === undefined || new URL(`${o.protocol}//${req.headers.host}`).host !== o.host;
   } catch {
     return true;
   }
