@@ -60,7 +60,11 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     const { status } = ctx;
     metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.() });
   }
-  const https = tlsEnabled(opts.tls) ? httpsOptions(loadTls(opts.tls)) : undefined;
+  // Slow clients: on Node 20 a requestTimeout set after the server is built (as fastify does)
+  // is never enforced, and timeouts are checked only every 30 s. Give both to the constructor
+  // (fastify passes `http` to http.createServer only: over TLS they go with the https options).
+  const serverTimeouts = { requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(opts.requestTimeoutMs / 2))) };
+  const https = tlsEnabled(opts.tls) ? { ...httpsOptions(loadTls(opts.tls)), ...serverTimeouts } : undefined;
   const app = Fastify({
     ...(https ? { https } : {}),
     loggerInstance: logger.child({ module: 'api' }) as FastifyBaseLogger,
@@ -76,9 +80,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     onConstructorPoisoning: 'error',
     // Router-level refusals (a malformed %-escape, an over-long parameter) are problem documents too.
     frameworkErrors: (err, req, reply) => sendProblem(reply, req, err, (p) => metrics.reject(p.code ?? `HTTP_${p.status}`, 'api')),
-    // Slow clients: on Node 20 a requestTimeout set after the server is built (as fastify does)
-    // is never enforced, and timeouts are checked only every 30 s. Give both to the constructor.
-    http: { requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(opts.requestTimeoutMs / 2))) },
+    ...(https ? {} : { http: serverTimeouts }),
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
   app.addSchema(problemSchema);

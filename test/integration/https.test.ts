@@ -17,6 +17,7 @@ import { loopbackCert, makeCert, type MadeCert } from '../../bench/x509.js';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { commissionDoc, FAST, sleep } from '../chaos/lib.js';
 import { findChromium, gate } from '../helpers/prerequisites.js';
+import { fuzzCorpus, judgeFuzzAnswer, type FuzzCase } from '../chaos/http-fuzz.js';
 
 let dir: string;
 let node: NodeProc;
@@ -106,7 +107,10 @@ beforeAll(async () => {
   await writeFile(files.clientCert, clientCert.certPem);
   await writeFile(files.clientKey, clientCert.keyPem);
   agent = new Agent({ keepAlive: true, maxSockets: 16, ca: [certA.certPem, certB.certPem] });
-  node = await startNode([...FAST, '--tls-cert', files.cert, '--tls-key', files.key, '--tls-client-ca', files.clientCa], { dataDir: join(dir, 'data'), timeoutMs: 60_000 });
+  // A short request timeout, so the slow-client case below is cut off in seconds.
+  const cfg = join(dir, 'config.json');
+  await writeFile(cfg, JSON.stringify({ api: { requestTimeoutMs: 3_000 } }));
+  node = await startNode([...FAST, '--config', cfg, '--tls-cert', files.cert, '--tls-key', files.key, '--tls-client-ca', files.clientCa], { dataDir: join(dir, 'data'), timeoutMs: 60_000 });
   admin = await node.token();
 }, 90_000);
 
@@ -217,6 +221,79 @@ describe('HTTPS, scoped tokens, mTLS and the audit log', () => {
     const rows = JSON.parse(list.stdout) as { name: string; status: string; lastUsed: string | null }[];
     expect(rows.find((r) => r.name === 'dispensary-robot')?.status).toBe('revoked');
   }, 60_000);
+});
+
+/** One corpus case over HTTPS: status, content type and body text (throws when no answer came). */
+function sendCase(c: FuzzCase, token: string): Promise<{ status: number; contentType: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = {};
+    if (c.auth) headers.authorization = `Bearer ${token}`;
+    if (c.contentType !== undefined) headers['content-type'] = c.contentType;
+    if (c.body) headers['content-length'] = c.body.length;
+    const req = request(`${node.api}${c.path}`, { method: c.method, headers, agent, timeout: 15_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    if (c.body) req.write(c.body);
+    req.end();
+  });
+}
+
+describe('the hostile-input corpus over HTTPS', () => {
+  it('answers every case of a 400-request corpus with a 4xx/503 problem document, as over HTTP, and keeps serving', async () => {
+    const corpus = fuzzCorpus(Number(process.env.RELIABILITY_SEED ?? 11), 400);
+    const bad: string[] = [];
+    let i = 0;
+    const worker = async (): Promise<void> => {
+      while (i < corpus.length) {
+        const c = corpus[i++] as FuzzCase;
+        let answer: { status: number; contentType: string; text: string };
+        try {
+          answer = await sendCase(c, admin);
+        } catch (err) {
+          // The server may cut an oversized upload short; that is a refusal, not a crash.
+          if (c.kind !== 'oversized') bad.push(`${c.kind} ${c.method} ${c.path.slice(0, 80)}: ${(err as Error).message}`);
+          continue;
+        }
+        const verdict = judgeFuzzAnswer(c, answer.status, answer.contentType, answer.text);
+        if (!verdict.ok) bad.push(verdict.why);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    expect(bad.slice(0, 20)).toEqual([]);
+    expect((await call('GET', '/health')).status).toBe(200);
+  }, 120_000);
+
+  it('slow TLS clients are cut off with a timeout while others are served', async () => {
+    const { port } = new URL(node.api);
+    const sockets = Array.from({ length: 10 }, () => {
+      const s = connect({ host: '127.0.0.1', port: Number(port), ca: [certA.certPem, certB.certPem], servername: 'localhost' });
+      s.on('error', () => undefined);
+      s.write(`POST /capture HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+      return s;
+    });
+    const closed = sockets.map((s) => new Promise<string>((r) => {
+      let data = '';
+      s.on('data', (d: Buffer) => (data += d.toString()));
+      s.on('close', () => r(data));
+    }));
+    const drip = setInterval(() => sockets.forEach((s) => s.writable && s.write(' ')), 500);
+    try {
+      expect((await call('GET', '/health')).status).toBe(200);
+      // A bound that only tells "cut off" from "held forever" (the node's timeout is 3 s).
+      const answers = await Promise.race([Promise.all(closed), sleep(15_000).then(() => null)]);
+      expect(answers, 'slow TLS clients still connected after 15 s').not.toBeNull();
+      for (const a of answers ?? []) if (a) expect(a).toMatch(/^HTTP\/1.1 (408|400)/);
+    } finally {
+      clearInterval(drip);
+      sockets.forEach((s) => s.destroy());
+    }
+    expect((await call('GET', '/health')).status).toBe(200);
+  }, 30_000);
 });
 
 const chromiumFound = findChromium();
