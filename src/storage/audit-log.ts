@@ -7,7 +7,6 @@
  * Every record gets a `seq` (1, 2, …, continued across restarts) to page by.
  */
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -187,7 +186,16 @@ function parse(line: string): AuditRecord | undefined {
 }
 
 async function* records(path: string): AsyncGenerator<AuditRecord> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
+  // Opened first: a file rotated (renamed) after the listing is read under its old name's
+  // handle, and one deleted since (past maxFiles) is skipped.
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const stream = fh.createReadStream({ encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
@@ -197,6 +205,7 @@ async function* records(path: string): AsyncGenerator<AuditRecord> {
   } finally {
     lines.close();
     stream.destroy();
+    await fh.close().catch(() => undefined);
   }
 }
 
@@ -210,7 +219,13 @@ async function lastSeq(dir: string): Promise<number> {
   const files = [...(await rotatedFiles(dir)).map((r) => r.name), CURRENT].reverse();
   for (const name of files) {
     const path = join(dir, name);
-    const { size } = await stat(path);
+    let size: number;
+    try {
+      ({ size } = await stat(path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
     if (size === 0) continue;
     const fh = await open(path, 'r');
     try {
