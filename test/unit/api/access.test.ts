@@ -70,7 +70,6 @@ async function checkTable(app: FastifyInstance, requireTokenForReads: boolean): 
   let cells = 0;
   const tokens: [string, Scope[] | undefined][] = [['none', undefined], ...SCOPES.map((s): [string, Scope[]] => [`only-${s}`, [s]])];
   for (const r of app.accessTable) {
-    if (r.method === 'OPTIONS') continue;
     if (r.declared === undefined) {
       // An automatic HEAD route mirrors its GET: reported once, as the GET.
       if (r.method !== 'HEAD') failures.push(`${r.method} ${r.url} declares no scope (config.scope)`);
