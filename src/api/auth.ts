@@ -129,8 +129,12 @@ export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolea
   };
 }
 
-/** A key identifying the client for rate limits: the token's prefix when one is sent, else the IP. */
+/**
+ * A key identifying the client for rate limits: the authenticated token's name (so a rotation or
+ * a client certificate keeps the same budget), else the presented token's prefix, else the IP.
+ */
 export function clientKey(req: FastifyRequest): string {
+  if (req.principal !== undefined) return `n:${req.principal.name}`;
   const h = req.headers.authorization;
   if (h !== undefined) {
     const m = BEARER.exec(h);
