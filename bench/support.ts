@@ -8,6 +8,7 @@ import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVING_NODE_OPTIONS } from '../src/node/gc-tuning.js';
 
 /** bin/tracechain.js of this checkout (from bench/ or dist/bench/). */
 export function binPath(): string {
@@ -32,7 +33,7 @@ export interface BenchNode {
 export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<BenchNode> {
   // TRACECHAIN_BENCH_NODE_FLAGS: extra Node flags for the node under test (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const flags = (process.env.TRACECHAIN_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
-  const proc = spawn(process.execPath, [...flags, binPath(), 'start', '--api', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, ...flags, binPath(), 'start', '--api', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   return new Promise((resolve, reject) => {
     let buf = '';

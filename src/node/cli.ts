@@ -18,7 +18,7 @@ import { verifyProofCommand } from './commands/verify-proof.js';
 import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
-import { tuneGcForServing } from './gc-tuning.js';
+import { missingServingOptions, tuneGcForServing } from './gc-tuning.js';
 import { tokenCommand, TokenCommandError, type TokenFlags } from './commands/token.js';
 import { watchParent } from './parent-watch.js';
 
@@ -68,6 +68,8 @@ async function startCommand(flags: StartFlags): Promise<number> {
   if ((config.api.tls.cert === '') !== (config.api.tls.key === '')) throw new ConfigError('--tls-cert and --tls-key go together');
   if (config.api.tls.clientCa !== '' && config.api.tls.cert === '') throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key (mTLS is on top of HTTPS)');
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const missing = missingServingOptions();
+  if (missing.length > 0) logger.info({ missing }, 'started without the serving node options (a larger young generation for /trace tail latency; docs/deploy.md)');
   const node = new TracechainNode(config, { logger });
   // Watched from before start-up: a parent that dies while the node starts stops it right after.
   let parentGone = false;
