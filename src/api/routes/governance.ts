@@ -2,7 +2,7 @@
  * Governance routes (docs/governance.md). Reads: GET /members (the registry at the tip: every
  * member with its status, keys and history of changes, the policy and the registry's hash) and
  * GET /governance/proposals (pending, approved, applied, failed, expired, with approvers).
- * Writes (bearer token): POST /governance/proposals and POST /governance/approvals build a
+ * Writes (a token with the admin scope): POST /governance/proposals and POST /governance/approvals build a
  * governance tx, sign it with this node's member key and admit it like a capture (202 once it is
  * in the mempool and, with the tx log, fsynced). Refusals are the chain's TxError codes.
  */
@@ -13,7 +13,6 @@ import { canonicalTx, governanceTxBody, jcs, signTx } from '../../chain/tx.js';
 import { toHex } from '../../common/bytes.js';
 import type { GovAction } from '../../chain/types.js';
 import type { ApiContext } from '../context.js';
-import { requireToken } from '../auth.js';
 import { HttpProblem } from '../problem.js';
 import { problems } from '../schemas.js';
 
@@ -58,8 +57,8 @@ export function proposalsView(ctx: ApiContext): Record<string, unknown> {
 }
 
 export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  app.get('/members', { schema: { summary: 'The member registry at the tip: members (status, keys, history), policy, registry hash', tags: ['governance'], response: { 200: anyObject } } }, async () => membersView(ctx));
-  app.get('/governance/proposals', { schema: { summary: 'Governance proposals with status and approvers', tags: ['governance'], response: { 200: anyObject } } }, async () => proposalsView(ctx));
+  app.get('/members', { config: { scope: 'read' }, schema: { summary: 'The member registry at the tip: members (status, keys, history), policy, registry hash', tags: ['governance'], response: { 200: anyObject } } }, async () => membersView(ctx));
+  app.get('/governance/proposals', { config: { scope: 'read' }, schema: { summary: 'Governance proposals with status and approvers', tags: ['governance'], response: { 200: anyObject } } }, async () => proposalsView(ctx));
 
   const submit = async (action: unknown): Promise<{ txId: string }> => {
     if (ctx.signer === undefined) throw new HttpProblem('NO_SIGNER', 'this node has no member key to sign governance txs with');
@@ -70,7 +69,8 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
     await ctx.chain.submitTx(tx, { id: c.id, raw: c.bytes, origin: 'local' });
     return { txId: toHex(c.id) };
   };
-  const write = { onRequest: [requireToken(ctx)], schema: { tags: ['governance'], security: [{ bearer: [] }], response: { 202: anyObject, ...problems(400, 401, 403, 404, 409, 422, 503) } } };
+  // Governance changes are the consortium's administration: the admin scope.
+  const write = { config: { scope: 'admin' as const }, schema: { tags: ['governance'], security: [{ bearer: [] }], response: { 202: anyObject, ...problems(400, 401, 403, 404, 409, 422, 503) } } };
 
   app.post<{ Body: { change: unknown; activation?: number } }>(
     '/governance/proposals',
