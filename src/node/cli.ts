@@ -10,6 +10,8 @@ import { configCommand, type ConfigFlags } from './commands/config.js';
 import { TracechainNode } from './node.js';
 import { auditCommand } from './commands/audit.js';
 import { reindexCommand } from './commands/reindex.js';
+import { backupCommand, restoreCommand, type BackupFlags, type RestoreFlags } from './commands/backup.js';
+import { startFromSnapshot } from './snapshot-start.js';
 import { hashCommand } from './commands/hash.js';
 import { benchCommand, type BenchFlags } from './commands/bench.js';
 import { captureCommand, type CaptureFlags } from './commands/capture.js';
@@ -42,6 +44,8 @@ interface StartFlags {
   pretty?: boolean;
   blockInterval?: number;
   exitWithParent?: boolean;
+  snapshot?: string;
+  passphraseFile?: string;
 }
 
 async function startCommand(flags: StartFlags): Promise<number> {
@@ -59,6 +63,7 @@ async function startCommand(flags: StartFlags): Promise<number> {
   if (flags.pretty !== undefined) config.log.pretty = flags.pretty;
   if (flags.blockInterval !== undefined) config.dev.blockIntervalMs = flags.blockInterval;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  if (flags.snapshot !== undefined) await startFromSnapshot({ file: resolve(flags.snapshot), dataDir: config.dataDir, passphraseFile: flags.passphraseFile }, logger);
   const node = new TracechainNode(config, { logger });
   // Watched from before start-up: a parent that dies while the node starts stops it right after.
   let parentGone = false;
@@ -111,6 +116,8 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--pretty', 'human-readable logs instead of JSON lines')
     .option('--block-interval <ms>', 'target block interval of a newly created dev consortium', intArg('--block-interval', 100, 3_600_000))
+    .option('--snapshot <file>', "a new node: restore another member's backup into an empty data directory (every header and body checked, a sample of indexes rebuilt and compared), then sync the rest from peers")
+    .option('--passphrase-file <file>', '--snapshot of an encrypted backup: its passphrase (default $TRACECHAIN_BACKUP_PASSPHRASE)')
     .option('--exit-with-parent', 'stop when the process that started this node is gone (for supervisors such as `tracechain devnet`)')
     .action(async (flags: StartFlags) => {
       process.exitCode = await startCommand(flags);
@@ -154,6 +161,33 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (flags: { data: string; json?: boolean; repair?: boolean }) => {
       process.exitCode = await reindexCommand({ data: resolve(flags.data), json: flags.json, repair: flags.repair }, process.stdout, process.stderr);
+    });
+
+  program
+    .command('backup')
+    .description("back up a node's chain (one consistent snapshot) to FILE, while it runs (through its API) or stopped; keys only with --include-keys")
+    .option('--data <dir>', 'data directory', './data')
+    .requiredOption('--out <file>', 'backup file to write')
+    .option('--api <url>', 'API of the running node (default http://127.0.0.1:8080, or $TRACECHAIN_API)')
+    .option('--token <token>', 'API token (default: DATA/api-token)')
+    .option('--token-file <file>', 'file holding the API token')
+    .option('--include-keys', 'add the member key, peer key, API tokens and swarm key; the file is then encrypted (scrypt + AES-256-GCM)')
+    .option('--passphrase-file <file>', 'passphrase for --include-keys (default $TRACECHAIN_BACKUP_PASSPHRASE)')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: BackupFlags) => {
+      process.exitCode = await backupCommand({ ...flags, data: resolve(flags.data), out: resolve(flags.out) }, process.stdout, process.stderr);
+    });
+
+  program
+    .command('restore')
+    .description('check a backup (manifest, checksums, consortium) and restore it into a data directory, then audit it; refuses a damaged file and leaves DIR unchanged')
+    .requiredOption('--from <file>', 'backup file')
+    .option('--data <dir>', 'data directory', './data')
+    .option('--force', 'replace a chain (and differing key files) already in DIR')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted backup (default $TRACECHAIN_BACKUP_PASSPHRASE)')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: RestoreFlags) => {
+      process.exitCode = await restoreCommand({ ...flags, from: resolve(flags.from), data: resolve(flags.data) }, process.stdout, process.stderr);
     });
 
   const clientOptions = (cmd: Command): Command =>

@@ -29,6 +29,7 @@ import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/chain-rules.js';
 import { backfillLinks } from './links-backfill.js';
 import type { NodeConfig } from './config.js';
+import { writeBackup } from './backup.js';
 
 export interface NodeInfo {
   name: string;
@@ -188,6 +189,7 @@ export class TracechainNode {
         storage: () => guard.health(),
       },
       checkToken: (token) => tokenMatches(token, this.tokenHashes),
+      backup: this.backupSource(store, dir, genesis, clock, logger),
     };
     if (txLog && this.verifier) {
       await replayTxLog(txLog, chain, this.verifier, txLogLog);
@@ -209,6 +211,24 @@ export class TracechainNode {
     this.info = { name: member.name, role: member.role, memberId, peerId: await peerIdOf(peerKey), chainId, data: dir.path };
     this.log.info({ api: this.apiAddress, chainId, height: chain.tip.height, mining: !!this.minerService, p2p: network?.addresses() ?? [] }, 'node started');
     return { ...this.info, api: this.apiAddress };
+  }
+
+  /** Online backups for POST /admin/backup: one at a time, each one store snapshot, no keys. */
+  private backupSource(store: LevelChainStore, dir: DataDir, genesis: Genesis, clock: () => number, logger: Logger): NonNullable<ApiContext['backup']> {
+    let running = false;
+    const log = logger.child({ module: 'backup' });
+    return {
+      running: () => running,
+      approximateBytes: () => store.approximateSize(),
+      write: async (out) => {
+        running = true;
+        try {
+          return await writeBackup(store, dir, out, { genesis, clock, logger: log });
+        } finally {
+          running = false;
+        }
+      },
+    };
   }
 
   /** Re-read DATA/api-tokens.sha256 (a deleted line revokes its token at once). */
