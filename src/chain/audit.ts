@@ -73,7 +73,12 @@ export function sampleHeights(tip: number, n: number, random: () => number, rece
   const out = new Set<number>();
   for (let h = Math.max(1, tip - recent + 1); h <= tip; h++) out.add(h);
   const want = Math.min(tip, out.size + n);
-  while (out.size < want) out.add(1 + Math.floor(random() * tip));
+  while (out.size < want) {
+    // A drawn height already taken moves to the next free one, so any `random` terminates.
+    let h = 1 + Math.min(tip - 1, Math.floor(random() * tip));
+    while (out.has(h)) h = (h % tip) + 1;
+    out.add(h);
+  }
   return out;
 }
 
