@@ -231,8 +231,8 @@ export function buildProgram(): Command {
 
   program
     .command('bench')
-    .description('benchmarks: hashrate, ingest, query, propagation, sync; report runs them all at a few sizes and writes bench/results (JSON + SVG plots)')
-    .argument('<which>', 'hashrate | ingest | query | propagation | sync | report')
+    .description('benchmarks: hashrate, ingest, query, propagation, sync, backup; report runs them all at a few sizes and writes bench/results (JSON + SVG plots)')
+    .argument('<which>', 'hashrate | ingest | query | propagation | sync | backup | report')
     .option('--seconds <s>', 'seconds per measurement', intArg('--seconds', 1, 3600), 3)
     .option('--workers <n>', 'worker threads', intArg('--workers', 1, 256))
     .option('--json', 'print one JSON object on the last line')
@@ -246,6 +246,8 @@ export function buildProgram(): Command {
     .option('--block-interval <ms>', 'ingest: block interval of the dev chain (default 500)', intArg('--block-interval', 100, 60_000))
     .option('--capture-workers <n>', 'ingest: capture worker threads of the node (default 1)', intArg('--capture-workers', 0, 64))
     .option('--fresh', 'query: rebuild the store even if a cached one exists')
+    .option('--data <dir>', "backup: a stopped node's data directory to copy and back up (e.g. the query bench's store)")
+    .option('--snapshot', 'sync: also time a new node started from a snapshot 100 blocks before the end')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);

@@ -62,7 +62,8 @@ describe('a new node from a snapshot', () => {
     const bytes = await readFile(file);
     const bad = join(root, 'bad.backup');
     const flipped = Buffer.from(bytes);
-    flipped[Math.floor(bytes.length / 2)] ^= 0x01;
+    const mid = Math.floor(bytes.length / 2);
+    flipped[mid] = (flipped[mid] as number) ^ 0x01;
     await writeFile(bad, flipped);
     const listing = async (): Promise<string[]> => (await readdir(b)).sort();
     const beforeB = await listing();

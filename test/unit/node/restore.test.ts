@@ -143,7 +143,7 @@ describe('restore', () => {
     const dir = new DataDir(fx.dir);
     await dir.writeGenesis(fx.genesis);
     // The main-chain index at the tip names its parent: an index that lies about the chain.
-    await fx.store.repositories.main.putRaw(5, (await fx.store.getMainHash(4)) as string);
+    await fx.store.repositories.main.putRaw(5, Buffer.from((await fx.store.getMainHash(4)) as string, 'hex'));
     const file = join(await temp(), 'damaged.backup');
     await writeBackup(fx.store, dir, createWriteStream(file), { genesis: fx.genesis });
     for (const check of ['audit', 'snapshot'] as const) {
