@@ -1,15 +1,16 @@
 /**
  * `tracechain backup` and `tracechain restore`.
  *
- * backup: when the node of DIR is running (its store is locked), the node writes the backup
- * (POST /admin/backup, the node's own API token from DIR) and this command saves it; when it is
- * stopped, this command reads the store itself. Either way the file is written to FILE.partial,
+ * backup: when the node of DIR is running (its store is locked), or DIR holds no store (the node
+ * runs elsewhere), the node writes the backup (POST /admin/backup, the API token from DIR or
+ * --token/--token-file) and this command saves it; when it is stopped, this command reads the
+ * store itself. Either way the file is written to FILE.partial,
  * read back and checked, and only then renamed to FILE. With --include-keys the node's backup is
  * re-written here, encrypted, with the key and token files of DIR added (keys never travel over
  * HTTP).
  */
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pino } from 'pino';
 import { BackupError, BackupWriter, readBackup, readBackupHeader, verifyBackup, type BackupManifest, type BackupRecord } from '../../storage/backup-format.js';
@@ -114,11 +115,16 @@ export async function backupCommand(flags: BackupFlags, out: NodeJS.WritableStre
     if (!genesis) throw new BackupError('DAMAGED', `no consortium in ${dir.path} (no ${FILES.genesis})`);
     const passphrase = flags.includeKeys ? await readPassphrase(flags.passphraseFile) : undefined;
     if (flags.includeKeys && passphrase === undefined) throw new BackupError('PASSPHRASE_NEEDED', 'a backup with keys is encrypted: give --passphrase-file FILE or set TRACECHAIN_BACKUP_PASSPHRASE');
+    // A store here that no node holds: read it. Locked (the node runs), or none here (the node
+    // runs elsewhere, e.g. a Kubernetes job beside it): ask the node at --api.
     let store: LevelChainStore | undefined;
-    try {
-      store = await LevelChainStore.open(dir.file(FILES.chain), { logger: pino({ level: 'silent' }) });
-    } catch (e) {
-      if (!(e instanceof StorageError && e.code === 'LOCKED')) throw e;
+    const local = (await readdir(dir.file(FILES.chain)).catch(() => [] as string[])).includes('CURRENT');
+    if (local) {
+      try {
+        store = await LevelChainStore.open(dir.file(FILES.chain), { logger: pino({ level: 'silent' }) });
+      } catch (e) {
+        if (!(e instanceof StorageError && e.code === 'LOCKED')) throw e;
+      }
     }
     let mode: 'online' | 'offline';
     if (store) {
