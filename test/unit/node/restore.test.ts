@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeFixture, extend, type Fixture } from '../../helpers/chain-fixture.js';
+import { buildBlock, makeFixture, makeTx, extend, type Fixture } from '../../helpers/chain-fixture.js';
 import { makeGenesis } from '../../../src/node/dev-consortium.js';
 import { writeBackup } from '../../../src/node/backup.js';
 import { restoreBackup } from '../../../src/node/restore.js';
@@ -151,6 +151,34 @@ describe('restore', () => {
       const err = await refused(restoreBackup(file, target, { check, sample: 1, random: () => 0 }));
       expect(err.code).toBe('AUDIT_FAILED');
       expect(err.message).toMatch(/block 5/);
+      expect(await listing(target)).toEqual([]);
+    }
+  });
+
+  it('snapshot check refuses a block whose sealer signature does not verify, and one whose body is not its merkle root', async () => {
+    for (const [what, offset, reason] of [
+      ['signature', 112 + 10, /sealer signature does not verify/],
+      ['body', 112 + 64 + 4 + 4 + 20, /merkle|decode|hashes/i],
+    ] as const) {
+      const fx = await makeFixture();
+      cleanup.push(() => fx.close());
+      await extend(fx, 3);
+      await fx.chain.importBlock(buildBlock(fx, { txs: [makeTx(fx, [{ n: 1, what }])] }));
+      await extend(fx, 3);
+      const dir = new DataDir(fx.dir);
+      await dir.writeGenesis(fx.genesis);
+      // Block 4 changed in place under its own hash: the header hash still matches its key.
+      const hash = (await fx.store.getMainHash(4)) as string;
+      const bytes = Buffer.from((await fx.store.getBlockBytes(hash)) as Uint8Array);
+      bytes[offset] = (bytes[offset] as number) ^ 0x01;
+      await fx.store.repositories.blocks.putRaw(hash, bytes);
+      const file = join(await temp(), `${what}.backup`);
+      await writeBackup(fx.store, dir, createWriteStream(file), { genesis: fx.genesis });
+      const target = join(await temp(), 'data');
+      const err = await refused(restoreBackup(file, target, { check: 'snapshot', sample: 0, random: () => 0 }));
+      expect(err.code).toBe('AUDIT_FAILED');
+      expect(err.message).toMatch(/block 4/);
+      expect(err.message).toMatch(reason);
       expect(await listing(target)).toEqual([]);
     }
   });
