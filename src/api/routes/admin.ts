@@ -62,6 +62,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext): Promis
         summary: 'Stream an online backup of this node: one consistent snapshot of its chain store, with a manifest (no keys); save it with tracechain backup or curl -o',
         tags: ['node'],
         security: [{ bearer: [] }],
+        body: { description: 'no body: the request has no options (a body, if any, is ignored)' },
         response: { 200: { description: 'the backup file (application/octet-stream)', type: 'string', format: 'binary' } },
       },
     },
