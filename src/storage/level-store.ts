@@ -226,7 +226,8 @@ export class LevelChainStore implements ChainStore {
         return { hash, height: Buffer.from(block.buffer, block.byteOffset, block.byteLength).readUInt32LE(4) };
       },
       async *batches(size = 1000) {
-        const it = db.iterator({ snapshot });
+        // At most `size` entries and ~1 MiB per step (LevelDB stops a step once it holds that much).
+        const it = db.iterator({ snapshot, highWaterMarkBytes: 1 << 20 });
         try {
           for (;;) {
             const batch = await it.nextv(size);
