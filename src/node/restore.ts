@@ -16,7 +16,7 @@ import type { Genesis } from '../chain/types.js';
 import { traceRules } from '../trace/chain-rules.js';
 import { BackupError, readBackup, readBackupHeader, type BackupManifest, type BackupRecord } from '../storage/backup-format.js';
 import { LevelChainStore } from '../storage/index.js';
-import { fileSource, KEY_FILES } from './backup.js';
+import { fileSource, KEY_FILES, PUBLIC_FILES } from './backup.js';
 import { DataDir, FILES } from './data-dir.js';
 import type { Progress } from './progress.js';
 
@@ -75,7 +75,11 @@ async function verifyPass(file: string, dir: DataDir, opts: RestoreOptions): Pro
         manifest = next.value;
         break;
       }
-      if (next.value.type === 'file') files.set(next.value.name, next.value.data);
+      if (next.value.type === 'file') {
+        // Only the files a backup writes: a crafted file cannot plant anything else in DIR.
+        if (!PUBLIC_FILES.includes(next.value.name) && !KEY_FILES.includes(next.value.name)) throw new BackupError('DAMAGED', `the backup holds a file this build never backs up: ${JSON.stringify(next.value.name)}`);
+        files.set(next.value.name, next.value.data);
+      }
     }
   } finally {
     bar.stop();
