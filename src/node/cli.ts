@@ -249,6 +249,7 @@ export function buildProgram(): Command {
     .option('--capture-workers <n>', 'ingest: capture worker threads of the node (default 1)', intArg('--capture-workers', 0, 64))
     .option('--fresh', 'query: rebuild the store even if a cached one exists')
     .option('--data <dir>', "backup: a stopped node's data directory to copy and back up (e.g. the query bench's store)")
+    .option('--no-audit', 'backup: skip the restore with the full audit (it replays every event: long on a large store)')
     .option('--snapshot', 'sync: also time a new node started from a snapshot 100 blocks before the end')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {

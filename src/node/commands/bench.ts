@@ -37,6 +37,8 @@ export interface BenchFlags {
   data?: string;
   /** sync: also time a new node started from a snapshot. */
   snapshot?: boolean;
+  /** backup: false skips the restore with the full audit. */
+  audit?: boolean;
 }
 
 export const BENCHES = ['hashrate', 'ingest', 'query', 'propagation', 'sync', 'backup', 'report'] as const;
@@ -109,7 +111,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
     case 'backup': {
       if (flags.data === undefined) throw new Error('bench backup needs --data DIR: a stopped node\'s data directory (it is copied; e.g. the query bench\'s store)');
       const bar = progressBar('backup');
-      const report = await benchBackup({ data: flags.data, seconds: flags.seconds, clients: flags.clients ?? 8, onProgress: (d, t) => bar.update(d, t) });
+      const report = await benchBackup({ data: flags.data, seconds: flags.seconds, clients: flags.clients ?? 8, audit: flags.audit !== false, onProgress: (d, t) => bar.update(d, t) });
       bar.stop();
       out.write(formatBackupTable(report) + '\n');
       if (flags.json) out.write(JSON.stringify(report) + '\n');
