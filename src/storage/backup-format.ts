@@ -6,7 +6,7 @@
  *   format, chainId, createdAt, compression, encryption) ‖ body ‖ (encrypted: 16-byte GCM tag)
  *   ‖ SHA-256 of every byte of the file before it (32 bytes)
  *
- * The body is the payload gzip-compressed (level 1: JSON compresses ~5×, at ~100 MB/s in
+ * The body is the payload gzip-compressed (level 1: JSON compresses ~7×; 1.83 GiB in 62 s, under load, in
  * zlib's thread pool), then, when encrypted, AES-256-GCM ciphertext of that (key from scrypt
  * over the passphrase; the header is the additional authenticated data; a key check value in the
  * header tells a wrong passphrase from a damaged file). The last 32 bytes make any changed byte
