@@ -18,7 +18,7 @@ import { SWARM_KEY_FILE } from './network.js';
 /** Data-directory files every backup carries when present (public). */
 export const PUBLIC_FILES: readonly string[] = [FILES.genesis, 'bootstrap'];
 /** Secrets: only with --include-keys, and then the file is encrypted. */
-export const KEY_FILES: readonly string[] = [FILES.memberKey, FILES.peerKey, FILES.apiToken, FILES.apiTokenHashes, SWARM_KEY_FILE];
+export const KEY_FILES: readonly string[] = [FILES.memberKey, FILES.peerKey, FILES.apiToken, FILES.apiTokenHashes, FILES.tokens, SWARM_KEY_FILE];
 
 export interface WriteBackupOptions {
   genesis: Genesis;

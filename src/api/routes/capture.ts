@@ -1,7 +1,7 @@
 /**
  * Write routes: POST /capture (an EPCIS 2.0 document; the node validates it, signs one tx with
  * its member key and admits it) and POST /txs (a tx signed elsewhere, fully verified), plus
- * GET /txs/:id. Both writes need the bearer token and are rate limited per client.
+ * GET /txs/:id. Both writes need a token with the capture scope and are rate limited per client.
  */
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/rate-limit';
@@ -10,7 +10,7 @@ import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext } from '../context.js';
-import { clientKey, requireToken } from '../auth.js';
+import { clientKey } from '../auth.js';
 import { HttpProblem, RelayedProblem, storeUnwritable } from '../problem.js';
 import type { Provenance } from '../provenance.js';
 import { problems } from '../schemas.js';
@@ -34,8 +34,8 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
   app.post(
     '/capture',
     {
-      onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
-      config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
+      onRequest: refuseWhileUnwritable(ctx),
+      config: { scope: 'capture', rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
         summary: 'Capture an EPCIS 2.0 document: one signed tx carrying all its events',
         description:
@@ -59,6 +59,7 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       const tx = JSON.parse(outcome.tx) as SignedTx;
       // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
       await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
+      req.auditChange = { txId: outcome.txId, events: outcome.eventIds.length };
       return reply.code(202).header('location', `/txs/${outcome.txId}`).send({ txId: outcome.txId, eventIds: outcome.eventIds });
     },
   );
@@ -82,8 +83,8 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
   app.post<{ Body: unknown }>(
     '/txs',
     {
-      onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
-      config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
+      onRequest: refuseWhileUnwritable(ctx),
+      config: { scope: 'capture', rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
         summary: 'Submit a tx signed elsewhere (by a member key); fully verified like a gossiped tx; 202 once fsynced in the tx log',
         tags: ['capture'],
@@ -95,6 +96,7 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
     async (req, reply) => {
       const tx = checkTxShape(req.body, ctx.chain.limits);
       const { txId } = await ctx.chain.submitTx(tx, { origin: 'local' });
+      req.auditChange = { txId, events: tx.eventIds.length };
       return reply.code(202).header('location', `/txs/${txId}`).send({ txId, eventIds: tx.eventIds });
     },
   );
@@ -102,6 +104,7 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
   app.get<{ Params: { id: string } }>(
     '/txs/:id',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'A tx by ID, with its block, confirmations and merkle proof (pending: block null)',
         tags: ['provenance'],

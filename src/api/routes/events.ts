@@ -48,6 +48,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Params: { eventId: string } }>(
     '/events/:eventId',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'One event by its CBV 2.0 event ID, with block, confirmations and merkle proof',
         description: 'A pending event (in the mempool) has block null, confirmations 0 and proof null.',
@@ -67,6 +68,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Querystring: RawQuery }>(
     '/events',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'EPCIS 2.0 event query (subset), in chain order, paged',
         description:

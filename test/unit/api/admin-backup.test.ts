@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApi } from '../../../src/api/server.js';
+import { SCOPES } from '../../../src/api/scopes.js';
 import type { ApiContext } from '../../../src/api/context.js';
 import { writeBackup } from '../../../src/node/backup.js';
 import { DataDir } from '../../../src/node/data-dir.js';
@@ -19,7 +20,7 @@ async function api(backup: ApiContext['backup']): Promise<FastifyInstance> {
     {
       chain: fx.chain,
       status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false },
-      checkToken: (t) => t === 'secret-token',
+      authenticate: (t) => (t === 'secret-token' ? { ok: true, name: 'test', scopes: [...SCOPES] } : t === 'reader' ? { ok: true, name: 'reader', scopes: ['read'] } : { ok: false, reason: 'unknown' }),
       ...(backup ? { backup } : {}),
     },
     pino({ level: 'silent' }),
@@ -55,7 +56,9 @@ describe('POST /admin/backup', () => {
       },
     });
     expect((await app.inject({ method: 'POST', url: '/admin/backup' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url: '/admin/backup', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: '/admin/backup', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
+    // A token without the admin scope may not take a backup.
+    expect((await app.inject({ method: 'POST', url: '/admin/backup', headers: { authorization: 'Bearer reader' } })).statusCode).toBe(403);
     const res = await app.inject({ method: 'POST', url: '/admin/backup', headers: auth });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/octet-stream');
