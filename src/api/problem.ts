@@ -55,6 +55,7 @@ export const API_PROBLEMS = {
   BLOCK_NOT_FOUND: { status: 404, title: 'Block not found' },
   NO_NETWORK: { status: 409, title: 'No network' },
   BACKUP_RUNNING: { status: 409, title: 'A backup is already running' },
+  NO_BACKUP: { status: 409, title: 'No backups' },
   // This node.
   STORE_DAMAGED: { status: 500, title: 'Store damaged' },
   STORE_UNWRITABLE: { status: 503, title: 'Service unavailable' },
@@ -63,7 +64,6 @@ export const API_PROBLEMS = {
   CAPTURE_BUSY: { status: 503, title: 'Service unavailable' },
   INDEX_NOT_READY: { status: 503, title: 'Service unavailable' },
   SHUTTING_DOWN: { status: 503, title: 'Service unavailable' },
-  NO_BACKUP: { status: 503, title: 'Service unavailable' },
   TX_LOG_BUSY: { status: 503, title: 'Service unavailable' },
   TX_LOG_CLOSED: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -77,14 +77,14 @@ describe('POST /admin/backup', () => {
     expect(manifest.tip).toEqual({ hash: fx.chain.tip.hash, height: 4 });
   });
 
-  it('one at a time: 409 BACKUP_RUNNING while one is written; 503 NO_BACKUP on a node without backups', async () => {
+  it('one at a time: 409 BACKUP_RUNNING while one is written; 409 NO_BACKUP on a node without backups', async () => {
     const busy = await api({ running: () => true, approximateBytes: async () => 0, write: async () => ({ tip: { hash: '', height: 0 }, entries: 0 }) });
     const r = await busy.inject({ method: 'POST', url: '/admin/backup', headers: auth });
     expect(r.statusCode).toBe(409);
     expect(r.json<{ code: string }>().code).toBe('BACKUP_RUNNING');
     const none = await api(undefined);
     const n = await none.inject({ method: 'POST', url: '/admin/backup', headers: auth });
-    expect(n.statusCode).toBe(503);
+    expect(n.statusCode).toBe(409);
     expect(n.json<{ code: string }>().code).toBe('NO_BACKUP');
   });
 });
