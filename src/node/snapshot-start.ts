@@ -31,11 +31,17 @@ export async function startFromSnapshot(opts: { file: string; dataDir: string; p
   }
   const passphrase = await readPassphrase(opts.passphraseFile);
   const started = Date.now();
-  const report = await restoreBackup(opts.file, dir.path, {
-    ...(passphrase !== undefined ? { passphrase } : {}),
-    check: 'snapshot',
-    progress: (phase) => progressBar(phase === 'verify' ? 'verify  ' : phase === 'write' ? 'snapshot' : 'headers '),
-  });
+  let report: Awaited<ReturnType<typeof restoreBackup>>;
+  try {
+    report = await restoreBackup(opts.file, dir.path, {
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      check: 'snapshot',
+      progress: (phase) => progressBar(phase === 'verify' ? 'verify  ' : phase === 'write' ? 'snapshot' : 'headers '),
+    });
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    throw new BackupError(err.code, `--snapshot ${opts.file} refused [${err.code}]: ${err.message}; nothing in ${dir.path} was changed`, { cause: err });
+  }
   log.info(
     {
       snapshot: opts.file,

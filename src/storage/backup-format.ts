@@ -380,20 +380,20 @@ export async function readBackupHeader(src: ByteSource): Promise<{ header: Backu
   const first = await src.read(0, lead);
   if (!first.subarray(0, BACKUP_MAGIC.length).equals(BACKUP_MAGIC)) throw new BackupError('NOT_A_BACKUP', 'not a tracechain backup (its first bytes are not the backup magic)');
   const len = first.readUInt32BE(BACKUP_MAGIC.length);
-  if (len > MAX_HEADER) throw new BackupError('DAMAGED', `the header claims ${len} bytes (at most ${MAX_HEADER})`);
+  if (len > MAX_HEADER) throw new BackupError('DAMAGED', `the file is damaged: the header claims ${len} bytes (at most ${MAX_HEADER})`);
   if (src.size < lead + len) throw new BackupError('TRUNCATED', 'the file ends inside its header');
   const headerBytes = await src.read(0, lead + len);
   let header: BackupHeader;
   try {
     header = JSON.parse(headerBytes.subarray(lead).toString('utf8')) as BackupHeader;
   } catch {
-    throw new BackupError('DAMAGED', 'the header is not valid JSON');
+    throw new BackupError('DAMAGED', 'the file is damaged: the header is not valid JSON');
   }
-  if (typeof header !== 'object' || header === null || typeof header.chainId !== 'string' || !/^[0-9a-f]{64}$/.test(header.chainId)) throw new BackupError('DAMAGED', 'the header has no valid chainId');
+  if (typeof header !== 'object' || header === null || typeof header.chainId !== 'string' || !/^[0-9a-f]{64}$/.test(header.chainId)) throw new BackupError('DAMAGED', 'the file is damaged: the header has no valid chainId');
   if (header.format !== BACKUP_FORMAT) throw new BackupError('UNSUPPORTED_FORMAT', `backup format ${String(header.format)} is not supported by this build (it reads format ${BACKUP_FORMAT})`);
   const enc = header.encryption;
   if (enc !== null && (typeof enc !== 'object' || enc.cipher !== 'aes-256-gcm' || enc.kdf !== 'scrypt' || !/^[0-9a-f]{32}$/.test(String(enc.salt)) || !/^[0-9a-f]{24}$/.test(String(enc.iv)) || ![enc.N, enc.r, enc.p].every((x) => Number.isInteger(x) && x > 0) || enc.N > 1 << 20 || enc.r > 32 || enc.p > 16 || !/^[0-9a-f]{32}$/.test(String(enc.keyCheck)))) {
-    throw new BackupError('DAMAGED', 'the header names an unknown or malformed encryption');
+    throw new BackupError('DAMAGED', 'the file is damaged: the header names an unknown or malformed encryption');
   }
   if (header.compression !== 'gzip') throw new BackupError('UNSUPPORTED_FORMAT', `compression ${JSON.stringify(header.compression)} is not supported by this build`);
   return { header, headerBytes };
@@ -496,9 +496,9 @@ export async function* readBackup(src: ByteSource, opts: ReadBackupOptions = {})
       const key = Buffer.from(await need(klen, 'an entry key'));
       const vlenB = await need(4, 'an entry');
       const vlen = vlenB.readUInt32BE(0);
-      if (vlen > 64 * 1024 * 1024) throw new BackupError('DAMAGED', `an entry claims a value of ${vlen} bytes`);
+      if (vlen > 64 * 1024 * 1024) throw new BackupError('DAMAGED', `the file is damaged: an entry claims a value of ${vlen} bytes`);
       const value = Buffer.from(await need(vlen, 'an entry value'));
-      if (klen === 0 || (lastKey && Buffer.compare(lastKey, key) >= 0)) throw new BackupError('DAMAGED', `database entries out of order at entry ${entries + 1}`);
+      if (klen === 0 || (lastKey && Buffer.compare(lastKey, key) >= 0)) throw new BackupError('DAMAGED', `the file is damaged: database entries out of order at entry ${entries + 1}`);
       lastKey = key;
       const prefix = key[0] as number;
       let b = buckets.get(prefix);
@@ -513,15 +513,15 @@ export async function* readBackup(src: ByteSource, opts: ReadBackupOptions = {})
     } else if (type === REC_FILE) {
       const nlen = (await need(2, 'a file record')).readUInt16BE(0);
       const name = (await need(nlen, 'a file name')).toString('utf8');
-      if (nlen === 0 || name.includes('/') || name.startsWith('.')) throw new BackupError('DAMAGED', `bad file name ${JSON.stringify(name)} in the backup`);
+      if (nlen === 0 || name.includes('/') || name.startsWith('.')) throw new BackupError('DAMAGED', `the file is damaged: bad file name ${JSON.stringify(name)} in it`);
       const len = (await need(4, 'a file record')).readUInt32BE(0);
-      if (len > MAX_FILE) throw new BackupError('DAMAGED', `file ${name} claims ${len} bytes`);
+      if (len > MAX_FILE) throw new BackupError('DAMAGED', `the file is damaged: file ${name} claims ${len} bytes`);
       const data = Buffer.from(await need(len, `file ${name}`));
       files[name] = { bytes: len, sha256: createHash('sha256').update(data).digest('hex') };
       yield { type: 'file', name, data };
     } else if (type === REC_MANIFEST) {
       const len = (await need(4, 'the manifest')).readUInt32BE(0);
-      if (len > MAX_MANIFEST) throw new BackupError('DAMAGED', `the manifest claims ${len} bytes`);
+      if (len > MAX_MANIFEST) throw new BackupError('DAMAGED', `the file is damaged: the manifest claims ${len} bytes`);
       manifestJson = Buffer.from(await need(len, 'the manifest'));
     } else {
       throw new BackupError('DAMAGED', `unknown record type 0x${(type ?? 0).toString(16)} ${r.consumed - 1} bytes into the content (the file is damaged)`);
@@ -541,9 +541,9 @@ export async function* readBackup(src: ByteSource, opts: ReadBackupOptions = {})
   try {
     manifest = JSON.parse(manifestJson.toString('utf8')) as BackupManifest;
   } catch {
-    throw new BackupError('DAMAGED', 'the manifest is not valid JSON');
+    throw new BackupError('DAMAGED', 'the file is damaged: the manifest is not valid JSON');
   }
-  if (manifest.chainId !== header.chainId) throw new BackupError('DAMAGED', 'the manifest and the header name different chains');
+  if (manifest.chainId !== header.chainId) throw new BackupError('DAMAGED', 'the file is damaged: the manifest and the header name different chains');
   if (manifest.entries !== entries) throw new BackupError('CHECKSUM_MISMATCH', `the manifest counts ${manifest.entries} entries, the file holds ${entries}`);
   for (const name of BUCKET_NAMES) {
     const got = buckets.get(BUCKETS[name]);
@@ -551,7 +551,7 @@ export async function* readBackup(src: ByteSource, opts: ReadBackupOptions = {})
     const sum = { count: got?.count ?? 0, sha256: got ? got.hash.digest('hex') : EMPTY_SHA256 };
     if (!want || want.count !== sum.count || want.sha256 !== sum.sha256) throw new BackupError('CHECKSUM_MISMATCH', `bucket ${name}: the manifest says ${want?.count ?? '?'} entries (${want?.sha256.slice(0, 16) ?? '?'}…), the file holds ${sum.count} (${sum.sha256.slice(0, 16)}…)`);
   }
-  for (const prefix of buckets.keys()) if (!bucketByPrefix.has(prefix)) throw new BackupError('DAMAGED', `entries of an unknown bucket ${bucketName(prefix)}`);
+  for (const prefix of buckets.keys()) if (!bucketByPrefix.has(prefix)) throw new BackupError('DAMAGED', `the file is damaged: entries of an unknown bucket ${bucketName(prefix)}`);
   for (const [name, f] of Object.entries(files)) {
     const want = manifest.files?.[name];
     if (!want || want.bytes !== f.bytes || want.sha256 !== f.sha256) throw new BackupError('CHECKSUM_MISMATCH', `file ${name} does not match the manifest`);
