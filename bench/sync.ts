@@ -9,12 +9,21 @@
  * time spent inside Chain.importBlock while the bench wrote the chain) is reported beside it.
  * The chain holds 20 governance changes (a proposal and its approval each), and the synced
  * node's registry hash is compared with the server's.
+ *
+ * With `snapshot`, a third member starts from a backup of the serving member taken 100 blocks
+ * before the end (`start --snapshot`'s path: the file checked, restored with the snapshot checks,
+ * the node started) and syncs the last 100 blocks from the server: the time from the beginning
+ * of the restore to that node holding the last block, beside the sync from genesis, same run.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { DataDir } from '../src/node/data-dir.js';
+import { writeBackup } from '../src/node/backup.js';
+import { restoreBackup } from '../src/node/restore.js';
 import { benchConsortium, openChain, sealBlock, type FromNode } from './p2p-common.js';
 import { round } from './support.js';
 import { keyIdHex } from '../src/chain/keys.js';
@@ -26,7 +35,21 @@ import { BenchNodeProc } from './p2p-cluster.js';
 
 export interface SyncBenchOptions {
   blocks: number;
+  /** Also time a new node from a snapshot taken 100 blocks before the end. */
+  snapshot?: boolean;
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface SnapshotStartReport {
+  /** Height of the snapshot (the rest is synced from the server). */
+  snapshotHeight: number;
+  snapshotBytes: number;
+  /** Checking the file, writing the store, the snapshot checks (every header, sampled indexes). */
+  verifySeconds: number;
+  writeSeconds: number;
+  checkSeconds: number;
+  /** From the start of the restore to the node holding the last block. */
+  readySeconds: number;
 }
 
 export interface SyncBenchReport {
@@ -43,6 +66,7 @@ export interface SyncBenchReport {
   localImportBlocksPerSecond: number;
   targetBlocksPerSecond: number;
   meetsTarget: boolean;
+  snapshot?: SnapshotStartReport;
 }
 
 export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promise<SyncBenchReport> {
@@ -50,8 +74,10 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
   const root = await mkdtemp(join(tmpdir(), 'tracechain-bench-sync-'));
   const procs: BenchNodeProc[] = [];
   try {
-    const c = await benchConsortium(root, 2, opts.blocks + 100);
-    const [serveDir, syncDir] = c.dirs as [string, string];
+    const c = await benchConsortium(root, opts.snapshot ? 3 : 2, opts.blocks + 100);
+    const [serveDir, syncDir, snapDir] = c.dirs as [string, string, string | undefined];
+    const snapFile = join(root, 'snapshot.backup');
+    const snapAt = Math.max(1, opts.blocks - 100);
 
     // Write the chain into the serving member's store (the setup, not measured as sync).
     const opened = await openChain(serveDir, c.genesis, pino({ level: 'silent' }));
@@ -78,6 +104,7 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
       const t0 = performance.now();
       await opened.chain.importBlock(block);
       importMs += performance.now() - t0;
+      if (opts.snapshot && h === snapAt) await writeBackup(opened.store, new DataDir(serveDir), createWriteStream(snapFile), { genesis: c.genesis });
       if (h % 250 === 0) opts.onProgress?.(h, opts.blocks * 2);
     }
     await opened.close();
@@ -114,6 +141,32 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
     const registryMatches = (await syncedRegistry) === ready.registryHash;
     const seconds = (end - (syncStart ?? started)) / 1000;
     const local = opts.blocks / (importMs / 1000);
+    let snapshot: SnapshotStartReport | undefined;
+    if (opts.snapshot && snapDir) {
+      const t0 = nowMsLocal();
+      const restored = await restoreBackup(snapFile, snapDir, { check: 'snapshot' });
+      const snapper = new BenchNodeProc('snapshot');
+      procs.push(snapper);
+      const reachedSnap = new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the snapshot node did not reach the tip in time')), 10 * 60_000);
+        snapper.on('message', (m: FromNode) => {
+          if (m.type === 'reached') {
+            clearTimeout(timer);
+            resolve(m.t);
+          }
+        });
+      });
+      await snapper.request({ type: 'init', dir: snapDir, listen: [], bootstrap: ready.addresses, statusIntervalMs: 5_000, reportBlocks: false, reachHeight: opts.blocks }, 'ready', 60_000);
+      const t1 = await reachedSnap;
+      snapshot = {
+        snapshotHeight: restored.manifest.tip.height,
+        snapshotBytes: (await stat(snapFile)).size,
+        verifySeconds: round(restored.ms.verify / 1000, 2),
+        writeSeconds: round(restored.ms.write / 1000, 2),
+        checkSeconds: round(restored.ms.check / 1000, 2),
+        readySeconds: round((t1 - t0) / 1000, 2),
+      };
+    }
     const report: SyncBenchReport = {
       blocks: opts.blocks,
       seconds: round(seconds),
@@ -124,12 +177,18 @@ export async function benchSync(partial: Partial<SyncBenchOptions> = {}): Promis
       localImportBlocksPerSecond: Math.round(local),
       targetBlocksPerSecond: 1_000,
       meetsTarget: opts.blocks / seconds >= 1_000,
+      ...(snapshot ? { snapshot } : {}),
     };
     return report;
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Wall clock on the bench's own process, comparable with the nodes' `t` (nowMs). */
+function nowMsLocal(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 export function formatSyncTable(r: SyncBenchReport): string {
@@ -143,5 +202,13 @@ export function formatSyncTable(r: SyncBenchReport): string {
     `${'governance changes in the chain'.padEnd(40)} ${String(r.governanceChanges).padStart(10)}`,
     `${'registry identical after sync (hash)'.padEnd(40)} ${String(r.registryMatches ? 'yes' : 'NO').padStart(10)}`,
     `target >= ${r.targetBlocksPerSecond} blocks/s: ${r.meetsTarget ? 'met' : 'NOT met'}`,
+    ...(r.snapshot
+      ? [
+          `new node from a snapshot at height ${r.snapshot.snapshotHeight} (${r.snapshot.snapshotBytes} bytes), then the last ${r.blocks - r.snapshot.snapshotHeight} blocks synced:`,
+          `${'  check file / write store / snapshot checks, s'.padEnd(40)} ${`${r.snapshot.verifySeconds} / ${r.snapshot.writeSeconds} / ${r.snapshot.checkSeconds}`.padStart(10)}`,
+          `${'  ready (restore start to last block), s'.padEnd(40)} ${String(r.snapshot.readySeconds).padStart(10)}`,
+          `${'  sync from genesis (from network start), s'.padEnd(40)} ${String(r.secondsFromStart).padStart(10)}`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -1,4 +1,5 @@
 /** What the API reads from the node: the chain (read side), node status, auth. */
+import type { Writable } from 'node:stream';
 import type { Chain } from '../chain/chain.js';
 import type { Member } from '../chain/types.js';
 import type { NodeMetrics } from './metrics.js';
@@ -37,6 +38,18 @@ export interface ApiContext {
   clock?: () => number;
   /** The p2p service (GET /peers, /admin/partition); absent on a node without a network. */
   network?: NetworkView;
+  /** Online backups (POST /admin/backup); absent: 503. */
+  backup?: BackupSource;
+}
+
+/** Writes an online backup of the node (node/backup.ts) to a sink, one at a time. */
+export interface BackupSource {
+  /** True while a backup is being written. */
+  running(): boolean;
+  /** Approximate bytes of the store (for the client's progress bar). */
+  approximateBytes(): Promise<number>;
+  /** Write one backup (a single store snapshot) to `out`, with backpressure; resolves when it ends. */
+  write(out: Writable): Promise<{ tip: { hash: string; height: number }; entries: number }>;
 }
 
 export interface CaptureSigner {

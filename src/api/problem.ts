@@ -54,6 +54,8 @@ export const API_PROBLEMS = {
   EVENT_NOT_FOUND: { status: 404, title: 'Not found' },
   BLOCK_NOT_FOUND: { status: 404, title: 'Block not found' },
   NO_NETWORK: { status: 409, title: 'No network' },
+  BACKUP_RUNNING: { status: 409, title: 'A backup is already running' },
+  NO_BACKUP: { status: 409, title: 'No backups' },
   // This node.
   STORE_DAMAGED: { status: 500, title: 'Store damaged' },
   STORE_UNWRITABLE: { status: 503, title: 'Service unavailable' },

@@ -10,6 +10,8 @@ import { configCommand, type ConfigFlags } from './commands/config.js';
 import { TracechainNode } from './node.js';
 import { auditCommand } from './commands/audit.js';
 import { reindexCommand } from './commands/reindex.js';
+import { backupCommand, restoreCommand, type BackupFlags, type RestoreFlags } from './commands/backup.js';
+import { startFromSnapshot } from './snapshot-start.js';
 import { hashCommand } from './commands/hash.js';
 import { benchCommand, type BenchFlags } from './commands/bench.js';
 import { captureCommand, type CaptureFlags } from './commands/capture.js';
@@ -44,6 +46,8 @@ interface StartFlags {
   pretty?: boolean;
   blockInterval?: number;
   exitWithParent?: boolean;
+  snapshot?: string;
+  passphraseFile?: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
@@ -71,6 +75,7 @@ async function startCommand(flags: StartFlags): Promise<number> {
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const missing = missingServingOptions();
   if (missing.length > 0) logger.info({ missing }, 'started without the serving node options (a larger young generation for /trace tail latency; docs/deploy.md)');
+  if (flags.snapshot !== undefined) await startFromSnapshot({ file: resolve(flags.snapshot), dataDir: config.dataDir, passphraseFile: flags.passphraseFile }, logger);
   const node = new TracechainNode(config, { logger });
   // Watched from before start-up: a parent that dies while the node starts stops it right after.
   let parentGone = false;
@@ -123,6 +128,8 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--pretty', 'human-readable logs instead of JSON lines')
     .option('--block-interval <ms>', 'target block interval of a newly created dev consortium', intArg('--block-interval', 100, 3_600_000))
+    .option('--snapshot <file>', "a new node: restore another member's backup into an empty data directory (every header and body checked, a sample of indexes rebuilt and compared), then sync the rest from peers")
+    .option('--passphrase-file <file>', '--snapshot of an encrypted backup: its passphrase (default $TRACECHAIN_BACKUP_PASSPHRASE)')
     .option('--tls-cert <pem>', 'serve the API over HTTPS with this certificate (chain) file; reloaded on SIGHUP and when it changes')
     .option('--tls-key <pem>', 'the private key of --tls-cert')
     .option('--tls-client-ca <pem>', 'accept client certificates signed by this CA (mTLS); bind one to a token with token create --cert')
@@ -169,6 +176,33 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (flags: { data: string; json?: boolean; repair?: boolean }) => {
       process.exitCode = await reindexCommand({ data: resolve(flags.data), json: flags.json, repair: flags.repair }, process.stdout, process.stderr);
+    });
+
+  program
+    .command('backup')
+    .description("back up a node's chain (one consistent snapshot) to FILE, while it runs (through its API) or stopped; keys only with --include-keys")
+    .option('--data <dir>', 'data directory', './data')
+    .requiredOption('--out <file>', 'backup file to write')
+    .option('--api <url>', 'API of the running node (default http://127.0.0.1:8080, or $TRACECHAIN_API)')
+    .option('--token <token>', 'API token (default: DATA/api-token)')
+    .option('--token-file <file>', 'file holding the API token')
+    .option('--include-keys', 'add the member key, peer key, API tokens and swarm key; the file is then encrypted (scrypt + AES-256-GCM)')
+    .option('--passphrase-file <file>', 'passphrase for --include-keys (default $TRACECHAIN_BACKUP_PASSPHRASE)')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: BackupFlags) => {
+      process.exitCode = await backupCommand({ ...flags, data: resolve(flags.data), out: resolve(flags.out) }, process.stdout, process.stderr);
+    });
+
+  program
+    .command('restore')
+    .description('check a backup (manifest, checksums, consortium) and restore it into a data directory, then audit it; refuses a damaged file and leaves DIR unchanged')
+    .requiredOption('--from <file>', 'backup file')
+    .option('--data <dir>', 'data directory', './data')
+    .option('--force', 'replace a chain (and differing key files) already in DIR')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted backup (default $TRACECHAIN_BACKUP_PASSPHRASE)')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: RestoreFlags) => {
+      process.exitCode = await restoreCommand({ ...flags, from: resolve(flags.from), data: resolve(flags.data) }, process.stdout, process.stderr);
     });
 
   const clientOptions = (cmd: Command): Command =>
@@ -242,8 +276,8 @@ export function buildProgram(): Command {
 
   program
     .command('bench')
-    .description('benchmarks: hashrate, ingest, query, propagation, sync; report runs them all at a few sizes and writes bench/results (JSON + SVG plots)')
-    .argument('<which>', 'hashrate | ingest | query | propagation | sync | report')
+    .description('benchmarks: hashrate, ingest, query, propagation, sync, backup; report runs them all at a few sizes and writes bench/results (JSON + SVG plots)')
+    .argument('<which>', 'hashrate | ingest | query | propagation | sync | backup | report')
     .option('--seconds <s>', 'seconds per measurement', intArg('--seconds', 1, 3600), 3)
     .option('--workers <n>', 'worker threads', intArg('--workers', 1, 256))
     .option('--json', 'print one JSON object on the last line')
@@ -257,6 +291,9 @@ export function buildProgram(): Command {
     .option('--block-interval <ms>', 'ingest: block interval of the dev chain (default 500)', intArg('--block-interval', 100, 60_000))
     .option('--capture-workers <n>', 'ingest: capture worker threads of the node (default 1)', intArg('--capture-workers', 0, 64))
     .option('--fresh', 'query: rebuild the store even if a cached one exists')
+    .option('--data <dir>', "backup: a stopped node's data directory to copy and back up (e.g. the query bench's store)")
+    .option('--no-audit', 'backup: skip the restore with the full audit (it replays every event: long on a large store)')
+    .option('--snapshot', 'sync: also time a new node started from a snapshot 100 blocks before the end')
     .option('--https', 'ingest: run the phases over HTTPS too (a fresh self-signed certificate), beside plain HTTP in the same run')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {

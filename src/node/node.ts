@@ -37,6 +37,7 @@ import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/chain-rules.js';
 import { backfillLinks } from './links-backfill.js';
 import type { NodeConfig } from './config.js';
+import { writeBackup } from './backup.js';
 
 export interface NodeInfo {
   name: string;
@@ -207,6 +208,7 @@ export class TracechainNode {
       authenticate: (secret) => tokens.authenticate(secret),
       authenticateCert: (sha256) => tokens.authenticateCert(sha256),
       ...(auditLog ? { audit: auditSink(auditLog) } : {}),
+      backup: this.backupSource(store, dir, genesis, clock, logger),
     };
     if (txLog && this.verifier) {
       await replayTxLog(txLog, chain, this.verifier, txLogLog);
@@ -234,6 +236,24 @@ export class TracechainNode {
     this.info = { name: member.name, role: member.role, memberId, peerId: await peerIdOf(peerKey), chainId, data: dir.path };
     this.log.info({ api: this.apiAddress, chainId, height: chain.tip.height, mining: !!this.minerService, p2p: network?.addresses() ?? [] }, 'node started');
     return { ...this.info, api: this.apiAddress };
+  }
+
+  /** Online backups for POST /admin/backup: one at a time, each one store snapshot, no keys. */
+  private backupSource(store: LevelChainStore, dir: DataDir, genesis: Genesis, clock: () => number, logger: Logger): NonNullable<ApiContext['backup']> {
+    let running = false;
+    const log = logger.child({ module: 'backup' });
+    return {
+      running: () => running,
+      approximateBytes: () => store.approximateSize(),
+      write: async (out) => {
+        running = true;
+        try {
+          return await writeBackup(store, dir, out, { genesis, clock, logger: log });
+        } finally {
+          running = false;
+        }
+      },
+    };
   }
 
   /** Re-read the token files (they are also re-read at the first request after they change). */

@@ -1,6 +1,6 @@
 /** storage/: the LevelDB ChainStore and its repositories (DESIGN.md, Storage). */
 export { LevelChainStore, SCHEMA_VERSION } from './level-store.js';
-export type { ClearResult, LevelChainStoreOptions, StoreLogger, StoreStats } from './level-store.js';
+export type { ClearResult, LevelChainStoreOptions, StoreLogger, StoreSnapshot, StoreStats } from './level-store.js';
 export {
   StorageArgumentError,
   StorageCorruptionError,

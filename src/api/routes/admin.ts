@@ -1,8 +1,10 @@
 /**
  * Operator switches (a token with the admin scope). /admin/partition blocks members at the p2p gate:
  * the node disconnects them and refuses them until the block list is emptied, which is how
- * the partition tests split a network and heal it.
+ * the partition tests split a network and heal it. POST /admin/backup streams an online backup
+ * (one store snapshot; docs/deploy.md, Backup and restore).
  */
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { HttpProblem } from '../problem.js';
@@ -50,6 +52,37 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       n.setBlocked(req.body.peers);
       req.auditChange = { blocked: req.body.peers };
       return state();
+    },
+  );
+
+  app.post(
+    '/admin/backup',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Stream an online backup of this node: one consistent snapshot of its chain store, with a manifest (no keys); save it with tracechain backup or curl -o',
+        tags: ['node'],
+        security: [{ bearer: [] }],
+        body: { description: 'no body: the request has no options (a body, if any, is ignored)' },
+        response: { 200: { description: 'the backup file (application/octet-stream)', type: 'string', format: 'binary' } },
+      },
+    },
+    async (req, reply) => {
+      const backup = ctx.backup;
+      if (!backup) throw new HttpProblem('NO_BACKUP', 'this node cannot write backups');
+      if (backup.running()) throw new HttpProblem('BACKUP_RUNNING', 'a backup is already being written; one at a time');
+      const approx = await backup.approximateBytes();
+      // The response is the backup stream: the writer waits whenever this buffer (1 MiB) is full,
+      // so a slow client slows the backup and never fills the node's memory.
+      const body = new PassThrough({ highWaterMark: 1 << 20 });
+      backup.write(body).catch((err: unknown) => {
+        req.log.warn({ err: (err as Error).message }, 'online backup aborted');
+        body.destroy(err as Error);
+      });
+      reply.header('content-type', 'application/octet-stream');
+      reply.header('content-disposition', 'attachment; filename="tracechain.backup"');
+      reply.header('x-backup-approximate-bytes', String(approx));
+      return reply.send(body);
     },
   );
 

@@ -5,6 +5,7 @@
 import { benchHashrate, formatHashrateTable } from '../../../bench/hashrate.js';
 import { benchPropagation, formatPropagationTable } from '../../../bench/propagation.js';
 import { benchSync, formatSyncTable } from '../../../bench/sync.js';
+import { benchBackup, formatBackupTable } from '../../../bench/backup.js';
 import { benchHealthLatency, formatHealthLatency } from '../../../bench/health-latency.js';
 import { benchIngest, formatIngestTable } from '../../../bench/ingest.js';
 import { benchQuery, formatQueryTable } from '../../../bench/query.js';
@@ -34,9 +35,15 @@ export interface BenchFlags {
   quick?: boolean;
   /** report: comma-separated parts (hashrate,ingest,latency,sync). */
   only?: string;
+  /** backup: the data directory to copy and back up. */
+  data?: string;
+  /** sync: also time a new node started from a snapshot. */
+  snapshot?: boolean;
+  /** backup: false skips the restore with the full audit. */
+  audit?: boolean;
 }
 
-export const BENCHES = ['hashrate', 'ingest', 'query', 'propagation', 'sync', 'report'] as const;
+export const BENCHES = ['hashrate', 'ingest', 'query', 'propagation', 'sync', 'backup', 'report'] as const;
 
 export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS.WritableStream): Promise<number> {
   switch (which) {
@@ -98,9 +105,18 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
     }
     case 'sync': {
       const bar = progressBar('sync');
-      const report = await benchSync({ ...(flags.blocks !== undefined ? { blocks: flags.blocks } : {}), onProgress: (d, t) => bar.update(d, t) });
+      const report = await benchSync({ ...(flags.blocks !== undefined ? { blocks: flags.blocks } : {}), snapshot: flags.snapshot === true, onProgress: (d, t) => bar.update(d, t) });
       bar.stop();
       out.write(formatSyncTable(report) + '\n');
+      if (flags.json) out.write(JSON.stringify(report) + '\n');
+      return 0;
+    }
+    case 'backup': {
+      if (flags.data === undefined) throw new Error('bench backup needs --data DIR: a stopped node\'s data directory (it is copied; e.g. the query bench\'s store)');
+      const bar = progressBar('backup');
+      const report = await benchBackup({ data: flags.data, seconds: flags.seconds, clients: flags.clients ?? 8, audit: flags.audit !== false, onProgress: (d, t) => bar.update(d, t) });
+      bar.stop();
+      out.write(formatBackupTable(report) + '\n');
       if (flags.json) out.write(JSON.stringify(report) + '\n');
       return 0;
     }

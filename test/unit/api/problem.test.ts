@@ -60,6 +60,8 @@ describe('one table code → status and title, one problem type base', () => {
     EVENT_NOT_FOUND: [404, 'Not found'],
     BLOCK_NOT_FOUND: [404, 'Block not found'],
     NO_NETWORK: [409, 'No network'],
+    BACKUP_RUNNING: [409, 'A backup is already running'],
+    NO_BACKUP: [409, 'No backups'],
     STORE_DAMAGED: [500, 'Store damaged'],
     STORE_UNWRITABLE: [503, 'Service unavailable'],
     STORE_UNAVAILABLE: [503, 'Service unavailable'],
