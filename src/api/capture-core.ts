@@ -13,6 +13,7 @@ import { toHex } from '../common/bytes.js';
 import { signCanonicalTx } from '../chain/tx.js';
 import type { Member, TxBody } from '../chain/types.js';
 import { prepareDocument } from '../trace/document.js';
+import { epcisXmlToJson, XmlSyntaxError } from '../trace/epcis-xml.js';
 import { TraceError } from '../trace/errors.js';
 import { HttpProblem, toProblem, type ApiProblemCode, type Problem } from './problem.js';
 
@@ -57,8 +58,31 @@ export function parseJsonBody(body: Uint8Array | string): { ok: true; value: unk
   }
 }
 
-export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, time: number): CaptureOutcome {
-  const parsed = parseJsonBody(body);
+/** How a capture body is written: EPCIS JSON(-LD), or EPCIS XML (2.0, or 1.2 where it maps). */
+export type CaptureFormat = 'json' | 'xml';
+
+/**
+ * Parse an EPCIS XML body into its EPCIS 2.0 JSON-LD form (trace/epcis-xml.ts): from there it is
+ * validated, hashed and stored exactly as the same document sent as JSON.
+ */
+export function parseXmlBody(body: Uint8Array | string): { ok: true; value: unknown } | { ok: false; outcome: CaptureOutcome } {
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : utf8.decode(body);
+  } catch {
+    return { ok: false, outcome: problem('BAD_ENCODING', 'the request body must be UTF-8 encoded XML') };
+  }
+  try {
+    return { ok: true, value: epcisXmlToJson(text).doc };
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) return { ok: false, outcome: problem('BAD_XML', err.message) };
+    if (err instanceof TraceError) return { ok: false, outcome: refused(err) };
+    throw err;
+  }
+}
+
+export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, time: number, format: CaptureFormat = 'json'): CaptureOutcome {
+  const parsed = format === 'xml' ? parseXmlBody(body) : parseJsonBody(body);
   if (!parsed.ok) return parsed.outcome;
   let prepared: { events: Record<string, unknown>[]; eventIds: string[] };
   try {

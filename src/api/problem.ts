@@ -31,6 +31,7 @@ export const API_PROBLEMS = {
   // The request (capture bodies are parsed in a capture worker: api/capture-core.ts).
   BAD_ENCODING: { status: 400, title: 'Body is not UTF-8' },
   BAD_JSON: { status: 400, title: 'Body is not valid JSON' },
+  BAD_XML: { status: 400, title: 'Body is not well-formed XML' },
   FORBIDDEN_PROPERTY: { status: 400, title: 'Body carries a forbidden property' },
   DUPLICATE_IN_DOCUMENT: { status: 400, title: 'Invalid EPCIS document' },
   OVERSIZE: { status: 413, title: 'Payload too large' },

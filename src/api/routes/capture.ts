@@ -8,6 +8,7 @@ import type {} from '@fastify/rate-limit';
 import { fromHex, utf8 } from '../../common/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
+import type { CaptureFormat } from '../capture-core.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext } from '../context.js';
 import { clientKey, requireToken } from '../auth.js';
@@ -24,7 +25,15 @@ export interface WriteRouteDeps {
   requireTokenForReads: boolean;
 }
 
-export const CAPTURE_MEDIA_TYPES = ['application/json', 'application/ld+json'];
+export const CAPTURE_JSON_TYPES = ['application/json', 'application/ld+json'];
+export const CAPTURE_XML_TYPES = ['application/xml', 'text/xml'];
+export const CAPTURE_MEDIA_TYPES = [...CAPTURE_JSON_TYPES, ...CAPTURE_XML_TYPES];
+
+/** The capture format of a request's Content-Type (the parser admitted only these types). */
+function formatOf(contentType: string | undefined): CaptureFormat {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return CAPTURE_XML_TYPES.includes(type) ? 'xml' : 'json';
+}
 
 export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps): Promise<void> {
   const { ctx, pool } = deps;
@@ -37,13 +46,13 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
       config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
-        summary: 'Capture an EPCIS 2.0 document: one signed tx carrying all its events',
+        summary: 'Capture an EPCIS 2.0 document (JSON, JSON-LD or XML): one signed tx carrying all its events',
         description:
           'Answers 202 once the tx is in the mempool and its record is fsynced in the tx log (a crash or power loss after the 202 loses nothing); poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new.',
         tags: ['capture'],
         security: [{ bearer: [] }],
         consumes: CAPTURE_MEDIA_TYPES,
-        body: { type: 'object', description: 'An EPCIS 2.0 EPCISDocument (JSON or JSON-LD)' },
+        body: { description: 'An EPCIS 2.0 EPCISDocument or EPCISQueryDocument: JSON / JSON-LD, or XML (EPCIS 2.0, and 1.2 where it maps)' },
         response: { 202: { $ref: 'Accepted#' }, ...problems(400, 401, 403, 409, 413, 415, 429, 503) },
       },
     },
@@ -52,7 +61,7 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
         throw new HttpProblem('NO_SIGNER', 'this node has no member key to sign captures with');
       }
       const body = req.body as Buffer;
-      const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)());
+      const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), formatOf(req.headers['content-type']));
       if (!outcome.ok) {
         throw new RelayedProblem(outcome.problem);
       }

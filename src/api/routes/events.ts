@@ -1,12 +1,14 @@
 /** GET /events/:eventId (one event with its proof) and GET /events?… (EPCIS 2.0 query, paged). */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SignedTx } from '../../chain/types.js';
+import type { JsonObject } from '../../common/json.js';
 import { EVENT_ID_PATTERN } from '../../chain/tx.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem, storeDamaged } from '../problem.js';
 import type { Provenance } from '../provenance.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type RawQuery } from '../query.js';
 import { problems } from '../schemas.js';
+import { queryDocumentXml } from '../../trace/epcis-xml-write.js';
 
 export interface ReadRouteDeps {
   ctx: ApiContext;
@@ -24,6 +26,19 @@ export interface ReadRouteDeps {
  */
 export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/**
+ * Whether the client asks for XML: `Accept` names application/xml (or text/xml) before any JSON
+ * type (the binding's XML form); anything else, or no Accept, is JSON.
+ */
+export function wantsXml(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  const types = accept.split(',').map((t) => (t.split(';')[0] ?? '').trim().toLowerCase());
+  const xml = types.findIndex((t) => t === 'application/xml' || t === 'text/xml');
+  if (xml < 0) return false;
+  const json = types.findIndex((t) => t === 'application/json' || t === 'application/ld+json');
+  return json < 0 || xml < json;
 }
 
 /** Accept the full CBV 2.0 event ID, or its 64 hex digits alone. */
@@ -68,7 +83,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     '/events',
     {
       schema: {
-        summary: 'EPCIS 2.0 event query (subset), in chain order, paged',
+        summary: 'EPCIS 2.0 event query (subset), in chain order, paged; JSON-LD, or EPCIS 2.0 XML with Accept: application/xml',
         description:
           'Several values of one parameter: repeat it or separate with |. With MATCH_epc/MATCH_anyEPC of GS1 keys the item history index answers; otherwise main-chain blocks are scanned from genesis. ' +
           `A page examines at most ${deps.queryLimits.scanBudget} events, so it may hold fewer than perPage events and still have a next page: follow GS1-Next-Page-Token (or the Link rel="next" header) until it is absent. Confirmed events only.`,
@@ -112,11 +127,16 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
         url.searchParams.set('nextPageToken', page.nextPageToken);
         reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
       }
+      const creationDate = new Date((ctx.clock ?? Date.now)()).toISOString();
+      if (wantsXml(req.headers.accept)) {
+        const events = page.events.map((h) => withEventId(h.event, h.eventId));
+        return reply.type('application/xml; charset=utf-8').send(queryDocumentXml(events as JsonObject[], creationDate));
+      }
       return sendJson(reply, {
         '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
         type: 'EPCISQueryDocument',
         schemaVersion: '2.0',
-        creationDate: new Date().toISOString(),
+        creationDate,
         epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: page.events.map((h) => withEventId(h.event, h.eventId)) } } },
       });
     },

@@ -39,6 +39,7 @@ describe('one table code → status and title, one problem type base', () => {
   const API_EXPECTED: Record<ApiProblemCode, [number, string]> = {
     BAD_ENCODING: [400, 'Body is not UTF-8'],
     BAD_JSON: [400, 'Body is not valid JSON'],
+    BAD_XML: [400, 'Body is not well-formed XML'],
     FORBIDDEN_PROPERTY: [400, 'Body carries a forbidden property'],
     DUPLICATE_IN_DOCUMENT: [400, 'Invalid EPCIS document'],
     OVERSIZE: [413, 'Payload too large'],
