@@ -4,16 +4,19 @@
  * independent verifier (node:crypto only) and the CLI's verify-proof; every error status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkProofIndependently, type IndependentProof } from '../helpers/independent-proof.js';
+import { describeMissing, findXmllint, inCI } from '../helpers/prerequisites.js';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 
 const FAST = ['--block-interval', '200', '--workers', '1', '--log-level', 'info'];
 const EXAMPLES = fileURLToPath(new URL('../../../shared/vectors/gs1-epcis-examples/', import.meta.url));
+const HASH_VECTORS = fileURLToPath(new URL('../../../shared/vectors/epcis-event-hash/', import.meta.url));
 
 interface Problem {
   type: string;
@@ -142,6 +145,53 @@ describe('HTTP API on a real node', () => {
       90_000,
       250,
     );
+  }, 120_000);
+
+  it('XML capture: the XML and JSON forms of the same events are one event (409 naming the first); XML answers validate against the XSD', async () => {
+    // XML first, then its JSON-LD twin; JSON first, then its XML twin.
+    for (const [first, second] of [
+      ['epcisDocWithShippingAndTransportingEvent.xml', 'epcisDocWithShippingAndTransportingEvent.jsonld'],
+      ['epcisDocWithVariousEventTypes.jsonld', 'epcisDocWithVariousEventTypes.xml'],
+    ] as const) {
+      const typeOf = (f: string): string => (f.endsWith('.xml') ? 'application/xml' : 'application/ld+json');
+      const a = await post('/capture', readFileSync(join(HASH_VECTORS, first), 'utf8'), { type: typeOf(first) });
+      expect(a.status, `${first}: ${await a.clone().text()}`).toBe(202);
+      const accepted = (await a.json()) as { txId: string; eventIds: string[] };
+      expect(accepted.eventIds).toEqual(readFileSync(join(HASH_VECTORS, first.replace(/\.(xml|jsonld)$/, '.hashes')), 'utf8').split('\n').filter((l) => l.length > 0));
+      const b = await post('/capture', readFileSync(join(HASH_VECTORS, second), 'utf8'), { type: typeOf(second) });
+      expect(b.status, second).toBe(409);
+      const p = (await b.json()) as Problem;
+      expect(p.duplicates?.map((d) => d.eventId).sort()).toEqual([...accepted.eventIds].sort());
+      for (const d of p.duplicates ?? []) expect(d.txId).toBe(accepted.txId);
+      txIds.add(accepted.txId);
+      for (const id of accepted.eventIds) captured.set(id, { txId: accepted.txId, file: first });
+    }
+    const bad = await post('/capture', '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2"><EPCISBody>', { type: 'application/xml' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Problem).code).toBe('BAD_XML');
+    const odd = readFileSync(join(HASH_VECTORS, 'epcisEventWithCURIEs.xml'), 'utf8').replace('<action>OBSERVE</action>', '<action>OBSERVE</action><colour>red</colour>');
+    const refused = await post('/capture', odd, { type: 'text/xml' });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as Problem).errors?.[0]?.message).toBe('colour is not a field of ObjectEvent');
+
+    // Once mined, the query answers EPCIS XML that xmllint validates against the query XSD.
+    await waitFor('the XML captures in blocks', async () => {
+      for (const id of txIds) if ((await getJson<{ block: unknown }>(`/txs/${id}`)).body.block === null) return false;
+      return true;
+    }, 60_000, 250);
+    const res = await fetch(`${node.api}/events?eventType=TransformationEvent&perPage=1000`, { headers: { accept: 'application/xml' }, signal: AbortSignal.timeout(20_000) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/xml/);
+    const xml = await res.text();
+    expect((xml.match(/<TransformationEvent[ >]/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    const xmllint = findXmllint();
+    if (xmllint.missing !== undefined) {
+      if (inCI()) throw new Error(describeMissing(xmllint.missing));
+      return;
+    }
+    const path = join(dir, 'answer.xml');
+    await writeFile(path, xml);
+    expect(execFileSync(xmllint.path as string, ['--noout', '--schema', join(EXAMPLES, '../epcis-xsd/EPCglobal-epcis-query-2_0.xsd'), path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
   }, 120_000);
 
   it('/events/:eventId returns each event with a proof an independent verifier accepts', async () => {
