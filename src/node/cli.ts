@@ -212,6 +212,10 @@ export function buildProgram(): Command {
     .option('--block-interval <ms>', 'ingest: block interval of the dev chain (default 500)', intArg('--block-interval', 100, 60_000))
     .option('--capture-workers <n>', 'ingest: capture worker threads of the node (default 1)', intArg('--capture-workers', 0, 64))
     .option('--fresh', 'query: rebuild the store even if a cached one exists')
+    .option('--format <json|xml>', 'ingest: post the documents as JSON-LD (default) or EPCIS 2.0 XML', (v: string) => {
+      if (v !== 'json' && v !== 'xml') throw new InvalidArgumentError('--format takes json or xml');
+      return v;
+    })
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);

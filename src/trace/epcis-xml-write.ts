@@ -213,3 +213,12 @@ export function queryDocumentXml(events: readonly JsonObject[], creationDate: st
     '</epcisq:EPCISQueryDocument>'
   );
 }
+
+/** An EPCISDocument (for capture) of events, in EPCIS 2.0 XML. */
+export function epcisDocumentXml(events: readonly JsonObject[], creationDate: string): string {
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>' +
+    `<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="${escapeXml(creationDate)}">` +
+    `<EPCISBody><EventList>${events.map(eventToXml).join('')}</EventList></EPCISBody></epcis:EPCISDocument>`
+  );
+}

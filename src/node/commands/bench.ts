@@ -26,6 +26,7 @@ export interface BenchFlags {
   fresh?: boolean;
   /** ingest: false runs the node without its tx log (`--no-tx-log`: a benchmark comparison only). */
   txLog?: boolean;
+  format?: string;
   /** report: output directory (default bench/results of this checkout). */
   out?: string;
   /** report: small sizes (a smoke run). */
@@ -64,6 +65,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
         ...(flags.blockInterval !== undefined ? { blockIntervalMs: flags.blockInterval } : {}),
         ...(flags.captureWorkers !== undefined ? { captureWorkers: flags.captureWorkers } : {}),
         ...(flags.txLog === false ? { txLog: false } : {}),
+        ...(flags.format === 'xml' ? { format: 'xml' as const } : {}),
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.stop();
