@@ -39,6 +39,57 @@ afterAll(async () => {
   await fx?.close();
 });
 
+describe('GS1 EPCIS 2.0 REST binding: discovery headers and exception types', () => {
+  it('OPTIONS on every resource: 204 with Allow and the capability headers', async () => {
+    for (const [url, methods] of [
+      ['/capture', 'OPTIONS, POST'],
+      ['/events', 'GET, HEAD, OPTIONS'],
+      ['/events/x', 'GET, HEAD, OPTIONS'],
+      ['/trace/x', 'GET, HEAD, OPTIONS'],
+    ] as const) {
+      const res = await app.inject({ method: 'OPTIONS', url, headers: auth });
+      expect(res.statusCode, url).toBe(204);
+      expect(String(res.headers['allow']).split(', ').sort().join(', '), url).toBe(methods);
+      expect(res.headers['gs1-epcis-version']).toBe('2.0.0');
+      expect(res.headers['gs1-epcis-min']).toBe('2.0.0');
+      expect(res.headers['gs1-epcis-max']).toBe('2.0.0');
+      expect(res.headers['gs1-cbv-version']).toBe('2.0.0');
+      expect(res.headers['gs1-cbv-min']).toBe('2.0.0');
+      expect(res.headers['gs1-cbv-max']).toBe('2.0.0');
+      expect(res.headers['gs1-extensions']).toBe('');
+      expect(res.headers['gs1-epcis-capture-limit']).toBe(String(fx.chain.params.maxEventsPerTx));
+      expect(res.headers['gs1-epcis-capture-file-size-limit']).toBe(String(64 * 1024));
+      expect(res.headers['gs1-capture-error-behaviour']).toBe('rollback');
+      expect(res.headers['gs1-vendor-version']).toMatch(/^tracechain-api-/);
+    }
+  });
+
+  it('every answer, problems included, carries the EPCIS and CBV versions', async () => {
+    for (const r of [
+      await app.inject({ method: 'GET', url: '/health' }),
+      await app.inject({ method: 'GET', url: '/events?NOT_A_PARAM=1', headers: auth }),
+      await app.inject({ method: 'GET', url: '/no-such-route', headers: auth }),
+    ]) {
+      expect(r.headers['gs1-epcis-version']).toBe('2.0.0');
+      expect(r.headers['gs1-cbv-version']).toBe('2.0.0');
+    }
+  });
+
+  it("problems carry the binding's exception type (code keeps the node's reason)", async () => {
+    const q = await app.inject({ method: 'GET', url: '/events?EQ_bizStep=shipping&perPage=0', headers: auth });
+    expect(q.statusCode).toBe(400);
+    expect(q.json()).toMatchObject({ type: 'epcisException:QueryParameterException', status: 400 });
+    const missing = await app.inject({ method: 'GET', url: `/events/${'ab'.repeat(32)}`, headers: auth });
+    expect(missing.json()).toMatchObject({ type: 'epcisException:NoSuchResourceException', status: 404, code: 'EVENT_NOT_FOUND' });
+    const noAuth = await app.inject({ method: 'GET', url: '/events' });
+    expect(noAuth.json()).toMatchObject({ type: 'epcisException:SecurityException', status: 401 });
+    const xml = await app.inject({ method: 'POST', url: '/capture', headers: { ...auth, 'content-type': 'application/xml' }, payload: '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2">' });
+    expect(xml.json()).toMatchObject({ type: 'epcisException:ValidationException', status: 400, code: 'BAD_XML' });
+    const media = await app.inject({ method: 'POST', url: '/capture', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'x' });
+    expect(media.json()).toMatchObject({ type: 'epcisException:UnsupportedMediaTypeException', status: 415 });
+  });
+});
+
 describe('API server', () => {
   it('a capture outside the member role is 403 naming the rule, and nothing is admitted', async () => {
     const res = await app.inject({

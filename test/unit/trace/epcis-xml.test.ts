@@ -66,6 +66,17 @@ describe('epcisXmlToJson', () => {
     expect(e[`${p}:obj`]).toEqual({ [`${p}:unit`]: 'KGM', [`${p}:a`]: ['1', '2'] });
   });
 
+  it('decodes the predefined entities, character references and CDATA; refuses other entities', () => {
+    const ev = OBJECT_EVENT.replace(
+      '</ObjectEvent>',
+      '<ex:a xmlns:ex="https://ns.example.com/epcis/" ex:q="&quot;x&quot; &#x41;">1 &lt; 2 &amp;&amp; &#233;</ex:a><ex:b xmlns:ex="https://ns.example.com/epcis/"><![CDATA[a &amp; <b>]]></ex:b></ObjectEvent>',
+    );
+    const e = (epcisXmlToJson(xmlDoc(ev)).doc['epcisBody'] as { eventList: JsonObject[] }).eventList[0] as JsonObject;
+    expect(e['ex:a']).toEqual({ 'ex:q': '"x" A', '#text': '1 < 2 && é' });
+    expect(e['ex:b']).toBe('a &amp; <b>');
+    expect(syntaxError(() => epcisXmlToJson(xmlDoc(OBJECT_EVENT.replace('OBSERVE', '&nbsp;OBSERVE'))))).toMatch(/unknown entity &nbsp;/);
+  });
+
   it('refuses XML that is not well-formed, with line and column', () => {
     expect(syntaxError(() => epcisXmlToJson(xmlDoc(OBJECT_EVENT).replace('</action>', '</actionx>')))).toMatch(/line 1, column \d+/);
   });
