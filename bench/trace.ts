@@ -4,6 +4,7 @@
  * documents of at most 10,000 events. Not a test: it reports a figure.
  *
  *   import { benchTrace } from './bench/trace.js'; await benchTrace({ events: 50_000 });
+ *   node dist/bench/trace.js 20000 xml   # the capture path from the body's text: JSON or XML
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -69,7 +70,9 @@ export async function benchTrace(opts: { events: number; perDocument?: number; f
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // node dist/bench/trace.js [events] [json|xml]: without a format, validate + hash of parsed documents.
   const events = Number(process.argv[2] ?? 50_000);
-  const r = await benchTrace({ events });
+  const format = process.argv[3];
+  const r = await benchTrace({ events, perDocument: 100, ...(format === 'json' || format === 'xml' ? { format } : {}) });
   process.stdout.write(JSON.stringify(r) + '\n');
 }

@@ -64,6 +64,14 @@ describe('GS1 EPCIS 2.0 REST binding: discovery headers and exception types', ()
     }
   });
 
+  it('GET /: the top-level resource collection for JSON clients, the explorer page for browsers', async () => {
+    const json = await app.inject({ method: 'GET', url: '/', headers: { accept: 'application/json' } });
+    expect(json.statusCode).toBe(200);
+    expect(json.json()).toEqual({ '@context': 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', type: 'Collection', member: ['capture', 'events'] });
+    const page = await app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html,application/xhtml+xml,application/json;q=0.9' } });
+    expect(String(page.headers['content-type'])).not.toMatch(/json/);
+  });
+
   it('every answer, problems included, carries the EPCIS and CBV versions', async () => {
     for (const r of [
       await app.inject({ method: 'GET', url: '/health' }),
