@@ -157,6 +157,9 @@ function textOf(bytes: Uint8Array, hash: string, i: number): string {
   }
 }
 
+/** Passes of a store-or-mempool lookup whose chain state moved under a miss (each after the change settled). */
+const LOOKUP_ATTEMPTS = 3;
+
 export class Provenance {
   /** Tx texts asked for, by `blockHash:txIndex` (budget: blockCacheBytes, default 0: none kept). */
   private readonly txCache: LruCache<string, CachedTx>;
@@ -400,17 +403,47 @@ export class Provenance {
     return Promise.all(list.map((x) => this.rawEntryAt(x.ref, x.txIndex, x.eventIndex, x.eventId, found.get(`${x.ref.hash}:${x.txIndex}`))));
   }
 
+  /**
+   * Look something up that is either in the store (on the main chain) or pending in the mempool.
+   * A tx moves between the two while a block connects or disconnects, so one pass can miss it in
+   * both: `once` looks at the mempool first (a connect removes a tx from it only after the block's
+   * batch is written, so a tx gone from the mempool is found by the store read that follows), and a
+   * miss is read again after the change in flight settles when the chain's state stamp moved
+   * during the pass (a disconnect puts the txs back only after its batch).
+   */
+  private async lookup<T>(once: (moved: () => boolean) => Promise<T | undefined>): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const before = this.chain.stateStamp();
+      const moved = (): boolean => before === undefined || this.chain.stateStamp() !== before;
+      const found = await once(moved);
+      if (found !== undefined) return found;
+      const after = this.chain.stateStamp();
+      if ((before !== undefined && before === after) || attempt === LOOKUP_ATTEMPTS - 1) return undefined;
+      await this.chain.stateSettled();
+    }
+  }
+
   /** An event by ID: on the main chain (with proof), pending in the mempool (no proof), or undefined. */
-  async eventById(eventId: string): Promise<EventEntry | undefined> {
-    const { store, mempool } = this.chain;
-    const loc = await store.getEventLocation(eventId);
-    if (loc !== undefined) {
+  eventById(eventId: string): Promise<EventEntry | undefined> {
+    return this.lookup(async (moved) => {
+      const { store } = this.chain;
+      const pending = this.pendingEvent(eventId);
+      const loc = await store.getEventLocation(eventId);
+      if (loc === undefined) return pending ?? this.pendingEvent(eventId);
       const txLoc = await store.getTxLocation(loc.txId);
-      if (txLoc === undefined) throw damaged(`event ${eventId} points at tx ${loc.txId}, which has no location`);
+      if (txLoc === undefined) {
+        // A disconnect between the two reads removed both: read again once it settled.
+        if (moved()) return undefined;
+        throw damaged(`event ${eventId} points at tx ${loc.txId}, which has no location`);
+      }
       const entry = await this.entryAt({ hash: txLoc.blockHash, height: txLoc.height }, txLoc.index, loc.index, eventId);
       if (entry.txId !== loc.txId) throw damaged(`event ${eventId}: tx ${loc.txId} is not tx ${txLoc.index} of block ${txLoc.blockHash}`);
       return entry;
-    }
+    });
+  }
+
+  private pendingEvent(eventId: string): EventEntry | undefined {
+    const { mempool } = this.chain;
     const pendingTx = mempool.txOfEvent(eventId);
     if (pendingTx === undefined) return undefined;
     const pe = mempool.get(pendingTx);
@@ -422,21 +455,24 @@ export class Provenance {
   }
 
   /** A tx by ID: on the main chain (with proof), pending, or undefined. */
-  async txById(txId: string): Promise<TxEntry | undefined> {
-    const { store, mempool } = this.chain;
-    const loc = await store.getTxLocation(txId);
-    if (loc !== undefined) {
-      const found = await this.txOf(loc.blockHash, loc.index);
-      if (found === undefined) throw damaged(`tx ${txId} points at block ${loc.blockHash}, which is not stored`);
-      const { material } = found;
-      if (material.txIdHex(loc.index) !== txId) throw damaged(`tx ${txId} is not tx ${loc.index} of block ${loc.blockHash}`);
-      const proof = material.proof(found.tx.text, loc.index);
-      const ref = { hash: loc.blockHash, height: loc.height };
-      const isMain = (await this.mainHash(loc.height)) === loc.blockHash;
-      return { txId, tx: JSON.parse(proof.tx) as SignedTx, block: ref, confirmations: this.confirmationsOf(ref, isMain), proof };
-    }
-    const pe = mempool.get(txId);
-    if (pe === undefined) return undefined;
-    return { txId, tx: pe.tx, block: null, confirmations: 0, proof: null };
+  txById(txId: string): Promise<TxEntry | undefined> {
+    return this.lookup(async () => {
+      const { store, mempool } = this.chain;
+      const pe = mempool.get(txId);
+      const loc = await store.getTxLocation(txId);
+      if (loc !== undefined) {
+        const found = await this.txOf(loc.blockHash, loc.index);
+        if (found === undefined) throw damaged(`tx ${txId} points at block ${loc.blockHash}, which is not stored`);
+        const { material } = found;
+        if (material.txIdHex(loc.index) !== txId) throw damaged(`tx ${txId} is not tx ${loc.index} of block ${loc.blockHash}`);
+        const proof = material.proof(found.tx.text, loc.index);
+        const ref = { hash: loc.blockHash, height: loc.height };
+        const isMain = (await this.mainHash(loc.height)) === loc.blockHash;
+        return { txId, tx: JSON.parse(proof.tx) as SignedTx, block: ref, confirmations: this.confirmationsOf(ref, isMain), proof };
+      }
+      const pending = pe ?? mempool.get(txId);
+      if (pending === undefined) return undefined;
+      return { txId, tx: pending.tx, block: null, confirmations: 0, proof: null };
+    });
   }
 }

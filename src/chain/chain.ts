@@ -202,6 +202,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.connector.stateBusy ? undefined : this.connector.stateVersion;
   }
 
+  /** Resolves once no block connect or disconnect runs: a reader whose stamp moved waits here before it reads again. */
+  stateSettled(): Promise<void> {
+    return this.connector.settled();
+  }
+
   get mempool(): Mempool {
     return this.modules.mempool;
   }

@@ -50,6 +50,8 @@ export class BlockConnector {
   private tipEntry: HeaderEntry;
   private version = 0;
   private busy = false;
+  /** The connect or disconnect running now (settled, never rejected), for readers that wait it out. */
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly modules: ConnectModules,
@@ -83,13 +85,23 @@ export class BlockConnector {
     return this.changingState(() => this.disconnectInner(entry, parent));
   }
 
+  /** Resolves once no connect or disconnect runs (at once when none does). */
+  settled(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
   private async changingState<T>(fn: () => Promise<T>): Promise<T> {
     this.busy = true;
+    let ended: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (ended = resolve));
+    this.running = running;
     try {
       return await fn();
     } finally {
       this.busy = false;
       this.version++;
+      if (this.running === running) this.running = undefined;
+      ended();
     }
   }
 

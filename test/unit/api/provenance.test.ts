@@ -141,7 +141,8 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
       getBlockTxTexts: async (refs: unknown[]) => refs.map(() => undefined),
       ...perTx,
     };
-    return { store, limits, on: () => undefined, off: () => undefined, confirmations: () => 2 } as unknown as Chain;
+    const mempool = { get: () => undefined, has: () => false, txOfEvent: () => undefined };
+    return { store, mempool, limits, on: () => undefined, off: () => undefined, confirmations: () => 2, stateStamp: () => 0, stateSettled: async () => undefined } as unknown as Chain;
   }
   let perTx: Record<string, unknown> = {};
   const ref = { hash: block.hashHex, height: 3 };
@@ -289,5 +290,85 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
     }
     stored.bytes = good;
     await expect(p.rawEntryAt(ref, 1, 0, undefined)).resolves.toMatchObject({ txIndex: 1 });
+  });
+});
+
+describe('Provenance lookups while a block connects or disconnects', () => {
+  const t = tx([{ a: 1 }]);
+  const id = toHex(txId(t));
+  const eventId = t.eventIds[0] as string;
+  /** A chain whose store reads wait for `gate`, with a mempool and a state stamp the test moves. */
+  function racingChain() {
+    const state = { pending: true, stamp: 7 as number | undefined, storeReads: 0, settled: Promise.resolve() };
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const store = {
+      getEventLocation: async () => {
+        state.storeReads++;
+        await gate;
+        return undefined; // read before the connect's batch, or after the disconnect's
+      },
+      getTxLocation: async () => {
+        state.storeReads++;
+        await gate;
+        return undefined;
+      },
+    };
+    const mempool = {
+      get: (x: string) => (state.pending && x === id ? { tx: t } : undefined),
+      has: (x: string) => state.pending && x === id,
+      txOfEvent: (e: string) => (state.pending && e === eventId ? id : undefined),
+    };
+    const chain = { store, mempool, on: () => undefined, off: () => undefined, stateStamp: () => state.stamp, stateSettled: () => state.settled } as unknown as Chain;
+    return { chain, state, open: () => open() };
+  }
+
+  it('an event mined while its store read runs is answered pending, never 404 (the mempool is read before the store)', async () => {
+    const { chain, state, open } = racingChain();
+    const p = new Provenance(chain);
+    const answer = p.eventById(eventId);
+    // The connect writes its batch and then removes the tx from the mempool; the store read above started before.
+    state.pending = false;
+    state.stamp = 8;
+    open();
+    await expect(answer).resolves.toMatchObject({ eventId, txId: id, block: null });
+    const second = racingChain();
+    const txAnswer = new Provenance(second.chain).txById(id);
+    second.state.pending = false;
+    second.state.stamp = 8;
+    second.open();
+    await expect(txAnswer).resolves.toMatchObject({ txId: id, block: null });
+  });
+
+  it('an event a disconnect moves back to the mempool is read again once the change settles', async () => {
+    const { chain, state, open } = racingChain();
+    state.pending = false; // in a block when the lookup starts
+    const p = new Provenance(chain);
+    let settle: () => void = () => undefined;
+    state.settled = new Promise<void>((r) => (settle = r));
+    const answer = p.eventById(eventId);
+    state.stamp = undefined; // the disconnect runs: its batch removes the event's location
+    open();
+    await new Promise((r) => setTimeout(r, 5));
+    // ... and then returns the tx to the mempool and finishes.
+    state.pending = true;
+    state.stamp = 8;
+    settle();
+    await expect(answer).resolves.toMatchObject({ eventId, txId: id, block: null });
+    expect(state.storeReads).toBe(2);
+  });
+
+  it('a real miss is one pass when the state did not move, and a bounded number when it keeps moving', async () => {
+    const quiet = racingChain();
+    quiet.state.pending = false;
+    quiet.open();
+    await expect(new Provenance(quiet.chain).eventById(eventId)).resolves.toBeUndefined();
+    expect(quiet.state.storeReads).toBe(1);
+    const busy = racingChain();
+    busy.state.pending = false;
+    busy.state.stamp = undefined; // a connect is always running
+    busy.open();
+    await expect(new Provenance(busy.chain).txById(id)).resolves.toBeUndefined();
+    expect(busy.state.storeReads).toBe(3);
   });
 });

@@ -44,6 +44,23 @@ describe('BlockConnector', () => {
     expect(await fx.store.getTip()).toBe(e2.hash);
   });
 
+  it('settled() resolves at once when idle, and only after a running change ended (failed or not)', async () => {
+    const [b1, b2] = await extend(fx, 2);
+    const e1 = fx.chain.header(b1!.hashHex) as HeaderEntry;
+    const e2 = fx.chain.header(b2!.hashHex) as HeaderEntry;
+    await fx.chain.close();
+    const c = connector(e2);
+    await c.settled();
+    const change = c.connect(e1).catch(() => 'refused');
+    expect(c.stateBusy).toBe(true);
+    let settledWhileBusy: boolean | undefined;
+    const settled = c.settled().then(() => (settledWhileBusy = c.stateBusy));
+    expect(await change).toBe('refused');
+    await settled;
+    expect(settledWhileBusy).toBe(false);
+    expect(c.stateVersion).toBe(1);
+  });
+
   it('a tip without undo data is a damaged store (StoreDamagedError), and the tip stays', async () => {
     const [b1] = await extend(fx, 1);
     const e1 = fx.chain.header(b1!.hashHex) as HeaderEntry;
