@@ -86,7 +86,7 @@ export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, t
   if (!parsed.ok) return parsed.outcome;
   let prepared: { events: Record<string, unknown>[]; eventIds: string[] };
   try {
-    prepared = prepareDocument(parsed.value, { member: setup.member, maxEvents: setup.maxEventsPerTx });
+    prepared = prepareDocument(parsed.value, { member: setup.member, maxEvents: setup.maxEventsPerTx, allowQueryDocument: true });
   } catch (err) {
     if (err instanceof TraceError) return refused(err);
     throw err;

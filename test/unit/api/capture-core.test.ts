@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { epcisDocumentXml } from '../../../src/trace/epcis-xml-write.js';
+import type { JsonObject } from '../../../src/common/json.js';
 import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
 import { encodeTx, signTx, txId, verifyTxSignature } from '../../../src/chain/tx.js';
 import { toHex } from '../../../src/common/bytes.js';
@@ -55,6 +57,22 @@ describe('prepareCapture', () => {
     const dup = prepareCapture(doc([commissioning(1), commissioning(1)]), setup(), 0);
     expect(!dup.ok && dup.problem.status).toBe(400);
     expect(!dup.ok && dup.problem.code).toMatch(/DUPLICATE/);
+  });
+
+  it('the same events as an EPCISQueryDocument (JSON) and as EPCIS XML give the same event IDs', () => {
+    const events = [commissioning(1), commissioning(2)];
+    const plain = prepareCapture(doc(events), setup(), 0);
+    if (!plain.ok) throw new Error(plain.problem.detail);
+    const query = JSON.stringify({ ...JSON.parse(doc([])), type: 'EPCISQueryDocument', epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: events } } } });
+    const fromQuery = prepareCapture(query, setup(), 0);
+    expect(fromQuery.ok && fromQuery.eventIds).toEqual(plain.eventIds);
+    const xml = epcisDocumentXml(events as JsonObject[], '2024-01-01T00:00:00Z');
+    const fromXml = prepareCapture(new TextEncoder().encode(xml), setup(), 0, 'xml');
+    expect(fromXml.ok && fromXml.eventIds).toEqual(plain.eventIds);
+    const badXml = prepareCapture('<a><b></a>', setup(), 0, 'xml');
+    expect(!badXml.ok && badXml.problem.code).toBe('BAD_XML');
+    const notUtf8 = prepareCapture(new Uint8Array([0x3c, 0xff, 0xfe]), setup(), 0, 'xml');
+    expect(!notUtf8.ok && notUtf8.problem.code).toBe('BAD_ENCODING');
   });
 
   it('a role error is 403 naming the rule', () => {
