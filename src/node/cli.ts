@@ -189,7 +189,7 @@ export function buildProgram(): Command {
   clientOptions(
     program
       .command('verify-proof')
-      .description('check a saved /trace or /events/{id} answer (FILE or -) offline, and its blocks against the main chain of the node at --api')
+      .description('check a saved /trace or /events/{id}/proof answer (FILE or -) offline, and its blocks against the main chain of the node at --api')
       .argument('<file>'),
   ).action(async (file: string, flags: ClientFlags) => {
     process.exitCode = await verifyProofCommand(file, flags, process.stdout);

@@ -197,7 +197,11 @@ describe('HTTP API on a real node', () => {
   it('/events/:eventId returns each event with a proof an independent verifier accepts', async () => {
     expect(captured.size).toBeGreaterThan(0);
     for (const [eventId, where] of captured) {
-      const { status, body } = await getJson<EventEntry>(`/events/${encodeURIComponent(eventId)}`);
+      const { status, body } = await getJson<EventEntry>(`/events/${encodeURIComponent(eventId)}/proof`);
+      // The binding's answer for the same ID: a query document holding the event.
+      const doc = await getJson<{ type: string; epcisBody: { queryResults: { resultsBody: { eventList: Record<string, unknown>[] } } } }>(`/events/${encodeURIComponent(eventId)}`);
+      expect(doc.body.type).toBe('EPCISQueryDocument');
+      expect(doc.body.epcisBody.queryResults.resultsBody.eventList).toEqual([typeof body.event['eventID'] === 'string' ? body.event : { ...body.event, eventID: eventId }]);
       expect(status).toBe(200);
       expect(body.eventId).toBe(eventId);
       expect(body.txId).toBe(where.txId);
@@ -213,13 +217,13 @@ describe('HTTP API on a real node', () => {
     // Short form: the 64 hex digits alone.
     const [first] = captured.keys();
     const hex = /;([0-9a-f]{64})\?/.exec(first as string)?.[1] as string;
-    expect((await node.get(`/events/${hex}`)).status).toBe(200);
+    expect((await node.get(`/events/${hex}/proof`)).status).toBe(200);
   }, 120_000);
 
   it('/events?MATCH_anyEPC finds every captured event naming that EPC, and /trace lists it with a proof', async () => {
     const byEpc = new Map<string, Set<string>>();
     for (const eventId of captured.keys()) {
-      const { body } = await getJson<EventEntry>(`/events/${encodeURIComponent(eventId)}`);
+      const { body } = await getJson<EventEntry>(`/events/${encodeURIComponent(eventId)}/proof`);
       for (const epc of epcsOf(body.event)) {
         if (!/^urn:epc:id:(sgtin|sscc|giai|grai):/.test(epc)) continue;
         (byEpc.get(epc) ?? byEpc.set(epc, new Set()).get(epc))?.add(eventId);
@@ -405,7 +409,7 @@ describe('HTTP API on a real node', () => {
     expect(m).toMatch(/tracechain_rejects_total\{code="DUPLICATE_EVENT",source="api"\} [1-9]/);
     const spec = (await (await node.get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     expect(spec.openapi).toMatch(/^3\./);
-    for (const p of ['/capture', '/txs', '/txs/{id}', '/events', '/events/{eventId}', '/trace/{epc}', '/verify', '/01/{gtin}/21/{serial}', '/blocks/tip', '/blocks/{id}', '/health', '/metrics']) {
+    for (const p of ['/capture', '/txs', '/txs/{id}', '/events', '/events/{eventId}', '/events/{eventId}/proof', '/trace/{epc}', '/verify', '/01/{gtin}/21/{serial}', '/blocks/tip', '/blocks/{id}', '/health', '/metrics']) {
       expect(spec.paths[p], p).toBeDefined();
       for (const op of Object.values(spec.paths[p] ?? {})) expect(Object.keys(op.responses).length).toBeGreaterThan(0);
     }

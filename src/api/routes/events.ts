@@ -1,4 +1,7 @@
-/** GET /events/:eventId (one event with its proof) and GET /events?… (EPCIS 2.0 query, paged). */
+/**
+ * GET /events/:eventId (the event as the REST binding answers it), GET /events/:eventId/proof
+ * (the event with its block and merkle proof) and GET /events?… (EPCIS 2.0 query, paged).
+ */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SignedTx } from '../../chain/types.js';
 import type { JsonObject } from '../../common/json.js';
@@ -41,6 +44,19 @@ export function wantsXml(accept: string | undefined): boolean {
   return json < 0 || xml < json;
 }
 
+/** Events as an EPCISQueryDocument (SimpleEventQuery results): JSON-LD, or EPCIS 2.0 XML when asked. */
+function sendQueryDocument(accept: string | undefined, reply: FastifyReply, events: Record<string, unknown>[], now: number): FastifyReply {
+  const creationDate = new Date(now).toISOString();
+  if (wantsXml(accept)) return reply.type('application/xml; charset=utf-8').send(queryDocumentXml(events as JsonObject[], creationDate));
+  return sendJson(reply, {
+    '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
+    type: 'EPCISQueryDocument',
+    schemaVersion: '2.0',
+    creationDate,
+    epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: events } } },
+  });
+}
+
 /** Accept the full CBV 2.0 event ID, or its 64 hex digits alone. */
 export function normaliseEventId(raw: string): string {
   const id = /^[0-9a-f]{64}$/.test(raw) ? `ni:///sha-256;${raw}?ver=CBV2.0` : raw;
@@ -62,6 +78,25 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
 
   app.get<{ Params: { eventId: string } }>(
     '/events/:eventId',
+    {
+      schema: {
+        summary: 'One event by its CBV 2.0 event ID, as the REST binding answers it: an EPCISQueryDocument holding the event (EPCIS XML with Accept: application/xml)',
+        description: 'A pending event (in the mempool) is answered too. Its block and merkle proof: /events/{eventId}/proof.',
+        tags: ['query'],
+        params: { type: 'object', required: ['eventId'], properties: { eventId: { type: 'string', maxLength: 200 } } },
+        response: { 200: { $ref: 'EPCISQueryDocument#' }, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const eventId = normaliseEventId(req.params.eventId);
+      const entry = await provenance.eventById(eventId);
+      if (entry === undefined) throw new HttpProblem('EVENT_NOT_FOUND', `no event ${eventId} on the main chain or in the mempool`);
+      return sendQueryDocument(req.headers.accept, reply, [withEventId(entry.event, eventId)], (ctx.clock ?? Date.now)());
+    },
+  );
+
+  app.get<{ Params: { eventId: string } }>(
+    '/events/:eventId/proof',
     {
       schema: {
         summary: 'One event by its CBV 2.0 event ID, with block, confirmations and merkle proof',
@@ -142,18 +177,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
         url.searchParams.set('nextPageToken', page.nextPageToken);
         reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
       }
-      const creationDate = new Date((ctx.clock ?? Date.now)()).toISOString();
-      if (wantsXml(req.headers.accept)) {
-        const events = page.events.map((h) => withEventId(h.event, h.eventId));
-        return reply.type('application/xml; charset=utf-8').send(queryDocumentXml(events as JsonObject[], creationDate));
-      }
-      return sendJson(reply, {
-        '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
-        type: 'EPCISQueryDocument',
-        schemaVersion: '2.0',
-        creationDate,
-        epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: page.events.map((h) => withEventId(h.event, h.eventId)) } } },
-      });
+      return sendQueryDocument(req.headers.accept, reply, page.events.map((h) => withEventId(h.event, h.eventId)), (ctx.clock ?? Date.now)());
     },
   );
 }
