@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkProofIndependently, type IndependentProof } from '../helpers/independent-proof.js';
 import { describeMissing, findXmllint, inCI } from '../helpers/prerequisites.js';
+import { fetchSettled } from '../helpers/retry.js';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 
 const FAST = ['--block-interval', '200', '--workers', '1', '--log-level', 'info'];
@@ -48,7 +49,9 @@ async function post(path: string, body: string | Uint8Array, opts: { type?: stri
   const headers: Record<string, string> = { 'content-type': opts.type ?? 'application/ld+json' };
   const t = opts.token === undefined ? token : opts.token;
   if (t !== null) headers.authorization = `Bearer ${t}`;
-  return fetch(node.api + path, { method: 'POST', headers, body, signal: AbortSignal.timeout(20_000) });
+  // A node under load may shed a capture (503 + Retry-After, 429): that says nothing of the
+  // document, so it is asked again, as the other suites do (test/helpers/retry.ts).
+  return fetchSettled(node.api + path, { requestTimeoutMs: 20_000, init: { method: 'POST', headers, body } });
 }
 
 /**
