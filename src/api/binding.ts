@@ -17,9 +17,6 @@ export interface BindingLimits {
   vendorVersion: string;
 }
 
-/** The capture error behaviours this node implements (`proceed` is not: see docs/api.md). */
-export const CAPTURE_ERROR_BEHAVIOURS = ['rollback'] as const;
-
 /** Headers every answer carries. */
 export function versionHeaders(): Record<string, string> {
   return { 'GS1-EPCIS-Version': EPCIS_VERSION, 'GS1-CBV-Version': CBV_VERSION };
@@ -37,7 +34,8 @@ export function discoveryHeaders(limits: BindingLimits): Record<string, string> 
     'GS1-Extensions': '',
     'GS1-EPCIS-Capture-Limit': String(limits.captureLimit),
     'GS1-EPCIS-Capture-File-Size-Limit': String(limits.captureFileSizeLimit),
-    'GS1-Capture-Error-Behaviour': CAPTURE_ERROR_BEHAVIOURS.join(', '),
+    // `all`: the binding's word for a server that does both rollback and proceed.
+    'GS1-Capture-Error-Behaviour': 'all',
     'GS1-Vendor-Version': limits.vendorVersion,
   };
 }

@@ -36,6 +36,7 @@ export const API_PROBLEMS = {
   DUPLICATE_IN_DOCUMENT: { status: 400, title: 'Invalid EPCIS document' },
   OVERSIZE: { status: 413, title: 'Payload too large' },
   QUERY_PARAMETER: { status: 400, title: 'Bad query parameter' },
+  BAD_CAPTURE_BEHAVIOUR: { status: 400, title: 'Unsupported capture error behaviour' },
   BAD_EVENT_ID: { status: 400, title: 'Bad event ID' },
   BAD_BLOCK_ID: { status: 400, title: 'Bad block identifier' },
   NOT_A_MEMBER: { status: 400, title: 'Not a member' },

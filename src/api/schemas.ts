@@ -139,6 +139,18 @@ export const acceptedSchema = {
   properties: {
     txId: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     eventIds: { type: 'array', items: { type: 'string' }, description: 'CBV 2.0 event IDs, in document order' },
+    refused: {
+      type: 'array',
+      description: 'GS1-Capture-Error-Behaviour: proceed only: the events left out, by their index in the document, with every problem',
+      items: {
+        type: 'object',
+        required: ['index', 'errors'],
+        properties: {
+          index: { type: 'integer' },
+          errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } } } },
+        },
+      },
+    },
   },
 } as const;
 

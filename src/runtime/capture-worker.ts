@@ -43,7 +43,7 @@ invariant(port !== null, 'capture-worker must run in a worker thread');
 port.on('message', (req: CaptureRequest) => {
   let reply: CaptureReply;
   try {
-    reply = { id: req.id, outcome: prepareCapture(new Uint8Array(req.body), setup, req.time, req.format) };
+    reply = { id: req.id, outcome: prepareCapture(new Uint8Array(req.body), setup, req.time, req.format, req.mode) };
   } catch (err) {
     reply = { id: req.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }

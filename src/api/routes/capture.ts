@@ -8,7 +8,8 @@ import type {} from '@fastify/rate-limit';
 import { fromHex, utf8 } from '../../common/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
-import type { CaptureFormat } from '../capture-core.js';
+import type { CaptureFormat, CaptureMode } from '../capture-core.js';
+import { TxError } from '../../common/errors.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext } from '../context.js';
 import { clientKey, requireToken } from '../auth.js';
@@ -60,17 +61,48 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       if (ctx.signer === undefined || pool === undefined) {
         throw new HttpProblem('NO_SIGNER', 'this node has no member key to sign captures with');
       }
+      const behaviour = errorBehaviour(req.headers['gs1-capture-error-behaviour']);
       const body = req.body as Buffer;
-      const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), formatOf(req.headers['content-type']));
-      if (!outcome.ok) {
-        throw new RelayedProblem(outcome.problem);
+      const format = formatOf(req.headers['content-type']);
+      const exclude: string[] = [];
+      // rollback: one try. proceed: the events the chain already holds are left out and the rest
+      // prepared again (bounded: each round excludes at least one more event).
+      for (let round = 0; ; round++) {
+        const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), format, { behaviour, exclude });
+        if (!outcome.ok) {
+          throw new RelayedProblem(outcome.problem);
+        }
+        const tx = JSON.parse(outcome.tx) as SignedTx;
+        try {
+          // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
+          await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
+        } catch (err) {
+          const again = behaviour === 'proceed' && round < 3 ? duplicatesOf(err) : undefined;
+          if (again === undefined || again.length === 0) throw err;
+          exclude.push(...again);
+          continue;
+        }
+        reply.code(202).header('location', `/txs/${outcome.txId}`).header('gs1-capture-error-behaviour', behaviour);
+        return reply.send({ txId: outcome.txId, eventIds: outcome.eventIds, ...(outcome.refused !== undefined ? { refused: outcome.refused } : {}) });
       }
-      const tx = JSON.parse(outcome.tx) as SignedTx;
-      // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
-      await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
-      return reply.code(202).header('location', `/txs/${outcome.txId}`).send({ txId: outcome.txId, eventIds: outcome.eventIds });
     },
   );
+}
+
+/** The GS1-Capture-Error-Behaviour header: rollback (the default) or proceed. */
+function errorBehaviour(raw: string | string[] | undefined): CaptureMode['behaviour'] {
+  const v = (Array.isArray(raw) ? raw[0] : raw)?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'rollback') return 'rollback';
+  if (v === 'proceed') return 'proceed';
+  throw new HttpProblem('BAD_CAPTURE_BEHAVIOUR', `GS1-Capture-Error-Behaviour: ${v} is not served; give rollback (all or nothing, the default) or proceed (valid events captured, each refused one listed)`);
+}
+
+/** The event IDs a refused tx duplicates (a DUPLICATE_EVENT naming them), else undefined. */
+function duplicatesOf(err: unknown): string[] | undefined {
+  if (!(err instanceof TxError) || err.type.code !== 'DUPLICATE_EVENT') return undefined;
+  const t = err.type;
+  if ('duplicates' in t) return t.duplicates.map((d) => d.eventId);
+  return [t.eventId];
 }
 
 /**

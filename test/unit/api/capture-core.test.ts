@@ -75,6 +75,31 @@ describe('prepareCapture', () => {
     expect(!notUtf8.ok && notUtf8.problem.code).toBe('BAD_ENCODING');
   });
 
+  it('proceed: the valid events of a mixed document are captured, each refused one listed with its original index', () => {
+    const mixed = doc([commissioning(1), { ...commissioning(2), action: 'NOPE' }, commissioning(3), { ...commissioning(4), eventTime: 'soon' }, commissioning(1)]);
+    const rollback = prepareCapture(mixed, setup(), 0);
+    expect(rollback.ok).toBe(false);
+    const out = prepareCapture(mixed, setup(), 0, 'json', { behaviour: 'proceed' });
+    if (!out.ok) throw new Error(out.problem.detail);
+    const alone = prepareCapture(doc([commissioning(1), commissioning(3)]), setup(), 0);
+    if (!alone.ok) throw new Error(alone.problem.detail);
+    expect(out.eventIds).toEqual(alone.eventIds);
+    expect(out.refused?.map((r) => r.index)).toEqual([1, 3, 4]);
+    expect(out.refused?.[0]?.errors[0]?.path).toMatch(/^\/epcisBody\/eventList\/1/);
+    expect(out.refused?.[1]?.errors[0]?.path).toMatch(/^\/epcisBody\/eventList\/3/);
+    expect(out.refused?.[2]?.errors[0]?.code).toMatch(/^DUPLICATE_/);
+    // Events the chain already holds are left out when named.
+    const again = prepareCapture(mixed, setup(), 0, 'json', { behaviour: 'proceed', exclude: [alone.eventIds[0] as string] });
+    expect(again.ok && again.eventIds).toEqual([alone.eventIds[1]]);
+    expect(again.ok && again.refused?.find((r) => r.index === 0)?.errors[0]?.code).toBe('DUPLICATE_EVENT');
+    // Nothing valid: refused whole, every problem listed.
+    const none = prepareCapture(doc([{ ...commissioning(2), action: 'NOPE' }]), setup(), 0, 'json', { behaviour: 'proceed' });
+    expect(!none.ok && none.problem.status).toBe(400);
+    // A problem of the document itself refuses it whole.
+    const broken = prepareCapture(JSON.stringify({ type: 'EPCISDocument' }), setup(), 0, 'json', { behaviour: 'proceed' });
+    expect(broken.ok).toBe(false);
+  });
+
   it('a role error is 403 naming the rule', () => {
     const out = prepareCapture(doc([commissioning(1)]), setup('pharmacy'), 0);
     expect(out.ok).toBe(false);

@@ -61,6 +61,7 @@ describe('one table code → status and title, one problem type base', () => {
     DUPLICATE_IN_DOCUMENT: [400, 'Invalid EPCIS document'],
     OVERSIZE: [413, 'Payload too large'],
     QUERY_PARAMETER: [400, 'Bad query parameter'],
+    BAD_CAPTURE_BEHAVIOUR: [400, 'Unsupported capture error behaviour'],
     BAD_EVENT_ID: [400, 'Bad event ID'],
     BAD_BLOCK_ID: [400, 'Bad block identifier'],
     NOT_A_MEMBER: [400, 'Not a member'],
