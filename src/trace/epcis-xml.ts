@@ -129,7 +129,14 @@ function parseTree(text: string): XNode {
   if (doctype !== null) throw new XmlSyntaxError('a DOCTYPE with an internal subset (entity declarations) is refused');
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) throw new XmlSyntaxError(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
-  const top = parser.parse(text) as Ordered[];
+  let top: Ordered[];
+  try {
+    top = parser.parse(text) as Ordered[];
+  } catch (err) {
+    // What the validator lets through and the parser still refuses (e.g. nesting deeper than its
+    // limit) is the document's fault too.
+    throw new XmlSyntaxError(err instanceof Error ? err.message : String(err));
+  }
   const roots = top.filter((n) => elementName(n) !== undefined);
   if (roots.length !== 1) throw new XmlSyntaxError('the document must have exactly one root element');
   return resolve(roots[0] as Ordered, new Map([['xml', XML_NS]]), '');

@@ -81,6 +81,11 @@ describe('epcisXmlToJson', () => {
     expect(syntaxError(() => epcisXmlToJson(xmlDoc(OBJECT_EVENT).replace('</action>', '</actionx>')))).toMatch(/line 1, column \d+/);
   });
 
+  it('refuses nesting deeper than the parser allows as a syntax error, not a failure of the node', () => {
+    const deep = OBJECT_EVENT.replace('</ObjectEvent>', `<ex:a xmlns:ex="https://ns.example.com/epcis/">${'<ex:a>'.repeat(200)}x${'</ex:a>'.repeat(200)}</ex:a></ObjectEvent>`);
+    expect(syntaxError(() => epcisXmlToJson(xmlDoc(deep)))).toMatch(/nest/i);
+  });
+
   it('refuses a DOCTYPE with an internal subset (no entity expansion)', () => {
     const bomb = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>' + xmlDoc(OBJECT_EVENT).slice('<?xml version="1.0"?>'.length);
     expect(syntaxError(() => epcisXmlToJson(bomb))).toMatch(/DOCTYPE/);
