@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVING_NODE_OPTIONS } from '../src/node/gc-tuning.js';
 
 /** bin/tracechain.js of this checkout (from bench/ or dist/bench/). */
 export function binPath(): string {
@@ -31,7 +32,7 @@ export interface BenchNode {
 export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<BenchNode> {
   // TRACECHAIN_BENCH_NODE_FLAGS: extra Node flags for the node under test (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const flags = (process.env.TRACECHAIN_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
-  const proc = spawn(process.execPath, [...flags, binPath(), 'start', '--api', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, ...flags, binPath(), 'start', '--api', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   return new Promise((resolve, reject) => {
     let buf = '';

@@ -18,7 +18,7 @@ import { verifyProofCommand } from './commands/verify-proof.js';
 import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
-import { tuneGcForServing } from './gc-tuning.js';
+import { missingServingOptions, tuneGcForServing } from './gc-tuning.js';
 import { watchParent } from './parent-watch.js';
 
 function intArg(name: string, min: number, max: number) {
@@ -59,6 +59,8 @@ async function startCommand(flags: StartFlags): Promise<number> {
   if (flags.pretty !== undefined) config.log.pretty = flags.pretty;
   if (flags.blockInterval !== undefined) config.dev.blockIntervalMs = flags.blockInterval;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const missing = missingServingOptions();
+  if (missing.length > 0) logger.info({ missing }, 'started without the serving node options (a larger young generation for /trace tail latency; docs/deploy.md)');
   const node = new TracechainNode(config, { logger });
   // Watched from before start-up: a parent that dies while the node starts stops it right after.
   let parentGone = false;

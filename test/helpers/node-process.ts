@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchSettled } from './retry.js';
+import { SERVING_NODE_OPTIONS } from '../../src/node/gc-tuning.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/tracechain.js', import.meta.url));
 
@@ -57,7 +58,7 @@ export function runCli(args: string[], opts: { timeoutMs?: number; input?: strin
 /** Start `tracechain start` and wait until its API is listening. */
 export async function startNode(args: string[], opts: { dataDir?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<NodeProc> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const proc = spawn(process.execPath, [BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...args], {
+  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });

@@ -23,6 +23,7 @@ import type { Genesis, Member, Role } from '../../chain/types.js';
 import { DataDir, FILES } from '../data-dir.js';
 import { makeGenesis } from '../dev-consortium.js';
 import { initMember, SetupError } from './init.js';
+import { SERVING_NODE_OPTIONS } from '../gc-tuning.js';
 
 export const DEVNET_ROLES: readonly Role[] = ['manufacturer', 'wholesaler', 'pharmacy', 'hospital', 'regulator'];
 export const DEFAULT_PREFIXES = ['0614141', '4012345', '9521234'];
@@ -154,7 +155,7 @@ export async function devnetCommand(opts: DevnetOptions, out: NodeJS.WritableStr
     const log = openSync(join(n.dir, 'node.log'), 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, args, { stdio: ['ignore', log, log, 'ipc'] });
+      child = spawn(process.execPath, [...SERVING_NODE_OPTIONS, ...args], { stdio: ['ignore', log, log, 'ipc'] });
     } finally {
       closeSync(log);
     }
