@@ -154,6 +154,14 @@ export const acceptedSchema = {
   },
 } as const;
 
+/** The REST binding's collections (top-level resources, event types, sub-resources). */
+export const collectionSchema = {
+  $id: 'Collection',
+  type: 'object',
+  required: ['@context', 'type', 'member'],
+  properties: { '@context': {}, type: { type: 'string', enum: ['Collection'] }, member: { type: 'array', items: { type: 'string' } } },
+} as const;
+
 export const queryDocumentSchema = {
   $id: 'EPCISQueryDocument',
   type: 'object',
@@ -184,7 +192,7 @@ export const queryDocumentSchema = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema];
+export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema, collectionSchema];
 
 /** Problem-details responses for the given statuses (OpenAPI and serialisation). */
 export function problems(...statuses: number[]): Record<string, { $ref: string }> {

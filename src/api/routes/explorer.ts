@@ -87,7 +87,7 @@ function send(req: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyRe
  * others (queries, eventTypes, epcs, bizSteps, bizLocations, readPoints, dispositions) are not
  * served yet (docs/api.md), so they are not listed.
  */
-export const TOP_LEVEL_RESOURCES = { '@context': 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', type: 'Collection', member: ['capture', 'events'] };
+export const TOP_LEVEL_RESOURCES = { '@context': 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', type: 'Collection', member: ['capture', 'events', 'eventTypes'] };
 
 /** Whether Accept names a JSON type before HTML (a browser names text/html first; no Accept is the page). */
 export function prefersJson(accept: string | undefined): boolean {
