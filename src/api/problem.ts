@@ -228,7 +228,7 @@ const BINDING_TYPE_BY_STATUS: Readonly<Record<number, string>> = {
   400: 'ValidationException',
   401: 'SecurityException',
   403: 'SecurityException',
-  404: 'NoSuchResourceException',
+  404: 'NoSuchNameException',
   406: 'NotAcceptableException',
   409: 'ResourceAlreadyExistsException',
   413: 'CaptureLimitExceededException',

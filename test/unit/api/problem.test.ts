@@ -44,7 +44,7 @@ function expectedType(code: string, status: number): string {
     400: 'epcisException:ValidationException',
     401: 'epcisException:SecurityException',
     403: 'epcisException:SecurityException',
-    404: 'epcisException:NoSuchResourceException',
+    404: 'epcisException:NoSuchNameException',
     409: 'epcisException:ResourceAlreadyExistsException',
     413: 'epcisException:CaptureLimitExceededException',
   };
