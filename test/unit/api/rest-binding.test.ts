@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,9 @@ interface OpenApi {
 }
 
 const api = JSON.parse(readFileSync(OPENAPI, 'utf8')) as OpenApi;
+// ajv-formats is CommonJS: its function is the default export or the module itself.
+type AddFormats = (a: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema({ ...api, $id: 'binding' });
@@ -96,7 +99,7 @@ beforeAll(async () => {
   app = await buildApi(
     // The event-loop check off (0): the test's own work (mining a block, compiling schemas) blocks
     // the loop, and a sample window without a loop turn reads as pressure (503).
-    { host: '127.0.0.1', port: 0, captureWorkers: 0, maxEventLoopDelayMs: 0 },
+    { host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024, requestTimeoutMs: 5_000, captureWorkers: 0, maxEventLoopDelayMs: 0 },
     {
       chain: fx.chain,
       status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false },
