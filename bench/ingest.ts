@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { benchTrace } from './trace.js';
+import { loopbackCert } from './x509.js';
 import { epcisDocumentXml } from '../src/trace/epcis-xml-write.js';
 import type { JsonObject } from '../src/common/json.js';
 import { HttpClient, percentile, round, startBenchNode, type BenchNode } from './support.js';
@@ -40,14 +41,18 @@ export interface IngestOptions {
   captureWorkers: number;
   /** Run the node with its tx log (false: the benchmark-only comparison without durable 202s). */
   txLog: boolean;
+  /** Also run every phase against a node serving HTTPS (a fresh self-signed certificate), after the plain HTTP run. */
+  https: boolean;
   /** How the documents are posted: JSON-LD, or EPCIS 2.0 XML (application/xml). */
   format: 'json' | 'xml';
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1, txLog: true, format: 'json' };
+export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1, txLog: true, https: false, format: 'json' };
 
 export interface IngestPhase {
+  /** How the clients reached the node. */
+  transport: 'http' | 'https';
   eventsPerDocument: number;
   clients: number;
   seconds: number;
@@ -194,8 +199,8 @@ async function txLogCounts(http: HttpClient): Promise<{ appends: number; fsyncs:
   return { appends: read('tracechain_txlog_appends'), fsyncs: read('tracechain_txlog_fsyncs') };
 }
 
-async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void): Promise<IngestPhase> {
-  const http = new HttpClient(node.api, opts.clients + 2);
+async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void, ca?: string): Promise<IngestPhase> {
+  const http = new HttpClient(node.api, opts.clients + 2, ca);
   const pending = new Map<string, Pending>();
   const latencies: number[] = [];
   let committedEvents = 0;
@@ -250,6 +255,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
   latencies.sort((a, b) => a - b);
   const commitSpan = (lastCommit - t0) / 1000;
   return {
+    transport: node.api.startsWith('https:') ? 'https' : 'http',
     eventsPerDocument: eventsPerDoc,
     clients: opts.clients,
     seconds: round(postedFor, 2),
@@ -272,7 +278,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
 export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise<IngestReport> {
   const opts: IngestOptions = { ...DEFAULT_INGEST, ...partial };
   const cores = (await import('node:os')).availableParallelism();
-  const totalMs = opts.phases.length * opts.seconds * 1000 + 3000;
+  const totalMs = (opts.https ? 2 : 1) * opts.phases.length * opts.seconds * 1000 + 3000;
   let done = 0;
   const progress = (): void => opts.onProgress?.(Math.min(totalMs, (done += 250)), totalMs);
   // The limits, measured first while the machine is quiet.
@@ -283,31 +289,49 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
   done += 3000;
   progress();
 
+  const phases: IngestPhase[] = [];
+  for (const transport of opts.https ? (['http', 'https'] as const) : (['http'] as const)) {
+    phases.push(...(await runTransport(opts, transport, progress)));
+  }
+  return {
+    phases,
+    ed25519VerifiesPerSecond,
+    validateHashEventsPerSecond: trace.eventsPerSecond,
+    captureJsonEventsPerSecond: captureJson.eventsPerSecond,
+    captureXmlEventsPerSecond: captureXml.eventsPerSecond,
+    format: opts.format,
+    blockIntervalMs: opts.blockIntervalMs,
+    miningWorkers: opts.workers,
+    captureWorkers: opts.captureWorkers,
+    txLog: opts.txLog,
+    cores,
+  };
+}
+
+/** One fresh dev node (plain HTTP, or HTTPS with a new self-signed certificate) and every phase against it. */
+async function runTransport(opts: IngestOptions, transport: 'http' | 'https', progress: () => void): Promise<IngestPhase[]> {
   const dir = await mkdtemp(join(tmpdir(), 'tracechain-bench-ingest-'));
   const config = join(dir, 'config.json');
   await writeFile(
     config,
     JSON.stringify({ api: { rateLimit: { writeMax: 10_000_000, readMax: 10_000_000, timeWindowMs: 10_000 }, captureWorkers: opts.captureWorkers }, txLog: { enabled: opts.txLog }, mempool: { maxTxs: 200_000, maxBytes: 512 * 1024 * 1024 } }),
   );
-  const node = await startBenchNode(['--data', join(dir, 'data'), '--workers', String(opts.workers), '--block-interval', String(opts.blockIntervalMs), '--config', config]);
+  const tlsArgs: string[] = [];
+  let ca: string | undefined;
+  if (transport === 'https') {
+    const cert = loopbackCert();
+    await writeFile(join(dir, 'api.crt'), cert.certPem);
+    await writeFile(join(dir, 'api.key'), cert.keyPem, { mode: 0o600 });
+    tlsArgs.push('--tls-cert', join(dir, 'api.crt'), '--tls-key', join(dir, 'api.key'));
+    ca = cert.certPem;
+  }
+  const node = await startBenchNode(['--data', join(dir, 'data'), '--workers', String(opts.workers), '--block-interval', String(opts.blockIntervalMs), '--config', config, ...tlsArgs]);
   try {
     const token = (await (await import('node:fs/promises')).readFile(join(dir, 'data', 'api-token'), 'utf8')).trim();
     const source = new DocumentSource(Math.floor(Math.random() * 9000) + 1000);
     const phases: IngestPhase[] = [];
-    for (const n of opts.phases) phases.push(await runPhase(node, token, source, n, opts, progress));
-    return {
-      phases,
-      ed25519VerifiesPerSecond,
-      validateHashEventsPerSecond: trace.eventsPerSecond,
-      captureJsonEventsPerSecond: captureJson.eventsPerSecond,
-      captureXmlEventsPerSecond: captureXml.eventsPerSecond,
-      format: opts.format,
-      blockIntervalMs: opts.blockIntervalMs,
-      miningWorkers: opts.workers,
-      captureWorkers: opts.captureWorkers,
-      txLog: opts.txLog,
-      cores,
-    };
+    for (const n of opts.phases) phases.push(await runPhase(node, token, source, n, opts, progress, ca));
+    return phases;
   } finally {
     await node.stop();
     await rm(dir, { recursive: true, force: true });
@@ -316,9 +340,9 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
 
 export function formatIngestTable(r: IngestReport): string {
   const rows = [
-    ['events/doc', 'clients', 'docs', 'accepted ev/s', 'committed ev/s', 'while posting', 'p50 ms', 'p99 ms', 'refused', 'errors', 'blocks'],
+    ['transport', 'events/doc', 'clients', 'docs', 'accepted ev/s', 'committed ev/s', 'while posting', 'p50 ms', 'p99 ms', 'refused', 'errors', 'blocks'],
     ...r.phases.map((p) =>
-      [p.eventsPerDocument, p.clients, p.documents, p.acceptedEventsPerSecond, p.committedEventsPerSecond, p.committedDuringPostingEventsPerSecond, p.latencyP50Ms, p.latencyP99Ms, p.refused, p.errors, p.blocks].map(String),
+      [p.transport, p.eventsPerDocument, p.clients, p.documents, p.acceptedEventsPerSecond, p.committedEventsPerSecond, p.committedDuringPostingEventsPerSecond, p.latencyP50Ms, p.latencyP99Ms, p.refused, p.errors, p.blocks].map(String),
     ),
   ];
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVING_NODE_OPTIONS } from '../src/node/gc-tuning.js';
@@ -119,19 +120,27 @@ export class HttpClient {
   private readonly agent: Agent;
   private readonly host: string;
   private readonly port: number;
+  private readonly send: typeof request;
 
-  constructor(base: string, maxSockets: number) {
+  /** `ca`: the PEM certificate(s) to trust when `base` is https:// (keep-alive TLS sessions, as a real client would). */
+  constructor(base: string, maxSockets: number, ca?: string) {
     const u = new URL(base);
     this.host = u.hostname;
     this.port = Number(u.port);
-    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    if (u.protocol === 'https:') {
+      this.agent = new HttpsAgent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ...(ca !== undefined ? { ca } : {}) });
+      this.send = httpsRequest;
+    } else {
+      this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+      this.send = request;
+    }
   }
 
   request(method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const h: Record<string, string | number> = { ...headers };
       if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
-      const req = request({ host: this.host, port: this.port, method, path, headers: h, agent: this.agent }, (res) => {
+      const req = this.send({ host: this.host, port: this.port, method, path, headers: h, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));

@@ -1,15 +1,60 @@
 /**
- * Bearer-token authentication. Write routes always need a token; read routes only when the node
- * is configured so (`requireTokenForReads`). A missing or malformed Authorization header is 401
- * (with WWW-Authenticate); a well-formed token the node does not accept is 403. Checked in
- * onRequest, before the body is read, so an unauthenticated client cannot make the node parse
- * (or buffer) a large body.
+ * Authentication and scopes: the one onRequest hook that enforces every route's declared access
+ * (`config: { scope }`, api/scopes.ts). A route that declares none is treated as `admin` (closed
+ * by default) and reported by the server at start-up; the route × scope test fails on it.
+ *
+ * - `public` routes (health, the explorer page) never look at credentials.
+ * - `read` and `verify` routes are open while `requireTokenForReads` is off (a token sent there
+ *   is not looked at); otherwise, like every other scope, they need a token holding the scope.
+ * - No credentials: 401 UNAUTHENTICATED. An unknown, expired, revoked or rotated-out token: 401
+ *   naming the reason. A token without the scope: 403 MISSING_SCOPE naming the scope.
+ *
+ * Checked in onRequest, before the body is read, so an unauthenticated client cannot make the
+ * node parse (or buffer) a large body. A verified client certificate (mTLS) bound to a token
+ * counts as that token when no bearer token is sent.
  */
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { ApiContext } from './context.js';
 import { HttpProblem } from './problem.js';
+import { grants, OPEN_READ_SCOPES, type RouteAccess, type Scope } from './scopes.js';
+import type { AuthOutcome } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What the route needs (api/scopes.ts); undeclared routes are treated as `admin`. */
+    scope?: RouteAccess;
+  }
+  interface FastifyRequest {
+    /** The authenticated client, once the access hook has run (undefined: anonymous). */
+    principal?: Principal;
+  }
+}
+
+export interface Principal {
+  name: string;
+  scopes: Scope[];
+  via: 'bearer' | 'cert';
+}
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * Declare the scope of routes a third-party plugin registers (they take no route options of
+ * ours): call in the plugin's encapsulating scope before registering it.
+ */
+export function declarePluginScope(app: FastifyInstance, scope: RouteAccess): void {
+  app.addHook('onRoute', (route) => {
+    route.config ??= {};
+    route.config.scope ??= scope;
+  });
+}
+
+/** The scope a route needs as declared (undeclared: `admin`). */
+export function routeAccess(req: FastifyRequest): RouteAccess {
+  return req.routeOptions.config?.scope ?? 'admin';
+}
 
 /** The presented bearer token, or undefined when the header is absent; throws 401 when malformed. */
 export function bearerToken(req: FastifyRequest): string | undefined {
@@ -20,37 +65,76 @@ export function bearerToken(req: FastifyRequest): string | undefined {
   return m[1] as string;
 }
 
-export function checkBearer(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply): void {
-  const token = bearerToken(req);
-  if (token === undefined) {
-    reply.header('www-authenticate', 'Bearer realm="tracechain"');
-    throw new HttpProblem('UNAUTHENTICATED', 'this route needs an API token: send "Authorization: Bearer <token>"');
-  }
-  if (!ctx.checkToken(token)) {
-    throw new HttpProblem('BAD_TOKEN', 'the API token is not accepted by this node');
+function refused(outcome: Exclude<AuthOutcome, { ok: true }>): HttpProblem {
+  switch (outcome.reason) {
+    case 'unknown':
+      return new HttpProblem('BAD_TOKEN', 'the API token is not accepted by this node');
+    case 'expired':
+      return new HttpProblem('TOKEN_EXPIRED', `the API token ${outcome.name} expired at ${new Date(outcome.at).toISOString()}`, { token: outcome.name, reason: 'expired' });
+    case 'revoked':
+      return new HttpProblem('TOKEN_REVOKED', `the API token ${outcome.name} was revoked at ${new Date(outcome.at).toISOString()}`, { token: outcome.name, reason: 'revoked' });
+    case 'rotated':
+      return new HttpProblem('TOKEN_REVOKED', `this secret of the API token ${outcome.name} was rotated out at ${new Date(outcome.at).toISOString()}; use the new one`, {
+        token: outcome.name,
+        reason: 'rotated',
+      });
   }
 }
 
-/** onRequest hook for routes that always need the token. */
-export function requireToken(ctx: ApiContext): onRequestHookHandler {
+/** SHA-256 of the verified client certificate of a TLS request (undefined: none, or not verified). */
+export function clientCertSha256(req: FastifyRequest): string | undefined {
+  const socket = req.raw.socket as Partial<TLSSocket>;
+  if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cert = socket.getPeerCertificate();
+  if (cert === null || cert.raw === undefined) return undefined;
+  return createHash('sha256').update(cert.raw).digest('hex');
+}
+
+/** Who the request is (bearer token first, then a client certificate); throws 401 on a refused credential. */
+export function identify(ctx: ApiContext, req: FastifyRequest): Principal | undefined {
+  const token = bearerToken(req);
+  if (token !== undefined) {
+    const outcome = ctx.authenticate(token);
+    if (!outcome.ok) throw refused(outcome);
+    return { name: outcome.name, scopes: outcome.scopes, via: 'bearer' };
+  }
+  if (ctx.authenticateCert === undefined) return undefined;
+  const cert = clientCertSha256(req);
+  if (cert === undefined) return undefined;
+  const outcome = ctx.authenticateCert(cert);
+  if (!outcome.ok) {
+    if (outcome.reason === 'unknown') return undefined;
+    throw refused(outcome);
+  }
+  return { name: outcome.name, scopes: outcome.scopes, via: 'cert' };
+}
+
+/** The root onRequest hook: every route's declared access, enforced. */
+export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolean }): onRequestHookHandler {
   return async (req, reply) => {
-    checkBearer(ctx, req, reply);
+    if (req.is404) return;
+    const access = routeAccess(req);
+    if (access === 'public') return;
+    const open = !opts.requireTokenForReads && OPEN_READ_SCOPES.includes(access);
+    if (open) return;
+    const who = identify(ctx, req);
+    if (who === undefined) {
+      reply.header('www-authenticate', 'Bearer realm="tracechain"');
+      throw new HttpProblem('UNAUTHENTICATED', `this route needs an API token with the ${access} scope: send "Authorization: Bearer <token>"`, { scope: access });
+    }
+    req.principal = who;
+    if (!grants(who.scopes, access)) {
+      throw new HttpProblem('MISSING_SCOPE', `the API token ${who.name} lacks the ${access} scope this route needs (it holds: ${who.scopes.join(', ')})`, { scope: access });
+    }
   };
 }
 
 /**
- * Root onRequest hook: when reads are configured to need the token, every GET/HEAD route does,
- * except those marked `config: { public: true }` (/health). Write routes check it themselves.
+ * A key identifying the client for rate limits: the authenticated token's name (so a rotation or
+ * a client certificate keeps the same budget), else the presented token's prefix, else the IP.
  */
-export function readAccess(ctx: ApiContext, required: boolean): onRequestHookHandler {
-  return async (req, reply) => {
-    if (!required || (req.method !== 'GET' && req.method !== 'HEAD') || req.routeOptions.config.public === true) return;
-    checkBearer(ctx, req, reply);
-  };
-}
-
-/** A key identifying the client for rate limits: the token's prefix when one is sent, else the IP. */
 export function clientKey(req: FastifyRequest): string {
+  if (req.principal !== undefined) return `n:${req.principal.name}`;
   const h = req.headers.authorization;
   if (h !== undefined) {
     const m = BEARER.exec(h);

@@ -62,6 +62,7 @@ export function addOptionsRoutes(app: FastifyInstance, methods: Map<string, Set<
   for (const [url, set] of [...methods]) {
     if (set.has('OPTIONS')) continue;
     const allow = ['OPTIONS', ...[...set].sort()].join(', ');
-    app.options(url, { schema: { hide: true } }, async (_req, reply) => reply.code(204).headers({ ...headers, allow }).send());
+    // Discovery reads like any read: open unless reads need a token (api.requireTokenForReads).
+    app.options(url, { config: { scope: 'read' }, schema: { hide: true } }, async (_req, reply) => reply.code(204).headers({ ...headers, allow }).send());
   }
 }

@@ -4,6 +4,7 @@ import type { Member } from '../chain/types.js';
 import type { NodeMetrics } from './metrics.js';
 import type { StorageHealth } from '../storage/write-guard.js';
 import type { PeerInfo } from '../p2p/peer-info.js';
+import type { AuthOutcome } from './tokens.js';
 
 export interface NodeStatus {
   peers(): number;
@@ -22,8 +23,12 @@ export interface NodeStatus {
 export interface ApiContext {
   chain: Chain;
   status: NodeStatus;
-  /** Accepts a presented bearer token. */
-  checkToken(token: string): boolean;
+  /** Who a presented bearer secret is and what it may do, or why it is refused (api/tokens.ts). */
+  authenticate(secret: string): AuthOutcome;
+  /** Who a verified client certificate (SHA-256 of its DER, hex) is (mTLS); absent: certificates name nobody. */
+  authenticateCert?(sha256: string): AuthOutcome;
+  /** The audit log of write requests (GET /audit reads it); absent: writes are not recorded. */
+  audit?: AuditSink;
   /** This node's member and signing key: POST /capture signs its tx with them. Absent: capture answers 503. */
   signer?: CaptureSigner;
   /** Prometheus metrics (GET /metrics); when absent the API makes its own. */
@@ -58,4 +63,44 @@ export interface NetworkView {
   setBlocked(peerIds: string[]): void;
   banned(): { peerId: string; until: number }[];
   isMember(peerId: string): boolean;
+}
+
+/** One audited write request. */
+export interface AuditEntry {
+  /** Position in the log (1, 2, …; never reused): the paging cursor. */
+  seq: number;
+  /** ISO 8601 time the answer was sent. */
+  time: string;
+  /** Token name (null: none or refused). */
+  token: string | null;
+  /** How the client proved it: bearer token, client certificate, or nothing. */
+  via: 'bearer' | 'cert' | 'none';
+  remote: string;
+  method: string;
+  /** The route pattern (`/admin/partition`) and the path asked for. */
+  route: string;
+  path: string;
+  status: number;
+  /** The problem code of a refusal. */
+  code?: string;
+  /** What the request changed: the capture's tx ID, the partition's block list, … */
+  txId?: string;
+  change?: Record<string, unknown>;
+  location?: string;
+}
+
+export interface AuditQuery {
+  token?: string;
+  /** Entries at or after this time (ms since the epoch). */
+  since?: number;
+  /** Entries after this seq (the `next` of the previous page). */
+  after?: number;
+  limit: number;
+}
+
+/** The audit log as the API sees it; node/ wires storage's file log to it. */
+export interface AuditSink {
+  /** Append (in the kernel's page cache when it resolves: the answer is sent after it). */
+  append(entry: Omit<AuditEntry, 'seq'>): Promise<void>;
+  read(q: AuditQuery): Promise<{ entries: AuditEntry[]; next: number | null }>;
 }

@@ -4,6 +4,7 @@
  * from the same object, so the two cannot drift.
  */
 import { DEFAULT_QUERY_LIMITS } from './query.js';
+import type { CorsOptions } from './cors.js';
 
 export interface ApiOptions {
   host: string;
@@ -32,6 +33,17 @@ export interface ApiOptions {
   traceBytesBudget?: number;
   /** Most events one /events page examines. */
   queryScanBudget?: number;
+  /**
+   * HTTPS: PEM files of the server certificate (chain) and key; both empty: plain HTTP. With
+   * clientCa, clients may present a certificate signed by it (mTLS); a token bound to that
+   * certificate (`token create --cert`) then needs no bearer secret. Reloaded on SIGHUP and when
+   * the files change.
+   */
+  tls?: { cert: string; key: string; clientCa: string };
+  /** Cross-origin browsers: allowed origins (reads), and whether they may write (docs/security.md). */
+  cors?: CorsOptions;
+  /** The audit log of write requests (DATA/audit): rotated at maxFileMiB, maxFiles rotated files kept. */
+  audit?: { enabled: boolean; maxFileMiB: number; maxFiles: number };
 }
 
 export type ResolvedApiOptions = Required<ApiOptions>;
@@ -53,6 +65,9 @@ export const DEFAULT_API_OPTIONS: ResolvedApiOptions = {
   maxTraceEvents: 1_000,
   traceBytesBudget: 32 * 1024 * 1024,
   queryScanBudget: DEFAULT_QUERY_LIMITS.scanBudget,
+  tls: { cert: '', key: '', clientCa: '' },
+  cors: { origins: [], writes: false },
+  audit: { enabled: true, maxFileMiB: 16, maxFiles: 100 },
 };
 
 export function resolveApiOptions(opts: ApiOptions): ResolvedApiOptions {

@@ -43,7 +43,12 @@ export const API_PROBLEMS = {
   // Who asks.
   BAD_AUTHORIZATION: { status: 401, title: 'Authentication required' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
-  BAD_TOKEN: { status: 403, title: 'Forbidden' },
+  BAD_TOKEN: { status: 401, title: 'Authentication required' },
+  TOKEN_EXPIRED: { status: 401, title: 'Authentication required' },
+  TOKEN_REVOKED: { status: 401, title: 'Authentication required' },
+  MISSING_SCOPE: { status: 403, title: 'Forbidden' },
+  CORS_REFUSED: { status: 403, title: 'Forbidden' },
+  AUDIT_UNAVAILABLE: { status: 409, title: 'No audit log' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   // What is asked for.
   NOT_FOUND: { status: 404, title: 'Not found' },

@@ -11,7 +11,12 @@ import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import type { ApiContext } from './context.js';
 import { HttpProblem, problemSchema, sendProblem } from './problem.js';
-import { readAccess } from './auth.js';
+import { accessHook } from './auth.js';
+import { corsHook } from './cors.js';
+import { registerAuditTrail } from './audit-trail.js';
+import { auditRoutes } from './routes/audit.js';
+import { httpsOptions, loadTls, tlsEnabled } from './tls.js';
+import { OPEN_READ_SCOPES, type RouteAccess } from './scopes.js';
 import { blockRoutes, blockSchema } from './routes/blocks.js';
 import { healthRoutes, healthSchema } from './routes/health.js';
 import { captureRoutes, txRoutes, type WriteRouteDeps } from './routes/capture.js';
@@ -37,9 +42,18 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** @fastify/under-pressure per-route handler; returning nothing lets the request through. */
     pressureHandler?: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void;
-    /** Open even when reads need the token (health). */
-    public?: boolean;
   }
+  interface FastifyInstance {
+    /** Every registered route with its declared access (undefined: none declared, treated as admin). */
+    accessTable: readonly RouteEntry[];
+  }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  /** Read when asked: a plugin's routes get their scope from declarePluginScope after this hook ran. */
+  readonly declared: RouteAccess | undefined;
 }
 
 export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -50,7 +64,13 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     const { status } = ctx;
     metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.() });
   }
+  // Slow clients: on Node 20 a requestTimeout set after the server is built (as fastify does)
+  // is never enforced, and timeouts are checked only every 30 s. Give both to the constructor
+  // (fastify passes `http` to http.createServer only: over TLS they go with the https options).
+  const serverTimeouts = { requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(opts.requestTimeoutMs / 2))) };
+  const https = tlsEnabled(opts.tls) ? { ...httpsOptions(loadTls(opts.tls)), ...serverTimeouts } : undefined;
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
@@ -64,19 +84,52 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     onConstructorPoisoning: 'error',
     // Router-level refusals (a malformed %-escape, an over-long parameter) are problem documents too.
     frameworkErrors: (err, req, reply) => sendProblem(reply, req, err, (p) => metrics.reject(p.code ?? `HTTP_${p.status}`, 'api')),
-    // Slow clients: on Node 20 a requestTimeout set after the server is built (as fastify does)
-    // is never enforced, and timeouts are checked only every 30 s. Give both to the constructor.
-    http: { requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(opts.requestTimeoutMs / 2))) },
+    ...(https ? {} : { http: serverTimeouts }),
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
-  const routes = watchRoutes(app);
+  const resources = watchRoutes(app);
   app.addSchema(problemSchema);
   app.addSchema(blockSchema);
   app.addSchema(healthSchema);
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
   app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err, (p) => metrics.reject(p.code ?? `HTTP_${p.status}`, 'api')));
   app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new HttpProblem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
-  app.addHook('onRequest', readAccess(ctx, opts.requireTokenForReads));
+  // Every route declares its access (config.scope): shown in the OpenAPI document; a route that
+  // declares none is closed (admin) and named here, and the route × scope test fails on it.
+  const table: RouteEntry[] = [];
+  const routes: { method: string; url: string; config: { scope?: RouteAccess }; schema: Record<string, unknown> }[] = [];
+  app.decorate('accessTable', table);
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ??= {});
+    const schema = (route.schema ??= {}) as Record<string, unknown>;
+    for (const method of [route.method].flat()) {
+      table.push({ method, url: route.url, get declared() { return config.scope; } });
+      routes.push({ method, url: route.url, config, schema });
+    }
+  });
+  app.addHook('onReady', async () => {
+    const undeclared: string[] = [];
+    for (const r of routes) {
+      if (r.config.scope === undefined && r.method !== 'HEAD') undeclared.push(`${r.method} ${r.url}`);
+      const access: RouteAccess = r.config.scope ?? 'admin';
+      if (r.schema['x-scope'] !== undefined) continue;
+      r.schema['x-scope'] = access;
+      if (access === 'public') continue;
+      r.schema.security = OPEN_READ_SCOPES.includes(access) && !opts.requireTokenForReads ? [{}, { bearer: [] }] : [{ bearer: [] }];
+      const note = `Needs a token with the \`${access}\` scope${OPEN_READ_SCOPES.includes(access) ? ' when api.requireTokenForReads is on (open otherwise)' : ''}.`;
+      r.schema.description = typeof r.schema.description === 'string' ? `${r.schema.description}\n\n${note}` : note;
+    }
+    if (undeclared.length > 0) app.log.error({ routes: undeclared }, 'routes without a declared scope are closed to all but admin tokens: declare config.scope');
+  });
+  app.addHook('onRequest', corsHook(opts.cors));
+  app.addHook('onRequest', accessHook(ctx, { requireTokenForReads: opts.requireTokenForReads }));
+  if (ctx.audit !== undefined) {
+    const failed = metrics.reject.bind(metrics);
+    registerAuditTrail(app, ctx.audit, (err) => {
+      failed('AUDIT_WRITE_FAILED', 'api');
+      app.log.error({ err: err.message }, 'audit record not written');
+    });
+  }
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
@@ -90,7 +143,15 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
         description:
           'Capture GS1 EPCIS 2.0 events onto a permissioned proof-of-work chain, and answer provenance questions with proofs anyone can check. Errors are RFC 9457 problem details.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The node API token (DATA/api-token)' } } },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API token (tracechain token create; the dev node\'s all-scopes token is DATA/api-token). Each operation names the scope it needs in x-scope: read, capture, subscribe, verify or admin.',
+          },
+        },
+      },
       tags: [
         { name: 'capture', description: 'Write routes (bearer token)' },
         { name: 'provenance', description: 'Events and txs with merkle proofs' },
@@ -160,7 +221,8 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => docsRoutes(scope));
   await app.register(async (scope) => peerRoutes(scope, ctx));
   await app.register(async (scope) => adminRoutes(scope, ctx));
+  await app.register(async (scope) => auditRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
-  addOptionsRoutes(app, routes, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
+  addOptionsRoutes(app, resources, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
   return app;
 }

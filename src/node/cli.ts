@@ -19,6 +19,7 @@ import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
 import { missingServingOptions, tuneGcForServing } from './gc-tuning.js';
+import { tokenCommand, TokenCommandError, type TokenFlags } from './commands/token.js';
 import { watchParent } from './parent-watch.js';
 
 function intArg(name: string, min: number, max: number) {
@@ -42,6 +43,9 @@ interface StartFlags {
   pretty?: boolean;
   blockInterval?: number;
   exitWithParent?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 async function startCommand(flags: StartFlags): Promise<number> {
@@ -58,6 +62,11 @@ async function startCommand(flags: StartFlags): Promise<number> {
   if (flags.logLevel) config.log.level = flags.logLevel;
   if (flags.pretty !== undefined) config.log.pretty = flags.pretty;
   if (flags.blockInterval !== undefined) config.dev.blockIntervalMs = flags.blockInterval;
+  if (flags.tlsCert !== undefined) config.api.tls.cert = resolve(flags.tlsCert);
+  if (flags.tlsKey !== undefined) config.api.tls.key = resolve(flags.tlsKey);
+  if (flags.tlsClientCa !== undefined) config.api.tls.clientCa = resolve(flags.tlsClientCa);
+  if ((config.api.tls.cert === '') !== (config.api.tls.key === '')) throw new ConfigError('--tls-cert and --tls-key go together');
+  if (config.api.tls.clientCa !== '' && config.api.tls.cert === '') throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key (mTLS is on top of HTTPS)');
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const missing = missingServingOptions();
   if (missing.length > 0) logger.info({ missing }, 'started without the serving node options (a larger young generation for /trace tail latency; docs/deploy.md)');
@@ -72,7 +81,7 @@ async function startCommand(flags: StartFlags): Promise<number> {
       })
     : () => undefined;
   await node.start();
-  const onHup = (): void => void node.reloadTokens('SIGHUP');
+  const onHup = (): void => node.reload('SIGHUP');
   process.on('SIGHUP', onHup);
   await new Promise<void>((res) => {
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -113,6 +122,9 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--pretty', 'human-readable logs instead of JSON lines')
     .option('--block-interval <ms>', 'target block interval of a newly created dev consortium', intArg('--block-interval', 100, 3_600_000))
+    .option('--tls-cert <pem>', 'serve the API over HTTPS with this certificate (chain) file; reloaded on SIGHUP and when it changes')
+    .option('--tls-key <pem>', 'the private key of --tls-cert')
+    .option('--tls-client-ca <pem>', 'accept client certificates signed by this CA (mTLS); bind one to a token with token create --cert')
     .option('--exit-with-parent', 'stop when the process that started this node is gone (for supervisors such as `tracechain devnet`)')
     .action(async (flags: StartFlags) => {
       process.exitCode = await startCommand(flags);
@@ -164,6 +176,7 @@ export function buildProgram(): Command {
       .option('--token <token>', 'API token (default: --token-file, $TRACECHAIN_TOKEN, or DATA/api-token with --data)')
       .option('--token-file <file>', 'file holding the API token')
       .option('--data <dir>', "a node's data directory (its api-token is used)")
+      .option('--ca <pem>', 'trust this CA (or self-signed) certificate for an https:// node (default $TRACECHAIN_CA)')
       .option('--json', 'print the JSON answer');
 
   clientOptions(
@@ -218,10 +231,41 @@ export function buildProgram(): Command {
       if (v !== 'json' && v !== 'xml') throw new InvalidArgumentError('--format takes json or xml');
       return v;
     })
+    .option('--https', 'ingest: run the phases over HTTPS too (a fresh self-signed certificate), beside plain HTTP in the same run')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);
     });
+
+  const tokenCmd = program.command('token').description("the node's API tokens (named, scoped; the node keeps only hashes): create, list, revoke, rotate");
+  const tokenActions = [
+    { name: 'create', args: '<name>', description: 'create a token for a client; prints its secret once' },
+    { name: 'list', args: '', description: 'every token: name, scopes, status, created, expiry, last use' },
+    { name: 'revoke', args: '<name>', description: "revoke a token: refused from the node's next request on" },
+    { name: 'rotate', args: '<name>', description: 'give a token a new secret; the old one works for the grace period' },
+  ] as const;
+  for (const a of tokenActions) {
+    const cmd = tokenCmd.command(a.name).description(a.description).option('--data <dir>', "the node's data directory", './data').option('--json', 'print JSON');
+    if (a.args !== '') cmd.argument(a.args);
+    if (a.name === 'create') {
+      cmd
+        .requiredOption('--scope <scopes>', 'comma-separated: read, capture, subscribe, verify, admin')
+        .option('--expires <duration>', 'expire after this long (90d, 12h, 30m)')
+        .option('--cert <pem>', 'bind a client certificate (mTLS): presenting it acts as this token');
+    }
+    if (a.name === 'rotate') cmd.option('--grace <duration>', 'how long the old secret keeps working', '24h');
+    cmd.action(async (...args: unknown[]) => {
+      const flags = (a.args !== '' ? args[1] : args[0]) as TokenFlags;
+      const name = a.args !== '' ? (args[0] as string) : undefined;
+      try {
+        process.exitCode = await tokenCommand(a.name, { ...flags, data: resolve(flags.data), ...(name !== undefined ? { name } : {}) }, process.stdout);
+      } catch (err) {
+        if (!(err instanceof TokenCommandError) && !(err instanceof Error)) throw err;
+        process.stderr.write(`tracechain token ${a.name}: ${err.message}\n`);
+        process.exitCode = err instanceof TokenCommandError ? 2 : 1;
+      }
+    });
+  }
 
   program
     .command('init')

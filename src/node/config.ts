@@ -195,6 +195,13 @@ export function checkConfigValues(c: NodeConfig): string[] {
   int('api.maxTraceEvents', c.api.maxTraceEvents, 1);
   int('api.traceBytesBudget', c.api.traceBytesBudget, 1);
   int('api.queryScanBudget', c.api.queryScanBudget, 1);
+  if ((c.api.tls.cert === '') !== (c.api.tls.key === '')) problems.push('api.tls: cert and key go together (both PEM files, or neither)');
+  if (c.api.tls.clientCa !== '' && c.api.tls.cert === '') problems.push('api.tls.clientCa: client certificates need HTTPS (api.tls.cert and api.tls.key)');
+  c.api.cors.origins.forEach((o, i) => {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) problems.push(`api.cors.origins[${i}]: "${o}" is not an origin (https://host[:port], or *)`);
+  });
+  int('api.audit.maxFileMiB', c.api.audit.maxFileMiB, 1, 4096);
+  int('api.audit.maxFiles', c.api.audit.maxFiles, 1, 100_000);
   for (const [name, list] of [
     ['p2p.listen', c.p2p.listen],
     ['p2p.bootstrap', c.p2p.bootstrap],
@@ -290,6 +297,10 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
     example: 'true',
     apply: (c, v) => (c.api.requireTokenForReads = envBool('TRACECHAIN_REQUIRE_TOKEN_FOR_READS', v)),
   },
+  { name: 'TRACECHAIN_TLS_CERT', option: 'api.tls.cert', example: '/etc/tracechain/api.crt', apply: (c, v) => (c.api.tls.cert = v) },
+  { name: 'TRACECHAIN_TLS_KEY', option: 'api.tls.key', example: '/etc/tracechain/api.key', apply: (c, v) => (c.api.tls.key = v) },
+  { name: 'TRACECHAIN_TLS_CLIENT_CA', option: 'api.tls.clientCa', example: '/etc/tracechain/clients-ca.crt', apply: (c, v) => (c.api.tls.clientCa = v) },
+  { name: 'TRACECHAIN_CORS_ORIGINS', option: 'api.cors.origins', example: 'https://dashboard.example', apply: (c, v) => (c.api.cors.origins = envList(v)) },
   {
     name: 'TRACECHAIN_LOG_LEVEL',
     option: 'log.level',

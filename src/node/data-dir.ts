@@ -19,6 +19,12 @@ export const FILES = {
   peerKey: 'peer.key',
   apiToken: 'api-token',
   apiTokenHashes: 'api-tokens.sha256',
+  /** Named, scoped API tokens (hashes): `tracechain token ...` writes it, the node reads it. */
+  tokens: 'tokens.json',
+  /** Last use of each token, written by the node. */
+  tokensUsed: 'tokens-used.json',
+  /** The audit log of write requests (rotated files). */
+  audit: 'audit',
   chain: 'chain',
   /** Pending txs saved at a graceful stop by releases before the tx log: imported once at start, then deleted. */
   mempool: 'mempool.dat',

@@ -21,7 +21,12 @@ import { importLegacyMempool } from './legacy-mempool.js';
 import { buildApi } from '../api/server.js';
 import type { ApiContext } from '../api/context.js';
 import { NodeMetrics } from '../api/metrics.js';
-import { DataDir, FILES, peerIdOf, tokenMatches } from './data-dir.js';
+import type { Server as TlsServer } from 'node:tls';
+import { DataDir, FILES, peerIdOf } from './data-dir.js';
+import { TokenService } from './token-service.js';
+import { FileAuditLog } from '../storage/audit-log.js';
+import { reloadTls, tlsEnabled } from '../api/tls.js';
+import type { AuditEntry, AuditSink } from '../api/context.js';
 import { devGenesis } from './dev-consortium.js';
 import { MinerService, type BlockMiner } from './miner-service.js';
 import { networkView, startNetwork, type NetworkService } from './network.js';
@@ -53,9 +58,9 @@ export class TracechainNode {
   private api: FastifyInstance | undefined;
   private metrics: NodeMetrics | undefined;
   private futureTimer: NodeJS.Timeout | undefined;
-  private tokenHashes: string[] = [];
-  private tokenFile: string | undefined;
-  private tokenDir: DataDir | undefined;
+  private tokens: TokenService | undefined;
+  private auditLog: FileAuditLog | undefined;
+  private tlsWatched: string[] = [];
   private apiAddress = '';
   private readonly log: Logger;
   private info: Omit<NodeInfo, 'api'> | undefined;
@@ -107,13 +112,17 @@ export class TracechainNode {
     const registry = MemberRegistry.fromGenesis(genesis);
     const member = registry.get(memberId);
     if (!member) throw new Error(`member key ${memberId} is not a member of consortium "${genesis.name}"`);
-    if (!(await dir.exists(FILES.apiToken)) && (await dir.readTokenHashes()).length === 0) await dir.createApiToken();
-    this.tokenHashes = await dir.readTokenHashes();
-    // Revocation takes effect without a restart: the hash file is re-read when it changes
-    // (polled every second) and on SIGHUP (cli.ts calls reloadTokens()).
-    this.tokenFile = dir.file(FILES.apiTokenHashes);
-    this.tokenDir = dir;
-    watchFile(this.tokenFile, { interval: 1_000, persistent: false }, () => void this.reloadTokens('file changed'));
+    if (!(await dir.exists(FILES.apiToken)) && (await dir.readTokenHashes()).length === 0 && !(await dir.exists(FILES.tokens))) await dir.createApiToken();
+    // Revocation takes effect without a restart: the token files are checked for a change at
+    // every authenticated request (node/token-service.ts), and re-read on SIGHUP too.
+    this.tokens = new TokenService({ flushMs: 5_000 }, { dir, clock, logger });
+    this.tokens.start();
+    const tokens = this.tokens;
+    if (this.config.api.audit.enabled) {
+      const mib = 1024 * 1024;
+      this.auditLog = await FileAuditLog.open({ dir: dir.file(FILES.audit), maxFileBytes: this.config.api.audit.maxFileMiB * mib, maxFiles: this.config.api.audit.maxFiles, maxQueue: 100_000, syncMs: 1_000 });
+    }
+    const auditLog = this.auditLog;
     const chainId = genesisBlock(genesis).hashHex;
 
     this.store = await LevelChainStore.open(dir.file(FILES.chain), { logger });
@@ -187,7 +196,9 @@ export class TracechainNode {
         networked: () => network !== undefined,
         storage: () => guard.health(),
       },
-      checkToken: (token) => tokenMatches(token, this.tokenHashes),
+      authenticate: (secret) => tokens.authenticate(secret),
+      authenticateCert: (sha256) => tokens.authenticateCert(sha256),
+      ...(auditLog ? { audit: auditSink(auditLog) } : {}),
     };
     if (txLog && this.verifier) {
       await replayTxLog(txLog, chain, this.verifier, txLogLog);
@@ -205,34 +216,52 @@ export class TracechainNode {
     await importLegacyMempool(dir.file(FILES.mempool), chain, this.log);
     this.api = await buildApi(this.config.api, ctx, logger);
     this.apiAddress = await this.api.listen({ host: this.config.api.host, port: this.config.api.port });
+    if (tlsEnabled(this.config.api.tls)) {
+      // A renewed certificate is picked up when its files change (polled every second) and on SIGHUP.
+      const { cert, key, clientCa } = this.config.api.tls;
+      this.tlsWatched = [cert, key, ...(clientCa !== '' ? [clientCa] : [])];
+      for (const f of this.tlsWatched) watchFile(f, { interval: 1_000, persistent: false }, () => this.reloadTls('file changed'));
+    }
     this.minerService?.start();
     this.info = { name: member.name, role: member.role, memberId, peerId: await peerIdOf(peerKey), chainId, data: dir.path };
     this.log.info({ api: this.apiAddress, chainId, height: chain.tip.height, mining: !!this.minerService, p2p: network?.addresses() ?? [] }, 'node started');
     return { ...this.info, api: this.apiAddress };
   }
 
-  /** Re-read DATA/api-tokens.sha256 (a deleted line revokes its token at once). */
-  async reloadTokens(reason = 'SIGHUP'): Promise<number> {
-    if (!this.tokenDir) return 0;
+  /** Re-read the token files (they are also re-read at the first request after they change). */
+  reloadTokens(reason = 'SIGHUP'): number {
+    return this.tokens?.reload(reason) ?? 0;
+  }
+
+  /** Put the TLS files into the running server; a failed reload keeps the previous certificate. */
+  reloadTls(reason = 'SIGHUP'): boolean {
+    const tls = this.config.api.tls;
+    if (!this.api || !tlsEnabled(tls)) return false;
     try {
-      const next = await this.tokenDir.readTokenHashes();
-      const revoked = this.tokenHashes.filter((h) => !next.includes(h)).length;
-      this.tokenHashes = next;
-      this.log.info({ reason, tokens: next.length, revoked }, 'API tokens reloaded');
-      return next.length;
+      reloadTls(this.api.server as unknown as TlsServer, tls);
+      this.log.info({ reason, cert: tls.cert }, 'TLS certificate reloaded');
+      return true;
     } catch (err) {
-      this.log.error({ err, reason }, 'API tokens not reloaded: the hash file could not be read');
-      return this.tokenHashes.length;
+      this.log.error({ reason, err: (err as Error).message }, 'TLS certificate not reloaded; the previous one stays in use');
+      return false;
     }
+  }
+
+  /** SIGHUP: tokens and the TLS certificate. */
+  reload(reason = 'SIGHUP'): void {
+    this.reloadTokens(reason);
+    this.reloadTls(reason);
   }
 
   /** Stop in reverse order of start: miner, API, timers, chain writes, store. */
   async stop(): Promise<void> {
-    if (this.tokenFile) unwatchFile(this.tokenFile);
+    for (const f of this.tlsWatched) unwatchFile(f);
     this.writeGuard?.stop();
     await this.minerService?.stop();
     await this.miner?.close();
     await this.api?.close();
+    await this.auditLog?.close();
+    await this.tokens?.stop();
     await this.network?.stop();
     this.metrics?.close();
     if (this.futureTimer) clearInterval(this.futureTimer);
@@ -244,6 +273,17 @@ export class TracechainNode {
     await this.store?.close();
     this.log.info('node stopped');
   }
+}
+
+/** The file audit log as the API's sink. */
+function auditSink(log: FileAuditLog): AuditSink {
+  return {
+    append: (entry) => log.append(entry),
+    read: async (q) => {
+      const page = await log.read(q);
+      return { entries: page.entries as unknown as AuditEntry[], next: page.next };
+    },
+  };
 }
 
 export type { KeyPair };

@@ -117,3 +117,25 @@ export function fuzzCorpus(seed: number, size = 1200): FuzzCase[] {
   while (out.length < size) pick(gens)();
   return out;
 }
+
+/** Kinds whose mutation can leave a valid document (then 202 with a tx ID is right). */
+export const MAY_BE_VALID = new Set(['byte-mutated-json', 'poisoned-field', 'content-type', 'proto-pollution']);
+
+/**
+ * Judge one answer to a corpus case: undefined when acceptable (a 200 read, a 202 for a
+ * mutation that stayed valid, or a 4xx/503 RFC 9457 problem document), else what is wrong.
+ * Shared by the HTTP (reliability-http) and HTTPS (https) runs of the corpus.
+ */
+export function judgeFuzzAnswer(c: FuzzCase, status: number, contentType: string, text: string): { ok: true; accepted: boolean } | { ok: false; why: string } {
+  if (c.method === 'GET' && status === 200) return { ok: true, accepted: false };
+  if (status === 202 && MAY_BE_VALID.has(c.kind) && /"txId":"[0-9a-f]{64}"/.test(text)) return { ok: true, accepted: true };
+  let problem: { type?: unknown; title?: unknown; status?: unknown; detail?: unknown } = {};
+  try {
+    problem = JSON.parse(text) as typeof problem;
+  } catch {
+    // judged below
+  }
+  const isProblem = contentType.startsWith('application/problem+json') && typeof problem.type === 'string' && typeof problem.title === 'string' && problem.status === status && typeof problem.detail === 'string';
+  if (((status >= 400 && status < 500) || status === 503) && isProblem) return { ok: true, accepted: false };
+  return { ok: false, why: `${c.kind} ${c.method} ${c.path.slice(0, 80)} [${c.contentType ?? '-'}] → ${status} ${contentType} ${text.slice(0, 160)}` };
+}

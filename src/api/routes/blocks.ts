@@ -51,7 +51,7 @@ export function blockJson(ctx: ApiContext, block: Block, mainChain: boolean): Re
 }
 
 export async function blockRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  app.get('/blocks/tip', { schema: { summary: 'The main chain tip', tags: ['blocks'], response: { 200: { $ref: 'Block#' } } } }, async () => {
+  app.get('/blocks/tip', { config: { scope: 'read' }, schema: { summary: 'The main chain tip', tags: ['blocks'], response: { 200: { $ref: 'Block#' } } } }, async () => {
     const block = await ctx.chain.getBlock(ctx.chain.tip.hash);
     if (!block) throw storeDamaged('the tip block is not in the store');
     return blockJson(ctx, block, true);
@@ -60,6 +60,7 @@ export async function blockRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   app.get<{ Params: { id: string } }>(
     '/blocks/:id',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'A block by hash (64 hex) or main-chain height',
         tags: ['blocks'],

@@ -1,7 +1,7 @@
 /**
  * Write routes: POST /capture (an EPCIS 2.0 document; the node validates it, signs one tx with
  * its member key and admits it) and POST /txs (a tx signed elsewhere, fully verified), plus
- * GET /txs/:id. Both writes need the bearer token and are rate limited per client.
+ * GET /txs/:id. Both writes need a token with the capture scope and are rate limited per client.
  */
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type {} from '@fastify/rate-limit';
@@ -12,7 +12,7 @@ import type { CaptureFormat, CaptureMode } from '../capture-core.js';
 import { TxError } from '../../common/errors.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext } from '../context.js';
-import { clientKey, requireToken } from '../auth.js';
+import { clientKey } from '../auth.js';
 import { HttpProblem, RelayedProblem, storeUnwritable } from '../problem.js';
 import type { Provenance } from '../provenance.js';
 import { problems } from '../schemas.js';
@@ -44,8 +44,8 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
   app.post(
     '/capture',
     {
-      onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
-      config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
+      onRequest: refuseWhileUnwritable(ctx),
+      config: { scope: 'capture', rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
         summary: 'Capture an EPCIS 2.0 document (JSON, JSON-LD or XML): one signed tx carrying all its events',
         description:
@@ -82,6 +82,7 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
           exclude.push(...again);
           continue;
         }
+        req.auditChange = { txId: outcome.txId, events: outcome.eventIds.length };
         reply.code(202).header('location', `/txs/${outcome.txId}`).header('gs1-capture-error-behaviour', behaviour);
         return reply.send({ txId: outcome.txId, eventIds: outcome.eventIds, ...(outcome.refused !== undefined ? { refused: outcome.refused } : {}) });
       }
@@ -123,8 +124,8 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
   app.post<{ Body: unknown }>(
     '/txs',
     {
-      onRequest: [requireToken(ctx), refuseWhileUnwritable(ctx)],
-      config: { rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
+      onRequest: refuseWhileUnwritable(ctx),
+      config: { scope: 'capture', rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
         summary: 'Submit a tx signed elsewhere (by a member key); fully verified like a gossiped tx; 202 once fsynced in the tx log',
         tags: ['capture'],
@@ -136,6 +137,7 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
     async (req, reply) => {
       const tx = checkTxShape(req.body, ctx.chain.limits);
       const { txId } = await ctx.chain.submitTx(tx, { origin: 'local' });
+      req.auditChange = { txId, events: tx.eventIds.length };
       return reply.code(202).header('location', `/txs/${txId}`).send({ txId, eventIds: tx.eventIds });
     },
   );
@@ -143,6 +145,7 @@ export async function txRoutes(app: FastifyInstance, deps: WriteRouteDeps): Prom
   app.get<{ Params: { id: string } }>(
     '/txs/:id',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'A tx by ID, with its block, confirmations and merkle proof (pending: block null)',
         tags: ['provenance'],

@@ -1,12 +1,13 @@
 /** GET /openapi.json (OpenAPI 3, generated from the route schemas) and the docs page at /docs. */
 import type { FastifyInstance } from 'fastify';
 import swaggerUi from '@fastify/swagger-ui';
+import { declarePluginScope } from '../auth.js';
 
 export async function docsRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/openapi.json',
     {
-      config: { rateLimit: false },
+      config: { scope: 'read', rateLimit: false },
       schema: {
         summary: 'This API as an OpenAPI 3 document',
         tags: ['node'],
@@ -15,5 +16,8 @@ export async function docsRoutes(app: FastifyInstance): Promise<void> {
     },
     async () => app.swagger(),
   );
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  await app.register(async (ui) => {
+    declarePluginScope(ui, 'read');
+    await ui.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  });
 }

@@ -128,6 +128,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Params: { eventId: string } }>(
     '/events/:eventId',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'One event by its CBV 2.0 event ID, as the REST binding answers it: an EPCISQueryDocument holding the event (EPCIS XML with Accept: application/xml)',
         description: 'A pending event (in the mempool) is answered too. Its block and merkle proof: /events/{eventId}/proof.',
@@ -147,6 +148,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Params: { eventId: string } }>(
     '/events/:eventId/proof',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'One event by its CBV 2.0 event ID, with block, confirmations and merkle proof',
         description: 'A pending event (in the mempool) has block null, confirmations 0 and proof null.',
@@ -166,6 +168,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Querystring: RawQuery }>(
     '/events',
     {
+      config: { scope: 'read' },
       schema: {
         summary: 'EPCIS 2.0 event query (subset), in chain order, paged; JSON-LD, or EPCIS 2.0 XML with Accept: application/xml',
         description:
@@ -207,7 +210,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   // sub-resources (`events`) and its events (the query with that parameter, ANDed with the others
   // given). The lists of values in the store (/epcs, /bizSteps, …) need indexes not built yet;
   // /eventTypes is the fixed list of EPCIS 2.0 event types.
-  app.get('/eventTypes', { schema: { summary: 'The EPCIS event types (binding)', tags: ['query'], response: { 200: { $ref: 'Collection#' } } } }, async (_req, reply) =>
+  app.get('/eventTypes', { config: { scope: 'read' }, schema: { summary: 'The EPCIS event types (binding)', tags: ['query'], response: { 200: { $ref: 'Collection#' } } } }, async (_req, reply) =>
     sendJson(reply, collection([...EVENT_TYPES])),
   );
   for (const [resource, param] of RESOURCE_PARAMS) {
@@ -216,7 +219,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     };
     app.get<{ Params: { value: string } }>(
       `/${resource}/:value`,
-      { schema: { summary: `The sub-resources of one of /${resource} (binding)`, tags: ['query'], params: { type: 'object', required: ['value'], properties: { value: { type: 'string', maxLength: 2048 } } }, response: { 200: { $ref: 'Collection#' }, ...problems(400, 401, 403, 404) } } },
+      { config: { scope: 'read' }, schema: { summary: `The sub-resources of one of /${resource} (binding)`, tags: ['query'], params: { type: 'object', required: ['value'], properties: { value: { type: 'string', maxLength: 2048 } } }, response: { 200: { $ref: 'Collection#' }, ...problems(400, 401, 403, 404) } } },
       async (req, reply) => {
         known(req.params.value);
         return sendJson(reply, collection(['events']));
@@ -225,6 +228,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     app.get<{ Params: { value: string }; Querystring: RawQuery }>(
       `/${resource}/:value/events`,
       {
+        config: { scope: 'read' },
         schema: {
           summary: `Events of one of /${resource}: GET /events?${param}=… (binding)`,
           tags: ['query'],

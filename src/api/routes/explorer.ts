@@ -103,7 +103,7 @@ export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts
   const dir = opts.dir ?? explorerDir();
   const assets = dir !== undefined ? loadAssets(dir) : new Map<string, Asset>();
   if (dir === undefined) app.log.warn('explorer assets not found (assets/explorer); GET / answers 404');
-  const common = { config: { public: true }, schema: { hide: true } };
+  const common = { config: { scope: 'public' as const }, schema: { hide: true } };
 
   app.get('/', common, async (req, reply) => {
     if (prefersJson(req.headers.accept)) return reply.type('application/json; charset=utf-8').send(JSON.stringify(TOP_LEVEL_RESOURCES));
@@ -127,5 +127,5 @@ export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts
     self: ctx.signer !== undefined ? { id: ctx.signer.member.id, name: ctx.signer.member.name, role: ctx.signer.member.role } : null,
     members: chain.genesis.members.map((m) => ({ id: m.id, name: m.name, role: m.role, canSeal: m.canSeal, gs1CompanyPrefixes: m.gs1CompanyPrefixes })),
   });
-  app.get('/explorer/consortium.json', { schema: { hide: true } }, async (_req, reply) => reply.header('cache-control', 'no-cache').type('application/json; charset=utf-8').send(consortium));
+  app.get('/explorer/consortium.json', { config: { scope: 'read' }, schema: { hide: true } }, async (_req, reply) => reply.header('cache-control', 'no-cache').type('application/json; charset=utf-8').send(consortium));
 }

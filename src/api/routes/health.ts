@@ -6,7 +6,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.get(
     '/health',
     {
-      config: { rateLimit: false, public: true, pressureHandler: () => undefined },
+      config: { scope: 'public', rateLimit: false, pressureHandler: () => undefined },
       schema: {
         summary: 'Readiness: store open and writable and, on a network, peers and synced',
         tags: ['node'],

@@ -6,7 +6,7 @@ export async function metricsRoutes(app: FastifyInstance, metrics: NodeMetrics):
   app.get(
     '/metrics',
     {
-      config: { rateLimit: false, pressureHandler: () => undefined },
+      config: { scope: 'read', rateLimit: false, pressureHandler: () => undefined },
       schema: {
         summary: 'Prometheus metrics: height, chainwork, mempool, peers, imports, rejects, reorgs, hash rate, API latency',
         tags: ['node'],

@@ -40,7 +40,7 @@ export async function peerRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   app.addSchema(peersSchema);
   app.get(
     '/peers',
-    { schema: { summary: 'Connected consortium members (peer ID, member, role, latency, tip) and sync progress', tags: ['node'], response: { 200: { $ref: 'Peers#' } } } },
+    { config: { scope: 'read' }, schema: { summary: 'Connected consortium members (peer ID, member, role, latency, tip) and sync progress', tags: ['node'], response: { 200: { $ref: 'Peers#' } } } },
     async () => {
       const net = ctx.network;
       const height = ctx.chain.tip.height;

@@ -193,13 +193,13 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
 
   app.get<{ Params: { epc: string }; Querystring: { limit?: number; nextPageToken?: string } }>(
     '/trace/:epc',
-    { schema: { ...traceSchema, params: { type: 'object', required: ['epc'], properties: { epc: { type: 'string', maxLength: 1024 } } } } },
+    { config: { scope: 'read' }, schema: { ...traceSchema, params: { type: 'object', required: ['epc'], properties: { epc: { type: 'string', maxLength: 1024 } } } } },
     async (req, reply) => send(reply, await trace(req.params.epc, req.query)),
   );
   // A Digital Link need not be URL-encoded: /trace/https://id.gs1.org/01/…/21/…
   app.get<{ Params: { '*': string }; Querystring: { limit?: number; nextPageToken?: string } }>(
     '/trace/*',
-    { schema: { ...traceSchema, summary: `${traceSchema.summary} (unencoded Digital Link in the path)`, params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } },
+    { config: { scope: 'read' }, schema: { ...traceSchema, summary: `${traceSchema.summary} (unencoded Digital Link in the path)`, params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } },
     async (req, reply) => send(reply, await trace(req.params['*'], req.query)),
   );
 
@@ -207,6 +207,7 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Querystring: { id: string } }>(
     '/verify',
     {
+      config: { scope: 'verify' },
       schema: {
         summary: 'Is this pack genuine and usable? Status, manufacturer, lot, expiry, custodian, alerts',
         description: 'status ∈ active, in_transit, dispensed, decommissioned, recalled, destroyed, suspect, unknown (never seen on this chain: 200 with status unknown).',
@@ -221,6 +222,7 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   app.get<{ Params: { gtin: string; serial: string } }>(
     '/01/:gtin/21/:serial',
     {
+      config: { scope: 'verify' },
       schema: {
         summary: 'GS1 Digital Link resolver: the status of the serialised item (as /verify)',
         tags: ['verify'],

@@ -4,6 +4,7 @@
  * errors, and a timeout on every request.
  */
 import { readFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 
 export const DEFAULT_API = 'http://127.0.0.1:8080';
@@ -15,6 +16,8 @@ export interface ClientFlags {
   data?: string;
   json?: boolean;
   timeout?: number;
+  /** PEM file of the CA (or the self-signed certificate) to trust for an https:// node ($TRACECHAIN_CA). */
+  ca?: string;
 }
 
 export interface Problem {
@@ -75,10 +78,41 @@ export class ApiClient {
     readonly base: string,
     private readonly token?: string,
     private readonly timeoutMs = 30_000,
+    /** Trusted CA certificates (PEM) for https:// (absent: the system's). */
+    private readonly ca?: Buffer,
   ) {}
 
   static async fromFlags(flags: ClientFlags): Promise<ApiClient> {
-    return new ApiClient(apiBase(flags.api), await resolveToken(flags), flags.timeout ?? 30_000);
+    const caFile = flags.ca ?? (process.env.TRACECHAIN_CA || undefined);
+    let ca: Buffer | undefined;
+    if (caFile !== undefined) {
+      try {
+        ca = await readFile(caFile);
+      } catch (err) {
+        throw new Error(`cannot read the CA certificate ${caFile}: ${(err as Error).message}`);
+      }
+    }
+    return new ApiClient(apiBase(flags.api), await resolveToken(flags), flags.timeout ?? 30_000, ca);
+  }
+
+  /** One request over node:https trusting `ca` (fetch cannot be given a CA without a dispatcher). */
+  private viaHttps(method: string, url: string, headers: Record<string, string>, body: string | Uint8Array | undefined, ca: Buffer): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, { method, headers, ca, timeout: this.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          resolve(new Response(res.statusCode === 204 || res.statusCode === 304 ? null : Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: h }));
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err) => reject(Object.assign(new Error(err.message), { cause: err })));
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
   }
 
   async request<T>(method: string, path: string, body?: { data: string | Uint8Array; contentType: string }): Promise<{ status: number; headers: Headers; json: T }> {
@@ -87,7 +121,10 @@ export class ApiClient {
     if (body !== undefined) headers['content-type'] = body.contentType;
     let res: Response;
     try {
-      res = await fetch(this.base + path, { method, headers, body: body?.data, signal: AbortSignal.timeout(this.timeoutMs) });
+      res =
+        this.ca !== undefined && this.base.startsWith('https:')
+          ? await this.viaHttps(method, this.base + path, headers, body?.data, this.ca)
+          : await fetch(this.base + path, { method, headers, body: body?.data, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new ApiError(0, undefined, `cannot reach the node at ${this.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../../src/api/server.js';
+import { SCOPES } from '../../../src/api/scopes.js';
 import { keyIdHex } from '../../../src/chain/keys.js';
 import { extend, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
 
@@ -103,7 +104,7 @@ beforeAll(async () => {
     {
       chain: fx.chain,
       status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false },
-      checkToken: (t) => t === 't',
+      authenticate: (t) => (t === 't' ? { ok: true, name: 'test', scopes: [...SCOPES] } : { ok: false, reason: 'unknown' }),
       signer: { member, secretKey: fx.nonSealer.secretKey },
     },
     pino({ level: 'silent' }),

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { SCOPES } from '../../../src/api/scopes.js';
 import { buildApi } from '../../../src/api/server.js';
 import { keyIdHex } from '../../../src/chain/keys.js';
 import { extend, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
@@ -28,7 +29,7 @@ beforeAll(async () => {
     {
       chain: fx.chain,
       status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false, storage: () => storage },
-      checkToken: (t) => t === 'secret-token',
+      authenticate: (t) => (t === 'secret-token' ? { ok: true, name: 'test', scopes: [...SCOPES] } : { ok: false, reason: 'unknown' }),
       signer: { member: pharmacy, secretKey: fx.nonSealer.secretKey },
     },
     pino({ level: 'silent' }),
@@ -169,7 +170,7 @@ describe('API server', () => {
 
   it('reads need the token when configured so; /health stays open', async () => {
     expect((await app.inject({ method: 'GET', url: '/trace/urn%3Aepc%3Aid%3Asgtin%3A0614141.107346.1' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: '/verify?id=x', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/verify?id=x', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
     const ok = await app.inject({ method: 'GET', url: '/trace/urn%3Aepc%3Aid%3Asgtin%3A0614141.107346.1', headers: auth });
     expect(ok.statusCode).toBe(200);
     expect(ok.json<{ status: string; events: unknown[] }>()).toMatchObject({ status: 'unknown', events: [] });

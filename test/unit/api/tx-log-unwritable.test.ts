@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { SCOPES } from '../../../src/api/scopes.js';
 import { buildApi } from '../../../src/api/server.js';
 import { toProblem } from '../../../src/api/problem.js';
 import { toHex } from '../../../src/common/bytes.js';
@@ -28,7 +29,7 @@ beforeAll(async () => {
     {
       chain: fx.chain,
       status: { peers: () => 0, synced: () => true, hashrate: () => 0, storeOpen: () => true, networked: () => false },
-      checkToken: (t) => t === 'secret-token',
+      authenticate: (t) => (t === 'secret-token' ? { ok: true, name: 'test', scopes: [...SCOPES] } : { ok: false, reason: 'unknown' }),
     },
     pino({ level: 'silent' }),
   );

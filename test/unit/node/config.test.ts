@@ -269,3 +269,22 @@ describe('tracechain config check / print', () => {
     expect(bad.err).toMatch(/TRACECHAIN_API/);
   });
 });
+
+describe('access options (docs/security.md)', () => {
+  it('TLS files go in pairs, a client CA needs HTTPS, CORS origins are origins; the environment sets them', async () => {
+    const c = defaultConfig();
+    c.api.tls.cert = '/x/api.crt';
+    c.api.tls.clientCa = '/x/ca.crt';
+    c.api.cors.origins = ['https://dash.example', 'dash.example', '*'];
+    expect(checkConfigValues(c)).toEqual([
+      'api.tls: cert and key go together (both PEM files, or neither)',
+      'api.cors.origins[1]: "dash.example" is not an origin (https://host[:port], or *)',
+    ]);
+    c.api.tls.cert = '';
+    expect(checkConfigValues(c)).toContain('api.tls.clientCa: client certificates need HTTPS (api.tls.cert and api.tls.key)');
+    const r = await resolveConfig({ env: { TRACECHAIN_TLS_CERT: '/e/a.crt', TRACECHAIN_TLS_KEY: '/e/a.key', TRACECHAIN_CORS_ORIGINS: 'https://a.example, https://b.example:8443' } });
+    expect(r.problems).toEqual([]);
+    expect(r.config.api.tls).toEqual({ cert: '/e/a.crt', key: '/e/a.key', clientCa: '' });
+    expect(r.config.api.cors.origins).toEqual(['https://a.example', 'https://b.example:8443']);
+  });
+});
