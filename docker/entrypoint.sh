@@ -26,7 +26,9 @@ if [ "$1" = "start" ]; then
   fi
   # Fail fast, with every problem listed, on a bad configuration.
   tracechain config check >&2
-  exec node "$BIN" start "$@"
+  # The serving node's V8 options (src/node/gc-tuning.ts, SERVING_NODE_OPTIONS; the CLI's
+  # shebang passes them too, and `start` logs any that are missing).
+  exec node --max-semi-space-size=64 --min-semi-space-size=64 "$BIN" start "$@"
 fi
 
 exec node "$BIN" "$@"

@@ -1,6 +1,6 @@
 /** A missing prerequisite fails the test under CI and skips it, saying what is missing, elsewhere. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { findChromium, findDockerCompose, findLibfaketime, gate, inCI, need, type Missing } from './prerequisites.js';
+import { baseImageName, findChromium, findDockerCompose, findLibfaketime, findPodman, gate, inCI, need, type Missing } from './prerequisites.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -73,5 +73,21 @@ describe('finding the tools', () => {
     if (inCI()) expect(found.missing).toBeUndefined();
     if (found.path !== undefined) expect(found.path).toMatch(/\/libfaketime\.so\.1$/);
     else expect(found.missing?.what).toMatch(/libfaketime/);
+  });
+
+  it('names what the container test lacks: podman, or the base image the Dockerfile names', () => {
+    process.env.PATH = '/nonexistent';
+    expect(findPodman('docker.io/library/node:24-bookworm-slim').missing?.what).toMatch(/^podman \(`podman --version` failed: /);
+    process.env.PATH = saved.PATH;
+    const found = findPodman('localhost/tracechain-no-such-image:0');
+    // CI installs podman and podman-compose (.ci/run): there only the image is missing.
+    if (inCI()) expect(found.missing?.what).toMatch(/^the base image localhost\/tracechain-no-such-image:0 \(`podman image exists` says no/);
+    else expect(found.missing?.what).toMatch(/^(the base image localhost\/tracechain-no-such-image:0 |podman |podman-compose )/);
+  });
+
+  it('the base image is the first FROM, with Docker Hub\'s full name', () => {
+    expect(baseImageName('# x\nFROM node:24-bookworm-slim AS build\nFROM node:24-bookworm-slim\n')).toBe('docker.io/library/node:24-bookworm-slim');
+    expect(baseImageName('FROM registry.example/team/node:24\n')).toBe('registry.example/team/node:24');
+    expect(baseImageName('RUN true\n')).toBeUndefined();
   });
 });

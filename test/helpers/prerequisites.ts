@@ -10,6 +10,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 export interface Missing {
@@ -154,4 +155,48 @@ export async function mountTmpfs(dir: string, sizeMiB: number): Promise<Missing 
     const stderr = ((err as { stderr?: string }).stderr ?? '').trim().split('\n')[0];
     return { what: `a tmpfs mount (mount -t tmpfs failed: ${stderr || (err as Error).message.split('\n')[0]})`, fix: 'run as root or with CAP_SYS_ADMIN (CI runs as root)' };
   }
+}
+
+/** podman's settings for the container tests: CONTAINERS_CONF when set, else the repository's. */
+export const CONTAINERS_CONF = process.env.CONTAINERS_CONF !== undefined && process.env.CONTAINERS_CONF !== '' ? process.env.CONTAINERS_CONF : fileURLToPath(new URL('../container/containers.conf', import.meta.url));
+
+/** The local stand-in for the Dockerfile's base image (test/container/base-image.sh tags it so). */
+export function baseImageName(dockerfile: string): string | undefined {
+  const from = /^FROM\s+(\S+)/im.exec(dockerfile)?.[1];
+  if (from === undefined) return undefined;
+  return from.includes('/') ? from : `docker.io/library/${from}`;
+}
+
+function firstLine(s: string | undefined): string {
+  return (s ?? '').trim().split('\n').filter((l) => !/level=(error|warning) msg="unable to get systemd connection/.test(l))[0] ?? '';
+}
+
+/**
+ * What the container tests need: podman that runs containers here (checked by running one:
+ * a machine without the kernel features fails there, and the reason is podman's own words),
+ * podman-compose, and the base image named by the Dockerfile's FROM (no registry is reached:
+ * test/container/base-image.sh builds a local one; `.ci/run` does).
+ */
+export function findPodman(base: string): { missing?: Missing } {
+  const env = { ...process.env, CONTAINERS_CONF };
+  const version = spawnSync('podman', ['--version'], { encoding: 'utf8', timeout: 30_000, env });
+  if (version.status !== 0) {
+    const why = version.error !== undefined ? version.error.message : `exit ${version.status}: ${firstLine(version.stderr)}`;
+    return { missing: { what: `podman (\`podman --version\` failed: ${why})`, fix: 'apt-get install podman runc (.ci/run does)' } };
+  }
+  const compose = spawnSync('podman-compose', ['version'], { encoding: 'utf8', timeout: 30_000, env });
+  if (compose.status !== 0) {
+    const why = compose.error !== undefined ? compose.error.message : `exit ${compose.status}: ${firstLine(compose.stderr)}`;
+    return { missing: { what: `podman-compose (\`podman-compose version\` failed: ${why})`, fix: 'apt-get install podman-compose (.ci/run does)' } };
+  }
+  const exists = spawnSync('podman', ['image', 'exists', base], { encoding: 'utf8', timeout: 60_000, env });
+  if (exists.status !== 0) {
+    return { missing: { what: `the base image ${base} (\`podman image exists\` says no${exists.stderr.trim() ? `: ${firstLine(exists.stderr)}` : ''})`, fix: 'run test/container/base-image.sh (.ci/run does), or pull it where a registry is reachable' } };
+  }
+  const probe = spawnSync('podman', ['run', '--rm', '--network', 'none', '--entrypoint', '/bin/true', base], { encoding: 'utf8', timeout: 120_000, env });
+  if (probe.status !== 0) {
+    const why = probe.error !== undefined ? probe.error.message : `exit ${probe.status}: ${firstLine(probe.stderr)}`;
+    return { missing: { what: `a container run (\`podman run --rm ${base} /bin/true\` failed: ${why})`, fix: 'podman needs runc, a kernel with namespaces and overlay, and CONTAINERS_CONF as in test/container/containers.conf' } };
+  }
+  return {};
 }

@@ -1,5 +1,5 @@
 /**
- * Deployment without Docker (no engine here): what can be checked is checked.
+ * Deployment checked without a container engine (container.test.ts builds and runs the image):
  *  - docker-compose.yml parses (YAML, and `docker-compose config`) into the three-organisation
  *    consortium the docs describe; the Dockerfile has the agreed shape. docker-compose comes
  *    from .ci/run; under CI its absence fails the test, elsewhere the test is skipped saying so.
