@@ -23,6 +23,8 @@ import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { benchTrace } from './trace.js';
 import { loopbackCert } from './x509.js';
+import { epcisDocumentXml } from '../src/trace/epcis-xml-write.js';
+import type { JsonObject } from '../src/common/json.js';
 import { HttpClient, percentile, round, startBenchNode, type BenchNode } from './support.js';
 
 export interface IngestOptions {
@@ -41,10 +43,12 @@ export interface IngestOptions {
   txLog: boolean;
   /** Also run every phase against a node serving HTTPS (a fresh self-signed certificate), after the plain HTTP run. */
   https: boolean;
+  /** How the documents are posted: JSON-LD, or EPCIS 2.0 XML (application/xml). */
+  format: 'json' | 'xml';
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1, txLog: true, https: false };
+export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1, txLog: true, https: false, format: 'json' };
 
 export interface IngestPhase {
   /** How the clients reached the node. */
@@ -75,6 +79,10 @@ export interface IngestReport {
   phases: IngestPhase[];
   ed25519VerifiesPerSecond: number;
   validateHashEventsPerSecond: number;
+  /** Parse + validate + hash from the body's text on one core, JSON and XML (the capture worker's work per format). */
+  captureJsonEventsPerSecond: number;
+  captureXmlEventsPerSecond: number;
+  format: 'json' | 'xml';
   blockIntervalMs: number;
   miningWorkers: number;
   captureWorkers: number;
@@ -95,7 +103,11 @@ export class DocumentSource {
   private next = 0;
   constructor(private readonly run: number) {}
 
-  document(events: number): { body: string; count: number } {
+  document(events: number, format: 'json' | 'xml' = 'json'): { body: string; count: number } {
+    if (format === 'xml') {
+      const doc = JSON.parse(this.document(events).body) as { epcisBody: { eventList: JsonObject[] } };
+      return { body: epcisDocumentXml(doc.epcisBody.eventList, '2025-01-01T00:00:00Z'), count: events };
+    }
     const parts: string[] = [];
     for (let i = 0; i < events; i++) {
       const n = this.next++;
@@ -209,10 +221,10 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
   let errors = 0;
   const t0 = performance.now();
   const end = t0 + opts.seconds * 1000;
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const headers = { authorization: `Bearer ${token}`, 'content-type': opts.format === 'xml' ? 'application/xml' : 'application/json' };
   const client = async (): Promise<void> => {
     while (performance.now() < end) {
-      const doc = source.document(eventsPerDoc);
+      const doc = source.document(eventsPerDoc, opts.format);
       const at = performance.now();
       const r = await http.request('POST', '/capture', headers, doc.body);
       if (r.status === 202) {
@@ -272,6 +284,8 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
   // The limits, measured first while the machine is quiet.
   const ed25519VerifiesPerSecond = ed25519VerifyRate(1000);
   const trace = await benchTrace({ events: 20_000, perDocument: 100 });
+  const captureJson = await benchTrace({ events: 20_000, perDocument: 100, format: 'json' });
+  const captureXml = await benchTrace({ events: 20_000, perDocument: 100, format: 'xml' });
   done += 3000;
   progress();
 
@@ -283,6 +297,9 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
     phases,
     ed25519VerifiesPerSecond,
     validateHashEventsPerSecond: trace.eventsPerSecond,
+    captureJsonEventsPerSecond: captureJson.eventsPerSecond,
+    captureXmlEventsPerSecond: captureXml.eventsPerSecond,
+    format: opts.format,
     blockIntervalMs: opts.blockIntervalMs,
     miningWorkers: opts.workers,
     captureWorkers: opts.captureWorkers,
@@ -333,6 +350,7 @@ export function formatIngestTable(r: IngestReport): string {
   lines.push(
     '',
     `limits on this machine (${r.cores} cores): Ed25519 verify ${r.ed25519VerifiesPerSecond}/s on one core (node:crypto); validate+hash ${r.validateHashEventsPerSecond} events/s on one core`,
+    `capture path from text on one core (parse + validate + hash): JSON ${r.captureJsonEventsPerSecond} events/s, XML ${r.captureXmlEventsPerSecond} events/s (${r.captureJsonEventsPerSecond > 0 ? Math.round((100 * r.captureXmlEventsPerSecond) / r.captureJsonEventsPerSecond) : 0} % of JSON); documents posted as ${r.format === 'xml' ? 'EPCIS XML' : 'JSON-LD'}`,
     `node: dev chain, block interval ${r.blockIntervalMs} ms, ${r.miningWorkers} mining worker(s), ${r.captureWorkers} capture worker(s); latency = POST to the block being visible (poll ~50 ms)`,
     r.txLog
       ? `tx log on: every 202 after its record was fsynced; records per fsync (group commit): ${r.phases.map((p) => `${p.eventsPerDocument} ev/doc ${p.txLogFsyncs > 0 ? (p.txLogAppends / p.txLogFsyncs).toFixed(1) : '-'} (${p.txLogAppends} records, ${p.txLogFsyncs} fsyncs)`).join('; ')}`

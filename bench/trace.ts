@@ -4,10 +4,13 @@
  * documents of at most 10,000 events. Not a test: it reports a figure.
  *
  *   import { benchTrace } from './bench/trace.js'; await benchTrace({ events: 50_000 });
+ *   node dist/bench/trace.js 20000 xml   # the capture path from the body's text: JSON or XML
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { prepareDocument, type JsonObject } from '../src/trace/index.js';
+import { epcisXmlToJson } from '../src/trace/epcis-xml.js';
+import { epcisDocumentXml } from '../src/trace/epcis-xml-write.js';
 
 export interface TraceBenchResult {
   eventsPerSecond: number;
@@ -47,18 +50,29 @@ function documents(total: number, perDoc: number): JsonObject[] {
   return docs;
 }
 
-export async function benchTrace(opts: { events: number; perDocument?: number }): Promise<TraceBenchResult> {
+/**
+ * Without `format`: validate + hash of parsed documents (the trace engine alone). With `format`:
+ * the capture path from the body's text, as a capture worker runs it: JSON.parse or the XML
+ * reader (trace/epcis-xml.ts), then validate + hash.
+ */
+export async function benchTrace(opts: { events: number; perDocument?: number; format?: 'json' | 'xml' }): Promise<TraceBenchResult> {
   const docs = documents(opts.events, opts.perDocument ?? 1000);
+  const parse = opts.format === 'xml' ? (t: string): unknown => epcisXmlToJson(t).doc : opts.format === 'json' ? (t: string): unknown => JSON.parse(t) : undefined;
+  const texts = parse === undefined ? [] : docs.map((d) => (opts.format === 'xml' ? epcisDocumentXml((d['epcisBody'] as { eventList: JsonObject[] }).eventList, '2024-01-01T00:00:00Z') : JSON.stringify(d)));
   prepareDocument(documents(100, 100)[0]); // compile the schema, warm up
+  if (parse !== undefined && texts[0] !== undefined) parse(texts[0]);
   const t0 = performance.now();
   let n = 0;
-  for (const d of docs) n += prepareDocument(d).eventIds.length;
+  if (parse === undefined) for (const d of docs) n += prepareDocument(d).eventIds.length;
+  else for (const t of texts) n += prepareDocument(parse(t)).eventIds.length;
   const ms = performance.now() - t0;
   return { eventsPerSecond: Math.round((n * 1000) / ms), events: n, milliseconds: Math.round(ms) };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // node dist/bench/trace.js [events] [json|xml]: without a format, validate + hash of parsed documents.
   const events = Number(process.argv[2] ?? 50_000);
-  const r = await benchTrace({ events });
+  const format = process.argv[3];
+  const r = await benchTrace({ events, perDocument: 100, ...(format === 'json' || format === 'xml' ? { format } : {}) });
   process.stdout.write(JSON.stringify(r) + '\n');
 }

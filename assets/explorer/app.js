@@ -404,7 +404,7 @@ function epcsOf(e) {
 
 /** @param {string} id */
 async function eventView(id) {
-  const entry = /** @type {EventEntry} */ (await api(`/events/${encodeURIComponent(id)}`));
+  const entry = /** @type {EventEntry} */ (await api(`/events/${encodeURIComponent(id)}/proof`));
   const check = entry.proof ? await verifyEventProof(entry.eventId, entry.proof, engine) : null;
   const who = await memberName(check?.submitter ?? null);
   const e = entry.event;

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { workerEntryUrl } from '../runtime/worker-entries.js';
-import { prepareCapture, type CaptureOutcome, type CaptureSetup } from './capture-core.js';
+import { prepareCapture, type CaptureFormat, type CaptureMode, type CaptureOutcome, type CaptureSetup } from './capture-core.js';
 import type { CaptureReply, CaptureRequest, CaptureWorkerInit } from './capture-protocol.js';
 import { toHex } from '../common/bytes.js';
 import { HttpProblem } from './problem.js';
@@ -101,8 +101,8 @@ export class CapturePool {
   }
 
   /** Prepare one capture body. Throws HttpProblem 503 when the queue is full. */
-  prepare(body: Uint8Array, time: number): Promise<CaptureOutcome> {
-    if (this.slots.length === 0) return Promise.resolve(prepareCapture(body, this.setup, time));
+  prepare(body: Uint8Array, time: number, format: CaptureFormat = 'json', mode: CaptureMode = { behaviour: 'rollback' }): Promise<CaptureOutcome> {
+    if (this.slots.length === 0) return Promise.resolve(prepareCapture(body, this.setup, time, format, mode));
     if (this.closing) return Promise.reject(new HttpProblem('SHUTTING_DOWN', 'the node is shutting down'));
     if (this.inFlight >= this.opts.maxQueue) {
       return Promise.reject(new HttpProblem('CAPTURE_BUSY', `${this.inFlight} captures are being prepared; retry shortly`));
@@ -112,7 +112,7 @@ export class CapturePool {
     const id = this.nextId++;
     const copy = new Uint8Array(body.byteLength);
     copy.set(body);
-    const req: CaptureRequest = { id, body: copy.buffer, time };
+    const req: CaptureRequest = { id, body: copy.buffer, time, format, mode };
     this.inFlight++;
     return new Promise<CaptureOutcome>((resolve, reject) => {
       // Referenced while it has work, so a pending capture keeps the process alive.

@@ -1,10 +1,10 @@
 /**
  * Messages between the capture pool (api/capture-pool.ts) and its worker threads
- * (runtime/capture-worker.ts): { id, body: ArrayBuffer, time } in, { id, outcome } out,
+ * (runtime/capture-worker.ts): { id, body: ArrayBuffer, time, format, mode } in, { id, outcome } out,
  * { id, error } for a bug, and { id: -1, ready: true } once a worker has warmed up.
  */
 import type { Member } from '../chain/types.js';
-import type { CaptureOutcome } from './capture-core.js';
+import type { CaptureFormat, CaptureMode, CaptureOutcome } from './capture-core.js';
 
 export interface CaptureWorkerInit {
   member: Member;
@@ -18,6 +18,8 @@ export interface CaptureRequest {
   id: number;
   body: ArrayBuffer;
   time: number;
+  format: CaptureFormat;
+  mode: CaptureMode;
 }
 
 export type CaptureReply = { id: number; outcome: CaptureOutcome } | { id: number; error: string };

@@ -31,10 +31,12 @@ export const API_PROBLEMS = {
   // The request (capture bodies are parsed in a capture worker: api/capture-core.ts).
   BAD_ENCODING: { status: 400, title: 'Body is not UTF-8' },
   BAD_JSON: { status: 400, title: 'Body is not valid JSON' },
+  BAD_XML: { status: 400, title: 'Body is not well-formed XML' },
   FORBIDDEN_PROPERTY: { status: 400, title: 'Body carries a forbidden property' },
   DUPLICATE_IN_DOCUMENT: { status: 400, title: 'Invalid EPCIS document' },
   OVERSIZE: { status: 413, title: 'Payload too large' },
   QUERY_PARAMETER: { status: 400, title: 'Bad query parameter' },
+  BAD_CAPTURE_BEHAVIOUR: { status: 400, title: 'Unsupported capture error behaviour' },
   BAD_EVENT_ID: { status: 400, title: 'Bad event ID' },
   BAD_BLOCK_ID: { status: 400, title: 'Bad block identifier' },
   NOT_A_MEMBER: { status: 400, title: 'Not a member' },
@@ -237,8 +239,40 @@ function storageProblem(err: StorageError): HttpProblem | undefined {
   }
 }
 
-/** Turn any error into a problem document. */
+/**
+ * The GS1 EPCIS 2.0 REST binding's exception type of a 4xx answer (and of an unexplained 500):
+ * what a client written to the standard matches on. `code` keeps the node's precise reason.
+ * 429, 503 and the node's named 500s (STORE_DAMAGED) have no binding type and keep the node's.
+ */
+const BINDING_TYPE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'ValidationException',
+  401: 'SecurityException',
+  403: 'SecurityException',
+  404: 'NoSuchNameException',
+  406: 'NotAcceptableException',
+  409: 'ResourceAlreadyExistsException',
+  413: 'CaptureLimitExceededException',
+  414: 'URITooLongException',
+  415: 'UnsupportedMediaTypeException',
+};
+const BINDING_TYPE_BY_CODE: Readonly<Record<string, string>> = { QUERY_PARAMETER: 'QueryParameterException' };
+export const EPCIS_EXCEPTION = 'epcisException:';
+
+export function bindingType(p: Problem): string {
+  const named = (p.code !== undefined ? BINDING_TYPE_BY_CODE[p.code] : undefined) ?? BINDING_TYPE_BY_STATUS[p.status];
+  if (named !== undefined) return EPCIS_EXCEPTION + named;
+  if (p.status === 500 && p.type === 'about:blank') return EPCIS_EXCEPTION + 'ImplementationException';
+  return p.type;
+}
+
+/** Turn any error into a problem document (its `type` the binding's exception where it names one). */
 export function toProblem(err: unknown): Problem {
+  const p = nodeProblem(err);
+  p.type = bindingType(p);
+  return p;
+}
+
+function nodeProblem(err: unknown): Problem {
   if (err instanceof StoreDamagedError) return toProblem(storeDamaged(err.message));
   if (err instanceof StorageError) {
     const p = storageProblem(err);
@@ -292,12 +326,15 @@ export function toProblem(err: unknown): Problem {
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600) {
     const code = fe.code ?? 'HTTP_ERROR';
     const status = fe.validation ? 400 : fe.statusCode;
+    // A query string the route's schema refuses (an unknown or malformed parameter) is the
+    // binding's QueryParameterException, like the parameters the query code itself refuses.
+    const validation = fe.validationContext === 'querystring' ? 'QUERY_PARAMETER' : 'REQUEST_VALIDATION';
     return {
-      type: PROBLEM_BASE + kebab(fe.validation ? 'REQUEST_VALIDATION' : code.replace(/^FST_ERR_/, '')),
-      title: fe.validation ? 'Request does not match the schema' : (STATUS_TITLES[status] ?? fe.name ?? 'Error'),
+      type: PROBLEM_BASE + kebab(fe.validation ? validation : code.replace(/^FST_ERR_/, '')),
+      title: fe.validation ? (validation === 'QUERY_PARAMETER' ? API_PROBLEMS.QUERY_PARAMETER.title : 'Request does not match the schema') : (STATUS_TITLES[status] ?? fe.name ?? 'Error'),
       status,
       detail: fe.message,
-      code: fe.validation ? 'REQUEST_VALIDATION' : code,
+      code: fe.validation ? validation : code,
       ...(fe.validation
         ? { errors: fe.validation.map((v) => ({ path: `${fe.validationContext ?? ''}${v.instancePath}`, message: v.message ?? '', code: 'SCHEMA' })) }
         : {}),

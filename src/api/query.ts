@@ -1,8 +1,9 @@
 /**
- * GET /events: a subset of the EPCIS 2.0 query language over the chain.
+ * GET /events: a subset of the EPCIS 2.0 query language over the chain (docs/api.md lists it).
  *
- * Parameters: MATCH_epc, MATCH_anyEPC, EQ_bizStep, EQ_disposition, EQ_bizLocation, eventType,
- * GE_eventTime, LT_eventTime, perPage, nextPageToken. Several values of one parameter are given
+ * Parameters: QUERY_PARAMS (MATCH_ of EPCs by role and of classes, EQ_ of vocabulary, places,
+ * action, IDs), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>, perPage,
+ * nextPageToken; any other is refused (QueryParameterException). Several values of one parameter are given
  * by repeating it or separated by `|`; they are OR-ed; different parameters are AND-ed. EPCs
  * compare as canonical GS1 keys (an EPC URN matches its Digital Link); vocabulary values compare
  * as CBV words (`shipping` = `urn:epcglobal:cbv:bizstep:shipping` = `https://ref.gs1.org/cbv/BizStep-shipping`).
@@ -24,17 +25,70 @@ import { parseTime } from '../trace/epcis-time.js';
 import { HttpProblem, storeDamaged } from './problem.js';
 import { storedTxSpans } from './proof-material.js';
 
-export const QUERY_PARAMS = ['MATCH_epc', 'MATCH_anyEPC', 'EQ_bizStep', 'EQ_disposition', 'EQ_bizLocation', 'eventType', 'GE_eventTime', 'LT_eventTime'] as const;
+export const QUERY_PARAMS = [
+  'MATCH_epc',
+  'MATCH_anyEPC',
+  'MATCH_parentID',
+  'MATCH_inputEPC',
+  'MATCH_outputEPC',
+  'MATCH_epcClass',
+  'MATCH_inputEPCClass',
+  'MATCH_outputEPCClass',
+  'MATCH_anyEPCClass',
+  'EQ_bizStep',
+  'EQ_disposition',
+  'EQ_bizLocation',
+  'EQ_readPoint',
+  'EQ_action',
+  'EQ_transformationID',
+  'EQ_eventID',
+  'eventType',
+  'GE_eventTime',
+  'LT_eventTime',
+] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];
-export type RawQuery = Partial<Record<QueryParam, string | string[]>> & { perPage?: number; nextPageToken?: string };
+
+/** Parameters named by a type or a field: `EQ_bizTransaction_po`, `EQ_source_owning_party`, `EXISTS_ilmd`. */
+export const TYPED_PARAM = /^(EQ_bizTransaction|EQ_source|EQ_destination)_(.+)$/;
+export const EXISTS_PARAM = /^EXISTS_(.+)$/;
+
+export type RawQuery = Partial<Record<QueryParam, string | string[]>> & { perPage?: number; nextPageToken?: string } & { [typed: string]: string | string[] | number | undefined };
 
 export const MAX_VALUES = 50;
 export const DEFAULT_PER_PAGE = 30;
 export const MAX_PER_PAGE = 1000;
 
+/** An `EQ_bizTransaction_<type>` / `EQ_source_<type>` / `EQ_destination_<type>` filter. */
+interface TypedFilter {
+  list: 'bizTransactionList' | 'sourceList' | 'destinationList';
+  member: 'bizTransaction' | 'source' | 'destination';
+  /** The type as a CBV word when it is one, else as given. */
+  type: string;
+  values: Set<string>;
+}
+
+const TYPED: Readonly<Record<string, { list: TypedFilter['list']; member: TypedFilter['member']; kind: VocabularyKind }>> = {
+  EQ_bizTransaction: { list: 'bizTransactionList', member: 'bizTransaction', kind: 'bizTransactionType' },
+  EQ_source: { list: 'sourceList', member: 'source', kind: 'sourceDestType' },
+  EQ_destination: { list: 'destinationList', member: 'destination', kind: 'sourceDestType' },
+};
+
 export interface ParsedQuery {
   epc?: Set<string>;
   anyEpc?: Set<string>;
+  parentId?: Set<string>;
+  inputEpc?: Set<string>;
+  outputEpc?: Set<string>;
+  epcClass?: Set<string>;
+  inputEpcClass?: Set<string>;
+  outputEpcClass?: Set<string>;
+  anyEpcClass?: Set<string>;
+  readPoint?: Set<string>;
+  action?: Set<string>;
+  transformationId?: Set<string>;
+  eventId?: Set<string>;
+  typed: TypedFilter[];
+  exists: string[];
   bizStep?: Set<string>;
   disposition?: Set<string>;
   bizLocation?: Set<string>;
@@ -81,6 +135,19 @@ function epcForm(id: string): string {
   return itemKeyOrUndefined(id) ?? id;
 }
 
+/** EPC values: wildcard patterns (`urn:epc:idpat:…`) are refused rather than compared literally. */
+function epcValues(raw: string | string[] | undefined, param: string): string[] | undefined {
+  const v = values(raw, param);
+  const pattern = v?.find((x) => x.startsWith('urn:epc:idpat:'));
+  if (pattern !== undefined) throw bad(param, `EPC patterns (${pattern}) are not supported: give EPCs or class URIs`);
+  return v;
+}
+
+/** An EPC class (`urn:epc:class:lgtin:…`, an idpat of a GTIN, a Digital Link) in one canonical form. */
+function classForm(v: string): string {
+  return normaliseGs1Uri(v) ?? v;
+}
+
 function vocab(kind: VocabularyKind, v: string, prefixes?: ReadonlyMap<string, string>): string {
   return cbvWord(kind, v, prefixes) ?? v;
 }
@@ -99,12 +166,58 @@ function time(param: string, raw: string | string[] | undefined): number | undef
 }
 
 export function parseQuery(q: RawQuery): ParsedQuery {
-  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '' };
+  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '', typed: [], exists: [] };
   if (!Number.isSafeInteger(out.perPage) || out.perPage < 1 || out.perPage > MAX_PER_PAGE) throw bad('perPage', `must be 1 to ${MAX_PER_PAGE}`);
-  const epcs = values(q.MATCH_epc, 'MATCH_epc');
-  const any = values(q.MATCH_anyEPC, 'MATCH_anyEPC');
+  const epcs = epcValues(q.MATCH_epc, 'MATCH_epc');
+  const any = epcValues(q.MATCH_anyEPC, 'MATCH_anyEPC');
+  const parents = epcValues(q.MATCH_parentID, 'MATCH_parentID');
+  const inputs = epcValues(q.MATCH_inputEPC, 'MATCH_inputEPC');
+  const outputs = epcValues(q.MATCH_outputEPC, 'MATCH_outputEPC');
   if (epcs) out.epc = new Set(epcs.map(epcForm));
   if (any) out.anyEpc = new Set(any.map(epcForm));
+  if (parents) out.parentId = new Set(parents.map(epcForm));
+  if (inputs) out.inputEpc = new Set(inputs.map(epcForm));
+  if (outputs) out.outputEpc = new Set(outputs.map(epcForm));
+  const classes = (p: QueryParam): Set<string> | undefined => {
+    const v = values(q[p], p);
+    return v === undefined ? undefined : new Set(v.map(classForm));
+  };
+  const c1 = classes('MATCH_epcClass');
+  const c2 = classes('MATCH_inputEPCClass');
+  const c3 = classes('MATCH_outputEPCClass');
+  const c4 = classes('MATCH_anyEPCClass');
+  if (c1) out.epcClass = c1;
+  if (c2) out.inputEpcClass = c2;
+  if (c3) out.outputEpcClass = c3;
+  if (c4) out.anyEpcClass = c4;
+  const rp = values(q.EQ_readPoint, 'EQ_readPoint');
+  if (rp) out.readPoint = new Set(rp.map(location));
+  const actions = values(q.EQ_action, 'EQ_action');
+  if (actions) {
+    const badAction = actions.find((a) => a !== 'ADD' && a !== 'OBSERVE' && a !== 'DELETE');
+    if (badAction !== undefined) throw bad('EQ_action', `${badAction} is not ADD, OBSERVE or DELETE`);
+    out.action = new Set(actions);
+  }
+  const tid = values(q.EQ_transformationID, 'EQ_transformationID');
+  if (tid) out.transformationId = new Set(tid);
+  const ids = values(q.EQ_eventID, 'EQ_eventID');
+  if (ids) out.eventId = new Set(ids);
+  for (const name of Object.keys(q).sort()) {
+    const typed = TYPED_PARAM.exec(name);
+    if (typed !== null) {
+      const spec = TYPED[typed[1] as string] as (typeof TYPED)[string];
+      const type = typed[2] as string;
+      out.typed.push({ list: spec.list, member: spec.member, type: vocab(spec.kind, type), values: new Set(values(q[name] as string | string[], name)?.map(location)) });
+      continue;
+    }
+    const exists = EXISTS_PARAM.exec(name);
+    if (exists !== null) {
+      const v = q[name];
+      const given = (Array.isArray(v) ? v : [v]).filter((x) => x !== undefined && x !== '');
+      if (given.length > 0) throw bad(name, 'takes no value (EXISTS_field=)');
+      out.exists.push(exists[1] as string);
+    }
+  }
   const steps = values(q.EQ_bizStep, 'EQ_bizStep');
   if (steps) out.bizStep = new Set(steps.map((v) => vocab('bizStep', v)));
   const disp = values(q.EQ_disposition, 'EQ_disposition');
@@ -116,7 +229,7 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   out.geTime = time('GE_eventTime', q.GE_eventTime);
   out.ltTime = time('LT_eventTime', q.LT_eventTime);
   // Drive the history index with the narrower EPC filter whose values are all GS1 keys.
-  for (const list of [epcs, any]) {
+  for (const list of [epcs, any, parents, inputs, outputs]) {
     if (list === undefined) continue;
     const keys = list.map(itemKeyOrUndefined);
     if (keys.every((k): k is string => k !== undefined)) {
@@ -126,6 +239,8 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   }
   const canon: Record<string, unknown> = {};
   for (const p of QUERY_PARAMS) if (q[p] !== undefined) canon[p] = values(q[p], p);
+  for (const t of out.typed) canon[`${t.list}/${t.type}`] = [...t.values];
+  if (out.exists.length > 0) canon['EXISTS'] = out.exists;
   out.fingerprint = createHash('sha256').update(JSON.stringify(canon)).digest('base64url').slice(0, 16);
   return out;
 }
@@ -143,8 +258,59 @@ function intersects(set: Set<string>, ids: string[]): boolean {
   return false;
 }
 
-/** Whether one stored (self-contained) event matches the query. */
-export function matches(q: ParsedQuery, event: Record<string, unknown>): boolean {
+function quantityClasses(event: Record<string, unknown>, lists: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const l of lists) {
+    const v = event[l];
+    if (Array.isArray(v)) for (const q of v) if (typeof q === 'object' && q !== null && typeof (q as { epcClass?: unknown }).epcClass === 'string') out.push((q as { epcClass: string }).epcClass);
+  }
+  return out;
+}
+
+function anyClass(set: Set<string>, classes: string[]): boolean {
+  for (const c of classes) if (set.has(classForm(c))) return true;
+  return false;
+}
+
+/** Whether one stored (self-contained) event, of ID `eventId`, matches the query. */
+export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?: string): boolean {
+  if (q.action && !q.action.has(String(event['action']))) return false;
+  if (q.eventId) {
+    const own = event['eventID'];
+    if (!(eventId !== undefined && q.eventId.has(eventId)) && !(typeof own === 'string' && q.eventId.has(own))) return false;
+  }
+  if (q.transformationId && !(typeof event['transformationID'] === 'string' && q.transformationId.has(event['transformationID']))) return false;
+  if (q.readPoint) {
+    const l = idOf(event['readPoint']);
+    if (l === undefined || !q.readPoint.has(location(l))) return false;
+  }
+  if (q.parentId && !(typeof event['parentID'] === 'string' && q.parentId.has(epcForm(event['parentID'])))) return false;
+  if (q.inputEpc && !intersects(q.inputEpc, strings(event['inputEPCList']))) return false;
+  if (q.outputEpc && !intersects(q.outputEpc, strings(event['outputEPCList']))) return false;
+  if (q.epcClass && !anyClass(q.epcClass, quantityClasses(event, ['quantityList', 'childQuantityList']))) return false;
+  if (q.inputEpcClass && !anyClass(q.inputEpcClass, quantityClasses(event, ['inputQuantityList']))) return false;
+  if (q.outputEpcClass && !anyClass(q.outputEpcClass, quantityClasses(event, ['outputQuantityList']))) return false;
+  if (q.anyEpcClass && !anyClass(q.anyEpcClass, quantityClasses(event, ['quantityList', 'childQuantityList', 'inputQuantityList', 'outputQuantityList']))) return false;
+  for (const f of q.exists) if (event[f] === undefined) return false;
+  if (q.typed.length > 0) {
+    const prefixes = prefixesOfContext(event['@context']);
+    for (const t of q.typed) {
+      const list = event[t.list];
+      if (!Array.isArray(list)) return false;
+      let hit = false;
+      for (const entry of list) {
+        if (typeof entry !== 'object' || entry === null) continue;
+        const e = entry as Record<string, unknown>;
+        const type = typeof e['type'] === 'string' ? vocab(t.list === 'bizTransactionList' ? 'bizTransactionType' : 'sourceDestType', e['type'], prefixes) : undefined;
+        const value = e[t.member];
+        if (type === t.type && typeof value === 'string' && t.values.has(location(value))) {
+          hit = true;
+          break;
+        }
+      }
+      if (!hit) return false;
+    }
+  }
   if (q.eventType && !q.eventType.has(String(event['type']))) return false;
   if (q.geTime !== undefined || q.ltTime !== undefined) {
     const t = typeof event['eventTime'] === 'string' ? parseTime(event['eventTime']) : undefined;
@@ -250,7 +416,7 @@ async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: P
     lastPos = pos;
     examined++;
     const event = await read(pos, head.eventId);
-    if (matches(q, event)) hits.push({ eventId: head.eventId, event, position: pos });
+    if (matches(q, event, head.eventId)) hits.push({ eventId: head.eventId, event, position: pos });
     if (hits.length >= q.perPage || examined >= limits.scanBudget) {
       const more = cursors.some((c) => c.buf.length > 0 || !c.done);
       return { events: hits, examined, ...(more ? { nextPageToken: encodeToken(q.fingerprint, lastPos) } : {}) };
@@ -278,7 +444,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
         if (after && cmp(pos, after) <= 0) continue;
         examined++;
         const event = tx.events[e] as Record<string, unknown>;
-        if (matches(q, event)) hits.push({ eventId: tx.eventIds[e] as string, event, position: pos });
+        if (matches(q, event, tx.eventIds[e] as string)) hits.push({ eventId: tx.eventIds[e] as string, event, position: pos });
         const last = h === tip && t === spans.length / 2 - 1 && e === tx.events.length - 1;
         if (!last && (hits.length >= q.perPage || examined >= limits.scanBudget)) {
           return { events: hits, examined, nextPageToken: encodeToken(q.fingerprint, pos) };

@@ -140,7 +140,27 @@ export const acceptedSchema = {
   properties: {
     txId: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     eventIds: { type: 'array', items: { type: 'string' }, description: 'CBV 2.0 event IDs, in document order' },
+    refused: {
+      type: 'array',
+      description: 'GS1-Capture-Error-Behaviour: proceed only: the events left out, by their index in the document, with every problem',
+      items: {
+        type: 'object',
+        required: ['index', 'errors'],
+        properties: {
+          index: { type: 'integer' },
+          errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } } } },
+        },
+      },
+    },
   },
+} as const;
+
+/** The REST binding's collections (top-level resources, event types, sub-resources). */
+export const collectionSchema = {
+  $id: 'Collection',
+  type: 'object',
+  required: ['@context', 'type', 'member'],
+  properties: { '@context': {}, type: { type: 'string', enum: ['Collection'] }, member: { type: 'array', items: { type: 'string' } } },
 } as const;
 
 export const queryDocumentSchema = {
@@ -173,7 +193,7 @@ export const queryDocumentSchema = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema];
+export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema, collectionSchema];
 
 /** Problem-details responses for the given statuses (OpenAPI and serialisation). */
 export function problems(...statuses: number[]): Record<string, { $ref: string }> {

@@ -34,6 +34,10 @@ import { Provenance } from './provenance.js';
 import { CapturePool } from './capture-pool.js';
 import { DEFAULT_QUERY_LIMITS } from './query.js';
 import { resolveApiOptions, type ApiOptions } from './options.js';
+import { addOptionsRoutes, watchRoutes } from './binding.js';
+
+/** The API's version (OpenAPI info.version, GS1-Vendor-Version). */
+export const API_VERSION = '1';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -84,6 +88,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     ...(https ? {} : { http: serverTimeouts }),
     ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
+  const resources = watchRoutes(app);
   app.addSchema(problemSchema);
   app.addSchema(blockSchema);
   app.addSchema(healthSchema);
@@ -135,7 +140,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
       openapi: '3.0.3',
       info: {
         title: 'tracechain node API',
-        version: '1',
+        version: API_VERSION,
         description:
           'Capture GS1 EPCIS 2.0 events onto a permissioned proof-of-work chain, and answer provenance questions with proofs anyone can check. Errors are RFC 9457 problem details.',
       },
@@ -221,5 +226,6 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => auditRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => governanceRoutes(scope, ctx));
+  addOptionsRoutes(app, resources, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
   return app;
 }

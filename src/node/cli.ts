@@ -239,7 +239,7 @@ export function buildProgram(): Command {
   clientOptions(
     program
       .command('verify-proof')
-      .description('check a saved /trace or /events/{id} answer (FILE or -) offline, and its blocks against the main chain of the node at --api')
+      .description('check a saved /trace or /events/{id}/proof answer (FILE or -) offline, and its blocks against the main chain of the node at --api')
       .argument('<file>'),
   ).action(async (file: string, flags: ClientFlags) => {
     process.exitCode = await verifyProofCommand(file, flags, process.stdout);
@@ -294,6 +294,10 @@ export function buildProgram(): Command {
     .option('--data <dir>', "backup: a stopped node's data directory to copy and back up (e.g. the query bench's store)")
     .option('--no-audit', 'backup: skip the restore with the full audit (it replays every event: long on a large store)')
     .option('--snapshot', 'sync: also time a new node started from a snapshot 100 blocks before the end')
+    .option('--format <json|xml>', 'ingest: post the documents as JSON-LD (default) or EPCIS 2.0 XML', (v: string) => {
+      if (v !== 'json' && v !== 'xml') throw new InvalidArgumentError('--format takes json or xml');
+      return v;
+    })
     .option('--https', 'ingest: run the phases over HTTPS too (a fresh self-signed certificate), beside plain HTTP in the same run')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {

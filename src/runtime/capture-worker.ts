@@ -30,13 +30,20 @@ prepareCapture(
   setup,
   0,
 );
+// …and the XML parser.
+prepareCapture(
+  '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="2024-01-01T00:00:00Z"><EPCISBody><EventList><ObjectEvent><eventTime>2024-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList/><action>OBSERVE</action></ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>',
+  setup,
+  0,
+  'xml',
+);
 
 const port = parentPort;
 invariant(port !== null, 'capture-worker must run in a worker thread');
 port.on('message', (req: CaptureRequest) => {
   let reply: CaptureReply;
   try {
-    reply = { id: req.id, outcome: prepareCapture(new Uint8Array(req.body), setup, req.time) };
+    reply = { id: req.id, outcome: prepareCapture(new Uint8Array(req.body), setup, req.time, req.format, req.mode) };
   } catch (err) {
     reply = { id: req.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }

@@ -51,7 +51,7 @@ export interface CrashFigures {
   maxTipReported: number;
   finalTip: number;
   audits: number;
-  /** Event reads after restarts (GET /events/{id}), each counted once however often it was retried. */
+  /** Event reads after restarts (GET /events/{id}/proof), each counted once however often it was retried. */
   eventReads: number;
   /** Answers to those reads that the node asked us to retry (429, 503 with Retry-After): load shedding, not loss. */
   transientReadErrors: number;

@@ -94,7 +94,7 @@ export interface EventView {
  */
 export async function eventOf(api: string, eventId: string): Promise<EventView> {
   let retries = 0;
-  const res = await fetchSettled(`${api}/events/${encodeURIComponent(eventId)}`, { onRetry: () => retries++ });
+  const res = await fetchSettled(`${api}/events/${encodeURIComponent(eventId)}/proof`, { onRetry: () => retries++ });
   if (res.status !== 200) {
     await res.arrayBuffer();
     return { status: res.status, block: null, retries };

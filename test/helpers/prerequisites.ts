@@ -99,6 +99,12 @@ export function findChromium(): { path?: string; missing?: Missing } {
   return p !== undefined ? { path: p } : { missing: { what: 'Chromium (no chromium or chromium-browser on PATH)', fix: 'apt-get install chromium (.ci/run does)' } };
 }
 
+/** xmllint (Debian's libxml2-utils), to validate XML answers against the EPCIS XSDs. */
+export function findXmllint(): { path?: string; missing?: Missing } {
+  const p = onPath(['xmllint']);
+  return p !== undefined ? { path: p } : { missing: { what: 'xmllint (no xmllint on PATH)', fix: 'apt-get install libxml2-utils (.ci/run does)' } };
+}
+
 /** docker-compose, to validate docker-compose.yml: present when `docker-compose version` exits 0. */
 export function findDockerCompose(): { missing?: Missing } {
   const r = spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 30_000 });

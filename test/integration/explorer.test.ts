@@ -40,7 +40,7 @@ async function capture(body: string): Promise<{ txId: string; eventIds: string[]
 async function mined(eventIds: string[]): Promise<void> {
   for (const id of eventIds) {
     await waitFor(`event ${id} in a block`, async () => {
-      const r = await node.get(`/events/${encodeURIComponent(id)}`);
+      const r = await node.get(`/events/${encodeURIComponent(id)}/proof`);
       return r.status === 200 && ((await r.json()) as { block: unknown }).block !== null;
     });
   }

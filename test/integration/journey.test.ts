@@ -163,7 +163,7 @@ async function minedEverywhere(eventIds: string[], on: readonly Line[] = nodes):
   for (const n of on) {
     for (const id of eventIds) {
       await waitFor(`${id} in a block at ${n.name}`, async () => {
-        const res = await fetch(`${n.api}/events/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(`${n.api}/events/${encodeURIComponent(id)}/proof`, { signal: AbortSignal.timeout(10_000) });
         return res.status === 200 && ((await res.json()) as { block: unknown }).block !== null;
       }, 90_000, 250);
     }

@@ -144,12 +144,12 @@ interface EventView {
   confirmations: number;
 }
 async function eventAt(n: NodeProc, eventId: string): Promise<EventView | undefined> {
-  const res = await fetchSettled(`${n.api}/events/${encodeURIComponent(eventId)}`);
+  const res = await fetchSettled(`${n.api}/events/${encodeURIComponent(eventId)}/proof`);
   if (res.status === 404) {
     await res.arrayBuffer();
     return undefined;
   }
-  if (res.status !== 200) throw new Error(`GET /events/${eventId} answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 200) throw new Error(`GET /events/${eventId}/proof answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as EventView;
 }
 

@@ -73,7 +73,7 @@ async function allMined(node: NodeProc, acked: string[]): Promise<void> {
     40_000,
     200,
   ).catch(async (err: unknown) => {
-    const states = await Promise.all(missing.slice(0, 3).map(async (id) => `${id}: ${(await node.get(`/events/${encodeURIComponent(id)}`)).status}`));
+    const states = await Promise.all(missing.slice(0, 3).map(async (id) => `${id}: ${(await node.get(`/events/${encodeURIComponent(id)}/proof`)).status}`));
     console.log(`${missing.length} of ${acked.length} acknowledged events not in a block: ${states.join(', ')}`);
     console.log(node.logs.filter((l) => !l.includes('sealed block') && !l.includes('"level":30,') ).slice(-40).join('\n'));
     console.log(node.logs.filter((l) => l.includes('"module":"storage"') || l.includes('chain store') || l.includes('mining')).join('\n'));

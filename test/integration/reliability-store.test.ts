@@ -146,7 +146,7 @@ describe('reliability: corrupted store', () => {
       expect(problem.code).toBe('STORE_DAMAGED');
       expect(problem.detail).toContain(txBlock.hash);
       expect((await blockAt(node.api, txBlock.height)).status).toBe(500);
-      const ev = await fetchSettled(`${node.api}/events/${encodeURIComponent(acked[0] as string)}`);
+      const ev = await fetchSettled(`${node.api}/events/${encodeURIComponent(acked[0] as string)}/proof`);
       expect([500]).toContain(ev.status);
       expect(((await ev.json()) as { type: string }).type).toMatch(/store-damaged/);
       expect((await node.get('/health')).status).toBe(200); // the node stays up for the rest
@@ -174,7 +174,7 @@ describe('reliability: corrupted store', () => {
     });
     let node = await startNode(FAST.concat(['--no-mine']), { dataDir: dir });
     try {
-      const ev = await fetchSettled(`${node.api}/events/${encodeURIComponent(acked[0] as string)}`);
+      const ev = await fetchSettled(`${node.api}/events/${encodeURIComponent(acked[0] as string)}/proof`);
       expect(ev.status).toBe(500);
       expect(((await ev.json()) as { code: string }).code).toBe('STORE_DAMAGED');
     } finally {

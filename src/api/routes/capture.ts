@@ -8,6 +8,8 @@ import type {} from '@fastify/rate-limit';
 import { fromHex, utf8 } from '../../common/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
+import type { CaptureFormat, CaptureMode } from '../capture-core.js';
+import { TxError } from '../../common/errors.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext } from '../context.js';
 import { clientKey } from '../auth.js';
@@ -24,7 +26,15 @@ export interface WriteRouteDeps {
   requireTokenForReads: boolean;
 }
 
-export const CAPTURE_MEDIA_TYPES = ['application/json', 'application/ld+json'];
+export const CAPTURE_JSON_TYPES = ['application/json', 'application/ld+json'];
+export const CAPTURE_XML_TYPES = ['application/xml', 'text/xml'];
+export const CAPTURE_MEDIA_TYPES = [...CAPTURE_JSON_TYPES, ...CAPTURE_XML_TYPES];
+
+/** The capture format of a request's Content-Type (the parser admitted only these types). */
+function formatOf(contentType: string | undefined): CaptureFormat {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return CAPTURE_XML_TYPES.includes(type) ? 'xml' : 'json';
+}
 
 export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps): Promise<void> {
   const { ctx, pool } = deps;
@@ -37,13 +47,13 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       onRequest: refuseWhileUnwritable(ctx),
       config: { scope: 'capture', rateLimit: { max: deps.rateLimit.max, timeWindow: deps.rateLimit.timeWindowMs, keyGenerator: clientKey } },
       schema: {
-        summary: 'Capture an EPCIS 2.0 document: one signed tx carrying all its events',
+        summary: 'Capture an EPCIS 2.0 document (JSON, JSON-LD or XML): one signed tx carrying all its events',
         description:
           'Answers 202 once the tx is in the mempool and its record is fsynced in the tx log (a crash or power loss after the 202 loses nothing); poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new.',
         tags: ['capture'],
         security: [{ bearer: [] }],
         consumes: CAPTURE_MEDIA_TYPES,
-        body: { type: 'object', description: 'An EPCIS 2.0 EPCISDocument (JSON or JSON-LD)' },
+        body: { description: 'An EPCIS 2.0 EPCISDocument or EPCISQueryDocument: JSON / JSON-LD, or XML (EPCIS 2.0, and 1.2 where it maps)' },
         response: { 202: { $ref: 'Accepted#' }, ...problems(400, 401, 403, 409, 413, 415, 429, 503) },
       },
     },
@@ -51,18 +61,49 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       if (ctx.signer === undefined || pool === undefined) {
         throw new HttpProblem('NO_SIGNER', 'this node has no member key to sign captures with');
       }
+      const behaviour = errorBehaviour(req.headers['gs1-capture-error-behaviour']);
       const body = req.body as Buffer;
-      const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)());
-      if (!outcome.ok) {
-        throw new RelayedProblem(outcome.problem);
+      const format = formatOf(req.headers['content-type']);
+      const exclude: string[] = [];
+      // rollback: one try. proceed: the events the chain already holds are left out and the rest
+      // prepared again (bounded: each round excludes at least one more event).
+      for (let round = 0; ; round++) {
+        const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), format, { behaviour, exclude });
+        if (!outcome.ok) {
+          throw new RelayedProblem(outcome.problem);
+        }
+        const tx = JSON.parse(outcome.tx) as SignedTx;
+        try {
+          // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
+          await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
+        } catch (err) {
+          const again = behaviour === 'proceed' && round < 3 ? duplicatesOf(err) : undefined;
+          if (again === undefined || again.length === 0) throw err;
+          exclude.push(...again);
+          continue;
+        }
+        req.auditChange = { txId: outcome.txId, events: outcome.eventIds.length };
+        reply.code(202).header('location', `/txs/${outcome.txId}`).header('gs1-capture-error-behaviour', behaviour);
+        return reply.send({ txId: outcome.txId, eventIds: outcome.eventIds, ...(outcome.refused !== undefined ? { refused: outcome.refused } : {}) });
       }
-      const tx = JSON.parse(outcome.tx) as SignedTx;
-      // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
-      await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
-      req.auditChange = { txId: outcome.txId, events: outcome.eventIds.length };
-      return reply.code(202).header('location', `/txs/${outcome.txId}`).send({ txId: outcome.txId, eventIds: outcome.eventIds });
     },
   );
+}
+
+/** The GS1-Capture-Error-Behaviour header: rollback (the default) or proceed. */
+function errorBehaviour(raw: string | string[] | undefined): CaptureMode['behaviour'] {
+  const v = (Array.isArray(raw) ? raw[0] : raw)?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'rollback') return 'rollback';
+  if (v === 'proceed') return 'proceed';
+  throw new HttpProblem('BAD_CAPTURE_BEHAVIOUR', `GS1-Capture-Error-Behaviour: ${v} is not served; give rollback (all or nothing, the default) or proceed (valid events captured, each refused one listed)`);
+}
+
+/** The event IDs a refused tx duplicates (a DUPLICATE_EVENT naming them), else undefined. */
+function duplicatesOf(err: unknown): string[] | undefined {
+  if (!(err instanceof TxError) || err.type.code !== 'DUPLICATE_EVENT') return undefined;
+  const t = err.type;
+  if ('duplicates' in t) return t.duplicates.map((d) => d.eventId);
+  return [t.eventId];
 }
 
 /**

@@ -1,12 +1,17 @@
-/** GET /events/:eventId (one event with its proof) and GET /events?… (EPCIS 2.0 query, paged). */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+/**
+ * GET /events/:eventId (the event as the REST binding answers it), GET /events/:eventId/proof
+ * (the event with its block and merkle proof) and GET /events?… (EPCIS 2.0 query, paged).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SignedTx } from '../../chain/types.js';
+import type { JsonObject } from '../../common/json.js';
 import { EVENT_ID_PATTERN } from '../../chain/tx.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem, storeDamaged } from '../problem.js';
 import type { Provenance } from '../provenance.js';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type RawQuery } from '../query.js';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
 import { problems } from '../schemas.js';
+import { queryDocumentXml } from '../../trace/epcis-xml-write.js';
 
 export interface ReadRouteDeps {
   ctx: ApiContext;
@@ -26,6 +31,32 @@ export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
+/**
+ * Whether the client asks for XML: `Accept` names application/xml (or text/xml) before any JSON
+ * type (the binding's XML form); anything else, or no Accept, is JSON.
+ */
+export function wantsXml(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  const types = accept.split(',').map((t) => (t.split(';')[0] ?? '').trim().toLowerCase());
+  const xml = types.findIndex((t) => t === 'application/xml' || t === 'text/xml');
+  if (xml < 0) return false;
+  const json = types.findIndex((t) => t === 'application/json' || t === 'application/ld+json');
+  return json < 0 || xml < json;
+}
+
+/** Events as an EPCISQueryDocument (SimpleEventQuery results): JSON-LD, or EPCIS 2.0 XML when asked. */
+function sendQueryDocument(accept: string | undefined, reply: FastifyReply, events: Record<string, unknown>[], now: number): FastifyReply {
+  const creationDate = new Date(now).toISOString();
+  if (wantsXml(accept)) return reply.type('application/xml; charset=utf-8').send(queryDocumentXml(events as JsonObject[], creationDate));
+  return sendJson(reply, {
+    '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
+    type: 'EPCISQueryDocument',
+    schemaVersion: '2.0',
+    creationDate,
+    epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: events } } },
+  });
+}
+
 /** Accept the full CBV 2.0 event ID, or its 64 hex digits alone. */
 export function normaliseEventId(raw: string): string {
   const id = /^[0-9a-f]{64}$/.test(raw) ? `ni:///sha-256;${raw}?ver=CBV2.0` : raw;
@@ -40,13 +71,82 @@ export function withEventId(event: Record<string, unknown>, eventId: string): Re
   return typeof event['eventID'] === 'string' ? event : { ...event, eventID: eventId };
 }
 
+/** The binding's resources by value, and the query parameter each stands for. */
+const RESOURCE_PARAMS: readonly (readonly [string, QueryParam])[] = [
+  ['eventTypes', 'eventType'],
+  ['epcs', 'MATCH_anyEPC'],
+  ['bizSteps', 'EQ_bizStep'],
+  ['bizLocations', 'EQ_bizLocation'],
+  ['readPoints', 'EQ_readPoint'],
+  ['dispositions', 'EQ_disposition'],
+];
+
+const EVENT_TYPES = ['AggregationEvent', 'AssociationEvent', 'ObjectEvent', 'TransactionEvent', 'TransformationEvent'] as const;
+
+function collection(member: string[]): Record<string, unknown> {
+  return { '@context': 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', type: 'Collection', member };
+}
+
 const multi = { anyOf: [{ type: 'string', maxLength: 8192 }, { type: 'array', items: { type: 'string', maxLength: 8192 }, maxItems: MAX_VALUES }] };
+
+/** The query string of /events (and of the binding's /{resource}/{value}/events). */
+const eventsQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    MATCH_epc: { ...multi, description: 'EPC in epcList or childEPCs (URN or Digital Link)' },
+    MATCH_anyEPC: { ...multi, description: 'EPC anywhere: epcList, childEPCs, inputEPCList, outputEPCList, parentID' },
+    EQ_bizStep: { ...multi, description: 'CBV word or URI' },
+    EQ_disposition: { ...multi, description: 'CBV word or URI' },
+    EQ_bizLocation: { ...multi, description: 'Location (SGLN URN or Digital Link)' },
+    EQ_readPoint: { ...multi, description: 'Read point (SGLN URN or Digital Link)' },
+    EQ_action: { ...multi, description: 'ADD, OBSERVE or DELETE' },
+    EQ_transformationID: { ...multi, description: 'transformationID' },
+    EQ_eventID: { ...multi, description: "The event's CBV 2.0 ID or its own eventID" },
+    MATCH_parentID: { ...multi, description: 'EPC as parentID' },
+    MATCH_inputEPC: { ...multi, description: 'EPC in inputEPCList' },
+    MATCH_outputEPC: { ...multi, description: 'EPC in outputEPCList' },
+    MATCH_epcClass: { ...multi, description: 'Class in quantityList or childQuantityList' },
+    MATCH_inputEPCClass: { ...multi, description: 'Class in inputQuantityList' },
+    MATCH_outputEPCClass: { ...multi, description: 'Class in outputQuantityList' },
+    MATCH_anyEPCClass: { ...multi, description: 'Class in any quantity list' },
+    eventType: { ...multi, description: 'ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent' },
+    GE_eventTime: { type: 'string', description: 'Events at or after this time (ISO 8601 with zone)' },
+    LT_eventTime: { type: 'string', description: 'Events before this time' },
+    perPage: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: DEFAULT_PER_PAGE },
+    nextPageToken: { type: 'string', maxLength: 512 },
+  },
+  patternProperties: {
+    '^(EQ_bizTransaction|EQ_source|EQ_destination)_.+$': { ...multi, description: 'Value of a bizTransaction / source / destination of the type named after the underscore' },
+    '^EXISTS_.+$': { type: 'string', maxLength: 0, description: 'The event has this field' },
+  },
+};
 
 export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Promise<void> {
   const { ctx, provenance } = deps;
 
   app.get<{ Params: { eventId: string } }>(
     '/events/:eventId',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'One event by its CBV 2.0 event ID, as the REST binding answers it: an EPCISQueryDocument holding the event (EPCIS XML with Accept: application/xml)',
+        description: 'A pending event (in the mempool) is answered too. Its block and merkle proof: /events/{eventId}/proof.',
+        tags: ['query'],
+        params: { type: 'object', required: ['eventId'], properties: { eventId: { type: 'string', maxLength: 200 } } },
+        response: { 200: { $ref: 'EPCISQueryDocument#' }, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const eventId = normaliseEventId(req.params.eventId);
+      const entry = await provenance.eventById(eventId);
+      if (entry === undefined) throw new HttpProblem('EVENT_NOT_FOUND', `no event ${eventId} on the main chain or in the mempool`);
+      return sendQueryDocument(req.headers.accept, reply, [withEventId(entry.event, eventId)], (ctx.clock ?? Date.now)());
+    },
+  );
+
+  app.get<{ Params: { eventId: string } }>(
+    '/events/:eventId/proof',
     {
       config: { scope: 'read' },
       schema: {
@@ -70,27 +170,12 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     {
       config: { scope: 'read' },
       schema: {
-        summary: 'EPCIS 2.0 event query (subset), in chain order, paged',
+        summary: 'EPCIS 2.0 event query (subset), in chain order, paged; JSON-LD, or EPCIS 2.0 XML with Accept: application/xml',
         description:
           'Several values of one parameter: repeat it or separate with |. With MATCH_epc/MATCH_anyEPC of GS1 keys the item history index answers; otherwise main-chain blocks are scanned from genesis. ' +
           `A page examines at most ${deps.queryLimits.scanBudget} events, so it may hold fewer than perPage events and still have a next page: follow GS1-Next-Page-Token (or the Link rel="next" header) until it is absent. Confirmed events only.`,
         tags: ['query'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            MATCH_epc: { ...multi, description: 'EPC in epcList or childEPCs (URN or Digital Link)' },
-            MATCH_anyEPC: { ...multi, description: 'EPC anywhere: epcList, childEPCs, inputEPCList, outputEPCList, parentID' },
-            EQ_bizStep: { ...multi, description: 'CBV word or URI' },
-            EQ_disposition: { ...multi, description: 'CBV word or URI' },
-            EQ_bizLocation: { ...multi, description: 'Location (SGLN URN or Digital Link)' },
-            eventType: { ...multi, description: 'ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent' },
-            GE_eventTime: { type: 'string', description: 'Events at or after this time (ISO 8601 with zone)' },
-            LT_eventTime: { type: 'string', description: 'Events before this time' },
-            perPage: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: DEFAULT_PER_PAGE },
-            nextPageToken: { type: 'string', maxLength: 512 },
-          },
-        },
+        querystring: eventsQuerystring,
         response: {
           200: {
             $ref: 'EPCISQueryDocument#',
@@ -100,27 +185,63 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
         },
       },
     },
-    async (req, reply) => {
-      const parsed = new Map<string, SignedTx>();
-      const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
-        const hash = await provenance.mainHash(pos.height);
-        if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);
-        return provenance.eventAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
-      };
-      const page = await runQuery(ctx.chain, req.query, deps.queryLimits, read);
-      if (page.nextPageToken !== undefined) {
-        reply.header('GS1-Next-Page-Token', page.nextPageToken);
-        const url = new URL(req.url, 'http://local');
-        url.searchParams.set('nextPageToken', page.nextPageToken);
-        reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
-      }
-      return sendJson(reply, {
-        '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
-        type: 'EPCISQueryDocument',
-        schemaVersion: '2.0',
-        creationDate: new Date().toISOString(),
-        epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: page.events.map((h) => withEventId(h.event, h.eventId)) } } },
-      });
-    },
+    async (req, reply) => answerQuery(req, reply, req.query),
   );
+
+  /** One page of a query, as /events and the binding's /{resource}/{value}/events answer it. */
+  const answerQuery = async (req: FastifyRequest, reply: FastifyReply, raw: RawQuery): Promise<FastifyReply> => {
+    const parsed = new Map<string, SignedTx>();
+    const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
+      const hash = await provenance.mainHash(pos.height);
+      if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);
+      return provenance.eventAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
+    };
+    const page = await runQuery(ctx.chain, raw, deps.queryLimits, read);
+    if (page.nextPageToken !== undefined) {
+      reply.header('GS1-Next-Page-Token', page.nextPageToken);
+      const url = new URL(req.url, 'http://local');
+      url.searchParams.set('nextPageToken', page.nextPageToken);
+      reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
+    }
+    return sendQueryDocument(req.headers.accept, reply, page.events.map((h) => withEventId(h.event, h.eventId)), (ctx.clock ?? Date.now)());
+  };
+
+  // The binding's resources by event type, EPC, bizStep, place and disposition: each value's
+  // sub-resources (`events`) and its events (the query with that parameter, ANDed with the others
+  // given). The lists of values in the store (/epcs, /bizSteps, …) need indexes not built yet;
+  // /eventTypes is the fixed list of EPCIS 2.0 event types.
+  app.get('/eventTypes', { config: { scope: 'read' }, schema: { summary: 'The EPCIS event types (binding)', tags: ['query'], response: { 200: { $ref: 'Collection#' } } } }, async (_req, reply) =>
+    sendJson(reply, collection([...EVENT_TYPES])),
+  );
+  for (const [resource, param] of RESOURCE_PARAMS) {
+    const known = (value: string): void => {
+      if (resource === 'eventTypes' && !(EVENT_TYPES as readonly string[]).includes(value)) throw new HttpProblem('NOT_FOUND', `no event type ${value}: one of ${EVENT_TYPES.join(', ')}`);
+    };
+    app.get<{ Params: { value: string } }>(
+      `/${resource}/:value`,
+      { config: { scope: 'read' }, schema: { summary: `The sub-resources of one of /${resource} (binding)`, tags: ['query'], params: { type: 'object', required: ['value'], properties: { value: { type: 'string', maxLength: 2048 } } }, response: { 200: { $ref: 'Collection#' }, ...problems(400, 401, 403, 404) } } },
+      async (req, reply) => {
+        known(req.params.value);
+        return sendJson(reply, collection(['events']));
+      },
+    );
+    app.get<{ Params: { value: string }; Querystring: RawQuery }>(
+      `/${resource}/:value/events`,
+      {
+        config: { scope: 'read' },
+        schema: {
+          summary: `Events of one of /${resource}: GET /events?${param}=… (binding)`,
+          tags: ['query'],
+          params: { type: 'object', required: ['value'], properties: { value: { type: 'string', maxLength: 2048 } } },
+          querystring: eventsQuerystring,
+          response: { 200: { $ref: 'EPCISQueryDocument#' }, ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (req, reply) => {
+        known(req.params.value);
+        if (req.query[param] !== undefined) throw new HttpProblem('QUERY_PARAMETER', `${param} is given by the path /${resource}/{value}/events`);
+        return answerQuery(req, reply, { ...req.query, [param]: req.params.value });
+      },
+    );
+  }
 }

@@ -81,6 +81,24 @@ function send(req: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyRe
   return reply.type(asset.type).send(asset.body);
 }
 
+/**
+ * GET / for a client of the EPCIS REST binding (Accept: application/json or ld+json before
+ * text/html): the binding's collection of top-level resources this node serves. The binding's
+ * others (queries, eventTypes, epcs, bizSteps, bizLocations, readPoints, dispositions) are not
+ * served yet (docs/api.md), so they are not listed.
+ */
+export const TOP_LEVEL_RESOURCES = { '@context': 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', type: 'Collection', member: ['capture', 'events', 'eventTypes'] };
+
+/** Whether Accept names a JSON type before HTML (a browser names text/html first; no Accept is the page). */
+export function prefersJson(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  const types = accept.split(',').map((t) => (t.split(';')[0] ?? '').trim().toLowerCase());
+  const json = types.findIndex((t) => t === 'application/json' || t === 'application/ld+json');
+  if (json < 0) return false;
+  const html = types.findIndex((t) => t === 'text/html');
+  return html < 0 || json < html;
+}
+
 export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts: { dir?: string } = {}): Promise<void> {
   const dir = opts.dir ?? explorerDir();
   const assets = dir !== undefined ? loadAssets(dir) : new Map<string, Asset>();
@@ -88,6 +106,7 @@ export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts
   const common = { config: { scope: 'public' as const }, schema: { hide: true } };
 
   app.get('/', common, async (req, reply) => {
+    if (prefersJson(req.headers.accept)) return reply.type('application/json; charset=utf-8').send(JSON.stringify(TOP_LEVEL_RESOURCES));
     const index = assets.get('index.html');
     if (index === undefined) throw new HttpProblem('NOT_FOUND', 'the explorer page is not installed (assets/explorer/index.html)');
     return send(req, reply, index);

@@ -27,6 +27,7 @@ export interface BenchFlags {
   fresh?: boolean;
   /** ingest: false runs the node without its tx log (`--no-tx-log`: a benchmark comparison only). */
   txLog?: boolean;
+  format?: string;
   /** ingest: also run the phases over HTTPS, beside plain HTTP. */
   https?: boolean;
   /** report: output directory (default bench/results of this checkout). */
@@ -73,6 +74,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
         ...(flags.blockInterval !== undefined ? { blockIntervalMs: flags.blockInterval } : {}),
         ...(flags.captureWorkers !== undefined ? { captureWorkers: flags.captureWorkers } : {}),
         ...(flags.txLog === false ? { txLog: false } : {}),
+        ...(flags.format === 'xml' ? { format: 'xml' as const } : {}),
         ...(flags.https === true ? { https: true } : {}),
         onProgress: (d, t) => bar.update(d, t),
       });

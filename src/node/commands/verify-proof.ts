@@ -1,5 +1,5 @@
 /**
- * `tracechain verify-proof FILE|-`: checks a saved /trace or /events/:id answer without trusting
+ * `tracechain verify-proof FILE|-`: checks a saved /trace or /events/:id/proof answer without trusting
  * the node that gave it. For each event:
  *   1. the proof's tx is canonical JSON; its ID is recomputed (SHA-256 of the body's RFC 8785 form);
  *   2. the event ID is in the tx, the event is the tx's event, and its CBV 2.0 hash is that ID;
@@ -22,7 +22,7 @@ import type { Proof } from '../../api/proof-material.js';
 import { ApiClient, ApiError, readInput, runClientCommand, type ClientFlags } from './client.js';
 import { describeVia } from './trace.js';
 
-/** The proof object of a /trace or /events/:id answer (the API's own type). */
+/** The proof object of a /trace or /events/:id/proof answer (the API's own type). */
 export type ProofJson = Proof;
 
 export interface EntryJson {
@@ -129,13 +129,13 @@ export async function checkOnline(r: OfflineResult, proof: ProofJson, client: Ap
   return { confirmations: (b as { confirmations?: number }).confirmations };
 }
 
-/** The entries of a saved answer: a /trace answer ({events}) or one /events/:id answer. */
+/** The entries of a saved answer: a /trace answer ({events}) or one /events/:id/proof answer. */
 export function entriesOf(doc: unknown): EntryJson[] {
   if (typeof doc !== 'object' || doc === null) throw new Error('not a JSON object');
   const d = doc as { events?: unknown; eventId?: unknown; proof?: unknown };
   if (Array.isArray(d.events)) return d.events as EntryJson[];
   if (typeof d.eventId === 'string' && 'proof' in d) return [d as EntryJson];
-  throw new Error('not a /trace or /events/{eventId} answer (no "events" array, no "eventId" with "proof")');
+  throw new Error('not a /trace or /events/{eventId}/proof answer (no "events" array, no "eventId" with "proof")');
 }
 
 export function verifyProofCommand(file: string, flags: ClientFlags, out: NodeJS.WritableStream): Promise<number> {

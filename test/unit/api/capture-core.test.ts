@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { epcisDocumentXml } from '../../../src/trace/epcis-xml-write.js';
+import type { JsonObject } from '../../../src/common/json.js';
 import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
 import { encodeTx, signTx, txId, verifyTxSignature } from '../../../src/chain/tx.js';
 import { toHex } from '../../../src/common/bytes.js';
@@ -55,6 +57,47 @@ describe('prepareCapture', () => {
     const dup = prepareCapture(doc([commissioning(1), commissioning(1)]), setup(), 0);
     expect(!dup.ok && dup.problem.status).toBe(400);
     expect(!dup.ok && dup.problem.code).toMatch(/DUPLICATE/);
+  });
+
+  it('the same events as an EPCISQueryDocument (JSON) and as EPCIS XML give the same event IDs', () => {
+    const events = [commissioning(1), commissioning(2)];
+    const plain = prepareCapture(doc(events), setup(), 0);
+    if (!plain.ok) throw new Error(plain.problem.detail);
+    const query = JSON.stringify({ ...JSON.parse(doc([])), type: 'EPCISQueryDocument', epcisBody: { queryResults: { queryName: 'SimpleEventQuery', resultsBody: { eventList: events } } } });
+    const fromQuery = prepareCapture(query, setup(), 0);
+    expect(fromQuery.ok && fromQuery.eventIds).toEqual(plain.eventIds);
+    const xml = epcisDocumentXml(events as JsonObject[], '2024-01-01T00:00:00Z');
+    const fromXml = prepareCapture(new TextEncoder().encode(xml), setup(), 0, 'xml');
+    expect(fromXml.ok && fromXml.eventIds).toEqual(plain.eventIds);
+    const badXml = prepareCapture('<a><b></a>', setup(), 0, 'xml');
+    expect(!badXml.ok && badXml.problem.code).toBe('BAD_XML');
+    const notUtf8 = prepareCapture(new Uint8Array([0x3c, 0xff, 0xfe]), setup(), 0, 'xml');
+    expect(!notUtf8.ok && notUtf8.problem.code).toBe('BAD_ENCODING');
+  });
+
+  it('proceed: the valid events of a mixed document are captured, each refused one listed with its original index', () => {
+    const mixed = doc([commissioning(1), { ...commissioning(2), action: 'NOPE' }, commissioning(3), { ...commissioning(4), eventTime: 'soon' }, commissioning(1)]);
+    const rollback = prepareCapture(mixed, setup(), 0);
+    expect(rollback.ok).toBe(false);
+    const out = prepareCapture(mixed, setup(), 0, 'json', { behaviour: 'proceed' });
+    if (!out.ok) throw new Error(out.problem.detail);
+    const alone = prepareCapture(doc([commissioning(1), commissioning(3)]), setup(), 0);
+    if (!alone.ok) throw new Error(alone.problem.detail);
+    expect(out.eventIds).toEqual(alone.eventIds);
+    expect(out.refused?.map((r) => r.index)).toEqual([1, 3, 4]);
+    expect(out.refused?.[0]?.errors[0]?.path).toMatch(/^\/epcisBody\/eventList\/1/);
+    expect(out.refused?.[1]?.errors[0]?.path).toMatch(/^\/epcisBody\/eventList\/3/);
+    expect(out.refused?.[2]?.errors[0]?.code).toMatch(/^DUPLICATE_/);
+    // Events the chain already holds are left out when named.
+    const again = prepareCapture(mixed, setup(), 0, 'json', { behaviour: 'proceed', exclude: [alone.eventIds[0] as string] });
+    expect(again.ok && again.eventIds).toEqual([alone.eventIds[1]]);
+    expect(again.ok && again.refused?.find((r) => r.index === 0)?.errors[0]?.code).toBe('DUPLICATE_EVENT');
+    // Nothing valid: refused whole, every problem listed.
+    const none = prepareCapture(doc([{ ...commissioning(2), action: 'NOPE' }]), setup(), 0, 'json', { behaviour: 'proceed' });
+    expect(!none.ok && none.problem.status).toBe(400);
+    // A problem of the document itself refuses it whole.
+    const broken = prepareCapture(JSON.stringify({ type: 'EPCISDocument' }), setup(), 0, 'json', { behaviour: 'proceed' });
+    expect(broken.ok).toBe(false);
   });
 
   it('a role error is 403 naming the rule', () => {

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeToken, encodeToken, matches, parseQuery } from '../../../src/api/query.js';
+import { decodeToken, encodeToken, matches, parseQuery, QUERY_PARAMS } from '../../../src/api/query.js';
 import { HttpProblem } from '../../../src/api/problem.js';
 
 const event = {
@@ -41,5 +42,151 @@ describe('EPCIS query parameters', () => {
     expect(decodeToken(token, q.fingerprint)).toEqual({ height: 5, txIndex: 1, eventIndex: 2 });
     expect(() => decodeToken(token, parseQuery({ EQ_bizStep: 'receiving' }).fingerprint)).toThrow(/other parameters/);
     expect(() => decodeToken('garbage!', q.fingerprint)).toThrow(HttpProblem);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every parameter against a brute-force filter written here, over random corpora (property).
+
+const SGTIN = ['urn:epc:id:sgtin:0614141.107346.1', 'urn:epc:id:sgtin:0614141.107346.2', 'urn:epc:id:sgtin:0614141.107346.3', 'urn:epc:id:sgtin:0614141.107346.4'];
+const SSCC = ['urn:epc:id:sscc:0614141.1234567890', 'urn:epc:id:sscc:0614141.1234567891'];
+const CLASSES = ['urn:epc:class:lgtin:0614141.107346.LOT1', 'urn:epc:class:lgtin:0614141.107346.LOT2', 'urn:epc:class:lgtin:0614141.107347.LOT1'];
+const SGLN = ['urn:epc:id:sgln:0614141.07346.1', 'urn:epc:id:sgln:0614141.07346.2', 'urn:epc:id:sgln:0614141.07346.3'];
+const PGLN = ['urn:epc:id:pgln:0614141.00001', 'urn:epc:id:pgln:0614141.00002'];
+const STEPS = ['shipping', 'receiving', 'packing', 'commissioning'];
+const DISPS = ['in_transit', 'in_progress', 'active'];
+const BTS = ['urn:epcglobal:cbv:bt:0614141073467:1', 'urn:epcglobal:cbv:bt:0614141073467:2'];
+const TIMES = ['2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z', '2024-01-04T00:00:00Z'];
+
+type Ev = Record<string, unknown> & { id: string };
+
+const sub = <T>(xs: readonly T[]): fc.Arbitrary<T[]> => fc.subarray([...xs], { minLength: 1 });
+const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
+const qty = (classes: string[]): Record<string, unknown>[] => classes.map((c) => ({ epcClass: c, quantity: 1 }));
+
+const evArb: fc.Arbitrary<Ev> = fc
+  .record({
+    type: fc.constantFrom('ObjectEvent', 'AggregationEvent', 'TransformationEvent'),
+    epcs: sub(SGTIN),
+    outs: sub(SGTIN),
+    parent: fc.constantFrom(...SSCC),
+    classes: opt(sub(CLASSES)),
+    outClasses: opt(sub(CLASSES)),
+    action: fc.constantFrom('ADD', 'OBSERVE', 'DELETE'),
+    bizStep: opt(fc.constantFrom(...STEPS)),
+    disposition: opt(fc.constantFrom(...DISPS)),
+    readPoint: opt(fc.constantFrom(...SGLN)),
+    bizLocation: opt(fc.constantFrom(...SGLN)),
+    bt: opt(fc.tuple(fc.constantFrom('po', 'inv'), fc.constantFrom(...BTS))),
+    source: opt(fc.tuple(fc.constantFrom('owning_party', 'possessing_party'), fc.constantFrom(...PGLN))),
+    ilmd: fc.boolean(),
+    tid: opt(fc.constantFrom('t1', 't2')),
+    time: fc.integer({ min: Date.parse(TIMES[0] as string), max: Date.parse(TIMES[3] as string) }),
+    n: fc.nat(),
+  })
+  .map((r) => {
+    const e: Ev = { id: `ni:///sha-256;${r.n.toString(16).padStart(64, '0')}?ver=CBV2.0`, type: r.type, eventTime: new Date(r.time).toISOString(), eventTimeZoneOffset: '+00:00' };
+    if (r.type === 'ObjectEvent') {
+      e['epcList'] = r.epcs;
+      e['action'] = r.action;
+      if (r.classes) e['quantityList'] = qty(r.classes);
+      if (r.ilmd) e['ilmd'] = { 'cbvmda:lotNumber': 'LOT1' };
+    } else if (r.type === 'AggregationEvent') {
+      e['parentID'] = r.parent;
+      e['childEPCs'] = r.epcs;
+      e['action'] = r.action;
+      if (r.classes) e['childQuantityList'] = qty(r.classes);
+    } else {
+      e['inputEPCList'] = r.epcs;
+      e['outputEPCList'] = r.outs;
+      if (r.classes) e['inputQuantityList'] = qty(r.classes);
+      if (r.outClasses) e['outputQuantityList'] = qty(r.outClasses);
+      if (r.tid) e['transformationID'] = r.tid;
+    }
+    if (r.bizStep) e['bizStep'] = r.bizStep;
+    if (r.disposition) e['disposition'] = r.disposition;
+    if (r.readPoint) e['readPoint'] = { id: r.readPoint };
+    if (r.bizLocation) e['bizLocation'] = { id: r.bizLocation };
+    if (r.bt) e['bizTransactionList'] = [{ type: r.bt[0], bizTransaction: r.bt[1] }];
+    if (r.source) e['sourceList'] = [{ type: r.source[0], source: r.source[1] }];
+    return e;
+  });
+
+const list = (e: Ev, k: string): string[] => (Array.isArray(e[k]) ? (e[k] as string[]) : []);
+const classesOf = (e: Ev, ks: string[]): string[] => ks.flatMap((k) => (Array.isArray(e[k]) ? (e[k] as { epcClass: string }[]).map((q) => q.epcClass) : []));
+const some = (xs: string[], vs: string[]): boolean => xs.some((x) => vs.includes(x));
+const idOfPlace = (v: unknown): string | undefined => (v as { id?: string } | undefined)?.id;
+const typed = (e: Ev, l: string, m: string, type: string, vs: string[]): boolean => (Array.isArray(e[l]) ? (e[l] as Record<string, string>[]) : []).some((x) => x['type'] === type && vs.includes(x[m] as string));
+
+/** The brute-force meaning of each parameter, on the corpus' own forms (URNs, CBV words). */
+const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
+  MATCH_epc: (e, vs) => some([...list(e, 'epcList'), ...list(e, 'childEPCs')], vs),
+  MATCH_anyEPC: (e, vs) => some([...list(e, 'epcList'), ...list(e, 'childEPCs'), ...list(e, 'inputEPCList'), ...list(e, 'outputEPCList'), ...(typeof e['parentID'] === 'string' ? [e['parentID']] : [])], vs),
+  MATCH_parentID: (e, vs) => typeof e['parentID'] === 'string' && vs.includes(e['parentID']),
+  MATCH_inputEPC: (e, vs) => some(list(e, 'inputEPCList'), vs),
+  MATCH_outputEPC: (e, vs) => some(list(e, 'outputEPCList'), vs),
+  MATCH_epcClass: (e, vs) => some(classesOf(e, ['quantityList', 'childQuantityList']), vs),
+  MATCH_inputEPCClass: (e, vs) => some(classesOf(e, ['inputQuantityList']), vs),
+  MATCH_outputEPCClass: (e, vs) => some(classesOf(e, ['outputQuantityList']), vs),
+  MATCH_anyEPCClass: (e, vs) => some(classesOf(e, ['quantityList', 'childQuantityList', 'inputQuantityList', 'outputQuantityList']), vs),
+  EQ_bizStep: (e, vs) => vs.includes(e['bizStep'] as string),
+  EQ_disposition: (e, vs) => vs.includes(e['disposition'] as string),
+  EQ_readPoint: (e, vs) => vs.includes(idOfPlace(e['readPoint']) as string),
+  EQ_bizLocation: (e, vs) => vs.includes(idOfPlace(e['bizLocation']) as string),
+  EQ_action: (e, vs) => vs.includes(e['action'] as string),
+  EQ_transformationID: (e, vs) => vs.includes(e['transformationID'] as string),
+  EQ_eventID: (e, vs) => vs.includes(e.id),
+  eventType: (e, vs) => vs.includes(e['type'] as string),
+  GE_eventTime: (e, vs) => Date.parse(e['eventTime'] as string) >= Date.parse(vs[0] as string),
+  LT_eventTime: (e, vs) => Date.parse(e['eventTime'] as string) < Date.parse(vs[0] as string),
+  EQ_bizTransaction_po: (e, vs) => typed(e, 'bizTransactionList', 'bizTransaction', 'po', vs),
+  EQ_source_owning_party: (e, vs) => typed(e, 'sourceList', 'source', 'owning_party', vs),
+  EXISTS_ilmd: (e) => e['ilmd'] !== undefined,
+  EXISTS_disposition: (e) => e['disposition'] !== undefined,
+};
+
+const DOMAIN: Record<string, readonly string[]> = {
+  MATCH_epc: SGTIN, MATCH_anyEPC: [...SGTIN, ...SSCC], MATCH_parentID: SSCC, MATCH_inputEPC: SGTIN, MATCH_outputEPC: SGTIN,
+  MATCH_epcClass: CLASSES, MATCH_inputEPCClass: CLASSES, MATCH_outputEPCClass: CLASSES, MATCH_anyEPCClass: CLASSES,
+  EQ_bizStep: STEPS, EQ_disposition: DISPS, EQ_readPoint: SGLN, EQ_bizLocation: SGLN, EQ_action: ['ADD', 'OBSERVE', 'DELETE'],
+  EQ_transformationID: ['t1', 't2'], eventType: ['ObjectEvent', 'AggregationEvent', 'TransformationEvent'],
+  GE_eventTime: TIMES, LT_eventTime: TIMES, EQ_bizTransaction_po: BTS, EQ_source_owning_party: PGLN, EXISTS_ilmd: [''], EXISTS_disposition: [''],
+};
+
+describe('every query parameter equals a brute-force filter (property)', () => {
+  it('covers every parameter the query code accepts', () => {
+    expect(Object.keys(BRUTE).filter((k) => !k.includes('EXISTS_') && !k.startsWith('EQ_bizTransaction_') && !k.startsWith('EQ_source_')).sort()).toEqual([...QUERY_PARAMS].sort());
+  });
+
+  const single: fc.Arbitrary<[string, string[]]> = fc.constantFrom(...Object.keys(DOMAIN)).chain((p) =>
+    p === 'GE_eventTime' || p === 'LT_eventTime' || p.startsWith('EXISTS_')
+      ? fc.constantFrom(...(DOMAIN[p] as string[])).map((v): [string, string[]] => [p, [v]])
+      : sub(DOMAIN[p] as string[]).map((vs): [string, string[]] => [p, vs]),
+  );
+
+  it('one to three parameters AND-ed, values OR-ed', () => {
+    fc.assert(
+      fc.property(fc.array(evArb, { maxLength: 40 }), fc.uniqueArray(single, { minLength: 1, maxLength: 3, selector: ([p]) => p }), fc.nat(), (corpus, params, idPick) => {
+        const raw: Record<string, string> = {};
+        for (const [p, vs] of params) {
+          // EQ_eventID draws its values from the corpus.
+          const values = p === 'EQ_eventID' ? [corpus[idPick % Math.max(1, corpus.length)]?.id ?? 'none'] : vs;
+          raw[p] = values.join('|');
+        }
+        const q = parseQuery(raw);
+        const got = corpus.filter((e) => matches(q, e, e.id)).map((e) => e.id);
+        const want = corpus.filter((e) => params.every(([p]) => (BRUTE[p] as (e: Ev, vs: string[]) => boolean)(e, (raw[p] as string).split('|')))).map((e) => e.id);
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
+describe('query parameters the query code refuses', () => {
+  it('EPC patterns, a bad action, a valued EXISTS_ are QueryParameterException, never ignored', () => {
+    expect(() => parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.107346.*' })).toThrow(/patterns/);
+    expect(() => parseQuery({ EQ_action: 'SHIP' })).toThrow(/not ADD, OBSERVE or DELETE/);
+    expect(() => parseQuery({ EXISTS_ilmd: 'yes' })).toThrow(/takes no value/);
   });
 });
