@@ -107,7 +107,7 @@ async function capture(api: string, tok: string, events: Record<string, unknown>
 async function minedAt(api: string, ids: string[]): Promise<void> {
   for (const id of ids) {
     await waitFor(`${id} in a block at ${api}`, async () => {
-      const res = await fetch(`${api}/events/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${api}/events/${encodeURIComponent(id)}/proof`, { signal: AbortSignal.timeout(10_000) });
       return res.status === 200 && ((await res.json()) as { block: unknown }).block !== null;
     }, 120_000, 500);
   }

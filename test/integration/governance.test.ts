@@ -167,7 +167,10 @@ describe('consortium governance (real processes)', () => {
       return r.status === 202 ? r.body : undefined; // its node may still be a block behind the activation
     }, 20_000, 300);
     const eventId = captured.eventIds?.[0] as string;
-    for (const n of [...nodes, d]) await waitFor(`the newcomer's event mined, at ${n.api}`, async () => ((await fetchSettled(`${n.api}/events/${encodeURIComponent(eventId)}`)).status === 200 ? true : undefined), 30_000, 200);
+    for (const n of [...nodes, d]) await waitFor(`the newcomer's event mined, at ${n.api}`, async () => {
+      const r = await fetchSettled(`${n.api}/events/${encodeURIComponent(eventId)}/proof`);
+      return r.status === 200 && ((await r.json()) as { block: unknown }).block !== null ? true : undefined;
+    }, 30_000, 200);
 
     step('captured and mined');
     // Every node: the same 4 members, the same history, the same registry hash.
@@ -221,7 +224,7 @@ describe('consortium governance (real processes)', () => {
       expect(((await res.json()) as { code: string }).code).toBe('SUBMITTER_REVOKED');
     }
     const answer = join(newcomerDir, 'event.json');
-    await writeFile(answer, await (await fetchSettled(`${a.api}/events/${encodeURIComponent(eventId)}`)).text());
+    await writeFile(answer, await (await fetchSettled(`${a.api}/events/${encodeURIComponent(eventId)}/proof`)).text());
     expect(await cli(['verify-proof', answer, '--api', a.api])).toMatch(/ok|verified/i);
     expect((await json<MembersView>(c, '/members')).members[3]).toMatchObject({ name: 'hospital', status: 'revoked' });
     expect(revoked?.approvals.map((x) => x.name).sort()).toEqual(['carrier', 'maker', 'shop']);
