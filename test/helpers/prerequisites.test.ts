@@ -38,6 +38,15 @@ describe('need / gate', () => {
     expect(g.title).toMatch(/\[SKIPPED: missing prerequisite: docker-compose/);
   });
 
+  it('a machine that cannot do it (no container support): skips with the reason even under CI', () => {
+    process.env.CI = '1';
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const g = gate({ what: 'a container run on this machine (exit 125: no user namespaces)', fix: 'a kernel with namespaces', machineCannot: true });
+    expect(g.skip).toBe(true);
+    expect(g.title).toMatch(/\[SKIPPED: missing prerequisite: a container run on this machine \(exit 125: no user namespaces\)/);
+    expect(warn).toHaveBeenCalled();
+  });
+
   it('does nothing when nothing is missing', () => {
     process.env.CI = '1';
     const skip = vi.fn();
