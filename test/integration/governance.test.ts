@@ -19,6 +19,7 @@ import { keyIdHex } from '../../src/chain/keys.js';
 import { encodeTx, signTx } from '../../src/chain/tx.js';
 import { genesisBlock } from '../../src/chain/genesis.js';
 import type { Member } from '../../src/chain/types.js';
+import { commissioningDocument } from '../helpers/epcis-docs.js';
 
 const NODE_ARGS = ['--p2p', '/ip4/127.0.0.1/tcp/0', '--workers', '1', '--log-level', 'info'];
 // ~5 blocks a second: long enough for an approval round trip under load, short enough to watch one expire.
@@ -50,35 +51,11 @@ async function newDir(): Promise<string> {
   return d;
 }
 
-let serial = 0;
-function epcisDocument(): string {
-  const now = new Date().toISOString();
-  return JSON.stringify({
-    '@context': ['https://ref.gs1.org/standards/epcis/epcis-context.jsonld'],
-    type: 'EPCISDocument',
-    schemaVersion: '2.0',
-    creationDate: now,
-    epcisBody: {
-      eventList: [
-        {
-          type: 'ObjectEvent',
-          eventTime: now,
-          eventTimeZoneOffset: '+00:00',
-          epcList: [`urn:epc:id:sgtin:0614141.107346.${process.pid}${++serial}`],
-          action: 'ADD',
-          bizStep: 'commissioning',
-          disposition: 'active',
-          readPoint: { id: 'urn:epc:id:sgln:0614141.00777.0' },
-        },
-      ],
-    },
-  });
-}
 
 async function capture(n: NodeProc): Promise<{ status: number; body: { txId?: string; eventIds?: string[]; code?: string } }> {
   const res = await fetchSettled(n.api + '/capture', {
     requestTimeoutMs: 20_000,
-    init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/ld+json' }, body: epcisDocument() },
+    init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/ld+json' }, body: commissioningDocument() },
   });
   return { status: res.status, body: (await res.json()) as { txId?: string; eventIds?: string[]; code?: string } };
 }

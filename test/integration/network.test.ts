@@ -30,6 +30,7 @@ import { createHost, type Host } from '../../src/p2p/host.js';
 import { topicsFor } from '../../src/p2p/gossip.js';
 import type { ConsortiumParams, Genesis, Member } from '../../src/chain/types.js';
 import { buildBlock } from '../unit/p2p/helpers.js';
+import { commissioningDocument, freshEpc } from '../helpers/epcis-docs.js';
 
 const NODE_ARGS = ['--p2p', '/ip4/127.0.0.1/tcp/0', '--workers', '1', '--log-level', 'info'];
 
@@ -101,31 +102,9 @@ async function converged(nodes: NodeProc[], timeoutMs: number): Promise<string> 
   );
 }
 
-let serial = 1000;
 function epcisDocument(): { body: string; epc: string } {
-  const now = new Date().toISOString();
-  const epc = `urn:epc:id:sgtin:0614141.107346.${process.pid}${++serial}`;
-  const doc = {
-    '@context': ['https://ref.gs1.org/standards/epcis/epcis-context.jsonld'],
-    type: 'EPCISDocument',
-    schemaVersion: '2.0',
-    creationDate: now,
-    epcisBody: {
-      eventList: [
-        {
-          type: 'ObjectEvent',
-          eventTime: now,
-          eventTimeZoneOffset: '+00:00',
-          epcList: [epc],
-          action: 'ADD',
-          bizStep: 'commissioning',
-          disposition: 'active',
-          readPoint: { id: 'urn:epc:id:sgln:0614141.00777.0' },
-        },
-      ],
-    },
-  };
-  return { body: JSON.stringify(doc), epc };
+  const epc = freshEpc();
+  return { body: commissioningDocument(epc), epc };
 }
 
 async function capture(n: NodeProc): Promise<{ txId: string; eventIds: string[] }> {
