@@ -10,37 +10,13 @@ import { join } from 'node:path';
 import { BIN, waitFor } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
 import { capture, commissionDoc, eventOf, rng, sleep, tipOf } from './lib.js';
-import { randomDevnetBasePort } from '../helpers/devnet-lines.js';
-
-export interface DevnetLine {
-  name: string;
-  role: string;
-  api: string;
-  token: string;
-  peerId: string;
-  data: string;
-}
+import { randomDevnetBasePort, readDevnetLines, type DevnetLine } from '../helpers/devnet-lines.js';
 
 export async function startDevnet(dir: string, n: number, intervalMs: number, base = randomDevnetBasePort()): Promise<{ proc: ChildProcess; lines: DevnetLine[] }> {
   const proc = spawn(process.execPath, [BIN, 'devnet', '--nodes', String(n), '--dir', join(dir, 'net'), '--base-port', String(base), '--block-interval', String(intervalMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = await new Promise<DevnetLine[]>((resolve, reject) => {
-    const got: DevnetLine[] = [];
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('devnet did not start')), 120_000);
-    proc.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        got.push(JSON.parse(buf.slice(0, i)) as DevnetLine);
-        buf = buf.slice(i + 1);
-        if (got.length === n) {
-          clearTimeout(timer);
-          resolve(got);
-        }
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`devnet exited with ${code}`)));
-  });
+  const stderr: string[] = [];
+  proc.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+  const lines = await readDevnetLines(proc, n, 120_000, stderr);
   return { proc, lines };
 }
 
