@@ -6,14 +6,14 @@
 import { BlockError, TxError } from '../common/errors.js';
 import { decodeBlock, type Block } from './block.js';
 import { genesisBlock } from './genesis.js';
-import { toHex, equalBytes } from '../common/bytes.js';
+import { toHex, equalBytes, utf8 } from '../common/bytes.js';
 import { checkBody, checkHeader } from './block-checks.js';
 import { MemberRegistry } from './registry.js';
 import { activateAt, applyGovTx, genesisGovernance } from './governance.js';
 import { jcs } from './tx.js';
-import { verifyTxSync } from './tx-verifier.js';
+import { verifyTxSync, type TxVerifier } from './tx-verifier.js';
 import type { TxRules, ItemReader } from './tx-rules-port.js';
-import { roleOfKind, type ChainStore, type HeaderEntry, type LotKey, type StoredItem } from './store.js';
+import { roleOfKind, type ChainStore, type HeaderEntry, type LinkRole, type LotKey, type StoredItem } from './store.js';
 import type { Genesis, Member } from './types.js';
 import { targetFromBits } from '../consensus/target.js';
 import { workFromTarget } from '../consensus/work.js';
@@ -65,7 +65,19 @@ export interface AuditOptions {
    * not replayed. See docs/deploy.md (A new node from a snapshot) for why a sample is enough.
    */
   indexSample?: ReadonlySet<number>;
+  /**
+   * Where tx signatures and events are verified (the CPU-heavy part: a signature and a CBV 2.0
+   * hash per event): a worker pool (chain/verifier-pool.ts) runs them on other cores while this
+   * thread reads the next blocks, compares the indexes and replays item state. Without it they
+   * run here, one tx after another.
+   */
+  verifier?: TxVerifier;
 }
+
+/** Blocks read ahead of the one being checked (each at most maxBlockBytes in memory). */
+const READ_AHEAD = 4;
+/** Items compared with the store per read at the end. */
+const ITEM_BATCH = 1024;
 
 /**
  * Heights to sample: the `recent` newest blocks (what a new node serves first) and `n` more drawn
@@ -84,6 +96,28 @@ export function sampleHeights(tip: number, n: number, random: () => number, rece
   return out;
 }
 
+interface BlockRead {
+  hash: string | undefined;
+  bytes: Uint8Array | undefined;
+  /** The store could not give the block's bytes (e.g. a stored tx record that does not decompress). */
+  error?: unknown;
+}
+
+/** A store error that names damaged bytes (storage's StorageCorruptionError: code CORRUPTION), as opposed to an I/O failure. */
+function isCorruption(err: unknown): err is Error {
+  return err instanceof Error && (err as { code?: unknown }).code === 'CORRUPTION';
+}
+
+/** The first tx whose ID differs from the block's stored tx-ID record (header ‖ IDs), to name it. */
+function firstTxIdMismatch(record: Uint8Array | undefined, block: Block): number | undefined {
+  if (record === undefined) return undefined;
+  for (const [i, id] of block.txIds.entries()) {
+    const off = block.headerBytes.length + 32 * i;
+    if (off + 32 > record.length || !equalBytes(record.subarray(off, off + 32), id)) return i;
+  }
+  return undefined;
+}
+
 export async function auditChain(
   store: ChainStore,
   genesis: Genesis,
@@ -92,6 +126,7 @@ export async function auditChain(
   options: AuditOptions = {},
 ): Promise<AuditReport> {
   const sample = options.indexSample;
+  const verifier = options.verifier;
   let governance = genesisGovernance(genesis);
   let registry = MemberRegistry.fromGenesis(genesis);
   const params = genesis.params;
@@ -112,6 +147,8 @@ export async function auditChain(
   const fail = (height: number, hash: string | null, reason: string): never => {
     throw new AuditFailure({ height, hash, reason });
   };
+  /** Reads started ahead (bounded by READ_AHEAD); each settles to a BlockRead, never rejects. */
+  const reads = new Map<number, Promise<BlockRead>>();
 
   try {
     const tipHash = await store.getTip();
@@ -122,6 +159,19 @@ export async function auditChain(
     if (!tipBytes) fail(-1, tipHeightHex, 'the tip block is missing');
     const tipHeight = tipHeightHex === chainId ? 0 : decodeBlock(tipBytes as Uint8Array, limits).header.height;
     report.tipHeight = tipHeight;
+
+    const readAt = async (h: number): Promise<BlockRead> => {
+      let hash: string | undefined;
+      try {
+        hash = await store.getMainHash(h);
+        return { hash, bytes: hash === undefined ? undefined : await store.getBlockBytes(hash) };
+      } catch (error) {
+        return { hash, bytes: undefined, error };
+      }
+    };
+    const readAhead = (from: number): void => {
+      for (let k = from; k <= Math.min(tipHeight, from + READ_AHEAD); k++) if (!reads.has(k)) reads.set(k, readAt(k));
+    };
 
     let anchor: AsertAnchor = genesisAnchor(genesis);
     const times: number[] = [genesis.time];
@@ -138,13 +188,19 @@ export async function auditChain(
     if (main0 !== chainId) fail(0, main0 ?? null, 'main chain at height 0 is not this consortium’s genesis');
 
     for (let height = 1; height <= tipHeight; height++) {
-      const hash = await store.getMainHash(height);
+      readAhead(height);
+      const read = await (reads.get(height) as Promise<BlockRead>);
+      reads.delete(height);
+      const hash = read.hash;
+      if (read.error !== undefined) {
+        if (hash !== undefined && isCorruption(read.error)) fail(height, hash, `stored block does not read: ${read.error.message}`);
+        throw read.error;
+      }
       if (!hash) fail(height, null, 'main-chain index has no block at this height');
-      const bytes = await store.getBlockBytes(hash as string);
-      if (!bytes) fail(height, hash as string, 'block is in the main-chain index but not stored');
+      if (!read.bytes) fail(height, hash as string, 'block is in the main-chain index but not stored');
       let block: Block;
       try {
-        block = decodeBlock(bytes as Uint8Array, limits);
+        block = decodeBlock(read.bytes as Uint8Array, limits);
       } catch (err) {
         return fail(height, hash as string, `stored block does not decode: ${(err as Error).message}`);
       }
@@ -153,6 +209,7 @@ export async function auditChain(
       // The registry at this height: the changes due here applied (chain/governance.ts).
       registry = new MemberRegistry(activateAt(governance, height, chainId), height);
       governance = registry.state;
+      let verifying: Promise<(TxError | null)[]> | undefined;
       try {
         checkHeader(block, {
           parent,
@@ -162,37 +219,70 @@ export async function auditChain(
           params,
           registry,
         });
-        checkBody(block, params);
+        try {
+          checkBody(block, params);
+        } catch (err) {
+          // Name the tx whose stored bytes changed (a flipped byte that still decompresses).
+          if (err instanceof BlockError && err.code === 'BAD_MERKLE_ROOT') {
+            const i = firstTxIdMismatch(await store.getBlockTxIds(hash as string), block);
+            if (i !== undefined) fail(height, hash as string, `${err.message}: stored tx ${i} (blockTxs ${hash as string}:${i}) no longer hashes to the tx ID the block was stored with`);
+          }
+          throw err;
+        }
+        // A snapshot's sample check trusts tx signatures (docs/deploy.md), never the member set:
+        // governance txs are applied either way, so each header's sealer is judged at its height.
+        if (!sample && verifier) {
+          verifying = verifier.verify(block.txs, block.txIds, true, registry);
+          // Awaited below on every path that goes on; a failure on the way out is not unhandled.
+          verifying.catch(() => undefined);
+        }
+        const hasGov = block.txs.some((tx) => tx.gov !== undefined);
+        // A governance tx is applied only once its signature is known good (as inline, in tx order).
+        if (verifying && hasGov) await firstTxError(verifying);
         for (const [i, tx] of block.txs.entries()) {
-          // A snapshot's sample check trusts tx signatures (docs/deploy.md), never the member set:
-          // governance txs are applied either way, so each header's sealer is judged at its height.
-          if (!sample) verifyTxSync(tx, chainId, registry, rules, block.txIds[i]);
+          if (!sample && !verifier) verifyTxSync(tx, chainId, registry, rules, block.txIds[i]);
           if (tx.gov !== undefined) governance = applyGovTx(governance, tx.gov, { chainId, height, txId: toHex(block.txIds[i] as Uint8Array), submitter: tx.submitter });
         }
       } catch (err) {
         if (err instanceof BlockError || err instanceof TxError) fail(height, hash as string, err.message);
         throw err;
       }
+      // While the workers verify: this block's indexes and its item state, on this thread.
+      let problem: string | undefined;
       if (!sample || sample.has(height)) {
-        const problem = await checkBlockIndexes(store, block, height, rules, report.linksChecked, (k) => linkKeys.add(k));
-        if (problem !== undefined) fail(height, hash as string, problem);
+        problem = await checkBlockIndexes(store, block, height, rules, report.linksChecked, (k) => linkKeys.add(k));
         report.indexBlocksChecked++;
       }
-      for (const tx of block.txs) {
-        if (sample) {
-          report.eventsChecked += tx.eventIds.length;
+      try {
+        for (const tx of block.txs) {
+          if (sample) {
+            report.eventsChecked += tx.eventIds.length;
+            report.txsChecked++;
+            continue;
+          }
+          for (const [j, eventId] of tx.eventIds.entries()) {
+            const event = tx.events[j] as Record<string, unknown>;
+            const effects = await rules.applyEvent(reader, { event, eventId, submitter: registry.get(tx.submitter) as Member, blockTime: block.header.time });
+            for (const it of effects.items) items.set(it.key, it);
+            for (const l of effects.recalledLots) lots.add(lotKey(l));
+            report.eventsChecked++;
+          }
           report.txsChecked++;
-          continue;
         }
-        for (const [j, eventId] of tx.eventIds.entries()) {
-          const event = tx.events[j] as Record<string, unknown>;
-          const effects = await rules.applyEvent(reader, { event, eventId, submitter: registry.get(tx.submitter) as Member, blockTime: block.header.time });
-          for (const it of effects.items) items.set(it.key, it);
-          for (const l of effects.recalledLots) lots.add(lotKey(l));
-          report.eventsChecked++;
-        }
-        report.txsChecked++;
+      } catch (err) {
+        // A tx the verifier rejects may be what the replay tripped on: its verdict comes first.
+        if (verifying) await firstTxError(verifying);
+        throw err;
       }
+      if (verifying) {
+        try {
+          await firstTxError(verifying);
+        } catch (err) {
+          if (err instanceof TxError) fail(height, hash as string, err.message);
+          throw err;
+        }
+      }
+      if (problem !== undefined) fail(height, hash as string, problem);
       anchor = anchorAfter(params, anchor, { height, time: block.header.time, bits: block.header.bits }, parent.time);
       times.push(block.header.time);
       if (times.length > 11) times.shift();
@@ -208,11 +298,16 @@ export async function auditChain(
       report.ok = true;
       return report;
     }
-    // Item state replayed from the blocks must equal what the store holds.
-    for (const [key, item] of items) {
-      const stored = await store.getItem(key);
-      if (!stored || canonicalJson(stored) !== canonicalJson(item)) fail(tipHeight, tipHash as string, `item state for ${key} differs from a replay of the chain`);
-      report.itemsChecked++;
+    // Item state replayed from the blocks must equal what the store holds (read in batches).
+    const keys = [...items.keys()];
+    for (let k = 0; k < keys.length; k += ITEM_BATCH) {
+      const chunk = keys.slice(k, k + ITEM_BATCH);
+      const stored = await store.getItems(chunk);
+      chunk.forEach((key, i) => {
+        const s = stored[i];
+        if (!s || canonicalJson(s) !== canonicalJson(items.get(key))) fail(tipHeight, tipHash as string, `item state for ${key} differs from a replay of the chain`);
+        report.itemsChecked++;
+      });
     }
     for (const l of lots) {
       const [gtin, lot] = l.split('\u0000') as [string, string];
@@ -231,13 +326,22 @@ export async function auditChain(
     }
     report.problem = { height: report.blocksChecked + 1, hash: null, reason: `store could not be read: ${(err as Error).message}` };
     return report;
+  } finally {
+    // Reads started ahead settle on their own (they never reject); nothing else is left running.
+    reads.clear();
   }
+}
+
+/** Throws the first tx's TxError of a verifier's answer (in tx order), if any. */
+async function firstTxError(verdicts: Promise<(TxError | null)[]>): Promise<void> {
+  for (const v of await verdicts) if (v !== null) throw v;
 }
 
 /**
  * Check one main-chain block's index entries against the block: its proof records (per-tx
- * copies), tx and event locations, EPC history and link records. Returns the first problem, or
- * undefined. `onLink` receives a key per link record the block makes (audit counts them).
+ * copies), tx and event locations, EPC history and link records, each kind in one batched read.
+ * Returns the first problem, or undefined. `onLink` receives a key per link record the block
+ * makes (audit counts them).
  */
 export async function checkBlockIndexes(
   store: ChainStore,
@@ -255,32 +359,45 @@ export async function checkBlockIndexes(
     expected.set(block.headerBytes, 0);
     block.txIds.forEach((id, i) => expected.set(id, block.headerBytes.length + 32 * i));
     if (!equalBytes(record, expected)) return 'its stored tx-ID record (proof material) differs from the block';
+    const copies = await store.getBlockTxTexts(block.txBytes.map((_, index) => ({ hash, index })));
     for (const [i, bytes] of block.txBytes.entries()) {
-      const copy = await store.getBlockTx(hash, i);
-      if (!copy || !equalBytes(copy, bytes)) return `its stored copy of tx ${i} (for proofs) differs from the block`;
+      const copy = copies[i];
+      if (copy === undefined || !equalBytes(utf8.encode(copy), bytes)) return `its stored copy of tx ${i} (for proofs) differs from the block`;
     }
   }
-  for (const [i, tx] of block.txs.entries()) {
-    const id = toHex(block.txIds[i] as Uint8Array);
-    const loc = await store.getTxLocation(id);
+  const ids = block.txIds.map((id) => toHex(id));
+  const locs = await store.getTxLocations(ids);
+  for (const [i, id] of ids.entries()) {
+    const loc = locs[i];
     if (!loc || loc.blockHash !== hash || loc.height !== height || loc.index !== i) return `tx index wrong for tx ${id}`;
-    for (const [j, eventId] of tx.eventIds.entries()) {
-      const eloc = await store.getEventLocation(eventId);
-      if (!eloc || eloc.txId !== id || eloc.index !== j) return `event index wrong for ${eventId}`;
-      const event = tx.events[j] as Record<string, unknown>;
-      for (const key of new Set(rules.itemKeysOf(event))) {
-        const hist = await store.history(key, { after: { key, height, txIndex: i, eventIndex: j - 1, eventId: '' }, limit: 1 });
-        const h = hist[0];
-        if (!h || h.height !== height || h.txIndex !== i || h.eventIndex !== j || h.eventId !== eventId) return `EPC history missing for ${key} at event ${eventId}`;
-      }
-      if (checkLinks) {
-        for (const l of rules.linksOf(event)) {
-          const role = roleOfKind(l.kind);
-          const [got] = await store.links(l.key, role, { after: { height, txIndex: i, eventIndex: j - 1 }, upTo: { height, txIndex: i, eventIndex: j }, limit: 1 });
-          if (!got || got.kind !== l.kind || got.other !== l.other) return `link record (${l.kind}${l.other ? ` ${l.other}` : ''}) missing or wrong for ${l.key} at event ${eventId}`;
-          onLink?.(`${l.key}\u0000${role}\u0000${height}:${i}:${j}`);
-        }
-      }
+  }
+  const events: { eventId: string; txIndex: number; eventIndex: number; event: Record<string, unknown> }[] = [];
+  for (const [i, tx] of block.txs.entries()) {
+    for (const [j, eventId] of tx.eventIds.entries()) events.push({ eventId, txIndex: i, eventIndex: j, event: tx.events[j] as Record<string, unknown> });
+  }
+  const elocs = await store.getEventLocations(events.map((e) => e.eventId));
+  for (const [k, e] of events.entries()) {
+    const eloc = elocs[k];
+    if (!eloc || eloc.txId !== ids[e.txIndex] || eloc.index !== e.eventIndex) return `event index wrong for ${e.eventId}`;
+  }
+  const history: { key: string; height: number; txIndex: number; eventIndex: number; eventId: string }[] = [];
+  for (const e of events) {
+    for (const key of new Set(rules.itemKeysOf(e.event))) history.push({ key, height, txIndex: e.txIndex, eventIndex: e.eventIndex, eventId: e.eventId });
+  }
+  const stored = await store.historyAt(history);
+  for (const [k, h] of history.entries()) {
+    if (stored[k] !== h.eventId) return `EPC history missing for ${h.key} at event ${h.eventId}`;
+  }
+  if (checkLinks) {
+    const links: { key: string; role: LinkRole; height: number; txIndex: number; eventIndex: number; kind: string; other: string | undefined; eventId: string }[] = [];
+    for (const e of events) {
+      for (const l of rules.linksOf(e.event)) links.push({ key: l.key, role: roleOfKind(l.kind), height, txIndex: e.txIndex, eventIndex: e.eventIndex, kind: l.kind, other: l.other, eventId: e.eventId });
+    }
+    const got = await store.linksAt(links);
+    for (const [k, l] of links.entries()) {
+      const g = got[k];
+      if (!g || g.kind !== l.kind || g.other !== l.other) return `link record (${l.kind}${l.other ? ` ${l.other}` : ''}) missing or wrong for ${l.key} at event ${l.eventId}`;
+      onLink?.(`${l.key}\u0000${l.role}\u0000${height}:${l.txIndex}:${l.eventIndex}`);
     }
   }
   return undefined;

@@ -195,4 +195,8 @@ export interface ChainStore {
   linksReady(): boolean;
   /** Number of link records (audit compares it with the records the blocks make). */
   countLinks(): Promise<number>;
+  /** The event ID the EPC history holds at each exact (item, position), in argument order: one read (audit). */
+  historyAt(entries: readonly (Position & { key: string })[]): Promise<(string | undefined)[]>;
+  /** The link record held at each exact (item, role, position), in argument order: one read (audit). */
+  linksAt(entries: readonly (Position & { key: string; role: LinkRole })[]): Promise<(LinkRecord | undefined)[]>;
 }

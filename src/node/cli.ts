@@ -164,8 +164,9 @@ export function buildProgram(): Command {
     .description('re-verify the stored chain and every index; exit 1 naming the first bad block')
     .option('--data <dir>', 'data directory', './data')
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { data: string; json?: boolean }) => {
-      process.exitCode = await auditCommand({ data: resolve(flags.data), json: flags.json }, process.stdout, process.stderr);
+    .option('--workers <n>', 'verifier worker threads for tx signatures and events (default: one per core; 0: on the main thread)', intArg('--workers', 0, 256))
+    .action(async (flags: { data: string; json?: boolean; workers?: number }) => {
+      process.exitCode = await auditCommand({ data: resolve(flags.data), json: flags.json, ...(flags.workers !== undefined ? { workers: flags.workers } : {}) }, process.stdout, process.stderr);
     });
 
   program

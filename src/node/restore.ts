@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { auditChain, sampleHeights, type AuditReport } from '../chain/audit.js';
+import { sampleHeights, type AuditReport } from '../chain/audit.js';
+import { runAudit } from './audit-run.js';
 import { checkGenesis, genesisBlock } from '../chain/genesis.js';
 import type { Genesis } from '../chain/types.js';
 import { traceRules } from '../trace/chain-rules.js';
@@ -143,7 +144,7 @@ async function checkPass(stagingChain: string, genesis: Genesis, manifest: Backu
     const tip = await store.getTip();
     if (tip !== manifest.tip.hash) throw new BackupError('DAMAGED', `the restored store's tip ${tip ?? 'none'} is not the manifest's ${manifest.tip.hash}`);
     const indexSample = opts.check === 'snapshot' ? sampleHeights(manifest.tip.height, opts.sample ?? 256, opts.random ?? Math.random) : undefined;
-    return await auditChain(store, genesis, traceRules(), (d, t) => bar.update(d, t), indexSample ? { indexSample } : {});
+    return await runAudit(store, genesis, traceRules(), (d, t) => bar.update(d, t), indexSample ? { indexSample } : {});
   } finally {
     bar.stop();
     await store.close();

@@ -32,7 +32,8 @@ import type {
   TxLocation,
   UndoRecord,
 } from '../chain/store.js';
-import { encodeU32, historyPrefix, linkPrefix, linkRoleOf, type HistoryPosition, type LinkKey } from './codecs.js';
+import { DecodeError, encodeU32, encodeUndo, historyPrefix, linkPrefix, linkRoleOf, type HistoryPosition, type LinkKey } from './codecs.js';
+import { assembleBlock, compactBlockRecord, compress, parseBlockRecord, storedBlockHeight, type StoredBlockRecord } from './compact.js';
 import {
   StorageArgumentError,
   StorageCorruptionError,
@@ -48,8 +49,14 @@ import { BUCKET_NAMES, BUCKETS, INDEX_BUCKETS, Repositories, type BatchOp, type 
  * Version of the on-disk layout. Bump on any incompatible change and add a migration.
  * 2: the links index (bucket links). A version-1 store opens with linksReady() false until its
  * links are rebuilt from the blocks (rebuildLinks: the node does it when it starts).
+ * 3: the compact forms (storage/compact.ts): blocks as head + tx count, txs and undo records
+ * compressed. Values of both forms are read, so a version-2 store opens as it is and is marked 3
+ * (an older build then refuses it rather than misread a compact value); blocks it already holds
+ * keep their plain form.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+/** The first schema with the links index (linksReady). */
+const LINKS_SCHEMA = 2;
 
 /** Deletes per batch when clearing indexes. */
 const CLEAR_BATCH = 1000;
@@ -185,7 +192,7 @@ export class LevelChainStore implements ChainStore {
       const schema = await checkSchema(db, repositories, dir, log);
       const clearPending = await readClearing(repositories, dir, log);
       if (clearPending) log.warn({ dir }, 'an index clear was interrupted; indexes are partial until clearIndexes() and a reindex run');
-      if (schema < SCHEMA_VERSION) log.warn({ dir, schema }, 'chain store written by an older build: its links index is rebuilt from the blocks before use');
+      if (schema < LINKS_SCHEMA) log.warn({ dir, schema }, 'chain store written by an older build: its links index is rebuilt from the blocks before use');
       // The tip is not read here: a corrupt tip must not stop `audit` from opening the store to report it.
       log.info({ dir, schema }, 'chain store open');
       const store = new LevelChainStore(dir, db, log, clearPending, schema);
@@ -222,8 +229,13 @@ export class LevelChainStore implements ChainStore {
         if (raw === undefined) return undefined;
         const hash = toHex(raw);
         const block = await db.get(repos.blocks.dbKey(hash), { snapshot });
-        if (block === undefined || block.length < 8) throw new StorageCorruptionError('blocks', hash, 'the tip block of the snapshot is missing or too short');
-        return { hash, height: Buffer.from(block.buffer, block.byteOffset, block.byteLength).readUInt32LE(4) };
+        if (block === undefined) throw new StorageCorruptionError('blocks', hash, 'the tip block of the snapshot is missing');
+        try {
+          return { hash, height: storedBlockHeight(block) };
+        } catch (err) {
+          if (err instanceof DecodeError) throw new StorageCorruptionError('blocks', hash, `the tip block of the snapshot: ${err.message}`, { cause: err });
+          throw err;
+        }
       },
       async *batches(size = 1000) {
         // At most `size` entries and ~256 KiB per step (LevelDB stops a step once it holds that
@@ -335,8 +347,32 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.headers.get(hash);
   }
 
-  getBlockBytes(hash: string): Promise<Uint8Array | undefined> {
-    return this.repositories.blocks.get(hash);
+  /**
+   * A stored block's wire bytes. A block stored by this build is a compact record (header,
+   * signature, tx count) whose txs are its blockTxs records: they are read in one LevelDB call,
+   * expanded and laid out as chain/block.ts encodes a block. A block stored by an older build is
+   * its wire bytes already. Damage (a missing or undecodable tx record) is a StorageCorruptionError
+   * naming the bucket and key; bytes that decode but differ are caught by the reader's hash checks.
+   */
+  async getBlockBytes(hash: string): Promise<Uint8Array | undefined> {
+    const stored = await this.repositories.blocks.get(hash);
+    if (stored === undefined) return undefined;
+    let rec: StoredBlockRecord;
+    try {
+      rec = parseBlockRecord(stored);
+    } catch (err) {
+      if (err instanceof DecodeError) throw new StorageCorruptionError('blocks', hash, err.message, { cause: err });
+      throw err;
+    }
+    if (rec.kind === 'plain') return rec.bytes;
+    const refs = Array.from({ length: rec.txCount }, (_, index) => ({ hash, index }));
+    const txs = await this.repositories.blockTxs.getMany(refs);
+    const out: Uint8Array[] = [];
+    txs.forEach((tx, i) => {
+      if (tx === undefined) throw new StorageCorruptionError('blockTxs', `${hash}:${i}`, `tx ${i} of the ${rec.txCount} the block record counts is missing`);
+      out.push(tx);
+    });
+    return assembleBlock(rec.head, out);
   }
 
   /** Raw keys of the eventLocations bucket (the event digests), 4,096 per batch: no per-key decoding or promise. */
@@ -363,15 +399,10 @@ export class LevelChainStore implements ChainStore {
   }
 
   async getBlockTxTexts(refs: readonly { hash: string; index: number }[]): Promise<(string | undefined)[]> {
-    const texts = await this.repositories.blockTxs.getManyText(refs);
-    // As blockTxs' codec: an empty value is damage, not a tx.
-    return texts.map((t, i) => {
-      if (t === '') {
-        const r = refs[i] as { hash: string; index: number };
-        throw new StorageCorruptionError('blockTxs', `${r.hash}:${r.index}`, 'tx bytes are empty');
-      }
-      return t;
-    });
+    // Expanded from either stored form by blockTxs' codec (an empty record is damage there).
+    // Invalid UTF-8 reads with U+FFFD in it, so a caller that hashes the text finds the damage.
+    const txs = await this.repositories.blockTxs.getMany(refs);
+    return txs.map((t) => (t === undefined ? undefined : Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('utf8')));
   }
 
   hasBlock(hash: string): Promise<boolean> {
@@ -462,11 +493,23 @@ export class LevelChainStore implements ChainStore {
   }
 
   linksReady(): boolean {
-    return this.schema >= SCHEMA_VERSION;
+    return this.schema >= LINKS_SCHEMA;
   }
 
   countLinks(): Promise<number> {
     return this.repositories.links.count();
+  }
+
+  historyAt(entries: readonly (HistoryPosition & { key: string })[]): Promise<(string | undefined)[]> {
+    for (const e of entries) checkPosition('history position', e);
+    return this.repositories.history.getMany(entries.map((e) => ({ key: e.key, height: e.height, txIndex: e.txIndex, eventIndex: e.eventIndex })));
+  }
+
+  async linksAt(entries: readonly (HistoryPosition & { key: string; role: LinkRole })[]): Promise<(LinkRecord | undefined)[]> {
+    for (const e of entries) checkPosition('links position', e);
+    const keys: LinkKey[] = entries.map((e) => ({ key: e.key, role: e.role, height: e.height, txIndex: e.txIndex, eventIndex: e.eventIndex }));
+    const values = await this.repositories.links.getMany(keys);
+    return values.map((v, i) => (v === undefined ? undefined : linkRecordOf([keys[i] as LinkKey, v])));
   }
 
   /** Main chain from `fromHeight` upwards, in height order. */
@@ -525,7 +568,16 @@ export class LevelChainStore implements ChainStore {
       // Not synced on its own: LevelDB appends to one log, so the synced connect batch that
       // follows makes this write durable too. A crash in between loses only a block that was
       // never connected (a peer serves it again), never a connected one. Halves fsyncs per block.
-      const ops = [this.repositories.blocks.put(block.hashHex, bytes), this.repositories.headers.put(block.hashHex, entry), ...this.proofRecordOps(block)];
+      // Compact form (storage/compact.ts): the block record is its head and tx count; each tx is
+      // stored once, compressed on libuv's thread pool (not on the event loop).
+      const r = this.repositories;
+      const txValues = await Promise.all(block.txBytes.map((tx) => compress(tx)));
+      const ops: BatchOp[] = [
+        { type: 'put', key: r.blocks.dbKey(block.hashHex), value: compactBlockRecord(block.headerBytes, block.signature, block.txBytes.length) },
+        r.headers.put(block.hashHex, entry),
+        r.blockTxIds.put(block.hashHex, this.txIdRecord(block)),
+      ];
+      txValues.forEach((value, index) => ops.push({ type: 'put', key: r.blockTxs.dbKey({ hash: block.hashHex, index }), value }));
       await this.write('putBlock', ops, false);
       this.putHashes.add(block.hashHex);
       if (this.putHashes.size > PUT_HASHES) this.putHashes.delete(this.putHashes.values().next().value as string);
@@ -534,12 +586,17 @@ export class LevelChainStore implements ChainStore {
 
   /** Proof material and each tx on its own (buckets blockTxIds, blockTxs), so a proof reads ~one tx, not a ~4 MiB block. */
   private proofRecordOps(block: Block): BatchOp[] {
+    const ops = [this.repositories.blockTxIds.put(block.hashHex, this.txIdRecord(block))];
+    block.txBytes.forEach((tx, index) => ops.push(this.repositories.blockTxs.put({ hash: block.hashHex, index }, tx)));
+    return ops;
+  }
+
+  /** header ‖ tx IDs: what a proof needs of a block (bucket blockTxIds). */
+  private txIdRecord(block: Block): Uint8Array {
     const ids = new Uint8Array(HEADER_SIZE + 32 * block.txIds.length);
     ids.set(block.headerBytes, 0);
     block.txIds.forEach((id, i) => ids.set(id, HEADER_SIZE + 32 * i));
-    const ops = [this.repositories.blockTxIds.put(block.hashHex, ids)];
-    block.txBytes.forEach((tx, index) => ops.push(this.repositories.blockTxs.put({ hash: block.hashHex, index }, tx)));
-    return ops;
+    return ids;
   }
 
   /** Rewrite a stored block's proof records from the block (reindex: repairs them, and adds them to blocks stored by older builds). */
@@ -580,7 +637,8 @@ export class LevelChainStore implements ChainStore {
       for (const item of batch.items) ops.push(r.items.put(item.key, item));
       for (const lot of batch.recalledLots) ops.push(r.recalledLots.put(lot, true));
       if (batch.governance !== undefined) ops.push(r.governance.put('state', batch.governance));
-      ops.push(r.undo.put(hash, batch.undo));
+      // The undo record compressed on libuv's thread pool (storage/compact.ts).
+      ops.push({ type: 'put', key: r.undo.dbKey(hash), value: await compress(encodeUndo(batch.undo)) });
       ops.push(r.meta.putTip(hash));
       await this.writeTip('connect', ops, hash, opts.sync ?? true);
       for (const lot of batch.recalledLots) this.recalled.add(lotSetKey(lot));
@@ -853,6 +911,16 @@ async function checkSchema(db: Db, repositories: Repositories, dir: string, log:
     );
   }
   if (version < 1) throw new StorageOpenError('CORRUPTION', dir, `chain database ${dir} has impossible schema version ${version}`);
+  if (version === LINKS_SCHEMA) {
+    // Schema 2 → 3 needs no rewrite (both forms are read): mark it, so an older build refuses it.
+    try {
+      await db.batch([repositories.meta.putSchema(SCHEMA_VERSION)], { sync: true });
+    } catch (err) {
+      throw new StorageWriteError('write schema version', err);
+    }
+    log.info({ dir, from: version, schema: SCHEMA_VERSION }, 'chain store marked for the compact forms (blocks stored before keep their plain form)');
+    return SCHEMA_VERSION;
+  }
   return version;
 }
 

@@ -12,6 +12,7 @@ import type { ClassicLevel } from 'classic-level';
 import { concatBytes, toHex } from '../common/bytes.js';
 import type { EventLocation, HeaderEntry, LinkRole, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
 import * as c from './codecs.js';
+import { compressSync, expand } from './compact.js';
 import { StorageArgumentError, StorageCorruptionError, StorageReadError, StorageWriteError, levelErrorCode } from './errors.js';
 
 export type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -30,7 +31,7 @@ export const BUCKETS = {
   recalledLots: 0x08,
   undo: 0x09,
   meta: 0x0a,
-  /** Each stored block's txs one by one: (block hash, tx index) → the tx's canonical bytes. */
+  /** Each stored block's txs one by one: (block hash, tx index) → the tx's canonical bytes (compressed since schema 3). */
   blockTxs: 0x0b,
   /** Each stored block's proof material: block hash → header (112 bytes) ‖ its tx IDs (32 bytes each). */
   blockTxIds: 0x0c,
@@ -138,23 +139,6 @@ export class Repository<K, V> implements BucketReader {
       throw this.readError(keys[0] as Uint8Array, err);
     }
     return raws.map((raw, i) => (raw === undefined ? undefined : this.decodeValue((keys[i] as Uint8Array).subarray(1), view(raw), ks[i] as K)));
-  }
-
-  /**
-   * Values stored as UTF-8 text, read as JS strings: LevelDB's binding decodes them straight
-   * into the JS heap, so no Buffer (off-heap memory, which V8 counts toward full collections) is
-   * made per value. Bypasses the value codec: for buckets whose values are UTF-8 text (blockTxs).
-   * An empty value reads as '' (the caller rejects it); invalid UTF-8 reads with U+FFFD in it, so
-   * a caller that hashes the text finds the damage.
-   */
-  async getManyText(ks: readonly K[]): Promise<(string | undefined)[]> {
-    if (ks.length === 0) return [];
-    const keys = ks.map((k) => this.dbKey(k));
-    try {
-      return await this.db.getMany<Uint8Array, string>(keys, { valueEncoding: 'utf8' });
-    } catch (err) {
-      throw this.readError(keys[0] as Uint8Array, err);
-    }
   }
 
   async has(k: K): Promise<boolean> {
@@ -302,11 +286,9 @@ const blockTxCodec: Codec<BlockTxKey, Uint8Array> = {
     if (b.length !== 36) throw new c.DecodeError(`block tx key must be 36 bytes, got ${b.length}`);
     return { hash: c.decodeHash(b.subarray(0, 32), 'block hash'), index: c.decodeU32(b.subarray(32), 'tx index') };
   },
-  encodeValue: (v) => v,
-  decodeValue: (b) => {
-    if (b.length === 0) throw new c.DecodeError('tx bytes are empty');
-    return b;
-  },
+  // Written compressed (storage/compact.ts); read in either form, back to the canonical bytes.
+  encodeValue: (v) => compressSync(v),
+  decodeValue: (b) => expand(b, 'tx bytes'),
 };
 
 /** header (112) ‖ tx IDs (32 each). */
@@ -392,8 +374,9 @@ const lotCodec: Codec<LotKey, true> = {
 
 const undoCodec: Codec<string, UndoRecord> = {
   ...hashKey,
-  encodeValue: c.encodeUndo,
-  decodeValue: c.decodeUndo,
+  // Written compressed (storage/compact.ts); read in either form.
+  encodeValue: (u) => compressSync(c.encodeUndo(u)),
+  decodeValue: (b) => c.decodeUndo(expand(b, 'undo record')),
 };
 
 export type MetaKey = 'tip' | 'schema' | 'genesis' | 'clearing';

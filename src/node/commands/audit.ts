@@ -1,11 +1,12 @@
 /** `tracechain audit`: re-verify a (stopped) node's stored chain and indexes. */
-import { auditChain, type AuditReport } from '../../chain/audit.js';
+import type { AuditReport } from '../../chain/audit.js';
+import { runAudit } from '../audit-run.js';
 import { LevelChainStore } from '../../storage/index.js';
 import { DataDir, FILES } from '../data-dir.js';
 import { progressBar } from '../progress.js';
 import { traceRules } from '../../trace/chain-rules.js';
 
-export async function auditCommand(opts: { data: string; json?: boolean }, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+export async function auditCommand(opts: { data: string; json?: boolean; workers?: number }, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const dir = new DataDir(opts.data);
   const genesis = await dir.readGenesis();
   if (!genesis) {
@@ -16,7 +17,7 @@ export async function auditCommand(opts: { data: string; json?: boolean }, out: 
   const bar = progressBar('audit');
   let report: AuditReport;
   try {
-    report = await auditChain(store, genesis, traceRules(), (d, t) => bar.update(d, t));
+    report = await runAudit(store, genesis, traceRules(), (d, t) => bar.update(d, t), opts.workers !== undefined ? { workers: opts.workers } : {});
   } finally {
     bar.stop();
     await store.close();
