@@ -116,8 +116,9 @@ const SHIP_AT = 59;
 const STAGE_LAG = 20;
 const INTERVAL_MS = 10_000;
 // Bump when the stored layout changes (2: blocks stored with per-tx records, storage buckets
-// blockTxs and blockTxIds; 3: packs travel in cases on pallets, store with the links index).
-const LAYOUT_VERSION = 3;
+// blockTxs and blockTxIds; 3: packs travel in cases on pallets, store with the links index;
+// 4: the compact store, schema 3: a build before it refuses such a store, so it gets its own).
+const LAYOUT_VERSION = 4;
 const CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 
 function serial(item: number): string {
