@@ -13,6 +13,9 @@ import { auditChain } from '../../../src/chain/audit.js';
 import { encodeBlock, type Block } from '../../../src/chain/block.js';
 import { checkGenesis } from '../../../src/chain/genesis.js';
 import { utf8 } from '../../../src/common/bytes.js';
+import { TxError } from '../../../src/common/errors.js';
+import type { TxVerifier } from '../../../src/chain/tx-verifier.js';
+import type { SignedTx } from '../../../src/chain/types.js';
 import { LevelChainStore, SCHEMA_VERSION } from '../../../src/storage/index.js';
 import { COMPACT_BLOCK_SIZE, compressSync, isCompressed } from '../../../src/storage/compact.js';
 import { encodeUndo } from '../../../src/storage/codecs.js';
@@ -112,6 +115,38 @@ describe('audit of the compact store', () => {
     const report = await auditChain(fx.store, fx.genesis, testRules);
     expect(report.problem).toMatchObject({ height: 4, hash: b.hashHex });
     expect(report.problem?.reason).toContain(`EPC history missing for ${epc}`);
+  });
+});
+
+describe('audit with a tx verifier (the worker pool stands behind this interface)', () => {
+  /** A verifier that records each block's txs and answers `verdict` for them. */
+  function stubVerifier(verdict: (txIds: readonly Uint8Array[]) => (TxError | null)[]): TxVerifier & { calls: number } {
+    const v = {
+      calls: 0,
+      verify: async (_txs: readonly SignedTx[], txIds?: readonly Uint8Array[]) => {
+        v.calls++;
+        return verdict(txIds ?? []);
+      },
+      setRegistry: () => undefined,
+      close: async () => undefined,
+    };
+    return v;
+  }
+
+  it('every block\'s txs go to the verifier, whose verdicts pass a clean chain', async () => {
+    const verifier = stubVerifier((ids) => ids.map(() => null));
+    const report = await auditChain(fx.store, fx.genesis, testRules, undefined, { verifier });
+    expect(report.problem).toBeNull();
+    expect(report).toMatchObject({ ok: true, blocksChecked: 4, txsChecked: 12, eventsChecked: 48 });
+    expect(verifier.calls).toBe(4);
+  });
+
+  it('a tx the verifier rejects fails its block, named with the verifier\'s reason', async () => {
+    const bad = (blocks[2] as Block).txIds[1] as Uint8Array;
+    const verifier = stubVerifier((ids) => ids.map((id) => (Buffer.from(id).equals(Buffer.from(bad)) ? new TxError('BAD_SIGNATURE', 'signature does not verify for submitter test') : null)));
+    const report = await auditChain(fx.store, fx.genesis, testRules, undefined, { verifier });
+    expect(report.ok).toBe(false);
+    expect(report.problem).toMatchObject({ height: 3, hash: (blocks[2] as Block).hashHex, reason: 'BAD_SIGNATURE: signature does not verify for submitter test' });
   });
 });
 
