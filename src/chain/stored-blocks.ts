@@ -33,7 +33,15 @@ export class StoredBlocks {
   async get(hash: string): Promise<Block | undefined> {
     const cached = this.recent.get(hash);
     if (cached) return cached;
-    const bytes = await this.store.getBlockBytes(hash);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.store.getBlockBytes(hash);
+    } catch (err) {
+      // Stored bytes the store cannot read back (code CORRUPTION: e.g. a compact block's tx record
+      // that fails its checksum) are this block's damage, named as such; I/O failures pass.
+      if (err instanceof Error && (err as { code?: unknown }).code === 'CORRUPTION') throw new StoreDamagedError(hash, `does not read: ${err.message}`);
+      throw err;
+    }
     return bytes ? this.decodeStored(hash, bytes) : undefined;
   }
 

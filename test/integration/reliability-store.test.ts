@@ -12,6 +12,7 @@ import { ClassicLevel } from 'classic-level';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
 import { blockAt, captureSettled, commissionDoc, eventOf, FAST, tipOf, tokenOf } from '../chaos/lib.js';
+import { COMPACT_BLOCK_SIZE, assembleBlock, expand, isCompressed, parseBlockRecord } from '../../src/storage/compact.js';
 
 const dirs: string[] = [];
 let pristine = '';
@@ -113,25 +114,17 @@ describe('reliability: corrupted store', () => {
     expect(await allEventsFound(dir)).toBe(acked.length);
   });
 
-  it('a flipped byte in a stored block: never served, audit and reindex name the block', async () => {
+  it('a flipped byte in a stored block (its txs: compressed, checksummed records): never served, audit and reindex name the block', async () => {
     const dir = await copyOf();
     await withDb(dir, async (db) => {
-      const key = hexKey(0x01, txBlock.hash);
-      const bytes = Buffer.from(await db.get(key) as Uint8Array);
-      // Flip one character of an EPC inside the tx body (same length, still decodes).
-      const at = bytes.indexOf('urn:epc:id:sgtin:0614141');
-      expect(at).toBeGreaterThan(0);
-      bytes[at + 20] = bytes[at + 20] === 0x31 ? 0x32 : 0x31;
-      await db.put(key, bytes);
-      // The same flip in the block's per-tx copy (bucket blockTxs, written with the block for
-      // proofs): with only the block damaged, proofs are served from the intact copy.
+      // The block record is its head; its txs are its blockTxs records (storage/compact.ts).
+      expect(((await db.get(hexKey(0x01, txBlock.hash))) as Uint8Array).length).toBe(COMPACT_BLOCK_SIZE);
       const prefix = hexKey(0x0b, txBlock.hash);
       let flipped = 0;
       for await (const [k, v] of db.iterator({ gte: prefix, lt: Uint8Array.from([...prefix, 0xff, 0xff, 0xff, 0xff, 0xff]) })) {
         const tx = Buffer.from(v);
-        const i = tx.indexOf('urn:epc:id:sgtin:0614141');
-        if (i < 0) continue;
-        tx[i + 20] = tx[i + 20] === 0x31 ? 0x32 : 0x31;
+        expect(isCompressed(tx)).toBe(true);
+        tx[tx.length >> 1] = (tx[tx.length >> 1] as number) ^ 0x04;
         await db.put(k, tx);
         flipped++;
       }
@@ -162,12 +155,18 @@ describe('reliability: corrupted store', () => {
     expect(re.stderr).toMatch(/re-sync/);
   });
 
-  it('a flipped byte in a block\'s per-tx copy (kept for proofs): never served, audit names the block, reindex rewrites the copy', async () => {
+  it('a block stored by the build before the compact store, with a flipped byte in its per-tx copy (kept for proofs): never served, audit names the block, reindex rewrites the copy', async () => {
     const dir = await copyOf();
     await withDb(dir, async (db) => {
+      // The block as the previous build stored it: the whole block, and a plain copy of each tx.
+      const head = parseBlockRecord((await db.get(hexKey(0x01, txBlock.hash))) as Uint8Array);
+      if (head.kind !== 'compact') throw new Error('expected a compact block record');
       const prefix = hexKey(0x0b, txBlock.hash);
-      for await (const [k, v] of db.iterator({ gte: prefix, lt: Uint8Array.from([...prefix, 0xff, 0xff, 0xff, 0xff, 0xff]) })) {
-        const tx = Buffer.from(v);
+      const txs: [Uint8Array, Uint8Array][] = [];
+      for await (const [k, v] of db.iterator({ gte: prefix, lt: Uint8Array.from([...prefix, 0xff, 0xff, 0xff, 0xff, 0xff]) })) txs.push([k.slice(), expand(v, 'tx').slice()]);
+      await db.put(hexKey(0x01, txBlock.hash), assembleBlock(head.head, txs.map(([, t]) => t)));
+      for (const [k, plain] of txs) {
+        const tx = Buffer.from(plain);
         tx[tx.length - 3] = (tx[tx.length - 3] as number) ^ 0x01; // inside the tail ("…,"v":1}"): still the right length
         await db.put(k, tx);
       }
