@@ -147,6 +147,15 @@ export async function auditChain(
   const fail = (height: number, hash: string | null, reason: string): never => {
     throw new AuditFailure({ height, hash, reason });
   };
+  /** The verifier's first rejected tx of a block fails that block, with the verifier's reason. */
+  const failOnTxError = async (verdicts: Promise<(TxError | null)[]>, height: number, hash: string): Promise<void> => {
+    try {
+      await firstTxError(verdicts);
+    } catch (err) {
+      if (err instanceof TxError) fail(height, hash, err.message);
+      throw err;
+    }
+  };
   /** Reads started ahead (bounded by READ_AHEAD); each settles to a BlockRead, never rejects. */
   const reads = new Map<number, Promise<BlockRead>>();
 
@@ -271,17 +280,10 @@ export async function auditChain(
         }
       } catch (err) {
         // A tx the verifier rejects may be what the replay tripped on: its verdict comes first.
-        if (verifying) await firstTxError(verifying);
+        if (verifying) await failOnTxError(verifying, height, hash as string);
         throw err;
       }
-      if (verifying) {
-        try {
-          await firstTxError(verifying);
-        } catch (err) {
-          if (err instanceof TxError) fail(height, hash as string, err.message);
-          throw err;
-        }
-      }
+      if (verifying) await failOnTxError(verifying, height, hash as string);
       if (problem !== undefined) fail(height, hash as string, problem);
       anchor = anchorAfter(params, anchor, { height, time: block.header.time, bits: block.header.bits }, parent.time);
       times.push(block.header.time);

@@ -15,6 +15,7 @@ import { checkGenesis } from '../../../src/chain/genesis.js';
 import { utf8 } from '../../../src/common/bytes.js';
 import { TxError } from '../../../src/common/errors.js';
 import type { TxVerifier } from '../../../src/chain/tx-verifier.js';
+import type { TxRules } from '../../../src/chain/tx-rules-port.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { LevelChainStore, SCHEMA_VERSION } from '../../../src/storage/index.js';
 import { COMPACT_BLOCK_SIZE, compressSync, isCompressed } from '../../../src/storage/compact.js';
@@ -147,6 +148,22 @@ describe('audit with a tx verifier (the worker pool stands behind this interface
     const report = await auditChain(fx.store, fx.genesis, testRules, undefined, { verifier });
     expect(report.ok).toBe(false);
     expect(report.problem).toMatchObject({ height: 3, hash: (blocks[2] as Block).hashHex, reason: 'BAD_SIGNATURE: signature does not verify for submitter test' });
+  });
+
+  it('when the replay trips on a tx the verifier rejects, the verifier\'s reason names the block (not a store read error)', async () => {
+    const b = blocks[1] as Block;
+    const bad = b.txIds[0] as Uint8Array;
+    const tripOn = (b.txs[0] as SignedTx).eventIds[0];
+    const rules: TxRules = {
+      ...testRules,
+      applyEvent: async (reader, args) => {
+        if (args.eventId === tripOn) throw new Error('replay tripped on a bad event');
+        return testRules.applyEvent(reader, args);
+      },
+    };
+    const verifier = stubVerifier((ids) => ids.map((id) => (Buffer.from(id).equals(Buffer.from(bad)) ? new TxError('BAD_EVENT_ID', 'event 0 does not hash to its ID') : null)));
+    const report = await auditChain(fx.store, fx.genesis, rules, undefined, { verifier });
+    expect(report.problem).toMatchObject({ height: 2, hash: b.hashHex, reason: 'BAD_EVENT_ID: event 0 does not hash to its ID' });
   });
 });
 
