@@ -161,9 +161,9 @@ describe('audit with a tx verifier (the worker pool stands behind this interface
         return testRules.applyEvent(reader, args);
       },
     };
-    const verifier = stubVerifier((ids) => ids.map((id) => (Buffer.from(id).equals(Buffer.from(bad)) ? new TxError('BAD_EVENT_ID', 'event 0 does not hash to its ID') : null)));
+    const verifier = stubVerifier((ids) => ids.map((id) => (Buffer.from(id).equals(Buffer.from(bad)) ? new TxError('BAD_SIGNATURE', 'signature does not verify for submitter test') : null)));
     const report = await auditChain(fx.store, fx.genesis, rules, undefined, { verifier });
-    expect(report.problem).toMatchObject({ height: 2, hash: b.hashHex, reason: 'BAD_EVENT_ID: event 0 does not hash to its ID' });
+    expect(report.problem).toMatchObject({ height: 2, hash: b.hashHex, reason: 'BAD_SIGNATURE: signature does not verify for submitter test' });
   });
 });
 
