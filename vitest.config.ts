@@ -23,6 +23,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          // A private CA the workers trust, for nodes started with { tls: true } (HTTPS).
+          globalSetup: ['./test/helpers/test-tls.ts'],
           testTimeout: 180_000,
           hookTimeout: 60_000,
           fileParallelism: false,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchSettled } from './retry.js';
 import { SERVING_NODE_OPTIONS } from '../../src/node/gc-tuning.js';
+import { testTlsFiles } from './test-tls.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/tracechain.js', import.meta.url));
 
@@ -19,7 +20,10 @@ export interface NodeProc {
   api: string;
   dataDir: string;
   logs: string[];
+  /** The all-scopes operator token (DATA/api-token). */
   token(): Promise<string>;
+  /** Secrets of the scoped tokens asked for with `tokens` (made with `tracechain token create`). */
+  tokens: Record<string, string>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   /** GET; asks again only while the node sheds the request (429, 503 with Retry-After). */
   get(path: string): Promise<Response>;
@@ -55,10 +59,28 @@ export function runCli(args: string[], opts: { timeoutMs?: number; input?: strin
   });
 }
 
+export interface StartOptions {
+  dataDir?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  /**
+   * Serve the API over HTTPS with the run's test certificate (test/helpers/test-tls.ts: signed by
+   * a private CA every test worker and spawned process trusts). `api` is then an https:// URL.
+   */
+  tls?: boolean;
+  /** Scoped tokens to make once the node runs, name → comma-separated scopes (`token create`). */
+  tokens?: Record<string, string>;
+}
+
 /** Start `tracechain start` and wait until its API is listening. */
-export async function startNode(args: string[], opts: { dataDir?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<NodeProc> {
+export async function startNode(args: string[], opts: StartOptions = {}): Promise<NodeProc> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...args], {
+  const tlsArgs: string[] = [];
+  if (opts.tls === true) {
+    const f = testTlsFiles();
+    tlsArgs.push('--tls-cert', f.cert, '--tls-key', f.key);
+  }
+  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...tlsArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
@@ -96,11 +118,21 @@ export async function startNode(args: string[], opts: { dataDir?: string; timeou
   });
   proc.removeAllListeners('exit');
   proc.on('exit', () => running.delete(proc));
+  if (opts.tls === true && !api.startsWith('https://')) throw new Error(`asked for HTTPS, the node serves ${api}`);
+  const tokens: Record<string, string> = {};
+  for (const [name, scopes] of Object.entries(opts.tokens ?? {})) {
+    // The CLI edits DATA/tokens.json while the node runs; the node reads it at its next request.
+    const r = await runCli(['token', 'create', name, '--scope', scopes, '--data', dataDir], { timeoutMs: 30_000 });
+    const secret = r.stdout.trim();
+    if (r.code !== 0 || !secret.startsWith('tc_')) throw new Error(`token create ${name} --scope ${scopes} failed (${r.code}): ${r.stderr}`);
+    tokens[name] = secret;
+  }
   return {
     proc,
     api,
     dataDir,
     logs,
+    tokens,
     token: async () => (await readFile(join(dataDir, 'api-token'), 'utf8')).trim(),
     kill: (signal: NodeJS.Signals = 'SIGTERM') =>
       new Promise((resolve) => {
