@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { ApiContext } from './context.js';
 import { HttpProblem, problemSchema, sendProblem } from './problem.js';
 import { accessHook } from './auth.js';
+import { AuthFailureLimiter } from './auth-failures.js';
 import { corsHook } from './cors.js';
 import { registerAuditTrail } from './audit-trail.js';
 import { auditRoutes } from './routes/audit.js';
@@ -123,7 +124,8 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     if (undeclared.length > 0) app.log.error({ routes: undeclared }, 'routes without a declared scope are closed to all but admin tokens: declare config.scope');
   });
   app.addHook('onRequest', corsHook(opts.cors));
-  app.addHook('onRequest', accessHook(ctx, { requireTokenForReads: opts.requireTokenForReads }));
+  const failures = new AuthFailureLimiter({ max: opts.rateLimit.authFailMax, windowMs: opts.rateLimit.timeWindowMs, maxClients: 10_000 }, { clock: ctx.clock ?? Date.now });
+  app.addHook('onRequest', accessHook(ctx, { requireTokenForReads: opts.requireTokenForReads, failures }));
   if (ctx.audit !== undefined) {
     const failed = metrics.reject.bind(metrics);
     registerAuditTrail(app, ctx.audit, (err) => {
