@@ -36,6 +36,7 @@ export default defineConfig({
         test: {
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['./test/helpers/test-tls.ts'],
           testTimeout: 3_600_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -59,6 +59,20 @@ export function runCli(args: string[], opts: { timeoutMs?: number; input?: strin
   });
 }
 
+/**
+ * `TRACECHAIN_TEST_HTTPS=1` (`npm run test:reliability:https`, docs/security.md) serves every test
+ * node's API over HTTPS with the run's test certificate, unless a test names the scheme itself
+ * (`tls: false`): the same tests, the same assertions, over TLS.
+ */
+export const HTTPS_BY_DEFAULT = process.env.TRACECHAIN_TEST_HTTPS === '1';
+
+/** The `start` flags that serve the API over HTTPS with the run's test certificate (none for plain HTTP). */
+export function tlsArgs(tls: boolean = HTTPS_BY_DEFAULT): string[] {
+  if (!tls) return [];
+  const f = testTlsFiles();
+  return ['--tls-cert', f.cert, '--tls-key', f.key];
+}
+
 export interface StartOptions {
   dataDir?: string;
   timeoutMs?: number;
@@ -66,6 +80,7 @@ export interface StartOptions {
   /**
    * Serve the API over HTTPS with the run's test certificate (test/helpers/test-tls.ts: signed by
    * a private CA every test worker and spawned process trusts). `api` is then an https:// URL.
+   * Default: plain HTTP, or HTTPS under `TRACECHAIN_TEST_HTTPS=1`.
    */
   tls?: boolean;
   /** Scoped tokens to make once the node runs, name → comma-separated scopes (`token create`). */
@@ -75,12 +90,8 @@ export interface StartOptions {
 /** Start `tracechain start` and wait until its API is listening. */
 export async function startNode(args: string[], opts: StartOptions = {}): Promise<NodeProc> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const tlsArgs: string[] = [];
-  if (opts.tls === true) {
-    const f = testTlsFiles();
-    tlsArgs.push('--tls-cert', f.cert, '--tls-key', f.key);
-  }
-  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...tlsArgs, ...args], {
+  const tls = opts.tls ?? HTTPS_BY_DEFAULT;
+  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...tlsArgs(tls), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
@@ -118,7 +129,7 @@ export async function startNode(args: string[], opts: StartOptions = {}): Promis
   });
   proc.removeAllListeners('exit');
   proc.on('exit', () => running.delete(proc));
-  if (opts.tls === true && !api.startsWith('https://')) throw new Error(`asked for HTTPS, the node serves ${api}`);
+  if (tls && !api.startsWith('https://')) throw new Error(`asked for HTTPS, the node serves ${api}`);
   const tokens: Record<string, string> = {};
   for (const [name, scopes] of Object.entries(opts.tokens ?? {})) {
     // The CLI edits DATA/tokens.json while the node runs; the node reads it at its next request.
