@@ -16,6 +16,11 @@ export interface ApiOptions {
   /** Require the bearer token on read routes too (default: reads are open). */
   requireTokenForReads?: boolean;
   /**
+   * Let admin tokens manage client tokens over HTTP (/admin/tokens; docs/security.md). Off by
+   * default: tokens are then made only with `tracechain token` on the node's host.
+   */
+  tokenApi?: boolean;
+  /**
    * Per-client limits (token or IP) in one window: writes (capture, txs) and reads; and refused
    * authentications (401) per remote address, past which that address gets 429 for whatever
    * needs a token until the window ends.
@@ -58,6 +63,7 @@ export const DEFAULT_API_OPTIONS: ResolvedApiOptions = {
   bodyLimit: 8 * 1024 * 1024,
   requestTimeoutMs: 30_000,
   requireTokenForReads: false,
+  tokenApi: false,
   rateLimit: { writeMax: 6_000, readMax: 200_000, authFailMax: 100, timeWindowMs: 10_000 },
   captureWorkers: 1,
   captureQueue: 256,

@@ -16,6 +16,7 @@ import { AuthFailureLimiter } from './auth-failures.js';
 import { corsHook } from './cors.js';
 import { registerAuditTrail } from './audit-trail.js';
 import { auditRoutes } from './routes/audit.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { httpsOptions, loadTls, tlsEnabled } from './tls.js';
 import { OPEN_READ_SCOPES, type RouteAccess } from './scopes.js';
 import { blockRoutes, blockSchema } from './routes/blocks.js';
@@ -231,6 +232,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => peerRoutes(scope, ctx));
   await app.register(async (scope) => adminRoutes(scope, ctx));
   await app.register(async (scope) => auditRoutes(scope, ctx));
+  await app.register(async (scope) => tokenRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => governanceRoutes(scope, ctx));
   addOptionsRoutes(app, resources, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
