@@ -70,7 +70,10 @@ beforeAll(async () => {
   solo = await startNode(FAST, {});
   dirs.push(solo.dataDir);
   // Over HTTPS (the run's test certificate, verified by the client) with one token per client system.
-  secure = await startNode(FAST, { tls: true, tokens: { warehouse: 'capture,read', auditor: 'read', 'verify-kiosk': 'verify', operator: 'admin' } });
+  // (Its config allows client tokens over HTTP: api.tokenApi.)
+  const secureCfg = join(dir, 'secure-config.json');
+  await writeFile(secureCfg, JSON.stringify({ api: { tokenApi: true } }));
+  secure = await startNode(FAST.concat(['--config', secureCfg]), { tls: true, tokens: { warehouse: 'capture,read', auditor: 'read', 'verify-kiosk': 'verify', operator: 'admin' } });
   dirs.push(secure.dataDir);
 }, 120_000);
 
@@ -175,5 +178,12 @@ describe('reliability: authorization', () => {
     expect(await call('POST', '/capture', t.warehouse, commissionDoc('scoped'))).toMatchObject({ status: 401, code: 'TOKEN_REVOKED', reason: 'revoked' });
     expect((await call('GET', '/audit?token=warehouse', t.operator)).status).toBe(200);
     expect((await captureSettled(secure.api, await secure.token(), commissionDoc('scoped'))).status).toBe(202);
+    // The operator replaces the warehouse's token over HTTP (api.tokenApi): the new secret captures
+    // at once; an admin token cannot be made that way.
+    const made = await fetchSettled(`${secure.api}/admin/tokens`, { init: { method: 'POST', headers: { authorization: `Bearer ${t.operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'warehouse-2', scopes: ['capture', 'read'] }) } });
+    expect(made.status).toBe(201);
+    const secret = ((await made.json()) as { secret: string }).secret;
+    expect((await captureSettled(secure.api, secret, commissionDoc('scoped'))).status).toBe(202);
+    expect(await call('POST', '/admin/tokens', t.operator, { name: 'deputy', scopes: ['admin'] })).toMatchObject({ status: 403, code: 'TOKEN_API_ADMIN' });
   });
 });
