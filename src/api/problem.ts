@@ -144,6 +144,10 @@ const TX_STATUS: Readonly<Record<TxErrorCode, number>> = {
   GOV_BAD_PROOF: 400,
   GOV_UNKNOWN_MEMBER: 404,
   GOV_INVALID_CHANGE: 422,
+  ALERT_UNKNOWN: 404,
+  ALERT_NOT_OWNER: 403,
+  ALERT_CLOSED: 409,
+  ALERT_BAD_TRANSITION: 409,
 };
 
 /** Trace (EPCIS document) codes: 403 means "not allowed for this member" rather than "invalid". */

@@ -15,6 +15,49 @@ export interface EventEffects {
   recalledLots: LotKey[];
 }
 
+/** What the alert rules (chain/alert-state.ts) read of an item record (whose shape trace/ owns). */
+export interface ItemFacts {
+  gtin: string | null;
+  lot: string | null;
+  /** Expiry date, YYYY-MM-DD. */
+  expiry: string | null;
+  custodian: string | null;
+  /** The member that commissioned it. */
+  manufacturer: string | null;
+  /** Where it is in its lifecycle (trace/status.ts ItemStatus). */
+  lifecycle: string;
+  /** Not yet sold or taken out: active, in transit, or recalled while held. */
+  unsold: boolean;
+  /** The business conflicts this event recorded on the item (the status machine's alerts), recalls aside. */
+  conflictsBy(eventId: string): { code: string; message: string }[];
+  /** Whether this event recalled the item (or a container it is in). */
+  recalledBy(eventId: string): boolean;
+  /** Whether the item has ever been recalled (an alert on it, as far as its record keeps them). */
+  everRecalled: boolean;
+}
+
+/** What the alert rules read of an event. */
+export interface EventAlertFacts {
+  /** The event takes its items out of the supply chain this way (undoable within the window), or null. */
+  leaves: 'dispensed' | 'decommissioned' | null;
+  /** The event's business location (else read point), or null. */
+  location: string | null;
+  /** The event's disposition says its items were stolen. */
+  stolen: boolean;
+  /** Scratch-off code commitments a commissioning carries, per item key. */
+  codes: { key: string; salt: string; commit: string }[];
+}
+
+/** The alert rules' view of the EPCIS rules (trace/alerts.ts implements it). */
+export interface AlertRules {
+  itemFacts(item: StoredItem): ItemFacts;
+  eventFacts(event: Record<string, unknown>): EventAlertFacts;
+  /** The item after an undo of its dispense or decommission: back in `lifecycle` (what it was before). */
+  reactivated(item: StoredItem, lifecycle: string): StoredItem;
+  /** Whether an expiry date has passed at `time` (ms). */
+  expiredAt(expiry: string, time: number): boolean;
+}
+
 export interface TxRules {
   /**
    * Stateless checks of a tx's events for its submitter: each event ID recomputed from the
@@ -30,4 +73,6 @@ export interface TxRules {
   linksOf(event: Record<string, unknown>): { key: string; kind: LinkKind; other?: string }[];
   /** The item-state changes one event makes, given the state before it. Never throws on business conflicts. */
   applyEvent(reader: ItemReader, input: { event: Record<string, unknown>; eventId: string; submitter: Member; blockTime: number }): Promise<EventEffects>;
+  /** The alert rules (absent: the chain derives no alerts, e.g. test stand-ins). */
+  alerts?: AlertRules;
 }

@@ -128,6 +128,10 @@ describe('one table code → status and title, one problem type base', () => {
     GOV_BAD_PROOF: 400,
     GOV_UNKNOWN_MEMBER: 404,
     GOV_INVALID_CHANGE: 422,
+    ALERT_UNKNOWN: 404,
+    ALERT_NOT_OWNER: 403,
+    ALERT_CLOSED: 409,
+    ALERT_BAD_TRANSITION: 409,
   };
   for (const [code, status] of Object.entries(TX_EXPECTED) as [TxErrorCode, number][]) {
     it(`tx ${code} → ${status}, its details in the document`, () => {
