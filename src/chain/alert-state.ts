@@ -206,10 +206,9 @@ export class AlertStep {
       if (touched) recalled.push({ key: item.key, holder: f.custodian, unsold: f.unsold, owner: this.owner(f) });
       const left = ev.leaves !== null && f.lifecycle === ev.leaves && pf !== null && pf.lifecycle !== f.lifecycle;
       const code = codeFor.get(item.key);
-      if (touched || left || ev.stolen || code !== undefined) {
+      if (touched || left || code !== undefined) {
         const p = await this.pack(item.key);
         if (touched) p.recalled = true;
-        if (ev.stolen) p.stolen = true;
         if (left && ev.leaves !== null) {
           p.left = { lifecycle: ev.leaves, before: pf?.lifecycle ?? 'active', by: submitter.id, time: this.ctx.time, height: this.ctx.height, location: ev.location, eventId };
         }
@@ -222,6 +221,12 @@ export class AlertStep {
         if (!s) this.lotAdds.set(lk, (s = new Set()));
         s.add(item.key);
       }
+    }
+    for (const key of ev.stolen) {
+      const p = await this.pack(key);
+      if (p.stolen) continue;
+      p.stolen = true;
+      await this.put('pack', key, p);
     }
     // A recall of a lot reaches every unsold pack of it, wherever it is (custodian at this point).
     for (const lot of input.recalledLots) {

@@ -42,8 +42,8 @@ export interface EventAlertFacts {
   leaves: 'dispensed' | 'decommissioned' | null;
   /** The event's business location (else read point), or null. */
   location: string | null;
-  /** The event's disposition says its items were stolen. */
-  stolen: boolean;
+  /** Item keys the event reports stolen (its disposition is `stolen`), whatever it does to them otherwise. */
+  stolen: string[];
   /** Scratch-off code commitments a commissioning carries, per item key. */
   codes: { key: string; salt: string; commit: string }[];
 }

@@ -46,7 +46,7 @@ export function eventAlertFacts(event: Record<string, unknown>): EventAlertFacts
   return {
     leaves,
     location: idOf(e['bizLocation']) ?? idOf(e['readPoint']),
-    stolen: f.disposition === 'stolen',
+    stolen: f.disposition === 'stolen' ? [...new Set([...f.epcs, ...(f.parentID !== undefined ? [f.parentID] : [])].map(itemKeyOrUndefined).filter((k): k is string => k !== undefined))] : [],
     codes: commissioned.size > 0 ? scratchCodesOf(e, commissioned) : [],
   };
 }
