@@ -128,6 +128,25 @@ describe('undo of a dispense', () => {
     await mine([packTx(maker, { op: 'reactivate', item: keyOf(b), location: null })]);
     expect((await alertsOn(b)).map((x) => x.code)).toEqual(['REACTIVATE_DESTROYED']);
   });
+  it('an expired pack: REACTIVATE_EXPIRED; a pack never dispensed: REACTIVATE_NOT_INACTIVE; an unknown pack: REACTIVATE_NOT_INACTIVE', async () => {
+    const e = sgtin('ue');
+    const t0 = new Date(GENESIS_TIME + 1 * DAY).toISOString().slice(0, 10);
+    await mine([tx(maker, [commission([e], 'L4', t0)])]);
+    await mine([tx(maker, [ship([e])])]);
+    await mine([tx(pharmacy, [receive([e])])]);
+    const t = (await mine([tx(pharmacy, [dispense([e], SHOP)])])).time;
+    await mine([packTx(pharmacy, { op: 'reactivate', item: keyOf(e), location: SHOP })], t + 3 * DAY);
+    expect(await item(e)).toMatchObject({ lifecycle: 'dispensed' });
+    expect((await alertsOn(e)).map((a) => a.code)).toContain('REACTIVATE_EXPIRED');
+    const n = sgtin('un');
+    await mine([tx(maker, [commission([n], 'L1')])]);
+    await mine([packTx(maker, { op: 'reactivate', item: keyOf(n), location: null })]);
+    expect(await item(n)).toMatchObject({ lifecycle: 'active' });
+    expect((await alertsOn(n)).map((a) => a.code)).toEqual(['REACTIVATE_NOT_INACTIVE']);
+    const u = sgtin('never-seen');
+    await mine([packTx(pharmacy, { op: 'reactivate', item: keyOf(u), location: SHOP })]);
+    expect((await alertsOn(u)).map((a) => a.code)).toEqual(['REACTIVATE_NOT_INACTIVE']);
+  });
 });
 
 describe('scratch-off code checks', () => {
