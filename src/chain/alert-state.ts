@@ -1,6 +1,6 @@
 /**
  * Alert state as chain state: the step of a block's connect that turns what the block did into
- * alert and pack records (docs/notifications.md). For every event it raises an alert per business
+ * alert and pack records (docs/alerts.md). For every event it raises an alert per business
  * conflict the status machine recorded and one per holder of unsold packs a recall touches, and
  * notes how packs left the chain, theft, and scratch-off code commitments; for every `alert` tx it
  * applies (or, in a race, notes as refused) a lifecycle change; for every `pack` tx it undoes a

@@ -1,5 +1,5 @@
 /**
- * Shape checks of the two action tx kinds (docs/notifications.md): an `alert` tx carries one
+ * Shape checks of the two action tx kinds (docs/alerts.md): an `alert` tx carries one
  * lifecycle change of an alert, a `pack` tx one pack action (undo of a dispense, a scratch-off
  * code check, a report of wrong codes). Stateless: tx.ts calls them from the decoder; the rules
  * against the chain's state are chain/alert-state.ts's. Throws TxError MALFORMED.

@@ -1,5 +1,5 @@
 /**
- * Alerts as chain-derived records (docs/notifications.md "Alerts"): their shape, their stable ID
+ * Alerts as chain-derived records (docs/alerts.md "Alerts"): their shape, their stable ID
  * (a fixed byte layout hashed), their owner (the manufacturer: the member whose GS1 company prefix
  * the item's GTIN carries), their lifecycle rule (new → investigating → closed, changed by a signed
  * tx of the owner or a regulator) and the index keys the API reads them by. Pure.

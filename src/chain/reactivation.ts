@@ -1,5 +1,5 @@
 /**
- * Undo of a dispense or decommission (EU FMD style, docs/notifications.md "Undo of a dispense"):
+ * Undo of a dispense or decommission (EU FMD style, docs/alerts.md "Undo of a dispense"):
  * the member that took the pack out of the supply chain may put it back within 10 days of block
  * time, at the same location, unless the pack is destroyed, stolen, recalled or expired. Pure: the
  * verdict from the facts; chain/alert-state.ts applies it (the item active again, or an alert).

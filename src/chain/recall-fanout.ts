@@ -1,5 +1,5 @@
 /**
- * Recall fan-out (docs/notifications.md "Recall fan-out"): the packs a recall touches, grouped
+ * Recall fan-out (docs/alerts.md "Recall fan-out"): the packs a recall touches, grouped
  * into one alert per holder (and per owner, when a recall names packs of several manufacturers).
  * A pack counts when it is unsold (active, in transit, or recalled while held) and has a custodian
  * at the recall's position in the chain. Pure: chain/alert-state.ts gathers the candidates.

@@ -28,7 +28,7 @@ export function txBodyOf(tx: SignedTx | TxBody): TxBody {
   return body;
 }
 
-/** The body of an alert tx (a lifecycle change) or a pack tx (docs/notifications.md): one action, no events. */
+/** The body of an alert tx (a lifecycle change) or a pack tx (docs/alerts.md): one action, no events. */
 export function actionTxBody(chain: string, submitter: string, time: number, action: { alert: AlertAction } | { pack: PackAction }): TxBody {
   return 'alert' in action ? { v: 1, chain, kind: 'alert', submitter, time, events: [], eventIds: [], alert: action.alert } : { v: 1, chain, kind: 'pack', submitter, time, events: [], eventIds: [], pack: action.pack };
 }

@@ -85,7 +85,7 @@ export interface Genesis {
 export type AlertStatus = 'new' | 'investigating' | 'closed';
 export type AlertResolution = 'genuine' | 'counterfeit' | 'process_error';
 
-/** An alert's status change, signed by its owner or a regulator (docs/notifications.md, Alerts). */
+/** An alert's status change, signed by its owner or a regulator (docs/alerts.md, Alerts). */
 export interface AlertAction {
   op: 'status';
   /** The alert ID (32 bytes, lowercase hex). */
@@ -97,7 +97,7 @@ export interface AlertAction {
 }
 
 /**
- * A pack action (docs/notifications.md): `reactivate` undoes a dispense or decommission; `code-check`
+ * A pack action (docs/alerts.md): `reactivate` undoes a dispense or decommission; `code-check`
  * records a right scratch-off code check (`proof` = SHA-256(domain ‖ salt ‖ code), whose SHA-256 the
  * commissioning committed); `code-guess` reports wrong codes past the rate limit.
  */
@@ -111,7 +111,7 @@ export interface TxBody {
   v: 1;
   /** Genesis hash (chain ID), lowercase hex. */
   chain: string;
-  /** 'epcis': events; 'governance': `gov` and no events (docs/governance.md); 'alert': `alert`, 'pack': `pack`, no events (docs/notifications.md). */
+  /** 'epcis': events; 'governance': `gov` and no events (docs/governance.md); 'alert': `alert`, 'pack': `pack`, no events (docs/alerts.md). */
   kind: 'epcis' | 'governance' | 'alert' | 'pack';
   /** Member key ID of the signer. */
   submitter: string;

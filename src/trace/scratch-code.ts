@@ -1,5 +1,5 @@
 /**
- * Scratch-off codes (docs/notifications.md "Scratch-off codes"): a manufacturer prints a secret
+ * Scratch-off codes (docs/alerts.md "Scratch-off codes"): a manufacturer prints a secret
  * code under a scratch-off panel and commits, at commissioning, a salted hash of it per pack in
  * the event's ILMD (the `scratchCodes` extension field of the tracechain namespace). The code never
  * reaches the chain in clear:
