@@ -222,11 +222,36 @@ export class AlertStep {
         s.add(item.key);
       }
     }
+    // Theft: the pack's fact (an undo is refused from now on) and one alert per owner naming the packs newly reported stolen.
+    const stolenBy = new Map<string, { owner: string | null; keys: string[]; custodians: (string | null)[]; gtin: string | null; lot: string | null }>();
     for (const key of ev.stolen) {
       const p = await this.pack(key);
       if (p.stolen) continue;
       p.stolen = true;
       await this.put('pack', key, p);
+      const item = await input.reader.getItem(key);
+      const f = item ? rules.itemFacts(item) : null;
+      const owner = f ? this.owner(f) : null;
+      const g = stolenBy.get(owner ?? '') ?? { owner, keys: [], custodians: [], gtin: f?.gtin ?? null, lot: f?.lot ?? null };
+      g.keys.push(key);
+      g.custodians.push(f?.custodian ?? null);
+      if (g.gtin !== (f?.gtin ?? null) || g.lot !== (f?.lot ?? null)) g.gtin = g.lot = null;
+      stolenBy.set(owner ?? '', g);
+    }
+    for (const [subject, g] of [...stolenBy].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      await this.raise({
+        source: 'event',
+        ref: eventId,
+        txId,
+        code: 'REPORTED_STOLEN',
+        subject,
+        message: `${g.keys.length} pack(s) reported stolen by ${submitter.name}`,
+        owner: g.owner,
+        parties: [submitter.id, ...g.custodians],
+        items: g.keys,
+        gtin: g.gtin,
+        lot: g.lot,
+      });
     }
     // A recall of a lot reaches every unsold pack of it, wherever it is (custodian at this point).
     for (const lot of input.recalledLots) {

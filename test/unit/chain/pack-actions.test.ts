@@ -121,7 +121,10 @@ describe('undo of a dispense', () => {
     const t = await dispensed(a);
     await mine([tx(fx.sealer, [stolen([a])])], t + DAY);
     await mine([packTx(pharmacy, { op: 'reactivate', item: keyOf(a), location: SHOP })], t + 2 * DAY);
-    expect((await alertsOn(a)).map((x) => x.code)).toContain('REACTIVATE_STOLEN');
+    expect((await alertsOn(a)).map((x) => [x.code, x.owner])).toEqual([
+      ['REPORTED_STOLEN', makerId],
+      ['REACTIVATE_STOLEN', makerId],
+    ]);
     const b = sgtin('ud');
     await mine([tx(maker, [commission([b], 'L2')])]);
     await mine([tx(maker, [destroy([b])])]);
