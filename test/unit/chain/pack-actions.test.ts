@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdHex, type KeyPair } from '../../../src/chain/keys.js';
 import { actionTxBody, signTx } from '../../../src/chain/tx.js';
 import { queryAlerts } from '../../../src/chain/alert-query.js';
-import type { AlertRecord, PackRecord } from '../../../src/chain/alerts.js';
+import { alertIdOfIndexKey, type AlertRecord, type PackRecord } from '../../../src/chain/alerts.js';
 import { traceRules } from '../../../src/trace/chain-rules.js';
 import { itemKeyInfo } from '../../../src/trace/identifiers.js';
 import { commitScratchCode, scratchProof } from '../../../src/trace/scratch-code.js';
@@ -172,5 +172,34 @@ describe('scratch-off code checks', () => {
     expect((await alertsOn(epc)).map((a) => a.code)).toEqual(['SCRATCH_CODE_REUSED', 'SCRATCH_CODE_INVALID_PROOF', 'SCRATCH_CODE_GUESSING']);
     const [p] = await fx.store.getRecords('pack', [key]);
     expect((p as PackRecord).checks).toHaveLength(2);
+  });
+});
+
+describe('reindex', () => {
+  it('rebuilds every alert, pack record and index key from the blocks, as they were', async () => {
+    const SALT = '00112233445566778899aabbccddeeff';
+    const a = sgtin('x1');
+    const b = sgtin('x2');
+    await mine([tx(maker, [commission([a, b], 'L9', '2030-12-31', [commitScratchCode(a, 'RIGHT-CODE', SALT)])])]);
+    await mine([tx(maker, [ship([a, b])])]);
+    await mine([tx(pharmacy, [receive([a, b])])]);
+    const t = (await mine([tx(pharmacy, [dispense([b], SHOP), dispense([b], SHOP)])])).time;
+    await mine([packTx(pharmacy, { op: 'code-check', item: keyOf(a), proof: scratchProof(SALT, 'RIGHT-CODE'), location: SHOP })]);
+    await mine([packTx(other, { op: 'code-check', item: keyOf(a), proof: scratchProof(SALT, 'RIGHT-CODE'), location: null })]);
+    await mine([packTx(other, { op: 'reactivate', item: keyOf(b), location: SHOP })], t + DAY);
+    await mine([tx(maker, [recallPacks([a])])], t + 2 * DAY);
+    const snapshot = async (): Promise<{ index: string[]; alerts: unknown[]; packs: unknown[] }> => {
+      const index = [...(await fx.store.scanRecordIndex('a', { limit: 10_000 })), ...(await fx.store.scanRecordIndex('i', { limit: 10_000 }))];
+      const ids = (await fx.store.scanRecordIndex('aa\u0000', { limit: 10_000 })).map(alertIdOfIndexKey);
+      return { index, alerts: await fx.store.getRecords('alert', ids), packs: await fx.store.getRecords('pack', [keyOf(a), keyOf(b)]) };
+    };
+    const before = await snapshot();
+    expect(before.alerts.length).toBeGreaterThanOrEqual(4);
+    expect(before.index.some((k) => k.startsWith('il\u0000'))).toBe(true);
+    await fx.chain.close();
+    await fx.store.clearIndexes();
+    expect((await snapshot()).index).toEqual([]);
+    await fx.reopen();
+    expect(await snapshot()).toEqual(before);
   });
 });
