@@ -27,6 +27,8 @@ import { sendJson } from './events.js';
 const anyObject = { type: 'object', additionalProperties: true } as const;
 const MEMBER_ID = /^[0-9a-f]{40}$/;
 export const MAX_ALERTS_PER_PAGE = 500;
+/** Packs named per alert in a list answer (itemCount says how many it names in all). */
+export const LIST_ITEMS = 100;
 
 /** A member named by key ID or by name (as GET /members lists them); 400 NOT_A_MEMBER otherwise. */
 export function memberIdOf(ctx: ApiContext, v: string, param: string): string {
@@ -55,6 +57,8 @@ export async function alertRoutes(app: FastifyInstance, deps: WriteRouteDeps): P
   const { ctx, provenance } = deps;
   const name = (id: string | null): string | null => (id === null ? null : (ctx.chain.registry.get(id)?.name ?? id));
   const view = (a: AlertRecord): Record<string, unknown> => ({ ...a, ownerName: name(a.owner), partyNames: a.parties.map(name) });
+  // A list shows the first packs of each alert (a recall alert may name 100,000); GET /alerts/:id names them all.
+  const listed = (a: AlertRecord): Record<string, unknown> => (a.items.length > LIST_ITEMS ? { ...view(a), items: a.items.slice(0, LIST_ITEMS), itemsTruncated: true } : view(a));
 
   app.get<{ Querystring: { owner?: string; party?: string; status?: AlertStatus; gtin?: string; lot?: string; limit: number; after?: string } }>(
     '/alerts',
@@ -64,7 +68,7 @@ export async function alertRoutes(app: FastifyInstance, deps: WriteRouteDeps): P
         summary: 'Alerts (business conflicts, recalls reaching holders, refused undos, scratch-off code alerts), in the order raised',
         description:
           'Filters combine (AND): owner (the manufacturer), party (any member involved), status, and a lot (gtin and lot together). Members are named by key ID or name. ' +
-          `At most ${MAX_ALERTS_PER_PAGE} per page; pass the answer's next as after for the next page (null: no more).`,
+          `At most ${MAX_ALERTS_PER_PAGE} per page; pass the answer's next as after for the next page (null: no more). Each alert lists its first ${LIST_ITEMS} packs (itemsTruncated: true when it names more; itemCount, and GET /alerts/{id}, give them all).`,
         tags: ['alerts'],
         querystring: {
           type: 'object',
@@ -91,7 +95,7 @@ export async function alertRoutes(app: FastifyInstance, deps: WriteRouteDeps): P
       if (q.status !== undefined) filter.status = q.status;
       if (q.gtin !== undefined && q.lot !== undefined) filter.lot = { gtin: q.gtin.padStart(14, '0'), lot: q.lot };
       const page = await queryAlerts(ctx.chain.store, filter, { limit: q.limit, ...(q.after !== undefined ? { after: q.after } : {}) });
-      return sendJson(reply, { height: ctx.chain.tip.height, alerts: page.alerts.map(view), next: page.next });
+      return sendJson(reply, { height: ctx.chain.tip.height, alerts: page.alerts.map(listed), next: page.next });
     },
   );
 

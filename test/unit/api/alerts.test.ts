@@ -237,3 +237,17 @@ describe('GET /verify?code=', () => {
     expect([bad.statusCode, bad.json().code]).toEqual([400, 'BAD_SCRATCH_CODE']);
   });
 });
+
+describe('large alerts', () => {
+  it('a list names the first 100 packs of an alert (itemsTruncated), GET /alerts/:id all of them', async () => {
+    const epcs = Array.from({ length: 150 }, (_, i) => sgtin(`big${i}`));
+    await mine([tx(maker, [commission(epcs, 'LBIG')])]);
+    await mine([tx(maker, [recallLot('LBIG', 150)])]);
+    const [listed] = (await asPharmacy.inject({ url: `/alerts?gtin=${GTIN}&lot=LBIG` })).json().alerts as { id: string; items: string[]; itemCount: number; itemsTruncated?: boolean }[];
+    expect(listed).toMatchObject({ itemCount: 150, itemsTruncated: true });
+    expect(listed?.items).toHaveLength(100);
+    const one = (await asPharmacy.inject({ url: `/alerts/${listed?.id}` })).json();
+    expect(one.items).toEqual(epcs.map(keyOf).sort());
+    expect(one.itemsTruncated).toBeUndefined();
+  });
+});
