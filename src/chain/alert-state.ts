@@ -257,7 +257,9 @@ export class AlertStep {
     for (const lot of input.recalledLots) {
       const keys = new Set(await lotKeys(this.modules.source, lot));
       for (const k of this.lotAdds.get(`${lot.gtin}\u0000${lot.lot}`) ?? []) keys.add(k);
-      for (const k of keys) {
+      const list = [...keys];
+      for (let i = 0; i < list.length; i += SCAN_PAGE) await input.reader.prefetch?.(list.slice(i, i + SCAN_PAGE));
+      for (const k of list) {
         const item = await input.reader.getItem(k);
         if (!item) continue;
         const f = rules.itemFacts(item);

@@ -245,6 +245,12 @@ export class BlockConnector {
     const reader: ItemReader = {
       getItem: async (key) => items.get(key) ?? (await prior(key)) ?? undefined,
       isLotRecalled: async (lot) => lots.has(lotKey(lot)) || (await store.isLotRecalled(lot)),
+      prefetch: async (keys) => {
+        const missing = keys.filter((k) => !items.has(k) && !before.has(k));
+        if (missing.length === 0) return;
+        const got = await store.getItems(missing);
+        missing.forEach((k, i) => before.set(k, got[i] ?? null));
+      },
     };
     const write = async (item: StoredItem): Promise<void> => {
       if (!items.has(item.key)) undo.items.push({ key: item.key, prev: await prior(item.key) });

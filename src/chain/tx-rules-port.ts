@@ -8,6 +8,8 @@ import type { Member, SignedTx } from './types.js';
 export interface ItemReader {
   getItem(key: string): Promise<StoredItem | undefined>;
   isLotRecalled(lot: LotKey): Promise<boolean>;
+  /** Read these items' state ahead in one batch (a recall's fan-out over a whole lot); getItem then answers from memory. */
+  prefetch?(keys: readonly string[]): Promise<void>;
 }
 
 export interface EventEffects {
