@@ -107,7 +107,7 @@ export const verifySchema = {
         result: { type: 'string', enum: ['genuine', 'already_checked'] },
         message: { type: 'string' },
         firstCheck: { type: ['object', 'null'], properties: { time: { type: 'string' }, location: { type: ['string', 'null'] }, by: { type: 'string' }, txId: { type: 'string' } } },
-        txId: { type: 'string' },
+        txId: { type: ['string', 'null'], description: 'The tx recording this check; null when this node recorded 3 right checks of the pack within the hour already' },
       },
     },
   },

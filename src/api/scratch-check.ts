@@ -7,8 +7,10 @@
  * guessing on chain (`code-guess`, an alert to the manufacturer) and further tries of that pack,
  * right or wrong, are refused until the window ends, so codes cannot be guessed through the API.
  *
- * The counters and the node's own recent checks live in memory, bounded (oldest pack forgotten
- * first), per node: each node limits the tries made through it.
+ * Right codes are recorded at most 3 times per pack and hour through one node (later ones are
+ * answered, with the first check, but not recorded), so a loop over a known code cannot flood
+ * the chain. The counters and the node's own recent checks live in memory, bounded (oldest pack
+ * forgotten first), per node: each node limits the tries made through it.
  */
 import { keyIdHex, keyPairFromSecret } from '../chain/keys.js';
 import { actionTxBody, canonicalTx, signTx } from '../chain/tx.js';
@@ -26,9 +28,11 @@ export interface ScratchGuardOptions {
   windowMs: number;
   /** Packs remembered at most (default 10,000; the oldest is forgotten first). */
   maxPacks: number;
+  /** Right checks of one pack this node records on chain per window (default 3); later ones are answered, not recorded. */
+  maxRecorded: number;
 }
 
-export const DEFAULT_SCRATCH_GUARD: ScratchGuardOptions = { maxWrong: 5, windowMs: 3_600_000, maxPacks: 10_000 };
+export const DEFAULT_SCRATCH_GUARD: ScratchGuardOptions = { maxWrong: 5, windowMs: 3_600_000, maxPacks: 10_000, maxRecorded: 3 };
 
 export interface CheckRef {
   time: number;
@@ -41,6 +45,7 @@ interface PackTries {
   /** Start of the current window (ms). */
   since: number;
   wrong: number;
+  right: number;
 }
 
 /** Per-pack wrong-code counters and this node's recent right checks (not yet on chain, maybe). */
@@ -49,7 +54,7 @@ export class ScratchGuard {
   private readonly recent = new Map<string, CheckRef>();
 
   constructor(readonly opts: ScratchGuardOptions = DEFAULT_SCRATCH_GUARD) {
-    if (!(opts.maxWrong >= 1 && opts.windowMs > 0 && opts.maxPacks >= 1)) throw new RangeError('scratch guard needs maxWrong ≥ 1, windowMs > 0, maxPacks ≥ 1');
+    if (!(opts.maxWrong >= 1 && opts.windowMs > 0 && opts.maxPacks >= 1 && opts.maxRecorded >= 1)) throw new RangeError('scratch guard needs maxWrong ≥ 1, windowMs > 0, maxPacks ≥ 1, maxRecorded ≥ 1');
   }
 
   private current(key: string, now: number): PackTries | undefined {
@@ -69,10 +74,18 @@ export class ScratchGuard {
 
   /** Count a wrong code; returns the wrong codes of the window so far. */
   wrong(key: string, now: number): number {
-    const t = this.current(key, now) ?? { since: now, wrong: 0 };
+    const t = this.current(key, now) ?? { since: now, wrong: 0, right: 0 };
     t.wrong++;
     remember(this.tries, key, t, this.opts.maxPacks);
     return t.wrong;
+  }
+
+  /** Count a right code; true while this one may still be recorded on chain (at most maxRecorded per window). */
+  right(key: string, now: number): boolean {
+    const t = this.current(key, now) ?? { since: now, wrong: 0, right: 0 };
+    t.right++;
+    remember(this.tries, key, t, this.opts.maxPacks);
+    return t.right <= this.opts.maxRecorded;
   }
 
   /** This node's first right check of a pack, until the chain has one. */
@@ -96,8 +109,8 @@ export interface CodeCheckAnswer {
   result: 'genuine' | 'already_checked';
   message: string;
   firstCheck: { time: string; location: string | null; by: string; txId: string } | null;
-  /** The tx that records this check (pending until mined). */
-  txId: string;
+  /** The tx that records this check (pending until mined); null when the pack's checks at this node within the hour are recorded enough already. */
+  txId: string | null;
 }
 
 export type CheckOutcome = 'genuine' | 'already_checked' | 'wrong' | 'rate_limited' | 'no_code';
@@ -154,11 +167,12 @@ export async function checkScratchCode(
       { triesLeft: left },
     );
   }
-  const txId = await submitPackTx(ctx, { op: 'code-check', item: input.key, proof, location: input.location });
+  const record = guard.right(input.key, now);
+  const txId = record ? await submitPackTx(ctx, { op: 'code-check', item: input.key, proof, location: input.location }) : null;
   const self = ctx.signer?.member.id ?? '';
   const onChain = pack.checks[0];
   const first: CheckRef | undefined = onChain !== undefined ? { time: onChain.time, location: onChain.location, member: onChain.member, txId: onChain.txId } : guard.localFirst(input.key);
-  guard.rememberCheck(input.key, { time: now, location: input.location, member: self, txId });
+  if (txId !== null) guard.rememberCheck(input.key, { time: now, location: input.location, member: self, txId });
   if (first === undefined) {
     observe('genuine');
     return { result: 'genuine', message: 'genuine: the code matches, and this is the first check of this pack (now recorded)', firstCheck: null, txId };

@@ -116,7 +116,7 @@ export function reactivateCommand(id: string, flags: LocationFlags, out: NodeJS.
 interface CodeCheckAnswer {
   id: string;
   status: string;
-  codeCheck: { result: string; message: string; txId: string };
+  codeCheck: { result: string; message: string; txId: string | null };
 }
 
 export function checkCodeCommand(id: string, code: string, flags: LocationFlags, out: NodeJS.WritableStream): Promise<number> {
