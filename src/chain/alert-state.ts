@@ -81,8 +81,8 @@ async function lotKeys(source: RecordSource, lot: LotKey): Promise<string[]> {
 
 function lotIndexKeys(rules: AlertRules, item: StoredItem | null | undefined): string[] {
   if (!item) return [];
-  const f = rules.itemFacts(item);
-  return f.gtin !== null && f.lot !== null ? [lotItemKey(f.gtin, f.lot, item.key)] : [];
+  const l = rules.lotOf(item);
+  return l !== null ? [lotItemKey(l.gtin, l.lot, item.key)] : [];
 }
 
 function diffInto(ops: RecordIndexOps, before: readonly string[], after: readonly string[]): void {
@@ -115,6 +115,16 @@ export class AlertStep {
     const [v] = await this.modules.source.getRecords(ns, [key]);
     this.before.set(s, v ?? null);
     return v ?? null;
+  }
+
+  /** Read these records ahead in one batch (a dispense of thousands of packs writes a pack record each). */
+  private async warm(ns: RecordNs, keys: readonly string[]): Promise<void> {
+    const missing = [...new Set(keys)].filter((k) => !this.overlay.has(slot(ns, k)) && !this.before.has(slot(ns, k)));
+    for (let i = 0; i < missing.length; i += SCAN_PAGE) {
+      const page = missing.slice(i, i + SCAN_PAGE);
+      const got = await this.modules.source.getRecords(ns, page);
+      page.forEach((k, j) => this.before.set(slot(ns, k), got[j] ?? null));
+    }
   }
 
   private async put(ns: RecordNs, key: string, value: StoredRecord): Promise<void> {
@@ -183,6 +193,10 @@ export class AlertStep {
     const ev = rules.eventFacts(input.event);
     const recalled: RecallCandidate[] = [];
     const codeFor = new Map(ev.codes.map((c) => [c.key, c]));
+    // Events that may write pack records (a dispense, a decommission, a recall, commitments, theft): their packs' records in one read.
+    if (ev.leaves !== null || ev.recalls || ev.codes.length > 0 || ev.stolen.length > 0) {
+      await this.warm('pack', [...input.items.map((i) => i.key), ...ev.stolen]);
+    }
     for (const item of input.items) {
       const f = rules.itemFacts(item);
       const priorItem = input.prior.get(item.key) ?? null;

@@ -46,6 +46,8 @@ export interface EventAlertFacts {
   location: string | null;
   /** Item keys the event reports stolen (its disposition is `stolen`), whatever it does to them otherwise. */
   stolen: string[];
+  /** The event recalls what it names (disposition `recalled`). */
+  recalls: boolean;
   /** Scratch-off code commitments a commissioning carries, per item key. */
   codes: { key: string; salt: string; commit: string }[];
 }
@@ -53,6 +55,8 @@ export interface EventAlertFacts {
 /** The alert rules' view of the EPCIS rules (trace/alerts.ts implements it). */
 export interface AlertRules {
   itemFacts(item: StoredItem): ItemFacts;
+  /** The item's GTIN and lot alone (cheap: the lot index is kept for every item a block changes). */
+  lotOf(item: StoredItem): { gtin: string; lot: string } | null;
   eventFacts(event: Record<string, unknown>): EventAlertFacts;
   /** The item after an undo of its dispense or decommission: back in `lifecycle` (what it was before). */
   reactivated(item: StoredItem, lifecycle: string): StoredItem;

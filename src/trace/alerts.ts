@@ -46,6 +46,7 @@ export function eventAlertFacts(event: Record<string, unknown>): EventAlertFacts
   return {
     leaves,
     location: idOf(e['bizLocation']) ?? idOf(e['readPoint']),
+    recalls: f.disposition === 'recalled',
     stolen: f.disposition === 'stolen' ? [...new Set([...f.epcs, ...(f.parentID !== undefined ? [f.parentID] : [])].map(itemKeyOrUndefined).filter((k): k is string => k !== undefined))] : [],
     codes: commissioned.size > 0 ? scratchCodesOf(e, commissioned) : [],
   };
@@ -54,6 +55,10 @@ export function eventAlertFacts(event: Record<string, unknown>): EventAlertFacts
 export function alertRules(): AlertRules {
   return {
     itemFacts,
+    lotOf(item) {
+      const r = item as unknown as ItemRecord;
+      return typeof r.gtin === 'string' && typeof r.lot === 'string' ? { gtin: r.gtin, lot: r.lot } : null;
+    },
     eventFacts: eventAlertFacts,
     reactivated(item, lifecycle) {
       const r = item as unknown as ItemRecord;
