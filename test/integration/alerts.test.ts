@@ -73,7 +73,7 @@ async function mined(txId: string, ...nodes: NodeProc[]): Promise<void> {
     await waitFor(`tx ${txId.slice(0, 12)} in a block at ${n.api}`, async () => {
       const res = await fetchSettled(`${n.api}/txs/${txId}`);
       return res.status === 200 && ((await res.json()) as { block: unknown }).block !== null;
-    }, 20_000);
+    }, 60_000);
   }
 }
 
@@ -91,7 +91,7 @@ async function statusNotShed(url: string): Promise<number> {
 }
 
 const cli = async (args: string[]): Promise<string> => {
-  const r = await runCli(args, { timeoutMs: 20_000 });
+  const r = await runCli(args, { timeoutMs: 60_000 });
   expect(r.code, `tracechain ${args.join(' ')}\n${r.stderr}`).toBe(0);
   return r.stdout;
 };
@@ -113,7 +113,7 @@ describe('alerts, undo and scratch-off codes (real processes)', () => {
     const a = await startNode(NODE_ARGS, { dataDir: makerDir });
     const addrA = (await json<{ self: { addresses: string[] } }>(a, '/peers')).self.addresses[0] as string;
     const b = await startNode([...NODE_ARGS, '--no-mine', '--bootstrap', addrA], { dataDir: shopDir });
-    await waitFor('the two members connected', async () => (await Promise.all([a, b].map((n) => json<{ peers: number }>(n, '/health')))).every((h) => h.peers >= 1), 20_000);
+    await waitFor('the two members connected', async () => (await Promise.all([a, b].map((n) => json<{ peers: number }>(n, '/health')))).every((h) => h.peers >= 1), 60_000);
     step('two nodes started');
 
     const run = `${process.pid}${Date.now() % 100_000}`;
@@ -139,7 +139,7 @@ describe('alerts, undo and scratch-off codes (real processes)', () => {
     const notOwner = await post(b, `/alerts/${twice}/status`, { status: 'investigating', reason: 'not mine to say' });
     expect([notOwner.status, notOwner.body.code]).toEqual([403, 'ALERT_NOT_OWNER']);
     await cli(['alerts', 'status', twice, 'investigating', '--reason', 'asked the shop', '--api', a.api, '--data', makerDir]);
-    await waitFor('the change on the pharmacy node', async () => (await json<Alert>(b, `/alerts/${twice}`)).status === 'investigating', 20_000);
+    await waitFor('the change on the pharmacy node', async () => (await json<Alert>(b, `/alerts/${twice}`)).status === 'investigating', 60_000);
     expect(await cli(['alerts', 'list', '--status', 'investigating', '--api', b.api])).toContain(`${twice}  DISPENSED_TWICE  investigating  owner Maker`);
     step('lifecycle');
 
@@ -157,7 +157,7 @@ describe('alerts, undo and scratch-off codes (real processes)', () => {
     await waitFor('the code alerts on both nodes', async () => {
       const codes = await Promise.all([a, b].map(async (n) => (await alerts(n, 'owner=Maker')).filter((x) => x.code.startsWith('SCRATCH_CODE_'))));
       return codes.every((c) => c.length === 2) && JSON.stringify(codes[0]) === JSON.stringify(codes[1]);
-    }, 20_000);
+    }, 60_000);
     expect((await alerts(b, 'owner=Maker')).filter((x) => x.code.startsWith('SCRATCH_CODE_')).map((x) => x.code).sort()).toEqual(['SCRATCH_CODE_GUESSING', 'SCRATCH_CODE_REUSED']);
     step('scratch-off codes');
 
@@ -181,5 +181,5 @@ describe('alerts, undo and scratch-off codes (real processes)', () => {
     expect(recalls[0]?.filter((x) => x.code === 'RECALL')).toEqual(recalls[1]?.filter((x) => x.code === 'RECALL'));
     step('recall');
     await Promise.all([a.kill(), b.kill()]);
-  }, 60_000);
+  });
 });
