@@ -4,7 +4,7 @@
  * the rest of the filter. Bounded: at most `limit` matches and `maxScan` index keys per call; the
  * answer carries a cursor to continue from.
  */
-import { ALERT_INDEX, alertIdOfIndexKey, type AlertRecord } from './alerts.js';
+import { ALERT_INDEX, alertIdOfIndexKey, alertIndexHeight, type AlertRecord } from './alerts.js';
 import type { RecordSource } from './alert-state.js';
 import type { AlertStatus } from './types.js';
 
@@ -63,4 +63,12 @@ export async function queryAlerts(source: RecordSource, f: AlertFilter, opts: { 
 export async function getAlert(source: RecordSource, id: string): Promise<AlertRecord | undefined> {
   const [r] = await source.getRecords('alert', [id]);
   return r as AlertRecord | undefined;
+}
+
+/**
+ * A cursor (`after` of queryAlerts without filters) past every alert raised at or below `height`:
+ * a subscriber that has seen the alerts up to a block reads the ones raised since with it.
+ */
+export function alertCursorAfterHeight(height: number): string {
+  return alertIndexHeight(height);
 }

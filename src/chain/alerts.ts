@@ -161,6 +161,11 @@ export const ALERT_INDEX = {
   lot: (gtin: string, lot: string): string => `al${SEP}${gtin}${SEP}${lot}${SEP}`,
 } as const;
 
+/** An `all` index key that sorts after every alert raised at `height` and before those raised later ('g' follows the hex of the IDs). */
+export function alertIndexHeight(height: number): string {
+  return `${ALERT_INDEX.all}${pad(height)}${SEP}g`;
+}
+
 /** The items of a lot: `il ‖ gtin ‖ lot ‖ item key`. */
 export function lotItemsPrefix(gtin: string, lot: string): string {
   return `il${SEP}${gtin}${SEP}${lot}${SEP}`;

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyIdHex, type KeyPair } from '../../../src/chain/keys.js';
 import { actionTxBody, signTx } from '../../../src/chain/tx.js';
 import { alertId, type AlertRecord } from '../../../src/chain/alerts.js';
-import { queryAlerts, getAlert } from '../../../src/chain/alert-query.js';
+import { alertCursorAfterHeight, queryAlerts, getAlert } from '../../../src/chain/alert-query.js';
 import { traceRules } from '../../../src/trace/chain-rules.js';
 import { itemKeyInfo } from '../../../src/trace/identifiers.js';
 import { TxError } from '../../../src/common/errors.js';
@@ -120,6 +120,10 @@ describe('alerts from business conflicts', () => {
     expect(byHolder.get(pharmacyId)?.items).toEqual([epcs[1], epcs[2]].map((e) => keyOf(e as string)).sort());
     expect(all.find((a) => a.items.includes(keyOf(epcs[3] as string)))?.id).toBe(alertId('event', recall.id, 'RECALL', `${makerId}\u0000${makerId}`));
     expect(all).toHaveLength(2);
+    // A subscriber's cursor: the alerts raised after a height, in the order raised.
+    const h = all[0]?.raisedBy.height as number;
+    expect((await queryAlerts(fx.store, {}, { limit: 10, after: alertCursorAfterHeight(h - 1) })).alerts.map((a) => a.id)).toEqual(all.map((a) => a.id));
+    expect((await queryAlerts(fx.store, {}, { limit: 10, after: alertCursorAfterHeight(h) })).alerts).toEqual([]);
   });
 });
 
