@@ -58,6 +58,20 @@ export const API_PROBLEMS = {
   NO_NETWORK: { status: 409, title: 'No network' },
   BACKUP_RUNNING: { status: 409, title: 'A backup is already running' },
   NO_BACKUP: { status: 409, title: 'No backups' },
+  // Token management over HTTP (/admin/tokens, docs/security.md).
+  TOKEN_API_OFF: { status: 409, title: 'Token management over HTTP is off' },
+  TOKEN_API_ADMIN: { status: 403, title: 'Admin tokens are managed on the node' },
+  TOKEN_EXISTS: { status: 409, title: 'Token exists' },
+  TOKEN_ALREADY_REVOKED: { status: 409, title: 'Token revoked already' },
+  UNKNOWN_TOKEN: { status: 404, title: 'Token not found' },
+  BAD_TOKEN_SPEC: { status: 400, title: 'Invalid token request' },
+  TOKEN_FILE_BUSY: { status: 409, title: 'The token file is being changed' },
+  // Alerts and pack actions (api/routes/alerts.ts, api/scratch-check.ts).
+  ALERT_NOT_FOUND: { status: 404, title: 'Not found' },
+  BAD_SCRATCH_CODE: { status: 400, title: 'Not a scratch-off code' },
+  NO_SCRATCH_CODE: { status: 404, title: 'No scratch-off code' },
+  SCRATCH_CODE_WRONG: { status: 422, title: 'Wrong scratch-off code' },
+  SCRATCH_CODE_RATE_LIMITED: { status: 429, title: 'Too many wrong scratch-off codes' },
   // This node.
   STORE_DAMAGED: { status: 500, title: 'Store damaged' },
   STORE_UNWRITABLE: { status: 503, title: 'Service unavailable' },
@@ -145,6 +159,10 @@ const TX_STATUS: Readonly<Record<TxErrorCode, number>> = {
   GOV_BAD_PROOF: 400,
   GOV_UNKNOWN_MEMBER: 404,
   GOV_INVALID_CHANGE: 422,
+  ALERT_UNKNOWN: 404,
+  ALERT_NOT_OWNER: 403,
+  ALERT_CLOSED: 409,
+  ALERT_BAD_TRANSITION: 409,
 };
 
 /** Trace (EPCIS document) codes: 403 means "not allowed for this member" rather than "invalid". */
