@@ -5,7 +5,8 @@
  *
  * - `public` routes (health, the explorer page) never look at credentials.
  * - `read` and `verify` routes are open while `requireTokenForReads` is off (a token sent there
- *   is not looked at); otherwise, like every other scope, they need a token holding the scope.
+ *   is not looked at) unless they declare `alwaysToken`; otherwise, like every other scope, they
+ *   need a token holding the scope.
  * - No credentials: 401 UNAUTHENTICATED. An unknown, expired, revoked or rotated-out token: 401
  *   naming the reason. A token without the scope: 403 MISSING_SCOPE naming the scope.
  *
@@ -25,6 +26,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route needs (api/scopes.ts); undeclared routes are treated as `admin`. */
     scope?: RouteAccess;
+    /**
+     * A `read` or `verify` route that needs a token even while api.requireTokenForReads is off
+     * (the verification requests of GET /01/{gtin}/10/{lot}/21/{serial}: each is answered to a
+     * known requester).
+     */
+    alwaysToken?: boolean;
   }
   interface FastifyRequest {
     /** The authenticated client, once the access hook has run (undefined: anonymous). */
@@ -115,7 +122,7 @@ export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolea
     if (req.is404) return;
     const access = routeAccess(req);
     if (access === 'public') return;
-    const open = !opts.requireTokenForReads && OPEN_READ_SCOPES.includes(access);
+    const open = !opts.requireTokenForReads && OPEN_READ_SCOPES.includes(access) && req.routeOptions.config?.alwaysToken !== true;
     if (open) return;
     const who = identify(ctx, req);
     if (who === undefined) {

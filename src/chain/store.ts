@@ -172,6 +172,8 @@ export interface ChainStore {
   getTxLocations(txIds: readonly string[]): Promise<(TxLocation | undefined)[]>;
   getEventLocations(eventIds: readonly string[]): Promise<(EventLocation | undefined)[]>;
   getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]>;
+  /** Whether any item record's key starts with `prefix` (the verification requests' "is this GTIN known here?"). */
+  hasItemWithPrefix(prefix: string): Promise<boolean>;
   isLotRecalled(lot: LotKey): Promise<boolean>;
   getUndo(hash: string): Promise<UndoRecord | undefined>;
   /** The governance state at the tip (its JSON), undefined while it is the genesis state. */

@@ -394,6 +394,16 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.items.get(key);
   }
 
+  async hasItemWithPrefix(prefix: string): Promise<boolean> {
+    const start = new TextEncoder().encode(prefix);
+    if (start.length === 0) throw new StorageArgumentError('item key prefix must not be empty');
+    // Keys are the UTF-8 item keys: the first key at or after the prefix tells.
+    for await (const key of this.repositories.items.rawKeys({ gte: start, limit: 1 })) {
+      return key.length >= start.length && Buffer.compare(Buffer.from(key.subarray(0, start.length)), Buffer.from(start)) === 0;
+    }
+    return false;
+  }
+
   getTxLocations(txIds: readonly string[]): Promise<(TxLocation | undefined)[]> {
     return this.repositories.txLocations.getMany(txIds);
   }
