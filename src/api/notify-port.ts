@@ -65,7 +65,23 @@ export interface StreamSink {
   close(code: number, reason: string): void;
 }
 
+/** The notification service's figures, read at each /metrics scrape. */
+export interface NotifyStats {
+  queries: number;
+  /** Webhook subscriptions by status. */
+  subscriptions: { active: number; retrying: number; paused: number };
+  streams: number;
+  /** Delivery attempts since start, by outcome (webhooks and WebSocket streams). */
+  attempts: { delivered: number; failed: number };
+  /** Events delivered since start. */
+  eventsDelivered: number;
+  /** The largest backlog of a webhook subscription: blocks between what it may be sent and its cursor. */
+  maxBacklogBlocks: number;
+}
+
 export interface QueryService {
+  /** Figures for /metrics. */
+  stats(): NotifyStats;
   listQueries(): Promise<NamedQueryView[]>;
   getQuery(name: string): Promise<NamedQueryView | undefined>;
   /** Throws HttpProblem QUERY_EXISTS, QUERY_PARAMETER. */

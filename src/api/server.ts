@@ -67,7 +67,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   if (ctx.metrics === undefined) {
     metrics.bindChain(ctx.chain);
     const { status } = ctx;
-    metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.() });
+    metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.(), notify: () => ctx.queries?.stats() });
   }
   // Slow clients: on Node 20 a requestTimeout set after the server is built (as fastify does)
   // is never enforced, and timeouts are checked only every 30 s. Give both to the constructor

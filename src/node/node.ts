@@ -192,6 +192,7 @@ export class TracechainNode {
       hashrate: () => this.minerService?.hashrate() ?? 0,
       storage: () => guard.health(),
       txLog: () => txLog?.stats(),
+      notify: () => this.notify?.stats(),
     });
     this.network = await startNetwork({ config: this.config, dir, chain, peerKey, sealed: this.minerService, logger });
     const network = this.network?.network;

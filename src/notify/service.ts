@@ -11,7 +11,7 @@ import type { Chain } from '../chain/chain.js';
 import type { HeaderEntry } from '../chain/store.js';
 import { EXISTS_PARAM, QUERY_PARAMS, TYPED_PARAM, parseQuery, type QueryLimits, type RawQuery } from '../api/query.js';
 import { HttpProblem } from '../api/problem.js';
-import type { NamedQueryView, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
+import type { NamedQueryView, NotifyStats, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { checkDestination, loggableDestination } from './destination.js';
 import { compileSchedule, ScheduleError } from './schedule.js';
@@ -78,6 +78,8 @@ export class NotifyService implements QueryService {
   };
   /** Serialises changes of the stored records (create/delete), not deliveries. */
   private changes: Promise<unknown> = Promise.resolve();
+  private queryCount = 0;
+  private readonly counts = { delivered: 0, failed: 0, events: 0 };
 
   constructor(
     private readonly opts: NotifyOptions,
@@ -102,6 +104,7 @@ export class NotifyService implements QueryService {
       }
       this.startSubscriber(record, query, parseCursorRecord(id, cursorText));
     }
+    this.queryCount = queries.size;
     this.modules.chain.on('tip', this.onTip);
     this.log.info({ queries: queries.size, subscriptions: this.live.size }, 'notifications started');
   }
@@ -139,12 +142,43 @@ export class NotifyService implements QueryService {
         clock: this.modules.clock,
         log,
         save: (s) => this.modules.records.write([{ kind: 'cursor', name: record.id, value: JSON.stringify(s) }], { sync: false }),
-        send: ({ deliveryId, body }) => this.modules.send({ dest: record.dest, secret: record.secret, subscriptionId: record.id, deliveryId, body }),
+        send: ({ deliveryId, body }, events) => this.counted(events, () => this.modules.send({ dest: record.dest, secret: record.secret, subscriptionId: record.id, deliveryId, body })),
       },
       state,
     );
     this.live.set(record.id, { record, subscriber });
     subscriber.start();
+  }
+
+  /** One delivery attempt, counted for /metrics. */
+  private async counted(events: number, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      this.counts.failed++;
+      throw err;
+    }
+    this.counts.delivered++;
+    this.counts.events += events;
+  }
+
+  stats(): NotifyStats {
+    const subscriptions = { active: 0, retrying: 0, paused: 0 };
+    let maxBacklogBlocks = 0;
+    for (const { subscriber } of this.live.values()) {
+      if (subscriber.state.paused !== undefined) subscriptions.paused++;
+      else if (subscriber.retrying) subscriptions.retrying++;
+      else subscriptions.active++;
+      maxBacklogBlocks = Math.max(maxBacklogBlocks, subscriber.backlogBlocks);
+    }
+    return {
+      queries: this.queryCount,
+      subscriptions,
+      streams: this.streams.size,
+      attempts: { delivered: this.counts.delivered, failed: this.counts.failed },
+      eventsDelivered: this.counts.events,
+      maxBacklogBlocks,
+    };
   }
 
   // ------------------------------------------------------------------ named queries
@@ -173,6 +207,7 @@ export class NotifyService implements QueryService {
       if ((await this.modules.records.list('query')).length >= this.opts.maxQueries) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node keeps at most ${this.opts.maxQueries} named queries (notify.maxQueries)`);
       const record: NamedQuery = { name, query: checked, createdAt: new Date(this.modules.clock()).toISOString() };
       await this.modules.records.write([{ kind: 'query', name, value: JSON.stringify(record) }], { sync: true });
+      this.queryCount++;
       this.log.info({ query: name }, 'named query created');
       return record;
     });
@@ -189,6 +224,7 @@ export class NotifyService implements QueryService {
       ]);
       await this.modules.records.write([...ops, { kind: 'query', name, value: null }], { sync: true });
       for (const l of subs) this.live.delete(l.record.id);
+      this.queryCount = Math.max(0, this.queryCount - 1);
       this.log.info({ query: name, subscriptions: subs.length }, 'named query deleted with its subscriptions');
       return true;
     });
@@ -346,14 +382,15 @@ export class NotifyService implements QueryService {
         clock: this.modules.clock,
         log: this.log.child({ stream: id }),
         save: async () => undefined,
-        send: async ({ body }) => {
-          if (sink.buffered() > this.opts.maxStreamBuffer) {
-            sink.close(1013, 'reader too slow');
-            void stop();
-            throw new Error('reader too slow');
-          }
-          await sink.send(body);
-        },
+        send: ({ body }, events) =>
+          this.counted(events, async () => {
+            if (sink.buffered() > this.opts.maxStreamBuffer) {
+              sink.close(1013, 'reader too slow');
+              void stop();
+              throw new Error('reader too slow');
+            }
+            await sink.send(body);
+          }),
       },
       await this.initialCursor(initial),
     );

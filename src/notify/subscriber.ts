@@ -50,8 +50,8 @@ export interface SubscriberModules {
   log: Logger;
   /** Persist the cursor state (the store, or nothing for a WebSocket stream). */
   save(state: CursorState): Promise<void>;
-  /** Send one delivery; resolves when the receiver took it, throws why not. */
-  send(delivery: { deliveryId: string; body: string }): Promise<void>;
+  /** Send one delivery (of `events` events); resolves when the receiver took it, throws why not. */
+  send(delivery: { deliveryId: string; body: string }, events: number): Promise<void>;
 }
 
 const EPCIS_CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
@@ -78,6 +78,8 @@ export class Subscriber {
   /** Scheduled: the run being served and whether it delivered anything yet. */
   private run: { at: number; sent: boolean } | undefined;
   private body: { id: string; text: string } | undefined;
+  /** Waiting out a retry backoff: tip wakes are ignored. */
+  private backingOff = false;
 
   constructor(
     private readonly opts: SubscriberOptions,
@@ -89,16 +91,26 @@ export class Subscriber {
     this.loop ??= this.runLoop();
   }
 
-  /** A new tip (or a resume): look again now. */
-  wake(): void {
+  /**
+   * A new tip: look again now, unless the subscriber is backing off after a failed attempt (a new
+   * block does not make a failing destination answer; the backoff holds). `force` (stop, resume)
+   * ends a backoff too.
+   */
+  wake(force = false): void {
+    if (this.backingOff && !force) return;
     this.woken = true;
     this.wakeWaiter?.();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake();
+    this.wake(true);
     await this.loop;
+  }
+
+  /** Blocks between what may be delivered and the cursor (0 when caught up). */
+  get backlogBlocks(): number {
+    return Math.max(0, this.deliverable() - this.state.after.height);
   }
 
   get retrying(): boolean {
@@ -117,7 +129,7 @@ export class Subscriber {
     this.attempts = 0;
     this.firstFailureAt = undefined;
     await this.modules.save(this.state);
-    this.wake();
+    this.wake(true);
   }
 
   /** Wait until woken, stopped, or `ms` passed (no timeout: until woken). */
@@ -158,7 +170,15 @@ export class Subscriber {
       return;
     }
     if (this.state.pending !== undefined) {
-      if (!(await this.attempt(this.state.pending))) await this.wait(this.backoff());
+      if (!(await this.attempt(this.state.pending)) && this.state.paused === undefined) {
+        this.backingOff = true;
+        this.woken = false;
+        try {
+          await this.wait(this.backoff());
+        } finally {
+          this.backingOff = false;
+        }
+      }
       return;
     }
     const more = this.opts.schedule === undefined ? await this.prepareStream() : await this.prepareScheduled(this.opts.schedule);
@@ -298,7 +318,7 @@ export class Subscriber {
     const body = await this.document(p);
     if (body === undefined) return false;
     try {
-      await this.modules.send({ deliveryId: p.id, body });
+      await this.modules.send({ deliveryId: p.id, body }, p.events);
     } catch (err) {
       const now = this.modules.clock();
       this.attempts++;

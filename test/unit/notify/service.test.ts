@@ -12,6 +12,7 @@ import type { WebhookRequest } from '../../../src/notify/webhook.js';
 import { signBody, verifySignature } from '../../../src/notify/signature.js';
 import { DEFAULT_QUERY_LIMITS } from '../../../src/api/query.js';
 import { HttpProblem } from '../../../src/api/problem.js';
+import { NodeMetrics } from '../../../src/api/metrics.js';
 
 const OPTS: NotifyOptions = {
   allowHttp: false,
@@ -114,7 +115,28 @@ describe('notify service', () => {
     expect(new Set(received.map((r) => r.deliveryId)).size).toBe(2);
     const view = await svc.getSubscription('all', sub.subscriptionID);
     expect(view?.delivered).toBe(2);
-    expect(view?.status).toBe('active');
+    expect(view?.status).toBe('active');    expect(svc.stats()).toMatchObject({ queries: 1, subscriptions: { active: 1, retrying: 0, paused: 0 }, attempts: { delivered: 2, failed: 0 }, eventsDelivered: 2, maxBacklogBlocks: 0 });
+    // The same figures on /metrics.
+    const metrics = new NodeMetrics({ defaultMetrics: false });
+    metrics.setSources({ notify: () => svc.stats() });
+    const text = await metrics.text();
+    expect(text).toContain('tracechain_notify_subscriptions{status="active"} 1');
+    expect(text).toContain('tracechain_notify_attempts_total{outcome="delivered"} 2');
+    expect(text).toContain('tracechain_notify_events_delivered_total 2');
+  });
+
+  it('a failing destination is retried after its backoff, not at every new block', async () => {
+    const svc = make({ retryBaseMs: 60_000, retryMaxMs: 60_000 });
+    await svc.start();
+    await svc.createQuery('all', { EXISTS_epc: '' });
+    await svc.subscribe('all', { dest: DEST, signatureToken: SECRET, stream: true, confirmations: 1, initialRecordTime: '2000-01-01T00:00:00Z' });
+    down = true;
+    await capture('urn:x:backoff');
+    await vi.waitFor(() => expect(refused).toBe(1), { timeout: 5_000 });
+    await extend(fx, 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(refused).toBe(1);
+    expect(svc.stats()).toMatchObject({ subscriptions: { active: 0, retrying: 1, paused: 0 }, attempts: { delivered: 0, failed: 1 }, maxBacklogBlocks: 4 });
   });
 
   it('a receiver that is down gets every missed event once, in order, each under the ID its failed attempts had', async () => {
