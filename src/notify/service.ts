@@ -17,7 +17,7 @@ import { checkDestination, loggableDestination } from './destination.js';
 import { compileSchedule, ScheduleError } from './schedule.js';
 import { endOf } from './scan.js';
 import { Subscriber, type DeliveryPolicy } from './subscriber.js';
-import { maskSecret, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
+import { maskSecret, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
 import type { WebhookSender } from './webhook.js';
 
 export interface NotifyOptions extends DeliveryPolicy {
@@ -57,6 +57,9 @@ function badSub(detail: string): HttpProblem {
 export function checkQueryParameters(query: Record<string, unknown>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(query)) {
+    if (k === 'perPage' || k === 'nextPageToken') {
+      throw new HttpProblem('QUERY_PARAMETER', `${k}: paging is not part of a named query (give it to GET /queries/{name}/events)`, { errors: [{ path: `/query/${k}`, message: 'paging parameter', code: 'QUERY_PARAMETER' }] });
+    }
     if (!(QUERY_PARAMS as readonly string[]).includes(k) && !TYPED_PARAM.test(k) && !EXISTS_PARAM.test(k)) {
       throw new HttpProblem('QUERY_PARAMETER', `${k}: not a query parameter this node supports (docs/api.md lists them)`, { errors: [{ path: `/query/${k}`, message: 'unsupported', code: 'QUERY_PARAMETER' }] });
     }
@@ -92,17 +95,32 @@ export class NotifyService implements QueryService {
   async start(): Promise<void> {
     const { records } = this.modules;
     const queries = new Map<string, NamedQuery>();
-    for (const [name, text] of await records.list('query')) queries.set(name, parseQueryRecord(name, text));
+    // A damaged record stops only what it describes (logged with its kind and name), never the node.
+    const damaged = (err: unknown): void => {
+      if (!(err instanceof RecordError)) throw err;
+      this.log.error({ err: err.message }, 'stored notification record damaged; skipped, the others start (DELETE /queries/{name} removes a damaged query)');
+    };
+    for (const [name, text] of await records.list('query')) {
+      try {
+        queries.set(name, parseQueryRecord(name, text));
+      } catch (err) {
+        damaged(err);
+      }
+    }
     const cursors = new Map<string, string>(await records.list('cursor'));
     for (const [id, text] of await records.list('subscription')) {
-      const record = parseSubscriptionRecord(id, text);
-      const query = queries.get(record.queryName);
-      const cursorText = cursors.get(id);
-      if (query === undefined || cursorText === undefined) {
-        this.log.error({ subscription: id, query: record.queryName }, 'stored subscription lacks its query or cursor; not started');
-        continue;
+      try {
+        const record = parseSubscriptionRecord(id, text);
+        const query = queries.get(record.queryName);
+        const cursorText = cursors.get(id);
+        if (query === undefined || cursorText === undefined) {
+          this.log.error({ subscription: id, query: record.queryName }, 'stored subscription lacks its query or cursor; not started');
+          continue;
+        }
+        this.startSubscriber(record, query, parseCursorRecord(id, cursorText));
+      } catch (err) {
+        damaged(err);
       }
-      this.startSubscriber(record, query, parseCursorRecord(id, cursorText));
     }
     this.queryCount = queries.size;
     this.modules.chain.on('tip', this.onTip);
@@ -184,7 +202,16 @@ export class NotifyService implements QueryService {
   // ------------------------------------------------------------------ named queries
 
   async listQueries(): Promise<NamedQueryView[]> {
-    return (await this.modules.records.list('query')).map(([name, text]) => parseQueryRecord(name, text));
+    const out: NamedQueryView[] = [];
+    for (const [name, text] of await this.modules.records.list('query')) {
+      try {
+        out.push(parseQueryRecord(name, text));
+      } catch (err) {
+        if (!(err instanceof RecordError)) throw err;
+        this.log.error({ err: err.message }, 'stored named query damaged; left out of the list');
+      }
+    }
+    return out;
   }
 
   async getQuery(name: string): Promise<NamedQueryView | undefined> {
@@ -215,7 +242,7 @@ export class NotifyService implements QueryService {
 
   deleteQuery(name: string): Promise<boolean> {
     return this.serial(async () => {
-      if ((await this.getQuery(name)) === undefined) return false;
+      if (!NAME.test(name) || (await this.modules.records.get('query', name)) === undefined) return false;
       const subs = [...this.live.values()].filter((l) => l.record.queryName === name);
       await Promise.all(subs.map((l) => l.subscriber.stop()));
       const ops = subs.flatMap((l) => [

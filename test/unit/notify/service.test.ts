@@ -241,6 +241,28 @@ describe('notify service', () => {
     expect(await svc.listQueries()).toEqual([]);
   });
 
+  it('a damaged stored record is skipped with an error, the others start, and a damaged query can be deleted', async () => {
+    const first = make();
+    await first.start();
+    await first.createQuery('good', { EXISTS_epc: '' });
+    await first.subscribe('good', { dest: DEST, signatureToken: SECRET, stream: true, confirmations: 1, initialRecordTime: '2000-01-01T00:00:00Z' });
+    await first.stop();
+    await new NotifyRecords(fx.store).write(
+      [
+        { kind: 'query', name: 'broken', value: '{not json' },
+        { kind: 'subscription', name: 'sub-broken', value: '{"id":"sub-broken"}' },
+      ],
+      { sync: true },
+    );
+    const second = make();
+    await second.start();
+    expect((await second.listQueries()).map((q) => q.name)).toEqual(['good']);
+    expect(second.stats().subscriptions.active).toBe(1);
+    const e = await capture('urn:x:after-damage');
+    await vi.waitFor(() => expect(received.map((r) => r.eventIds).flat()).toEqual([e]), { timeout: 5_000 });
+    expect(await second.deleteQuery('broken')).toBe(true);
+  });
+
   it('pauses a subscription whose destination keeps failing, with the reason, and resumes it', async () => {
     const svc = make({ pauseAfterMs: 1_000 });
     await svc.start();
