@@ -5,6 +5,10 @@
  * refused stream closing with 4000 + the status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
@@ -17,6 +21,49 @@ import { NotifyRecords } from '../../../src/storage/index.js';
 import { buildBlock, extend, makeFixture, makeTx, testEventId, type Fixture } from '../../helpers/chain-fixture.js';
 
 const SECRET = 'subscriber-secret-9876';
+
+// The binding's own response schemas (as test/unit/api/rest-binding.test.ts reads them).
+const binding = JSON.parse(readFileSync(fileURLToPath(new URL('../../../../shared/vectors/gs1-epcis-rest/openapi.json', import.meta.url)), 'utf8')) as {
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+};
+type AddFormats = (a: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+/** The binding's schedule fields carry PCRE patterns (`\g<name>` subroutines) JavaScript cannot compile: those are left out (our schedules are checked by notify/schedule.ts). */
+function withoutPcre(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutPcre);
+  if (typeof v !== 'object' || v === null) return v;
+  const compiles = (p: unknown): boolean => {
+    try {
+      new RegExp(String(p), 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return Object.fromEntries(Object.entries(v).filter(([k, x]) => k !== 'pattern' || compiles(x)).map(([k, x]) => [k, withoutPcre(x)]));
+}
+ajv.addSchema({ ...(withoutPcre(binding) as object), $id: 'binding' });
+function rebase(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(rebase);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `binding${v}` : rebase(v)]));
+}
+function bindingSchema(path: string, method: string, status: string): ValidateFunction {
+  const schema = binding.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema;
+  if (schema === undefined) throw new Error(`the binding has no JSON ${status} for ${method} ${path}`);
+  return ajv.compile(rebase(schema) as object);
+}
+const V = {
+  queries: bindingSchema('/queries', 'get', '200'),
+  subscribed: bindingSchema('/queries/{queryName}/subscriptions', 'post', '201'),
+  subscriptions: bindingSchema('/queries/{queryName}/subscriptions', 'get', '200'),
+  subscription: bindingSchema('/queries/{queryName}/subscriptions/{subscriptionID}', 'get', '200'),
+};
+function conforms(v: ValidateFunction, body: unknown): string {
+  return v(body) ? 'ok' : JSON.stringify(v.errors);
+}
 let fx: Fixture;
 let app: FastifyInstance;
 let notify: NotifyService;
@@ -56,6 +103,7 @@ describe('/queries', () => {
     expect(made.statusCode).toBe(201);
     expect(made.headers.location).toBe('/queries/shipments');
     expect((await app.inject({ method: 'GET', url: '/queries' })).json()).toEqual([expect.objectContaining({ name: 'shipments' })]);
+    expect(conforms(V.queries, (await app.inject({ method: 'GET', url: '/queries' })).json())).toBe('ok');
     expect((await app.inject({ method: 'GET', url: '/queries/shipments' })).json()).toMatchObject({ query: { EQ_bizStep: ['shipping', 'receiving'] } });
     const again = await app.inject({ method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'shipments', query: {} }) });
     expect([again.statusCode, again.json().code]).toEqual([409, 'QUERY_EXISTS']);
@@ -66,6 +114,7 @@ describe('/queries', () => {
     const reader = await app.inject({ method: 'POST', url: '/queries', headers: { ...auth, authorization: 'Bearer secret-read' }, payload: JSON.stringify({ name: 'x', query: {} }) });
     expect([reader.statusCode, reader.json().code]).toEqual([403, 'MISSING_SCOPE']);
     expect((await app.inject({ method: 'GET', url: '/queries/nope' })).json().code).toBe('QUERY_NOT_FOUND');
+    expect((await app.inject({ method: 'GET', url: '/', headers: { accept: 'application/json' } })).json().member).toContain('queries');
     expect((await app.inject({ method: 'DELETE', url: '/queries/shipments', headers: { authorization: auth.authorization } })).statusCode).toBe(204);
     expect((await app.inject({ method: 'GET', url: '/queries/shipments' })).statusCode).toBe(404);
   });
@@ -78,6 +127,13 @@ describe('/queries', () => {
     const view = sub.json<{ subscriptionID: string; signatureToken: string; status: string; schedule: unknown }>();
     expect(view).toMatchObject({ signatureToken: '…9876', status: 'active', schedule: { hour: '1', minute: '5' } });
     expect(sub.headers.location).toBe(`/queries/all/subscriptions/${view.subscriptionID}`);
+    expect(conforms(V.subscribed, view)).toBe('ok');
+    expect(conforms(V.subscribed, { stream: true })).not.toBe('ok');
+    expect(conforms(V.subscription, (await app.inject({ method: 'GET', url: `/queries/all/subscriptions/${view.subscriptionID}`, headers: auth })).json())).toBe('ok');
+    const stream = await app.inject({ method: 'POST', url: '/queries/all/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'https://receiver.example/stream', signatureToken: SECRET, stream: true }) });
+    expect(conforms(V.subscribed, stream.json())).toBe('ok');
+    expect(conforms(V.subscriptions, (await app.inject({ method: 'GET', url: '/queries/all/subscriptions', headers: auth })).json())).toBe('ok');
+    await app.inject({ method: 'DELETE', url: `/queries/all/subscriptions/${stream.json<{ subscriptionID: string }>().subscriptionID}`, headers: { authorization: auth.authorization } });
     const listed = await app.inject({ method: 'GET', url: '/queries/all/subscriptions', headers: auth });
     expect(listed.body).not.toContain(SECRET);
     expect(listed.json()).toHaveLength(1);
