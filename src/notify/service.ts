@@ -74,6 +74,8 @@ export function checkQueryParameters(query: Record<string, unknown>): Record<str
 export class NotifyService implements QueryService {
   private readonly live = new Map<string, Live>();
   private readonly streams = new Set<Subscriber>();
+  /** Each stream's query and how to end it (a deleted query ends its streams). */
+  private readonly streamEnds = new Map<Subscriber, { queryName: string; end: () => void }>();
   private readonly log: Logger;
   private readonly onTip = (): void => {
     for (const l of this.live.values()) l.subscriber.wake();
@@ -133,6 +135,7 @@ export class NotifyService implements QueryService {
     await Promise.all([...this.streams].map((s) => s.stop()));
     this.live.clear();
     this.streams.clear();
+    this.streamEnds.clear();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -251,6 +254,7 @@ export class NotifyService implements QueryService {
       ]);
       await this.modules.records.write([...ops, { kind: 'query', name, value: null }], { sync: true });
       for (const l of subs) this.live.delete(l.record.id);
+      for (const [, st] of [...this.streamEnds].filter(([, st]) => st.queryName === name)) st.end();
       this.queryCount = Math.max(0, this.queryCount - 1);
       this.log.info({ query: name, subscriptions: subs.length }, 'named query deleted with its subscriptions');
       return true;
@@ -422,7 +426,15 @@ export class NotifyService implements QueryService {
       await this.initialCursor(initial),
     );
     this.streams.add(subscriber);
+    this.streamEnds.set(subscriber, {
+      queryName,
+      end: () => {
+        sink.close(4404, `query ${queryName} was deleted`);
+        void stop();
+      },
+    });
     const stop = async (): Promise<void> => {
+      this.streamEnds.delete(subscriber);
       if (!this.streams.delete(subscriber)) return;
       await subscriber.stop();
     };

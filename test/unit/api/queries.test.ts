@@ -167,7 +167,10 @@ describe('/queries', () => {
     const second = new WebSocket(`${base.replace(/^http/, 'ws')}/queries/stream/events`);
     const code2 = await new Promise<number>((resolve) => second.once('close', (c: number) => resolve(c)));
     expect(code2).toBe(4409);
-    ws.close();
+    // Deleting the query ends its stream.
+    const closed = new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)));
+    expect((await app.inject({ method: 'DELETE', url: '/queries/stream', headers: { authorization: auth.authorization } })).statusCode).toBe(204);
+    expect(await closed).toBe(4404);
     const unknown = new WebSocket(`${base.replace(/^http/, 'ws')}/queries/nope/events`);
     const code = await new Promise<number>((resolve) => unknown.once('close', (c: number) => resolve(c)));
     expect(code).toBe(4404);
