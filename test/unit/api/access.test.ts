@@ -82,12 +82,21 @@ async function checkTable(app: FastifyInstance, requireTokenForReads: boolean): 
     }
     const declared: RouteAccess = r.declared;
     for (const [name, scopes] of tokens) {
-      const res = await app.inject({
-        method: r.method as 'GET',
-        url: concrete(r.url),
-        headers: { ...(scopes ? { authorization: `Bearer secret-${name}` } : {}), ...(r.method === 'GET' || r.method === 'HEAD' || r.method === 'DELETE' ? {} : { 'content-type': 'application/json' }) },
-        ...(r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH' ? { payload: '{}' } : {}),
-      });
+      const ask = () =>
+        app.inject({
+          method: r.method as 'GET',
+          url: concrete(r.url),
+          headers: { ...(scopes ? { authorization: `Bearer secret-${name}` } : {}), ...(r.method === 'GET' || r.method === 'HEAD' || r.method === 'DELETE' ? {} : { 'content-type': 'application/json' }) },
+          ...(r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH' ? { payload: '{}' } : {}),
+        });
+      // A request shed because this test process's event loop stalled (a loaded machine; the
+      // schema compilation at ready()) says nothing about access: it is asked again after the
+      // next load sample (under-pressure samples every 500 ms), a bounded number of times.
+      let res = await ask();
+      for (let tries = 0; res.statusCode === 503 && res.headers['retry-after'] !== undefined && tries < 20; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        res = await ask();
+      }
       cells++;
       // A HEAD answer has no body: its problem code is inferred from the status.
       let code: string | undefined;
