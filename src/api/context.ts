@@ -90,7 +90,7 @@ export interface AuditEntry {
   /** Token name (null: none or refused). */
   token: string | null;
   /** How the client proved it: bearer token, client certificate, or nothing. */
-  via: 'bearer' | 'cert' | 'none';
+  via: 'bearer' | 'cert' | 'member' | 'none';
   remote: string;
   method: string;
   /** The route pattern (`/admin/partition`) and the path asked for. */

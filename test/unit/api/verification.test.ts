@@ -14,6 +14,8 @@ import type { ApiContext } from '../../../src/api/context.js';
 import type { TxRules } from '../../../src/chain/tx-rules-port.js';
 import { buildBlock, makeFixture, makeTx, testRules, type Fixture } from '../../helpers/chain-fixture.js';
 import { prefixGln } from '../../../src/api/routes/verification.js';
+import { signRequest } from '../../../src/api/member-signature.js';
+import { generateKeyPair, keyIdHex } from '../../../src/chain/keys.js';
 
 const GTIN = '09506000134352';
 const OTHER_GTIN = '04012345000016';
@@ -123,6 +125,31 @@ describe('verification requests', () => {
     expect(wrong.json().code).toBe('MISSING_SCOPE');
     // The Digital Link status path stays open, as before.
     expect((await app.inject({ method: 'GET', url: `/01/${GTIN}/21/1` })).statusCode).toBe(200);
+  });
+
+  it("takes a member's signature instead of a token; refuses a bad, stale or outsider's one", async () => {
+    const url = `/01/${GTIN}/10/L1/21/1?exp=280630&corrUUID=${UUID}&reqGLN=${REQ_GLN}`;
+    const member = fx.nonSealer;
+    const date = new Date(NOW).toISOString();
+    const signed = signRequest(member.secretKey, keyIdHex(member.publicKey), 'GET', url, date);
+    const ok = await app.inject({ method: 'GET', url, headers: signed });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().data).toEqual({ verified: true });
+    const code = async (headers: Record<string, string>, u = url): Promise<string> => {
+      const res = await app.inject({ method: 'GET', url: u, headers });
+      return `${res.statusCode} ${String(res.json().code)}`;
+    };
+    // Another URL than the one signed, a stale date, a key outside the consortium, a partial set.
+    expect(await code(signed, url.replace('L1', 'L2'))).toBe('401 BAD_TOKEN');
+    const stale = new Date(NOW - 600_000).toISOString();
+    expect(await code(signRequest(member.secretKey, keyIdHex(member.publicKey), 'GET', url, stale))).toBe('401 BAD_TOKEN');
+    const outsider = generateKeyPair();
+    expect(await code(signRequest(outsider.secretKey, keyIdHex(outsider.publicKey), 'GET', url, date))).toBe('401 BAD_TOKEN');
+    expect(await code({ 'tracechain-key': keyIdHex(member.publicKey) })).toBe('401 BAD_TOKEN');
+    // A member signature opens only the routes that take one.
+    const capture = await app.inject({ method: 'POST', url: '/capture', headers: { ...signRequest(member.secretKey, keyIdHex(member.publicKey), 'POST', '/capture', date), 'content-type': 'application/json' }, payload: '{}' });
+    expect(capture.statusCode).toBe(401);
+    expect(logLines.some((l) => l.msg === 'verification request' && l.token === 'member:observer' && l.verified === true)).toBe(true);
   });
 
   it('refuses malformed requests with a 400 naming the part', async () => {
