@@ -19,6 +19,7 @@ import { endOf } from './scan.js';
 import { Subscriber, type DeliveryPolicy } from './subscriber.js';
 import { maskSecret, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
 import type { WebhookSender } from './webhook.js';
+import { Limiter } from './limiter.js';
 
 export interface NotifyOptions extends DeliveryPolicy {
   /** Accept plain-http destinations that are not loopback. */
@@ -84,6 +85,9 @@ export class NotifyService implements QueryService {
   /** Serialises changes of the stored records (create/delete), not deliveries. */
   private changes: Promise<unknown> = Promise.resolve();
   private queryCount = 0;
+  /** Chain scans of all subscriptions and streams, a few at a time. */
+  private readonly scans = new Limiter(4);
+  private readonly scan = <T>(task: () => Promise<T>): Promise<T> => this.scans.run(task);
   private readonly counts = { delivered: 0, failed: 0, events: 0 };
 
   constructor(
@@ -161,6 +165,7 @@ export class NotifyService implements QueryService {
       {
         chain: this.modules.chain,
         clock: this.modules.clock,
+        scan: this.scan,
         log,
         save: (s) => this.modules.records.write([{ kind: 'cursor', name: record.id, value: JSON.stringify(s) }], { sync: false }),
         send: ({ deliveryId, body }, events) => this.counted(events, () => this.modules.send({ dest: record.dest, secret: record.secret, subscriptionId: record.id, deliveryId, body })),
@@ -411,6 +416,7 @@ export class NotifyService implements QueryService {
       {
         chain: this.modules.chain,
         clock: this.modules.clock,
+        scan: this.scan,
         log: this.log.child({ stream: id }),
         save: async () => undefined,
         send: ({ body }, events) =>

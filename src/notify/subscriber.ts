@@ -50,6 +50,8 @@ export interface SubscriberModules {
   log: Logger;
   /** Persist the cursor state (the store, or nothing for a WebSocket stream). */
   save(state: CursorState): Promise<void>;
+  /** Runs a chain scan (bounded across subscriptions by the service: limiter.ts). */
+  scan<T>(task: () => Promise<T>): Promise<T>;
   /** Send one delivery (of `events` events); resolves when the receiver took it, throws why not. */
   send(delivery: { deliveryId: string; body: string }, events: number): Promise<void>;
 }
@@ -181,7 +183,8 @@ export class Subscriber {
       }
       return;
     }
-    const more = this.opts.schedule === undefined ? await this.prepareStream() : await this.prepareScheduled(this.opts.schedule);
+    const schedule = this.opts.schedule;
+    const more = await this.modules.scan(() => (schedule === undefined ? this.prepareStream() : this.prepareScheduled(schedule)));
     if (!more) await this.wait(this.opts.schedule === undefined ? undefined : this.untilNextRun(this.opts.schedule));
   }
 
@@ -315,7 +318,7 @@ export class Subscriber {
 
   /** One attempt at the pending delivery. True: delivered (the cursor moved). */
   private async attempt(p: PendingDelivery): Promise<boolean> {
-    const body = await this.document(p);
+    const body = this.body?.id === p.id ? this.body.text : await this.modules.scan(() => this.document(p));
     if (body === undefined) return false;
     try {
       await this.modules.send({ deliveryId: p.id, body }, p.events);
