@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { commissioningDocument } from '../helpers/epcis-docs.js';
+import { fetchSettled } from '../helpers/retry.js';
 import { verifySignature } from '../../src/notify/signature.js';
 
 const SECRET = 'receiver-secret-0123456789';
@@ -98,17 +99,20 @@ function recallDocument(lot: string): string {
 }
 
 async function capture(node: NodeProc, doc: string): Promise<string> {
-  const res = await fetch(`${node.api}/capture`, { method: 'POST', headers: { authorization: `Bearer ${await node.token()}`, 'content-type': 'application/ld+json' }, body: doc });
+  // A loaded machine can make the node shed a request (503 + Retry-After): asked again, as a client would.
+  const res = await fetchSettled(`${node.api}/capture`, { init: { method: 'POST', headers: { authorization: `Bearer ${await node.token()}`, 'content-type': 'application/ld+json' }, body: doc } });
   expect(res.status, await res.clone().text()).toBe(202);
   const body = (await res.json()) as { eventIds: string[] };
   return body.eventIds[0] as string;
 }
 
 async function call(node: NodeProc, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${node.api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await node.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  const res = await fetchSettled(`${node.api}${path}`, {
+    init: {
+      method,
+      headers: { authorization: `Bearer ${await node.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    },
   });
   const text = await res.text();
   return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
@@ -207,7 +211,7 @@ describe('subscriptions on a real node', () => {
     const view = (await call(node, 'GET', subPath)).json;
     expect(view.status).toBe('active');
     expect(view.delivered).toBe(5);
-    const metrics = await (await fetch(`${node.api}/metrics`)).text();
+    const metrics = await (await node.get('/metrics')).text();
     expect(metrics).toMatch(/tracechain_notify_events_delivered_total [1-9]/);
     await node.kill('SIGTERM');
   }, 90_000);
