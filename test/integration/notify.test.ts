@@ -141,7 +141,7 @@ describe('subscriptions on a real node', () => {
     const dir = await tempDir('tracechain-notify-');
     dirs.push(dir);
     const config = join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({ dev: { blockIntervalMs: 400 }, notify: { retryBaseMs: 200, retryMaxMs: 800, timeoutMs: 60_000 } }));
+    await writeFile(config, JSON.stringify({ dev: { blockIntervalMs: 200 }, notify: { retryBaseMs: 200, retryMaxMs: 800, timeoutMs: 60_000 } }));
     const data = join(dir, 'data');
     const receiver = new Receiver();
     await receiver.listen();
