@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { buildApi } from '../../../src/api/server.js';
+import { injectSettled } from '../../helpers/inject-settled.js';
 import type { ApiContext } from '../../../src/api/context.js';
 import { addToken, TokenRegistry } from '../../../src/api/tokens.js';
 import { DEFAULT_QUERY_LIMITS } from '../../../src/api/query.js';
@@ -99,29 +100,29 @@ afterAll(async () => {
 
 describe('/queries', () => {
   it('creates, lists, reads and deletes a named query; refuses bad ones with a problem', async () => {
-    const made = await app.inject({ method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'shipments', query: { eventType: ['ObjectEvent'], EQ_bizStep: ['shipping', 'receiving'] } }) });
+    const made = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'shipments', query: { eventType: ['ObjectEvent'], EQ_bizStep: ['shipping', 'receiving'] } }) });
     expect(made.statusCode).toBe(201);
     expect(made.headers.location).toBe('/queries/shipments');
-    expect((await app.inject({ method: 'GET', url: '/queries' })).json()).toEqual([expect.objectContaining({ name: 'shipments' })]);
-    expect(conforms(V.queries, (await app.inject({ method: 'GET', url: '/queries' })).json())).toBe('ok');
-    expect((await app.inject({ method: 'GET', url: '/queries/shipments' })).json()).toMatchObject({ query: { EQ_bizStep: ['shipping', 'receiving'] } });
-    const again = await app.inject({ method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'shipments', query: {} }) });
+    expect((await injectSettled(app, { method: 'GET', url: '/queries' })).json()).toEqual([expect.objectContaining({ name: 'shipments' })]);
+    expect(conforms(V.queries, (await injectSettled(app, { method: 'GET', url: '/queries' })).json())).toBe('ok');
+    expect((await injectSettled(app, { method: 'GET', url: '/queries/shipments' })).json()).toMatchObject({ query: { EQ_bizStep: ['shipping', 'receiving'] } });
+    const again = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'shipments', query: {} }) });
     expect([again.statusCode, again.json().code]).toEqual([409, 'QUERY_EXISTS']);
-    const bad = await app.inject({ method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'bad', query: { GE_recordTime: '2020-01-01T00:00:00Z' } }) });
+    const bad = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'bad', query: { GE_recordTime: '2020-01-01T00:00:00Z' } }) });
     expect(bad.statusCode).toBe(400);
-    const paged = await app.inject({ method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'paged', query: { perPage: '5' } }) });
+    const paged = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'paged', query: { perPage: '5' } }) });
     expect(paged.statusCode).toBe(400);
-    const reader = await app.inject({ method: 'POST', url: '/queries', headers: { ...auth, authorization: 'Bearer secret-read' }, payload: JSON.stringify({ name: 'x', query: {} }) });
+    const reader = await injectSettled(app, { method: 'POST', url: '/queries', headers: { ...auth, authorization: 'Bearer secret-read' }, payload: JSON.stringify({ name: 'x', query: {} }) });
     expect([reader.statusCode, reader.json().code]).toEqual([403, 'MISSING_SCOPE']);
-    expect((await app.inject({ method: 'GET', url: '/queries/nope' })).json().code).toBe('QUERY_NOT_FOUND');
-    expect((await app.inject({ method: 'GET', url: '/', headers: { accept: 'application/json' } })).json().member).toContain('queries');
-    expect((await app.inject({ method: 'DELETE', url: '/queries/shipments', headers: { authorization: auth.authorization } })).statusCode).toBe(204);
-    expect((await app.inject({ method: 'GET', url: '/queries/shipments' })).statusCode).toBe(404);
+    expect((await injectSettled(app, { method: 'GET', url: '/queries/nope' })).json().code).toBe('QUERY_NOT_FOUND');
+    expect((await injectSettled(app, { method: 'GET', url: '/', headers: { accept: 'application/json' } })).json().member).toContain('queries');
+    expect((await injectSettled(app, { method: 'DELETE', url: '/queries/shipments', headers: { authorization: auth.authorization } })).statusCode).toBe(204);
+    expect((await injectSettled(app, { method: 'GET', url: '/queries/shipments' })).statusCode).toBe(404);
   });
 
   it('subscribes a webhook, never answering its secret in full, and unsubscribes it', async () => {
-    await app.inject({ method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'all', query: { EXISTS_epc: '' } }) });
-    const sub = await app.inject({ method: 'POST', url: '/queries/all/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'https://receiver.example/hook', signatureToken: SECRET, schedule: { hour: '1', minute: '5' }, reportIfEmpty: true }) });
+    await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'all', query: { EXISTS_epc: '' } }) });
+    const sub = await injectSettled(app, { method: 'POST', url: '/queries/all/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'https://receiver.example/hook', signatureToken: SECRET, schedule: { hour: '1', minute: '5' }, reportIfEmpty: true }) });
     expect(sub.statusCode).toBe(201);
     expect(sub.body).not.toContain(SECRET);
     const view = sub.json<{ subscriptionID: string; signatureToken: string; status: string; schedule: unknown }>();
@@ -129,22 +130,22 @@ describe('/queries', () => {
     expect(sub.headers.location).toBe(`/queries/all/subscriptions/${view.subscriptionID}`);
     expect(conforms(V.subscribed, view)).toBe('ok');
     expect(conforms(V.subscribed, { stream: true })).not.toBe('ok');
-    expect(conforms(V.subscription, (await app.inject({ method: 'GET', url: `/queries/all/subscriptions/${view.subscriptionID}`, headers: auth })).json())).toBe('ok');
-    const stream = await app.inject({ method: 'POST', url: '/queries/all/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'https://receiver.example/stream', signatureToken: SECRET, stream: true }) });
+    expect(conforms(V.subscription, (await injectSettled(app, { method: 'GET', url: `/queries/all/subscriptions/${view.subscriptionID}`, headers: auth })).json())).toBe('ok');
+    const stream = await injectSettled(app, { method: 'POST', url: '/queries/all/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'https://receiver.example/stream', signatureToken: SECRET, stream: true }) });
     expect(conforms(V.subscribed, stream.json())).toBe('ok');
-    expect(conforms(V.subscriptions, (await app.inject({ method: 'GET', url: '/queries/all/subscriptions', headers: auth })).json())).toBe('ok');
-    await app.inject({ method: 'DELETE', url: `/queries/all/subscriptions/${stream.json<{ subscriptionID: string }>().subscriptionID}`, headers: { authorization: auth.authorization } });
-    const listed = await app.inject({ method: 'GET', url: '/queries/all/subscriptions', headers: auth });
+    expect(conforms(V.subscriptions, (await injectSettled(app, { method: 'GET', url: '/queries/all/subscriptions', headers: auth })).json())).toBe('ok');
+    await injectSettled(app, { method: 'DELETE', url: `/queries/all/subscriptions/${stream.json<{ subscriptionID: string }>().subscriptionID}`, headers: { authorization: auth.authorization } });
+    const listed = await injectSettled(app, { method: 'GET', url: '/queries/all/subscriptions', headers: auth });
     expect(listed.body).not.toContain(SECRET);
     expect(listed.json()).toHaveLength(1);
-    const plain = await app.inject({ method: 'POST', url: '/queries/all/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'http://receiver.example/hook', signatureToken: SECRET, stream: true }) });
+    const plain = await injectSettled(app, { method: 'POST', url: '/queries/all/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'http://receiver.example/hook', signatureToken: SECRET, stream: true }) });
     expect([plain.statusCode, plain.json().code]).toEqual([400, 'BAD_DESTINATION']);
-    expect((await app.inject({ method: 'DELETE', url: `/queries/all/subscriptions/${view.subscriptionID}`, headers: { authorization: auth.authorization } })).statusCode).toBe(204);
-    expect((await app.inject({ method: 'GET', url: `/queries/all/subscriptions/${view.subscriptionID}`, headers: auth })).json().code).toBe('SUBSCRIPTION_NOT_FOUND');
+    expect((await injectSettled(app, { method: 'DELETE', url: `/queries/all/subscriptions/${view.subscriptionID}`, headers: { authorization: auth.authorization } })).statusCode).toBe(204);
+    expect((await injectSettled(app, { method: 'GET', url: `/queries/all/subscriptions/${view.subscriptionID}`, headers: auth })).json().code).toBe('SUBSCRIPTION_NOT_FOUND');
   });
 
   it('streams a query over a WebSocket after the confirmations; an unknown query closes with 4404', async () => {
-    await app.inject({ method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'stream', query: { EXISTS_epc: '' } }) });
+    await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'stream', query: { EXISTS_epc: '' } }) });
     const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/queries/stream/events?confirmations=2&initialRecordTime=2000-01-01T00:00:00Z`);
     const got: string[] = [];
     ws.on('message', (m: Buffer) => {
@@ -169,7 +170,7 @@ describe('/queries', () => {
     expect(code2).toBe(4409);
     // Deleting the query ends its stream.
     const closed = new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)));
-    expect((await app.inject({ method: 'DELETE', url: '/queries/stream', headers: { authorization: auth.authorization } })).statusCode).toBe(204);
+    expect((await injectSettled(app, { method: 'DELETE', url: '/queries/stream', headers: { authorization: auth.authorization } })).statusCode).toBe(204);
     expect(await closed).toBe(4404);
     const unknown = new WebSocket(`${base.replace(/^http/, 'ws')}/queries/nope/events`);
     const code = await new Promise<number>((resolve) => unknown.once('close', (c: number) => resolve(c)));

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { buildApi } from '../../../src/api/server.js';
+import { injectSettled } from '../../helpers/inject-settled.js';
 import { addToken, TokenRegistry } from '../../../src/api/tokens.js';
 import type { ApiContext } from '../../../src/api/context.js';
 import type { TxRules } from '../../../src/chain/tx-rules-port.js';
@@ -78,7 +79,7 @@ afterAll(async () => {
 });
 
 function ask(gtin: string, lot: string, serial: string, exp: string, token: string | null = 'secret-verify', extra = ''): Promise<{ statusCode: number; json: () => Record<string, unknown> }> {
-  return app.inject({
+  return injectSettled(app, {
     method: 'GET',
     url: `/01/${gtin}/10/${encodeURIComponent(lot)}/21/${serial}?exp=${exp}&corrUUID=${UUID}&reqGLN=${REQ_GLN}&context=dscsaSaleableReturn${extra}`,
     headers: token === null ? {} : { authorization: `Bearer ${token}` },
@@ -124,7 +125,7 @@ describe('verification requests', () => {
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json().code).toBe('MISSING_SCOPE');
     // The Digital Link status path stays open, as before.
-    expect((await app.inject({ method: 'GET', url: `/01/${GTIN}/21/1` })).statusCode).toBe(200);
+    expect((await injectSettled(app, { method: 'GET', url: `/01/${GTIN}/21/1` })).statusCode).toBe(200);
   });
 
   it("takes a member's signature instead of a token; refuses a bad, stale or outsider's one", async () => {
@@ -132,11 +133,11 @@ describe('verification requests', () => {
     const member = fx.nonSealer;
     const date = new Date(NOW).toISOString();
     const signed = signRequest(member.secretKey, keyIdHex(member.publicKey), 'GET', url, date);
-    const ok = await app.inject({ method: 'GET', url, headers: signed });
+    const ok = await injectSettled(app, { method: 'GET', url, headers: signed });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().data).toEqual({ verified: true });
     const code = async (headers: Record<string, string>, u = url): Promise<string> => {
-      const res = await app.inject({ method: 'GET', url: u, headers });
+      const res = await injectSettled(app, { method: 'GET', url: u, headers });
       return `${res.statusCode} ${String(res.json().code)}`;
     };
     // Another URL than the one signed, a stale date, a key outside the consortium, a partial set.
@@ -147,14 +148,14 @@ describe('verification requests', () => {
     expect(await code(signRequest(outsider.secretKey, keyIdHex(outsider.publicKey), 'GET', url, date))).toBe('401 BAD_TOKEN');
     expect(await code({ 'tracechain-key': keyIdHex(member.publicKey) })).toBe('401 BAD_TOKEN');
     // A member signature opens only the routes that take one.
-    const capture = await app.inject({ method: 'POST', url: '/capture', headers: { ...signRequest(member.secretKey, keyIdHex(member.publicKey), 'POST', '/capture', date), 'content-type': 'application/json' }, payload: '{}' });
+    const capture = await injectSettled(app, { method: 'POST', url: '/capture', headers: { ...signRequest(member.secretKey, keyIdHex(member.publicKey), 'POST', '/capture', date), 'content-type': 'application/json' }, payload: '{}' });
     expect(capture.statusCode).toBe(401);
     expect(logLines.some((l) => l.msg === 'verification request' && l.token === 'member:observer' && l.verified === true)).toBe(true);
   });
 
   it('refuses malformed requests with a 400 naming the part', async () => {
     const bad = async (url: string): Promise<Record<string, unknown>> => {
-      const res = await app.inject({ method: 'GET', url, headers: { authorization: 'Bearer secret-verify' } });
+      const res = await injectSettled(app, { method: 'GET', url, headers: { authorization: 'Bearer secret-verify' } });
       expect(res.statusCode).toBe(400);
       return res.json();
     };
@@ -170,7 +171,7 @@ describe('verification requests', () => {
 
   it('logs each request with its corrUUID', async () => {
     const corr = '11111111-2222-4333-8444-555555555555';
-    await app.inject({ method: 'GET', url: `/01/${GTIN}/10/L1/21/1?exp=280630&corrUUID=${corr}&reqGLN=${REQ_GLN}`, headers: { authorization: 'Bearer secret-verify' } });
+    await injectSettled(app, { method: 'GET', url: `/01/${GTIN}/10/L1/21/1?exp=280630&corrUUID=${corr}&reqGLN=${REQ_GLN}`, headers: { authorization: 'Bearer secret-verify' } });
     const line = logLines.find((l) => l.corrUUID === corr);
     expect(line).toMatchObject({ msg: 'verification request', reqGLN: REQ_GLN, verified: true, token: 'pharmacy' });
   });
