@@ -30,6 +30,7 @@ import { explorerRoutes } from './routes/explorer.js';
 import { governanceRoutes } from './routes/governance.js';
 import { queryRoutes } from './routes/queries.js';
 import { verificationRoutes } from './routes/verification.js';
+import { alertRoutes } from './routes/alerts.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
 import { LoadShedder } from './load-shedding.js';
@@ -167,6 +168,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
         { name: 'blocks', description: 'Blocks and headers' },
         { name: 'node', description: 'Health, metrics, this document' },
         { name: 'governance', description: 'Members and governance proposals (docs/governance.md)' },
+        { name: 'alerts', description: 'Alerts with a lifecycle, undo of a dispense (docs/alerts.md)' },
       ],
     },
   });
@@ -239,6 +241,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => verificationRoutes(scope, ctx));
   const queries = ctx.queries;
   if (queries !== undefined) await app.register(async (scope) => queryRoutes(scope, readDeps, queries));
+  await app.register(async (scope) => alertRoutes(scope, writeDeps));
   addOptionsRoutes(app, resources, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
   return app;
 }

@@ -17,6 +17,7 @@ import { linksOfEvent } from './journey.js';
 import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
+import { alertRules } from './alerts.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {
@@ -97,5 +98,6 @@ export function traceRules(): TxRules {
       );
       return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
     },
+    alerts: alertRules(),
   };
 }
