@@ -7,6 +7,7 @@ import type { StorageHealth } from '../storage/write-guard.js';
 import type { PeerInfo } from '../p2p/peer-info.js';
 import type { AuthOutcome } from './tokens.js';
 import type { QueryService } from './notify-port.js';
+import type { TokenAdmin } from './token-admin.js';
 
 export interface NodeStatus {
   peers(): number;
@@ -43,6 +44,8 @@ export interface ApiContext {
   backup?: BackupSource;
   /** Named queries, subscriptions and WebSocket streams (notify/); absent: /queries is not served. */
   queries?: QueryService;
+  /** Client tokens over HTTP (/admin/tokens, api.tokenApi); absent: 409 TOKEN_API_OFF. */
+  tokenAdmin?: TokenAdmin;
 }
 
 /** Writes an online backup of the node (node/backup.ts) to a sink, one at a time. */
