@@ -146,7 +146,8 @@ export function checkTxShape(value: unknown, limits: TxLimits): SignedTx {
   for (const k of Object.keys(o)) if (!TX_KEYS.has(k)) throw new TxError('MALFORMED', `unexpected tx field "${k}"`);
   if (o.v !== 1) throw new TxError('MALFORMED', 'tx version must be 1');
   if (!isHex(o.chain, 32)) throw new TxError('MALFORMED', 'chain must be 32 bytes of lowercase hex');
-  if (o.kind !== 'epcis' && o.kind !== 'governance') throw new TxError('MALFORMED', 'kind must be "epcis" or "governance"');
+  // 'private' (docs/confidentiality.md): projections in events, commitments in eventIds; the shape below is the same as 'epcis'.
+  if (o.kind !== 'epcis' && o.kind !== 'governance' && o.kind !== 'private') throw new TxError('MALFORMED', 'kind must be "epcis", "governance" or "private"');
   if (!isHex(o.submitter, 20)) throw new TxError('MALFORMED', 'submitter must be a 20-byte member key ID in lowercase hex');
   if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time < 0) throw new TxError('MALFORMED', 'time must be a non-negative integer (ms)');
   if (!isHex(o.sig, 64)) throw new TxError('MALFORMED', 'sig must be 64 bytes of lowercase hex');

@@ -87,8 +87,11 @@ export interface TxBody {
   v: 1;
   /** Genesis hash (chain ID), lowercase hex. */
   chain: string;
-  /** 'epcis': events; 'governance': `gov` and no events (docs/governance.md). */
-  kind: 'epcis' | 'governance';
+  /**
+   * 'epcis': events; 'governance': `gov` and no events (docs/governance.md); 'private': each
+   * event's projection in `events` and its commitment in `eventIds` (docs/confidentiality.md).
+   */
+  kind: 'epcis' | 'governance' | 'private';
   /** Member key ID of the signer. */
   submitter: string;
   /** Milliseconds since the Unix epoch when the tx was built. */
