@@ -28,6 +28,7 @@ import { peerRoutes } from './routes/peers.js';
 import { adminRoutes } from './routes/admin.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { governanceRoutes } from './routes/governance.js';
+import { privateRoutes } from './routes/private.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
 import { Provenance } from './provenance.js';
@@ -226,6 +227,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => auditRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => governanceRoutes(scope, ctx));
+  await app.register(async (scope) => privateRoutes(scope, { ctx, provenance }));
   addOptionsRoutes(app, resources, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
   return app;
 }

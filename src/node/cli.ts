@@ -19,7 +19,7 @@ import { traceCommand, verifyCommand } from './commands/trace.js';
 import { verifyProofCommand } from './commands/verify-proof.js';
 import { memberApproveCommand, memberListCommand, memberProposalsCommand, memberProposeCommand, type ProposeFlags } from './commands/member.js';
 import type { ClientFlags } from './commands/client.js';
-import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
+import { genesisCommand, initCommand, parsePrefixes, parseParties, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
 import { missingServingOptions, tuneGcForServing } from './gc-tuning.js';
 import { tokenCommand, TokenCommandError, type TokenFlags } from './commands/token.js';
@@ -255,6 +255,7 @@ export function buildProgram(): Command {
       .option('--activation <height>', 'take effect no earlier than this height (default: the block after the quorum)', intArg('--activation', 0, 2 ** 32 - 1))
       .option('--role <role>', 'update: the new role', parseRole)
       .option('--prefixes <list>', 'update: the new GS1 company prefixes, comma-separated', parsePrefixes)
+      .option('--parties <list>', "update: the member's party identifiers (PGLN, GLNs), comma-separated (docs/confidentiality.md)", parseParties)
       .option('--seal', 'update: grant the seal right')
       .option('--no-seal', 'update: withdraw the seal right')
       .option('--new-data <dir>', 'rotate: data directory (tracechain init) holding the new member key and peer key')
@@ -341,9 +342,13 @@ export function buildProgram(): Command {
     .requiredOption('--name <name>', 'member (organisation) name')
     .option('--role <role>', 'manufacturer|wholesaler|pharmacy|hospital|regulator|dev', 'dev')
     .option('--prefixes <list>', 'GS1 company prefixes the member owns, comma-separated', '')
+    .option('--parties <list>', "the member's party identifiers (its PGLN and GLNs, URN or Digital Link), comma-separated: who it is in private events' source and destination lists", '')
     .option('--no-seal', 'the member may not seal blocks')
-    .action(async (flags: { data: string; name: string; role: string; prefixes: string; seal: boolean }) => {
-      process.exitCode = await initCommand({ data: resolve(flags.data), name: flags.name, role: parseRole(flags.role), prefixes: parsePrefixes(flags.prefixes), seal: flags.seal }, process.stdout);
+    .action(async (flags: { data: string; name: string; role: string; prefixes: string; parties: string; seal: boolean }) => {
+      process.exitCode = await initCommand(
+        { data: resolve(flags.data), name: flags.name, role: parseRole(flags.role), prefixes: parsePrefixes(flags.prefixes), parties: parseParties(flags.parties), seal: flags.seal },
+        process.stdout,
+      );
     });
 
   program
