@@ -219,7 +219,8 @@ export function buildProgram(): Command {
       .command('capture')
       .description('capture an EPCIS 2.0 document (FILE or - for stdin) on a node: one signed tx with all its events')
       .argument('<file>')
-      .option('--wait', 'wait until the tx is in a block'),
+      .option('--wait', 'wait until the tx is in a block')
+      .option('--sharing <mode>', "public (events on chain) or private (salted commitments and projections on chain, bodies to the parties only); default: the node's privacy.defaultSharing"),
   ).action(async (file: string, flags: CaptureFlags) => {
     process.exitCode = await captureCommand(file, flags, process.stdout);
   });

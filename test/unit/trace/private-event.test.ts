@@ -14,6 +14,7 @@ import {
   tagOfKey,
   type Projection,
 } from '../../../src/trace/private-event.js';
+import { isEntitled, partyKey } from '../../../src/trace/entitlement.js';
 import { member } from './helpers.js';
 
 const rules = traceRules();
@@ -245,5 +246,21 @@ describe('private tx rules: one test per error code', () => {
     const other = member('manufacturer', 'other', ['0999999']);
     expect(codeOf(() => rules.checkEvents(tx([p as unknown as Record<string, unknown>]), other))).toBe('ROLE_VIOLATION');
     expect(codeOf(() => rules.checkEvents(tx([p as unknown as Record<string, unknown>]), maker))).toBe('none');
+  });
+});
+
+describe('entitlement: who gets a private body', () => {
+  const event = ship([pack(1)]);
+  const withParties = (m: Member, parties: string[]): Member => ({ ...m, parties });
+  it('the submitter, the members named as source or destination, and regulators; nobody else', () => {
+    expect(isEntitled(maker, event, maker.id)).toBe(true);
+    expect(isEntitled(regulator, event, maker.id)).toBe(true);
+    expect(isEntitled(withParties(wholesaler, [GLN_TO]), event, maker.id)).toBe(true);
+    expect(isEntitled(wholesaler, event, maker.id)).toBe(false);
+    expect(isEntitled(withParties(pharmacy, ['urn:epc:id:pgln:0614141.99999']), event, maker.id)).toBe(false);
+  });
+  it('a GLN matches however it is written (SGLN URN, PGLN URN, Digital Link)', () => {
+    expect(isEntitled(withParties(wholesaler, ['urn:epc:id:pgln:0614141.00002']), event, maker.id)).toBe(true);
+    expect(partyKey('https://id.gs1.org/414/0614141000029')).toBe(partyKey(GLN_TO));
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * Who is entitled to a private event's body (docs/confidentiality.md): its submitter, the members
+ * whose party identifiers (PGLN, GLNs: the registry's `parties`) the event names as a source or a
+ * destination, and every regulator. A party that is no member is entitled to nothing.
+ */
+import type { Member } from '../chain/types.js';
+import { isObject, type JsonObject } from '../common/json.js';
+import { normaliseGs1Uri } from './identifiers.js';
+
+/**
+ * The comparable form of a party identifier: `gln:<13 digits>` for a PGLN or GLN (URN or
+ * Digital Link, any extension), else the identifier as written.
+ */
+export function partyKey(id: string): string {
+  const dl = normaliseGs1Uri(id) ?? id;
+  const m = /\/(?:414|417)\/(\d{13})(?:\/|$)/.exec(dl);
+  return m ? `gln:${m[1]}` : dl;
+}
+
+function listValues(list: unknown, field: string): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const e of list) if (isObject(e) && typeof e[field] === 'string') out.push(e[field]);
+  return out;
+}
+
+/** The parties an event names as sources or destinations, in comparable form. */
+export function partiesOfEvent(event: JsonObject): Set<string> {
+  return new Set([...listValues(event['sourceList'], 'source'), ...listValues(event['destinationList'], 'destination')].map(partyKey));
+}
+
+/** Is this member entitled to the body of this event, submitted by `submitter` (a member ID)? */
+export function isEntitled(member: Member, event: JsonObject, submitter: string): boolean {
+  if (member.id === submitter || member.role === 'regulator') return true;
+  const parties = member.parties ?? [];
+  if (parties.length === 0) return false;
+  const named = partiesOfEvent(event);
+  return parties.some((p) => named.has(partyKey(p)));
+}
