@@ -150,7 +150,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
           bearer: {
             type: 'http',
             scheme: 'bearer',
-            description: 'An API token (tracechain token create; the dev node\'s all-scopes token is DATA/api-token). Each operation names the scope it needs in x-scope: read, capture, subscribe, verify or admin.',
+            description: 'An API token (tracechain token create; the dev node\'s all-scopes token is DATA/api-token). Each operation names the scope it needs in x-scope: read, capture, subscribe, verify, admin or private.',
           },
         },
       },

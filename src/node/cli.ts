@@ -318,7 +318,7 @@ export function buildProgram(): Command {
     if (a.args !== '') cmd.argument(a.args);
     if (a.name === 'create') {
       cmd
-        .requiredOption('--scope <scopes>', 'comma-separated: read, capture, subscribe, verify, admin')
+        .requiredOption('--scope <scopes>', 'comma-separated: read, capture, subscribe, verify, admin, private')
         .option('--expires <duration>', 'expire after this long (90d, 12h, 30m)')
         .option('--cert <pem>', 'bind a client certificate (mTLS): presenting it acts as this token');
     }

@@ -5,13 +5,12 @@
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
 import type { Member } from '../chain/types.js';
-import type { JsonObject } from '../common/json.js';
 import type { PrivacyContext } from '../api/context.js';
 import { LevelPrivateBodyStore } from '../storage/private-bodies.js';
 import { PrivateBodyExchange, type PrivateBodyRules, type PrivateEntry } from '../p2p/private-bodies.js';
 import type { P2PNetwork } from '../p2p/network.js';
-import { isEntitled } from '../trace/entitlement.js';
-import { canonicalEventText, checkReveal, commitmentId } from '../trace/private-event.js';
+import { bodyTextProblem, isEntitledToText } from '../trace/entitlement.js';
+import { commitmentId } from '../trace/private-event.js';
 
 const DAY_MS = 86_400_000;
 const PURGE_EVERY_MS = 3_600_000;
@@ -29,31 +28,9 @@ export async function privateEntryOf(chain: Chain, commitment: string): Promise<
   return { projection, submitter: chain.registry.get(tx.submitter)?.id ?? tx.submitter };
 }
 
-function parseEvent(text: string): JsonObject | undefined {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** trace/'s rules as the exchange takes them. */
+/** trace/'s rules (who is entitled, does a body open its commitment) with the main chain to look commitments up in. */
 export function privateBodyRules(chain: Chain): PrivateBodyRules {
-  return {
-    lookup: (commitment) => privateEntryOf(chain, commitment),
-    entitled: (member, eventText, submitter) => {
-      const event = parseEvent(eventText);
-      return event !== undefined && isEntitled(member, event, submitter);
-    },
-    check: (body, commitment, projection) => {
-      const event = parseEvent(body.eventText);
-      if (event === undefined) return 'the body is not a JSON object';
-      if (canonicalEventText(event) !== body.eventText) return 'the body is not in canonical (RFC 8785) form';
-      const r = checkReveal({ event, salt: body.salt }, commitment, projection);
-      return r.ok ? undefined : `${r.reason}: ${r.message}`;
-    },
-  };
+  return { lookup: (commitment) => privateEntryOf(chain, commitment), entitled: isEntitledToText, check: bodyTextProblem };
 }
 
 export class NodePrivacy {

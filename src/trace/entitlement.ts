@@ -6,6 +6,7 @@
 import type { Member } from '../chain/types.js';
 import { isObject, type JsonObject } from '../common/json.js';
 import { normaliseGs1Uri } from './identifiers.js';
+import { canonicalEventText, checkReveal } from './private-event.js';
 
 /**
  * The comparable form of a party identifier: `gln:<13 digits>` for a PGLN or GLN (URN or
@@ -36,4 +37,33 @@ export function isEntitled(member: Member, event: JsonObject, submitter: string)
   if (parties.length === 0) return false;
   const named = partiesOfEvent(event);
   return parties.some((p) => named.has(partyKey(p)));
+}
+
+function parseEvent(text: string): JsonObject | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return isObject(v) ? v : undefined;
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** `isEntitled` on a body as it travels (the event's JCS text); a text that is no JSON object entitles nobody. */
+export function isEntitledToText(member: Member, eventText: string, submitter: string): boolean {
+  const event = parseEvent(eventText);
+  return event !== undefined && isEntitled(member, event, submitter);
+}
+
+/**
+ * Does a body as it travels (event JCS text and salt) open this commitment, with this projection?
+ * A reason when it does not: not JSON, not canonical (so two texts of one event never both
+ * circulate), a wrong salt, commitment or projection.
+ */
+export function bodyTextProblem(body: { eventText: string; salt: string }, commitment: string, projection: unknown): string | undefined {
+  const event = parseEvent(body.eventText);
+  if (event === undefined) return 'the body is not a JSON object';
+  if (canonicalEventText(event) !== body.eventText) return 'the body is not in canonical (RFC 8785) form';
+  const r = checkReveal({ event, salt: body.salt }, commitment, projection);
+  return r.ok ? undefined : `${r.reason}: ${r.message}`;
 }

@@ -20,7 +20,7 @@ export async function privateRoutes(app: FastifyInstance, deps: { ctx: ApiContex
   app.get<{ Params: { commitment: string } }>(
     '/private/:commitment',
     {
-      config: { scope: 'read' },
+      config: { scope: 'private' },
       schema: {
         summary: 'A private event: its projection, block and merkle proof to its commitment, and the body and salt when this node is entitled to them',
         description:

@@ -19,6 +19,8 @@ import {
   type JourneyPage,
   type JourneyStep,
 } from '../../trace/index.js';
+import { tagKey, tagOfKey } from '../../trace/private-event.js';
+import { mergeItemRecords } from '../../trace/private-status.js';
 import type { ApiContext } from '../context.js';
 import { BadIdentifierError, storeDamaged } from '../problem.js';
 import { BufferPool } from '../buffer-pool.js';
@@ -58,7 +60,9 @@ export interface ItemView {
 /** The status answer for one identifier (unknown, with nulls, for an item never seen). */
 export async function itemView(ctx: ApiContext, id: string, info: ItemKeyInfo): Promise<ItemView> {
   const { store, registry } = ctx.chain;
-  const rec = (await store.getItem(info.key)) as ItemRecord | undefined;
+  // Private events keep an item's status under its tag key (docs/confidentiality.md): read both.
+  const [clear, tagged] = await Promise.all([store.getItem(info.key), store.getItem(tagKey(tagOfKey(info.key)))]);
+  const rec = mergeItemRecords(clear as ItemRecord | undefined, tagged as ItemRecord | undefined);
   const gtin = rec?.gtin ?? info.gtin ?? null;
   const lot = rec?.lot ?? info.lot ?? null;
   const lotRecalled = gtin !== null && lot !== null ? await store.isLotRecalled({ gtin, lot }) : false;
