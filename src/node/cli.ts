@@ -300,6 +300,10 @@ export function buildProgram(): Command {
       if (v !== 'json' && v !== 'xml') throw new InvalidArgumentError('--format takes json or xml');
       return v;
     })
+    .option('--sharing <public|private|both>', 'ingest: capture in public mode (default), private mode (docs/confidentiality.md), or both, each phase in both modes on the same node', (v: string) => {
+      if (v !== 'public' && v !== 'private' && v !== 'both') throw new InvalidArgumentError('--sharing takes public, private or both');
+      return v;
+    })
     .option('--https', 'ingest: run the phases over HTTPS too (a fresh self-signed certificate), beside plain HTTP in the same run')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {

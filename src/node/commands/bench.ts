@@ -28,6 +28,8 @@ export interface BenchFlags {
   /** ingest: false runs the node without its tx log (`--no-tx-log`: a benchmark comparison only). */
   txLog?: boolean;
   format?: string;
+  /** ingest: public, private or both (each phase in both modes on the same node). */
+  sharing?: string;
   /** ingest: also run the phases over HTTPS, beside plain HTTP. */
   https?: boolean;
   /** report: output directory (default bench/results of this checkout). */
@@ -76,6 +78,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
         ...(flags.txLog === false ? { txLog: false } : {}),
         ...(flags.format === 'xml' ? { format: 'xml' as const } : {}),
         ...(flags.https === true ? { https: true } : {}),
+        ...(flags.sharing !== undefined ? { sharing: flags.sharing === 'both' ? (['public', 'private'] as const).slice() : [flags.sharing === 'private' ? ('private' as const) : ('public' as const)] } : {}),
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.stop();
