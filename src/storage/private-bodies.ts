@@ -63,9 +63,21 @@ function decodeBody(commitment: string, v: Uint8Array): StoredBody {
   };
 }
 
+/** Most puts written in one batch. */
+const MAX_GROUP = 256;
+
+interface WaitingPut {
+  bodies: readonly NewBody[];
+  now: number;
+  resolve: (added: number) => void;
+  reject: (err: unknown) => void;
+}
+
 export class LevelPrivateBodyStore implements PrivateBodyStore {
   private lastSeq = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly waiting: WaitingPut[] = [];
+  private flushing = false;
 
   private constructor(private readonly db: Db) {}
 
@@ -84,38 +96,76 @@ export class LevelPrivateBodyStore implements PrivateBodyStore {
     return store;
   }
 
-  /** Writes one after another (seq numbers are handed out in order). */
+  /** Writes (a group of puts, a purge) one after another: seq numbers are handed out in order. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * Group commit: a put waits for the write in flight, then every put that waited is written in
+   * one synced batch (captures arriving together share one fsync, as the tx log's records do).
+   * The waiting puts are those of requests in flight, each answered once its batch is on disk.
+   */
   put(bodies: readonly NewBody[], now: number): Promise<number> {
-    return this.serial(async () => {
-      const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [];
-      let seq = this.lastSeq;
-      const fresh = new Set<string>();
-      const held = await this.db.getMany(bodies.map((b) => bodyKey(b.commitment)));
-      bodies.forEach((b, i) => {
-        if (held[i] !== undefined || fresh.has(b.commitment)) return;
-        if (!HEX64.test(b.salt)) throw new TypeError('a salt is 32 bytes of lowercase hex');
+    for (const b of bodies) {
+      if (!HEX64.test(b.commitment)) return Promise.reject(new TypeError(`not a commitment: ${String(b.commitment).slice(0, 80)}`));
+      if (!HEX64.test(b.salt)) return Promise.reject(new TypeError('a salt is 32 bytes of lowercase hex'));
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.waiting.push({ bodies, now, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting.splice(0, MAX_GROUP);
+        try {
+          const counts = await this.serial(() => this.write(group));
+          group.forEach((g, i) => g.resolve(counts[i] as number));
+        } catch (err) {
+          for (const g of group) g.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** One synced batch for a group of puts; how many bodies each put added. */
+  private async write(group: readonly WaitingPut[]): Promise<number[]> {
+    const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [];
+    let seq = this.lastSeq;
+    const fresh = new Set<string>();
+    const all = group.flatMap((g) => g.bodies);
+    const held = await this.db.getMany(all.map((b) => bodyKey(b.commitment)));
+    const heldSet = new Set(all.filter((_, i) => held[i] !== undefined).map((b) => b.commitment));
+    const counts = group.map((g) => {
+      let n = 0;
+      for (const b of g.bodies) {
+        if (heldSet.has(b.commitment) || fresh.has(b.commitment)) continue;
         fresh.add(b.commitment);
         seq++;
-        ops.push({ type: 'put', key: bodyKey(b.commitment), value: encodeBody({ seq, storedAt: now, purged: false, salt: b.salt, eventText: b.eventText }) });
+        n++;
+        ops.push({ type: 'put', key: bodyKey(b.commitment), value: encodeBody({ seq, storedAt: g.now, purged: false, salt: b.salt, eventText: b.eventText }) });
         ops.push({ type: 'put', key: logKey(seq), value: Buffer.from(b.commitment, 'hex') });
-      });
-      if (ops.length === 0) return 0;
-      const seqValue = new Uint8Array(8);
-      new DataView(seqValue.buffer).setBigUint64(0, BigInt(seq), false);
-      try {
-        await this.db.batch([...ops, { type: 'put', key: SEQ_KEY, value: seqValue }], { sync: true });
-      } catch (err) {
-        throw new StorageWriteError('private bodies put', err);
       }
-      this.lastSeq = seq;
-      return fresh.size;
+      return n;
     });
+    if (ops.length === 0) return counts;
+    const seqValue = new Uint8Array(8);
+    new DataView(seqValue.buffer).setBigUint64(0, BigInt(seq), false);
+    try {
+      await this.db.batch([...ops, { type: 'put', key: SEQ_KEY, value: seqValue }], { sync: true });
+    } catch (err) {
+      throw new StorageWriteError('private bodies put', err);
+    }
+    this.lastSeq = seq;
+    return counts;
   }
 
   async get(commitment: string): Promise<StoredBody | undefined> {

@@ -53,3 +53,22 @@ describe('LevelPrivateBodyStore', () => {
     await s.close();
   });
 });
+
+describe('LevelPrivateBodyStore group commit', () => {
+  it('puts arriving together are written together, each told how many it added, in arrival order', async () => {
+    const s = await LevelPrivateBodyStore.open(dir);
+    const counts = await Promise.all([s.put([body(1), body(2)], 1), s.put([body(2), body(3)], 2), s.put([body(4)], 3), s.put([], 4)]);
+    expect(counts).toEqual([2, 1, 1, 0]);
+    expect((await s.after(0, 10)).map((b) => [b.commitment, b.seq, b.storedAt])).toEqual([
+      [c(1), 1, 1],
+      [c(2), 2, 1],
+      [c(3), 3, 2],
+      [c(4), 4, 3],
+    ]);
+    // a bad put is refused alone; the others of its group are written
+    const mixed = await Promise.allSettled([s.put([body(5)], 5), s.put([{ ...body(6), salt: 'x' }], 5), s.put([body(7)], 5)]);
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await s.count()).toBe(6);
+    await s.close();
+  });
+});
