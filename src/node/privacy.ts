@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
-import type { Member } from '../chain/types.js';
+import type { Member, SignedTx } from '../chain/types.js';
 import type { PrivacyContext } from '../api/context.js';
 import { LevelPrivateBodyStore } from '../storage/private-bodies.js';
 import { PrivateBodyExchange, type PrivateBodyRules, type PrivateEntry } from '../p2p/private-bodies.js';
@@ -15,14 +15,19 @@ import { commitmentId } from '../trace/private-event.js';
 const DAY_MS = 86_400_000;
 const PURGE_EVERY_MS = 3_600_000;
 
-/** The private event with this commitment on the main chain: its projection and submitter's member ID. */
-export async function privateEntryOf(chain: Chain, commitment: string): Promise<PrivateEntry | undefined> {
-  const loc = await chain.store.getEventLocation(commitmentId(commitment));
-  if (loc === undefined) return undefined;
+/**
+ * The private event with this commitment on the main chain (its projection and submitter's member
+ * ID); 'pending' while its tx waits in the mempool; undefined when it is neither (a capture whose
+ * tx was refused after its body was kept, or a public event). One tx read, not the block.
+ */
+export async function privateEntryOf(chain: Chain, commitment: string): Promise<PrivateEntry | 'pending' | undefined> {
+  const id = commitmentId(commitment);
+  const loc = await chain.store.getEventLocation(id);
+  if (loc === undefined) return chain.mempool.txOfEvent(id) !== undefined ? 'pending' : undefined;
   const txLoc = await chain.store.getTxLocation(loc.txId);
   if (txLoc === undefined) return undefined;
-  const block = await chain.getBlock(txLoc.blockHash);
-  const tx = block?.txs[txLoc.index];
+  const bytes = await chain.store.getBlockTx(txLoc.blockHash, txLoc.index);
+  const tx: SignedTx | undefined = bytes !== undefined ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as SignedTx) : (await chain.getBlock(txLoc.blockHash))?.txs[txLoc.index];
   const projection = tx?.events[loc.index];
   if (tx === undefined || tx.kind !== 'private' || projection === undefined) return undefined;
   return { projection, submitter: chain.registry.get(tx.submitter)?.id ?? tx.submitter };

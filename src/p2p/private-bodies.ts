@@ -33,8 +33,8 @@ export interface PrivateEntry {
 }
 
 export interface PrivateBodyRules {
-  /** The private event with this commitment on our main chain, or undefined (not there, or not private). */
-  lookup(commitment: string): Promise<PrivateEntry | undefined>;
+  /** The private event with this commitment on our main chain; 'pending' while its tx is in our mempool; undefined otherwise. */
+  lookup(commitment: string): Promise<PrivateEntry | 'pending' | undefined>;
   /** Is `member` entitled to this body (event JCS text) of an event submitted by `submitter`? */
   entitled(member: Member, eventText: string, submitter: string): boolean;
   /** Does the body open the commitment, with this projection? A reason when it does not. */
@@ -143,8 +143,8 @@ export class PrivateBodyExchange {
         for (const b of bodies) {
           if (await this.modules.store.has(b.commitment)) continue;
           const entry = await this.modules.rules.lookup(b.commitment);
-          if (entry === undefined) {
-            // Not on our main chain (yet): ask again from here next time.
+          if (entry === undefined || entry === 'pending') {
+            // Not on our main chain (yet: the holder sends only what is on its own): ask again from here next time.
             cursor = after;
             break;
           }
@@ -218,9 +218,10 @@ export class PrivateBodyExchange {
       for (const b of held) {
         if (!b.purged && HEX64.test(b.salt)) {
           const entry = await this.modules.rules.lookup(b.commitment);
-          // Not on our main chain yet: stop here, the asker comes back for it.
-          if (entry === undefined) break;
-          if (this.modules.rules.entitled(member, b.eventText, entry.submitter)) frames.push(encodeBodyFrame(b.commitment, b.salt, b.eventText));
+          // Pending in our mempool: stop here, the asker comes back for it. Neither on chain nor
+          // pending (its capture was refused after the body was kept): never sent, passed over.
+          if (entry === 'pending') break;
+          if (entry !== undefined && this.modules.rules.entitled(member, b.eventText, entry.submitter)) frames.push(encodeBodyFrame(b.commitment, b.salt, b.eventText));
         }
         scannedTo = b.seq;
       }

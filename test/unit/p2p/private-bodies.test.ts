@@ -46,7 +46,9 @@ function shipment(): { event: JsonObject; salt: string; commitment: string; even
 
 /** The main chain every node sees: commitment → projection and submitter. */
 const onChain = new Map<string, PrivateEntry>();
-const rules: PrivateBodyRules = { lookup: async (c) => onChain.get(c), entitled: isEntitledToText, check: bodyTextProblem };
+/** Commitments whose tx waits in the mempool. */
+const pending = new Set<string>();
+const rules: PrivateBodyRules = { lookup: async (c) => onChain.get(c) ?? (pending.has(c) ? 'pending' : undefined), entitled: isEntitledToText, check: bodyTextProblem };
 
 interface TestNode {
   self: Member;
@@ -109,6 +111,7 @@ async function capture(at: TestNode, onChainToo = true): Promise<ReturnType<type
 beforeEach(() => {
   nodes.clear();
   onChain.clear();
+  pending.clear();
   penalties.length = 0;
 });
 afterEach(async () => {
@@ -149,12 +152,23 @@ describe('private body exchange', () => {
     expect(penalties[0]?.detail).toMatch(/COMMITMENT_MISMATCH/);
   });
 
-  it('a body whose event is not yet on the main chain waits; it is fetched once it is', async () => {
+  it('a body whose tx is still pending waits; it is fetched once the tx is in a block', async () => {
     const [m, w] = [await node(maker), await node(wholesaler)];
     const s = await capture(m, false);
+    pending.add(s.commitment);
     expect(await w.exchange.pull(maker.peerId)).toEqual({ stored: 0, refused: 0 });
+    pending.delete(s.commitment);
     onChain.set(s.commitment, { projection: projectionOf(s.event) as unknown as Record<string, unknown>, submitter: maker.id });
     expect(await w.exchange.pull(maker.peerId)).toEqual({ stored: 1, refused: 0 });
+  });
+
+  it('a kept body whose capture was refused (never on chain, not pending) is never sent and holds nothing up', async () => {
+    const [m, w] = [await node(maker), await node(wholesaler)];
+    const orphan = await capture(m, false);
+    const later = await capture(m);
+    expect(await w.exchange.pull(maker.peerId)).toEqual({ stored: 1, refused: 0 });
+    expect(await w.store.has(later.commitment)).toBe(true);
+    expect(await w.store.has(orphan.commitment)).toBe(false);
   });
 
   it('a node that was down (cursors lost) catches up from another entitled holder, not only the submitter', async () => {
