@@ -134,7 +134,7 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     const viewing = itemView(ctx, epc, info);
     const classKeys = viewing.then((v) => classKeysOf({ key: info.key, gtin: v.gtin, lot: v.lot }));
     const [page, view] = await Promise.all([
-      journeyPage(reader, info.key, { after, limit, classKeys }).catch((err: unknown) => {
+      journeyKeyOf(info.key).then((key) => journeyPage(reader, key, { after, limit, classKeys })).catch((err: unknown) => {
         if (err instanceof JourneyIndexError) throw storeDamaged(err.message);
         throw err;
       }),
@@ -150,6 +150,16 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       throw err;
     }
     return w;
+  };
+
+  /**
+   * Whose journey: the item's clear key; an item that only private events named
+   * (docs/confidentiality.md) has its history under its tag key, so its projections are shown.
+   */
+  const journeyKeyOf = async (key: string): Promise<string> => {
+    const tagged = tagKey(tagOfKey(key));
+    if ((await ctx.chain.store.getItem(key)) !== undefined) return key;
+    return (await ctx.chain.store.getItem(tagged)) !== undefined ? tagged : key;
   };
 
   const writeTrace = async (w: JsonBytes, epc: string, info: ItemKeyInfo, fingerprint: string, page: JourneyPage, view: ItemView): Promise<void> => {

@@ -13,7 +13,8 @@ import { keyIdHex } from '../../../src/chain/keys.js';
 import { LevelPrivateBodyStore } from '../../../src/storage/private-bodies.js';
 import { checkOffline, type EntryJson } from '../../../src/node/commands/verify-proof.js';
 import { commitmentOfId, isProjection } from '../../../src/trace/private-event.js';
-import { extend, makeFixture, type Fixture } from '../../helpers/chain-fixture.js';
+import { extend, makeFixture, TEST_PARAMS, type Fixture } from '../../helpers/chain-fixture.js';
+import { traceRules } from '../../../src/trace/chain-rules.js';
 import { tempDir } from '../storage/helpers.js';
 
 let fx: Fixture;
@@ -78,7 +79,7 @@ async function capturePrivate(app: FastifyInstance, serial: number): Promise<{ c
 }
 
 beforeAll(async () => {
-  fx = await makeFixture();
+  fx = await makeFixture(TEST_PARAMS, { rules: traceRules() });
   const t = await tempDir();
   cleanup = t.cleanup;
   bodies = await LevelPrivateBodyStore.open(t.dir);
@@ -107,6 +108,13 @@ describe('private capture and GET /private/{commitment}', () => {
     const salt = entry.body.salt;
     const tampered = { ...entry, body: { ...entry.body, salt: (salt[0] === '0' ? '1' : '0') + salt.slice(1) } };
     expect(checkOffline(tampered).problems.join('\n')).toMatch(/does not check/);
+    // /trace of the item (named only by a private event): its journey is the projection, with its proof.
+    const trace = await app.inject({ method: 'GET', url: `/trace/${encodeURIComponent('urn:epc:id:sgtin:0614141.107346.901')}`, headers: { authorization: 'Bearer all' } });
+    expect(trace.statusCode, trace.body).toBe(200);
+    const journey = trace.json<{ events: EntryJson[] }>();
+    expect(journey.events.map((e) => e.eventId)).toEqual([`ni:///sha-256;${commitment}?ver=CBV2.0`]);
+    expect(checkOffline(journey.events[0] as EntryJson)).toMatchObject({ problems: [], privateBody: 'not shown' });
+    expect(trace.body).not.toContain('PO-4711');
   });
 
   it('the body needs the private scope, even on a node with open reads; the projection stays a read', async () => {
