@@ -23,12 +23,16 @@ export interface NewBody {
   commitment: string;
   salt: string;
   eventText: string;
+  /** The event's CBV 2.0 event ID, indexed so a capture of the same event again is found (docs/confidentiality.md). */
+  eventId?: string;
 }
 
 export interface PrivateBodyStore {
   /** Store bodies not yet held (one synced batch); returns how many were new. */
   put(bodies: readonly NewBody[], now: number): Promise<number>;
   get(commitment: string): Promise<StoredBody | undefined>;
+  /** The commitment of each CBV 2.0 event ID this store holds a body of, in order (undefined: none). */
+  commitmentsOfEvents(eventIds: readonly string[]): Promise<(string | undefined)[]>;
   has(commitment: string): Promise<boolean>;
   /** Bodies stored after `seq`, in arrival order, at most `limit`. */
   after(seq: number, limit: number): Promise<StoredBody[]>;

@@ -9,7 +9,7 @@ import type { PrivacyContext } from '../api/context.js';
 import { LevelPrivateBodyStore } from '../storage/private-bodies.js';
 import { PrivateBodyExchange, type PrivateBodyRules, type PrivateEntry } from '../p2p/private-bodies.js';
 import type { P2PNetwork } from '../p2p/network.js';
-import { bodyTextProblem, isEntitledToText } from '../trace/entitlement.js';
+import { bodyTextProblem, eventIdOfText, isEntitledToText } from '../trace/entitlement.js';
 import { commitmentId } from '../trace/private-event.js';
 
 const DAY_MS = 86_400_000;
@@ -35,7 +35,7 @@ export async function privateEntryOf(chain: Chain, commitment: string): Promise<
 
 /** trace/'s rules (who is entitled, does a body open its commitment) with the main chain to look commitments up in. */
 export function privateBodyRules(chain: Chain): PrivateBodyRules {
-  return { lookup: (commitment) => privateEntryOf(chain, commitment), entitled: isEntitledToText, check: bodyTextProblem };
+  return { lookup: (commitment) => privateEntryOf(chain, commitment), entitled: isEntitledToText, check: bodyTextProblem, eventIdOf: eventIdOfText };
 }
 
 export class NodePrivacy {

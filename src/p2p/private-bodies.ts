@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import type { Stream } from '@libp2p/interface';
 import type { Member } from '../chain/types.js';
-import type { PrivateBodyStore } from '../chain/private-store.js';
+import type { NewBody, PrivateBodyStore } from '../chain/private-store.js';
 import { FrameReader, writeFrames } from './framing.js';
 
 export const MAX_LIMIT = 128;
@@ -37,6 +37,8 @@ export interface PrivateBodyRules {
   lookup(commitment: string): Promise<PrivateEntry | 'pending' | undefined>;
   /** Is `member` entitled to this body (event JCS text) of an event submitted by `submitter`? */
   entitled(member: Member, eventText: string, submitter: string): boolean;
+  /** The CBV 2.0 event ID of a checked body (kept with it, so a capture of the same event is found). */
+  eventIdOf(eventText: string): string | undefined;
   /** Does the body open the commitment, with this projection? A reason when it does not. */
   check(body: { eventText: string; salt: string }, commitment: string, projection: Record<string, unknown>): string | undefined;
 }
@@ -139,7 +141,7 @@ export class PrivateBodyExchange {
         const after = this.cursors.get(peer) ?? 0;
         const { scannedTo, bodies } = await this.request(peer, after);
         let cursor = scannedTo;
-        const fresh: { commitment: string; salt: string; eventText: string }[] = [];
+        const fresh: NewBody[] = [];
         for (const b of bodies) {
           if (await this.modules.store.has(b.commitment)) continue;
           const entry = await this.modules.rules.lookup(b.commitment);
@@ -158,7 +160,8 @@ export class PrivateBodyExchange {
           const self = this.opts.self();
           // A body we are not entitled to is never kept (the holder should not have sent it).
           if (self === undefined || !this.modules.rules.entitled(self, b.eventText, entry.submitter)) continue;
-          fresh.push(b);
+          const eventId = this.modules.rules.eventIdOf(b.eventText);
+          fresh.push(eventId === undefined ? b : { ...b, eventId });
         }
         if (fresh.length > 0) report.stored += await this.modules.store.put(fresh, this.modules.clock());
         this.cursors.set(peer, cursor);

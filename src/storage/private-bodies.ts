@@ -8,7 +8,9 @@
  *   0x01 ‖ commitment (32)  → flags u8 (bit 0: purged) ‖ seq u64 ‖ storedAt u64 ‖ salt (32) ‖ event JCS (UTF-8)
  *   0x02 ‖ seq u64          → commitment (32)
  *   0x03 "seq"              → the last seq given, u64
+ *   0x04 ‖ SHA-256(eventId) → commitment (32): the CBV 2.0 event ID of a body, when known
  */
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import type { NewBody, PrivateBodyStore, StoredBody } from '../chain/private-store.js';
@@ -18,6 +20,7 @@ type Db = ClassicLevel<Uint8Array, Uint8Array>;
 const BODY = 0x01;
 const LOG = 0x02;
 const META = 0x03;
+const BY_EVENT = 0x04;
 const FIXED = 1 + 8 + 8 + 32;
 const SEQ_KEY = Uint8Array.of(META, 0x73, 0x65, 0x71);
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -27,6 +30,13 @@ function bodyKey(commitment: string): Uint8Array {
   const k = new Uint8Array(33);
   k[0] = BODY;
   k.set(Buffer.from(commitment, 'hex'), 1);
+  return k;
+}
+
+function eventKey(eventId: string): Uint8Array {
+  const k = new Uint8Array(33);
+  k[0] = BY_EVENT;
+  k.set(createHash('sha256').update(eventId, 'utf8').digest(), 1);
   return k;
 }
 
@@ -153,6 +163,7 @@ export class LevelPrivateBodyStore implements PrivateBodyStore {
         n++;
         ops.push({ type: 'put', key: bodyKey(b.commitment), value: encodeBody({ seq, storedAt: g.now, purged: false, salt: b.salt, eventText: b.eventText }) });
         ops.push({ type: 'put', key: logKey(seq), value: Buffer.from(b.commitment, 'hex') });
+        if (b.eventId !== undefined) ops.push({ type: 'put', key: eventKey(b.eventId), value: Buffer.from(b.commitment, 'hex') });
       }
       return n;
     });
@@ -171,6 +182,12 @@ export class LevelPrivateBodyStore implements PrivateBodyStore {
   async get(commitment: string): Promise<StoredBody | undefined> {
     const v = await this.db.get(bodyKey(commitment));
     return v === undefined ? undefined : decodeBody(commitment, v);
+  }
+
+  async commitmentsOfEvents(eventIds: readonly string[]): Promise<(string | undefined)[]> {
+    if (eventIds.length === 0) return [];
+    const got = await this.db.getMany(eventIds.map(eventKey));
+    return got.map((v) => (v === undefined ? undefined : Buffer.from(v).toString('hex')));
   }
 
   async has(commitment: string): Promise<boolean> {

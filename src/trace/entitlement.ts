@@ -7,6 +7,8 @@ import type { Member } from '../chain/types.js';
 import { isObject, type JsonObject } from '../common/json.js';
 import { normaliseGs1Uri } from './identifiers.js';
 import { canonicalEventText, checkReveal } from './private-event.js';
+import { eventIdOf } from './document.js';
+import { TraceError } from './errors.js';
 
 /**
  * The comparable form of a party identifier: `gln:<13 digits>` for a PGLN or GLN (URN or
@@ -66,4 +68,16 @@ export function bodyTextProblem(body: { eventText: string; salt: string }, commi
   if (canonicalEventText(event) !== body.eventText) return 'the body is not in canonical (RFC 8785) form';
   const r = checkReveal({ event, salt: body.salt }, commitment, projection);
   return r.ok ? undefined : `${r.reason}: ${r.message}`;
+}
+
+/** The CBV 2.0 event ID of a body as it travels; undefined when the text is no event the hash takes. */
+export function eventIdOfText(eventText: string): string | undefined {
+  const event = parseEvent(eventText);
+  if (event === undefined) return undefined;
+  try {
+    return eventIdOf(event);
+  } catch (err) {
+    if (err instanceof TraceError) return undefined;
+    throw err;
+  }
 }

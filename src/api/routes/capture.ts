@@ -9,7 +9,8 @@ import { fromHex, utf8 } from '../../common/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import type { CaptureFormat, CaptureMode } from '../capture-core.js';
-import { TxError } from '../../common/errors.js';
+import { TxError, type DuplicateEvent } from '../../common/errors.js';
+import { commitmentId } from '../../trace/private-event.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext, PrivacyContext } from '../context.js';
 import { clientKey } from '../auth.js';
@@ -75,10 +76,14 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
           throw new RelayedProblem(outcome.problem);
         }
         const tx = JSON.parse(outcome.tx) as SignedTx;
-        // A private capture's bodies are stored (synced) before its tx is admitted: an accepted
-        // private event always has its body on this node.
-        if (outcome.bodies !== undefined) await (ctx.privacy as PrivacyContext).bodies.put(outcome.bodies, (ctx.clock ?? Date.now)());
         try {
+          // The same event captured again: the chain sees a private event only by its salted
+          // commitment, so this node's private store answers for the events it holds.
+          const held = await heldDuplicates(ctx, outcome.bodies !== undefined ? outcome.bodies.map((b) => b.eventId) : outcome.eventIds, outcome.bodies !== undefined);
+          if (held.length > 0) throw new TxError('DUPLICATE_EVENT', `${held.length} event(s) already recorded`, { duplicates: held });
+          // A private capture's bodies are stored (synced) before its tx is admitted: an accepted
+          // private event always has its body on this node.
+          if (outcome.bodies !== undefined) await (ctx.privacy as PrivacyContext).bodies.put(outcome.bodies, (ctx.clock ?? Date.now)());
           // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
           await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
         } catch (err) {
@@ -116,6 +121,30 @@ function errorBehaviour(raw: string | string[] | undefined): CaptureMode['behavi
   if (v === undefined || v === '' || v === 'rollback') return 'rollback';
   if (v === 'proceed') return 'proceed';
   throw new HttpProblem('BAD_CAPTURE_BEHAVIOUR', `GS1-Capture-Error-Behaviour: ${v} is not served; give rollback (all or nothing, the default) or proceed (valid events captured, each refused one listed)`);
+}
+
+/**
+ * Events of a capture this node already recorded where the chain's own duplicate check cannot
+ * see them (docs/confidentiality.md): an event it holds the private body of (its commitment on
+ * the main chain or pending; a body whose capture was refused does not count), and, for a
+ * private capture, an event recorded in public. By CBV 2.0 event ID.
+ */
+async function heldDuplicates(ctx: ApiContext, eventIds: readonly string[], privateCapture: boolean): Promise<DuplicateEvent[]> {
+  const out: DuplicateEvent[] = [];
+  const where = async (eventId: string, chainId: string): Promise<void> => {
+    const loc = await ctx.chain.store.getEventLocation(chainId);
+    if (loc !== undefined) {
+      const at = await ctx.chain.store.getTxLocation(loc.txId);
+      out.push({ eventId, txId: loc.txId, block: at === undefined ? null : { hash: at.blockHash, height: at.height } });
+      return;
+    }
+    const pending = ctx.chain.mempool.txOfEvent(chainId);
+    if (pending !== undefined) out.push({ eventId, txId: pending, block: null });
+  };
+  const commitments = ctx.privacy === undefined ? [] : await ctx.privacy.bodies.commitmentsOfEvents(eventIds);
+  for (const [i, c] of commitments.entries()) if (c !== undefined) await where(eventIds[i] as string, commitmentId(c));
+  if (privateCapture) for (const id of eventIds) if (!out.some((d) => d.eventId === id)) await where(id, id);
+  return out;
 }
 
 /** The event IDs a refused tx duplicates (a DUPLICATE_EVENT naming them), else undefined. */

@@ -162,6 +162,28 @@ describe('private capture and GET /private/{commitment}', () => {
     expect(refused.json<{ code: string }>().code).toBe('NO_PRIVATE_STORE');
   });
 
+  it('the same event again is a duplicate (409 DUPLICATE_EVENT) in either mode, though its commitment would differ; proceed leaves it out', async () => {
+    const app = await api(true);
+    const { cbvEventId } = await capturePrivate(app, 907);
+    const post = (sharing: string, payload: string, extra: Record<string, string> = {}) =>
+      app.inject({ method: 'POST', url: `/capture?sharing=${sharing}`, headers: { authorization: 'Bearer all', 'content-type': 'application/json', ...extra }, payload });
+    for (const mode of ['private', 'public']) {
+      const again = await post(mode, doc(907));
+      expect(again.statusCode, again.body).toBe(409);
+      expect(again.json<{ code: string; duplicates: { eventId: string; block: unknown }[] }>()).toMatchObject({ code: 'DUPLICATE_EVENT', duplicates: [{ eventId: cbvEventId, block: { height: expect.any(Number) } }] });
+    }
+    // An event recorded in public, then captured privately: a duplicate too.
+    const pub = await post('public', doc(908));
+    expect(pub.statusCode, pub.body).toBe(202);
+    expect((await post('private', doc(908))).json<{ code: string }>().code).toBe('DUPLICATE_EVENT');
+    // proceed: the held event is left out, the new one captured.
+    const both = JSON.parse(doc(907)) as { epcisBody: { eventList: unknown[] } };
+    both.epcisBody.eventList.push((JSON.parse(doc(909)) as { epcisBody: { eventList: unknown[] } }).epcisBody.eventList[0]);
+    const res = await post('private', JSON.stringify(both), { 'gs1-capture-error-behaviour': 'proceed' });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json<{ eventIds: string[]; refused: { index: number }[] }>()).toMatchObject({ eventIds: [expect.stringMatching(/^ni:\/\/\/sha-256;/)], refused: [{ index: 0 }] });
+  });
+
   it('after the retention purge: body null, bodyPurged, and verify-proof says purged rather than failing', async () => {
     const app = await api(true);
     const { commitment } = await capturePrivate(app, 906);

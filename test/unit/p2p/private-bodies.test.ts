@@ -12,9 +12,9 @@ import type { Stream } from '@libp2p/interface';
 import type { Member } from '../../../src/chain/types.js';
 import { PrivateBodyExchange, type PrivateBodyRules, type PrivateEntry } from '../../../src/p2p/private-bodies.js';
 import { LevelPrivateBodyStore } from '../../../src/storage/private-bodies.js';
-import { bodyTextProblem, isEntitledToText } from '../../../src/trace/entitlement.js';
+import { bodyTextProblem, eventIdOfText, isEntitledToText } from '../../../src/trace/entitlement.js';
 import { canonicalEventText, commitmentOf, projectionOf } from '../../../src/trace/private-event.js';
-import type { JsonObject } from '../../../src/trace/index.js';
+import { eventIdOf, type JsonObject } from '../../../src/trace/index.js';
 import { member } from '../trace/helpers.js';
 import { tempDir } from '../storage/helpers.js';
 
@@ -48,7 +48,7 @@ function shipment(): { event: JsonObject; salt: string; commitment: string; even
 const onChain = new Map<string, PrivateEntry>();
 /** Commitments whose tx waits in the mempool. */
 const pending = new Set<string>();
-const rules: PrivateBodyRules = { lookup: async (c) => onChain.get(c) ?? (pending.has(c) ? 'pending' : undefined), entitled: isEntitledToText, check: bodyTextProblem };
+const rules: PrivateBodyRules = { lookup: async (c) => onChain.get(c) ?? (pending.has(c) ? 'pending' : undefined), entitled: isEntitledToText, check: bodyTextProblem, eventIdOf: eventIdOfText };
 
 interface TestNode {
   self: Member;
@@ -125,6 +125,8 @@ describe('private body exchange', () => {
     const shipped = [await capture(m), await capture(m), await capture(m)];
     expect(await w.exchange.pull(maker.peerId)).toEqual({ stored: 3, refused: 0 });
     for (const s of shipped) expect((await w.store.get(s.commitment))?.eventText).toBe(s.eventText);
+    // kept with its CBV 2.0 event ID, so the wholesaler's node finds a capture of the same event
+    expect(await w.store.commitmentsOfEvents(shipped.map((s) => eventIdOf(s.event)))).toEqual(shipped.map((s) => s.commitment));
     expect(await p.exchange.pull(maker.peerId)).toEqual({ stored: 0, refused: 0 });
     expect(await p.exchange.pull(wholesaler.peerId)).toEqual({ stored: 0, refused: 0 });
     expect(await p.store.count()).toBe(0);
