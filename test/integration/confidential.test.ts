@@ -195,6 +195,6 @@ describe('private events between three organisations (real processes)', () => {
     const wholesalerDisk = await contentsOf(join(wholesalerDir, 'private'));
     for (const needle of NEEDLES) expect(wholesalerDisk.includes(needle), `the wholesaler's private store lacks ${needle}`).toBe(true);
     step('disks scanned');
-    // ~15 s on a quiet machine (three node starts are most of it); a loaded one takes longer.
+    // Three node starts are most of its time: 34-56 s measured on a 2-core machine loaded by other runs.
   }, 150_000);
 });
