@@ -88,6 +88,8 @@ export class LevelPrivateBodyStore implements PrivateBodyStore {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly waiting: WaitingPut[] = [];
   private flushing = false;
+  /** Whether any body is indexed by event ID. */
+  private indexed = false;
 
   private constructor(private readonly db: Db) {}
 
@@ -103,6 +105,7 @@ export class LevelPrivateBodyStore implements PrivateBodyStore {
     const store = new LevelPrivateBodyStore(db);
     const seq = await db.get(SEQ_KEY);
     if (seq !== undefined) store.lastSeq = Number(new DataView(seq.buffer, seq.byteOffset, 8).getBigUint64(0, false));
+    for await (const _ of db.keys({ gt: Uint8Array.of(BY_EVENT), lt: Uint8Array.of(BY_EVENT + 1), limit: 1 })) store.indexed = true;
     return store;
   }
 
@@ -176,6 +179,7 @@ export class LevelPrivateBodyStore implements PrivateBodyStore {
       throw new StorageWriteError('private bodies put', err);
     }
     this.lastSeq = seq;
+    if (all.some((b) => b.eventId !== undefined)) this.indexed = true;
     return counts;
   }
 
@@ -185,7 +189,8 @@ export class LevelPrivateBodyStore implements PrivateBodyStore {
   }
 
   async commitmentsOfEvents(eventIds: readonly string[]): Promise<(string | undefined)[]> {
-    if (eventIds.length === 0) return [];
+    // A node that never kept a body answers without a read (a public capture asks this too).
+    if (!this.indexed) return eventIds.map(() => undefined);
     const got = await this.db.getMany(eventIds.map(eventKey));
     return got.map((v) => (v === undefined ? undefined : Buffer.from(v).toString('hex')));
   }

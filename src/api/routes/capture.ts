@@ -130,20 +130,27 @@ function errorBehaviour(raw: string | string[] | undefined): CaptureMode['behavi
  * private capture, an event recorded in public. By CBV 2.0 event ID.
  */
 async function heldDuplicates(ctx: ApiContext, eventIds: readonly string[], privateCapture: boolean): Promise<DuplicateEvent[]> {
+  // [event ID as captured, its ID on chain]: the commitment of a held body; for a private capture, the event ID itself.
+  const asked: [string, string][] = [];
+  const commitments = ctx.privacy === undefined ? [] : await ctx.privacy.bodies.commitmentsOfEvents(eventIds);
+  commitments.forEach((c, i) => {
+    if (c !== undefined) asked.push([eventIds[i] as string, commitmentId(c)]);
+  });
+  if (privateCapture) for (const id of eventIds) asked.push([id, id]);
+  if (asked.length === 0) return [];
   const out: DuplicateEvent[] = [];
-  const where = async (eventId: string, chainId: string): Promise<void> => {
-    const loc = await ctx.chain.store.getEventLocation(chainId);
+  const locs = await ctx.chain.store.getEventLocations(asked.map(([, onChain]) => onChain));
+  for (const [i, [eventId, onChain]] of asked.entries()) {
+    if (out.some((d) => d.eventId === eventId)) continue;
+    const loc = locs[i];
     if (loc !== undefined) {
       const at = await ctx.chain.store.getTxLocation(loc.txId);
       out.push({ eventId, txId: loc.txId, block: at === undefined ? null : { hash: at.blockHash, height: at.height } });
-      return;
+      continue;
     }
-    const pending = ctx.chain.mempool.txOfEvent(chainId);
+    const pending = ctx.chain.mempool.txOfEvent(onChain);
     if (pending !== undefined) out.push({ eventId, txId: pending, block: null });
-  };
-  const commitments = ctx.privacy === undefined ? [] : await ctx.privacy.bodies.commitmentsOfEvents(eventIds);
-  for (const [i, c] of commitments.entries()) if (c !== undefined) await where(eventIds[i] as string, commitmentId(c));
-  if (privateCapture) for (const id of eventIds) if (!out.some((d) => d.eventId === id)) await where(id, id);
+  }
   return out;
 }
 

@@ -72,3 +72,16 @@ describe('LevelPrivateBodyStore group commit', () => {
     await s.close();
   });
 });
+
+describe('LevelPrivateBodyStore event index', () => {
+  it('finds the commitment of a held event by its CBV event ID, across a reopen', async () => {
+    let s = await LevelPrivateBodyStore.open(dir);
+    expect(await s.commitmentsOfEvents(['ev-1'])).toEqual([undefined]);
+    await s.put([{ ...body(1), eventId: 'ev-1' }, body(2)], 1);
+    expect(await s.commitmentsOfEvents(['ev-1', 'ev-2'])).toEqual([c(1), undefined]);
+    await s.close();
+    s = await LevelPrivateBodyStore.open(dir);
+    expect(await s.commitmentsOfEvents(['ev-2', 'ev-1'])).toEqual([undefined, c(1)]);
+    await s.close();
+  });
+});
