@@ -49,8 +49,6 @@ export interface PrivacyContext {
   bodies: PrivateBodyStore;
   /** The sharing mode of a capture that names none. */
   defaultSharing: 'public' | 'private';
-  /** New bodies were stored by a capture (the network tells entitled peers). */
-  stored?(): void;
 }
 
 /** Writes an online backup of the node (node/backup.ts) to a sink, one at a time. */

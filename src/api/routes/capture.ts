@@ -93,7 +93,6 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
           continue;
         }
         req.auditChange = { txId: outcome.txId, events: outcome.eventIds.length };
-        if (outcome.bodies !== undefined) ctx.privacy?.stored?.();
         reply.code(202).header('location', `/txs/${outcome.txId}`).header('gs1-capture-error-behaviour', behaviour);
         return reply.send({
           txId: outcome.txId,
