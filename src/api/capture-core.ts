@@ -17,7 +17,7 @@ import type { Member, TxBody } from '../chain/types.js';
 import { prepareDocument } from '../trace/document.js';
 import { epcisXmlToJson, XmlSyntaxError } from '../trace/epcis-xml.js';
 import { TraceError } from '../trace/errors.js';
-import { canonicalEventText, commitmentId, commitmentOf, projectionOf } from '../trace/private-event.js';
+import { canonicalEventText, commitmentId, commitmentOfText, projectionOf } from '../trace/private-event.js';
 import type { JsonObject } from '../common/json.js';
 import { HttpProblem, toProblem, type ApiProblemCode, type Problem } from './problem.js';
 
@@ -240,12 +240,15 @@ export function privateTx(
 ): { projections: Record<string, unknown>[]; bodies: CapturedBody[] } | CaptureOutcome {
   const projections: Record<string, unknown>[] = [];
   const bodies: CapturedBody[] = [];
+  // One draw for the document's salts (a fresh 256-bit salt per event).
+  const salts = random(32 * prepared.events.length);
   try {
     prepared.events.forEach((e, i) => {
       const event = e as JsonObject;
-      const salt = random(32);
+      const salt = salts.subarray(32 * i, 32 * i + 32);
+      const eventText = canonicalEventText(event);
       projections.push(projectionOf(event) as unknown as Record<string, unknown>);
-      bodies.push({ commitment: commitmentOf(event, salt), salt: toHex(salt), eventText: canonicalEventText(event), eventId: prepared.eventIds[i] as string });
+      bodies.push({ commitment: commitmentOfText(eventText, salt), salt: toHex(salt), eventText, eventId: prepared.eventIds[i] as string });
     });
   } catch (err) {
     if (err instanceof TraceError) return refused(err);

@@ -98,8 +98,13 @@ export function canonicalEventText(event: JsonObject): string {
 
 /** `SHA-256(salt ‖ JCS(event))`, lowercase hex. */
 export function commitmentOf(event: JsonObject, salt: Uint8Array): string {
+  return commitmentOfText(canonicalEventText(event), salt);
+}
+
+/** The commitment of an event's canonical text (`canonicalEventText`), when the caller has it already. */
+export function commitmentOfText(eventText: string, salt: Uint8Array): string {
   if (salt.length !== SALT_BYTES) throw new TraceError('BAD_EVENT', `a salt is ${SALT_BYTES} bytes, not ${salt.length}`);
-  return sha256Hex(salt, canonicalEventText(event));
+  return sha256Hex(salt, eventText);
 }
 
 /** The chain-level ID of a private event: its commitment in the ni URI form every event index keys on. */

@@ -129,28 +129,22 @@ function errorBehaviour(raw: string | string[] | undefined): CaptureMode['behavi
  * private capture, an event recorded in public. By CBV 2.0 event ID.
  */
 async function heldDuplicates(ctx: ApiContext, eventIds: readonly string[], privateCapture: boolean): Promise<DuplicateEvent[]> {
-  // [event ID as captured, its ID on chain]: the commitment of a held body; for a private capture, the event ID itself.
-  const asked: [string, string][] = [];
   const commitments = ctx.privacy === undefined ? [] : await ctx.privacy.bodies.commitmentsOfEvents(eventIds);
+  // The chain's IDs to look for, and the captured event ID each stands for.
+  const asked = new Map<string, string>();
   commitments.forEach((c, i) => {
-    if (c !== undefined) asked.push([eventIds[i] as string, commitmentId(c)]);
+    if (c !== undefined) asked.set(commitmentId(c), eventIds[i] as string);
   });
-  if (privateCapture) for (const id of eventIds) asked.push([id, id]);
-  if (asked.length === 0) return [];
-  const out: DuplicateEvent[] = [];
-  const locs = await ctx.chain.store.getEventLocations(asked.map(([, onChain]) => onChain));
-  for (const [i, [eventId, onChain]] of asked.entries()) {
-    if (out.some((d) => d.eventId === eventId)) continue;
-    const loc = locs[i];
-    if (loc !== undefined) {
-      const at = await ctx.chain.store.getTxLocation(loc.txId);
-      out.push({ eventId, txId: loc.txId, block: at === undefined ? null : { hash: at.blockHash, height: at.height } });
-      continue;
-    }
-    const pending = ctx.chain.mempool.txOfEvent(onChain);
-    if (pending !== undefined) out.push({ eventId, txId: pending, block: null });
+  if (privateCapture) for (const id of eventIds) asked.set(id, id);
+  if (asked.size === 0) return [];
+  // The chain's own lookup: mempool, then the main chain's index behind its Bloom filter.
+  const found = await ctx.chain.findDuplicateEvents([...asked.keys()]);
+  const out = new Map<string, DuplicateEvent>();
+  for (const d of found) {
+    const eventId = asked.get(d.eventId) as string;
+    if (!out.has(eventId)) out.set(eventId, { ...d, eventId });
   }
-  return out;
+  return [...out.values()];
 }
 
 /** The event IDs a refused tx duplicates (a DUPLICATE_EVENT naming them), else undefined. */
