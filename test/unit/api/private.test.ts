@@ -105,6 +105,12 @@ describe('private capture and GET /private/{commitment}', () => {
     expect(entry.body.eventId).toBe(cbvEventId);
     expect(entry.body.event['bizTransactionList']).toEqual([{ type: 'po', bizTransaction: 'urn:epcglobal:cbv:bt:0614141000010:PO-4711' }]);
     expect(checkOffline(entry)).toMatchObject({ problems: [], privateBody: 'verified' });
+    // Found by its CBV 2.0 event ID too (its identity for the entitled).
+    const byId = await app.inject({ method: 'GET', url: `/private?eventId=${encodeURIComponent(cbvEventId)}`, headers: { authorization: 'Bearer all' } });
+    expect(byId.statusCode, byId.body).toBe(200);
+    expect(byId.json()).toEqual(entry);
+    const unknown = await app.inject({ method: 'GET', url: `/private?eventId=${encodeURIComponent('ni:///sha-256;' + '0'.repeat(64) + '?ver=CBV2.0')}`, headers: { authorization: 'Bearer all' } });
+    expect(unknown.json<{ code: string }>().code).toBe('NOT_ENTITLED');
     const salt = entry.body.salt;
     const tampered = { ...entry, body: { ...entry.body, salt: (salt[0] === '0' ? '1' : '0') + salt.slice(1) } };
     expect(checkOffline(tampered).problems.join('\n')).toMatch(/does not check/);
