@@ -125,11 +125,13 @@ describe('private capture and GET /private/{commitment}', () => {
 
   it('the body needs the private scope, even on a node with open reads; the projection stays a read', async () => {
     const open = await api(false);
-    const { commitment } = await capturePrivate(open, 902);
-    for (const headers of [{}, { authorization: 'Bearer reader' }]) {
-      const res = await open.inject({ method: 'GET', url: `/private/${commitment}`, headers });
-      expect(res.statusCode, res.body).toBe('authorization' in headers ? 403 : 401);
-      expect(res.body).not.toContain('PO-4711');
+    const { commitment, cbvEventId } = await capturePrivate(open, 902);
+    for (const url of [`/private/${commitment}`, `/private?eventId=${encodeURIComponent(cbvEventId)}`]) {
+      for (const headers of [{}, { authorization: 'Bearer reader' }]) {
+        const res = await open.inject({ method: 'GET', url, headers });
+        expect(res.statusCode, `${url} ${res.body}`).toBe('authorization' in headers ? 403 : 401);
+        expect(res.body).not.toContain('PO-4711');
+      }
     }
     const proof = await open.inject({ method: 'GET', url: `/events/${encodeURIComponent(`ni:///sha-256;${commitment}?ver=CBV2.0`)}/proof` });
     expect(proof.statusCode, proof.body).toBe(200);
