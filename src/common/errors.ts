@@ -98,6 +98,11 @@ export interface TxErrorDetails {
   GOV_BAD_PROOF: None;
   GOV_UNKNOWN_MEMBER: None;
   GOV_INVALID_CHANGE: None;
+  /** Alert lifecycle changes (chain/alert-state.ts, docs/alerts.md) refused against the alert's state. */
+  ALERT_UNKNOWN: None;
+  ALERT_NOT_OWNER: None;
+  ALERT_CLOSED: None;
+  ALERT_BAD_TRANSITION: None;
 }
 
 export type BlockErrorCode = keyof BlockErrorDetails;

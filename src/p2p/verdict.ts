@@ -68,6 +68,12 @@ export const TX_VERDICT: Readonly<Record<TxErrorCode, Verdict>> = {
   GOV_BAD_PROOF: 'reject',
   GOV_UNKNOWN_MEMBER: 'ignore',
   GOV_INVALID_CHANGE: 'ignore',
+  // Alert lifecycle changes are judged against the alert's state at the tip: another node may not
+  // have it yet, or may already have a conflicting change (a race, not misbehaviour).
+  ALERT_UNKNOWN: 'ignore',
+  ALERT_NOT_OWNER: 'ignore',
+  ALERT_CLOSED: 'ignore',
+  ALERT_BAD_TRANSITION: 'ignore',
 };
 
 export interface VerdictOf {

@@ -19,6 +19,7 @@ import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
 import { checkPrivateTx, checkPrivateTxRoles, applyProjection, itemKeysOfProjection } from './private-rules.js';
 import { isProjection } from './private-event.js';
+import { alertRules } from './alerts.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {
@@ -113,5 +114,6 @@ export function traceRules(): TxRules {
       );
       return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
     },
+    alerts: alertRules(),
   };
 }

@@ -55,6 +55,10 @@ export const TX_ERROR_SAMPLES: { [C in TxErrorCode]: Extract<TxErrorType, { code
   GOV_BAD_PROOF: { code: 'GOV_BAD_PROOF' },
   GOV_UNKNOWN_MEMBER: { code: 'GOV_UNKNOWN_MEMBER' },
   GOV_INVALID_CHANGE: { code: 'GOV_INVALID_CHANGE' },
+  ALERT_UNKNOWN: { code: 'ALERT_UNKNOWN' },
+  ALERT_NOT_OWNER: { code: 'ALERT_NOT_OWNER' },
+  ALERT_CLOSED: { code: 'ALERT_CLOSED' },
+  ALERT_BAD_TRANSITION: { code: 'ALERT_BAD_TRANSITION' },
 };
 
 export const blockErrorOf = (code: BlockErrorCode, message = 'test'): BlockError => BlockError.of(BLOCK_ERROR_SAMPLES[code], message);

@@ -52,6 +52,10 @@ const TX_EXPECTED: Record<TxErrorCode, Verdict> = {
   GOV_BAD_PROOF: 'reject',
   GOV_UNKNOWN_MEMBER: 'ignore',
   GOV_INVALID_CHANGE: 'ignore',
+  ALERT_UNKNOWN: 'ignore',
+  ALERT_NOT_OWNER: 'ignore',
+  ALERT_CLOSED: 'ignore',
+  ALERT_BAD_TRANSITION: 'ignore',
 };
 
 describe('block error code → verdict', () => {
