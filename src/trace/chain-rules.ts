@@ -4,7 +4,7 @@
  * TraceErrors become TxErrors here, so the chain and its callers see one error family.
  */
 import { TxError, type EventProblems } from '../common/errors.js';
-import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
+import type { AlertRules, EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
 import type { StoredItem } from '../chain/store.js';
 import type { Member, SignedTx } from '../chain/types.js';
 import { eventFacts } from './actions.js';
@@ -18,7 +18,7 @@ import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
 import { checkPrivateTx, checkPrivateTxRoles, applyProjection, itemKeysOfProjection } from './private-rules.js';
-import { isProjection } from './private-event.js';
+import { isProjection, projectionAsEvent, type Projection } from './private-event.js';
 import { alertRules } from './alerts.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
@@ -114,6 +114,15 @@ export function traceRules(): TxRules {
       );
       return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
     },
-    alerts: alertRules(),
+    alerts: privateAwareAlerts(alertRules()),
   };
+}
+
+/**
+ * The alert rules on a private event (docs/confidentiality.md): read from its projection replayed
+ * as an event (the business step, a recall), as the status machine reads it; what the projection
+ * does not carry (locations, scratch-off codes, a theft's disposition) is no part of its alerts.
+ */
+function privateAwareAlerts(rules: AlertRules): AlertRules {
+  return { ...rules, eventFacts: (event) => rules.eventFacts(isProjection(event) ? projectionAsEvent(event as unknown as Projection) : event) };
 }

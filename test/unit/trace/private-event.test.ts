@@ -264,3 +264,18 @@ describe('entitlement: who gets a private body', () => {
     expect(partyKey('https://id.gs1.org/414/0614141000029')).toBe(partyKey(GLN_TO));
   });
 });
+
+describe('private events: the alert rules read the projection', () => {
+  it('a dispense leaves the supply chain and a recall recalls, as in public mode; no location or code is read', () => {
+    const facts = rules.alerts?.eventFacts;
+    if (facts === undefined) throw new Error('the trace rules have alert rules');
+    for (const event of [dispense([pack(1)]), lotRecall('urn:epc:class:lgtin:0614141.107346.LOT1'), ship([pack(1)])]) {
+      const pub = facts(event);
+      const priv = facts(projectionOf(event) as unknown as JsonObject);
+      expect({ leaves: priv.leaves, recalls: priv.recalls }).toEqual({ leaves: pub.leaves, recalls: pub.recalls });
+      expect(priv.location ?? null).toBeNull();
+      expect(priv.codes).toEqual([]);
+    }
+    expect(facts(projectionOf(dispense([pack(1)])) as unknown as JsonObject).leaves).toBe('dispensed');
+  });
+});
