@@ -32,6 +32,7 @@ import { reloadTls, tlsEnabled } from '../api/tls.js';
 import type { AuditEntry, AuditSink } from '../api/context.js';
 import { devGenesis } from './dev-consortium.js';
 import { MinerService, type BlockMiner } from './miner-service.js';
+import { FileTokenAdmin } from './token-admin.js';
 import { networkView, startNetwork, type NetworkService } from './network.js';
 import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/chain-rules.js';
@@ -216,6 +217,7 @@ export class TracechainNode {
       ...(auditLog ? { audit: auditSink(auditLog) } : {}),
       backup: this.backupSource(store, dir, genesis, clock, logger),
       privacy: privacy.context(),
+      ...(this.config.api.tokenApi ? { tokenAdmin: new FileTokenAdmin({ dir, clock, lastUsed: (name) => tokens.lastUsed(name) }) } : {}),
     };
     if (txLog && this.verifier) {
       await replayTxLog(txLog, chain, this.verifier, txLogLog);
