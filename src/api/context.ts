@@ -7,6 +7,7 @@ import type { NodeMetrics } from './metrics.js';
 import type { StorageHealth } from '../storage/write-guard.js';
 import type { PeerInfo } from '../p2p/peer-info.js';
 import type { AuthOutcome } from './tokens.js';
+import type { QueryService } from './notify-port.js';
 import type { TokenAdmin } from './token-admin.js';
 
 export interface NodeStatus {
@@ -42,6 +43,8 @@ export interface ApiContext {
   network?: NetworkView;
   /** Online backups (POST /admin/backup); absent: 503. */
   backup?: BackupSource;
+  /** Named queries, subscriptions and WebSocket streams (notify/); absent: /queries is not served. */
+  queries?: QueryService;
   /** Client tokens over HTTP (/admin/tokens, api.tokenApi); absent: 409 TOKEN_API_OFF. */
   tokenAdmin?: TokenAdmin;
   /** Private events (docs/confidentiality.md): this node's body store and default sharing mode; absent: private capture answers 503. */
@@ -99,7 +102,7 @@ export interface AuditEntry {
   /** Token name (null: none or refused). */
   token: string | null;
   /** How the client proved it: bearer token, client certificate, or nothing. */
-  via: 'bearer' | 'cert' | 'none';
+  via: 'bearer' | 'cert' | 'member' | 'none';
   remote: string;
   method: string;
   /** The route pattern (`/admin/partition`) and the path asked for. */

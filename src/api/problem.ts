@@ -41,6 +41,9 @@ export const API_PROBLEMS = {
   BAD_SHARING: { status: 400, title: 'Unknown sharing mode' },
   BAD_BLOCK_ID: { status: 400, title: 'Bad block identifier' },
   NOT_A_MEMBER: { status: 400, title: 'Not a member' },
+  BAD_SUBSCRIPTION: { status: 400, title: 'Bad subscription' },
+  BAD_DESTINATION: { status: 400, title: 'Destination refused' },
+  BAD_VERIFICATION_REQUEST: { status: 400, title: 'Bad verification request' },
   // Who asks.
   BAD_AUTHORIZATION: { status: 401, title: 'Authentication required' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
@@ -61,6 +64,11 @@ export const API_PROBLEMS = {
   NO_NETWORK: { status: 409, title: 'No network' },
   BACKUP_RUNNING: { status: 409, title: 'A backup is already running' },
   NO_BACKUP: { status: 409, title: 'No backups' },
+  QUERY_NOT_FOUND: { status: 404, title: 'Not found' },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, title: 'Not found' },
+  QUERY_EXISTS: { status: 409, title: 'Query exists' },
+  TOO_MANY_SUBSCRIPTIONS: { status: 409, title: 'Too many subscriptions' },
+  GTIN_NOT_FOUND: { status: 404, title: 'Not found' },
   // Token management over HTTP (/admin/tokens, docs/security.md).
   TOKEN_API_OFF: { status: 409, title: 'Token management over HTTP is off' },
   TOKEN_API_ADMIN: { status: 403, title: 'Admin tokens are managed on the node' },

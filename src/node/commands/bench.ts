@@ -32,6 +32,8 @@ export interface BenchFlags {
   sharing?: string;
   /** ingest: also run the phases over HTTPS, beside plain HTTP. */
   https?: boolean;
+  /** ingest: also run every phase with this many webhook subscriptions that never answer. */
+  deadWebhooks?: number;
   /** report: output directory (default bench/results of this checkout). */
   out?: string;
   /** report: small sizes (a smoke run). */
@@ -79,6 +81,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
         ...(flags.format === 'xml' ? { format: 'xml' as const } : {}),
         ...(flags.https === true ? { https: true } : {}),
         ...(flags.sharing !== undefined ? { sharing: flags.sharing === 'both' ? (['public', 'private'] as const).slice() : [flags.sharing === 'private' ? ('private' as const) : ('public' as const)] } : {}),
+        ...(flags.deadWebhooks !== undefined ? { deadWebhooks: flags.deadWebhooks } : {}),
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.stop();
