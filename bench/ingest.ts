@@ -45,6 +45,8 @@ export interface IngestOptions {
   https: boolean;
   /** How the documents are posted: JSON-LD, or EPCIS 2.0 XML (application/xml). */
   format: 'json' | 'xml';
+  /** Sharing modes (docs/confidentiality.md), each phase run once per mode against the same node, interleaved: ['public'] by default. */
+  sharing?: ('public' | 'private')[];
   /**
    * Webhook subscriptions that never answer (a local port that accepts connections and stays
    * silent), each to a stream of every ObjectEvent: when above 0, each transport runs twice in the
@@ -59,6 +61,8 @@ export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases:
 export interface IngestPhase {
   /** How the clients reached the node. */
   transport: 'http' | 'https';
+  /** How the documents were captured: public (events on chain) or private (projections and commitments on chain, bodies kept aside). */
+  sharing: 'public' | 'private';
   /** Webhook subscriptions that never answer, on the node during this phase. */
   deadWebhooks: number;
   /** Their failed delivery attempts during the phase (each held until the node's notify.timeoutMs). */
@@ -269,7 +273,8 @@ async function subscribeDead(node: BenchNode, token: string, port: number, n: nu
   }
 }
 
-async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void, ca?: string): Promise<IngestPhase> {
+async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void, ca?: string, sharing: 'public' | 'private' = 'public'): Promise<IngestPhase> {
+  const capturePath = sharing === 'private' ? '/capture?sharing=private' : '/capture';
   const http = new HttpClient(node.api, opts.clients + 2, ca);
   const pending = new Map<string, Pending>();
   const latencies: number[] = [];
@@ -296,7 +301,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
     while (performance.now() < end) {
       const doc = source.document(eventsPerDoc, opts.format);
       const at = performance.now();
-      const r = await http.request('POST', '/capture', headers, doc.body);
+      const r = await http.request('POST', capturePath, headers, doc.body);
       if (r.status === 202) {
         const a = JSON.parse(r.body) as { txId: string };
         pending.set(a.txId, { at, events: doc.count, phase: eventsPerDoc });
@@ -326,6 +331,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
   const commitSpan = (lastCommit - t0) / 1000;
   return {
     transport: node.api.startsWith('https:') ? 'https' : 'http',
+    sharing,
     deadWebhooks: 0,
     deadWebhookFailures: logAfter.notifyFailures - logBefore.notifyFailures,
     eventsPerDocument: eventsPerDoc,
@@ -352,7 +358,7 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
   const opts: IngestOptions = { ...DEFAULT_INGEST, ...partial };
   const cores = (await import('node:os')).availableParallelism();
   const runs = opts.deadWebhooks > 0 ? [0, opts.deadWebhooks] : [0];
-  const totalMs = (opts.https ? 2 : 1) * runs.length * opts.phases.length * opts.seconds * 1000 + 3000;
+  const totalMs = (opts.https ? 2 : 1) * runs.length * (opts.sharing?.length ?? 1) * opts.phases.length * opts.seconds * 1000 + 3000;
   let done = 0;
   const progress = (): void => opts.onProgress?.(Math.min(totalMs, (done += 250)), totalMs);
   // The limits, measured first while the machine is quiet.
@@ -409,7 +415,7 @@ async function runTransport(opts: IngestOptions, transport: 'http' | 'https', pr
       await subscribeDead(node, token, silent.port, deadWebhooks, ca);
     }
     const phases: IngestPhase[] = [];
-    for (const n of opts.phases) phases.push({ ...(await runPhase(node, token, source, n, opts, progress, ca)), deadWebhooks });
+    for (const n of opts.phases) for (const mode of opts.sharing ?? ['public']) phases.push({ ...(await runPhase(node, token, source, n, opts, progress, ca, mode)), deadWebhooks });
     return phases;
   } finally {
     silent?.close();
@@ -422,7 +428,7 @@ export function formatIngestTable(r: IngestReport): string {
   const rows = [
     ['transport', 'dead hooks', 'events/doc', 'clients', 'docs', 'accepted ev/s', 'committed ev/s', 'while posting', 'p50 ms', 'p99 ms', 'refused', 'errors', 'blocks'],
     ...r.phases.map((p) =>
-      [p.transport, p.deadWebhooks > 0 ? `${p.deadWebhooks} (${p.deadWebhookFailures} timeouts)` : '0', p.eventsPerDocument, p.clients, p.documents, p.acceptedEventsPerSecond, p.committedEventsPerSecond, p.committedDuringPostingEventsPerSecond, p.latencyP50Ms, p.latencyP99Ms, p.refused, p.errors, p.blocks].map(String),
+      [p.sharing === 'private' ? `${p.transport} private` : p.transport, p.deadWebhooks > 0 ? `${p.deadWebhooks} (${p.deadWebhookFailures} timeouts)` : '0', p.eventsPerDocument, p.clients, p.documents, p.acceptedEventsPerSecond, p.committedEventsPerSecond, p.committedDuringPostingEventsPerSecond, p.latencyP50Ms, p.latencyP99Ms, p.refused, p.errors, p.blocks].map(String),
     ),
   ];
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
@@ -438,7 +444,20 @@ export function formatIngestTable(r: IngestReport): string {
     ...r.phases
       .filter((p) => Object.keys(p.shedByNode).length > 0)
       .map((p) => `${p.eventsPerDocument} ev/doc phase: the node shed requests under load (503 UNDER_PRESSURE): ${Object.entries(p.shedByNode).map(([m, n]) => `${n} by ${m}`).join(', ')} (its log says when and why)`),
+    ...sharingRatios(r.phases),
     'committed ev/s = all the phase\'s events / (phase start -> block holding its last tx, drain included); while posting = events in blocks seen before the clients stopped / posting time',
   );
   return lines.join('\n');
+}
+
+/** Private mode's committed events/s as a share of public mode's, per phase size and transport, when both ran. */
+function sharingRatios(phases: readonly IngestPhase[]): string[] {
+  const out: string[] = [];
+  for (const p of phases) {
+    if (p.sharing !== 'private') continue;
+    const pub = phases.find((q) => q.sharing === 'public' && q.transport === p.transport && q.eventsPerDocument === p.eventsPerDocument);
+    if (pub === undefined || pub.committedEventsPerSecond === 0) continue;
+    out.push(`private / public (${p.transport}, ${p.eventsPerDocument} ev/doc, same node, interleaved): committed ${Math.round((100 * p.committedEventsPerSecond) / pub.committedEventsPerSecond)} %, accepted ${pub.acceptedEventsPerSecond > 0 ? Math.round((100 * p.acceptedEventsPerSecond) / pub.acceptedEventsPerSecond) : 0} %`);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  * node's health. Plain DOM, no framework; every piece of chain data is put in the page as text
  * (never as HTML), since events carry whatever their capturers wrote.
  */
-import { verifyEventProof, sha256Engine, compactTarget, hexToBytes, bytesToHex } from './proof.js';
+import { verifyEventProof, verifyPrivateBody, sha256Engine, compactTarget, hexToBytes, bytesToHex } from './proof.js';
 
 /** @typedef {import('./proof.js').EventProof} EventProof */
 /** @typedef {import('./proof.js').ProofCheck} ProofCheck */
@@ -402,6 +402,33 @@ function epcsOf(e) {
   return out;
 }
 
+/**
+ * A private event (docs/confidentiality.md): the chain shows its projection; the body is on the
+ * nodes of the parties to the trade only, for a token with the `private` scope. When this node
+ * answers it, the page checks that the body and salt open the commitment in the block.
+ * @param {string} eventId
+ */
+async function privateBodyView(eventId) {
+  const commitment = /^ni:\/\/\/sha-256;([0-9a-f]{64})/.exec(eventId)?.[1] ?? '';
+  const answer = await api(`/private/${commitment}`, { allow: [401, 403, 404, 503] }).catch(() => null);
+  const section = h('section.private', null, h('h2', null, 'Private event'));
+  if (answer === null || answer.body === undefined) {
+    section.append(h('p', null, 'The chain holds a salted commitment to this event and the projection above; the event itself is held only by the parties to the trade and the regulators (this node or this token is not one of them).'));
+    return section;
+  }
+  if (answer.body === null) {
+    section.append(h('p', null, 'The body was purged after the retention period; the commitment in the block still proves that an event was recorded then.'));
+    return section;
+  }
+  const problems = await verifyPrivateBody(eventId, answer.body, engine);
+  section.append(
+    problems.length === 0 ? h('span.mark.ok', { title: 'SHA-256(salt ‖ JCS(event)) is the commitment' }, '✓ body opens the commitment (checked in your browser)') : h('span.mark.bad', { title: problems.join('\n') }, `✗ body check failed: ${problems[0]}`),
+    facts([['CBV 2.0 event ID', h('code', null, String(answer.body.eventId ?? ''))]]),
+    h('details', null, h('summary', null, 'The event (private body)'), h('pre', null, JSON.stringify(answer.body.event, null, 2))),
+  );
+  return section;
+}
+
 /** @param {string} id */
 async function eventView(id) {
   const entry = /** @type {EventEntry} */ (await api(`/events/${encodeURIComponent(id)}/proof`));
@@ -430,6 +457,7 @@ async function eventView(id) {
       h('details', null, h('summary', null, 'The event as captured (EPCIS 2.0 JSON)'), h('pre', null, JSON.stringify(e, null, 2))),
     ),
   );
+  if (e.type === 'PrivateProjection') view.append(await privateBodyView(entry.eventId));
   // The journey of the event's (first) item, this event marked in it.
   const first = epcsOf(e)[0];
   if (first !== undefined) {

@@ -31,3 +31,4 @@ export function sha256Engine(cryptoLike?: { subtle?: DigestLike | undefined } | 
 export function compactTarget(bits: number): bigint | null;
 export function rootFromAuditPath(sha256: Sha256, leaf: Uint8Array, index: number, size: number, path: Uint8Array[]): Promise<Uint8Array | null>;
 export function verifyEventProof(eventId: string, proof: EventProof, opts?: { sha256?: Sha256; engine?: 'webcrypto' | 'fallback' }): Promise<ProofCheck>;
+export function verifyPrivateBody(eventId: string, body: { event: unknown; salt: string }, opts?: { sha256?: Sha256 }): Promise<string[]>;

@@ -269,3 +269,29 @@ export async function verifyEventProof(eventId, proof, opts = {}) {
   result.ok = problems.length === 0;
   return result;
 }
+
+/**
+ * A private event's revealed body (docs/confidentiality.md): SHA-256(salt ‖ JCS(event)) must be
+ * the commitment its chain-level ID names. Whether the projection on chain is the body's is a
+ * rule of the node's (`tracechain verify-proof` checks it too); this says the body is the one
+ * committed to in the block. Never throws: every failure is a line in the answer.
+ * @param {string} eventId the private event's ID, ni:///sha-256;<commitment>?ver=CBV2.0
+ * @param {{ event: unknown, salt: string }} body
+ * @param {{ sha256?: Sha256 }} [opts]
+ * @returns {Promise<string[]>} the problems; none: the body opens the commitment
+ */
+export async function verifyPrivateBody(eventId, body, opts = {}) {
+  const sha256 = opts.sha256 ?? sha256Engine().sha256;
+  const m = /^ni:\/\/\/sha-256;([0-9a-f]{64})\?ver=CBV2\.0$/.exec(eventId);
+  if (m === null) return ['the event ID is not a commitment'];
+  const salt = typeof body?.salt === 'string' ? hexToBytes(body.salt) : null;
+  if (salt === null || salt.length !== 32) return ['the salt is not 32 bytes of hex'];
+  let text;
+  try {
+    text = canonicalJson(body.event);
+  } catch (err) {
+    return [`the body cannot be canonicalised: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  const got = bytesToHex(await sha256(concat([salt, encoder.encode(text)])));
+  return got === m[1] ? [] : [`the body and salt hash to ${got}, not to the commitment ${m[1]}`];
+}

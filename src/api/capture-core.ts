@@ -8,6 +8,7 @@
  * The tx is built and signed by chain/tx.ts (signCanonicalTx: one RFC 8785 pass, the signature
  * put where JCS puts it), which owns the signed form.
  */
+import { randomBytes } from 'node:crypto';
 import sjson from 'secure-json-parse';
 import { fromHex, toHex } from '../common/bytes.js';
 import { keyIdHex } from '../chain/keys.js';
@@ -16,6 +17,8 @@ import type { Member, TxBody } from '../chain/types.js';
 import { prepareDocument } from '../trace/document.js';
 import { epcisXmlToJson, XmlSyntaxError } from '../trace/epcis-xml.js';
 import { TraceError } from '../trace/errors.js';
+import { canonicalEventText, commitmentId, commitmentOfText, projectionOf } from '../trace/private-event.js';
+import type { JsonObject } from '../common/json.js';
 import { HttpProblem, toProblem, type ApiProblemCode, type Problem } from './problem.js';
 
 export interface CaptureSetup {
@@ -33,8 +36,17 @@ export interface RefusedEvent {
   errors: { path: string; message: string; code: string }[];
 }
 
+/** A private event's body as the capturing node keeps it (docs/confidentiality.md). */
+export interface CapturedBody {
+  commitment: string;
+  salt: string;
+  eventText: string;
+  /** The event's CBV 2.0 event ID (its identity for the entitled). */
+  eventId: string;
+}
+
 export type CaptureOutcome =
-  | { ok: true; tx: string; txId: string; eventIds: string[]; bytes: number; refused?: RefusedEvent[] }
+  | { ok: true; tx: string; txId: string; eventIds: string[]; bytes: number; refused?: RefusedEvent[]; bodies?: CapturedBody[] }
   | { ok: false; problem: Problem };
 
 /**
@@ -45,6 +57,8 @@ export type CaptureOutcome =
 export interface CaptureMode {
   behaviour: 'rollback' | 'proceed';
   exclude?: readonly string[];
+  /** `private`: a `private` tx (projections and salted commitments; the bodies come back in the outcome). Default public. */
+  sharing?: 'public' | 'private';
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -202,11 +216,43 @@ export function prepareCapture(body: Uint8Array | string, setup: CaptureSetup, t
   if (dups.length > 0) {
     return problem('DUPLICATE_IN_DOCUMENT', `${dups.length} event(s) appear twice in the document`, { errors: dups });
   }
-  const txBody: TxBody = { v: 1, chain: setup.chainId, kind: 'epcis', submitter: keyIdHex(fromHex(setup.member.signingKey, 32)), time, events: prepared.events, eventIds: prepared.eventIds };
+  const submitter = keyIdHex(fromHex(setup.member.signingKey, 32));
+  let txBody: TxBody = { v: 1, chain: setup.chainId, kind: 'epcis', submitter, time, events: prepared.events, eventIds: prepared.eventIds };
+  let bodies: CapturedBody[] | undefined;
+  if (mode.sharing === 'private') {
+    const p = privateTx(prepared, (n) => randomBytes(n));
+    if ('ok' in p) return p;
+    bodies = p.bodies;
+    txBody = { v: 1, chain: setup.chainId, kind: 'private', submitter, time, events: p.projections, eventIds: bodies.map((b) => commitmentId(b.commitment)) };
+  }
   const { id, text: tx } = signCanonicalTx(txBody, setup.secretKey);
   const bytes = Buffer.byteLength(tx, 'utf8');
   if (bytes > setup.maxTxBytes) {
     return problem('OVERSIZE', `the document's ${prepared.events.length} events make a ${bytes}-byte tx; a tx may carry at most ${setup.maxTxBytes} bytes: split the document`);
   }
-  return { ok: true, tx, txId: toHex(id), eventIds: prepared.eventIds, bytes, ...(mode.behaviour === 'proceed' ? { refused: refusedEvents } : {}) };
+  return { ok: true, tx, txId: toHex(id), eventIds: txBody.eventIds, bytes, ...(mode.behaviour === 'proceed' ? { refused: refusedEvents } : {}), ...(bodies !== undefined ? { bodies } : {}) };
+}
+
+/** The private form of prepared events: each one's projection, a fresh 256-bit salt and its commitment. */
+export function privateTx(
+  prepared: { events: Record<string, unknown>[]; eventIds: string[] },
+  random: (n: number) => Uint8Array,
+): { projections: Record<string, unknown>[]; bodies: CapturedBody[] } | CaptureOutcome {
+  const projections: Record<string, unknown>[] = [];
+  const bodies: CapturedBody[] = [];
+  // One draw for the document's salts (a fresh 256-bit salt per event).
+  const salts = random(32 * prepared.events.length);
+  try {
+    prepared.events.forEach((e, i) => {
+      const event = e as JsonObject;
+      const salt = salts.subarray(32 * i, 32 * i + 32);
+      const eventText = canonicalEventText(event);
+      projections.push(projectionOf(event) as unknown as Record<string, unknown>);
+      bodies.push({ commitment: commitmentOfText(eventText, salt), salt: toHex(salt), eventText, eventId: prepared.eventIds[i] as string });
+    });
+  } catch (err) {
+    if (err instanceof TraceError) return refused(err);
+    throw err;
+  }
+  return { projections, bodies };
 }

@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { Chain } from '../chain/chain.js';
 import type { Member } from '../chain/types.js';
+import type { PrivateBodyStore } from '../chain/private-store.js';
 import type { NodeMetrics } from './metrics.js';
 import type { StorageHealth } from '../storage/write-guard.js';
 import type { PeerInfo } from '../p2p/peer-info.js';
@@ -46,6 +47,14 @@ export interface ApiContext {
   queries?: QueryService;
   /** Client tokens over HTTP (/admin/tokens, api.tokenApi); absent: 409 TOKEN_API_OFF. */
   tokenAdmin?: TokenAdmin;
+  /** Private events (docs/confidentiality.md): this node's body store and default sharing mode; absent: private capture answers 503. */
+  privacy?: PrivacyContext;
+}
+
+export interface PrivacyContext {
+  bodies: PrivateBodyStore;
+  /** The sharing mode of a capture that names none. */
+  defaultSharing: 'public' | 'private';
 }
 
 /** Writes an online backup of the node (node/backup.ts) to a sink, one at a time. */

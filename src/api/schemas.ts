@@ -162,6 +162,8 @@ export const acceptedSchema = {
         },
       },
     },
+    sharing: { type: 'string', enum: ['private'], description: 'private capture only (docs/confidentiality.md): eventIds are then the commitments (the events\' chain-level IDs)' },
+    cbvEventIds: { type: 'array', items: { type: 'string' }, description: 'private capture only: the CBV 2.0 event IDs (the events\' identity for the entitled), in document order' },
   },
 } as const;
 

@@ -4,7 +4,8 @@
  */
 
 /** The scopes a token can hold. */
-export const SCOPES = ['read', 'capture', 'subscribe', 'verify', 'admin'] as const;
+/** `private`: the bodies of private events this node holds (docs/confidentiality.md); never open, even with open reads. */
+export const SCOPES = ['read', 'capture', 'subscribe', 'verify', 'admin', 'private'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** A route's access: a scope, or `public` (no token ever: /health, the explorer page). */

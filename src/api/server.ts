@@ -30,6 +30,7 @@ import { peerRoutes } from './routes/peers.js';
 import { adminRoutes } from './routes/admin.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { governanceRoutes } from './routes/governance.js';
+import { privateRoutes } from './routes/private.js';
 import { queryRoutes } from './routes/queries.js';
 import { verificationRoutes } from './routes/verification.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -159,7 +160,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
           bearer: {
             type: 'http',
             scheme: 'bearer',
-            description: 'An API token (tracechain token create; the dev node\'s all-scopes token is DATA/api-token). Each operation names the scope it needs in x-scope: read, capture, subscribe, verify or admin.',
+            description: 'An API token (tracechain token create; the dev node\'s all-scopes token is DATA/api-token). Each operation names the scope it needs in x-scope: read, capture, subscribe, verify, admin or private.',
           },
         },
       },
@@ -242,6 +243,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => tokenRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => governanceRoutes(scope, ctx));
+  await app.register(async (scope) => privateRoutes(scope, { ctx, provenance }));
   await app.register(async (scope) => verificationRoutes(scope, ctx));
   const queries = ctx.queries;
   if (queries !== undefined) await app.register(async (scope) => queryRoutes(scope, readDeps, queries));

@@ -153,7 +153,7 @@ export class TxAdmission {
   private checkStanding(tx: SignedTx, idHex: string, registry: MemberRegistry): void {
     const s = registry.signer(tx.submitter);
     if ('error' in s) throw s.error;
-    if (tx.kind === 'epcis') this.modules.rules.checkRoles(tx, s.member);
+    if (tx.kind === 'epcis' || tx.kind === 'private') this.modules.rules.checkRoles(tx, s.member);
     else if (tx.gov !== undefined) applyGovTx(registry.state, tx.gov, { chainId: this.opts.chainId, height: registry.height, txId: idHex, submitter: tx.submitter });
   }
 
@@ -169,7 +169,7 @@ export class TxAdmission {
       try {
         const s = registry.signer(e.tx.submitter);
         if ('error' in s) throw s.error;
-        if (e.tx.kind === 'epcis') this.modules.rules.checkRoles(e.tx, s.member);
+        if (e.tx.kind === 'epcis' || e.tx.kind === 'private') this.modules.rules.checkRoles(e.tx, s.member);
         else if (e.tx.gov !== undefined) state = applyGovTx(state, e.tx.gov, { chainId: this.opts.chainId, height: registry.height, txId: e.idHex, submitter: e.tx.submitter });
         out.push(e);
       } catch (err) {

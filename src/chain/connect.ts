@@ -210,7 +210,7 @@ export class BlockConnector {
     for (const [i, tx] of block.txs.entries()) {
       const s = registry.signer(tx.submitter);
       if ('error' in s) throw s.error;
-      if (tx.kind === 'epcis') this.modules.rules.checkRoles(tx, s.member);
+      if (tx.kind === 'epcis' || tx.kind === 'private') this.modules.rules.checkRoles(tx, s.member);
       else if (tx.gov !== undefined) state = applyGovTx(state, tx.gov, { chainId: this.opts.chainId, height, txId: txIds[i] as string, submitter: tx.submitter });
     }
     return state;

@@ -74,6 +74,7 @@ export function checkGenesis(value: unknown): Genesis {
       fail(`members[${i}].gs1CompanyPrefixes must be digit strings of 4 to 12 digits`);
     }
     if (typeof mm.canSeal !== 'boolean') fail(`members[${i}].canSeal must be a boolean`);
+    if (mm.parties !== undefined && (!Array.isArray(mm.parties) || !mm.parties.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200))) fail(`members[${i}].parties must be party identifiers (PGLN or GLN)`);
     if (ids.has(mm.id as string)) fail(`duplicate member id ${String(mm.id)}`);
     if (peers.has(mm.peerId as string)) fail(`duplicate peerId ${String(mm.peerId)}`);
     ids.add(mm.id as string);

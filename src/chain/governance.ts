@@ -150,14 +150,27 @@ const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,100}$/;
 
 export function checkMemberPublic(v: unknown, what = 'member'): MemberPublic {
   if (!isObj(v)) throw new TxError('MALFORMED', `${what} must be an object`);
-  checkKeys(v, ['name', 'role', 'signingKey', 'peerId', 'gs1CompanyPrefixes', 'canSeal'], what);
+  checkKeys(v, ['name', 'role', 'signingKey', 'peerId', 'gs1CompanyPrefixes', 'canSeal', 'parties'], what);
   if (typeof v.name !== 'string' || v.name.length === 0 || v.name.length > 200) throw new TxError('MALFORMED', `${what}.name must be 1 to 200 characters`);
   if (typeof v.role !== 'string' || !ROLES.includes(v.role as Role)) throw new TxError('MALFORMED', `${what}.role must be one of ${ROLES.join(', ')}`);
   if (!isHex(v.signingKey, 32)) throw new TxError('MALFORMED', `${what}.signingKey must be a 32-byte Ed25519 key in lowercase hex`);
   if (typeof v.peerId !== 'string' || !PEER_ID.test(v.peerId)) throw new TxError('MALFORMED', `${what}.peerId must be a base58btc libp2p peer ID`);
   checkPrefixes(v.gs1CompanyPrefixes, `${what}.gs1CompanyPrefixes`);
   if (typeof v.canSeal !== 'boolean') throw new TxError('MALFORMED', `${what}.canSeal must be a boolean`);
+  if (v.parties !== undefined) checkParties(v.parties, `${what}.parties`);
   return v as unknown as MemberPublic;
+}
+
+/** Most party identifiers (PGLN, GLNs) one member names. */
+export const MAX_PARTIES = 64;
+
+/** A member's party identifiers (docs/confidentiality.md): GS1 party or location identifiers, as URN or Digital Link. */
+export function checkParties(v: unknown, what: string): string[] {
+  if (!Array.isArray(v) || v.length > MAX_PARTIES || !v.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 200 && !/\s/.test(p))) {
+    throw new TxError('MALFORMED', `${what} must be at most ${MAX_PARTIES} party identifiers (PGLN or GLN, as urn:epc:id:pgln:… / sgln:… or a GS1 Digital Link)`);
+  }
+  if (new Set(v).size !== v.length) throw new TxError('MALFORMED', `${what} names a party twice`);
+  return v as string[];
 }
 
 function checkPolicy(v: unknown): GovernancePolicy {
@@ -192,9 +205,10 @@ export function checkGovAction(v: unknown): GovAction {
       checkMemberPublic(c.member, 'gov.change.member');
       break;
     case 'update':
-      checkKeys(c, ['type', 'member', 'role', 'gs1CompanyPrefixes', 'canSeal'], 'gov.change');
+      checkKeys(c, ['type', 'member', 'role', 'gs1CompanyPrefixes', 'canSeal', 'parties'], 'gov.change');
       target();
-      if (c.role === undefined && c.gs1CompanyPrefixes === undefined && c.canSeal === undefined) throw new TxError('MALFORMED', 'an update changes role, gs1CompanyPrefixes or canSeal');
+      if (c.role === undefined && c.gs1CompanyPrefixes === undefined && c.canSeal === undefined && c.parties === undefined) throw new TxError('MALFORMED', 'an update changes role, gs1CompanyPrefixes, canSeal or parties');
+      if (c.parties !== undefined) checkParties(c.parties, 'gov.change.parties');
       if (c.role !== undefined && (typeof c.role !== 'string' || !ROLES.includes(c.role as Role))) throw new TxError('MALFORMED', `gov.change.role must be one of ${ROLES.join(', ')}`);
       if (c.gs1CompanyPrefixes !== undefined) checkPrefixes(c.gs1CompanyPrefixes, 'gov.change.gs1CompanyPrefixes');
       if (c.canSeal !== undefined && typeof c.canSeal !== 'boolean') throw new TxError('MALFORMED', 'gov.change.canSeal must be a boolean');
@@ -263,6 +277,7 @@ export function applyChange(state: GovernanceState, change: GovChange, ctx: { ch
       if (change.role !== undefined) m.role = change.role;
       if (change.gs1CompanyPrefixes !== undefined) m.gs1CompanyPrefixes = [...change.gs1CompanyPrefixes];
       if (change.canSeal !== undefined) m.canSeal = change.canSeal;
+      if (change.parties !== undefined) m.parties = [...change.parties];
       record(m);
       break;
     }

@@ -37,12 +37,12 @@ export function verifyTxSync(tx: SignedTx, chainId: string, registry: MemberRegi
   if (!key) throw new TxError('UNKNOWN_SUBMITTER', `submitter ${tx.submitter} is not a member of this consortium`);
   if (!verifyTxSignature(tx, key, id ?? computeTxId(tx))) throw new TxError('BAD_SIGNATURE', `signature does not verify for submitter ${registry.get(tx.submitter)?.name ?? tx.submitter}`);
   if (!full) {
-    if (tx.kind === 'epcis') rules.checkEvents(tx, null);
+    if (tx.kind === 'epcis' || tx.kind === 'private') rules.checkEvents(tx, null);
     return;
   }
   const s = registry.signer(tx.submitter);
   if ('error' in s) throw s.error;
-  if (tx.kind === 'epcis') rules.checkEvents(tx, s.member);
+  if (tx.kind === 'epcis' || tx.kind === 'private') rules.checkEvents(tx, s.member);
 }
 
 const SLICE_MS = 8;

@@ -142,7 +142,7 @@ export function encodeTx(tx: SignedTx): Uint8Array {
 
 const TX_KEYS = new Set(['v', 'chain', 'kind', 'submitter', 'time', 'events', 'eventIds', 'gov', 'alert', 'pack', 'sig']);
 /** Every tx kind. */
-const TX_KINDS: readonly string[] = ['epcis', 'governance', 'alert', 'pack'];
+const TX_KINDS: readonly string[] = ['epcis', 'governance', 'alert', 'pack', 'private'];
 
 export interface TxLimits {
   maxTxBytes: number;
@@ -156,6 +156,7 @@ export function checkTxShape(value: unknown, limits: TxLimits): SignedTx {
   for (const k of Object.keys(o)) if (!TX_KEYS.has(k)) throw new TxError('MALFORMED', `unexpected tx field "${k}"`);
   if (o.v !== 1) throw new TxError('MALFORMED', 'tx version must be 1');
   if (!isHex(o.chain, 32)) throw new TxError('MALFORMED', 'chain must be 32 bytes of lowercase hex');
+  // 'private' (docs/confidentiality.md): projections in events, commitments in eventIds; the shape below is the same as 'epcis'.
   if (typeof o.kind !== 'string' || !TX_KINDS.includes(o.kind)) throw new TxError('MALFORMED', `kind must be one of ${TX_KINDS.map((k) => `"${k}"`).join(', ')}`);
   if (!isHex(o.submitter, 20)) throw new TxError('MALFORMED', 'submitter must be a 20-byte member key ID in lowercase hex');
   if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time < 0) throw new TxError('MALFORMED', 'time must be a non-negative integer (ms)');

@@ -18,6 +18,8 @@ export interface Member {
   gs1CompanyPrefixes: string[];
   /** May seal (sign) blocks. */
   canSeal: boolean;
+  /** The member's party identifiers (its PGLN and GLNs): who it is in events' source and destination lists (docs/confidentiality.md). Absent: none. */
+  parties?: string[];
 }
 
 export interface ConsortiumParams {
@@ -56,11 +58,12 @@ export interface MemberPublic {
   peerId: string;
   gs1CompanyPrefixes: string[];
   canSeal: boolean;
+  parties?: string[];
 }
 
 export type GovChange =
   | { type: 'add'; member: MemberPublic }
-  | { type: 'update'; member: string; role?: Role; gs1CompanyPrefixes?: string[]; canSeal?: boolean }
+  | { type: 'update'; member: string; role?: Role; gs1CompanyPrefixes?: string[]; canSeal?: boolean; parties?: string[] }
   /** Signed by the member's current key; `proof`: the new key's signature (rotationMessage) when signingKey changes. */
   | { type: 'rotate'; member: string; signingKey?: string; peerId?: string; proof?: string }
   | { type: 'suspend'; member: string }
@@ -111,8 +114,12 @@ export interface TxBody {
   v: 1;
   /** Genesis hash (chain ID), lowercase hex. */
   chain: string;
-  /** 'epcis': events; 'governance': `gov` and no events (docs/governance.md); 'alert': `alert`, 'pack': `pack`, no events (docs/alerts.md). */
-  kind: 'epcis' | 'governance' | 'alert' | 'pack';
+  /**
+   * 'epcis': events; 'governance': `gov` and no events (docs/governance.md); 'alert': `alert`,
+   * 'pack': `pack`, no events (docs/alerts.md); 'private': each event's projection in `events`
+   * and its commitment in `eventIds` (docs/confidentiality.md).
+   */
+  kind: 'epcis' | 'governance' | 'alert' | 'pack' | 'private';
   /** Member key ID of the signer. */
   submitter: string;
   /** Milliseconds since the Unix epoch when the tx was built. */

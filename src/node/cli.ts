@@ -20,7 +20,7 @@ import { verifyProofCommand } from './commands/verify-proof.js';
 import { alertsListCommand, alertsShowCommand, alertsStatusCommand, checkCodeCommand, reactivateCommand, type AlertListFlags, type AlertStatusFlags, type LocationFlags } from './commands/alerts.js';
 import { memberApproveCommand, memberListCommand, memberProposalsCommand, memberProposeCommand, type ProposeFlags } from './commands/member.js';
 import type { ClientFlags } from './commands/client.js';
-import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
+import { genesisCommand, initCommand, parsePrefixes, parseParties, parseRole } from './commands/init.js';
 import { DEFAULT_PREFIXES, devnetCommand } from './commands/devnet.js';
 import { missingServingOptions, tuneGcForServing } from './gc-tuning.js';
 import { tokenCommand, TokenCommandError, type TokenFlags } from './commands/token.js';
@@ -221,7 +221,8 @@ export function buildProgram(): Command {
       .command('capture')
       .description('capture an EPCIS 2.0 document (FILE or - for stdin) on a node: one signed tx with all its events')
       .argument('<file>')
-      .option('--wait', 'wait until the tx is in a block'),
+      .option('--wait', 'wait until the tx is in a block')
+      .option('--sharing <mode>', "public (events on chain) or private (salted commitments and projections on chain, bodies to the parties only); default: the node's privacy.defaultSharing"),
   ).action(async (file: string, flags: CaptureFlags) => {
     process.exitCode = await captureCommand(file, flags, process.stdout);
   });
@@ -300,6 +301,7 @@ export function buildProgram(): Command {
       .option('--activation <height>', 'take effect no earlier than this height (default: the block after the quorum)', intArg('--activation', 0, 2 ** 32 - 1))
       .option('--role <role>', 'update: the new role', parseRole)
       .option('--prefixes <list>', 'update: the new GS1 company prefixes, comma-separated', parsePrefixes)
+      .option('--parties <list>', "update: the member's party identifiers (PGLN, GLNs), comma-separated (docs/confidentiality.md)", parseParties)
       .option('--seal', 'update: grant the seal right')
       .option('--no-seal', 'update: withdraw the seal right')
       .option('--new-data <dir>', 'rotate: data directory (tracechain init) holding the new member key and peer key')
@@ -343,6 +345,10 @@ export function buildProgram(): Command {
       if (v !== 'json' && v !== 'xml') throw new InvalidArgumentError('--format takes json or xml');
       return v;
     })
+    .option('--sharing <public|private|both>', 'ingest: capture in public mode (default), private mode (docs/confidentiality.md), or both, each phase in both modes on the same node', (v: string) => {
+      if (v !== 'public' && v !== 'private' && v !== 'both') throw new InvalidArgumentError('--sharing takes public, private or both');
+      return v;
+    })
     .option('--https', 'ingest: run the phases over HTTPS too (a fresh self-signed certificate), beside plain HTTP in the same run')
     .option('--dead-webhooks <n>', 'ingest: run every phase twice in the same run, without and then with this many webhook subscriptions that never answer', intArg('--dead-webhooks', 0, 1000))
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
@@ -362,7 +368,7 @@ export function buildProgram(): Command {
     if (a.args !== '') cmd.argument(a.args);
     if (a.name === 'create') {
       cmd
-        .requiredOption('--scope <scopes>', 'comma-separated: read, capture, subscribe, verify, admin')
+        .requiredOption('--scope <scopes>', 'comma-separated: read, capture, subscribe, verify, admin, private')
         .option('--expires <duration>', 'expire after this long (90d, 12h, 30m)')
         .option('--cert <pem>', 'bind a client certificate (mTLS): presenting it acts as this token');
     }
@@ -387,9 +393,13 @@ export function buildProgram(): Command {
     .requiredOption('--name <name>', 'member (organisation) name')
     .option('--role <role>', 'manufacturer|wholesaler|pharmacy|hospital|regulator|dev', 'dev')
     .option('--prefixes <list>', 'GS1 company prefixes the member owns, comma-separated', '')
+    .option('--parties <list>', "the member's party identifiers (its PGLN and GLNs, URN or Digital Link), comma-separated: who it is in private events' source and destination lists", '')
     .option('--no-seal', 'the member may not seal blocks')
-    .action(async (flags: { data: string; name: string; role: string; prefixes: string; seal: boolean }) => {
-      process.exitCode = await initCommand({ data: resolve(flags.data), name: flags.name, role: parseRole(flags.role), prefixes: parsePrefixes(flags.prefixes), seal: flags.seal }, process.stdout);
+    .action(async (flags: { data: string; name: string; role: string; prefixes: string; parties: string; seal: boolean }) => {
+      process.exitCode = await initCommand(
+        { data: resolve(flags.data), name: flags.name, role: parseRole(flags.role), prefixes: parsePrefixes(flags.prefixes), parties: parseParties(flags.parties), seal: flags.seal },
+        process.stdout,
+      );
     });
 
   program

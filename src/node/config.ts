@@ -29,6 +29,12 @@ export interface NodeConfig {
    * but the mempool in memory: a stop or crash loses pending txs).
    */
   txLog: { enabled: boolean; segmentMiB: number; maxQueueMiB: number };
+  /**
+   * Private events (docs/confidentiality.md): the sharing mode of a capture that names none, how
+   * often the node asks its peers for bodies it is entitled to, and how long it keeps a body
+   * before `purge` may drop it (days; 0: bodies are kept for good).
+   */
+  privacy: { defaultSharing: string; pullIntervalMs: number; retentionDays: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
   /** Used only when `start` creates a one-member dev consortium in an empty data dir. */
   dev: { blockIntervalMs: number };
@@ -61,6 +67,7 @@ export function defaultConfig(): NodeConfig {
     verifier: { workers: 1 },
     storage: { minFreeMiB: 64, checkIntervalMs: 1_000 },
     txLog: { enabled: true, segmentMiB: 16, maxQueueMiB: 64 },
+    privacy: { defaultSharing: 'public', pullIntervalMs: 2_000, retentionDays: 0 },
     log: { level: 'info', pretty: false },
     dev: { blockIntervalMs: 2_000 },
     notify: {
@@ -252,6 +259,9 @@ export function checkConfigValues(c: NodeConfig): string[] {
   int('storage.checkIntervalMs', c.storage.checkIntervalMs, 50, 3_600_000);
   int('txLog.segmentMiB', c.txLog.segmentMiB, 1, 1024);
   int('txLog.maxQueueMiB', c.txLog.maxQueueMiB, 1, 4096);
+  if (c.privacy.defaultSharing !== 'public' && c.privacy.defaultSharing !== 'private') problems.push(`privacy.defaultSharing: must be public or private, got "${c.privacy.defaultSharing}"`);
+  int('privacy.pullIntervalMs', c.privacy.pullIntervalMs, 100, 3_600_000);
+  int('privacy.retentionDays', c.privacy.retentionDays, 0, 36_500);
   if (!(LOG_LEVELS as readonly string[]).includes(c.log.level)) problems.push(`log.level: must be one of ${LOG_LEVELS.join(', ')}, got "${c.log.level}"`);
   int('dev.blockIntervalMs', c.dev.blockIntervalMs, 100, 3_600_000);
   int('notify.timeoutMs', c.notify.timeoutMs, 100, 600_000);
@@ -326,6 +336,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   },
   { name: 'TRACECHAIN_P2P_LISTEN', option: 'p2p.listen', example: '/ip4/0.0.0.0/tcp/4001', apply: (c, v) => (c.p2p.listen = envList(v)) },
   { name: 'TRACECHAIN_BOOTSTRAP', option: 'p2p.bootstrap', example: '/ip4/10.0.0.2/tcp/4001/p2p/12D3KooW…,/ip4/…', apply: (c, v) => (c.p2p.bootstrap = envList(v)) },
+  { name: 'TRACECHAIN_SHARING', option: 'privacy.defaultSharing', example: 'private', apply: (c, v) => (c.privacy.defaultSharing = v) },
   { name: 'TRACECHAIN_WORKERS', option: 'mining.workers', example: '2', apply: (c, v) => (c.mining.workers = envInt('TRACECHAIN_WORKERS', v)) },
   { name: 'TRACECHAIN_NO_MINE', option: 'mining.enabled (inverted)', example: '1', apply: (c, v) => (c.mining.enabled = !envBool('TRACECHAIN_NO_MINE', v)) },
   { name: 'TRACECHAIN_CAPTURE_WORKERS', option: 'api.captureWorkers', example: '1', apply: (c, v) => (c.api.captureWorkers = envInt('TRACECHAIN_CAPTURE_WORKERS', v)) },

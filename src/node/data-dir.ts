@@ -30,6 +30,8 @@ export const FILES = {
   mempool: 'mempool.dat',
   /** The tx log: every locally accepted tx, fsynced before its 202, until it is final. */
   txLog: 'txlog',
+  /** Private event bodies this node is entitled to (docs/confidentiality.md): a LevelDB of its own. */
+  privateBodies: 'private',
 } as const;
 
 export class DataDir {

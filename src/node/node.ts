@@ -39,6 +39,7 @@ import { traceRules } from '../trace/chain-rules.js';
 import { backfillLinks } from './links-backfill.js';
 import type { NodeConfig } from './config.js';
 import { writeBackup } from './backup.js';
+import { NodePrivacy } from './privacy.js';
 import { NotifyService } from '../notify/service.js';
 import { webhookSender } from '../notify/webhook.js';
 import { NotifyRecords } from '../storage/index.js';
@@ -69,6 +70,7 @@ export class TracechainNode {
   private futureTimer: NodeJS.Timeout | undefined;
   private tokens: TokenService | undefined;
   private auditLog: FileAuditLog | undefined;
+  private privacy: NodePrivacy | undefined;
   private notify: NotifyService | undefined;
   private tlsWatched: string[] = [];
   private apiAddress = '';
@@ -138,6 +140,8 @@ export class TracechainNode {
     const chainId = genesisBlock(genesis).hashHex;
 
     this.store = await LevelChainStore.open(dir.file(FILES.chain), { logger });
+    this.privacy = await NodePrivacy.open(dir.file(FILES.privateBodies), this.config.privacy, logger);
+    const privacy = this.privacy;
     // The tx log: a local tx is acknowledged only once it is fsynced there (docs/reliability.md).
     const txLogLog = logger.child({ module: 'tx-log' });
     if (this.config.txLog.enabled) {
@@ -197,6 +201,8 @@ export class TracechainNode {
     });
     this.network = await startNetwork({ config: this.config, dir, chain, peerKey, sealed: this.minerService, logger });
     const network = this.network?.network;
+    if (network) await privacy.startExchange(chain, network, () => chain.registry.get(memberId), clock, logger);
+    privacy.startPurge(clock);
 
     // Subscriptions deliver from the chain on their own (docs/notifications.md): started before
     // the API so a restart resumes every cursor, stopped after it.
@@ -239,6 +245,7 @@ export class TracechainNode {
       authenticateCert: (sha256) => tokens.authenticateCert(sha256),
       ...(auditLog ? { audit: auditSink(auditLog) } : {}),
       backup: this.backupSource(store, dir, genesis, clock, logger),
+      privacy: privacy.context(),
       ...(this.config.api.tokenApi ? { tokenAdmin: new FileTokenAdmin({ dir, clock, lastUsed: (name) => tokens.lastUsed(name) }) } : {}),
     };
     if (txLog && this.verifier) {
@@ -323,6 +330,7 @@ export class TracechainNode {
     await this.auditLog?.close();
     await this.tokens?.stop();
     await this.network?.stop();
+    await this.privacy?.close();
     this.metrics?.close();
     if (this.futureTimer) clearInterval(this.futureTimer);
     await this.chain?.close();

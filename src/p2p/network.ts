@@ -7,7 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { PeerId, PrivateKey } from '@libp2p/interface';
+import type { PeerId, PrivateKey, Stream } from '@libp2p/interface';
+import type { Member } from '../chain/types.js';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -296,6 +297,47 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
         void this.hangUp(id);
       }
     }
+  }
+
+  /**
+   * An extra request protocol served to admitted peers only (p2p/private-bodies.ts): the handler
+   * gets each stream with the asking peer's ID.
+   */
+  async handleProtocol(protocol: string, handler: (stream: Stream, peerId: string) => void): Promise<void> {
+    await this.host.handle(
+      protocol,
+      (stream, connection) => {
+        const peer = connection.remotePeer.toString();
+        if (!this.admits(peer)) {
+          stream.abort(new Error('not a member'));
+          return;
+        }
+        handler(stream, peer);
+      },
+      { maxInboundStreams: 8, maxOutboundStreams: 8 },
+    );
+  }
+
+  /** Open a stream of an extra protocol to a connected peer. */
+  async dialProtocol(peerId: string, protocol: string, signal: AbortSignal): Promise<Stream> {
+    const id = this.peerIds.get(peerId);
+    if (id === undefined) throw new Error(`peer ${peerId} is not connected`);
+    return this.host.dialProtocol(id, protocol, { signal });
+  }
+
+  /** Connected (admitted) peers' IDs. */
+  connectedPeerIds(): string[] {
+    return [...this.peerIds.keys()];
+  }
+
+  /** The active member whose node this peer is, at our tip. */
+  memberOfPeer(peerId: string): Member | undefined {
+    return this.chain.memberOfPeer(peerId);
+  }
+
+  /** A peer's reply on an extra protocol was wrong (a body that does not open its commitment): score it down. */
+  penalizeReply(peerId: string, detail: string): void {
+    this.offence(peerId, 'bad-reply', detail);
   }
 
   private offence(peerId: string, offence: Offence, detail: string): void {

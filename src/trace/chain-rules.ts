@@ -4,7 +4,7 @@
  * TraceErrors become TxErrors here, so the chain and its callers see one error family.
  */
 import { TxError, type EventProblems } from '../common/errors.js';
-import type { EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
+import type { AlertRules, EventEffects, ItemReader, TxRules } from '../chain/tx-rules-port.js';
 import type { StoredItem } from '../chain/store.js';
 import type { Member, SignedTx } from '../chain/types.js';
 import { eventFacts } from './actions.js';
@@ -17,6 +17,8 @@ import { linksOfEvent } from './journey.js';
 import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
+import { checkPrivateTx, checkPrivateTxRoles, applyProjection, itemKeysOfProjection } from './private-rules.js';
+import { isProjection, projectionAsEvent, type Projection } from './private-event.js';
 import { alertRules } from './alerts.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
@@ -37,8 +39,19 @@ export function toTxError(err: TraceError): TxError {
   }
 }
 
+/** Runs a check, its TraceError turned into a TxError. */
+function asTxError(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof TraceError) throw toTxError(err);
+    throw err;
+  }
+}
+
 /** Stateless checks of a tx's events for its submitter; throws TxError listing every problem. */
 export function checkTxEvents(tx: SignedTx, member: Member | null): void {
+  if (tx.kind === 'private') return asTxError(() => checkPrivateTx(tx, member));
   const problems: TraceProblem[] = [];
   let rule: string | undefined;
   tx.events.forEach((event, i) => {
@@ -57,6 +70,7 @@ export function checkTxEvents(tx: SignedTx, member: Member | null): void {
 
 /** The role and prefix rules of a tx's events for its submitter; throws TxError ROLE_VIOLATION listing every problem. */
 export function checkTxRoles(tx: SignedTx, member: Member): void {
+  if (tx.kind === 'private') return asTxError(() => checkPrivateTxRoles(tx, member));
   const problems: TraceProblem[] = [];
   let rule: string | undefined;
   tx.events.forEach((event, i) => {
@@ -71,6 +85,7 @@ export function checkTxRoles(tx: SignedTx, member: Member): void {
 
 /** Every item an event names (acted-on EPCs, parent, inputs, lots), as canonical keys. */
 export function itemKeysOfEvent(event: Record<string, unknown>): string[] {
+  if (isProjection(event)) return itemKeysOfProjection(event);
   const f = eventFacts(event as JsonObject);
   const ids = [...f.epcs, ...f.inputs, ...f.classes];
   if (f.parentID !== undefined) ids.push(f.parentID);
@@ -87,9 +102,10 @@ export function traceRules(): TxRules {
     checkEvents: checkTxEvents,
     checkRoles: checkTxRoles,
     itemKeysOf: itemKeysOfEvent,
-    linksOf: linksOfEvent,
+    linksOf: (event) => (isProjection(event) ? [] : linksOfEvent(event)),
     async applyEvent(reader: ItemReader, input): Promise<EventEffects> {
-      const out = await applyEvent(
+      const apply = isProjection(input.event) ? applyProjection : applyEvent;
+      const out = await apply(
         {
           getItem: async (key) => (await reader.getItem(key)) as ItemRecord | undefined,
           isLotRecalled: (gtin, lot) => reader.isLotRecalled({ gtin, lot }),
@@ -98,6 +114,15 @@ export function traceRules(): TxRules {
       );
       return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
     },
-    alerts: alertRules(),
+    alerts: privateAwareAlerts(alertRules()),
   };
+}
+
+/**
+ * The alert rules on a private event (docs/confidentiality.md): read from its projection replayed
+ * as an event (the business step, a recall), as the status machine reads it; what the projection
+ * does not carry (locations, scratch-off codes, a theft's disposition) is no part of its alerts.
+ */
+function privateAwareAlerts(rules: AlertRules): AlertRules {
+  return { ...rules, eventFacts: (event) => rules.eventFacts(isProjection(event) ? projectionAsEvent(event as unknown as Projection) : event) };
 }

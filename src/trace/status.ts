@@ -69,6 +69,8 @@ export interface StatusInput {
   submitter: Member;
   /** Block time (ms); used only when the event time cannot be read. */
   blockTime: number;
+  /** The record key of an identifier (default: its canonical item key; a private event's projection names tag keys: private-event.ts). */
+  keyOf?: (id: string) => string | undefined;
 }
 
 export interface StatusOutput {
@@ -197,7 +199,8 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
   const t = typeof event['eventTime'] === 'string' ? parseTime(event['eventTime']) : undefined;
   const tr = new Transition(reader, input, t?.ms ?? input.blockTime);
   const who = input.submitter.id;
-  const keys = (ids: string[]): string[] => [...new Set(ids.map(itemKeyOrUndefined).filter((k): k is string => k !== undefined))];
+  const keyOf = input.keyOf ?? itemKeyOrUndefined;
+  const keys = (ids: string[]): string[] => [...new Set(ids.map(keyOf).filter((k): k is string => k !== undefined))];
 
   const inactiveGuard = (rec: ItemRecord, action: TraceAction): boolean => {
     if (!INACTIVE.has(rec.lifecycle)) return false;
@@ -235,7 +238,7 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
       break;
     }
     case 'pack': {
-      const parentKey = f.parentID !== undefined ? itemKeyOrUndefined(f.parentID) : undefined;
+      const parentKey = f.parentID !== undefined ? keyOf(f.parentID) : undefined;
       if (parentKey === undefined) break;
       const parent = await tr.edit(parentKey);
       if (parent.lifecycle === 'unknown') {
@@ -259,7 +262,7 @@ export async function applyEvent(reader: ItemStateReader, input: StatusInput): P
       break;
     }
     case 'unpack': {
-      const parentKey = f.parentID !== undefined ? itemKeyOrUndefined(f.parentID) : undefined;
+      const parentKey = f.parentID !== undefined ? keyOf(f.parentID) : undefined;
       if (parentKey === undefined) break;
       const parent = await tr.edit(parentKey);
       const named = keys(f.epcs);

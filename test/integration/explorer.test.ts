@@ -120,6 +120,21 @@ function casedJourney(): string {
   });
 }
 
+/** One commissioning, for the private capture (a serial of its own). */
+function commissioningLike(): string {
+  return JSON.stringify({
+    '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
+    type: 'EPCISDocument',
+    schemaVersion: '2.0',
+    creationDate: '2025-04-01T08:00:00Z',
+    epcisBody: {
+      eventList: [
+        { type: 'ObjectEvent', eventTime: '2025-04-01T10:00:00+01:00', eventTimeZoneOffset: '+01:00', epcList: [`urn:epc:id:sgtin:4012345.011111.P${SERIAL}`], action: 'ADD', bizStep: 'commissioning', disposition: 'active' },
+      ],
+    },
+  });
+}
+
 describe.skipIf(chromiumGate.skip)(`explorer page in headless Chromium${chromiumGate.title}`, () => {
   let example: { txId: string; eventIds: string[] };
   let pack: { txId: string; eventIds: string[] };
@@ -367,6 +382,29 @@ describe.skipIf(chromiumGate.skip)(`explorer page in headless Chromium${chromium
       await locked.kill('SIGTERM');
       await removeDir(locked.dataDir);
     }
+  });
+
+  it('a private event: the page checks its body against the commitment with a token that holds it, and says who holds it without one', async () => {
+    const doc = JSON.parse(commissioningLike()) as Record<string, unknown>;
+    const res = await fetchSettled(`${node.api}/capture?sharing=private`, {
+      requestTimeoutMs: 20_000,
+      init: { method: 'POST', headers: { 'content-type': 'application/ld+json', authorization: `Bearer ${token}` }, body: JSON.stringify(doc) },
+    });
+    expect(res.status).toBe(202);
+    const { eventIds } = (await res.json()) as { eventIds: string[] };
+    await mined(eventIds);
+    const withToken = await newPage();
+    await withToken.addInitScript(`sessionStorage.setItem('tracechain.token', ${JSON.stringify(token)})`);
+    await withToken.goto(`${node.api}/#/event/${encodeURIComponent(eventIds[0] as string)}`);
+    await withToken.waitForSelector('section.event .mark.ok');
+    await withToken.waitForSelector('section.private .mark.ok');
+    expect(await withToken.textContent('section.private')).toContain('body opens the commitment');
+    await withToken.close();
+    const anonymous = await newPage();
+    await anonymous.goto(`${node.api}/#/event/${encodeURIComponent(eventIds[0] as string)}`);
+    await anonymous.waitForSelector('section.private p');
+    expect(await anonymous.textContent('section.private')).toContain('held only by the parties');
+    await anonymous.close();
   });
 
   it('opens event, tx and block views from the timeline, each checked in the browser', async () => {

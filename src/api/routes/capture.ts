@@ -9,9 +9,10 @@ import { fromHex, utf8 } from '../../common/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import type { CaptureFormat, CaptureMode } from '../capture-core.js';
-import { TxError } from '../../common/errors.js';
+import { TxError, type DuplicateEvent } from '../../common/errors.js';
+import { commitmentId } from '../../trace/private-event.js';
 import type { CapturePool } from '../capture-pool.js';
-import type { ApiContext } from '../context.js';
+import type { ApiContext, PrivacyContext } from '../context.js';
 import { clientKey } from '../auth.js';
 import { HttpProblem, RelayedProblem, storeUnwritable } from '../problem.js';
 import type { Provenance } from '../provenance.js';
@@ -49,7 +50,8 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       schema: {
         summary: 'Capture an EPCIS 2.0 document (JSON, JSON-LD or XML): one signed tx carrying all its events',
         description:
-          'Answers 202 once the tx is in the mempool and its record is fsynced in the tx log (a crash or power loss after the 202 loses nothing); poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new.',
+          'Answers 202 once the tx is in the mempool and its record is fsynced in the tx log (a crash or power loss after the 202 loses nothing); poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new. ' +
+          '?sharing=private (or the node default, privacy.defaultSharing) puts only salted commitments and projections on chain and keeps the bodies for the entitled members (docs/confidentiality.md); the answer then lists the commitments as eventIds and the CBV event IDs as cbvEventIds.',
         tags: ['capture'],
         security: [{ bearer: [] }],
         consumes: CAPTURE_MEDIA_TYPES,
@@ -62,18 +64,26 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
         throw new HttpProblem('NO_SIGNER', 'this node has no member key to sign captures with');
       }
       const behaviour = errorBehaviour(req.headers['gs1-capture-error-behaviour']);
+      const sharing = sharingOf((req.query as { sharing?: unknown }).sharing, ctx);
       const body = req.body as Buffer;
       const format = formatOf(req.headers['content-type']);
       const exclude: string[] = [];
       // rollback: one try. proceed: the events the chain already holds are left out and the rest
       // prepared again (bounded: each round excludes at least one more event).
       for (let round = 0; ; round++) {
-        const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), format, { behaviour, exclude });
+        const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), format, { behaviour, exclude, sharing });
         if (!outcome.ok) {
           throw new RelayedProblem(outcome.problem);
         }
         const tx = JSON.parse(outcome.tx) as SignedTx;
         try {
+          // The same event captured again: the chain sees a private event only by its salted
+          // commitment, so this node's private store answers for the events it holds.
+          const held = await heldDuplicates(ctx, outcome.bodies !== undefined ? outcome.bodies.map((b) => b.eventId) : outcome.eventIds, outcome.bodies !== undefined);
+          if (held.length > 0) throw new TxError('DUPLICATE_EVENT', `${held.length} event(s) already recorded`, { duplicates: held });
+          // A private capture's bodies are stored (synced) before its tx is admitted: an accepted
+          // private event always has its body on this node.
+          if (outcome.bodies !== undefined) await (ctx.privacy as PrivacyContext).bodies.put(outcome.bodies, (ctx.clock ?? Date.now)());
           // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
           await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
         } catch (err) {
@@ -84,10 +94,24 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
         }
         req.auditChange = { txId: outcome.txId, events: outcome.eventIds.length };
         reply.code(202).header('location', `/txs/${outcome.txId}`).header('gs1-capture-error-behaviour', behaviour);
-        return reply.send({ txId: outcome.txId, eventIds: outcome.eventIds, ...(outcome.refused !== undefined ? { refused: outcome.refused } : {}) });
+        return reply.send({
+          txId: outcome.txId,
+          eventIds: outcome.eventIds,
+          ...(outcome.refused !== undefined ? { refused: outcome.refused } : {}),
+          ...(outcome.bodies !== undefined ? { sharing: 'private', cbvEventIds: outcome.bodies.map((b) => b.eventId) } : {}),
+        });
       }
     },
   );
+}
+
+/** The `sharing` query parameter (docs/confidentiality.md): public or private; absent: the node's default. */
+function sharingOf(raw: unknown, ctx: ApiContext): 'public' | 'private' {
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  const mode = v === undefined || v === '' ? (ctx.privacy?.defaultSharing ?? 'public') : v;
+  if (mode !== 'public' && mode !== 'private') throw new HttpProblem('BAD_SHARING', `sharing=${String(mode).slice(0, 40)} is not a sharing mode; give public or private`);
+  if (mode === 'private' && ctx.privacy === undefined) throw new HttpProblem('NO_PRIVATE_STORE', 'this node keeps no private bodies, so it cannot capture in private mode');
+  return mode;
 }
 
 /** The GS1-Capture-Error-Behaviour header: rollback (the default) or proceed. */
@@ -96,6 +120,31 @@ function errorBehaviour(raw: string | string[] | undefined): CaptureMode['behavi
   if (v === undefined || v === '' || v === 'rollback') return 'rollback';
   if (v === 'proceed') return 'proceed';
   throw new HttpProblem('BAD_CAPTURE_BEHAVIOUR', `GS1-Capture-Error-Behaviour: ${v} is not served; give rollback (all or nothing, the default) or proceed (valid events captured, each refused one listed)`);
+}
+
+/**
+ * Events of a capture this node already recorded where the chain's own duplicate check cannot
+ * see them (docs/confidentiality.md): an event it holds the private body of (its commitment on
+ * the main chain or pending; a body whose capture was refused does not count), and, for a
+ * private capture, an event recorded in public. By CBV 2.0 event ID.
+ */
+async function heldDuplicates(ctx: ApiContext, eventIds: readonly string[], privateCapture: boolean): Promise<DuplicateEvent[]> {
+  const commitments = ctx.privacy === undefined ? [] : await ctx.privacy.bodies.commitmentsOfEvents(eventIds);
+  // The chain's IDs to look for, and the captured event ID each stands for.
+  const asked = new Map<string, string>();
+  commitments.forEach((c, i) => {
+    if (c !== undefined) asked.set(commitmentId(c), eventIds[i] as string);
+  });
+  if (privateCapture) for (const id of eventIds) asked.set(id, id);
+  if (asked.size === 0) return [];
+  // The chain's own lookup: mempool, then the main chain's index behind its Bloom filter.
+  const found = await ctx.chain.findDuplicateEvents([...asked.keys()]);
+  const out = new Map<string, DuplicateEvent>();
+  for (const d of found) {
+    const eventId = asked.get(d.eventId) as string;
+    if (!out.has(eventId)) out.set(eventId, { ...d, eventId });
+  }
+  return [...out.values()];
 }
 
 /** The event IDs a refused tx duplicates (a DUPLICATE_EVENT naming them), else undefined. */

@@ -19,6 +19,8 @@ import {
   type JourneyPage,
   type JourneyStep,
 } from '../../trace/index.js';
+import { tagKey, tagOfKey } from '../../trace/private-event.js';
+import { mergeItemRecords } from '../../trace/private-status.js';
 import type { ApiContext } from '../context.js';
 import { BadIdentifierError, HttpProblem, storeDamaged } from '../problem.js';
 import { BufferPool } from '../buffer-pool.js';
@@ -59,7 +61,9 @@ export interface ItemView {
 /** The status answer for one identifier (unknown, with nulls, for an item never seen). */
 export async function itemView(ctx: ApiContext, id: string, info: ItemKeyInfo): Promise<ItemView> {
   const { store, registry } = ctx.chain;
-  const rec = (await store.getItem(info.key)) as ItemRecord | undefined;
+  // Private events keep an item's status under its tag key (docs/confidentiality.md): read both.
+  const [clear, tagged] = await Promise.all([store.getItem(info.key), store.getItem(tagKey(tagOfKey(info.key)))]);
+  const rec = mergeItemRecords(clear as ItemRecord | undefined, tagged as ItemRecord | undefined);
   const gtin = rec?.gtin ?? info.gtin ?? null;
   const lot = rec?.lot ?? info.lot ?? null;
   const lotRecalled = gtin !== null && lot !== null ? await store.isLotRecalled({ gtin, lot }) : false;
@@ -131,7 +135,7 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     const viewing = itemView(ctx, epc, info);
     const classKeys = viewing.then((v) => classKeysOf({ key: info.key, gtin: v.gtin, lot: v.lot }));
     const [page, view] = await Promise.all([
-      journeyPage(reader, info.key, { after, limit, classKeys }).catch((err: unknown) => {
+      journeyKeyOf(info.key).then((key) => journeyPage(reader, key, { after, limit, classKeys })).catch((err: unknown) => {
         if (err instanceof JourneyIndexError) throw storeDamaged(err.message);
         throw err;
       }),
@@ -147,6 +151,16 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       throw err;
     }
     return w;
+  };
+
+  /**
+   * Whose journey: the item's clear key; an item that only private events named
+   * (docs/confidentiality.md) has its history under its tag key, so its projections are shown.
+   */
+  const journeyKeyOf = async (key: string): Promise<string> => {
+    const tagged = tagKey(tagOfKey(key));
+    if ((await ctx.chain.store.getItem(key)) !== undefined) return key;
+    return (await ctx.chain.store.getItem(tagged)) !== undefined ? tagged : key;
   };
 
   const writeTrace = async (w: JsonBytes, epc: string, info: ItemKeyInfo, fingerprint: string, page: JourneyPage, view: ItemView): Promise<void> => {

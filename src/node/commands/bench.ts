@@ -28,6 +28,8 @@ export interface BenchFlags {
   /** ingest: false runs the node without its tx log (`--no-tx-log`: a benchmark comparison only). */
   txLog?: boolean;
   format?: string;
+  /** ingest: public, private or both (each phase in both modes on the same node). */
+  sharing?: string;
   /** ingest: also run the phases over HTTPS, beside plain HTTP. */
   https?: boolean;
   /** ingest: also run every phase with this many webhook subscriptions that never answer. */
@@ -78,6 +80,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
         ...(flags.txLog === false ? { txLog: false } : {}),
         ...(flags.format === 'xml' ? { format: 'xml' as const } : {}),
         ...(flags.https === true ? { https: true } : {}),
+        ...(flags.sharing !== undefined ? { sharing: flags.sharing === 'both' ? (['public', 'private'] as const).slice() : [flags.sharing === 'private' ? ('private' as const) : ('public' as const)] } : {}),
         ...(flags.deadWebhooks !== undefined ? { deadWebhooks: flags.deadWebhooks } : {}),
         onProgress: (d, t) => bar.update(d, t),
       });

@@ -9,6 +9,8 @@ import { ApiClient, readInput, runClientCommand, type ClientFlags } from './clie
 export interface CaptureFlags extends ClientFlags {
   wait?: boolean;
   waitTimeout?: number;
+  /** public or private (docs/confidentiality.md); absent: the node's default. */
+  sharing?: string;
 }
 
 interface Accepted {
@@ -26,7 +28,9 @@ export function captureCommand(file: string, flags: CaptureFlags, out: NodeJS.Wr
     const client = await ApiClient.fromFlags(flags);
     const data = await readInput(file);
     const contentType = file.endsWith('.jsonld') ? 'application/ld+json' : 'application/json';
-    const { json } = await client.request<Accepted>('POST', '/capture', { data, contentType });
+    if (flags.sharing !== undefined && flags.sharing !== 'public' && flags.sharing !== 'private') throw new Error(`--sharing must be public or private, not "${flags.sharing}"`);
+    const path = flags.sharing === undefined ? '/capture' : `/capture?sharing=${flags.sharing}`;
+    const { json } = await client.request<Accepted>('POST', path, { data, contentType });
     let entry: TxEntry | undefined;
     if (flags.wait) {
       const deadline = Date.now() + (flags.waitTimeout ?? 120) * 1000;

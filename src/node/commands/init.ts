@@ -7,6 +7,7 @@
  * (and, with --swarm-key, a pre-shared swarm key file); every member then copies genesis.json
  * (and swarm.key) into its data directory.
  */
+import { checkParties } from '../../chain/governance.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { checkGenesis, genesisBlock, paramsForInterval, GenesisError } from '../../chain/genesis.js';
 import { ROLES, type Genesis, type Member, type Role } from '../../chain/types.js';
@@ -25,6 +26,8 @@ export interface InitOptions {
   name: string;
   role: Role;
   prefixes: string[];
+  /** Party identifiers (PGLN, GLNs); empty: none (docs/confidentiality.md). */
+  parties?: string[];
   seal: boolean;
 }
 
@@ -42,6 +45,19 @@ export function parsePrefixes(value: string): string[] {
   return out;
 }
 
+/** `urn:epc:id:pgln:…,urn:epc:id:sgln:…` → the list (each checked as the registry checks it). */
+export function parseParties(value: string): string[] {
+  const out = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  try {
+    return out.length === 0 ? [] : checkParties(out, '--parties');
+  } catch (err) {
+    throw new SetupError((err as Error).message);
+  }
+}
+
 /** Create (or reuse) a member's keys and token; returns its public part, also written to member.json. */
 export async function initMember(opts: InitOptions): Promise<Member> {
   if (opts.name.trim() === '') throw new SetupError('a member needs a name');
@@ -52,6 +68,7 @@ export async function initMember(opts: InitOptions): Promise<Member> {
   const peerKey = (await dir.readPeerKey()) ?? (await dir.createPeerKey());
   if (!(await dir.exists(FILES.apiToken))) await dir.createApiToken();
   const member = memberOf({ name: opts.name, role: opts.role, key, peerId: await peerIdOf(peerKey), gs1CompanyPrefixes: opts.prefixes, canSeal: opts.seal });
+  if (opts.parties !== undefined && opts.parties.length > 0) member.parties = opts.parties;
   await writeFile(dir.file(MEMBER_FILE), JSON.stringify(member, null, 2) + '\n');
   return member;
 }

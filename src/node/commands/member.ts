@@ -22,6 +22,7 @@ export interface ProposeFlags extends ClientFlags {
   activation?: number;
   role?: Role;
   prefixes?: string[];
+  parties?: string[];
   seal?: boolean;
   newData?: string;
   keepPeer?: boolean;
@@ -121,6 +122,7 @@ export function memberProposeCommand(kind: string, arg: string | undefined, flag
         change = { type: 'update', member: needId() };
         if (flags.role !== undefined) change.role = flags.role;
         if (flags.prefixes !== undefined) change.gs1CompanyPrefixes = flags.prefixes;
+        if (flags.parties !== undefined) change.parties = flags.parties;
         if (flags.seal !== undefined) change.canSeal = flags.seal;
         break;
       case 'rotate':

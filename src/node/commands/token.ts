@@ -58,7 +58,7 @@ export async function tokenCommand(action: string, flags: TokenFlags, out: NodeJ
   switch (action) {
     case 'create': {
       const name = needName();
-      if (flags.scope === undefined) throw new TokenCommandError('token create needs --scope (some of read, capture, subscribe, verify, admin, comma-separated)');
+      if (flags.scope === undefined) throw new TokenCommandError('token create needs --scope (some of read, capture, subscribe, verify, admin, private, comma-separated)');
       let scopes;
       let expiresInMs: number | undefined;
       try {

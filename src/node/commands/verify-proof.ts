@@ -18,6 +18,8 @@ import { jcs, txBodyOf } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
 import { hashMeetsTarget, targetFromBits } from '../../consensus/target.js';
 import { eventIdOf } from '../../trace/document.js';
+import { checkReveal, commitmentOfId } from '../../trace/private-event.js';
+import type { JsonObject } from '../../common/json.js';
 import type { Proof } from '../../api/proof-material.js';
 import { ApiClient, ApiError, readInput, runClientCommand, type ClientFlags } from './client.js';
 import { describeVia } from './trace.js';
@@ -29,6 +31,9 @@ export interface EntryJson {
   eventId: string;
   event?: Record<string, unknown>;
   proof: ProofJson | null;
+  /** A private event's revealed body (GET /private/{commitment}): null once purged. */
+  body?: { eventId: string; event: Record<string, unknown>; salt: string } | null;
+  bodyPurged?: boolean;
   /** A /trace journey step that does not name the item: what it came through. */
   via?: string;
   path?: string[];
@@ -37,6 +42,8 @@ export interface EntryJson {
 export interface OfflineResult {
   eventId: string;
   problems: string[];
+  /** A private event: whether its body was checked, or purged. */
+  privateBody?: 'verified' | 'purged' | 'not shown';
   txId?: string;
   height?: number;
   blockHash?: string;
@@ -74,7 +81,8 @@ export function checkOffline(entry: EntryJson): OfflineResult {
   else {
     const ev = tx.events[i] as Record<string, unknown>;
     if (entry.event !== undefined && jcs(entry.event) !== jcs(ev)) r.problems.push('the event shown differs from the event in the tx');
-    if (eventIdOf(ev) !== entry.eventId) r.problems.push("the tx's event does not hash (CBV 2.0) to its event ID");
+    if (tx.kind === 'private') checkPrivateBody(entry, ev, r);
+    else if (eventIdOf(ev) !== entry.eventId) r.problems.push("the tx's event does not hash (CBV 2.0) to its event ID");
   }
   if (!verifyAuditPath(txId, p.txIndex, p.txCount, p.auditPath.map((h) => fromHex(h, 32)), fromHex(p.merkleRoot, 32))) {
     r.problems.push(`the audit path does not lead from tx ${r.txId} (index ${p.txIndex} of ${p.txCount}) to merkle root ${p.merkleRoot}`);
@@ -95,6 +103,28 @@ export function checkOffline(entry: EntryJson): OfflineResult {
   }
   if (target !== undefined && !hashMeetsTarget(hash, target)) r.problems.push("the block hash does not meet the header's proof-of-work target");
   return r;
+}
+
+/**
+ * A private event (docs/confidentiality.md): the tx carries its projection and its ID is the
+ * commitment; the revealed body and salt must open that commitment, the projection must be the
+ * body's, and the body's CBV 2.0 hash must be the event ID shown for it. A purged body is said,
+ * not failed: the commitment and its block still prove that something was recorded then.
+ */
+function checkPrivateBody(entry: EntryJson, projection: Record<string, unknown>, r: OfflineResult): void {
+  const commitment = commitmentOfId(entry.eventId);
+  if (commitment === undefined) {
+    r.problems.push(`${entry.eventId} is not a commitment`);
+    return;
+  }
+  if (entry.body === null || entry.body === undefined) {
+    r.privateBody = entry.bodyPurged === true ? 'purged' : 'not shown';
+    return;
+  }
+  const check = checkReveal({ event: entry.body.event as JsonObject, salt: entry.body.salt }, commitment, projection);
+  if (!check.ok) r.problems.push(`the private body does not check: ${check.message}`);
+  else if (eventIdOf(entry.body.event) !== entry.body.eventId) r.problems.push('the revealed event does not hash (CBV 2.0) to the event ID shown for it');
+  else r.privateBody = 'verified';
 }
 
 interface BlockJson {
@@ -151,20 +181,21 @@ export function verifyProofCommand(file: string, flags: ClientFlags, out: NodeJS
     if (entries.length === 0) throw new Error('the answer holds no events to check');
     const client = await ApiClient.fromFlags(flags);
     const cache = new Map<number, BlockJson | null>();
-    const results: { eventId: string; ok: boolean; via?: string; height?: number; blockHash?: string; confirmations?: number; problems: string[] }[] = [];
+    const results: { eventId: string; ok: boolean; via?: string; height?: number; blockHash?: string; confirmations?: number; privateBody?: string; problems: string[] }[] = [];
     for (const e of entries) {
       const r = checkOffline(e);
       let conf: number | undefined;
       if (r.problems.length === 0 && e.proof) conf = (await checkOnline(r, e.proof, client, cache)).confirmations;
       const via = describeVia(e);
-      results.push({ eventId: e.eventId, ok: r.problems.length === 0, ...(via ? { via } : {}), height: r.height, blockHash: r.blockHash, confirmations: conf, problems: r.problems });
+      results.push({ eventId: e.eventId, ok: r.problems.length === 0, ...(via ? { via } : {}), height: r.height, blockHash: r.blockHash, confirmations: conf, ...(r.privateBody ? { privateBody: r.privateBody } : {}), problems: r.problems });
     }
     const ok = results.every((r) => r.ok);
     if (flags.json) out.write(JSON.stringify({ ok, node: client.base, results }) + '\n');
     else {
       for (const r of results) {
         const via = r.via !== undefined ? `  (${r.via})` : '';
-        if (r.ok) out.write(`ok    ${r.eventId}  block ${r.height} ${r.blockHash}${r.confirmations !== undefined ? `, ${r.confirmations} confirmations` : ''}${via}\n`);
+        const body = r.privateBody === undefined ? '' : r.privateBody === 'verified' ? ', private body verified' : r.privateBody === 'purged' ? ', body purged' : ', private body not shown';
+        if (r.ok) out.write(`ok    ${r.eventId}  block ${r.height} ${r.blockHash}${r.confirmations !== undefined ? `, ${r.confirmations} confirmations` : ''}${body}${via}\n`);
         else out.write(`FAIL  ${r.eventId}${via}\n${r.problems.map((p) => `        ${p}`).join('\n')}\n`);
       }
       out.write(ok ? `all ${results.length} proof(s) verified against ${client.base}\n` : `${results.filter((r) => !r.ok).length} of ${results.length} proof(s) FAILED\n`);

@@ -115,3 +115,30 @@ describe('prepareCapture', () => {
     expect(!out.ok && out.problem.status).toBe(413);
   });
 });
+
+describe('prepareCapture, private mode (docs/confidentiality.md)', () => {
+  it('a private tx: projections and commitments, a fresh salt per event, each body opening its commitment', async () => {
+    const { checkReveal, commitmentId, commitmentOfText, isProjection } = await import('../../../src/trace/private-event.js');
+    const events = [commissioning(11), commissioning(12), commissioning(13)];
+    const out = prepareCapture(doc(events), setup(), 1_700_000_000_123, 'json', { behaviour: 'rollback', sharing: 'private' });
+    expect(out.ok).toBe(true);
+    if (!out.ok || out.bodies === undefined) throw new Error('no private outcome');
+    const tx = JSON.parse(out.tx) as SignedTx;
+    expect(tx.kind).toBe('private');
+    expect(verifyTxSignature(tx, key.publicKey)).toBe(true);
+    expect(tx.events.every((e) => isProjection(e))).toBe(true);
+    expect(out.tx).not.toContain('urn:epc:id:sgtin');
+    expect(new Set(out.bodies.map((b) => b.salt)).size).toBe(3);
+    out.bodies.forEach((b, i) => {
+      expect(b.salt).toMatch(/^[0-9a-f]{64}$/);
+      expect(b.commitment).toBe(commitmentOfText(b.eventText, Buffer.from(b.salt, 'hex')));
+      expect(tx.eventIds[i]).toBe(commitmentId(b.commitment));
+      expect(checkReveal({ event: JSON.parse(b.eventText) as JsonObject, salt: b.salt }, b.commitment, tx.events[i])).toEqual({ ok: true });
+    });
+    // The same document again: other salts, other commitments, the same CBV event IDs.
+    const again = prepareCapture(doc(events), setup(), 1_700_000_000_123, 'json', { behaviour: 'rollback', sharing: 'private' });
+    if (!again.ok || again.bodies === undefined) throw new Error('no private outcome');
+    expect(again.bodies.map((b) => b.eventId)).toEqual(out.bodies.map((b) => b.eventId));
+    expect(again.bodies.map((b) => b.commitment).some((c) => out.bodies?.some((o) => o.commitment === c))).toBe(false);
+  });
+});

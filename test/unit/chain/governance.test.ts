@@ -234,3 +234,28 @@ describe('governance tx format', () => {
     expect(code(() => decodeTx(encodeTx({ ...t, kind: 'epcis' }), limits))).toBe('MALFORMED');
   });
 });
+
+describe('governance: party identifiers (docs/confidentiality.md)', () => {
+  it('an update sets a member\'s parties; an added member brings its own; both shown in the registry', () => {
+    const s0 = genesisGovernance(genesis3());
+    const parties = ['urn:epc:id:pgln:0614141.00002', 'https://id.gs1.org/414/0614141000036'];
+    const p = propose(s0, { type: 'update', member: id(B), parties }, A, 5);
+    const a = tx(p.state, { op: 'approve', proposal: p.id }, C, 6);
+    const s7 = activateAt(a.state, 7, CHAIN);
+    expect(new MemberRegistry(s7, 8).get(id(B))?.parties).toEqual(parties);
+    const k = generateKeyPair();
+    const q = propose(s7, { type: 'add', member: { ...newcomer(k), parties: ['urn:epc:id:sgln:0614141.00009.0'] } }, A, 8);
+    const s10 = activateAt(tx(q.state, { op: 'approve', proposal: q.id }, B, 9).state, 10, CHAIN);
+    expect(new MemberRegistry(s10, 11).get(id(k))?.parties).toEqual(['urn:epc:id:sgln:0614141.00009.0']);
+  });
+
+  it('MALFORMED: parties that are not a list of identifiers, name one twice, or are too many', () => {
+    const update = (parties: unknown) => () => checkGovAction({ op: 'propose', change: { type: 'update', member: id(B), parties }, activation: 0 });
+    expect(code(update(['urn:epc:id:pgln:0614141.00002']))).toBe('no error');
+    expect(code(update('urn:epc:id:pgln:0614141.00002'))).toBe('MALFORMED');
+    expect(code(update(['a b']))).toBe('MALFORMED');
+    expect(code(update(['x', 'x']))).toBe('MALFORMED');
+    expect(code(update(Array.from({ length: 65 }, (_, i) => `p${i}`)))).toBe('MALFORMED');
+    expect(code(() => checkGovAction({ op: 'propose', change: { type: 'add', member: { ...newcomer(), parties: [1] } }, activation: 0 }))).toBe('MALFORMED');
+  });
+});
