@@ -144,6 +144,8 @@ const TX_STATUS: Readonly<Record<TxErrorCode, number>> = {
   GOV_BAD_PROOF: 400,
   GOV_UNKNOWN_MEMBER: 404,
   GOV_INVALID_CHANGE: 422,
+  DECLARED_EVENT_UNKNOWN: 409,
+  NOT_DECLARANT: 403,
 };
 
 /** Trace (EPCIS document) codes: 403 means "not allowed for this member" rather than "invalid". */

@@ -2,7 +2,7 @@
  * GET /events: a subset of the EPCIS 2.0 query language over the chain (docs/api.md lists it).
  *
  * Parameters: QUERY_PARAMS (MATCH_ of EPCs by role and of classes, EQ_ of vocabulary, places,
- * action, IDs), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>, perPage,
+ * action, IDs, error declarations' reason and corrective events), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>, perPage,
  * nextPageToken; any other is refused (QueryParameterException). Several values of one parameter are given
  * by repeating it or separated by `|`; they are OR-ed; different parameters are AND-ed. EPCs
  * compare as canonical GS1 keys (an EPC URN matches its Digital Link); vocabulary values compare
@@ -22,6 +22,8 @@ import { cbvWord, type VocabularyKind } from '../trace/vocabulary.js';
 import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
+import { declaredEventIdOf, errorDeclarationOf, isErrorDeclaration } from '../trace/correction.js';
+import type { JsonObject } from '../common/json.js';
 import { HttpProblem, storeDamaged } from './problem.js';
 import { storedTxSpans } from './proof-material.js';
 
@@ -45,6 +47,10 @@ export const QUERY_PARAMS = [
   'eventType',
   'GE_eventTime',
   'LT_eventTime',
+  'EQ_errorReason',
+  'EQ_correctiveEventID',
+  'GE_errorDeclarationTime',
+  'LT_errorDeclarationTime',
 ] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];
 
@@ -87,6 +93,10 @@ export interface ParsedQuery {
   action?: Set<string>;
   transformationId?: Set<string>;
   eventId?: Set<string>;
+  errorReason?: Set<string>;
+  correctiveEventId?: Set<string>;
+  geDeclarationTime?: number;
+  ltDeclarationTime?: number;
   typed: TypedFilter[];
   exists: string[];
   bizStep?: Set<string>;
@@ -202,6 +212,10 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (tid) out.transformationId = new Set(tid);
   const ids = values(q.EQ_eventID, 'EQ_eventID');
   if (ids) out.eventId = new Set(ids);
+  const reasons = values(q.EQ_errorReason, 'EQ_errorReason');
+  if (reasons) out.errorReason = new Set(reasons.map((v) => vocab('errorReason', v)));
+  const corrective = values(q.EQ_correctiveEventID, 'EQ_correctiveEventID');
+  if (corrective) out.correctiveEventId = new Set(corrective);
   for (const name of Object.keys(q).sort()) {
     const typed = TYPED_PARAM.exec(name);
     if (typed !== null) {
@@ -228,6 +242,8 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (types) out.eventType = new Set(types);
   out.geTime = time('GE_eventTime', q.GE_eventTime);
   out.ltTime = time('LT_eventTime', q.LT_eventTime);
+  out.geDeclarationTime = time('GE_errorDeclarationTime', q.GE_errorDeclarationTime);
+  out.ltDeclarationTime = time('LT_errorDeclarationTime', q.LT_errorDeclarationTime);
   // Drive the history index with the narrower EPC filter whose values are all GS1 keys.
   for (const list of [epcs, any, parents, inputs, outputs]) {
     if (list === undefined) continue;
@@ -277,7 +293,20 @@ export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?
   if (q.action && !q.action.has(String(event['action']))) return false;
   if (q.eventId) {
     const own = event['eventID'];
-    if (!(eventId !== undefined && q.eventId.has(eventId)) && !(typeof own === 'string' && q.eventId.has(own))) return false;
+    // An error declaration has the ID of the event it declares (its record ID aside: trace/correction.ts).
+    if (!(eventId !== undefined && q.eventId.has(eventId)) && !(typeof own === 'string' && q.eventId.has(own)) && !(isErrorDeclaration(event) && q.eventId.has(declaredEventIdOf(event as JsonObject)))) return false;
+  }
+  if (q.errorReason || q.correctiveEventId || q.geDeclarationTime !== undefined || q.ltDeclarationTime !== undefined) {
+    const ed = errorDeclarationOf(event);
+    if (ed === undefined) return false;
+    if (q.geDeclarationTime !== undefined || q.ltDeclarationTime !== undefined) {
+      const t = ed.declarationTime !== null ? parseTime(ed.declarationTime) : undefined;
+      if (t === undefined) return false;
+      if (q.geDeclarationTime !== undefined && t.ms < q.geDeclarationTime) return false;
+      if (q.ltDeclarationTime !== undefined && t.ms >= q.ltDeclarationTime) return false;
+    }
+    if (q.errorReason && !(ed.reason !== null && q.errorReason.has(vocab('errorReason', ed.reason, prefixesOfContext(event['@context']))))) return false;
+    if (q.correctiveEventId && !ed.correctiveEventIDs.some((id) => q.correctiveEventId?.has(id))) return false;
   }
   if (q.transformationId && !(typeof event['transformationID'] === 'string' && q.transformationId.has(event['transformationID']))) return false;
   if (q.readPoint) {

@@ -50,6 +50,19 @@ export const eventEntrySchema = {
       items: { type: 'string' },
       description: '/trace only, with via: the keys from the item to what the event names, innermost first (pack → [case, pallet]; [lot class]; [input pack, its case])',
     },
+    errorDeclaration: {
+      type: 'object',
+      description: 'Present when the event was declared erroneous (an EPCIS error declaration of it is recorded): the declaration and what it says',
+      required: ['declarationId', 'txId', 'block', 'reason', 'declarationTime', 'correctiveEventIDs'],
+      properties: {
+        declarationId: { type: 'string', description: "The declaration's record ID (its entry: /events/{declarationId}/proof)" },
+        txId: { type: 'string' },
+        block: { anyOf: [{ $ref: 'BlockRef#' }, { type: 'null' }], description: 'null while the declaration is pending' },
+        reason: { type: ['string', 'null'] },
+        declarationTime: { type: ['string', 'null'] },
+        correctiveEventIDs: { type: 'array', items: { type: 'string' } },
+      },
+    },
   },
 } as const;
 

@@ -195,7 +195,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     );
     modules.verifier.setRegistry(connector.registry);
     const log = modules.logger.child({ module: 'chain' });
-    const admission = new TxAdmission({ maxTxBytes: genesis.params.maxTxBytes, chainId: gBlock.hashHex }, { ...modules, logger: log, writer, state: connector, eventFilter });
+    const admission = new TxAdmission({ maxTxBytes: genesis.params.maxTxBytes, chainId: gBlock.hashHex }, { ...modules, logger: log, writer, state: connector, eventFilter, blocks });
     const chain = new Chain(opts, modules, { log, index, connector, admission, blocks, writer });
     log.info({ height: tip.height, hash: tip.hash, headers: index.size }, 'chain loaded');
     // A crash between storing a heavier block and connecting it: finish the job now.

@@ -15,6 +15,7 @@ import { toHex } from '../common/bytes.js';
 import type { Block } from './block.js';
 import type { EventIdFilter } from './event-filter.js';
 import { linksOfBlock } from './links.js';
+import { chainSubmitters, checkDeclarations, declarationsOf, eitherSubmitters, type DeclarationOfTx } from './declarations.js';
 import type { Mempool } from './mempool.js';
 import { MemberRegistry } from './registry.js';
 import { activateAt, applyGovTx, type GovernanceState } from './governance.js';
@@ -165,6 +166,7 @@ export class BlockConnector {
     }
     const registry = this.nextView;
     const governance = this.applyGovernance(block, registry, txIds);
+    await this.checkBlockDeclarations(block, registry);
     const before = new Map<string, StoredItem | null>();
     itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
     await this.applyItemEffects(block, batch, before, registry);
@@ -179,6 +181,24 @@ export class BlockConnector {
     this.setGovernance(governance);
     mempool.removeIncluded(txIds, seenEvents);
     return block;
+  }
+
+  /**
+   * Error declarations (chain/declarations.ts): each declared event on the main chain or in this
+   * block (anywhere in it: a pool returns a reorged original after its declaration), declared by
+   * its submitter or a regulator. Throws TxError.
+   */
+  private async checkBlockDeclarations(block: Block, registry: MemberRegistry): Promise<void> {
+    const { rules, store, blocks } = this.modules;
+    const all = block.txs.map((tx) => declarationsOf(rules, tx));
+    if (all.every((d) => d.length === 0)) return;
+    const inBlock = new Map<string, string>();
+    for (const tx of block.txs) for (const id of tx.eventIds) inBlock.set(id, tx.submitter);
+    const lookup = eitherSubmitters(async (ids) => ids.map((id) => inBlock.get(id)), chainSubmitters(store, (hash) => blocks.read(hash)));
+    for (const [i, tx] of block.txs.entries()) {
+      const decls = all[i] as DeclarationOfTx[];
+      if (decls.length > 0) await checkDeclarations(tx, registry.get(tx.submitter) as Member, decls, lookup);
+    }
   }
 
   private setGovernance(state: GovernanceState): void {

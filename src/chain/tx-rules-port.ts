@@ -28,6 +28,11 @@ export interface TxRules {
   itemKeysOf(event: Record<string, unknown>): string[];
   /** The link records an event makes (containment, leaving, transformations: for the links index). */
   linksOf(event: Record<string, unknown>): { key: string; kind: LinkKind; other?: string }[];
+  /**
+   * For an EPCIS error declaration (corrections: trace/correction.ts), the ID of the event it
+   * declares erroneous; undefined for any other event. Optional: rules without corrections have none.
+   */
+  declaredEventOf?(event: Record<string, unknown>): string | undefined;
   /** The item-state changes one event makes, given the state before it. Never throws on business conflicts. */
   applyEvent(reader: ItemReader, input: { event: Record<string, unknown>; eventId: string; submitter: Member; blockTime: number }): Promise<EventEffects>;
 }

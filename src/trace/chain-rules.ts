@@ -17,6 +17,7 @@ import { linksOfEvent } from './journey.js';
 import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
+import { applyDeclaration, declaredEventIdOf, isErrorDeclaration } from './correction.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {
@@ -86,15 +87,16 @@ export function traceRules(): TxRules {
     checkEvents: checkTxEvents,
     checkRoles: checkTxRoles,
     itemKeysOf: itemKeysOfEvent,
-    linksOf: linksOfEvent,
+    // A declaration repeats its event's content: it moves nothing into or out of a container again.
+    linksOf: (event) => (isErrorDeclaration(event) ? [] : linksOfEvent(event)),
+    declaredEventOf: (event) => (isErrorDeclaration(event) ? declaredEventIdOf(event as JsonObject) : undefined),
     async applyEvent(reader: ItemReader, input): Promise<EventEffects> {
-      const out = await applyEvent(
-        {
-          getItem: async (key) => (await reader.getItem(key)) as ItemRecord | undefined,
-          isLotRecalled: (gtin, lot) => reader.isLotRecalled({ gtin, lot }),
-        },
-        input,
-      );
+      const itemReader = {
+        getItem: async (key: string) => (await reader.getItem(key)) as ItemRecord | undefined,
+        isLotRecalled: (gtin: string, lot: string) => reader.isLotRecalled({ gtin, lot }),
+      };
+      // An error declaration takes its event's effect out instead of applying it again (trace/correction.ts).
+      const out = isErrorDeclaration(input.event) ? await applyDeclaration(itemReader, input, declaredEventIdOf(input.event as JsonObject)) : await applyEvent(itemReader, input);
       return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
     },
   };

@@ -128,6 +128,8 @@ describe('one table code → status and title, one problem type base', () => {
     GOV_BAD_PROOF: 400,
     GOV_UNKNOWN_MEMBER: 404,
     GOV_INVALID_CHANGE: 422,
+    DECLARED_EVENT_UNKNOWN: 409,
+    NOT_DECLARANT: 403,
   };
   for (const [code, status] of Object.entries(TX_EXPECTED) as [TxErrorCode, number][]) {
     it(`tx ${code} → ${status}, its details in the document`, () => {

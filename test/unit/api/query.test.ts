@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeToken, encodeToken, matches, parseQuery, QUERY_PARAMS } from '../../../src/api/query.js';
 import { HttpProblem } from '../../../src/api/problem.js';
+import { eventIdOf } from '../../../src/trace/index.js';
 
 const event = {
   '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
@@ -57,6 +58,8 @@ const STEPS = ['shipping', 'receiving', 'packing', 'commissioning'];
 const DISPS = ['in_transit', 'in_progress', 'active'];
 const BTS = ['urn:epcglobal:cbv:bt:0614141073467:1', 'urn:epcglobal:cbv:bt:0614141073467:2'];
 const TIMES = ['2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z', '2024-01-04T00:00:00Z'];
+const REASONS = ['incorrect_data', 'did_not_occur'];
+const CORRECTIVE = ['urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6', 'ni:///sha-256;c6407ffcac52ec159528f2b556ba4ac3844c5aa48485c1fd61643e94f0a2d678?ver=CBV2.0'];
 
 type Ev = Record<string, unknown> & { id: string };
 
@@ -83,6 +86,7 @@ const evArb: fc.Arbitrary<Ev> = fc
     tid: opt(fc.constantFrom('t1', 't2')),
     time: fc.integer({ min: Date.parse(TIMES[0] as string), max: Date.parse(TIMES[3] as string) }),
     n: fc.nat(),
+    declared: opt(fc.record({ reason: opt(fc.constantFrom(...REASONS)), time: fc.constantFrom(...TIMES), corrective: fc.subarray([...CORRECTIVE]) })),
   })
   .map((r) => {
     const e: Ev = { id: `ni:///sha-256;${r.n.toString(16).padStart(64, '0')}?ver=CBV2.0`, type: r.type, eventTime: new Date(r.time).toISOString(), eventTimeZoneOffset: '+00:00' };
@@ -109,6 +113,9 @@ const evArb: fc.Arbitrary<Ev> = fc
     if (r.bizLocation) e['bizLocation'] = { id: r.bizLocation };
     if (r.bt) e['bizTransactionList'] = [{ type: r.bt[0], bizTransaction: r.bt[1] }];
     if (r.source) e['sourceList'] = [{ type: r.source[0], source: r.source[1] }];
+    if (r.declared) {
+      e['errorDeclaration'] = { declarationTime: r.declared.time, ...(r.declared.reason ? { reason: r.declared.reason } : {}), ...(r.declared.corrective.length > 0 ? { correctiveEventIDs: r.declared.corrective } : {}) };
+    }
     return e;
   });
 
@@ -135,7 +142,13 @@ const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
   EQ_bizLocation: (e, vs) => vs.includes(idOfPlace(e['bizLocation']) as string),
   EQ_action: (e, vs) => vs.includes(e['action'] as string),
   EQ_transformationID: (e, vs) => vs.includes(e['transformationID'] as string),
-  EQ_eventID: (e, vs) => vs.includes(e.id),
+  // An error declaration also has the ID of the event it declares: the hash of its content.
+  EQ_eventID: (e, vs) => vs.includes(e.id) || (e['errorDeclaration'] !== undefined && vs.includes(eventIdOf(e))),
+  EQ_errorReason: (e, vs) => vs.includes((e['errorDeclaration'] as { reason?: string } | undefined)?.reason as string),
+  EQ_correctiveEventID: (e, vs) => some(list((e['errorDeclaration'] ?? { id: '' }) as Ev, 'correctiveEventIDs'), vs),
+  GE_errorDeclarationTime: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) >= Date.parse(vs[0] as string),
+  LT_errorDeclarationTime: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) < Date.parse(vs[0] as string),
+  EXISTS_errorDeclaration: (e) => e['errorDeclaration'] !== undefined,
   eventType: (e, vs) => vs.includes(e['type'] as string),
   GE_eventTime: (e, vs) => Date.parse(e['eventTime'] as string) >= Date.parse(vs[0] as string),
   LT_eventTime: (e, vs) => Date.parse(e['eventTime'] as string) < Date.parse(vs[0] as string),
@@ -151,6 +164,7 @@ const DOMAIN: Record<string, readonly string[]> = {
   EQ_bizStep: STEPS, EQ_disposition: DISPS, EQ_readPoint: SGLN, EQ_bizLocation: SGLN, EQ_action: ['ADD', 'OBSERVE', 'DELETE'],
   EQ_transformationID: ['t1', 't2'], eventType: ['ObjectEvent', 'AggregationEvent', 'TransformationEvent'],
   GE_eventTime: TIMES, LT_eventTime: TIMES, EQ_bizTransaction_po: BTS, EQ_source_owning_party: PGLN, EXISTS_ilmd: [''], EXISTS_disposition: [''],
+  EQ_errorReason: REASONS, EQ_correctiveEventID: CORRECTIVE, GE_errorDeclarationTime: TIMES, LT_errorDeclarationTime: TIMES, EXISTS_errorDeclaration: [''],
 };
 
 describe('every query parameter equals a brute-force filter (property)', () => {
@@ -159,7 +173,7 @@ describe('every query parameter equals a brute-force filter (property)', () => {
   });
 
   const single: fc.Arbitrary<[string, string[]]> = fc.constantFrom(...Object.keys(DOMAIN)).chain((p) =>
-    p === 'GE_eventTime' || p === 'LT_eventTime' || p.startsWith('EXISTS_')
+    /^(GE|LT)_/.test(p) || p.startsWith('EXISTS_')
       ? fc.constantFrom(...(DOMAIN[p] as string[])).map((v): [string, string[]] => [p, [v]])
       : sub(DOMAIN[p] as string[]).map((vs): [string, string[]] => [p, vs]),
   );
@@ -170,7 +184,9 @@ describe('every query parameter equals a brute-force filter (property)', () => {
         const raw: Record<string, string> = {};
         for (const [p, vs] of params) {
           // EQ_eventID draws its values from the corpus.
-          const values = p === 'EQ_eventID' ? [corpus[idPick % Math.max(1, corpus.length)]?.id ?? 'none'] : vs;
+          // (or, for a declaration, the ID of the event it declares: its hash).
+          const picked = corpus[idPick % Math.max(1, corpus.length)];
+          const values = p === 'EQ_eventID' ? [picked === undefined ? 'none' : picked['errorDeclaration'] !== undefined && idPick % 2 === 0 ? eventIdOf(picked) : picked.id] : vs;
           raw[p] = values.join('|');
         }
         const q = parseQuery(raw);
