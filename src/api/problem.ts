@@ -58,6 +58,8 @@ export const API_PROBLEMS = {
   NO_NETWORK: { status: 409, title: 'No network' },
   BACKUP_RUNNING: { status: 409, title: 'A backup is already running' },
   NO_BACKUP: { status: 409, title: 'No backups' },
+  // A capture job's reason (GET /capture/{id}), never an answer's status.
+  CAPTURE_DROPPED: { status: 409, title: 'Capture not recorded' },
   // This node.
   STORE_DAMAGED: { status: 500, title: 'Store damaged' },
   STORE_UNWRITABLE: { status: 503, title: 'Service unavailable' },

@@ -151,6 +151,7 @@ export const acceptedSchema = {
   type: 'object',
   required: ['txId', 'eventIds'],
   properties: {
+    captureID: { type: 'string', description: 'POST /capture only: the capture job (GET /capture/{captureID}, also the Location header)' },
     txId: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     eventIds: { type: 'array', items: { type: 'string' }, description: 'CBV 2.0 event IDs, in document order' },
     refused: {
@@ -165,6 +166,25 @@ export const acceptedSchema = {
         },
       },
     },
+  },
+} as const;
+
+/** The REST binding's CaptureJob, with the node's tx, event IDs and block. */
+export const captureJobSchema = {
+  $id: 'CaptureJob',
+  type: 'object',
+  required: ['captureID', 'createdAt', 'running', 'success', 'captureErrorBehaviour', 'errors', 'eventIds'],
+  properties: {
+    captureID: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time', description: 'The time of the block holding the tx; a refused document: when it was refused' },
+    running: { type: 'boolean', description: 'true while the tx waits in the mempool' },
+    success: { type: 'boolean', description: 'false once any problem is known (a refused document, an event refused under proceed, a dropped tx)' },
+    captureErrorBehaviour: { type: 'string', enum: ['rollback', 'proceed'] },
+    errors: { type: 'array', items: { $ref: 'Problem#' }, description: 'Every problem, one problem document each (instance: the JSON pointer into the document)' },
+    txId: { type: 'string', description: 'The tx the capture made (absent when the document was refused whole)' },
+    eventIds: { type: 'array', items: { type: 'string' } },
+    block: { anyOf: [{ $ref: 'BlockRef#' }, { type: 'null' }] },
   },
 } as const;
 
@@ -206,7 +226,7 @@ export const queryDocumentSchema = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema, collectionSchema];
+export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema, collectionSchema, captureJobSchema];
 
 /** Problem-details responses for the given statuses (OpenAPI and serialisation). */
 export function problems(...statuses: number[]): Record<string, { $ref: string }> {

@@ -81,6 +81,7 @@ describe('one table code → status and title, one problem type base', () => {
     NO_NETWORK: [409, 'No network'],
     BACKUP_RUNNING: [409, 'A backup is already running'],
     NO_BACKUP: [409, 'No backups'],
+    CAPTURE_DROPPED: [409, 'Capture not recorded'],
     STORE_DAMAGED: [500, 'Store damaged'],
     STORE_UNWRITABLE: [503, 'Service unavailable'],
     STORE_UNAVAILABLE: [503, 'Service unavailable'],
