@@ -374,13 +374,48 @@ export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?
 }
 
 interface Token {
+  v: 2;
+  f: string;
+  p: [number, number, number];
+  /** The main-chain block at the position's height when the page was answered (reorgs: `resumePoint`). */
+  h: string;
+}
+
+/** What a next-page token says: the last position examined, and the block it was in. */
+export interface TokenPosition extends Position {
+  hash: string;
+}
+
+export function encodePageToken(fingerprint: string, pos: Position, hash: string): string {
+  const t: Token = { v: 2, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex], h: hash };
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+export function decodePageToken(token: string, fingerprint: string): TokenPosition {
+  let t: unknown;
+  try {
+    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('nextPageToken', 'not a token this node issued');
+  }
+  const o = t as Partial<Token>;
+  const p = o.p;
+  if (o.v !== 2 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) || typeof o.h !== 'string' || !/^[0-9a-f]{64}$/.test(o.h)) {
+    throw bad('nextPageToken', 'not a token this node issued');
+  }
+  if (o.f !== fingerprint) throw bad('nextPageToken', 'the token belongs to a query with other parameters');
+  return { height: p[0] as number, txIndex: p[1] as number, eventIndex: p[2] as number, hash: o.h };
+}
+
+/** A position token without a block (/trace's pages: api/routes/trace.ts). */
+interface PositionToken {
   v: 1;
   f: string;
   p: [number, number, number];
 }
 
 export function encodeToken(fingerprint: string, pos: Position): string {
-  const t: Token = { v: 1, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex] };
+  const t: PositionToken = { v: 1, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex] };
   return Buffer.from(JSON.stringify(t)).toString('base64url');
 }
 
@@ -391,13 +426,35 @@ export function decodeToken(token: string, fingerprint: string): Position {
   } catch {
     throw bad('nextPageToken', 'not a token this node issued');
   }
-  const o = t as Partial<Token>;
+  const o = t as Partial<PositionToken>;
   const p = o.p;
   if (o.v !== 1 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff)) {
     throw bad('nextPageToken', 'not a token this node issued');
   }
   if (o.f !== fingerprint) throw bad('nextPageToken', 'the token belongs to a query with other parameters');
   return { height: p[0] as number, txIndex: p[1] as number, eventIndex: p[2] as number };
+}
+
+/** After every event of a block at `height`. */
+const END_OF = (height: number): Position => ({ height, txIndex: 0xffffffff, eventIndex: 0xffffffff });
+
+/**
+ * Where the next page starts. The token's block still on the main chain: right after its
+ * position (the chain below it is unchanged). A reorg replaced it: right after the fork point
+ * (the last block of its branch still on the main chain), so every event of the new branch is
+ * examined; events of the replaced blocks that earlier pages gave may be given again if the new
+ * branch holds them too.
+ */
+export async function resumePoint(chain: Pick<Chain, 'store' | 'header'>, token: TokenPosition): Promise<Position> {
+  if ((await chain.store.getMainHash(token.height)) === token.hash) return token;
+  let entry = chain.header(token.hash);
+  if (entry === undefined) throw bad('nextPageToken', 'the token names a block this node does not know; query again without it');
+  while (entry.height > 0 && (await chain.store.getMainHash(entry.height)) !== entry.hash) {
+    const parent = chain.header(entry.prevHash);
+    if (parent === undefined) throw storeDamaged(`block ${entry.hash} has no stored parent header ${entry.prevHash}`);
+    entry = parent;
+  }
+  return END_OF(entry.height);
 }
 
 function cmp(a: Position, b: Position): number {
@@ -421,7 +478,7 @@ async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: P
   const cursors = keys.map((key) => ({ key, buf: [] as EpcHistoryEntry[], done: false, last: after ? ({ key, ...after, eventId: '' } as EpcHistoryEntry) : undefined }));
   const hits: QueryHit[] = [];
   let examined = 0;
-  let lastPos: Position | undefined;
+  let lastPos: Position = after ?? { height: 0, txIndex: 0, eventIndex: 0 };
   for (;;) {
     for (const c of cursors) {
       if (c.buf.length === 0 && !c.done) {
@@ -448,7 +505,10 @@ async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: P
     if (matches(q, event, head.eventId)) hits.push({ eventId: head.eventId, event, position: pos });
     if (hits.length >= q.perPage || examined >= limits.scanBudget) {
       const more = cursors.some((c) => c.buf.length > 0 || !c.done);
-      return { events: hits, examined, ...(more ? { nextPageToken: encodeToken(q.fingerprint, lastPos) } : {}) };
+      if (!more) return { events: hits, examined };
+      const hash = await chain.store.getMainHash(lastPos.height);
+      if (hash === undefined) throw storeDamaged(`no main-chain block at height ${lastPos.height}`);
+      return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, lastPos, hash) };
     }
   }
 }
@@ -476,7 +536,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
         if (matches(q, event, tx.eventIds[e] as string)) hits.push({ eventId: tx.eventIds[e] as string, event, position: pos });
         const last = h === tip && t === spans.length / 2 - 1 && e === tx.events.length - 1;
         if (!last && (hits.length >= q.perPage || examined >= limits.scanBudget)) {
-          return { events: hits, examined, nextPageToken: encodeToken(q.fingerprint, pos) };
+          return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, pos, hash) };
         }
       }
     }
@@ -486,7 +546,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
 
 export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
   const q = parseQuery(raw);
-  const after = raw.nextPageToken !== undefined ? decodeToken(raw.nextPageToken, q.fingerprint) : undefined;
+  const after = raw.nextPageToken !== undefined ? await resumePoint(chain, decodePageToken(raw.nextPageToken, q.fingerprint)) : undefined;
   if (q.indexKeys !== undefined) return runIndexed(chain, q, q.indexKeys, after, limits, read);
   return runScan(chain, q, after, limits);
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeToken, encodeToken, matches, parseQuery, QUERY_PARAMS } from '../../../src/api/query.js';
+import { decodePageToken, encodePageToken, matches, parseQuery, QUERY_PARAMS } from '../../../src/api/query.js';
 import { HttpProblem } from '../../../src/api/problem.js';
 import { eventIdOf } from '../../../src/trace/index.js';
 
@@ -39,10 +39,11 @@ describe('EPCIS query parameters', () => {
     expect(() => parseQuery({ GE_eventTime: 'yesterday' })).toThrow(HttpProblem);
     expect(() => parseQuery({ perPage: 0 })).toThrow(HttpProblem);
     const q = parseQuery({ EQ_bizStep: 'shipping' });
-    const token = encodeToken(q.fingerprint, { height: 5, txIndex: 1, eventIndex: 2 });
-    expect(decodeToken(token, q.fingerprint)).toEqual({ height: 5, txIndex: 1, eventIndex: 2 });
-    expect(() => decodeToken(token, parseQuery({ EQ_bizStep: 'receiving' }).fingerprint)).toThrow(/other parameters/);
-    expect(() => decodeToken('garbage!', q.fingerprint)).toThrow(HttpProblem);
+    const hash = 'ab'.repeat(32);
+    const token = encodePageToken(q.fingerprint, { height: 5, txIndex: 1, eventIndex: 2 }, hash);
+    expect(decodePageToken(token, q.fingerprint)).toEqual({ height: 5, txIndex: 1, eventIndex: 2, hash });
+    expect(() => decodePageToken(token, parseQuery({ EQ_bizStep: 'receiving' }).fingerprint)).toThrow(/other parameters/);
+    expect(() => decodePageToken('garbage!', q.fingerprint)).toThrow(HttpProblem);
   });
 });
 
