@@ -8,9 +8,13 @@
  * compare as canonical GS1 keys (an EPC URN matches its Digital Link); vocabulary values compare
  * as CBV words (`shipping` = `urn:epcglobal:cbv:bizstep:shipping` = `https://ref.gs1.org/cbv/BizStep-shipping`).
  *
- * Two plans, both in chain order (height, tx, event):
- * - with MATCH_epc / MATCH_anyEPC of GS1 keys: merge the items' history index (exact, cheap);
+ * Three plans, all in chain order (height, tx, event):
+ * - with an EPC filter whose values are all GS1 keys: merge the items' history index (exact, cheap);
+ * - else with a place, class, bizStep, disposition or a bounded time range: merge the query
+ *   index's rows of that filter's values (trace/query-terms.ts; `termKeysOf` picks the filter),
+ *   once the store's query index covers the chain;
  * - otherwise: scan main-chain blocks from genesis upwards.
+ * A next-page token names the last position examined and its block (a reorg: `resumePoint`).
  * Either examines at most `scanBudget` events per page; a page may then hold fewer than perPage
  * events (even none) and still carry a next-page token: follow tokens until there is none.
  */
@@ -18,8 +22,9 @@ import { createHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
 import type { EpcHistoryEntry } from '../chain/store.js';
 import type { SignedTx } from '../chain/types.js';
-import { cbvWord, type VocabularyKind } from '../trace/vocabulary.js';
-import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
+import type { VocabularyKind } from '../trace/vocabulary.js';
+import { itemKeyOrUndefined } from '../trace/identifiers.js';
+import { dayOf, gs1Form, termKey, vocabForm, type TermKind } from '../trace/query-terms.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { declaredEventIdOf, errorDeclarationOf, isErrorDeclaration } from '../trace/correction.js';
@@ -108,6 +113,8 @@ export interface ParsedQuery {
   perPage: number;
   /** Canonical item keys to drive the history index, when every EPC value is a GS1 key. */
   indexKeys?: string[];
+  /** Query index term keys (trace/query-terms.ts) of one filter, whose rows hold every event the query can match. */
+  termKeys?: string[];
   fingerprint: string;
 }
 
@@ -154,17 +161,10 @@ function epcValues(raw: string | string[] | undefined, param: string): string[] 
 }
 
 /** An EPC class (`urn:epc:class:lgtin:…`, an idpat of a GTIN, a Digital Link) in one canonical form. */
-function classForm(v: string): string {
-  return normaliseGs1Uri(v) ?? v;
-}
-
-function vocab(kind: VocabularyKind, v: string, prefixes?: ReadonlyMap<string, string>): string {
-  return cbvWord(kind, v, prefixes) ?? v;
-}
-
-function location(v: string): string {
-  return normaliseGs1Uri(v) ?? v;
-}
+// The forms the query index's terms use (trace/query-terms.ts): one definition for both sides.
+const classForm = gs1Form;
+const vocab = vocabForm;
+const location = gs1Form;
 
 function time(param: string, raw: string | string[] | undefined): number | undefined {
   const v = values(raw, param);
@@ -253,12 +253,38 @@ export function parseQuery(q: RawQuery): ParsedQuery {
       if (out.indexKeys === undefined || uniq.length < out.indexKeys.length) out.indexKeys = uniq;
     }
   }
+  out.termKeys = termKeysOf(out);
   const canon: Record<string, unknown> = {};
   for (const p of QUERY_PARAMS) if (q[p] !== undefined) canon[p] = values(q[p], p);
   for (const t of out.typed) canon[`${t.list}/${t.type}`] = [...t.values];
   if (out.exists.length > 0) canon['EXISTS'] = out.exists;
   out.fingerprint = createHash('sha256').update(JSON.stringify(canon)).digest('base64url').slice(0, 16);
   return out;
+}
+
+/** Days a time range may span for the day terms to drive a query (more: another filter, or a scan). */
+export const MAX_TERM_DAYS = 366;
+
+/**
+ * The term keys of the most selective indexed filter the query has (places, classes, a time range
+ * of a month, business step, disposition, a time range of a year), else undefined. Each event the
+ * query matches has one of these terms (the values are in the form the terms use), so reading
+ * their rows and filtering with `matches` gives the same events as a scan.
+ */
+function termKeysOf(q: ParsedQuery): string[] | undefined {
+  const of = (kind: TermKind, set: Set<string> | undefined): string[] | undefined => (set === undefined ? undefined : [...set].map((v) => termKey(kind, v)));
+  const days = (max: number): string[] | undefined => {
+    if (q.geTime === undefined || q.ltTime === undefined) return undefined;
+    const from = dayOf(q.geTime);
+    const to = dayOf(q.ltTime - 1);
+    if (to < from) return [];
+    if (to - from + 1 > max) return undefined;
+    const out: string[] = [];
+    for (let d = from; d <= to; d++) out.push(termKey('day', String(d)));
+    return out;
+  };
+  const classes = q.epcClass ?? q.inputEpcClass ?? q.outputEpcClass ?? q.anyEpcClass;
+  return of('bizLocation', q.bizLocation) ?? of('readPoint', q.readPoint) ?? of('class', classes) ?? days(31) ?? of('bizStep', q.bizStep) ?? of('disposition', q.disposition) ?? days(MAX_TERM_DAYS);
 }
 
 function strings(v: unknown): string[] {
@@ -548,5 +574,6 @@ export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits,
   const q = parseQuery(raw);
   const after = raw.nextPageToken !== undefined ? await resumePoint(chain, decodePageToken(raw.nextPageToken, q.fingerprint)) : undefined;
   if (q.indexKeys !== undefined) return runIndexed(chain, q, q.indexKeys, after, limits, read);
+  if (q.termKeys !== undefined && chain.store.queryTermsReady()) return runIndexed(chain, q, q.termKeys, after, limits, read);
   return runScan(chain, q, after, limits);
 }

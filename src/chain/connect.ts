@@ -48,6 +48,23 @@ export function historyOf(rules: TxRules, block: Block): EpcHistoryEntry[] {
   return out;
 }
 
+/**
+ * The query index rows of a block (trace/query-terms.ts): one per term of each event, in the
+ * history index under the term's key (never an item key: items are not read or written for them).
+ */
+export function termsOf(rules: Pick<TxRules, 'queryTermsOf'>, block: Block): EpcHistoryEntry[] {
+  const of = rules.queryTermsOf;
+  if (of === undefined) return [];
+  const out: EpcHistoryEntry[] = [];
+  block.txs.forEach((tx, txIndex) => {
+    tx.events.forEach((event, eventIndex) => {
+      const eventId = tx.eventIds[eventIndex] as string;
+      for (const key of of(event)) out.push({ key, height: block.header.height, txIndex, eventIndex, eventId });
+    });
+  });
+  return out;
+}
+
 export class BlockConnector {
   private tipEntry: HeaderEntry;
   private version = 0;
@@ -142,7 +159,7 @@ export class BlockConnector {
     if (entry.prevHash !== this.tipEntry.hash) throw new ChainStateError('NOT_THE_TIP', `connect ${entry.hash}: its parent ${entry.prevHash} is not the tip ${this.tipEntry.hash}`);
     const history = historyOf(rules, block);
     const links = linksOfBlock(block, rules);
-    const batch: ConnectBatch = { block, txLocations: [], events: [], history, links, items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    const batch: ConnectBatch = { block, txLocations: [], events: [], history: [...history, ...termsOf(rules, block)], links, items: [], recalledLots: [], undo: { items: [], lots: [] } };
     const txIds = block.txIds.map((t) => toHex(t));
     const eventIds = block.txs.flatMap((t) => t.eventIds);
     const itemKeys = [...new Set(history.map((h) => h.key))];
@@ -280,7 +297,7 @@ export class BlockConnector {
       block,
       txIds: block.txIds.map((t) => toHex(t)),
       eventIds: block.txs.flatMap((t) => t.eventIds),
-      history: historyOf(rules, block),
+      history: [...historyOf(rules, block), ...termsOf(rules, block)],
       links: linksOfBlock(block, rules),
       undo,
       newTip: { hash: parent.hash, height: parent.height },

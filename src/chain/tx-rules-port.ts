@@ -33,6 +33,11 @@ export interface TxRules {
    * declares erroneous; undefined for any other event. Optional: rules without corrections have none.
    */
   declaredEventOf?(event: Record<string, unknown>): string | undefined;
+  /**
+   * The query index's term keys of an event (trace/query-terms.ts: bizStep, places, classes, day),
+   * written in the history index beside the item keys. Optional: rules without a query index have none.
+   */
+  queryTermsOf?(event: Record<string, unknown>): string[];
   /** The item-state changes one event makes, given the state before it. Never throws on business conflicts. */
   applyEvent(reader: ItemReader, input: { event: Record<string, unknown>; eventId: string; submitter: Member; blockTime: number }): Promise<EventEffects>;
 }

@@ -18,6 +18,7 @@ import { roleProblems } from './roles.js';
 import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
 import { applyDeclaration, declaredEventIdOf, isErrorDeclaration } from './correction.js';
+import { queryTermsOf } from './query-terms.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {
@@ -89,6 +90,7 @@ export function traceRules(): TxRules {
     itemKeysOf: itemKeysOfEvent,
     // A declaration repeats its event's content: it moves nothing into or out of a container again.
     linksOf: (event) => (isErrorDeclaration(event) ? [] : linksOfEvent(event)),
+    queryTermsOf: (event) => queryTermsOf(event),
     declaredEventOf: (event) => (isErrorDeclaration(event) ? declaredEventIdOf(event as JsonObject) : undefined),
     async applyEvent(reader: ItemReader, input): Promise<EventEffects> {
       const itemReader = {

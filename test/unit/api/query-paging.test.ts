@@ -17,35 +17,60 @@ import { buildBlock, makeFixture, makeTx, type Fixture } from '../../helpers/cha
 
 const SGTIN = ['urn:epc:id:sgtin:0614141.107346.1', 'urn:epc:id:sgtin:0614141.107346.2', 'urn:epc:id:sgtin:0614141.107346.3'];
 const STEPS = ['shipping', 'receiving', 'storing'];
+const SGLN = ['urn:epc:id:sgln:0614141.07346.1', 'urn:epc:id:sgln:0614141.07346.2'];
+const CLASSES = ['urn:epc:class:lgtin:0614141.107346.LOT1', 'urn:epc:class:lgtin:0614141.107346.LOT2'];
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2024, 0, 1);
 
 interface Spec {
   epc: number;
   step: number;
+  place: number | undefined;
+  lot: number | undefined;
 }
-const specArb: fc.Arbitrary<Spec> = fc.record({ epc: fc.nat({ max: SGTIN.length - 1 }), step: fc.nat({ max: STEPS.length - 1 }) });
+const specArb: fc.Arbitrary<Spec> = fc.record({
+  epc: fc.nat({ max: SGTIN.length - 1 }),
+  step: fc.nat({ max: STEPS.length - 1 }),
+  place: fc.option(fc.nat({ max: SGLN.length - 1 }), { nil: undefined }),
+  lot: fc.option(fc.nat({ max: CLASSES.length - 1 }), { nil: undefined }),
+});
 
 let serial = 0;
 /** A signed tx of these events (as capture prepares them: CBV 2.0 IDs). */
 function txOf(fx: Fixture, specs: Spec[]): SignedTx {
   const events = specs.map((s) => {
     serial++;
+    // Seven hours apart: events fall on several days (the day terms).
     return {
       type: 'ObjectEvent',
-      eventTime: new Date(Date.UTC(2024, 0, 1) + serial * 1000).toISOString(),
+      eventTime: new Date(T0 + serial * 7 * HOUR).toISOString(),
       eventTimeZoneOffset: '+00:00',
       epcList: [SGTIN[s.epc] as string],
       action: 'OBSERVE',
       bizStep: STEPS[s.step] as string,
+      ...(s.place !== undefined ? { bizLocation: { id: SGLN[s.place] as string }, readPoint: { id: SGLN[1 - s.place] as string } } : {}),
+      ...(s.lot !== undefined ? { quantityList: [{ epcClass: CLASSES[s.lot] as string, quantity: 2 }] } : {}),
     };
   });
   const p = prepareDocument({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
   return makeTx(fx, p.events, fx.sealer, p.eventIds);
 }
 
-/** Queries and their brute-force meaning (the scan plan, the index plan, and no filter). */
+const at = (e: Record<string, unknown>): number => Date.parse(e['eventTime'] as string);
+const place = (e: Record<string, unknown>, f: string): string | undefined => (e[f] as { id?: string } | undefined)?.id;
+const lots = (e: Record<string, unknown>): string[] => ((e['quantityList'] as { epcClass: string }[] | undefined) ?? []).map((q) => q.epcClass);
+
+/** Queries and their brute-force meaning (the scan plan, the EPC history plan, the query index's term plans, no filter). */
 const QUERIES: { raw: RawQuery; want: (e: Record<string, unknown>) => boolean }[] = [
   { raw: {}, want: () => true },
   { raw: { EQ_bizStep: 'receiving' }, want: (e) => e['bizStep'] === 'receiving' },
+  { raw: { eventType: 'ObjectEvent', EQ_action: 'OBSERVE|ADD' }, want: () => true },
+  { raw: { EQ_bizLocation: SGLN[0] as string, EQ_bizStep: 'shipping|receiving' }, want: (e) => place(e, 'bizLocation') === SGLN[0] && e['bizStep'] !== 'storing' },
+  { raw: { EQ_readPoint: SGLN.join('|') }, want: (e) => place(e, 'readPoint') !== undefined },
+  { raw: { MATCH_anyEPCClass: CLASSES[1] as string }, want: (e) => lots(e).includes(CLASSES[1] as string) },
+  { raw: { MATCH_epcClass: CLASSES.join('|'), EQ_bizStep: 'storing' }, want: (e) => lots(e).length > 0 && e['bizStep'] === 'storing' },
+  { raw: { GE_eventTime: new Date(T0 + 30 * HOUR).toISOString(), LT_eventTime: new Date(T0 + 200 * HOUR).toISOString() }, want: (e) => at(e) >= T0 + 30 * HOUR && at(e) < T0 + 200 * HOUR },
+  { raw: { GE_eventTime: new Date(T0).toISOString(), LT_eventTime: new Date(T0 + 3000 * 24 * HOUR).toISOString(), EQ_disposition: 'in_transit' }, want: () => false },
   { raw: { MATCH_epc: SGTIN[0] as string }, want: (e) => (e['epcList'] as string[]).includes(SGTIN[0] as string) },
   { raw: { MATCH_epc: `${SGTIN[1] as string}|${SGTIN[2] as string}`, EQ_bizStep: 'shipping|storing' }, want: (e) => (e['epcList'] as string[]).some((x) => x !== SGTIN[0]) && e['bizStep'] !== 'receiving' },
 ];
