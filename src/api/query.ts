@@ -24,7 +24,7 @@ import type { EpcHistoryEntry } from '../chain/store.js';
 import type { SignedTx } from '../chain/types.js';
 import type { VocabularyKind } from '../trace/vocabulary.js';
 import { itemKeyOrUndefined } from '../trace/identifiers.js';
-import { dayOf, gs1Form, termKey, vocabForm, type TermKind } from '../trace/query-terms.js';
+import { dayOf, gs1Form, hourOf, termKey, vocabForm, type TermKind } from '../trace/query-terms.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { declaredEventIdOf, errorDeclarationOf, isErrorDeclaration } from '../trace/correction.js';
@@ -262,29 +262,41 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   return out;
 }
 
-/** Days a time range may span for the day terms to drive a query (more: another filter, or a scan). */
-export const MAX_TERM_DAYS = 366;
+/** Hours, and days, a time range may span for its hour (day) terms to drive a query (more: another filter, or a scan). */
+export const MAX_TERM_HOURS = 48;
+export const MAX_TERM_DAYS = 62;
 
 /**
  * The term keys of the most selective indexed filter the query has (places, classes, a time range
- * of a month, business step, disposition, a time range of a year), else undefined. Each event the
+ * of up to two days by hours, of up to a month by days, business step, disposition, a time range
+ * of up to two months by days), else undefined. Each event the
  * query matches has one of these terms (the values are in the form the terms use), so reading
  * their rows and filtering with `matches` gives the same events as a scan.
  */
 function termKeysOf(q: ParsedQuery): string[] | undefined {
   const of = (kind: TermKind, set: Set<string> | undefined): string[] | undefined => (set === undefined ? undefined : [...set].map((v) => termKey(kind, v)));
-  const days = (max: number): string[] | undefined => {
+  const range = (kind: 'hour' | 'day', max: number): string[] | undefined => {
     if (q.geTime === undefined || q.ltTime === undefined) return undefined;
-    const from = dayOf(q.geTime);
-    const to = dayOf(q.ltTime - 1);
+    const unit = kind === 'hour' ? hourOf : dayOf;
+    const from = unit(q.geTime);
+    const to = unit(q.ltTime - 1);
     if (to < from) return [];
     if (to - from + 1 > max) return undefined;
     const out: string[] = [];
-    for (let d = from; d <= to; d++) out.push(termKey('day', String(d)));
+    for (let d = from; d <= to; d++) out.push(termKey(kind, String(d)));
     return out;
   };
   const classes = q.epcClass ?? q.inputEpcClass ?? q.outputEpcClass ?? q.anyEpcClass;
-  return of('bizLocation', q.bizLocation) ?? of('readPoint', q.readPoint) ?? of('class', classes) ?? days(31) ?? of('bizStep', q.bizStep) ?? of('disposition', q.disposition) ?? days(MAX_TERM_DAYS);
+  return (
+    of('bizLocation', q.bizLocation) ??
+    of('readPoint', q.readPoint) ??
+    of('class', classes) ??
+    range('hour', MAX_TERM_HOURS) ??
+    range('day', 31) ??
+    of('bizStep', q.bizStep) ??
+    of('disposition', q.disposition) ??
+    range('day', MAX_TERM_DAYS)
+  );
 }
 
 function strings(v: unknown): string[] {

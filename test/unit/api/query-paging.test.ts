@@ -70,6 +70,7 @@ const QUERIES: { raw: RawQuery; want: (e: Record<string, unknown>) => boolean }[
   { raw: { MATCH_anyEPCClass: CLASSES[1] as string }, want: (e) => lots(e).includes(CLASSES[1] as string) },
   { raw: { MATCH_epcClass: CLASSES.join('|'), EQ_bizStep: 'storing' }, want: (e) => lots(e).length > 0 && e['bizStep'] === 'storing' },
   { raw: { GE_eventTime: new Date(T0 + 30 * HOUR).toISOString(), LT_eventTime: new Date(T0 + 200 * HOUR).toISOString() }, want: (e) => at(e) >= T0 + 30 * HOUR && at(e) < T0 + 200 * HOUR },
+  { raw: { GE_eventTime: new Date(T0 + 10.5 * HOUR).toISOString(), LT_eventTime: new Date(T0 + 40 * HOUR).toISOString() }, want: (e) => at(e) >= T0 + 10.5 * HOUR && at(e) < T0 + 40 * HOUR },
   { raw: { GE_eventTime: new Date(T0).toISOString(), LT_eventTime: new Date(T0 + 3000 * 24 * HOUR).toISOString(), EQ_disposition: 'in_transit' }, want: () => false },
   { raw: { MATCH_epc: SGTIN[0] as string }, want: (e) => (e['epcList'] as string[]).includes(SGTIN[0] as string) },
   { raw: { MATCH_epc: `${SGTIN[1] as string}|${SGTIN[2] as string}`, EQ_bizStep: 'shipping|storing' }, want: (e) => (e['epcList'] as string[]).some((x) => x !== SGTIN[0]) && e['bizStep'] !== 'receiving' },

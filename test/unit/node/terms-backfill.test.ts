@@ -68,8 +68,8 @@ describe('the query index', () => {
     const want = [txs[1]?.eventIds[1]];
     const byPlace = await query(f, { EQ_bizLocation: PLACE });
     expect(byPlace).toEqual({ ids: want, examined: 1 });
-    // Every event has its day and bizStep terms besides its item key.
-    expect(termsOf(traceRules(), block).length).toBe(63 * 2 + 1);
+    // Every event has its hour, day and bizStep terms besides its item key.
+    expect(termsOf(traceRules(), block).length).toBe(63 * 3 + 1);
     expect(historyOf(traceRules(), block).length).toBe(63);
     // A reorg away: the rows go with the block.
     const parent = f.chain.header((f.chain.header(block.hashHex) as HeaderEntry).prevHash) as HeaderEntry;
