@@ -54,16 +54,35 @@ export const QUERY_PARAMS = [
   'LT_eventTime',
   'EQ_errorReason',
   'EQ_correctiveEventID',
-  'GE_errorDeclarationTime',
-  'LT_errorDeclarationTime',
+  'GE_errorDeclaration_Time',
+  'LT_errorDeclaration_Time',
+  'GE_recordTime',
+  'LT_recordTime',
+  'WD_readPoint',
+  'WD_bizLocation',
+  'EQ_quantity',
+  'GT_quantity',
+  'GE_quantity',
+  'LT_quantity',
+  'LE_quantity',
 ] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];
 
 /** Parameters named by a type or a field: `EQ_bizTransaction_po`, `EQ_source_owning_party`, `EXISTS_ilmd`. */
 export const TYPED_PARAM = /^(EQ_bizTransaction|EQ_source|EQ_destination)_(.+)$/;
 export const EXISTS_PARAM = /^EXISTS_(.+)$/;
+/** Filters on an ILMD or extension field, named by its CURIE as captured: `EQ_ILMD_cbvmda:lotNumber`, `GE_example:temp`, `EXISTS_ILMD_cbvmda:lotNumber`. */
+export const FIELD_PARAM = /^(EQ|GT|GE|LT|LE|EXISTS)_(ILMD_)?([a-z][a-zA-Z0-9]*:\w+)$/;
 
-export type RawQuery = Partial<Record<QueryParam, string | string[]>> & { perPage?: number; nextPageToken?: string } & { [typed: string]: string | string[] | number | undefined };
+export type RawQuery = Partial<Record<QueryParam, string | string[]>> & { perPage?: number; nextPageToken?: string; eventCountLimit?: number } & { [typed: string]: string | string[] | number | undefined };
+
+/** An ILMD or extension field filter (FIELD_PARAM). */
+interface FieldFilter {
+  op: 'EQ' | 'GT' | 'GE' | 'LT' | 'LE' | 'EXISTS';
+  ilmd: boolean;
+  name: string;
+  values: string[];
+}
 
 export const MAX_VALUES = 50;
 export const DEFAULT_PER_PAGE = 30;
@@ -102,6 +121,15 @@ export interface ParsedQuery {
   correctiveEventId?: Set<string>;
   geDeclarationTime?: number;
   ltDeclarationTime?: number;
+  geRecordTime?: number;
+  ltRecordTime?: number;
+  wdReadPoint?: Set<string>;
+  wdBizLocation?: Set<string>;
+  /** Quantity comparisons: each holds for some quantity element of the event. */
+  quantity: { op: 'EQ' | 'GT' | 'GE' | 'LT' | 'LE'; value: number }[];
+  fields: FieldFilter[];
+  /** At most this many events over all pages (eventCountLimit). */
+  eventCountLimit?: number;
   typed: TypedFilter[];
   exists: string[];
   bizStep?: Set<string>;
@@ -176,7 +204,11 @@ function time(param: string, raw: string | string[] | undefined): number | undef
 }
 
 export function parseQuery(q: RawQuery): ParsedQuery {
-  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '', typed: [], exists: [] };
+  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '', typed: [], exists: [], quantity: [], fields: [] };
+  if (q.eventCountLimit !== undefined) {
+    if (!Number.isSafeInteger(q.eventCountLimit) || q.eventCountLimit < 1) throw bad('eventCountLimit', 'must be a positive integer');
+    out.eventCountLimit = q.eventCountLimit;
+  }
   if (!Number.isSafeInteger(out.perPage) || out.perPage < 1 || out.perPage > MAX_PER_PAGE) throw bad('perPage', `must be 1 to ${MAX_PER_PAGE}`);
   const epcs = epcValues(q.MATCH_epc, 'MATCH_epc');
   const any = epcValues(q.MATCH_anyEPC, 'MATCH_anyEPC');
@@ -216,7 +248,35 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (reasons) out.errorReason = new Set(reasons.map((v) => vocab('errorReason', v)));
   const corrective = values(q.EQ_correctiveEventID, 'EQ_correctiveEventID');
   if (corrective) out.correctiveEventId = new Set(corrective);
+  for (const op of ['EQ', 'GT', 'GE', 'LT', 'LE'] as const) {
+    const p = `${op}_quantity` as QueryParam;
+    const v = values(q[p], p);
+    if (v === undefined) continue;
+    if (v.length !== 1) throw bad(p, 'takes one value');
+    const n = Number(v[0]);
+    if (!Number.isFinite(n)) throw bad(p, 'must be a number');
+    out.quantity.push({ op, value: n });
+  }
+  const wdRp = values(q.WD_readPoint, 'WD_readPoint');
+  if (wdRp) out.wdReadPoint = new Set(wdRp.map(location));
+  const wdLoc = values(q.WD_bizLocation, 'WD_bizLocation');
+  if (wdLoc) out.wdBizLocation = new Set(wdLoc.map(location));
   for (const name of Object.keys(q).sort()) {
+    const field = FIELD_PARAM.exec(name);
+    if (field !== null) {
+      const op = field[1] as FieldFilter['op'];
+      const raw = q[name];
+      const given = (Array.isArray(raw) ? raw : [raw]).filter((x): x is string => typeof x === 'string' && x !== '');
+      if (op === 'EXISTS') {
+        if (given.length > 0) throw bad(name, 'takes no value (EXISTS_field=)');
+        out.fields.push({ op, ilmd: field[2] !== undefined, name: field[3] as string, values: [] });
+        continue;
+      }
+      const v = values(raw as string | string[], name) as string[];
+      if (op !== 'EQ' && v.length !== 1) throw bad(name, 'takes one value');
+      out.fields.push({ op, ilmd: field[2] !== undefined, name: field[3] as string, values: v });
+      continue;
+    }
     const typed = TYPED_PARAM.exec(name);
     if (typed !== null) {
       const spec = TYPED[typed[1] as string] as (typeof TYPED)[string];
@@ -242,8 +302,10 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (types) out.eventType = new Set(types);
   out.geTime = time('GE_eventTime', q.GE_eventTime);
   out.ltTime = time('LT_eventTime', q.LT_eventTime);
-  out.geDeclarationTime = time('GE_errorDeclarationTime', q.GE_errorDeclarationTime);
-  out.ltDeclarationTime = time('LT_errorDeclarationTime', q.LT_errorDeclarationTime);
+  out.geRecordTime = time('GE_recordTime', q.GE_recordTime);
+  out.ltRecordTime = time('LT_recordTime', q.LT_recordTime);
+  out.geDeclarationTime = time('GE_errorDeclaration_Time', q.GE_errorDeclaration_Time);
+  out.ltDeclarationTime = time('LT_errorDeclaration_Time', q.LT_errorDeclaration_Time);
   // Drive the history index with the narrower EPC filter whose values are all GS1 keys.
   for (const list of [epcs, any, parents, inputs, outputs]) {
     if (list === undefined) continue;
@@ -258,6 +320,8 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   for (const p of QUERY_PARAMS) if (q[p] !== undefined) canon[p] = values(q[p], p);
   for (const t of out.typed) canon[`${t.list}/${t.type}`] = [...t.values];
   if (out.exists.length > 0) canon['EXISTS'] = out.exists;
+  if (out.fields.length > 0) canon['fields'] = out.fields;
+  if (out.eventCountLimit !== undefined) canon['eventCountLimit'] = out.eventCountLimit;
   out.fingerprint = createHash('sha256').update(JSON.stringify(canon)).digest('base64url').slice(0, 16);
   return out;
 }
@@ -288,8 +352,8 @@ function termKeysOf(q: ParsedQuery): string[] | undefined {
   };
   const classes = q.epcClass ?? q.inputEpcClass ?? q.outputEpcClass ?? q.anyEpcClass;
   return (
-    of('bizLocation', q.bizLocation) ??
-    of('readPoint', q.readPoint) ??
+    of('bizLocation', q.bizLocation ?? q.wdBizLocation) ??
+    of('readPoint', q.readPoint ?? q.wdReadPoint) ??
     of('class', classes) ??
     range('hour', MAX_TERM_HOURS) ??
     range('day', 31) ??
@@ -326,8 +390,67 @@ function anyClass(set: Set<string>, classes: string[]): boolean {
   return false;
 }
 
-/** Whether one stored (self-contained) event, of ID `eventId`, matches the query. */
-export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?: string): boolean {
+/** A field value against a query value: numbers as numbers, times as times, else as text. */
+function compareField(value: unknown, wanted: string): number | undefined {
+  if (typeof value === 'number') {
+    const n = Number(wanted);
+    return Number.isFinite(n) ? Math.sign(value - n) : undefined;
+  }
+  if (typeof value === 'string') {
+    const a = parseTime(value);
+    const b = parseTime(wanted);
+    if (a !== undefined && b !== undefined) return Math.sign(a.ms - b.ms);
+    return value < wanted ? -1 : value > wanted ? 1 : 0;
+  }
+  if (typeof value === 'boolean') return String(value) === wanted ? 0 : undefined;
+  return undefined;
+}
+
+function fieldMatches(f: FieldFilter, event: Record<string, unknown>): boolean {
+  const holder = f.ilmd ? event['ilmd'] : event;
+  const value = typeof holder === 'object' && holder !== null ? (holder as Record<string, unknown>)[f.name] : undefined;
+  if (f.op === 'EXISTS') return value !== undefined;
+  if (f.op === 'EQ') return f.values.some((v) => compareField(value, v) === 0);
+  const c = compareField(value, f.values[0] as string);
+  if (c === undefined) return false;
+  return f.op === 'GT' ? c > 0 : f.op === 'GE' ? c >= 0 : f.op === 'LT' ? c < 0 : c <= 0;
+}
+
+/** Every comparison holds for some quantity element of the event (any quantity list), each on its own. */
+function quantityMatches(q: ParsedQuery['quantity'], event: Record<string, unknown>): boolean {
+  const quantities: number[] = [];
+  for (const l of ['quantityList', 'childQuantityList', 'inputQuantityList', 'outputQuantityList']) {
+    const list = event[l];
+    if (!Array.isArray(list)) continue;
+    for (const el of list) {
+      const n = typeof el === 'object' && el !== null ? (el as { quantity?: unknown }).quantity : undefined;
+      if (typeof n === 'number') quantities.push(n);
+    }
+  }
+  return q.every(({ op, value }) => quantities.some((n) => (op === 'EQ' ? n === value : op === 'GT' ? n > value : op === 'GE' ? n >= value : op === 'LT' ? n < value : n <= value)));
+}
+
+/**
+ * Whether one stored (self-contained) event, of ID `eventId`, matches the query; `recordTime`:
+ * when it entered the main chain (its block's time, ms), for GE/LT_recordTime.
+ */
+export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?: string, recordTime?: number): boolean {
+  if (q.geRecordTime !== undefined || q.ltRecordTime !== undefined) {
+    if (recordTime === undefined) return false;
+    if (q.geRecordTime !== undefined && recordTime < q.geRecordTime) return false;
+    if (q.ltRecordTime !== undefined && recordTime >= q.ltRecordTime) return false;
+  }
+  if (q.quantity.length > 0 && !quantityMatches(q.quantity, event)) return false;
+  for (const f of q.fields) if (!fieldMatches(f, event)) return false;
+  if (q.wdReadPoint) {
+    // No location master data is kept: a place has no descendants, so WD_ is its place alone.
+    const l = idOf(event['readPoint']);
+    if (l === undefined || !q.wdReadPoint.has(location(l))) return false;
+  }
+  if (q.wdBizLocation) {
+    const l = idOf(event['bizLocation']);
+    if (l === undefined || !q.wdBizLocation.has(location(l))) return false;
+  }
   if (q.action && !q.action.has(String(event['action']))) return false;
   if (q.eventId) {
     const own = event['eventID'];
@@ -417,15 +540,19 @@ interface Token {
   p: [number, number, number];
   /** The main-chain block at the position's height when the page was answered (reorgs: `resumePoint`). */
   h: string;
+  /** Events the earlier pages gave (eventCountLimit). */
+  n: number;
 }
 
 /** What a next-page token says: the last position examined, and the block it was in. */
 export interface TokenPosition extends Position {
   hash: string;
+  /** Events the pages so far gave. */
+  given: number;
 }
 
-export function encodePageToken(fingerprint: string, pos: Position, hash: string): string {
-  const t: Token = { v: 2, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex], h: hash };
+export function encodePageToken(fingerprint: string, pos: Position, hash: string, given = 0): string {
+  const t: Token = { v: 2, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex], h: hash, n: given };
   return Buffer.from(JSON.stringify(t)).toString('base64url');
 }
 
@@ -438,11 +565,11 @@ export function decodePageToken(token: string, fingerprint: string): TokenPositi
   }
   const o = t as Partial<Token>;
   const p = o.p;
-  if (o.v !== 2 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) || typeof o.h !== 'string' || !/^[0-9a-f]{64}$/.test(o.h)) {
+  if (o.v !== 2 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) || typeof o.h !== 'string' || !/^[0-9a-f]{64}$/.test(o.h) || !Number.isSafeInteger(o.n) || (o.n as number) < 0) {
     throw bad('nextPageToken', 'not a token this node issued');
   }
   if (o.f !== fingerprint) throw bad('nextPageToken', 'the token belongs to a query with other parameters');
-  return { height: p[0] as number, txIndex: p[1] as number, eventIndex: p[2] as number, hash: o.h };
+  return { height: p[0] as number, txIndex: p[1] as number, eventIndex: p[2] as number, hash: o.h, given: o.n as number };
 }
 
 /** A position token without a block (/trace's pages: api/routes/trace.ts). */
@@ -484,7 +611,7 @@ const END_OF = (height: number): Position => ({ height, txIndex: 0xffffffff, eve
  * branch holds them too.
  */
 export async function resumePoint(chain: Pick<Chain, 'store' | 'header'>, token: TokenPosition): Promise<Position> {
-  if ((await chain.store.getMainHash(token.height)) === token.hash) return token;
+  if ((await chain.store.getMainHash(token.height)) === token.hash) return { height: token.height, txIndex: token.txIndex, eventIndex: token.eventIndex };
   let entry = chain.header(token.hash);
   if (entry === undefined) throw bad('nextPageToken', 'the token names a block this node does not know; query again without it');
   while (entry.height > 0 && (await chain.store.getMainHash(entry.height)) !== entry.hash) {
@@ -512,11 +639,23 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = { scanBudget: 20_000, historyBa
 type EventReader = (pos: Position, eventId: string) => Promise<Record<string, unknown>>;
 
 /** Index plan: merge the history of each key, in chain order, after `after`. */
-async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: Position | undefined, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: Position | undefined, given: number, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
   const cursors = keys.map((key) => ({ key, buf: [] as EpcHistoryEntry[], done: false, last: after ? ({ key, ...after, eventId: '' } as EpcHistoryEntry) : undefined }));
   const hits: QueryHit[] = [];
   let examined = 0;
   let lastPos: Position = after ?? { height: 0, txIndex: 0, eventIndex: 0 };
+  // Record times (block times) by height, read only when the query asks for them.
+  const times = new Map<number, number>();
+  const recordTime = async (height: number): Promise<number | undefined> => {
+    if (q.geRecordTime === undefined && q.ltRecordTime === undefined) return undefined;
+    const known = times.get(height);
+    if (known !== undefined) return known;
+    const hash = await chain.store.getMainHash(height);
+    const time = hash === undefined ? undefined : chain.header(hash)?.time;
+    if (time === undefined) throw storeDamaged(`no main-chain header at height ${height}`);
+    times.set(height, time);
+    return time;
+  };
   for (;;) {
     for (const c of cursors) {
       if (c.buf.length === 0 && !c.done) {
@@ -540,19 +679,19 @@ async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: P
     lastPos = pos;
     examined++;
     const event = await read(pos, head.eventId);
-    if (matches(q, event, head.eventId)) hits.push({ eventId: head.eventId, event, position: pos });
+    if (matches(q, event, head.eventId, await recordTime(pos.height))) hits.push({ eventId: head.eventId, event, position: pos });
     if (hits.length >= q.perPage || examined >= limits.scanBudget) {
       const more = cursors.some((c) => c.buf.length > 0 || !c.done);
       if (!more) return { events: hits, examined };
       const hash = await chain.store.getMainHash(lastPos.height);
       if (hash === undefined) throw storeDamaged(`no main-chain block at height ${lastPos.height}`);
-      return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, lastPos, hash) };
+      return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, lastPos, hash, given + hits.length) };
     }
   }
 }
 
 /** Scan plan: every event of the main chain from `after` upwards. */
-async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined, limits: QueryLimits): Promise<QueryPage> {
+async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined, given: number, limits: QueryLimits): Promise<QueryPage> {
   const hits: QueryHit[] = [];
   let examined = 0;
   const tip = chain.tip.height;
@@ -562,6 +701,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
     const bytes = await chain.store.getBlockBytes(hash);
     if (bytes === undefined) throw storeDamaged(`main-chain block ${hash} is not stored`);
     const spans = storedTxSpans(bytes, hash);
+    const blockTime = chain.header(hash)?.time;
     for (let t = 0; t < spans.length / 2; t++) {
       if (after && h === after.height && t < after.txIndex) continue;
       const start = spans[2 * t] as number;
@@ -571,10 +711,10 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
         if (after && cmp(pos, after) <= 0) continue;
         examined++;
         const event = tx.events[e] as Record<string, unknown>;
-        if (matches(q, event, tx.eventIds[e] as string)) hits.push({ eventId: tx.eventIds[e] as string, event, position: pos });
+        if (matches(q, event, tx.eventIds[e] as string, blockTime)) hits.push({ eventId: tx.eventIds[e] as string, event, position: pos });
         const last = h === tip && t === spans.length / 2 - 1 && e === tx.events.length - 1;
         if (!last && (hits.length >= q.perPage || examined >= limits.scanBudget)) {
-          return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, pos, hash) };
+          return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, pos, hash, given + hits.length) };
         }
       }
     }
@@ -584,8 +724,21 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
 
 export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
   const q = parseQuery(raw);
-  const after = raw.nextPageToken !== undefined ? await resumePoint(chain, decodePageToken(raw.nextPageToken, q.fingerprint)) : undefined;
-  if (q.indexKeys !== undefined) return runIndexed(chain, q, q.indexKeys, after, limits, read);
-  if (q.termKeys !== undefined && chain.store.queryTermsReady()) return runIndexed(chain, q, q.termKeys, after, limits, read);
-  return runScan(chain, q, after, limits);
+  const token = raw.nextPageToken !== undefined ? decodePageToken(raw.nextPageToken, q.fingerprint) : undefined;
+  const after = token !== undefined ? await resumePoint(chain, token) : undefined;
+  const given = token?.given ?? 0;
+  // eventCountLimit: the pages together give at most that many events; the last one has no token.
+  if (q.eventCountLimit !== undefined) {
+    const left = q.eventCountLimit - given;
+    if (left <= 0) return { events: [], examined: 0 };
+    q.perPage = Math.min(q.perPage, left);
+  }
+  const page =
+    q.indexKeys !== undefined
+      ? await runIndexed(chain, q, q.indexKeys, after, given, limits, read)
+      : q.termKeys !== undefined && chain.queryIndexReady
+        ? await runIndexed(chain, q, q.termKeys, after, given, limits, read)
+        : await runScan(chain, q, after, given, limits);
+  if (q.eventCountLimit !== undefined && given + page.events.length >= q.eventCountLimit) return { events: page.events, examined: page.examined };
+  return page;
 }

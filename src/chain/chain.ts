@@ -246,6 +246,14 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.connector.settled();
   }
 
+  /**
+   * Whether queries may read the query index (trace/query-terms.ts): the rules write its rows at
+   * every connect and the store's index covers the main chain.
+   */
+  get queryIndexReady(): boolean {
+    return this.modules.rules.queryTermsOf !== undefined && this.modules.store.queryTermsReady();
+  }
+
   get mempool(): Mempool {
     return this.modules.mempool;
   }

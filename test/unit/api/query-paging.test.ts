@@ -13,7 +13,7 @@ import type { HeaderEntry } from '../../../src/chain/store.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { traceRules } from '../../../src/trace/chain-rules.js';
 import { prepareDocument } from '../../../src/trace/index.js';
-import { buildBlock, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
+import { buildBlock, GENESIS_TIME, makeFixture, makeTx, TEST_PARAMS, type Fixture } from '../../helpers/chain-fixture.js';
 
 const SGTIN = ['urn:epc:id:sgtin:0614141.107346.1', 'urn:epc:id:sgtin:0614141.107346.2', 'urn:epc:id:sgtin:0614141.107346.3'];
 const STEPS = ['shipping', 'receiving', 'storing'];
@@ -60,8 +60,11 @@ const at = (e: Record<string, unknown>): number => Date.parse(e['eventTime'] as 
 const place = (e: Record<string, unknown>, f: string): string | undefined => (e[f] as { id?: string } | undefined)?.id;
 const lots = (e: Record<string, unknown>): string[] => ((e['quantityList'] as { epcClass: string }[] | undefined) ?? []).map((q) => q.epcClass);
 
-/** Queries and their brute-force meaning (the scan plan, the EPC history plan, the query index's term plans, no filter). */
-const QUERIES: { raw: RawQuery; want: (e: Record<string, unknown>) => boolean }[] = [
+/** Queries and their brute-force meaning (the scan plan, the EPC history plan, the query index's term plans, no filter); `rt`: the record time (block time). */
+const QUERIES: { raw: RawQuery; want: (e: Record<string, unknown>, rt: number) => boolean }[] = [
+  // Blocks are a block interval (TEST_PARAMS) apart from genesis: the second and later blocks.
+  { raw: { GE_recordTime: new Date(GENESIS_TIME + 2 * TEST_PARAMS.blockIntervalMs).toISOString() }, want: (_e, rt) => rt >= GENESIS_TIME + 2 * TEST_PARAMS.blockIntervalMs },
+  { raw: { EQ_bizStep: 'shipping', LT_recordTime: new Date(GENESIS_TIME + 3 * TEST_PARAMS.blockIntervalMs).toISOString() }, want: (e, rt) => e['bizStep'] === 'shipping' && rt < GENESIS_TIME + 3 * TEST_PARAMS.blockIntervalMs },
   { raw: {}, want: () => true },
   { raw: { EQ_bizStep: 'receiving' }, want: (e) => e['bizStep'] === 'receiving' },
   { raw: { eventType: 'ObjectEvent', EQ_action: 'OBSERVE|ADD' }, want: () => true },
@@ -72,6 +75,7 @@ const QUERIES: { raw: RawQuery; want: (e: Record<string, unknown>) => boolean }[
   { raw: { GE_eventTime: new Date(T0 + 30 * HOUR).toISOString(), LT_eventTime: new Date(T0 + 200 * HOUR).toISOString() }, want: (e) => at(e) >= T0 + 30 * HOUR && at(e) < T0 + 200 * HOUR },
   { raw: { GE_eventTime: new Date(T0 + 10.5 * HOUR).toISOString(), LT_eventTime: new Date(T0 + 40 * HOUR).toISOString() }, want: (e) => at(e) >= T0 + 10.5 * HOUR && at(e) < T0 + 40 * HOUR },
   { raw: { GE_eventTime: new Date(T0).toISOString(), LT_eventTime: new Date(T0 + 3000 * 24 * HOUR).toISOString(), EQ_disposition: 'in_transit' }, want: () => false },
+  { raw: { WD_bizLocation: SGLN[1] as string, GE_quantity: '2' }, want: (e) => place(e, 'bizLocation') === SGLN[1] && lots(e).length > 0 },
   { raw: { MATCH_epc: SGTIN[0] as string }, want: (e) => (e['epcList'] as string[]).includes(SGTIN[0] as string) },
   { raw: { MATCH_epc: `${SGTIN[1] as string}|${SGTIN[2] as string}`, EQ_bizStep: 'shipping|storing' }, want: (e) => (e['epcList'] as string[]).some((x) => x !== SGTIN[0]) && e['bizStep'] !== 'receiving' },
 ];
@@ -82,11 +86,12 @@ interface Hit {
 }
 
 /** Every event of the main chain in chain order, with its height. */
-async function mainEvents(fx: Fixture): Promise<(Hit & { event: Record<string, unknown> })[]> {
-  const out: (Hit & { event: Record<string, unknown> })[] = [];
+async function mainEvents(fx: Fixture): Promise<(Hit & { event: Record<string, unknown>; rt: number })[]> {
+  const out: (Hit & { event: Record<string, unknown>; rt: number })[] = [];
   for (let h = 1; h <= fx.chain.tip.height; h++) {
     const block = await fx.chain.getMainBlock(h);
-    for (const tx of block?.txs ?? []) tx.events.forEach((event, i) => out.push({ eventId: tx.eventIds[i] as string, height: h, event: event as Record<string, unknown> }));
+    const rt = block?.header.time as number;
+    for (const tx of block?.txs ?? []) tx.events.forEach((event, i) => out.push({ eventId: tx.eventIds[i] as string, height: h, event: event as Record<string, unknown>, rt }));
   }
   return out;
 }
@@ -124,12 +129,13 @@ const caseArb = fc.record({
   query: fc.nat({ max: QUERIES.length - 1 }),
   perPage: fc.integer({ min: 1, max: 4 }),
   scanBudget: fc.integer({ min: 1, max: 6 }),
+  limit: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
 });
 
 describe('GET /events pages on a real chain (property)', () => {
   it('following nextPageToken gives exactly the brute-force answer in chain order (scan and index plans)', async () => {
     await fc.assert(
-      fc.asyncProperty(caseArb, async ({ blocks, query, perPage, scanBudget }) => {
+      fc.asyncProperty(caseArb, async ({ blocks, query, perPage, scanBudget, limit }) => {
         fx = await makeFixture(undefined, { rules: traceRules() });
         const f = fx;
         await mine(f, blocks.map((txs) => txs.map((specs) => txOf(f, specs))));
@@ -138,13 +144,15 @@ describe('GET /events pages on a real chain (property)', () => {
         let token: string | undefined;
         for (let pages = 0; ; pages++) {
           expect(pages).toBeLessThan(200);
-          const p = await page(f, { ...q.raw, perPage, ...(token !== undefined ? { nextPageToken: token } : {}) }, scanBudget);
+          const p = await page(f, { ...q.raw, perPage, ...(limit !== undefined ? { eventCountLimit: limit } : {}), ...(token !== undefined ? { nextPageToken: token } : {}) }, scanBudget);
           expect(p.hits.length).toBeLessThanOrEqual(perPage);
           got.push(...p.hits.map((h) => h.eventId));
           if (p.next === undefined) break;
           token = p.next;
         }
-        expect(got).toEqual((await mainEvents(f)).filter((e) => q.want(e.event)).map((e) => e.eventId));
+        const want = (await mainEvents(f)).filter((e) => q.want(e.event, e.rt)).map((e) => e.eventId);
+        // eventCountLimit: the first that many, over all pages.
+        expect(got).toEqual(limit === undefined ? want : want.slice(0, limit));
         await f.close();
         fx = undefined;
       }),
@@ -194,7 +202,7 @@ describe('GET /events pages on a real chain (property)', () => {
             if (p.next === undefined) break;
             token = p.next;
           }
-          const final = (await mainEvents(f)).filter((e) => q.want(e.event));
+          const final = (await mainEvents(f)).filter((e) => q.want(e.event, e.rt));
           const finalIds = new Set(final.map((e) => e.eventId));
           const gotIds = got.map((h) => h.eventId);
           // Every matching event of the final main chain was given.

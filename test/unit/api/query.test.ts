@@ -41,7 +41,7 @@ describe('EPCIS query parameters', () => {
     const q = parseQuery({ EQ_bizStep: 'shipping' });
     const hash = 'ab'.repeat(32);
     const token = encodePageToken(q.fingerprint, { height: 5, txIndex: 1, eventIndex: 2 }, hash);
-    expect(decodePageToken(token, q.fingerprint)).toEqual({ height: 5, txIndex: 1, eventIndex: 2, hash });
+    expect(decodePageToken(token, q.fingerprint)).toEqual({ height: 5, txIndex: 1, eventIndex: 2, hash, given: 0 });
     expect(() => decodePageToken(token, parseQuery({ EQ_bizStep: 'receiving' }).fingerprint)).toThrow(/other parameters/);
     expect(() => decodePageToken('garbage!', q.fingerprint)).toThrow(HttpProblem);
   });
@@ -66,7 +66,7 @@ type Ev = Record<string, unknown> & { id: string };
 
 const sub = <T>(xs: readonly T[]): fc.Arbitrary<T[]> => fc.subarray([...xs], { minLength: 1 });
 const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
-const qty = (classes: string[]): Record<string, unknown>[] => classes.map((c) => ({ epcClass: c, quantity: 1 }));
+const qty = (classes: string[], n = 1): Record<string, unknown>[] => classes.map((c, i) => ({ epcClass: c, quantity: ((n + i) % 5) + 1 }));
 
 const evArb: fc.Arbitrary<Ev> = fc
   .record({
@@ -87,25 +87,31 @@ const evArb: fc.Arbitrary<Ev> = fc
     tid: opt(fc.constantFrom('t1', 't2')),
     time: fc.integer({ min: Date.parse(TIMES[0] as string), max: Date.parse(TIMES[3] as string) }),
     n: fc.nat(),
+    q: fc.nat({ max: 4 }),
+    lot: fc.constantFrom('LOT1', 'LOT2'),
+    temp: opt(fc.integer({ min: 0, max: 40 })),
+    rt: fc.integer({ min: Date.parse(TIMES[0] as string), max: Date.parse(TIMES[3] as string) }),
     declared: opt(fc.record({ reason: opt(fc.constantFrom(...REASONS)), time: fc.constantFrom(...TIMES), corrective: fc.subarray([...CORRECTIVE]) })),
   })
   .map((r) => {
-    const e: Ev = { id: `ni:///sha-256;${r.n.toString(16).padStart(64, '0')}?ver=CBV2.0`, type: r.type, eventTime: new Date(r.time).toISOString(), eventTimeZoneOffset: '+00:00' };
+    // rt: the record time the test hands to matches (the block time); not an event field.
+    const e: Ev = { id: `ni:///sha-256;${r.n.toString(16).padStart(64, '0')}?ver=CBV2.0`, rt: r.rt, type: r.type, eventTime: new Date(r.time).toISOString(), eventTimeZoneOffset: '+00:00' };
+    if (r.temp !== undefined) e['example:temp'] = r.temp;
     if (r.type === 'ObjectEvent') {
       e['epcList'] = r.epcs;
       e['action'] = r.action;
-      if (r.classes) e['quantityList'] = qty(r.classes);
-      if (r.ilmd) e['ilmd'] = { 'cbvmda:lotNumber': 'LOT1' };
+      if (r.classes) e['quantityList'] = qty(r.classes, r.q);
+      if (r.ilmd) e['ilmd'] = { 'cbvmda:lotNumber': r.lot };
     } else if (r.type === 'AggregationEvent') {
       e['parentID'] = r.parent;
       e['childEPCs'] = r.epcs;
       e['action'] = r.action;
-      if (r.classes) e['childQuantityList'] = qty(r.classes);
+      if (r.classes) e['childQuantityList'] = qty(r.classes, r.q);
     } else {
       e['inputEPCList'] = r.epcs;
       e['outputEPCList'] = r.outs;
-      if (r.classes) e['inputQuantityList'] = qty(r.classes);
-      if (r.outClasses) e['outputQuantityList'] = qty(r.outClasses);
+      if (r.classes) e['inputQuantityList'] = qty(r.classes, r.q);
+      if (r.outClasses) e['outputQuantityList'] = qty(r.outClasses, r.q + 2);
       if (r.tid) e['transformationID'] = r.tid;
     }
     if (r.bizStep) e['bizStep'] = r.bizStep;
@@ -124,6 +130,8 @@ const list = (e: Ev, k: string): string[] => (Array.isArray(e[k]) ? (e[k] as str
 const classesOf = (e: Ev, ks: string[]): string[] => ks.flatMap((k) => (Array.isArray(e[k]) ? (e[k] as { epcClass: string }[]).map((q) => q.epcClass) : []));
 const some = (xs: string[], vs: string[]): boolean => xs.some((x) => vs.includes(x));
 const idOfPlace = (v: unknown): string | undefined => (v as { id?: string } | undefined)?.id;
+const quantities = (e: Ev): number[] => classesOfQ(e).map((q) => q.quantity);
+const classesOfQ = (e: Ev): { quantity: number }[] => ['quantityList', 'childQuantityList', 'inputQuantityList', 'outputQuantityList'].flatMap((k) => (Array.isArray(e[k]) ? (e[k] as { quantity: number }[]) : []));
 const typed = (e: Ev, l: string, m: string, type: string, vs: string[]): boolean => (Array.isArray(e[l]) ? (e[l] as Record<string, string>[]) : []).some((x) => x['type'] === type && vs.includes(x[m] as string));
 
 /** The brute-force meaning of each parameter, on the corpus' own forms (URNs, CBV words). */
@@ -147,8 +155,8 @@ const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
   EQ_eventID: (e, vs) => vs.includes(e.id) || (e['errorDeclaration'] !== undefined && vs.includes(eventIdOf(e))),
   EQ_errorReason: (e, vs) => vs.includes((e['errorDeclaration'] as { reason?: string } | undefined)?.reason as string),
   EQ_correctiveEventID: (e, vs) => some(list((e['errorDeclaration'] ?? { id: '' }) as Ev, 'correctiveEventIDs'), vs),
-  GE_errorDeclarationTime: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) >= Date.parse(vs[0] as string),
-  LT_errorDeclarationTime: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) < Date.parse(vs[0] as string),
+  GE_errorDeclaration_Time: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) >= Date.parse(vs[0] as string),
+  LT_errorDeclaration_Time: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) < Date.parse(vs[0] as string),
   EXISTS_errorDeclaration: (e) => e['errorDeclaration'] !== undefined,
   eventType: (e, vs) => vs.includes(e['type'] as string),
   GE_eventTime: (e, vs) => Date.parse(e['eventTime'] as string) >= Date.parse(vs[0] as string),
@@ -157,6 +165,21 @@ const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
   EQ_source_owning_party: (e, vs) => typed(e, 'sourceList', 'source', 'owning_party', vs),
   EXISTS_ilmd: (e) => e['ilmd'] !== undefined,
   EXISTS_disposition: (e) => e['disposition'] !== undefined,
+  GE_recordTime: (e, vs) => (e['rt'] as number) >= Date.parse(vs[0] as string),
+  LT_recordTime: (e, vs) => (e['rt'] as number) < Date.parse(vs[0] as string),
+  // No location master data: a place has no descendants.
+  WD_readPoint: (e, vs) => vs.includes(idOfPlace(e['readPoint']) as string),
+  WD_bizLocation: (e, vs) => vs.includes(idOfPlace(e['bizLocation']) as string),
+  EQ_quantity: (e, vs) => quantities(e).some((n) => n === Number(vs[0])),
+  GT_quantity: (e, vs) => quantities(e).some((n) => n > Number(vs[0])),
+  GE_quantity: (e, vs) => quantities(e).some((n) => n >= Number(vs[0])),
+  LT_quantity: (e, vs) => quantities(e).some((n) => n < Number(vs[0])),
+  LE_quantity: (e, vs) => quantities(e).some((n) => n <= Number(vs[0])),
+  'EQ_ILMD_cbvmda:lotNumber': (e, vs) => vs.includes((e['ilmd'] as Record<string, string> | undefined)?.['cbvmda:lotNumber'] as string),
+  'EXISTS_ILMD_cbvmda:lotNumber': (e) => (e['ilmd'] as Record<string, string> | undefined)?.['cbvmda:lotNumber'] !== undefined,
+  'EQ_example:temp': (e, vs) => typeof e['example:temp'] === 'number' && vs.map(Number).includes(e['example:temp']),
+  'GE_example:temp': (e, vs) => typeof e['example:temp'] === 'number' && e['example:temp'] >= Number(vs[0]),
+  'LT_example:temp': (e, vs) => typeof e['example:temp'] === 'number' && e['example:temp'] < Number(vs[0]),
 };
 
 const DOMAIN: Record<string, readonly string[]> = {
@@ -165,16 +188,19 @@ const DOMAIN: Record<string, readonly string[]> = {
   EQ_bizStep: STEPS, EQ_disposition: DISPS, EQ_readPoint: SGLN, EQ_bizLocation: SGLN, EQ_action: ['ADD', 'OBSERVE', 'DELETE'],
   EQ_transformationID: ['t1', 't2'], eventType: ['ObjectEvent', 'AggregationEvent', 'TransformationEvent'],
   GE_eventTime: TIMES, LT_eventTime: TIMES, EQ_bizTransaction_po: BTS, EQ_source_owning_party: PGLN, EXISTS_ilmd: [''], EXISTS_disposition: [''],
-  EQ_errorReason: REASONS, EQ_correctiveEventID: CORRECTIVE, GE_errorDeclarationTime: TIMES, LT_errorDeclarationTime: TIMES, EXISTS_errorDeclaration: [''],
+  EQ_errorReason: REASONS, EQ_correctiveEventID: CORRECTIVE, GE_errorDeclaration_Time: TIMES, LT_errorDeclaration_Time: TIMES, EXISTS_errorDeclaration: [''],
+  GE_recordTime: TIMES, LT_recordTime: TIMES, WD_readPoint: SGLN, WD_bizLocation: SGLN,
+  EQ_quantity: ['1', '2', '3', '4', '5'], GT_quantity: ['1', '3', '5'], GE_quantity: ['1', '3', '5'], LT_quantity: ['1', '3', '5'], LE_quantity: ['1', '3', '5'],
+  'EQ_ILMD_cbvmda:lotNumber': ['LOT1', 'LOT2'], 'EXISTS_ILMD_cbvmda:lotNumber': [''], 'EQ_example:temp': ['0', '10', '20'], 'GE_example:temp': ['5', '20', '35'], 'LT_example:temp': ['5', '20', '35'],
 };
 
 describe('every query parameter equals a brute-force filter (property)', () => {
   it('covers every parameter the query code accepts', () => {
-    expect(Object.keys(BRUTE).filter((k) => !k.includes('EXISTS_') && !k.startsWith('EQ_bizTransaction_') && !k.startsWith('EQ_source_')).sort()).toEqual([...QUERY_PARAMS].sort());
+    expect(Object.keys(BRUTE).filter((k) => !k.includes('EXISTS_') && !k.startsWith('EQ_bizTransaction_') && !k.startsWith('EQ_source_') && !k.includes(':')).sort()).toEqual([...QUERY_PARAMS].sort());
   });
 
   const single: fc.Arbitrary<[string, string[]]> = fc.constantFrom(...Object.keys(DOMAIN)).chain((p) =>
-    /^(GE|LT)_/.test(p) || p.startsWith('EXISTS_')
+    /^(GE|LT|GT|LE)_/.test(p) || p.startsWith('EXISTS_') || p === 'EQ_quantity'
       ? fc.constantFrom(...(DOMAIN[p] as string[])).map((v): [string, string[]] => [p, [v]])
       : sub(DOMAIN[p] as string[]).map((vs): [string, string[]] => [p, vs]),
   );
@@ -191,7 +217,7 @@ describe('every query parameter equals a brute-force filter (property)', () => {
           raw[p] = values.join('|');
         }
         const q = parseQuery(raw);
-        const got = corpus.filter((e) => matches(q, e, e.id)).map((e) => e.id);
+        const got = corpus.filter((e) => matches(q, e, e.id, e['rt'] as number)).map((e) => e.id);
         const want = corpus.filter((e) => params.every(([p]) => (BRUTE[p] as (e: Ev, vs: string[]) => boolean)(e, (raw[p] as string).split('|')))).map((e) => e.id);
         expect(got).toEqual(want);
       }),

@@ -11,6 +11,7 @@ import { runQuery, type Position, type RawQuery } from '../../../src/api/query.j
 import { historyOf, termsOf } from '../../../src/chain/connect.js';
 import type { HeaderEntry } from '../../../src/chain/store.js';
 import type { SignedTx } from '../../../src/chain/types.js';
+import type { TxRules } from '../../../src/chain/tx-rules-port.js';
 import { traceRules } from '../../../src/trace/chain-rules.js';
 import { prepareDocument } from '../../../src/trace/index.js';
 import { backfillQueryTerms } from '../../../src/node/terms-backfill.js';
@@ -82,8 +83,9 @@ describe('the query index', () => {
 
   it('a store without the index scans (same answer); the backfill writes the rows connect writes, and queries use them', async () => {
     // Blocks connected by rules without a query index, then the marker removed: a store of an older build.
-    const { queryTermsOf: _terms, ...noTerms } = traceRules();
-    fx = await makeFixture(undefined, { rules: noTerms });
+    const { queryTermsOf, ...noTerms } = traceRules();
+    const rules: TxRules = noTerms;
+    fx = await makeFixture(undefined, { rules });
     const f = fx;
     const txs = [txOf(f, 30, () => undefined), txOf(f, 4, (i) => (i % 2 === 0 ? PLACE : undefined))];
     await f.chain.importBlock(buildBlock(f, { txs }));
@@ -97,11 +99,13 @@ describe('the query index', () => {
     const want = [txs[1]?.eventIds[0], txs[1]?.eventIds[2]];
     const scanned = await query(f, { EQ_bizLocation: PLACE });
     expect(scanned).toEqual({ ids: want, examined: 34 });
-    await f.store.close();
+    // The node's rules again (they write the index's rows), as an upgraded node opens its old store.
+    rules.queryTermsOf = queryTermsOf;
     await f.reopen();
+    expect(f.chain.queryIndexReady).toBe(false);
     const built = await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }));
     expect(built).toBe(true);
-    expect(f.store.queryTermsReady()).toBe(true);
+    expect(f.chain.queryIndexReady).toBe(true);
     expect(await query(f, { EQ_bizLocation: PLACE })).toEqual({ ids: want, examined: 2 });
     expect(await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }))).toBe(false);
   });
