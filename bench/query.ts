@@ -426,11 +426,11 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
   await store.close();
   const config = join(dir, 'bench-config.json');
   await writeFile(config, JSON.stringify({ api: { rateLimit: { writeMax: 1000, readMax: 100_000_000, timeWindowMs: 10_000 } } }));
-  const node = await startBenchNode(['--data', dir, '--no-mine', '--config', config]);
+  // A store of an older build gets its query index built before the node listens: minutes at 1M events.
+  const node = await startBenchNode(['--data', dir, '--no-mine', '--config', config], 900_000);
   // Measure a node that has finished starting: its background fill of the event-ID filter (a few
   // seconds of store reads at 1M events) would otherwise overlap the first measured run.
-  // (A store of an older build gets its query index built first: minutes at 1M events.)
-  if (!(await node.logged('event filter ready', 900_000))) log('bench query: the node did not report its event filter ready within 900 s; measuring anyway');
+  if (!(await node.logged('event filter ready', 120_000))) log('bench query: the node did not report its event filter ready within 120 s; measuring anyway');
   const maxClients = Math.max(...runs.map((r) => r[1])) + 2;
   const http = new HttpClient(node.api, maxClients);
   try {
