@@ -3,7 +3,7 @@
  * and XML where there is a twin) and the reference-hash vector with one capture through the
  * node's capture path onto a chain with the node's rules, once the event they declare erroneous
  * is recorded: each declaration is recorded under the record ID derived from the declared
- * event's ID (the vector's hash, where it has one), the XML and JSON forms give the same IDs, and
+ * event's ID (the vector's hash, where it has one), the vector's XML and JSON forms give the same IDs, and
  * the query parameters of error declarations select them. Without the declared event recorded,
  * the capture is refused (DECLARED_EVENT_UNKNOWN).
  */
@@ -101,9 +101,13 @@ describe('error declarations of the shared vectors', () => {
     });
   }
 
-  it('each XML document gives the same record IDs as its JSON-LD twin', () => {
-    const twins = [...byDoc.values()].filter((v) => v.length === 2);
-    expect(twins.length).toBe(2);
-    for (const [a, b] of twins) expect(a).toBe(b);
+  // (The GS1 example ErrorDeclarationAndCorrectiveEvent is not a twin pair: its XML has another
+  // readPoint and other quantities than its JSON-LD, so its events have other IDs.)
+  it('the reference-hash XML document gives the same record IDs as its JSON-LD twin', () => {
+    const [a, b] = byDoc.get('epcisDocWithXMLstartTagAndErrorDeclaration') ?? [];
+    expect(a).toBeDefined();
+    expect(a).toBe(b);
+    const [c, d] = byDoc.get('WithErrorDeclaration__ErrorDeclarationAndCorrectiveEvent') ?? [];
+    expect(c).not.toBe(d);
   });
 });
