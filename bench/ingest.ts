@@ -73,6 +73,8 @@ export interface IngestPhase {
   /** Tx log records appended and fsyncs during the phase (group commit: records per fsync); 0 without the tx log. */
   txLogAppends: number;
   txLogFsyncs: number;
+  /** Requests the node shed during the phase (503 UNDER_PRESSURE), by the measure that tripped (its /metrics). */
+  shedByNode: Record<string, number>;
 }
 
 export interface IngestReport {
@@ -189,14 +191,32 @@ class ChainFollower {
   }
 }
 
-/** The tx log's append and fsync counts from the node's /metrics (0 without a tx log). */
-async function txLogCounts(http: HttpClient): Promise<{ appends: number; fsyncs: number }> {
+/** The node's counters a phase compares before and after, from its /metrics. */
+interface NodeCounts {
+  appends: number;
+  fsyncs: number;
+  /** Requests shed under load, by measure (api/load-shedding.ts). */
+  shed: Record<string, number>;
+}
+
+async function nodeCounts(http: HttpClient): Promise<NodeCounts> {
   const text = (await http.request('GET', '/metrics')).body;
   const read = (name: string): number => {
     const m = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text);
     return m ? Number(m[1]) : 0;
   };
-  return { appends: read('tracechain_txlog_appends'), fsyncs: read('tracechain_txlog_fsyncs') };
+  const shed: Record<string, number> = {};
+  for (const m of text.matchAll(/^tracechain_shed_requests_total\{measure="([A-Za-z]+)"\} ([0-9.e+]+)$/gm)) shed[m[1] as string] = Number(m[2]);
+  return { appends: read('tracechain_txlog_appends'), fsyncs: read('tracechain_txlog_fsyncs'), shed };
+}
+
+function shedDuring(before: NodeCounts, after: NodeCounts): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [measure, n] of Object.entries(after.shed)) {
+    const d = n - (before.shed[measure] ?? 0);
+    if (d > 0) out[measure] = d;
+  }
+  return out;
 }
 
 async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void, ca?: string): Promise<IngestPhase> {
@@ -214,7 +234,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
     lastCommit = at;
   });
   await follower.start();
-  const logBefore = await txLogCounts(http);
+  const logBefore = await nodeCounts(http);
   let documents = 0;
   let acceptedEvents = 0;
   let refused = 0;
@@ -250,7 +270,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
   while (pending.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 100));
   clearInterval(ticker);
   await follower.stop();
-  const logAfter = await txLogCounts(http);
+  const logAfter = await nodeCounts(http);
   http.close();
   latencies.sort((a, b) => a - b);
   const commitSpan = (lastCommit - t0) / 1000;
@@ -272,6 +292,7 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
     blocks: follower.blocks,
     txLogAppends: logAfter.appends - logBefore.appends,
     txLogFsyncs: logAfter.fsyncs - logBefore.fsyncs,
+    shedByNode: shedDuring(logBefore, logAfter),
   };
 }
 
@@ -355,6 +376,9 @@ export function formatIngestTable(r: IngestReport): string {
     r.txLog
       ? `tx log on: every 202 after its record was fsynced; records per fsync (group commit): ${r.phases.map((p) => `${p.eventsPerDocument} ev/doc ${p.txLogFsyncs > 0 ? (p.txLogAppends / p.txLogFsyncs).toFixed(1) : '-'} (${p.txLogAppends} records, ${p.txLogFsyncs} fsyncs)`).join('; ')}`
       : 'tx log OFF (--no-tx-log): a benchmark comparison only, these 202s were not durable',
+    ...r.phases
+      .filter((p) => Object.keys(p.shedByNode).length > 0)
+      .map((p) => `${p.eventsPerDocument} ev/doc phase: the node shed requests under load (503 UNDER_PRESSURE): ${Object.entries(p.shedByNode).map(([m, n]) => `${n} by ${m}`).join(', ')} (its log says when and why)`),
     'committed ev/s = all the phase\'s events / (phase start -> block holding its last tx, drain included); while posting = events in blocks seen before the clients stopped / posting time',
   );
   return lines.join('\n');

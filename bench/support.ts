@@ -38,6 +38,7 @@ export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<Benc
   return new Promise((resolve, reject) => {
     let buf = '';
     let started = false;
+    let warned = 0;
     /** Messages logged so far (distinct `msg` values: a bounded set), and who waits for which. */
     const seen = new Set<string>();
     const waiters = new Map<string, (() => void)[]>();
@@ -66,7 +67,13 @@ export function startBenchNode(args: string[], timeoutMs = 60_000): Promise<Benc
         tail.push(line);
         if (tail.length > 50) tail.shift();
         try {
-          const rec = JSON.parse(line) as { msg?: string; api?: string };
+          const rec = JSON.parse(line) as { msg?: string; api?: string; level?: number };
+          // The node's warnings and errors (load shedding, a stalled store) go to the bench's
+          // stderr, so a figure that looks wrong comes with the node's own reason (at most 20).
+          if ((rec.level ?? 0) >= 40 && warned < 20) {
+            warned++;
+            process.stderr.write(`bench node: ${line.length > 600 ? `${line.slice(0, 600)}…` : line}\n`);
+          }
           if (typeof rec.msg === 'string' && seen.size < 1000 && !seen.has(rec.msg)) {
             seen.add(rec.msg);
             for (const w of waiters.get(rec.msg) ?? []) w();

@@ -30,6 +30,7 @@ export class NodeMetrics {
   private readonly eventsImported: Counter<string>;
   private readonly txsAdmitted: Counter<'origin'>;
   private readonly rejects: Counter<'code' | 'source'>;
+  private readonly shedRequests: Counter<'measure'>;
   private readonly reorgs: Counter<string>;
   private readonly reorgDepth: Histogram<string>;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
@@ -160,6 +161,7 @@ export class NodeMetrics {
     this.eventsImported = new Counter({ name: 'tracechain_events_imported_total', help: 'EPCIS events in connected blocks', registers });
     this.txsAdmitted = new Counter({ name: 'tracechain_txs_admitted_total', help: 'Transactions admitted to the mempool, by origin', labelNames: ['origin'], registers });
     this.rejects = new Counter({ name: 'tracechain_rejects_total', help: 'Rejected requests, txs and blocks, by error code and source', labelNames: ['code', 'source'], registers });
+    this.shedRequests = new Counter({ name: 'tracechain_shed_requests_total', help: 'API requests shed (503 UNDER_PRESSURE) by the overload measure that tripped: eventLoopDelay, heapUsedBytes', labelNames: ['measure'], registers });
     this.reorgs = new Counter({ name: 'tracechain_reorgs_total', help: 'Chain reorganisations', registers });
     this.reorgDepth = new Histogram({ name: 'tracechain_reorg_depth_blocks', help: 'Blocks disconnected per reorganisation', buckets: [1, 2, 3, 6, 12, 50], registers });
     this.httpDuration = new Histogram({
@@ -205,6 +207,11 @@ export class NodeMetrics {
   /** Count a rejection (`source`: api, gossip, sync, miner …). */
   reject(code: string, source: string): void {
     this.rejects.inc({ code, source });
+  }
+
+  /** Count a request shed under load (api/load-shedding.ts), by the measure that tripped. */
+  shed(measure: string): void {
+    this.shedRequests.inc({ measure });
   }
 
   close(): void {

@@ -70,6 +70,7 @@ export const API_PROBLEMS = {
   SHUTTING_DOWN: { status: 503, title: 'Service unavailable' },
   TX_LOG_BUSY: { status: 503, title: 'Service unavailable' },
   TX_LOG_CLOSED: { status: 503, title: 'Service unavailable' },
+  UNDER_PRESSURE: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ApiProblemCode = keyof typeof API_PROBLEMS;
@@ -351,8 +352,11 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: u
   const problem = toProblem(err);
   observe?.(problem);
   problem.instance = request.url;
-  if (problem.status >= 500) request.log.error({ err }, 'request failed');
-  else request.log.info({ code: problem.code, status: problem.status }, 'request refused');
+  // A shed request is logged once per episode by api/load-shedding.ts, not a line each.
+  if (problem.code !== 'UNDER_PRESSURE') {
+    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: problem.code, status: problem.status }, 'request refused');
+  }
   if (problem.status === 503 && reply.getHeader('retry-after') === undefined) {
     const seconds = typeof problem.retryAfterSeconds === 'number' ? problem.retryAfterSeconds : 1;
     reply.header('retry-after', String(seconds));

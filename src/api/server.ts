@@ -31,6 +31,7 @@ import { explorerRoutes } from './routes/explorer.js';
 import { governanceRoutes } from './routes/governance.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
+import { LoadShedder } from './load-shedding.js';
 import { Provenance } from './provenance.js';
 import { CapturePool } from './capture-pool.js';
 import { DEFAULT_QUERY_LIMITS } from './query.js';
@@ -165,9 +166,13 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
       ],
     },
   });
+  const pressureLimits = { maxEventLoopDelayMs: opts.maxEventLoopDelayMs, maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * opts.maxHeapFraction) };
+  const shedder = new LoadShedder({ limits: pressureLimits }, { log: logger.child({ module: 'load-shedding' }), onShed: (measure) => metrics.shed(measure) });
+  app.addHook('onClose', async () => shedder.close());
   await app.register(underPressure, {
-    maxEventLoopDelay: opts.maxEventLoopDelayMs,
-    maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * opts.maxHeapFraction),
+    maxEventLoopDelay: pressureLimits.maxEventLoopDelayMs,
+    maxHeapUsedBytes: pressureLimits.maxHeapUsedBytes,
+    pressureHandler: shedder.handler,
     retryAfter: 1,
     sampleInterval: 500,
   });

@@ -31,7 +31,7 @@ afterEach(() => {
 });
 
 const damaged = [500, {}, { type: 'https://tracechain.dev/problems/store-damaged', title: 'Store damaged', status: 500, detail: 'block 7 is damaged', code: 'STORE_DAMAGED' }] as [number, Record<string, string>, unknown];
-const shed = [503, { 'retry-after': '0' }, { status: 503, code: 'FST_UNDER_PRESSURE' }] as [number, Record<string, string>, unknown];
+const shed = [503, { 'retry-after': '0' }, { status: 503, code: 'UNDER_PRESSURE' }] as [number, Record<string, string>, unknown];
 
 describe('fetchSettled', () => {
   it('returns a 500 at once: a damaged store is an answer, not load', async () => {
@@ -49,7 +49,7 @@ describe('fetchSettled', () => {
     const res = await fetchSettled(base + '/events/x', { onRetry: (r) => retried.push(r) });
     expect(res.status).toBe(200);
     expect(retried).toEqual([
-      { status: 503, code: 'FST_UNDER_PRESSURE' },
+      { status: 503, code: 'UNDER_PRESSURE' },
       { status: 429, code: 'RATE_LIMITED' },
     ]);
   });

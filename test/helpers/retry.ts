@@ -1,6 +1,6 @@
 /**
  * Asking a node again, only when the node says to (docs/api.md): 429 `RATE_LIMITED`, and a 503
- * that carries `Retry-After` (load shedding `FST_UNDER_PRESSURE`, `CAPTURE_BUSY`, `MEMPOOL_FULL`,
+ * that carries `Retry-After` (load shedding `UNDER_PRESSURE`, `CAPTURE_BUSY`, `MEMPOOL_FULL`,
  * `STORE_UNAVAILABLE`, `STORE_UNWRITABLE`). Everything else is an answer and is returned as it
  * came: a 500 (`STORE_DAMAGED`, an internal error) is never retried, nor is a 503 without
  * `Retry-After` (a server that is closing), nor a request that got no answer (refused, reset,

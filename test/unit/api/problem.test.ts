@@ -91,6 +91,7 @@ describe('one table code → status and title, one problem type base', () => {
     SHUTTING_DOWN: [503, 'Service unavailable'],
     TX_LOG_BUSY: [503, 'Service unavailable'],
     TX_LOG_CLOSED: [503, 'Service unavailable'],
+    UNDER_PRESSURE: [503, 'Service unavailable'],
   };
   for (const [code, [status, title]] of Object.entries(API_EXPECTED) as [ApiProblemCode, [number, string]][]) {
     it(`${code} → ${status} ${title}`, () => {
