@@ -622,6 +622,48 @@ async function membersView() {
   );
 }
 
+/**
+ * A member's open alerts (new and investigating) where it is a party: this node's member unless
+ * the route names another (#/alerts/NAME). docs/alerts.md.
+ * @param {string | null} who
+ */
+async function alertsView(who) {
+  const c = await consortium();
+  const name = who ?? c.self?.name ?? null;
+  if (name === null) {
+    view.replaceChildren(h('section.alerts', null, h('h1', null, 'Open alerts'), h('p', null, 'This node has no member: name one as #/alerts/NAME.')));
+    return;
+  }
+  const q = `party=${encodeURIComponent(name)}`;
+  const [fresh, open] = await Promise.all([api(`/alerts?${q}&status=new`), api(`/alerts?${q}&status=investigating`)]);
+  /** @type {any[]} */
+  const list = [...fresh.alerts, ...open.alerts].sort((a, b) => b.raisedBy.height - a.raisedBy.height);
+  const rows = list.map((a) =>
+    h(
+      'tr',
+      null,
+      h('td', null, h('code', { title: a.id }, short(a.id, 8))),
+      h('td', null, a.code),
+      h('td', null, a.status),
+      h('td', null, a.ownerName ?? '—'),
+      h('td', null, a.items.slice(0, 3).map((/** @type {string} */ k) => [h('a', { href: `#/item/${encodeURIComponent(k)}` }, short(k, 24)), ' ']), a.itemCount > 3 ? `… ${a.itemCount} packs` : ''),
+      h('td', null, blockLink(a.raisedBy.height, `#${a.raisedBy.height}`), ' ', h('a', { href: `#/tx/${a.raisedBy.txId}` }, 'tx')),
+      h('td', null, a.message),
+    ),
+  );
+  view.replaceChildren(
+    h(
+      'section.alerts',
+      null,
+      h('h1', null, `Open alerts of ${name}`),
+      h('p', null, `${list.length} open (new or investigating) at height ${fresh.height}; the owner (the manufacturer) or a regulator closes them.${fresh.next || open.next ? ' The first page of each status is shown.' : ''}`),
+      list.length === 0
+        ? h('p', null, 'No open alerts.')
+        : h('table.blocks', null, h('thead', null, h('tr', null, h('th', null, 'alert'), h('th', null, 'code'), h('th', null, 'status'), h('th', null, 'owner'), h('th', null, 'packs'), h('th', null, 'raised'), h('th', null, 'message'))), h('tbody', null, rows)),
+    ),
+  );
+}
+
 /** Where a search term leads. @param {string} raw @returns {Promise<string>} */
 async function route(raw) {
   const q = raw.trim();
@@ -642,6 +684,7 @@ async function render() {
   view.setAttribute('aria-busy', 'true');
   try {
     if (hash === '#/members') await membersView();
+    else if (hash === '#/alerts' || hash.startsWith('#/alerts/')) await alertsView(hash.length > 9 ? decodeURIComponent(hash.slice(9)) : null);
     else if (!m) await homeView();
     else {
       const arg = decodeURIComponent(/** @type {string} */ (m[2]));

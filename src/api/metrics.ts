@@ -31,6 +31,8 @@ export class NodeMetrics {
   private readonly txsAdmitted: Counter<'origin'>;
   private readonly rejects: Counter<'code' | 'source'>;
   private readonly shedRequests: Counter<'measure'>;
+  private readonly actionTxs: Counter<'kind' | 'op'>;
+  private readonly scratchChecks: Counter<'outcome'>;
   private readonly reorgs: Counter<string>;
   private readonly reorgDepth: Histogram<string>;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
@@ -162,6 +164,8 @@ export class NodeMetrics {
     this.txsAdmitted = new Counter({ name: 'tracechain_txs_admitted_total', help: 'Transactions admitted to the mempool, by origin', labelNames: ['origin'], registers });
     this.rejects = new Counter({ name: 'tracechain_rejects_total', help: 'Rejected requests, txs and blocks, by error code and source', labelNames: ['code', 'source'], registers });
     this.shedRequests = new Counter({ name: 'tracechain_shed_requests_total', help: 'API requests shed (503 UNDER_PRESSURE) by the overload measure that tripped: eventLoopDelay, heapUsedBytes', labelNames: ['measure'], registers });
+    this.actionTxs = new Counter({ name: 'tracechain_alert_txs_total', help: 'Alert lifecycle changes (kind alert) and pack actions (kind pack: reactivate, code-check, code-guess) in connected blocks', labelNames: ['kind', 'op'], registers });
+    this.scratchChecks = new Counter({ name: 'tracechain_scratch_checks_total', help: 'Scratch-off code checks at this node by outcome: genuine, already_checked, wrong, rate_limited, no_code', labelNames: ['outcome'], registers });
     this.reorgs = new Counter({ name: 'tracechain_reorgs_total', help: 'Chain reorganisations', registers });
     this.reorgDepth = new Histogram({ name: 'tracechain_reorg_depth_blocks', help: 'Blocks disconnected per reorganisation', buckets: [1, 2, 3, 6, 12, 50], registers });
     this.httpDuration = new Histogram({
@@ -180,7 +184,11 @@ export class NodeMetrics {
       this.blocksImported.inc();
       this.txsImported.inc(b.txs.length);
       let events = 0;
-      for (const tx of b.txs) events += tx.eventIds.length;
+      for (const tx of b.txs) {
+        events += tx.eventIds.length;
+        if (tx.alert !== undefined) this.actionTxs.inc({ kind: 'alert', op: tx.alert.status });
+        if (tx.pack !== undefined) this.actionTxs.inc({ kind: 'pack', op: tx.pack.op });
+      }
       this.eventsImported.inc(events);
     };
     const onTx = (_tx: SignedTx, _id: string, origin: TxOrigin): void => {
@@ -212,6 +220,11 @@ export class NodeMetrics {
   /** Count a request shed under load (api/load-shedding.ts), by the measure that tripped. */
   shed(measure: string): void {
     this.shedRequests.inc({ measure });
+  }
+
+  /** Count a scratch-off code check at the API (api/scratch-check.ts), by outcome. */
+  scratchCheck(outcome: string): void {
+    this.scratchChecks.inc({ outcome });
   }
 
   close(): void {

@@ -60,6 +60,12 @@ export const API_PROBLEMS = {
   NO_BACKUP: { status: 409, title: 'No backups' },
   // A capture job's reason (GET /capture/{id}), never an answer's status.
   CAPTURE_DROPPED: { status: 409, title: 'Capture not recorded' },
+  // Alerts and pack actions (api/routes/alerts.ts, api/scratch-check.ts).
+  ALERT_NOT_FOUND: { status: 404, title: 'Not found' },
+  BAD_SCRATCH_CODE: { status: 400, title: 'Not a scratch-off code' },
+  NO_SCRATCH_CODE: { status: 404, title: 'No scratch-off code' },
+  SCRATCH_CODE_WRONG: { status: 422, title: 'Wrong scratch-off code' },
+  SCRATCH_CODE_RATE_LIMITED: { status: 429, title: 'Too many wrong scratch-off codes' },
   // This node.
   STORE_DAMAGED: { status: 500, title: 'Store damaged' },
   STORE_UNWRITABLE: { status: 503, title: 'Service unavailable' },
@@ -149,6 +155,10 @@ const TX_STATUS: Readonly<Record<TxErrorCode, number>> = {
   GOV_INVALID_CHANGE: 422,
   DECLARED_EVENT_UNKNOWN: 409,
   NOT_DECLARANT: 403,
+  ALERT_UNKNOWN: 404,
+  ALERT_NOT_OWNER: 403,
+  ALERT_CLOSED: 409,
+  ALERT_BAD_TRANSITION: 409,
 };
 
 /** Trace (EPCIS document) codes: 403 means "not allowed for this member" rather than "invalid". */

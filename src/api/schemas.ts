@@ -113,6 +113,16 @@ export const verifySchema = {
     lotRecalled: { type: 'boolean' },
     lastEventId: { type: ['string', 'null'] },
     alerts: { type: 'array', items: { $ref: 'Alert#' } },
+    codeCheck: {
+      type: 'object',
+      description: 'Present when a scratch-off code was given (GET /verify?code=): the check, recorded on chain',
+      properties: {
+        result: { type: 'string', enum: ['genuine', 'already_checked'] },
+        message: { type: 'string' },
+        firstCheck: { type: ['object', 'null'], properties: { time: { type: 'string' }, location: { type: ['string', 'null'] }, by: { type: 'string' }, txId: { type: 'string' } } },
+        txId: { type: ['string', 'null'], description: 'The tx recording this check; null when this node recorded 3 right checks of the pack within the hour already' },
+      },
+    },
   },
 } as const;
 

@@ -29,6 +29,7 @@ import { peerRoutes } from './routes/peers.js';
 import { adminRoutes } from './routes/admin.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { governanceRoutes } from './routes/governance.js';
+import { alertRoutes } from './routes/alerts.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
 import { LoadShedder } from './load-shedding.js';
@@ -163,6 +164,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
         { name: 'blocks', description: 'Blocks and headers' },
         { name: 'node', description: 'Health, metrics, this document' },
         { name: 'governance', description: 'Members and governance proposals (docs/governance.md)' },
+        { name: 'alerts', description: 'Alerts with a lifecycle, undo of a dispense (docs/alerts.md)' },
       ],
     },
   });
@@ -233,6 +235,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => auditRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => governanceRoutes(scope, ctx));
+  await app.register(async (scope) => alertRoutes(scope, writeDeps));
   addOptionsRoutes(app, resources, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
   return app;
 }

@@ -17,6 +17,7 @@ import { canonicalTx, type CanonicalTx } from './tx.js';
 import type { EventIdFilter } from './event-filter.js';
 import type { Mempool, PoolEntry } from './mempool.js';
 import { applyGovTx } from './governance.js';
+import { checkAlertTx } from './alert-state.js';
 import type { MemberRegistry } from './registry.js';
 import type { TxRules } from './tx-rules-port.js';
 import type { StoredBlocks } from './stored-blocks.js';
@@ -202,6 +203,8 @@ export class TxAdmission {
    */
   private async checkAdmissible(tx: SignedTx, c: CanonicalTx): Promise<void> {
     const idHex = toHex(c.id);
+    // An alert's lifecycle change must be allowed by the alert's state at the tip (chain/alert-state.ts).
+    if (tx.alert !== undefined) await checkAlertTx(this.modules.store, this.modules.state.registry, tx);
     if (tx.eventIds.length === 0) {
       const loc = await this.modules.store.getTxLocation(idHex);
       if (loc) throw alreadyInBlock(idHex, loc);

@@ -20,6 +20,7 @@ import type { Mempool } from './mempool.js';
 import { MemberRegistry } from './registry.js';
 import { activateAt, applyGovTx, type GovernanceState } from './governance.js';
 import { jcs } from './tx.js';
+import { AlertStep, disconnectIndexOps } from './alert-state.js';
 import type { StoredBlocks } from './stored-blocks.js';
 import type { ItemReader, TxRules } from './tx-rules-port.js';
 import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
@@ -186,7 +187,17 @@ export class BlockConnector {
     await this.checkBlockDeclarations(block, registry);
     const before = new Map<string, StoredItem | null>();
     itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
-    await this.applyItemEffects(block, batch, before, registry);
+    const alertRules = rules.alerts;
+    const step = alertRules ? new AlertStep({ height: entry.height, time: block.header.time, blockHash: entry.hash, registry }, { rules: alertRules, source: store }) : undefined;
+    await this.applyItemEffects(block, batch, before, registry, step, txIds);
+    if (step) {
+      const derived = step.finish(batch.undo.items, batch.items);
+      if (derived.records.length > 0) {
+        batch.records = derived.records;
+        batch.undo.records = derived.undo;
+      }
+      if (derived.index.del.length + derived.index.put.length > 0) batch.recordIndex = derived.index;
+    }
     // The state is a new object only when the block changed it (an activation, a governance tx).
     if (governance !== this.govState) {
       batch.governance = jcs(governance);
@@ -247,7 +258,14 @@ export class BlockConnector {
    * `before` holds the pre-block state of the items the block names (prefetched); other items
    * (children of a shipped case, say) are read on demand and remembered there.
    */
-  private async applyItemEffects(block: Block, batch: ConnectBatch, before: Map<string, StoredItem | null>, registry: MemberRegistry): Promise<void> {
+  private async applyItemEffects(
+    block: Block,
+    batch: ConnectBatch,
+    before: Map<string, StoredItem | null>,
+    registry: MemberRegistry,
+    step: AlertStep | undefined,
+    txIds: readonly string[],
+  ): Promise<void> {
     const { store, rules } = this.modules;
     const items = new Map<string, StoredItem>();
     const lots = new Map<string, LotKey>();
@@ -264,15 +282,29 @@ export class BlockConnector {
     const reader: ItemReader = {
       getItem: async (key) => items.get(key) ?? (await prior(key)) ?? undefined,
       isLotRecalled: async (lot) => lots.has(lotKey(lot)) || (await store.isLotRecalled(lot)),
+      prefetch: async (keys) => {
+        const missing = keys.filter((k) => !items.has(k) && !before.has(k));
+        if (missing.length === 0) return;
+        const got = await store.getItems(missing);
+        missing.forEach((k, i) => before.set(k, got[i] ?? null));
+      },
     };
-    for (const tx of block.txs) {
+    const write = async (item: StoredItem): Promise<void> => {
+      if (!items.has(item.key)) undo.items.push({ key: item.key, prev: await prior(item.key) });
+      items.set(item.key, item);
+    };
+    for (const [i, tx] of block.txs.entries()) {
       const submitter = registry.get(tx.submitter) as Member;
+      // Alert and pack txs (chain/alert-state.ts): a lifecycle change, an undone dispense, a code check.
+      if (step && tx.alert !== undefined) await step.onAlertTx(tx, txIds[i] as string);
+      if (step && tx.pack !== undefined) for (const item of await step.onPackTx(tx, txIds[i] as string, reader)) await write(item);
       for (const [j, event] of tx.events.entries()) {
-        const effects = await rules.applyEvent(reader, { event, eventId: tx.eventIds[j] as string, submitter, blockTime: block.header.time });
-        for (const item of effects.items) {
-          if (!items.has(item.key)) undo.items.push({ key: item.key, prev: await prior(item.key) });
-          items.set(item.key, item);
-        }
+        const eventId = tx.eventIds[j] as string;
+        const effects = await rules.applyEvent(reader, { event, eventId, submitter, blockTime: block.header.time });
+        const priorOf = new Map<string, StoredItem | null>();
+        if (step) for (const item of effects.items) priorOf.set(item.key, items.get(item.key) ?? (await prior(item.key)));
+        for (const item of effects.items) await write(item);
+        if (step) await step.onEvent({ event, eventId, txId: txIds[i] as string, submitter, items: effects.items, prior: priorOf, recalledLots: effects.recalledLots, reader });
         for (const lot of effects.recalledLots) {
           const key = lotKey(lot);
           if (lots.has(key)) continue;
@@ -293,7 +325,9 @@ export class BlockConnector {
     const block = await blocks.read(entry.hash);
     const undo = await store.getUndo(entry.hash);
     if (!undo) throw new StoreDamagedError(entry.hash, 'has no undo data (run tracechain reindex)');
+    const recordIndex = rules.alerts ? await disconnectIndexOps(rules.alerts, store, undo) : undefined;
     await store.disconnect({
+      ...(recordIndex && recordIndex.del.length + recordIndex.put.length > 0 ? { recordIndex } : {}),
       block,
       txIds: block.txIds.map((t) => toHex(t)),
       eventIds: block.txs.flatMap((t) => t.eventIds),

@@ -103,6 +103,30 @@ export interface LotKey {
   lot: string;
 }
 
+/**
+ * Chain-derived records beyond item state (chain/alert-state.ts): alerts with their lifecycle, and
+ * per-pack facts (its last dispense, its scratch-off code and checks). Each lives in a namespace
+ * under a string key, as JSON; written at block connect and restored from undo data.
+ */
+export type RecordNs = 'alert' | 'pack';
+export type StoredRecord = Record<string, unknown>;
+
+export interface RecordWrite {
+  ns: RecordNs;
+  key: string;
+  /** null: the record is deleted. */
+  value: StoredRecord | null;
+}
+
+/**
+ * Writes to the record index (chain/alert-state.ts): keys only, empty values, so a range read
+ * answers "the alerts of this owner", "the items of this lot". Deletes are applied before puts.
+ */
+export interface RecordIndexOps {
+  del: string[];
+  put: string[];
+}
+
 /** What a block's connection changed in mutable state, so it can be undone exactly. */
 export interface UndoRecord {
   items: { key: string; prev: StoredItem | null }[];
@@ -112,6 +136,8 @@ export interface UndoRecord {
    * present only when the block changed it (chain/governance.ts).
    */
   governance?: string | null;
+  /** Chain-derived records the block changed, each with its value before the block (null: none). */
+  records?: { ns: RecordNs; key: string; prev: StoredRecord | null }[];
 }
 
 export interface ConnectBatch {
@@ -125,6 +151,9 @@ export interface ConnectBatch {
   undo: UndoRecord;
   /** The governance state after the block (its JSON), when the block changed it. */
   governance?: string;
+  /** Chain-derived records (alerts, pack facts) the block wrote, and their index keys. */
+  records?: RecordWrite[];
+  recordIndex?: RecordIndexOps;
 }
 
 export interface DisconnectBatch {
@@ -136,6 +165,8 @@ export interface DisconnectBatch {
   undo: UndoRecord;
   /** The new tip after the disconnect (the block's parent). */
   newTip: { hash: string; height: number };
+  /** Index keys of the records and items the undo restores (deletes of the block's, puts of the previous). */
+  recordIndex?: RecordIndexOps;
 }
 
 export interface ChainStore {
@@ -173,6 +204,10 @@ export interface ChainStore {
   getEventLocations(eventIds: readonly string[]): Promise<(EventLocation | undefined)[]>;
   getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]>;
   isLotRecalled(lot: LotKey): Promise<boolean>;
+  /** Chain-derived records by key (batched), results in argument order. */
+  getRecords(ns: RecordNs, keys: readonly string[]): Promise<(StoredRecord | undefined)[]>;
+  /** Record index keys starting with `prefix`, in key order, strictly after `after` if given, at most `limit`. */
+  scanRecordIndex(prefix: string, opts: { after?: string; limit: number }): Promise<string[]>;
   getUndo(hash: string): Promise<UndoRecord | undefined>;
   /** The governance state at the tip (its JSON), undefined while it is the genesis state. */
   getGovernance(): Promise<string | undefined>;

@@ -8,7 +8,8 @@ import { sha256, sha256Text } from './sha256.js';
 import { concatBytes, equalBytes, fromHex, fromUtf8, isHex, toHex, utf8 } from '../common/bytes.js';
 import { sign, verify } from './keys.js';
 import { checkGovAction } from './governance.js';
-import type { GovAction, SignedTx, TxBody } from './types.js';
+import { checkActionTx } from './alert-tx.js';
+import type { AlertAction, GovAction, PackAction, SignedTx, TxBody } from './types.js';
 
 export const TX_DOMAIN = utf8.encode('tracechain/tx/v1');
 export const EVENT_ID_PATTERN = /^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/;
@@ -22,7 +23,14 @@ export function jcs(value: unknown): string {
 export function txBodyOf(tx: SignedTx | TxBody): TxBody {
   const body: TxBody = { v: tx.v, chain: tx.chain, kind: tx.kind, submitter: tx.submitter, time: tx.time, events: tx.events, eventIds: tx.eventIds };
   if (tx.gov !== undefined) body.gov = tx.gov;
+  if (tx.alert !== undefined) body.alert = tx.alert;
+  if (tx.pack !== undefined) body.pack = tx.pack;
   return body;
+}
+
+/** The body of an alert tx (a lifecycle change) or a pack tx (docs/alerts.md): one action, no events. */
+export function actionTxBody(chain: string, submitter: string, time: number, action: { alert: AlertAction } | { pack: PackAction }): TxBody {
+  return 'alert' in action ? { v: 1, chain, kind: 'alert', submitter, time, events: [], eventIds: [], alert: action.alert } : { v: 1, chain, kind: 'pack', submitter, time, events: [], eventIds: [], pack: action.pack };
 }
 
 /** The body of a governance tx (docs/governance.md): one action, no events. */
@@ -132,7 +140,9 @@ export function encodeTx(tx: SignedTx): Uint8Array {
   return utf8.encode(jcs(tx));
 }
 
-const TX_KEYS = new Set(['v', 'chain', 'kind', 'submitter', 'time', 'events', 'eventIds', 'gov', 'sig']);
+const TX_KEYS = new Set(['v', 'chain', 'kind', 'submitter', 'time', 'events', 'eventIds', 'gov', 'alert', 'pack', 'sig']);
+/** Every tx kind. */
+const TX_KINDS: readonly string[] = ['epcis', 'governance', 'alert', 'pack'];
 
 export interface TxLimits {
   maxTxBytes: number;
@@ -146,7 +156,7 @@ export function checkTxShape(value: unknown, limits: TxLimits): SignedTx {
   for (const k of Object.keys(o)) if (!TX_KEYS.has(k)) throw new TxError('MALFORMED', `unexpected tx field "${k}"`);
   if (o.v !== 1) throw new TxError('MALFORMED', 'tx version must be 1');
   if (!isHex(o.chain, 32)) throw new TxError('MALFORMED', 'chain must be 32 bytes of lowercase hex');
-  if (o.kind !== 'epcis' && o.kind !== 'governance') throw new TxError('MALFORMED', 'kind must be "epcis" or "governance"');
+  if (typeof o.kind !== 'string' || !TX_KINDS.includes(o.kind)) throw new TxError('MALFORMED', `kind must be one of ${TX_KINDS.map((k) => `"${k}"`).join(', ')}`);
   if (!isHex(o.submitter, 20)) throw new TxError('MALFORMED', 'submitter must be a 20-byte member key ID in lowercase hex');
   if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time < 0) throw new TxError('MALFORMED', 'time must be a non-negative integer (ms)');
   if (!isHex(o.sig, 64)) throw new TxError('MALFORMED', 'sig must be 64 bytes of lowercase hex');
@@ -155,9 +165,12 @@ export function checkTxShape(value: unknown, limits: TxLimits): SignedTx {
     // A governance tx (chain/governance.ts) carries one action and no events.
     if (o.events.length !== 0 || o.eventIds.length !== 0) throw new TxError('MALFORMED', 'a governance tx carries no events');
     checkGovAction(o.gov);
+    if (o.alert !== undefined || o.pack !== undefined) throw new TxError('MALFORMED', 'a governance tx carries only "gov"');
     return o as unknown as SignedTx;
   }
   if (o.gov !== undefined) throw new TxError('MALFORMED', 'only a governance tx carries "gov"');
+  if (o.kind === 'alert' || o.kind === 'pack') return checkActionTx(o);
+  if (o.alert !== undefined || o.pack !== undefined) throw new TxError('MALFORMED', '"alert" and "pack" belong to alert and pack txs');
   if (o.events.length === 0) throw new TxError('NO_EVENTS', 'a tx carries at least one event');
   if (o.events.length > limits.maxEventsPerTx) {
     throw new TxError('TOO_MANY_EVENTS', `a tx carries at most ${limits.maxEventsPerTx} events, this one ${o.events.length}`);

@@ -82,13 +82,37 @@ export interface Genesis {
   governance?: GovernancePolicy;
 }
 
+export type AlertStatus = 'new' | 'investigating' | 'closed';
+export type AlertResolution = 'genuine' | 'counterfeit' | 'process_error';
+
+/** An alert's status change, signed by its owner or a regulator (docs/alerts.md, Alerts). */
+export interface AlertAction {
+  op: 'status';
+  /** The alert ID (32 bytes, lowercase hex). */
+  alert: string;
+  status: 'investigating' | 'closed';
+  /** Given exactly when the status is `closed`. */
+  resolution?: AlertResolution;
+  reason: string;
+}
+
+/**
+ * A pack action (docs/alerts.md): `reactivate` undoes a dispense or decommission; `code-check`
+ * records a right scratch-off code check (`proof` = SHA-256(domain ‖ salt ‖ code), whose SHA-256 the
+ * commissioning committed); `code-guess` reports wrong codes past the rate limit.
+ */
+export type PackAction =
+  | { op: 'reactivate'; item: string; location: string | null }
+  | { op: 'code-check'; item: string; proof: string; location: string | null }
+  | { op: 'code-guess'; item: string; failures: number; location: string | null };
+
 /** The signed part of a transaction (DESIGN.md, Formats). Hashed as RFC 8785 JCS. */
 export interface TxBody {
   v: 1;
   /** Genesis hash (chain ID), lowercase hex. */
   chain: string;
-  /** 'epcis': events; 'governance': `gov` and no events (docs/governance.md). */
-  kind: 'epcis' | 'governance';
+  /** 'epcis': events; 'governance': `gov` and no events (docs/governance.md); 'alert': `alert`, 'pack': `pack`, no events (docs/alerts.md). */
+  kind: 'epcis' | 'governance' | 'alert' | 'pack';
   /** Member key ID of the signer. */
   submitter: string;
   /** Milliseconds since the Unix epoch when the tx was built. */
@@ -99,6 +123,10 @@ export interface TxBody {
   eventIds: string[];
   /** The governance action of a 'governance' tx (absent on 'epcis' txs). */
   gov?: GovAction;
+  /** The lifecycle change of an 'alert' tx (chain/alert-tx.ts). */
+  alert?: AlertAction;
+  /** The pack action of a 'pack' tx: undo of a dispense, a scratch-off code check (chain/alert-tx.ts). */
+  pack?: PackAction;
 }
 
 export interface SignedTx extends TxBody {

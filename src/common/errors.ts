@@ -102,6 +102,11 @@ export interface TxErrorDetails {
   DECLARED_EVENT_UNKNOWN: { eventId: string };
   /** An error declaration by a member other than the declared event's submitter or a regulator. */
   NOT_DECLARANT: { eventId: string; submitter: string };
+  /** Alert lifecycle changes (chain/alert-state.ts, docs/alerts.md) refused against the alert's state. */
+  ALERT_UNKNOWN: None;
+  ALERT_NOT_OWNER: None;
+  ALERT_CLOSED: None;
+  ALERT_BAD_TRANSITION: None;
 }
 
 export type BlockErrorCode = keyof BlockErrorDetails;

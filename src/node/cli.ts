@@ -17,6 +17,7 @@ import { benchCommand, type BenchFlags } from './commands/bench.js';
 import { captureCommand, type CaptureFlags } from './commands/capture.js';
 import { traceCommand, verifyCommand } from './commands/trace.js';
 import { verifyProofCommand } from './commands/verify-proof.js';
+import { alertsListCommand, alertsShowCommand, alertsStatusCommand, checkCodeCommand, reactivateCommand, type AlertListFlags, type AlertStatusFlags, type LocationFlags } from './commands/alerts.js';
 import { memberApproveCommand, memberListCommand, memberProposalsCommand, memberProposeCommand, type ProposeFlags } from './commands/member.js';
 import type { ClientFlags } from './commands/client.js';
 import { genesisCommand, initCommand, parsePrefixes, parseRole } from './commands/init.js';
@@ -231,9 +232,52 @@ export function buildProgram(): Command {
   });
 
   clientOptions(
-    program.command('verify').description('is an item genuine and usable: status, manufacturer, lot, expiry, custodian, alerts').argument('<id>'),
-  ).action(async (id: string, flags: ClientFlags) => {
-    process.exitCode = await verifyCommand(id, flags, process.stdout);
+    program
+      .command('verify')
+      .description('is an item genuine and usable: status, manufacturer, lot, expiry, custodian, alerts; with --code, check its scratch-off code (recorded on chain)')
+      .argument('<id>')
+      .option('--code <code>', 'the code under the pack\'s scratch-off panel (docs/alerts.md)')
+      .option('--location <id>', 'with --code: where the check happens (e.g. an SGLN URN)'),
+  ).action(async (id: string, flags: LocationFlags & { code?: string }) => {
+    process.exitCode = flags.code !== undefined ? await checkCodeCommand(id, flags.code, flags, process.stdout) : await verifyCommand(id, flags, process.stdout);
+  });
+
+  const alertsCmd = program.command('alerts').description('alerts with a lifecycle: list, show, change status (docs/alerts.md)');
+  clientOptions(
+    alertsCmd
+      .command('list')
+      .description('alerts in the order raised, filtered')
+      .option('--owner <member>', 'owner (manufacturer): key ID or name')
+      .option('--party <member>', 'a member involved: key ID or name')
+      .option('--status <status>', 'new, investigating or closed')
+      .option('--gtin <gtin>', 'with --lot: alerts of that lot')
+      .option('--lot <lot>', 'with --gtin: alerts of that lot')
+      .option('--limit <n>', 'at most N alerts (1-500)', intArg('--limit', 1, 500)),
+  ).action(async (flags: AlertListFlags) => {
+    process.exitCode = await alertsListCommand(flags, process.stdout);
+  });
+  clientOptions(alertsCmd.command('show').description('one alert with its history').argument('<id>')).action(async (id: string, flags: ClientFlags) => {
+    process.exitCode = await alertsShowCommand(id, flags, process.stdout);
+  });
+  clientOptions(
+    alertsCmd
+      .command('status')
+      .description("change an alert's status, signed by the node at --api (its member must own the alert or be a regulator)")
+      .argument('<id>')
+      .argument('<status>', 'investigating or closed')
+      .option('--resolution <r>', 'closing: genuine, counterfeit or process_error')
+      .requiredOption('--reason <text>', 'why'),
+  ).action(async (id: string, status: string, flags: AlertStatusFlags) => {
+    process.exitCode = await alertsStatusCommand(id, status, flags, process.stdout);
+  });
+  clientOptions(
+    program
+      .command('reactivate')
+      .description('undo a dispense or decommission (within 10 days, same member, same location), signed by the node at --api')
+      .argument('<id>', 'the pack: EPC URN or GS1 Digital Link')
+      .option('--location <id>', "where (the dispense's bizLocation, e.g. an SGLN URN)"),
+  ).action(async (id: string, flags: LocationFlags) => {
+    process.exitCode = await reactivateCommand(id, flags, process.stdout);
   });
 
   clientOptions(

@@ -72,6 +72,12 @@ export const TX_VERDICT: Readonly<Record<TxErrorCode, Verdict>> = {
   // another branch may judge them differently in good faith.
   DECLARED_EVENT_UNKNOWN: 'ignore',
   NOT_DECLARANT: 'ignore',
+  // Alert lifecycle changes are judged against the alert's state at the tip: another node may not
+  // have it yet, or may already have a conflicting change (a race, not misbehaviour).
+  ALERT_UNKNOWN: 'ignore',
+  ALERT_NOT_OWNER: 'ignore',
+  ALERT_CLOSED: 'ignore',
+  ALERT_BAD_TRANSITION: 'ignore',
 };
 
 export interface VerdictOf {

@@ -7,7 +7,7 @@
  * which are stored, never hashed.
  */
 import { concatBytes, toHex, utf8 } from '../common/bytes.js';
-import type { BlockStatus, EventLocation, HeaderEntry, LinkKind, LinkRole, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
+import type { BlockStatus, EventLocation, HeaderEntry, LinkKind, LinkRole, LotKey, RecordNs, StoredItem, StoredRecord, TxLocation, UndoRecord } from '../chain/store.js';
 import { StorageArgumentError } from './errors.js';
 
 /** Stored bytes that do not decode. Internal: repositories rethrow it as StorageCorruptionError. */
@@ -387,7 +387,9 @@ export function encodeUndo(u: UndoRecord): Uint8Array {
     return { gtin: lot.gtin, lot: lot.lot, prev };
   });
   if (u.governance !== undefined && u.governance !== null) parseJson(utf8.encode(u.governance), 'undo governance state');
-  return stringifyJson(u.governance === undefined ? { v: 1, items, lots } : { v: 1, items, lots, governance: u.governance }, 'undo record');
+  const out: Record<string, unknown> = u.governance === undefined ? { v: 1, items, lots } : { v: 1, items, lots, governance: u.governance };
+  if (u.records !== undefined && u.records.length > 0) out.records = u.records.map(({ ns, key, prev }) => checkUndoRecord(ns, key, prev));
+  return stringifyJson(out, 'undo record');
 }
 
 // ---------------------------------------------------------------- governance state
@@ -426,9 +428,67 @@ export function decodeUndo(b: Uint8Array): UndoRecord {
     }
     lots.push({ lot: { gtin: l.gtin, lot: l.lot }, prev: l.prev });
   }
-  if (v.governance === undefined) return { items, lots };
-  if (v.governance !== null && typeof v.governance !== 'string') throw new DecodeError('undo governance is neither null nor the previous state');
-  return { items, lots, governance: v.governance };
+  const out: UndoRecord = { items, lots };
+  if (v.governance !== undefined) {
+    if (v.governance !== null && typeof v.governance !== 'string') throw new DecodeError('undo governance is neither null nor the previous state');
+    out.governance = v.governance;
+  }
+  if (v.records !== undefined) {
+    if (!Array.isArray(v.records)) throw new DecodeError('undo records is not an array');
+    out.records = (v.records as unknown[]).map((r) => {
+      if (!isPlainObject(r) || (r.ns !== 'alert' && r.ns !== 'pack') || typeof r.key !== 'string' || r.key.length === 0 || (r.prev !== null && !isPlainObject(r.prev))) {
+        throw new DecodeError('undo record entry is not {ns, key, prev}');
+      }
+      return { ns: r.ns, key: r.key, prev: r.prev as StoredRecord | null };
+    });
+  }
+  return out;
+}
+
+function checkUndoRecord(ns: RecordNs, key: string, prev: StoredRecord | null): { ns: RecordNs; key: string; prev: StoredRecord | null } {
+  encodeRecordKey({ ns, key });
+  if (prev !== null && !isPlainObject(prev)) throw new StorageArgumentError(`undo prev of record ${ns}/${key} must be null or an object`);
+  return { ns, key, prev };
+}
+
+// ---------------------------------------------------------------- chain-derived records (chain/alert-state.ts)
+
+const RECORD_NS: Readonly<Record<RecordNs, number>> = { alert: 0x01, pack: 0x02 };
+
+/** Record key: namespace byte (alert 0x01, pack 0x02) ‖ utf8(key). */
+export function encodeRecordKey(k: { ns: RecordNs; key: string }): Uint8Array {
+  const ns = RECORD_NS[k.ns];
+  if (ns === undefined) throw new StorageArgumentError(`unknown record namespace ${String(k.ns)}`);
+  return concatBytes(new Uint8Array([ns]), encodeText('record key', k.key));
+}
+
+export function decodeRecordKey(b: Uint8Array): { ns: RecordNs; key: string } {
+  const ns = (Object.keys(RECORD_NS) as RecordNs[]).find((n) => RECORD_NS[n] === b[0]);
+  if (ns === undefined) throw new DecodeError(`unknown record namespace byte ${String(b[0])}`);
+  return { ns, key: decodeText(b.subarray(1), 'record key') };
+}
+
+export function encodeRecord(v: StoredRecord): Uint8Array {
+  if (!isPlainObject(v)) throw new StorageArgumentError('record must be an object');
+  return stringifyJson(v, 'record');
+}
+
+export function decodeRecord(b: Uint8Array): StoredRecord {
+  const v = parseJson(b, 'record');
+  if (!isPlainObject(v)) throw new DecodeError('record is not a JSON object');
+  return v as StoredRecord;
+}
+
+/** Record index key: the index string's UTF-8 bytes as they are (U+0000 separates its parts, so ranges follow them). */
+export function encodeRecordIndexKey(k: string): Uint8Array {
+  if (typeof k !== 'string' || k.length === 0) throw new StorageArgumentError('record index key must be a non-empty string');
+  const b = utf8.encode(k);
+  if (fromUtf8.decode(b) !== k) throw new StorageArgumentError('record index key is not well-formed Unicode');
+  return b;
+}
+
+export function decodeRecordIndexKey(b: Uint8Array): string {
+  return decodeUtf8(b, 'record index key');
 }
 
 // ---------------------------------------------------------------- meta

@@ -27,12 +27,14 @@ import type {
   LinkRecord,
   LinkRole,
   LotKey,
+  RecordNs,
   RoleLinkRecord,
   StoredItem,
+  StoredRecord,
   TxLocation,
   UndoRecord,
 } from '../chain/store.js';
-import { encodeU32, historyPrefix, linkPrefix, linkRoleOf, type HistoryPosition, type LinkKey } from './codecs.js';
+import { encodeRecordIndexKey, encodeU32, historyPrefix, linkPrefix, linkRoleOf, type HistoryPosition, type LinkKey } from './codecs.js';
 import {
   StorageArgumentError,
   StorageCorruptionError,
@@ -411,6 +413,21 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.items.getMany(keys);
   }
 
+  getRecords(ns: RecordNs, keys: readonly string[]): Promise<(StoredRecord | undefined)[]> {
+    return this.repositories.records.getMany(keys.map((key) => ({ ns, key })));
+  }
+
+  async scanRecordIndex(prefix: string, opts: { after?: string; limit: number }): Promise<string[]> {
+    const start = encodeRecordIndexKey(prefix);
+    const end = start.slice();
+    // Every key that starts with `prefix`: below the prefix with its last byte plus one (prefixes end in U+0000).
+    end[end.length - 1] = (end[end.length - 1] as number) + 1;
+    const range = opts.after !== undefined ? { gt: encodeRecordIndexKey(opts.after), lt: end, limit: opts.limit } : { gte: start, lt: end, limit: opts.limit };
+    const out: string[] = [];
+    for await (const k of this.repositories.recordIndex.keys(range)) out.push(k);
+    return out;
+  }
+
   async isLotRecalled(lot: LotKey): Promise<boolean> {
     return this.recalled.has(lotSetKey(lot));
   }
@@ -614,6 +631,9 @@ export class LevelChainStore implements ChainStore {
       for (const item of batch.items) ops.push(r.items.put(item.key, item));
       for (const lot of batch.recalledLots) ops.push(r.recalledLots.put(lot, true));
       if (batch.governance !== undefined) ops.push(r.governance.put('state', batch.governance));
+      for (const w of batch.records ?? []) ops.push(w.value === null ? r.records.del({ ns: w.ns, key: w.key }) : r.records.put({ ns: w.ns, key: w.key }, w.value));
+      for (const k of batch.recordIndex?.del ?? []) ops.push(r.recordIndex.del(k));
+      for (const k of batch.recordIndex?.put ?? []) ops.push(r.recordIndex.put(k, true));
       ops.push(r.undo.put(hash, batch.undo));
       ops.push(r.meta.putTip(hash));
       await this.writeTip('connect', ops, hash, opts.sync ?? true);
@@ -651,6 +671,13 @@ export class LevelChainStore implements ChainStore {
       }
       if (batch.undo.governance === null) ops.push(r.governance.del('state'));
       else if (batch.undo.governance !== undefined) ops.push(r.governance.put('state', batch.undo.governance));
+      const records = batch.undo.records ?? [];
+      for (let i = records.length - 1; i >= 0; i--) {
+        const u = records[i] as NonNullable<UndoRecord['records']>[number];
+        ops.push(u.prev === null ? r.records.del({ ns: u.ns, key: u.key }) : r.records.put({ ns: u.ns, key: u.key }, u.prev));
+      }
+      for (const k of batch.recordIndex?.del ?? []) ops.push(r.recordIndex.del(k));
+      for (const k of batch.recordIndex?.put ?? []) ops.push(r.recordIndex.put(k, true));
       ops.push(r.undo.del(hash));
       ops.push(r.meta.putTip(newTip.hash));
       await this.writeTip('disconnect', ops, newTip.hash);

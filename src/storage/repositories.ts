@@ -10,7 +10,7 @@
  */
 import type { ClassicLevel } from 'classic-level';
 import { concatBytes, toHex } from '../common/bytes.js';
-import type { EventLocation, HeaderEntry, LinkRole, LotKey, StoredItem, TxLocation, UndoRecord } from '../chain/store.js';
+import type { EventLocation, HeaderEntry, LinkRole, LotKey, RecordNs, StoredItem, StoredRecord, TxLocation, UndoRecord } from '../chain/store.js';
 import * as c from './codecs.js';
 import { StorageArgumentError, StorageCorruptionError, StorageReadError, StorageWriteError, levelErrorCode } from './errors.js';
 
@@ -38,13 +38,17 @@ export const BUCKETS = {
   links: 0x0d,
   /** The governance state at the tip (chain/governance.ts): one key, "state" → its JSON. */
   governance: 0x0e,
+  /** Chain-derived records (chain/alert-state.ts): namespace byte ‖ key → JSON (alerts, pack facts). Numbered apart from the run above so parallel additions do not collide. */
+  records: 0x1a,
+  /** Their index (owner, party, status and lot of alerts; items of a lot): utf8 index key → empty. */
+  recordIndex: 0x1b,
 } as const;
 
 export type BucketName = keyof typeof BUCKETS;
 export const BUCKET_NAMES = Object.keys(BUCKETS) as BucketName[];
 
 /** Buckets rebuilt from the blocks by a reindex (everything but blocks, header index and meta). */
-export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'links', 'items', 'recalledLots', 'undo', 'governance'];
+export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'links', 'items', 'recalledLots', 'undo', 'governance', 'records', 'recordIndex'];
 
 export interface Codec<K, V> {
   encodeKey(k: K): Uint8Array;
@@ -383,6 +387,20 @@ const governanceCodec: Codec<'state', string> = {
   decodeValue: (b) => c.decodeGovernance(b),
 };
 
+const recordCodec: Codec<{ ns: RecordNs; key: string }, StoredRecord> = {
+  encodeKey: c.encodeRecordKey,
+  decodeKey: c.decodeRecordKey,
+  encodeValue: (v) => c.encodeRecord(v),
+  decodeValue: (b) => c.decodeRecord(b),
+};
+
+const recordIndexCodec: Codec<string, true> = {
+  encodeKey: c.encodeRecordIndexKey,
+  decodeKey: c.decodeRecordIndexKey,
+  encodeValue: () => new Uint8Array(0),
+  decodeValue: (b) => c.decodeEmpty(b, 'record index entry'),
+};
+
 const lotCodec: Codec<LotKey, true> = {
   encodeKey: c.encodeLotKey,
   decodeKey: c.decodeLotKey,
@@ -565,6 +583,8 @@ export class Repositories {
   readonly meta: MetaRepository;
   readonly blockTxs: Repository<BlockTxKey, Uint8Array>;
   readonly blockTxIds: Repository<string, Uint8Array>;
+  readonly records: Repository<{ ns: RecordNs; key: string }, StoredRecord>;
+  readonly recordIndex: Repository<string, true>;
 
   constructor(db: Db) {
     this.blocks = new Repository(db, 'blocks', blockCodec);
@@ -581,6 +601,8 @@ export class Repositories {
     this.meta = new MetaRepository(db);
     this.blockTxs = new Repository(db, 'blockTxs', blockTxCodec);
     this.blockTxIds = new Repository(db, 'blockTxIds', blockTxIdsCodec);
+    this.records = new Repository(db, 'records', recordCodec);
+    this.recordIndex = new Repository(db, 'recordIndex', recordIndexCodec);
   }
 
   byName(name: BucketName): BucketReader {

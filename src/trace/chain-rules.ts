@@ -19,6 +19,7 @@ import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
 import { applyDeclaration, declaredEventIdOf, isErrorDeclaration } from './correction.js';
 import { queryTermsOf } from './query-terms.js';
+import { alertRules } from './alerts.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
 export function toTxError(err: TraceError): TxError {
@@ -101,5 +102,6 @@ export function traceRules(): TxRules {
       const out = isErrorDeclaration(input.event) ? await applyDeclaration(itemReader, input, declaredEventIdOf(input.event as JsonObject)) : await applyEvent(itemReader, input);
       return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
     },
+    alerts: alertRules(),
   };
 }

@@ -117,7 +117,7 @@ export function lotOfClass(epcClass: string): { gtin: string; lot: string } | un
 }
 
 /** Expiry date `YYYY-MM-DD` (or a full date-time) passed at `time` (ms)? Expires at the end of that day, UTC. */
-function expiredAt(expiry: string, time: number): boolean {
+export function expiredAt(expiry: string, time: number): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(expiry);
   if (!m) return false;
   const endOfDay = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + 86_400_000;

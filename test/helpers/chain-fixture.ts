@@ -26,7 +26,7 @@ import { LevelChainStore } from '../../src/storage/index.js';
 import type { HeaderEntry } from '../../src/chain/store.js';
 import type { ItemReader, TxRules } from '../../src/chain/tx-rules-port.js';
 import type { TxLog } from '../../src/chain/tx-log.js';
-import type { ConsortiumParams, Genesis, GovAction, SignedTx } from '../../src/chain/types.js';
+import type { ConsortiumParams, Genesis, GovAction, Role, SignedTx } from '../../src/chain/types.js';
 
 export const TEST_PARAMS: ConsortiumParams = {
   ...DEV_PARAMS,
@@ -95,6 +95,8 @@ export interface FixtureOptions {
   /** The tx rules (default testRules); e.g. the real EPCIS rules for proofs of real events. */
   rules?: TxRules;
   txLog?: TxLog;
+  /** More genesis members after the sealer and the observer (e.g. a manufacturer owning a GS1 prefix). */
+  extraMembers?: { name: string; role: Role; key: KeyPair; gs1CompanyPrefixes?: string[]; canSeal?: boolean }[];
 }
 
 export async function makeFixture(params: ConsortiumParams = TEST_PARAMS, opts: FixtureOptions = {}): Promise<Fixture> {
@@ -107,6 +109,7 @@ export async function makeFixture(params: ConsortiumParams = TEST_PARAMS, opts: 
     [
       memberOf({ name: 'sealer', role: 'dev', key: sealer, peerId: 'peer-sealer' }),
       memberOf({ name: 'observer', role: 'pharmacy', key: nonSealer, peerId: 'peer-observer', canSeal: false }),
+      ...(opts.extraMembers ?? []).map((m, i) => memberOf({ name: m.name, role: m.role, key: m.key, peerId: `peer-extra-${i}`, gs1CompanyPrefixes: m.gs1CompanyPrefixes ?? [], canSeal: m.canSeal ?? false })),
     ],
     GENESIS_TIME,
     params,

@@ -57,6 +57,10 @@ export const TX_ERROR_SAMPLES: { [C in TxErrorCode]: Extract<TxErrorType, { code
   GOV_INVALID_CHANGE: { code: 'GOV_INVALID_CHANGE' },
   DECLARED_EVENT_UNKNOWN: { code: 'DECLARED_EVENT_UNKNOWN', eventId: 'e' },
   NOT_DECLARANT: { code: 'NOT_DECLARANT', eventId: 'e', submitter: 'ab'.repeat(20) },
+  ALERT_UNKNOWN: { code: 'ALERT_UNKNOWN' },
+  ALERT_NOT_OWNER: { code: 'ALERT_NOT_OWNER' },
+  ALERT_CLOSED: { code: 'ALERT_CLOSED' },
+  ALERT_BAD_TRANSITION: { code: 'ALERT_BAD_TRANSITION' },
 };
 
 export const blockErrorOf = (code: BlockErrorCode, message = 'test'): BlockError => BlockError.of(BLOCK_ERROR_SAMPLES[code], message);

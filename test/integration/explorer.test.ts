@@ -258,6 +258,18 @@ describe.skipIf(chromiumGate.skip)(`explorer page in headless Chromium${chromium
     await page.close();
   });
 
+  it("lists the node's member's open alerts (the pack dispensed twice), each linking to its pack", async () => {
+    const page = await newPage();
+    await page.goto(`${node.api}/#/alerts`);
+    await page.waitForSelector('section.alerts', { timeout: 20_000 });
+    const text = (await page.textContent('section.alerts')) ?? '';
+    expect(text).toContain('Open alerts of');
+    expect(text).toContain('DISPENSED_TWICE');
+    const key = itemKeyInfo(EPC).key;
+    expect(await page.locator(`section.alerts a[href="#/item/${encodeURIComponent(key)}"]`).count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
   it('keeps the journey in chain order when the proof checks finish out of order', async () => {
     const page = await newPage();
     // Slow down the first SHA-256 of each step's check, the first step's most: the five checks

@@ -192,7 +192,7 @@ function duplicatesOf(err: unknown): string[] | undefined {
  * while the chain store refuses writes (disk space low, a failed write). An accepted tx must be
  * able to reach a block, so accept none until the store is writable again.
  */
-function refuseWhileUnwritable(ctx: ApiContext): onRequestHookHandler {
+export function refuseWhileUnwritable(ctx: ApiContext): onRequestHookHandler {
   return async () => {
     const storage = ctx.status.storage?.();
     if (storage === undefined || storage.writable) return;

@@ -20,7 +20,7 @@ import {
   type JourneyStep,
 } from '../../trace/index.js';
 import type { ApiContext } from '../context.js';
-import { BadIdentifierError, storeDamaged } from '../problem.js';
+import { BadIdentifierError, HttpProblem, storeDamaged } from '../problem.js';
 import { BufferPool } from '../buffer-pool.js';
 import { JsonBytes } from '../json-bytes.js';
 import { storeJourneyReader } from '../journey-reader.js';
@@ -29,6 +29,7 @@ import { declarationNotes } from '../corrections.js';
 import { decodeToken, encodeToken } from '../query.js';
 import { problems } from '../schemas.js';
 import type { ReadRouteDeps } from './events.js';
+import { checkScratchCode, ScratchGuard } from '../scratch-check.js';
 
 function keyInfo(id: string, param: string): ItemKeyInfo {
   try {
@@ -205,19 +206,37 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
   );
 
   const verifyResponse = { 200: { $ref: 'Verify#' }, ...problems(400, 401, 403) };
-  app.get<{ Querystring: { id: string } }>(
+  // Scratch-off code checks (api/scratch-check.ts): wrong codes counted per pack on this node.
+  const scratch = new ScratchGuard();
+  app.get<{ Querystring: { id: string; code?: string; location?: string } }>(
     '/verify',
     {
       config: { scope: 'verify' },
       schema: {
-        summary: 'Is this pack genuine and usable? Status, manufacturer, lot, expiry, custodian, alerts',
-        description: 'status ∈ active, in_transit, dispensed, decommissioned, recalled, destroyed, suspect, unknown (never seen on this chain: 200 with status unknown).',
+        summary: 'Is this pack genuine and usable? Status, manufacturer, lot, expiry, custodian, alerts; with code=, checks the scratch-off code',
+        description:
+          'status ∈ active, in_transit, dispensed, decommissioned, recalled, destroyed, suspect, unknown (never seen on this chain: 200 with status unknown). ' +
+          'With code= (the code under the pack\'s scratch-off panel) and optionally location= (where the check happens): a right code is recorded on chain and answered in codeCheck (genuine, or already_checked with the first check\'s time and place, which alerts the manufacturer); ' +
+          `a wrong code is 422 SCRATCH_CODE_WRONG; after ${scratch.opts.maxWrong} wrong codes for one pack its tries are refused (429 SCRATCH_CODE_RATE_LIMITED) for ${scratch.opts.windowMs / 60_000} minutes and the manufacturer is alerted.`,
         tags: ['verify'],
-        querystring: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 1024 } } },
-        response: verifyResponse,
+        querystring: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: { id: { type: 'string', minLength: 1, maxLength: 1024 }, code: { type: 'string', minLength: 1, maxLength: 200 }, location: { type: 'string', minLength: 1, maxLength: 300 } },
+        },
+        response: { ...verifyResponse, ...problems(404, 422, 429, 503) },
       },
     },
-    async (req) => itemView(ctx, req.query.id, keyInfo(req.query.id, 'id')),
+    async (req, reply) => {
+      const info = keyInfo(req.query.id, 'id');
+      if (req.query.code === undefined) return itemView(ctx, req.query.id, info);
+      const check = await checkScratchCode(ctx, scratch, { key: info.key, code: req.query.code, location: req.query.location ?? null }, (o) => ctx.metrics?.scratchCheck(o)).catch((err: unknown) => {
+        if (err instanceof HttpProblem && typeof err.extensions.retryAfterSeconds === 'number') void reply.header('retry-after', String(err.extensions.retryAfterSeconds));
+        throw err;
+      });
+      return { ...(await itemView(ctx, req.query.id, info)), codeCheck: check };
+    },
   );
 
   app.get<{ Params: { gtin: string; serial: string } }>(

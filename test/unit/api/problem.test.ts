@@ -82,6 +82,11 @@ describe('one table code → status and title, one problem type base', () => {
     BACKUP_RUNNING: [409, 'A backup is already running'],
     NO_BACKUP: [409, 'No backups'],
     CAPTURE_DROPPED: [409, 'Capture not recorded'],
+    ALERT_NOT_FOUND: [404, 'Not found'],
+    BAD_SCRATCH_CODE: [400, 'Not a scratch-off code'],
+    NO_SCRATCH_CODE: [404, 'No scratch-off code'],
+    SCRATCH_CODE_WRONG: [422, 'Wrong scratch-off code'],
+    SCRATCH_CODE_RATE_LIMITED: [429, 'Too many wrong scratch-off codes'],
     STORE_DAMAGED: [500, 'Store damaged'],
     STORE_UNWRITABLE: [503, 'Service unavailable'],
     STORE_UNAVAILABLE: [503, 'Service unavailable'],
@@ -132,6 +137,10 @@ describe('one table code → status and title, one problem type base', () => {
     GOV_INVALID_CHANGE: 422,
     DECLARED_EVENT_UNKNOWN: 409,
     NOT_DECLARANT: 403,
+    ALERT_UNKNOWN: 404,
+    ALERT_NOT_OWNER: 403,
+    ALERT_CLOSED: 409,
+    ALERT_BAD_TRANSITION: 409,
   };
   for (const [code, status] of Object.entries(TX_EXPECTED) as [TxErrorCode, number][]) {
     it(`tx ${code} → ${status}, its details in the document`, () => {

@@ -54,6 +54,10 @@ const TX_EXPECTED: Record<TxErrorCode, Verdict> = {
   GOV_INVALID_CHANGE: 'ignore',
   DECLARED_EVENT_UNKNOWN: 'ignore',
   NOT_DECLARANT: 'ignore',
+  ALERT_UNKNOWN: 'ignore',
+  ALERT_NOT_OWNER: 'ignore',
+  ALERT_CLOSED: 'ignore',
+  ALERT_BAD_TRANSITION: 'ignore',
 };
 
 describe('block error code → verdict', () => {
