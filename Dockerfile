@@ -31,9 +31,10 @@ COPY bin ./bin
 COPY assets ./assets
 COPY docker/entrypoint.sh /usr/local/bin/tracechain-entrypoint
 COPY docker/init-consortium.sh /usr/local/bin/tracechain-init-consortium
+COPY docker/join-consortium.sh /usr/local/bin/tracechain-join-consortium
 COPY docker/healthcheck.mjs /app/docker/healthcheck.mjs
 RUN printf '#!/bin/sh\nexec node /app/bin/tracechain.js "$@"\n' > /usr/local/bin/tracechain \
- && chmod 0755 /usr/local/bin/tracechain /usr/local/bin/tracechain-entrypoint /usr/local/bin/tracechain-init-consortium \
+ && chmod 0755 /usr/local/bin/tracechain /usr/local/bin/tracechain-entrypoint /usr/local/bin/tracechain-init-consortium /usr/local/bin/tracechain-join-consortium \
  && mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -20,6 +20,7 @@ import type { ApiContext } from './context.js';
 import { HttpProblem } from './problem.js';
 import { grants, OPEN_READ_SCOPES, type RouteAccess, type Scope } from './scopes.js';
 import type { AuthOutcome } from './tokens.js';
+import type { AuthFailureLimiter } from './auth-failures.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -109,18 +110,38 @@ export function identify(ctx: ApiContext, req: FastifyRequest): Principal | unde
   return { name: outcome.name, scopes: outcome.scopes, via: 'cert' };
 }
 
-/** The root onRequest hook: every route's declared access, enforced. */
-export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolean }): onRequestHookHandler {
+/**
+ * The root onRequest hook: every route's declared access, enforced. With `failures`, an address
+ * whose requests were refused a 401 too often in its window gets 429 (with Retry-After) for what
+ * needs authentication, until the window ends (api/auth-failures.ts).
+ */
+export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolean; failures?: AuthFailureLimiter }): onRequestHookHandler {
   return async (req, reply) => {
     if (req.is404) return;
     const access = routeAccess(req);
     if (access === 'public') return;
     const open = !opts.requireTokenForReads && OPEN_READ_SCOPES.includes(access);
     if (open) return;
-    const who = identify(ctx, req);
-    if (who === undefined) {
-      reply.header('www-authenticate', 'Bearer realm="tracechain"');
-      throw new HttpProblem('UNAUTHENTICATED', `this route needs an API token with the ${access} scope: send "Authorization: Bearer <token>"`, { scope: access });
+    const failures = opts.failures;
+    if (failures !== undefined) {
+      const waitMs = failures.blockedFor(req.ip);
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        reply.header('retry-after', String(seconds));
+        throw new HttpProblem('RATE_LIMITED', `too many refused authentications from ${req.ip}; retry in ${seconds} s`);
+      }
+    }
+    let who: Principal | undefined;
+    try {
+      who = identify(ctx, req);
+      if (who === undefined) {
+        reply.header('www-authenticate', 'Bearer realm="tracechain"');
+        throw new HttpProblem('UNAUTHENTICATED', `this route needs an API token with the ${access} scope: send "Authorization: Bearer <token>"`, { scope: access });
+      }
+    } catch (err) {
+      // Count the refusal against the address, and answer it as it is.
+      if (failures !== undefined && err instanceof HttpProblem && err.status === 401) failures.refused(req.ip);
+      throw err;
     }
     req.principal = who;
     if (!grants(who.scopes, access)) {
@@ -131,14 +152,10 @@ export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolea
 
 /**
  * A key identifying the client for rate limits: the authenticated token's name (so a rotation or
- * a client certificate keeps the same budget), else the presented token's prefix, else the IP.
+ * a client certificate keeps the same budget), else the remote address. (Never a token that was
+ * not checked: a client could send a new made-up one with each request for a fresh budget.)
  */
 export function clientKey(req: FastifyRequest): string {
   if (req.principal !== undefined) return `n:${req.principal.name}`;
-  const h = req.headers.authorization;
-  if (h !== undefined) {
-    const m = BEARER.exec(h);
-    if (m !== null) return `t:${(m[1] as string).slice(0, 16)}`;
-  }
   return `ip:${req.ip}`;
 }

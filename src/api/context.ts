@@ -6,6 +6,7 @@ import type { NodeMetrics } from './metrics.js';
 import type { StorageHealth } from '../storage/write-guard.js';
 import type { PeerInfo } from '../p2p/peer-info.js';
 import type { AuthOutcome } from './tokens.js';
+import type { TokenAdmin } from './token-admin.js';
 
 export interface NodeStatus {
   peers(): number;
@@ -40,6 +41,8 @@ export interface ApiContext {
   network?: NetworkView;
   /** Online backups (POST /admin/backup); absent: 503. */
   backup?: BackupSource;
+  /** Client tokens over HTTP (/admin/tokens, api.tokenApi); absent: 409 TOKEN_API_OFF. */
+  tokenAdmin?: TokenAdmin;
 }
 
 /** Writes an online backup of the node (node/backup.ts) to a sink, one at a time. */

@@ -15,8 +15,17 @@ export interface ApiOptions {
   requestTimeoutMs: number;
   /** Require the bearer token on read routes too (default: reads are open). */
   requireTokenForReads?: boolean;
-  /** Per-client limits (token or IP) in one window: writes (capture, txs) and reads. */
-  rateLimit?: { writeMax: number; readMax: number; timeWindowMs: number };
+  /**
+   * Let admin tokens manage client tokens over HTTP (/admin/tokens; docs/security.md). Off by
+   * default: tokens are then made only with `tracechain token` on the node's host.
+   */
+  tokenApi?: boolean;
+  /**
+   * Per-client limits (token or IP) in one window: writes (capture, txs) and reads; and refused
+   * authentications (401) per remote address, past which that address gets 429 for whatever
+   * needs a token until the window ends.
+   */
+  rateLimit?: { writeMax: number; readMax: number; authFailMax: number; timeWindowMs: number };
   /** Capture worker threads (0: prepare captures on the main thread). */
   captureWorkers?: number;
   /** Captures in flight before 503. */
@@ -54,7 +63,8 @@ export const DEFAULT_API_OPTIONS: ResolvedApiOptions = {
   bodyLimit: 8 * 1024 * 1024,
   requestTimeoutMs: 30_000,
   requireTokenForReads: false,
-  rateLimit: { writeMax: 6_000, readMax: 200_000, timeWindowMs: 10_000 },
+  tokenApi: false,
+  rateLimit: { writeMax: 6_000, readMax: 200_000, authFailMax: 100, timeWindowMs: 10_000 },
   captureWorkers: 1,
   captureQueue: 256,
   maxEventLoopDelayMs: 1_000,

@@ -60,6 +60,14 @@ export const API_PROBLEMS = {
   NO_BACKUP: { status: 409, title: 'No backups' },
   // A capture job's reason (GET /capture/{id}), never an answer's status.
   CAPTURE_DROPPED: { status: 409, title: 'Capture not recorded' },
+  // Token management over HTTP (/admin/tokens, docs/security.md).
+  TOKEN_API_OFF: { status: 409, title: 'Token management over HTTP is off' },
+  TOKEN_API_ADMIN: { status: 403, title: 'Admin tokens are managed on the node' },
+  TOKEN_EXISTS: { status: 409, title: 'Token exists' },
+  TOKEN_ALREADY_REVOKED: { status: 409, title: 'Token revoked already' },
+  UNKNOWN_TOKEN: { status: 404, title: 'Token not found' },
+  BAD_TOKEN_SPEC: { status: 400, title: 'Invalid token request' },
+  TOKEN_FILE_BUSY: { status: 409, title: 'The token file is being changed' },
   // Alerts and pack actions (api/routes/alerts.ts, api/scratch-check.ts).
   ALERT_NOT_FOUND: { status: 404, title: 'Not found' },
   BAD_SCRATCH_CODE: { status: 400, title: 'Not a scratch-off code' },

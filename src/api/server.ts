@@ -12,9 +12,11 @@ import type { Logger } from 'pino';
 import type { ApiContext } from './context.js';
 import { HttpProblem, problemSchema, sendProblem } from './problem.js';
 import { accessHook } from './auth.js';
+import { AuthFailureLimiter } from './auth-failures.js';
 import { corsHook } from './cors.js';
 import { registerAuditTrail } from './audit-trail.js';
 import { auditRoutes } from './routes/audit.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { httpsOptions, loadTls, tlsEnabled } from './tls.js';
 import { OPEN_READ_SCOPES, type RouteAccess } from './scopes.js';
 import { blockRoutes, blockSchema } from './routes/blocks.js';
@@ -126,7 +128,8 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     if (undeclared.length > 0) app.log.error({ routes: undeclared }, 'routes without a declared scope are closed to all but admin tokens: declare config.scope');
   });
   app.addHook('onRequest', corsHook(opts.cors));
-  app.addHook('onRequest', accessHook(ctx, { requireTokenForReads: opts.requireTokenForReads }));
+  const failures = new AuthFailureLimiter({ max: opts.rateLimit.authFailMax, windowMs: opts.rateLimit.timeWindowMs, maxClients: 10_000 }, { clock: ctx.clock ?? Date.now });
+  app.addHook('onRequest', accessHook(ctx, { requireTokenForReads: opts.requireTokenForReads, failures }));
   if (ctx.audit !== undefined) {
     const failed = metrics.reject.bind(metrics);
     registerAuditTrail(app, ctx.audit, (err) => {
@@ -233,6 +236,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => peerRoutes(scope, ctx));
   await app.register(async (scope) => adminRoutes(scope, ctx));
   await app.register(async (scope) => auditRoutes(scope, ctx));
+  await app.register(async (scope) => tokenRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => governanceRoutes(scope, ctx));
   await app.register(async (scope) => alertRoutes(scope, writeDeps));

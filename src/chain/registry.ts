@@ -43,6 +43,16 @@ export class MemberRegistry {
     return k === undefined ? undefined : fromHex(k.publicKey, 32);
   }
 
+  /**
+   * What the registry says of a peer ID: `active` (an active member's current one), `inactive`
+   * (the current peer ID of a suspended or revoked member), or `unknown` (no member holds it: a
+   * stranger, or a member added after this height).
+   */
+  peerStanding(peerId: string): 'active' | 'inactive' | 'unknown' {
+    if (this.byPeer.has(peerId)) return 'active';
+    return this.state.members.some((m) => m.peerId === peerId) ? 'inactive' : 'unknown';
+  }
+
   /** The active member whose current peer ID this is. */
   byPeerId(peerId: string): Member | undefined {
     return this.byPeer.get(peerId);

@@ -185,6 +185,7 @@ export function checkConfigValues(c: NodeConfig): string[] {
   int('api.requestTimeoutMs', c.api.requestTimeoutMs, 100);
   int('api.rateLimit.writeMax', c.api.rateLimit.writeMax, 1);
   int('api.rateLimit.readMax', c.api.rateLimit.readMax, 1);
+  int('api.rateLimit.authFailMax', c.api.rateLimit.authFailMax, 1);
   int('api.rateLimit.timeWindowMs', c.api.rateLimit.timeWindowMs, 1);
   int('api.captureWorkers', c.api.captureWorkers, 0, 64);
   int('api.captureQueue', c.api.captureQueue, 1);

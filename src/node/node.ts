@@ -32,6 +32,7 @@ import { reloadTls, tlsEnabled } from '../api/tls.js';
 import type { AuditEntry, AuditSink } from '../api/context.js';
 import { devGenesis } from './dev-consortium.js';
 import { MinerService, type BlockMiner } from './miner-service.js';
+import { FileTokenAdmin } from './token-admin.js';
 import { networkView, startNetwork, type NetworkService } from './network.js';
 import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/chain-rules.js';
@@ -211,6 +212,7 @@ export class TracechainNode {
       authenticateCert: (sha256) => tokens.authenticateCert(sha256),
       ...(auditLog ? { audit: auditSink(auditLog) } : {}),
       backup: this.backupSource(store, dir, genesis, clock, logger),
+      ...(this.config.api.tokenApi ? { tokenAdmin: new FileTokenAdmin({ dir, clock, lastUsed: (name) => tokens.lastUsed(name) }) } : {}),
     };
     if (txLog && this.verifier) {
       await replayTxLog(txLog, chain, this.verifier, txLogLog);

@@ -68,6 +68,11 @@ export function legacyRecords(hashes: readonly string[], nodeToken: string | und
   return hashes.map((h) => ({ name: h === own ? 'node' : `legacy-${h.slice(0, 8)}`, scopes: [...SCOPES], created: 0, secrets: [{ sha256: h, created: 0 }] }));
 }
 
+/** Another writer holds the token file's lock. */
+export class TokenFileBusyError extends Error {
+  override readonly name = 'TokenFileBusyError';
+}
+
 /** Apply `change` to the file's records and write the result atomically, under the lock file. */
 export async function updateTokenFile(path: string, change: (records: TokenRecord[]) => TokenRecord[]): Promise<TokenRecord[]> {
   const lock = `${path}.lock`;
@@ -75,7 +80,7 @@ export async function updateTokenFile(path: string, change: (records: TokenRecor
   try {
     fd = openSync(lock, 'wx', 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${lock} exists: another token command is running (delete the file if none is)`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new TokenFileBusyError(`${lock} exists: another token command is running (delete the file if none is)`);
     throw err;
   }
   closeSync(fd);

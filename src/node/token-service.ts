@@ -39,6 +39,11 @@ export class TokenService {
     return this.registry.size;
   }
 
+  /** When the token was last used (ms since the epoch), as this process saw it; undefined: not since start. */
+  lastUsed(name: string): number | undefined {
+    return this.used.get(name);
+  }
+
   authenticate(secret: string): AuthOutcome {
     this.refresh();
     return this.registry.authenticate(secret);

@@ -8,6 +8,7 @@ import type { Block, BlockLimits } from '../chain/block.js';
 import { HEADER_SIZE } from '../chain/header.js';
 import type { CanonicalTx } from '../chain/tx.js';
 import type { Member, SignedTx } from '../chain/types.js';
+import type { PeerStanding } from './gater.js';
 import { LruCache } from '../common/lru.js';
 
 export interface TipInfo {
@@ -41,6 +42,8 @@ export interface ChainPort {
   /** Admit a gossiped tx, decoded with its ID and canonical bytes (decodeCanonicalTx); throws TxError. */
   submitTx(decoded: { tx: SignedTx } & CanonicalTx): Promise<void>;
   memberOfPeer(peerId: string): Member | undefined;
+  /** The registry's word on a peer ID at our tip's successor (MemberRegistry.peerStanding). */
+  peerStanding(peerId: string): PeerStanding;
   /** Members other than the one whose peer ID is given. */
   otherMembers(selfPeerId: string): Member[];
   onTip(listener: (tip: TipInfo) => void): () => void;
@@ -87,6 +90,7 @@ export function chainPort(chain: Chain): ChainPort {
       await chain.submitTx(tx, { id, raw: bytes, origin: 'gossip' });
     },
     memberOfPeer: (peerId) => chain.registry.byPeerId(peerId),
+    peerStanding: (peerId) => chain.registry.peerStanding(peerId),
     otherMembers: (selfPeerId) => chain.registry.members.filter((m) => m.peerId !== selfPeerId),
     onTip(listener) {
       const l = (): void => listener(tipOf());

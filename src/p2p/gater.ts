@@ -7,6 +7,21 @@
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface';
 
+/** What the member registry at our tip's successor says of a peer ID (chain/registry.ts). */
+export type PeerStanding = 'active' | 'inactive' | 'unknown';
+
+/**
+ * Membership as the gater sees it, following the chain: an active member's peer is admitted; a
+ * peer the operator named as a bootstrap peer is admitted while the registry does not know it (a
+ * member added after our tip: a newcomer syncing from genesis meets it before it has replayed
+ * its admission); a peer the registry knows as suspended or revoked is refused even if named as
+ * a bootstrap peer.
+ */
+export function registryAdmits(standing: (peerId: string) => PeerStanding, peerId: string, bootstrapIds: ReadonlySet<string>): boolean {
+  const s = standing(peerId);
+  return s === 'active' || (s === 'unknown' && bootstrapIds.has(peerId));
+}
+
 export interface GatePolicy {
   isMember(peerId: string): boolean;
   isBanned(peerId: string): boolean;

@@ -14,7 +14,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { ChainPort } from './chain-port.js';
 import type { PeerInfo } from './peer-info.js';
 import { createHost, type Host } from './host.js';
-import { memberGater } from './gater.js';
+import { memberGater, registryAdmits } from './gater.js';
 import { GossipValidators, syncProtocolFor, topicsFor, type GossipCounters, type Topics } from './gossip.js';
 import { PeerScores, DEFAULT_SCORE_POLICY, type Offence, type ScorePolicy } from './scores.js';
 import { DEFAULT_TIMEOUTS, SyncClient, serveSyncStream, type RequestTimeouts } from './sync-protocol.js';
@@ -79,6 +79,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
   private readonly gossip: GossipValidators;
   private readonly sync: Synchronizer;
   private readonly bootstrap: BootstrapTarget[];
+  private readonly bootstrapIds: ReadonlySet<string>;
   private readonly peerIds = new Map<string, PeerId>();
   private readonly log: Logger;
   private readonly redialMs: number;
@@ -104,6 +105,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     this.topics = topicsFor(chain.chainId);
     this.protocol = syncProtocolFor(chain.chainId);
     this.bootstrap = bootstrap;
+    this.bootstrapIds = new Set(bootstrap.map((b) => b.peerId));
     this.redialMs = opts.redialIntervalMs ?? 2_000;
     this.gossip = new GossipValidators(
       chain,
@@ -135,7 +137,7 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     const bootstrapIds = new Set(bootstrap.map((b) => b.peerId));
     const gater = memberGater(
       {
-        isMember: (id) => chain.memberOfPeer(id) !== undefined || bootstrapIds.has(id),
+        isMember: (id) => registryAdmits((p) => chain.peerStanding(p), id, bootstrapIds),
         isBanned: (id) => scores.isBanned(id),
         isBlocked: (id) => blocked.has(id),
       },
@@ -277,9 +279,9 @@ export class P2PNetwork extends EventEmitter<NetworkEvents> {
     }
   }
 
-  /** Whether a peer may talk to us: a member at our tip, or a bootstrap peer the operator named. */
+  /** Whether a peer may talk to us: a member at our tip, or a bootstrap peer the operator named that the registry does not know as suspended or revoked. */
   private admits(peerId: string): boolean {
-    return this.chain.memberOfPeer(peerId) !== undefined || this.bootstrap.some((b) => b.peerId === peerId);
+    return registryAdmits((p) => this.chain.peerStanding(p), peerId, this.bootstrapIds);
   }
 
   /**

@@ -15,7 +15,7 @@
  *   at most once (never recorded twice).
  */
 import { spawn } from 'node:child_process';
-import { BIN, runCli, startNode, waitFor } from '../helpers/node-process.js';
+import { BIN, runCli, startNode, tlsArgs, waitFor } from '../helpers/node-process.js';
 import { capture, captureSettled, commissionDoc, eventOf, FAST, rng, sleep, timesInTrace, tipOf, tokenOf } from './lib.js';
 
 async function blockTxs(api: string, height: number): Promise<{ hash: string; txIds: string[] } | undefined> {
@@ -59,7 +59,7 @@ export interface CrashFigures {
 }
 
 async function killDuringStartup(dataDir: string, delayMs: number): Promise<void> {
-  const proc = spawn(process.execPath, [BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...FAST], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, [BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...tlsArgs(), ...FAST], { stdio: 'ignore' });
   await sleep(delayMs);
   const exited = new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r())));
   proc.kill('SIGKILL');
@@ -290,7 +290,7 @@ export interface StageKillFigures {
  * stage was reached before the node got past it or exited.
  */
 async function killAtStage(dataDir: string, stage: string, timeoutMs = 30_000): Promise<boolean> {
-  const proc = spawn(process.execPath, [BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...FAST], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...tlsArgs(), ...FAST], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   let hit = false;
   let buf = '';

@@ -20,3 +20,20 @@ export function commissioningDocument(epc: string = freshEpc(), readPoint = 'urn
     },
   });
 }
+
+/**
+ * A document with one ObjectEvent observing `epc` now (action OBSERVE) with a CBV business step
+ * and disposition: `shipping`/`in_transit`, `receiving`/`in_progress`, `dispensing`/`dispensed`.
+ */
+export function stepDocument(epc: string, bizStep: string, disposition: string, readPoint = 'urn:epc:id:sgln:0614141.00777.0'): string {
+  const now = new Date().toISOString();
+  return JSON.stringify({
+    '@context': ['https://ref.gs1.org/standards/epcis/epcis-context.jsonld'],
+    type: 'EPCISDocument',
+    schemaVersion: '2.0',
+    creationDate: now,
+    epcisBody: {
+      eventList: [{ type: 'ObjectEvent', eventTime: now, eventTimeZoneOffset: '+00:00', epcList: [epc], action: 'OBSERVE', bizStep, disposition, readPoint: { id: readPoint } }],
+    },
+  });
+}

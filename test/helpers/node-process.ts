@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchSettled } from './retry.js';
 import { SERVING_NODE_OPTIONS } from '../../src/node/gc-tuning.js';
+import { testTlsFiles } from './test-tls.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/tracechain.js', import.meta.url));
 
@@ -19,7 +20,10 @@ export interface NodeProc {
   api: string;
   dataDir: string;
   logs: string[];
+  /** The all-scopes operator token (DATA/api-token). */
   token(): Promise<string>;
+  /** Secrets of the scoped tokens asked for with `tokens` (made with `tracechain token create`). */
+  tokens: Record<string, string>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   /** GET; asks again only while the node sheds the request (429, 503 with Retry-After). */
   get(path: string): Promise<Response>;
@@ -55,10 +59,39 @@ export function runCli(args: string[], opts: { timeoutMs?: number; input?: strin
   });
 }
 
+/**
+ * `TRACECHAIN_TEST_HTTPS=1` (`npm run test:reliability:https`, docs/security.md) serves every test
+ * node's API over HTTPS with the run's test certificate, unless a test names the scheme itself
+ * (`tls: false`): the same tests, the same assertions, over TLS.
+ */
+export const HTTPS_BY_DEFAULT = process.env.TRACECHAIN_TEST_HTTPS === '1';
+
+/** The `start` flags that serve the API over HTTPS with the run's test certificate (none for plain HTTP). */
+export function tlsArgs(tls: boolean = HTTPS_BY_DEFAULT): string[] {
+  if (!tls) return [];
+  const f = testTlsFiles();
+  return ['--tls-cert', f.cert, '--tls-key', f.key];
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  /**
+   * Serve the API over HTTPS with the run's test certificate (test/helpers/test-tls.ts: signed by
+   * a private CA every test worker and spawned process trusts). `api` is then an https:// URL.
+   * Default: plain HTTP, or HTTPS under `TRACECHAIN_TEST_HTTPS=1`.
+   */
+  tls?: boolean;
+  /** Scoped tokens to make once the node runs, name → comma-separated scopes (`token create`). */
+  tokens?: Record<string, string>;
+}
+
 /** Start `tracechain start` and wait until its API is listening. */
-export async function startNode(args: string[], opts: { dataDir?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<NodeProc> {
+export async function startNode(args: string[], opts: StartOptions = {}): Promise<NodeProc> {
   const dataDir = opts.dataDir ?? (await tempDir());
-  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...args], {
+  const tls = opts.tls ?? HTTPS_BY_DEFAULT;
+  const proc = spawn(process.execPath, [...SERVING_NODE_OPTIONS, BIN, 'start', '--data', dataDir, '--api', '127.0.0.1:0', ...tlsArgs(tls), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
@@ -96,11 +129,21 @@ export async function startNode(args: string[], opts: { dataDir?: string; timeou
   });
   proc.removeAllListeners('exit');
   proc.on('exit', () => running.delete(proc));
+  if (tls && !api.startsWith('https://')) throw new Error(`asked for HTTPS, the node serves ${api}`);
+  const tokens: Record<string, string> = {};
+  for (const [name, scopes] of Object.entries(opts.tokens ?? {})) {
+    // The CLI edits DATA/tokens.json while the node runs; the node reads it at its next request.
+    const r = await runCli(['token', 'create', name, '--scope', scopes, '--data', dataDir], { timeoutMs: 30_000 });
+    const secret = r.stdout.trim();
+    if (r.code !== 0 || !secret.startsWith('tc_')) throw new Error(`token create ${name} --scope ${scopes} failed (${r.code}): ${r.stderr}`);
+    tokens[name] = secret;
+  }
   return {
     proc,
     api,
     dataDir,
     logs,
+    tokens,
     token: async () => (await readFile(join(dataDir, 'api-token'), 'utf8')).trim(),
     kill: (signal: NodeJS.Signals = 'SIGTERM') =>
       new Promise((resolve) => {

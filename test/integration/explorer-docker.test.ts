@@ -8,6 +8,9 @@
  *    bootstrap file; the three connect, a capture at the manufacturer is mined and seen at the
  *    pharmacy (and on its explorer page's API), healthcheck.mjs reports health, and a bad
  *    configuration stops the entry script before the node starts.
+ *  - A fourth organisation joins by governance with the documented commands (docs/deploy.md):
+ *    join-consortium.sh (docker-compose.join.yml's hospital-init) prepares it, the manufacturer
+ *    proposes it, the wholesaler approves, and its node syncs and agrees on the 4 members.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -24,6 +27,7 @@ import { fetchSettled } from '../helpers/retry.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(ROOT, 'docker/entrypoint.sh');
 const INIT = join(ROOT, 'docker/init-consortium.sh');
+const JOIN = join(ROOT, 'docker/join-consortium.sh');
 const HEALTH = join(ROOT, 'docker/healthcheck.mjs');
 const KNOWN_ENV = new Set([...ENV_OVERRIDES.map((o) => o.name), 'TRACECHAIN_CONFIG', 'TRACECHAIN_BIN', 'NODE_ENV']);
 
@@ -69,11 +73,29 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(compose.services.manufacturer?.environment?.TRACECHAIN_NO_MINE).toBeUndefined();
   });
 
-  it('is accepted by docker-compose config', (t) => {
+  it('is accepted by docker-compose config, alone and with the fourth organisation (docker-compose.join.yml)', (t) => {
     need(t, findDockerCompose().missing);
-    const r = spawnSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], { encoding: 'utf8', cwd: ROOT });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    for (const files of [['docker-compose.yml'], ['docker-compose.yml', 'docker-compose.join.yml']]) {
+      const r = spawnSync('docker-compose', [...files.flatMap((f) => ['-f', join(ROOT, f)]), 'config', '-q'], { encoding: 'utf8', cwd: ROOT });
+      expect(r.stderr, files.join(' + ')).toBe('');
+      expect(r.status, files.join(' + ')).toBe(0);
+    }
+  });
+
+  it('docker-compose.join.yml adds a fourth organisation: a one-shot join service and its node, beside the three', () => {
+    const join4 = parse(readFileSync(join(ROOT, 'docker-compose.join.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+    expect(Object.keys(join4.services).sort()).toEqual(['hospital', 'hospital-init']);
+    const init = join4.services['hospital-init'] as ComposeService;
+    expect(init.entrypoint).toEqual(['/usr/local/bin/tracechain-join-consortium']);
+    expect(init.volumes).toEqual(['hospital-data:/data', 'consortium:/consortium:ro']);
+    expect(compose.volumes).toHaveProperty('consortium');
+    const node = join4.services.hospital as ComposeService;
+    expect(node.depends_on?.['hospital-init']?.condition).toBe('service_completed_successfully');
+    expect(node.volumes).toEqual(['hospital-data:/data']);
+    expect(node.ports?.every((p) => p.startsWith('127.0.0.1:'))).toBe(true);
+    for (const k of Object.keys(node.environment ?? {})) expect(KNOWN_ENV.has(k), k).toBe(true);
+    expect(join4.volumes).toHaveProperty('hospital-data');
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^COPY docker\/join-consortium\.sh \/usr\/local\/bin\/tracechain-join-consortium$/m);
   });
 
   it('builds a multi-stage Node 24 image that runs as a non-root user with a data volume and a health check', () => {
@@ -259,6 +281,43 @@ describe('the image scripts, run as the containers run them', () => {
     const c = (await (await fetch(`${pharmacy.api}/explorer/consortium.json`)).json()) as { self: { name: string }; members: unknown[] };
     expect(c.self.name).toBe('pharmacy');
     expect(c.members).toHaveLength(3);
+  });
+
+  it('a fourth organisation joins by governance: join-consortium.sh prepares it, the manufacturer proposes, the wholesaler approves, its node syncs and shows the 4 members as the others do', async () => {
+    const [man, wholesaler, pharmacy] = nodes as [Running, Running, Running];
+    const hospitalDir = join(root, 'hospital');
+    const env = { DATA: hospitalDir, CONSORTIUM: root, NAME: 'hospital', ROLE: 'hospital', ADDRESS_TEMPLATE: `/ip4/127.0.0.1/tcp/${base}{index}` };
+    const joined = runScript(JOIN, [], env);
+    expect(joined.status, joined.stderr).toBe(0);
+    const pub = JSON.parse(joined.stdout) as { name: string; role: string; canSeal: boolean; peerId: string };
+    expect(pub).toMatchObject({ name: 'hospital', role: 'hospital', canSeal: false });
+    const genesis = JSON.parse(await readFile(join(root, 'genesis.json'), 'utf8')) as { members: { peerId: string }[] };
+    expect((await readFile(join(hospitalDir, 'bootstrap'), 'utf8')).trim().split('\n')).toEqual(genesis.members.map((m, i) => `/ip4/127.0.0.1/tcp/${base}${i}/p2p/${m.peerId}`));
+    expect(await readFile(join(hospitalDir, 'genesis.json'), 'utf8')).toBe(await readFile(join(root, 'genesis.json'), 'utf8'));
+    // Run again: nothing changes, the same public part is printed.
+    const again = runScript(JOIN, [], env);
+    expect([again.status, JSON.parse(again.stdout)]).toEqual([0, pub]);
+    // The documented commands: the manufacturer proposes the public part (on stdin), the wholesaler approves.
+    const cli = (args: string[], input?: string): string => {
+      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, ...(input !== undefined ? { input } : {}) });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    const id = /proposal ([0-9a-f]{64})/.exec(cli(['member', 'propose', 'add', '-', '--api', man.api, '--data', man.data], joined.stdout))?.[1] as string;
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    interface Proposals { proposals: { id: string; status: string }[] }
+    await waitFor('the proposal at the wholesaler', async () => ((await (await fetchSettled(`${wholesaler.api}/governance/proposals`)).json()) as Proposals).proposals.some((p) => p.id === id), 30_000, 250);
+    expect(cli(['member', 'approve', id, '--api', wholesaler.api, '--data', wholesaler.data])).toContain(`approved: proposal ${id}`);
+    // The hospital's node, started by the entry script from its bootstrap file.
+    const hospital = await startEntry('hospital', { TRACECHAIN_DATA: hospitalDir, TRACECHAIN_API: '127.0.0.1:0', TRACECHAIN_P2P_LISTEN: `/ip4/127.0.0.1/tcp/${base}3`, TRACECHAIN_WORKERS: '1', TRACECHAIN_NO_MINE: '1' });
+    interface Members { registryHash: string; members: { name: string; status: string }[] }
+    const members = async (n: Running): Promise<Members> => (await (await fetchSettled(`${n.api}/members`)).json()) as Members;
+    await waitFor('the hospital admitted, synced, and agreeing with every node on the member set', async () => {
+      const all = await Promise.all([man, wholesaler, pharmacy, hospital].map(members));
+      return all.every((m) => m.members.length === 4 && m.registryHash === all[0]?.registryHash);
+    }, 60_000, 250);
+    expect((await members(hospital)).members.map((m) => [m.name, m.status])).toEqual([['manufacturer', 'active'], ['wholesaler', 'active'], ['pharmacy', 'active'], ['hospital', 'active']]);
+    await waitFor('the hospital connected to the members', async () => ((await (await fetch(`${hospital.api}/health`)).json()) as { peers: number }).peers >= 1, 30_000, 250);
   });
 
   it('the entry script stops on a bad configuration before starting the node, naming every problem', () => {

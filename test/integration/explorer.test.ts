@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { itemKeyInfo } from '../../src/trace/index.js';
-import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+import { initMember } from '../../src/node/commands/init.js';
+import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { findChromium, gate } from '../helpers/prerequisites.js';
 import { fetchSettled } from '../helpers/retry.js';
 
@@ -398,4 +399,48 @@ describe.skipIf(chromiumGate.skip)(`explorer page in headless Chromium${chromium
     expect(await page.textContent('.error')).toMatch(/GS1|EPC/);
     await page.close();
   });
+
+  it('shows the members with their key history after a rotation (a second dev node rotates its key and restarts with the new one)', async () => {
+    const dir = await tempDir('tracechain-explorer-rotation-');
+    const keysDir = await tempDir('tracechain-explorer-new-key-');
+    const args = ['--block-interval', '200', '--workers', '1'];
+    let n2 = await startNode(args, { dataDir: dir });
+    try {
+      interface Members { members: { name: string; keys: string[]; history: { change: string; height: number }[] }[] }
+      interface Proposals { proposals: { id: string; status: string; effectiveHeight?: number }[] }
+      const json = async <T,>(n: NodeProc, path: string): Promise<T> => (await (await n.get(path)).json()) as T;
+      const oldKey = (await json<Members>(n2, '/members')).members[0]?.keys[0] as string;
+      await initMember({ data: keysDir, name: 'dev', role: 'dev', prefixes: [], seal: true }); // what `tracechain init` does
+      const proposed = await runCli(['member', 'propose', 'rotate', '--new-data', keysDir, '--keep-peer', '--api', n2.api, '--data', dir]);
+      expect(proposed.code, proposed.stderr).toBe(0);
+      const id = /proposal ([0-9a-f]{64})/.exec(proposed.stdout)?.[1] as string;
+      // One member: its proposal is the quorum. The old key stops sealing at the activation height;
+      // the operator restarts the node with the new key, which seals it.
+      await waitFor('the rotation approved', async () => (await json<Proposals>(n2, '/governance/proposals')).proposals.find((p) => p.id === id)?.effectiveHeight !== undefined, 20_000, 200);
+      expect(await n2.kill()).toBe(0);
+      await copyFile(join(keysDir, 'member.key'), join(dir, 'member.key'));
+      n2 = await startNode(args, { dataDir: dir });
+      await waitFor('the rotation applied', async () => (await json<Proposals>(n2, '/governance/proposals')).proposals.find((p) => p.id === id)?.status === 'applied', 20_000, 200);
+      const newKey = (await json<Members>(n2, '/members')).members[0]?.keys[1] as string;
+      expect(newKey).toBeDefined();
+
+      const page = await newPage();
+      await page.goto(`${n2.api}/#/members`);
+      const members = page.locator('section.members table.blocks').first();
+      await members.locator('tbody tr').first().waitFor();
+      const keys = members.locator('tbody tr td:nth-child(5) code');
+      expect(await keys.count()).toBe(2);
+      expect([await keys.nth(0).getAttribute('title'), await keys.nth(1).getAttribute('title')]).toEqual(['retired key', 'current key']);
+      expect(await keys.nth(0).textContent()).toMatch(new RegExp(`^${oldKey.slice(0, 8)}.*\\(retired\\)`));
+      expect(await keys.nth(1).textContent()).toMatch(new RegExp(`^${newKey.slice(0, 8)}`));
+      expect(await members.locator('tbody tr td:nth-child(6)').textContent()).toMatch(/genesis at #0.*rotate at #[0-9]+/);
+      const proposalRow = page.locator('section.members table.blocks').nth(1).locator('tbody tr').first();
+      expect(await proposalRow.textContent()).toMatch(/rotate.*applied/);
+      await page.close();
+    } finally {
+      await n2.kill();
+      await removeDir(dir);
+      await removeDir(keysDir);
+    }
+  }, 90_000);
 });

@@ -2,12 +2,16 @@
  * Consortium governance with real `tracechain start` processes (docs/governance.md): three
  * members add a fourth with 2 of 3 approvals, through the CLI. Before the activation the
  * newcomer's peer is refused at the connection and its signed tx by every node; after it, it
- * connects, syncs from genesis, captures, and every node shows the same 4 members with the same
- * history and registry hash. A proposal with only 1 of 3 approvals changes nothing and expires.
- * Revoked (3 of 4), its peer is disconnected, its new tx refused everywhere, its old event verifies.
+ * connects, syncs from genesis, captures, receives and dispenses a pack the maker shipped to it,
+ * and every node shows the same 4 members with the same history and registry hash. A proposal
+ * with only 1 of 3 approvals changes nothing and expires. Revoked (3 of 4), its peer is
+ * disconnected within one block of the activation, its new tx refused everywhere, its old event
+ * verifies. Then the maker (the only sealer) rotates its key: the old key stops sealing and
+ * signing at the activation height, its earlier event still verifies, the node restarted with the
+ * new key seals on, and /members shows the key history.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
@@ -19,7 +23,7 @@ import { keyIdHex } from '../../src/chain/keys.js';
 import { encodeTx, signTx } from '../../src/chain/tx.js';
 import { genesisBlock } from '../../src/chain/genesis.js';
 import type { Member } from '../../src/chain/types.js';
-import { commissioningDocument } from '../helpers/epcis-docs.js';
+import { commissioningDocument, freshEpc, stepDocument } from '../helpers/epcis-docs.js';
 
 const NODE_ARGS = ['--p2p', '/ip4/127.0.0.1/tcp/0', '--workers', '1', '--log-level', 'info'];
 // ~5 blocks a second: long enough for an approval round trip under load, short enough to watch one expire.
@@ -52,10 +56,10 @@ async function newDir(): Promise<string> {
 }
 
 
-async function capture(n: NodeProc): Promise<{ status: number; body: { txId?: string; eventIds?: string[]; code?: string } }> {
+async function capture(n: NodeProc, doc: string = commissioningDocument()): Promise<{ status: number; body: { txId?: string; eventIds?: string[]; code?: string } }> {
   const res = await fetchSettled(n.api + '/capture', {
     requestTimeoutMs: 20_000,
-    init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/ld+json' }, body: commissioningDocument() },
+    init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/ld+json' }, body: doc },
   });
   return { status: res.status, body: (await res.json()) as { txId?: string; eventIds?: string[]; code?: string } };
 }
@@ -67,7 +71,7 @@ const cli = async (args: string[]): Promise<string> => {
 };
 
 describe('consortium governance (real processes)', () => {
-  it('3 members add a 4th with 2 of 3 approvals; 1 of 3 changes nothing and expires; 3 of 4 revoke it', async () => {
+  it('3 members add a 4th with 2 of 3 approvals; 1 of 3 changes nothing and expires; 3 of 4 revoke it; the sealer rotates its key', async () => {
     const t0 = Date.now();
     const step = (what: string): void => void process.stderr.write(`[governance test] ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     // Genesis difficulty sized for the interval (not the easiest target): no burst of hundreds of
@@ -150,6 +154,25 @@ describe('consortium governance (real processes)', () => {
     }, 30_000, 200);
 
     step('captured and mined');
+    // A pack the maker commissions and ships to the hospital: the hospital's node receives and
+    // dispenses it, and every node sees it dispensed in the hospital's custody, with no alert.
+    interface ItemAnswer { status: string; custodian: string | null; alerts: unknown[] }
+    const item = (n: NodeProc, epc: string): Promise<ItemAnswer> => json<ItemAnswer>(n, `/verify?id=${encodeURIComponent(epc)}`);
+    const pack = freshEpc();
+    const mined = async (n: NodeProc, what: string, want: (i: ItemAnswer) => boolean): Promise<void> => {
+      await waitFor(`${what} at ${n.api}`, async () => want(await item(n, pack)), 30_000, 200);
+    };
+    expect((await capture(a, commissioningDocument(pack))).status).toBe(202);
+    await mined(a, 'the pack commissioned', (i) => i.status === 'active');
+    expect((await capture(a, stepDocument(pack, 'shipping', 'in_transit'))).status).toBe(202);
+    await mined(d, 'the pack shipped, seen by the hospital', (i) => i.status === 'in_transit');
+    expect((await capture(d, stepDocument(pack, 'receiving', 'in_progress', 'urn:epc:id:sgln:0614141.00888.0'))).status).toBe(202);
+    await mined(d, 'the pack received by the hospital', (i) => i.status === 'active' && i.custodian === 'hospital');
+    expect((await capture(d, stepDocument(pack, 'dispensing', 'dispensed', 'urn:epc:id:sgln:0614141.00888.0'))).status).toBe(202);
+    for (const n of [...nodes, d]) await mined(n, 'the pack dispensed', (i) => i.status === 'dispensed');
+    for (const n of [...nodes, d]) expect(await item(n, pack)).toMatchObject({ status: 'dispensed', custodian: 'hospital', alerts: [] });
+
+    step('pack shipped to the hospital, received and dispensed there');
     // Every node: the same 4 members, the same history, the same registry hash.
     const views = await Promise.all([...nodes, d].map((n) => json<MembersView>(n, '/members')));
     for (const v of views) {
@@ -179,6 +202,19 @@ describe('consortium governance (real processes)', () => {
       return { status: res.status, body: (await res.json()) as { proposal?: string; code?: string } };
     };
     const hospitalId = views[0]?.members[3]?.id as string;
+    interface PeersView { sync: { height: number }; peers: { name: string }[] }
+    await waitFor('the hospital connected to a member', async () => (await json<PeersView>(a, '/peers')).peers.some((x) => x.name === 'hospital'), 15_000, 200);
+    // Watch every member's peers while the revocation goes through: each answer gives the node's
+    // height and its peers at once, so "still connected at height h" is read from one answer.
+    const watched: { node: number; height: number; connected: boolean }[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const answers = await Promise.all(nodes.map((n) => json<PeersView>(n, '/peers')));
+        answers.forEach((v, i) => watched.push({ node: i, height: v.sync.height, connected: v.peers.some((x) => x.name === 'hospital') }));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     const revoke = await post(a, '/governance/proposals', { change: { type: 'revoke', member: hospitalId } });
     expect(revoke.status).toBe(202);
     const rid = revoke.body.proposal as string;
@@ -191,10 +227,17 @@ describe('consortium governance (real processes)', () => {
       const p = v.map((x) => x.proposals.find((y) => y.id === rid));
       return p.every((x) => x?.status === 'applied') ? p[0] : undefined;
     }, 60_000, 200);
-    await waitFor('the revoked peer disconnected from every member', async () => {
-      const peers = await Promise.all(nodes.map((n) => json<{ peers: { name: string }[] }>(n, '/peers')));
-      return peers.every((p) => !p.peers.some((x) => x.name === 'hospital'));
-    }, 15_000, 200);
+    const revokedAt = revoked?.effectiveHeight as number;
+    await waitFor('every member past the revocation by two blocks', async () => (await Promise.all(nodes.map((n) => json<PeersView>(n, '/peers')))).every((v) => v.sync.height >= revokedAt + 2), 30_000, 100);
+    watching = false;
+    await watcher;
+    // Within one block: no member still connected to the revoked peer once its tip passed the
+    // activation height (the gater hangs up when its tip reaches revokedAt - 1, whose successor's
+    // registry has the revocation), and none connected afterwards.
+    expect(watched.filter((w) => w.connected && w.height >= revokedAt + 1)).toEqual([]);
+    expect(watched.some((w) => w.connected && w.height < revokedAt), 'the hospital was connected before the revocation').toBe(true);
+    const final = await Promise.all(nodes.map((n) => json<PeersView>(n, '/peers')));
+    expect(final.map((v) => v.peers.some((x) => x.name === 'hospital'))).toEqual([false, false, false]);
     const after = signTx({ ...signed, time: Date.now() }, key.secretKey);
     for (const n of nodes) {
       const res = await fetchSettled(n.api + '/txs', { init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/json' }, body: Buffer.from(encodeTx(after)) } });
@@ -205,5 +248,64 @@ describe('consortium governance (real processes)', () => {
     expect(await cli(['verify-proof', answer, '--api', a.api])).toMatch(/ok|verified/i);
     expect((await json<MembersView>(c, '/members')).members[3]).toMatchObject({ name: 'hospital', status: 'revoked' });
     expect(revoked?.approvals.map((x) => x.name).sort()).toEqual(['carrier', 'maker', 'shop']);
+    step('revoked');
+
+    // Rotate the maker's signing key (the only sealer): proposed by the maker with a proof from
+    // the new key, approved by the carrier (2 of the 3 voters). From the activation height the
+    // old key neither signs txs nor seals; restarted with the new key, the node mines on.
+    const keysDir = await newDir();
+    await cli(['init', '--data', keysDir, '--name', 'maker', '--role', 'dev']);
+    const newKey = (await new DataDir(keysDir).readMemberKey())!;
+    const oldKey = (await new DataDir(memberDirs[0] as string).readMemberKey())!;
+    const makerEvent = (await capture(a)).body.eventIds?.[0] as string; // signed with the old key
+    const rot = /proposal ([0-9a-f]{64})/.exec(await cli(['member', 'propose', 'rotate', '--new-data', keysDir, '--keep-peer', ...viaA]))?.[1] as string;
+    await waitFor('the rotation proposal at B', async () => (await json<ProposalsView>(b, '/governance/proposals')).proposals.some((p) => p.id === rot), 20_000, 200);
+    expect(await cli(['member', 'approve', rot, ...viaB])).toContain(`approved: proposal ${rot}`);
+    // Approved with its activation height at every member (the maker, the only sealer, will not
+    // seal that block under its old key: the change may read as approved until the restart below).
+    const rotated = await waitFor('the rotation approved at every member', async () => {
+      const v = await Promise.all(nodes.map((n) => json<ProposalsView>(n, '/governance/proposals')));
+      const p = v.map((x) => x.proposals.find((y) => y.id === rot));
+      return p.every((x) => (x?.status === 'approved' || x?.status === 'applied') && x.effectiveHeight !== undefined) ? p[0] : undefined;
+    }, 60_000, 200);
+    const rotatedAt = rotated?.effectiveHeight as number;
+    // The old key stops sealing at the activation height: the maker's node idles one block short of it.
+    await waitFor('the maker idle under its retired key', async () => a.logs.some((l) => l.includes('not sealing: this member has no seal right')), 20_000, 200);
+    expect((await json<{ height: number }>(a, '/blocks/tip')).height).toBe(rotatedAt - 1);
+    const oldSealed = await json<{ sealer: string }>(a, `/blocks/${rotatedAt - 1}`);
+    expect(oldSealed.sealer).toBe(keyIdHex(oldKey.publicKey));
+    // A tx the old key signs now is refused everywhere.
+    const retiredTx = signTx({ ...signed, submitter: keyIdHex(oldKey.publicKey), time: Date.now() }, oldKey.secretKey);
+    for (const n of nodes) {
+      const res = await fetchSettled(n.api + '/txs', { init: { method: 'POST', headers: { authorization: `Bearer ${await n.token()}`, 'content-type': 'application/json' }, body: Buffer.from(encodeTx(retiredTx)) } });
+      expect(((await res.json()) as { code: string }).code).toBe('KEY_RETIRED');
+    }
+    // The operator restarts the node with the new key; it seals the activation block and on.
+    expect(await a.kill()).toBe(0);
+    await copyFile(join(keysDir, 'member.key'), join(memberDirs[0] as string, 'member.key'));
+    // Restarted as an operator would, on the same p2p address (the peer ID is kept): the carrier and
+    // the shop knew the maker only there (they have no other way to learn a new address).
+    const listenA = addrA.replace(/\/p2p\/.*$/, '');
+    const a2 = await startNode(['--p2p', listenA, ...NODE_ARGS.filter((x, i, all) => x !== '--p2p' && all[i - 1] !== '--p2p')], { dataDir: memberDirs[0] });
+    const after2 = [a2, b, c];
+    await waitFor('blocks past the rotation at every member', async () => (await Promise.all(after2.map((n) => json<{ height: number }>(n, '/blocks/tip')))).every((t) => t.height >= rotatedAt + 2), 30_000, 200).catch((err: unknown) => {
+      const notable = (n: NodeProc): string => n.logs.filter((l) => !l.includes('"level":30') || /peer|member/.test(l)).slice(-25).join('\n');
+      throw new Error(`${(err as Error).message}\nthe maker's node after its restart:\n${notable(a2)}\nthe carrier's:\n${notable(b)}\nthe shop's:\n${notable(c)}`);
+    });
+    for (const n of after2) expect((await json<{ sealer: string }>(n, `/blocks/${rotatedAt}`)).sealer).toBe(keyIdHex(newKey.publicKey));
+    // The key history: the maker keeps its ID, holds both keys (the new one last), a rotate change.
+    const maker = (await json<MembersView & { members: { keys: string[] }[] }>(c, '/members')).members[0];
+    expect(maker).toMatchObject({ id: members[0]?.id, name: 'maker', status: 'active', keys: [keyIdHex(oldKey.publicKey), keyIdHex(newKey.publicKey)] });
+    expect(maker?.history.at(-1)).toEqual({ height: rotatedAt, proposal: rot, change: 'rotate' });
+    expect((await json<ProposalsView>(c, '/governance/proposals')).proposals.find((p) => p.id === rot)?.status).toBe('applied');
+    // The maker's event signed with the old key before the rotation still verifies with its proof.
+    const makerAnswer = join(newcomerDir, 'maker-event.json');
+    await waitFor('the maker event mined', async () => ((await json<{ block: unknown }>(a2, `/events/${encodeURIComponent(makerEvent)}/proof`)).block ? true : undefined), 30_000, 200);
+    await writeFile(makerAnswer, await (await fetchSettled(`${a2.api}/events/${encodeURIComponent(makerEvent)}/proof`)).text());
+    expect(await cli(['verify-proof', makerAnswer, '--api', c.api])).toMatch(/ok|verified/i);
+    // And a capture signed with the new key is accepted and mined.
+    const fresh = (await waitFor('a capture under the new key', async () => { const r = await capture(a2); return r.status === 202 ? r.body : undefined; }, 20_000, 300)).eventIds?.[0] as string;
+    await waitFor('the new-key event mined at C', async () => ((await json<{ block: unknown }>(c, `/events/${encodeURIComponent(fresh)}/proof`)).block ? true : undefined), 30_000, 200);
+    step('rotated');
   });
 });

@@ -2,14 +2,16 @@
  * Reliability, scenario 9: authorization at the API. A non-member key, a revoked token (the
  * node re-reads DATA/api-tokens.sha256 on change and on SIGHUP), a member acting outside its
  * role and a tx replayed on another consortium are all refused. (The same refusals at the
- * peers are in test/unit/p2p/hostile-peers.test.ts.)
+ * peers are in test/unit/p2p/hostile-peers.test.ts.) The same over HTTPS with scoped tokens: each
+ * client's token does what its scopes allow and nothing else, and `tracechain token revoke`
+ * holds at the next request while the other clients go on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BIN, removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
+import { BIN, removeDir, runCli, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { fetchSettled } from '../helpers/retry.js';
 import { capture, captureSettled, commissionDoc, FAST, sleep, tokenOf } from '../chaos/lib.js';
 import { generateKeyPair, keyId } from '../../src/chain/keys.js';
@@ -31,6 +33,7 @@ const dirs: string[] = [];
 let devnet: ChildProcess | undefined;
 let lines: Line[] = [];
 let solo: NodeProc;
+let secure: NodeProc;
 
 /** POST /txs; a node shedding load (429, 503 with Retry-After) is asked again, as a client should. */
 async function postTx(api: string, token: string, tx: unknown): Promise<{ status: number; code?: string }> {
@@ -66,6 +69,12 @@ beforeAll(async () => {
   });
   solo = await startNode(FAST, {});
   dirs.push(solo.dataDir);
+  // Over HTTPS (the run's test certificate, verified by the client) with one token per client system.
+  // (Its config allows client tokens over HTTP: api.tokenApi.)
+  const secureCfg = join(dir, 'secure-config.json');
+  await writeFile(secureCfg, JSON.stringify({ api: { tokenApi: true } }));
+  secure = await startNode(FAST.concat(['--config', secureCfg]), { tls: true, tokens: { warehouse: 'capture,read', auditor: 'read', 'verify-kiosk': 'verify', operator: 'admin' } });
+  dirs.push(secure.dataDir);
 }, 120_000);
 
 afterAll(async () => {
@@ -77,6 +86,7 @@ afterAll(async () => {
     if (devnet.exitCode === null) devnet.kill('SIGKILL');
   }
   await solo?.kill();
+  await secure?.kill();
   stopAll();
   for (const d of dirs) await removeDir(d);
 });
@@ -132,5 +142,48 @@ describe('reliability: authorization', () => {
     expect((await capture(solo.api, extra, commissionDoc('tok'))).status).toBe(401);
     expect(solo.logs.some((l) => l.includes('API tokens reloaded') && l.includes('SIGHUP'))).toBe(true);
     console.log(`reliability-auth figures ${JSON.stringify({ revokedAfterMs })}`);
+  });
+
+  it('over HTTPS, scoped tokens: each client does what its scopes allow, and a revocation holds at the next request', async () => {
+    expect(secure.api).toMatch(/^https:\/\//);
+    const t = secure.tokens as Record<'warehouse' | 'auditor' | 'verify-kiosk' | 'operator', string>;
+    const call = async (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; code?: string; scope?: string; reason?: string }> => {
+      const res = await fetchSettled(secure.api + path, {
+        requestTimeoutMs: 10_000,
+        init: { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) },
+      });
+      const text = await res.text();
+      const parsed = (text.startsWith('{') ? JSON.parse(text) : {}) as { code?: string; scope?: string; reason?: string };
+      return { status: res.status, ...parsed };
+    };
+    // The warehouse captures and reads; it may not administer the node.
+    const ok = await captureSettled(secure.api, t.warehouse, commissionDoc('scoped'));
+    expect(ok.status).toBe(202);
+    expect((await call('GET', `/txs/${ok.body?.txId}`, t.warehouse)).status).toBe(200);
+    expect(await call('PUT', '/admin/partition', t.warehouse, { peers: [] })).toMatchObject({ status: 403, code: 'MISSING_SCOPE', scope: 'admin' });
+    // The auditor and the verify kiosk may not capture; the operator may administer but not capture.
+    for (const who of [t.auditor, t['verify-kiosk'], t.operator]) expect(await call('POST', '/capture', who, commissionDoc('scoped'))).toMatchObject({ status: 403, code: 'MISSING_SCOPE', scope: 'capture' });
+    // (This node runs without p2p: the operator passes the scope check and meets NO_NETWORK.)
+    expect(await call('GET', '/admin/partition', t.operator)).toMatchObject({ status: 409, code: 'NO_NETWORK' });
+    expect((await call('GET', '/audit?token=warehouse', t.warehouse)).status).toBe(403);
+    const audit = (await (await fetchSettled(`${secure.api}/audit?token=warehouse`, { init: { headers: { authorization: `Bearer ${t.operator}` } } })).json()) as { entries: { txId?: string }[] };
+    expect(audit.entries.map((e) => e.txId)).toContain(ok.body?.txId);
+    // No token, or one the node never issued: 401.
+    expect(await call('POST', '/capture', undefined, commissionDoc('scoped'))).toMatchObject({ status: 401 });
+    expect(await call('POST', '/capture', `tc_${randomBytes(32).toString('base64url')}`, commissionDoc('scoped'))).toMatchObject({ status: 401, code: 'BAD_TOKEN' });
+    // Revoke the warehouse's token with the CLI while the node runs: refused at its next request,
+    // with the reason; the other clients go on, over the same HTTPS listener.
+    const revoked = await runCli(['token', 'revoke', 'warehouse', '--data', secure.dataDir], { timeoutMs: 30_000 });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(await call('POST', '/capture', t.warehouse, commissionDoc('scoped'))).toMatchObject({ status: 401, code: 'TOKEN_REVOKED', reason: 'revoked' });
+    expect((await call('GET', '/audit?token=warehouse', t.operator)).status).toBe(200);
+    expect((await captureSettled(secure.api, await secure.token(), commissionDoc('scoped'))).status).toBe(202);
+    // The operator replaces the warehouse's token over HTTP (api.tokenApi): the new secret captures
+    // at once; an admin token cannot be made that way.
+    const made = await fetchSettled(`${secure.api}/admin/tokens`, { init: { method: 'POST', headers: { authorization: `Bearer ${t.operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'warehouse-2', scopes: ['capture', 'read'] }) } });
+    expect(made.status).toBe(201);
+    const secret = ((await made.json()) as { secret: string }).secret;
+    expect((await captureSettled(secure.api, secret, commissionDoc('scoped'))).status).toBe(202);
+    expect(await call('POST', '/admin/tokens', t.operator, { name: 'deputy', scopes: ['admin'] })).toMatchObject({ status: 403, code: 'TOKEN_API_ADMIN' });
   });
 });

@@ -2,19 +2,22 @@
  * Reliability, scenario 5: hostile HTTP clients. ≥ 1,000 malformed requests against a live,
  * mining node, plus slow clients: every answer is a 4xx/503 problem document, the node stays
  * up, its memory stays bounded and it keeps sealing blocks (the block rate is reported, not
- * asserted: speed is measured in bench/).
+ * asserted: speed is measured in bench/). Run twice: over plain HTTP with the operator's
+ * all-scopes token, and over HTTPS (the run's test certificate, verified by the client) with a
+ * capture-only scoped token, as a client system would hold (docs/security.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeDir, startNode, stopAll, tempDir, waitFor, type NodeProc } from '../helpers/node-process.js';
 import { captureSettled, commissionDoc, FAST, sleep, tipOf, tokenOf } from '../chaos/lib.js';
 import { fuzzCorpus, judgeFuzzAnswer } from '../chaos/http-fuzz.js';
+import { testTlsFiles } from '../helpers/test-tls.js';
 
 const dirs: string[] = [];
-let node: NodeProc;
-let token = '';
 
 async function rss(api: string): Promise<number> {
   const text = await (await fetch(api + '/metrics')).text();
@@ -22,22 +25,29 @@ async function rss(api: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
-beforeAll(async () => {
-  const dir = await tempDir('tracechain-rel-http-');
-  dirs.push(dir);
-  const cfg = join(dir, '..', `rel-http-${process.pid}.json`);
-  await writeFile(cfg, JSON.stringify({ api: { requestTimeoutMs: 2_000 } }));
-  node = await startNode(FAST.concat(['--config', cfg]), { dataDir: dir });
-  token = await tokenOf(dir);
-});
-
 afterAll(async () => {
-  await node?.kill();
   stopAll();
   for (const d of dirs) await removeDir(d);
 });
 
-describe('reliability: hostile HTTP', () => {
+describe.each([{ scheme: 'http' }, { scheme: 'https' }])('reliability: hostile HTTP clients over $scheme', ({ scheme }) => {
+  const tls = scheme === 'https';
+  let node: NodeProc;
+  let token = '';
+
+  beforeAll(async () => {
+    const dir = await tempDir('tracechain-rel-http-');
+    dirs.push(dir);
+    const cfg = join(dir, '..', `rel-http-${process.pid}-${scheme}.json`);
+    await writeFile(cfg, JSON.stringify({ api: { requestTimeoutMs: 2_000 } }));
+    node = await startNode(FAST.concat(['--config', cfg]), { dataDir: dir, tls, ...(tls ? { tokens: { 'dispensing-system': 'capture' } } : {}) });
+    token = tls ? (node.tokens['dispensing-system'] as string) : await tokenOf(dir);
+  });
+
+  afterAll(async () => {
+    await node?.kill();
+  });
+
   it('answers every case of a 1,200-request fuzz corpus with a 4xx/503 problem document and keeps mining', async () => {
     const seed = Number(process.env.RELIABILITY_SEED ?? 7);
     const corpus = fuzzCorpus(seed, Number(process.env.RELIABILITY_FUZZ ?? 1200));
@@ -95,7 +105,7 @@ describe('reliability: hostile HTTP', () => {
   it('slow clients are cut off with a timeout while others are served', async () => {
     const url = new URL(node.api);
     const sockets = Array.from({ length: 20 }, () => {
-      const s = connect(Number(url.port), url.hostname);
+      const s = tls ? tlsConnect({ port: Number(url.port), host: url.hostname, ca: readFileSync(testTlsFiles().ca) }) : connect(Number(url.port), url.hostname);
       s.on('error', () => undefined);
       s.write(`POST /capture HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
       return s;

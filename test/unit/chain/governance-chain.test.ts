@@ -14,6 +14,7 @@ import { toHex } from '../../../src/common/bytes.js';
 import type { HeaderEntry } from '../../../src/chain/store.js';
 import type { Block } from '../../../src/chain/block.js';
 import type { MemberPublic } from '../../../src/chain/types.js';
+import { registryAdmits } from '../../../src/p2p/gater.js';
 import { buildBlock, makeFixture, makeGovTx, makeTx, testRules, type Fixture } from '../../helpers/chain-fixture.js';
 
 let fx: Fixture;
@@ -44,6 +45,8 @@ async function importOn(parent: HeaderEntry, spec: Parameters<typeof buildBlock>
 }
 
 const entry = (b: Block): HeaderEntry => fx.chain.header(b.hashHex) as HeaderEntry;
+/** What the connection gater decides of a peer from the chain's registry at the tip's successor (p2p/network.ts). */
+const gaterAdmits = (peerId: string): boolean => registryAdmits((p) => fx.chain.registry.peerStanding(p), peerId, new Set());
 
 describe('governance on the chain', () => {
   it('adds a member by 2 of 2 approvals: refused before activation, seals and submits after; a reorg across the activation switches it back and forth; audit agrees', async () => {
@@ -61,6 +64,7 @@ describe('governance on the chain', () => {
     // Before activation: its txs are refused, it may not seal, its peer is not admitted.
     expect(await code(fx.chain.submitTx(makeTx(fx, [{ epc: 'urn:n1', action: 'commission' }], k)))).toBe('UNKNOWN_SUBMITTER');
     expect(fx.chain.registry.byPeerId(NEW_PEER)).toBeUndefined();
+    expect(gaterAdmits(NEW_PEER)).toBe(false);
 
     // The second approval completes the quorum in block 2: the member is not in block 2's registry...
     const approve = makeGovTx(fx, { op: 'approve', proposal: pid }, fx.nonSealer);
@@ -70,6 +74,7 @@ describe('governance on the chain', () => {
     // ...but is in block 3's: the mempool, the gater and the seal right follow.
     expect(fx.chain.registry.height).toBe(3);
     expect(fx.chain.registry.byPeerId(NEW_PEER)?.name).toBe('Hospital');
+    expect(gaterAdmits(NEW_PEER)).toBe(true);
     await fx.chain.submitTx(makeTx(fx, [{ epc: 'urn:n1', action: 'commission' }], k));
     const b3 = await importOn(entry(b2), { key: k, txs: fx.chain.selectForBlock(1 << 20).map((e) => e.tx) });
     expect(fx.chain.tip.hash).toBe(b3.hashHex);
@@ -85,6 +90,7 @@ describe('governance on the chain', () => {
     expect(fx.chain.tip.hash).toBe(c4.hashHex);
     expect(fx.chain.registry.get(newId)).toBeUndefined();
     expect(fx.chain.registry.byPeerId(NEW_PEER)).toBeUndefined();
+    expect(gaterAdmits(NEW_PEER)).toBe(false);
     expect(fx.chain.governance.proposals[0]).toMatchObject({ status: 'pending', approvals: [{ height: 1 }] });
     expect(JSON.parse((await fx.store.getGovernance()) as string)).toEqual(fx.chain.governance);
     expect((await auditChain(fx.store, fx.genesis, testRules)).problem).toBeNull();
@@ -96,6 +102,7 @@ describe('governance on the chain', () => {
     const b5 = await importOn(entry(b4), { key: k });
     expect(fx.chain.tip.hash).toBe(b5.hashHex);
     expect(fx.chain.registry.get(newId)?.name).toBe('Hospital');
+    expect(gaterAdmits(NEW_PEER)).toBe(true);
     expect(fx.chain.governance.members[2]?.history).toEqual([{ height: 3, proposal: pid, change: 'add' }]);
     expect((await auditChain(fx.store, fx.genesis, testRules)).problem).toBeNull();
 
@@ -138,11 +145,16 @@ describe('governance on the chain', () => {
   it('a suspended member can no longer sign or seal; its block at the activation height is refused; audit spots a tampered registry', async () => {
     const g0 = fx.chain.tip;
     const obsId = keyIdHex(fx.nonSealer.publicKey);
+    const obsPeer = fx.chain.registry.get(obsId)?.peerId as string;
+    expect(gaterAdmits(obsPeer)).toBe(true);
     const b1 = await importOn(g0, { txs: [makeGovTx(fx, { op: 'propose', change: { type: 'suspend', member: obsId }, activation: 0 })] });
     const pid = toHex(b1.txIds[0] as Uint8Array);
     await fx.chain.submitTx(makeTx(fx, [{ epc: 'urn:o1', action: 'commission' }], fx.nonSealer));
     const b2 = await importOn(entry(b1), { txs: [makeGovTx(fx, { op: 'approve', proposal: pid }, fx.nonSealer)] });
     expect(fx.chain.registry.signer(obsId)).toMatchObject({ error: { code: 'SUBMITTER_SUSPENDED' } });
+    // The gater hangs up on its peer from here, even were it named as a bootstrap peer.
+    expect(gaterAdmits(obsPeer)).toBe(false);
+    expect(registryAdmits((p) => fx.chain.registry.peerStanding(p), obsPeer, new Set([obsPeer]))).toBe(false);
     // Its pending tx is left out of the next block (and out of the pool), never sealed into a refused block.
     expect(fx.chain.selectForBlock(1 << 20)).toEqual([]);
     expect(fx.chain.mempool.size).toBe(0);
