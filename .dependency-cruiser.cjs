@@ -84,6 +84,12 @@ module.exports = {
       "api/ imports common/, chain/, trace/, storage's errors and write state (it reads the chain through chain's ChainStore port), p2p's PeerInfo type, and the capture pool the worker locators.",
     ),
     only(
+      'notify-imports',
+      'notify',
+      ['^src/common/', '^src/chain/', '^src/trace/', '^src/api/(query|problem|notify-port)[.]ts$'],
+      "notify/ (subscriptions, webhook delivery, WebSocket streams) imports common/, chain/, trace/, and from api/ the query engine it reuses, the problem codes it answers with and the port it implements; it reads its records through its own RecordStore port (node/ wires storage's NotifyRecords to it).",
+    ),
+    only(
       'runtime-imports',
       'runtime',
       ['^src/common/', '^src/chain/', '^src/consensus/', '^src/trace/', '^src/api/capture-(core|protocol)[.]ts$'],

@@ -45,14 +45,24 @@ export interface IngestOptions {
   https: boolean;
   /** How the documents are posted: JSON-LD, or EPCIS 2.0 XML (application/xml). */
   format: 'json' | 'xml';
+  /**
+   * Webhook subscriptions that never answer (a local port that accepts connections and stays
+   * silent), each to a stream of every ObjectEvent: when above 0, each transport runs twice in the
+   * same run, first without them and then with them, so the two figures can be compared.
+   */
+  deadWebhooks: number;
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1, txLog: true, https: false, format: 'json' };
+export const DEFAULT_INGEST: IngestOptions = { seconds: 15, clients: 64, phases: [100, 1], workers: 1, blockIntervalMs: 500, captureWorkers: 1, txLog: true, https: false, format: 'json', deadWebhooks: 0 };
 
 export interface IngestPhase {
   /** How the clients reached the node. */
   transport: 'http' | 'https';
+  /** Webhook subscriptions that never answer, on the node during this phase. */
+  deadWebhooks: number;
+  /** Their failed delivery attempts during the phase (each held until the node's notify.timeoutMs). */
+  deadWebhookFailures: number;
   eventsPerDocument: number;
   clients: number;
   seconds: number;
@@ -197,17 +207,19 @@ interface NodeCounts {
   fsyncs: number;
   /** Requests shed under load, by measure (api/load-shedding.ts). */
   shed: Record<string, number>;
+  /** Failed webhook delivery attempts (the dead webhooks' timeouts). */
+  notifyFailures: number;
 }
 
 async function nodeCounts(http: HttpClient): Promise<NodeCounts> {
   const text = (await http.request('GET', '/metrics')).body;
   const read = (name: string): number => {
-    const m = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text);
+    const m = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} ([0-9.e+]+)$`, 'm').exec(text);
     return m ? Number(m[1]) : 0;
   };
   const shed: Record<string, number> = {};
   for (const m of text.matchAll(/^tracechain_shed_requests_total\{measure="([A-Za-z]+)"\} ([0-9.e+]+)$/gm)) shed[m[1] as string] = Number(m[2]);
-  return { appends: read('tracechain_txlog_appends'), fsyncs: read('tracechain_txlog_fsyncs'), shed };
+  return { appends: read('tracechain_txlog_appends'), fsyncs: read('tracechain_txlog_fsyncs'), shed, notifyFailures: read('tracechain_notify_attempts_total{outcome="failed"}') };
 }
 
 function shedDuring(before: NodeCounts, after: NodeCounts): Record<string, number> {
@@ -217,6 +229,44 @@ function shedDuring(before: NodeCounts, after: NodeCounts): Record<string, numbe
     if (d > 0) out[measure] = d;
   }
   return out;
+}
+
+/** A loopback port that accepts connections and never answers: a webhook receiver that hangs. */
+async function silentPort(): Promise<{ port: number; close(): void }> {
+  const { createServer } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** A named query of every ObjectEvent and `n` stream subscriptions (1 confirmation) to the silent port. */
+async function subscribeDead(node: BenchNode, token: string, port: number, n: number, ca?: string): Promise<void> {
+  const http = new HttpClient(node.api, 2, ca);
+  try {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const q = await http.request('POST', '/queries', headers, JSON.stringify({ name: 'bench-dead-webhooks', query: { eventType: ['ObjectEvent'] } }));
+    if (q.status !== 201) throw new Error(`bench ingest: POST /queries answered ${q.status}: ${q.body.slice(0, 300)}`);
+    for (let i = 0; i < n; i++) {
+      const body = JSON.stringify({ dest: `http://127.0.0.1:${port}/hook-${i}`, signatureToken: `bench-dead-webhook-secret-${i}`, stream: true, confirmations: 1 });
+      const r = await http.request('POST', '/queries/bench-dead-webhooks/subscriptions', headers, body);
+      if (r.status !== 201) throw new Error(`bench ingest: subscribing dead webhook ${i} answered ${r.status}: ${r.body.slice(0, 300)}`);
+    }
+  } finally {
+    http.close();
+  }
 }
 
 async function runPhase(node: BenchNode, token: string, source: DocumentSource, eventsPerDoc: number, opts: IngestOptions, tick: () => void, ca?: string): Promise<IngestPhase> {
@@ -276,6 +326,8 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
   const commitSpan = (lastCommit - t0) / 1000;
   return {
     transport: node.api.startsWith('https:') ? 'https' : 'http',
+    deadWebhooks: 0,
+    deadWebhookFailures: logAfter.notifyFailures - logBefore.notifyFailures,
     eventsPerDocument: eventsPerDoc,
     clients: opts.clients,
     seconds: round(postedFor, 2),
@@ -299,7 +351,8 @@ async function runPhase(node: BenchNode, token: string, source: DocumentSource, 
 export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise<IngestReport> {
   const opts: IngestOptions = { ...DEFAULT_INGEST, ...partial };
   const cores = (await import('node:os')).availableParallelism();
-  const totalMs = (opts.https ? 2 : 1) * opts.phases.length * opts.seconds * 1000 + 3000;
+  const runs = opts.deadWebhooks > 0 ? [0, opts.deadWebhooks] : [0];
+  const totalMs = (opts.https ? 2 : 1) * runs.length * opts.phases.length * opts.seconds * 1000 + 3000;
   let done = 0;
   const progress = (): void => opts.onProgress?.(Math.min(totalMs, (done += 250)), totalMs);
   // The limits, measured first while the machine is quiet.
@@ -312,7 +365,7 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
 
   const phases: IngestPhase[] = [];
   for (const transport of opts.https ? (['http', 'https'] as const) : (['http'] as const)) {
-    phases.push(...(await runTransport(opts, transport, progress)));
+    for (const dead of runs) phases.push(...(await runTransport(opts, transport, progress, dead)));
   }
   return {
     phases,
@@ -330,7 +383,7 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
 }
 
 /** One fresh dev node (plain HTTP, or HTTPS with a new self-signed certificate) and every phase against it. */
-async function runTransport(opts: IngestOptions, transport: 'http' | 'https', progress: () => void): Promise<IngestPhase[]> {
+async function runTransport(opts: IngestOptions, transport: 'http' | 'https', progress: () => void, deadWebhooks: number): Promise<IngestPhase[]> {
   const dir = await mkdtemp(join(tmpdir(), 'tracechain-bench-ingest-'));
   const config = join(dir, 'config.json');
   await writeFile(
@@ -346,14 +399,20 @@ async function runTransport(opts: IngestOptions, transport: 'http' | 'https', pr
     tlsArgs.push('--tls-cert', join(dir, 'api.crt'), '--tls-key', join(dir, 'api.key'));
     ca = cert.certPem;
   }
+  let silent: { port: number; close(): void } | undefined;
   const node = await startBenchNode(['--data', join(dir, 'data'), '--workers', String(opts.workers), '--block-interval', String(opts.blockIntervalMs), '--config', config, ...tlsArgs]);
   try {
     const token = (await (await import('node:fs/promises')).readFile(join(dir, 'data', 'api-token'), 'utf8')).trim();
     const source = new DocumentSource(Math.floor(Math.random() * 9000) + 1000);
+    if (deadWebhooks > 0) {
+      silent = await silentPort();
+      await subscribeDead(node, token, silent.port, deadWebhooks, ca);
+    }
     const phases: IngestPhase[] = [];
-    for (const n of opts.phases) phases.push(await runPhase(node, token, source, n, opts, progress, ca));
+    for (const n of opts.phases) phases.push({ ...(await runPhase(node, token, source, n, opts, progress, ca)), deadWebhooks });
     return phases;
   } finally {
+    silent?.close();
     await node.stop();
     await rm(dir, { recursive: true, force: true });
   }
@@ -361,9 +420,9 @@ async function runTransport(opts: IngestOptions, transport: 'http' | 'https', pr
 
 export function formatIngestTable(r: IngestReport): string {
   const rows = [
-    ['transport', 'events/doc', 'clients', 'docs', 'accepted ev/s', 'committed ev/s', 'while posting', 'p50 ms', 'p99 ms', 'refused', 'errors', 'blocks'],
+    ['transport', 'dead hooks', 'events/doc', 'clients', 'docs', 'accepted ev/s', 'committed ev/s', 'while posting', 'p50 ms', 'p99 ms', 'refused', 'errors', 'blocks'],
     ...r.phases.map((p) =>
-      [p.transport, p.eventsPerDocument, p.clients, p.documents, p.acceptedEventsPerSecond, p.committedEventsPerSecond, p.committedDuringPostingEventsPerSecond, p.latencyP50Ms, p.latencyP99Ms, p.refused, p.errors, p.blocks].map(String),
+      [p.transport, p.deadWebhooks > 0 ? `${p.deadWebhooks} (${p.deadWebhookFailures} timeouts)` : '0', p.eventsPerDocument, p.clients, p.documents, p.acceptedEventsPerSecond, p.committedEventsPerSecond, p.committedDuringPostingEventsPerSecond, p.latencyP50Ms, p.latencyP99Ms, p.refused, p.errors, p.blocks].map(String),
     ),
   ];
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));

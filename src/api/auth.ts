@@ -5,7 +5,10 @@
  *
  * - `public` routes (health, the explorer page) never look at credentials.
  * - `read` and `verify` routes are open while `requireTokenForReads` is off (a token sent there
- *   is not looked at); otherwise, like every other scope, they need a token holding the scope.
+ *   is not looked at) unless they declare `alwaysToken`; otherwise, like every other scope, they
+ *   need a token holding the scope.
+ * - Routes declaring `alwaysToken` (verification requests) also take a member's signature
+ *   (api/member-signature.ts) in place of a token: the member gets the `verify` scope.
  * - No credentials: 401 UNAUTHENTICATED. An unknown, expired, revoked or rotated-out token: 401
  *   naming the reason. A token without the scope: 403 MISSING_SCOPE naming the scope.
  *
@@ -20,12 +23,19 @@ import type { ApiContext } from './context.js';
 import { HttpProblem } from './problem.js';
 import { grants, OPEN_READ_SCOPES, type RouteAccess, type Scope } from './scopes.js';
 import type { AuthOutcome } from './tokens.js';
+import { memberSigner } from './member-signature.js';
 import type { AuthFailureLimiter } from './auth-failures.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route needs (api/scopes.ts); undeclared routes are treated as `admin`. */
     scope?: RouteAccess;
+    /**
+     * A `read` or `verify` route that needs a token even while api.requireTokenForReads is off
+     * (the verification requests of GET /01/{gtin}/10/{lot}/21/{serial}: each is answered to a
+     * known requester).
+     */
+    alwaysToken?: boolean;
   }
   interface FastifyRequest {
     /** The authenticated client, once the access hook has run (undefined: anonymous). */
@@ -36,7 +46,7 @@ declare module 'fastify' {
 export interface Principal {
   name: string;
   scopes: Scope[];
-  via: 'bearer' | 'cert';
+  via: 'bearer' | 'cert' | 'member';
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -110,6 +120,12 @@ export function identify(ctx: ApiContext, req: FastifyRequest): Principal | unde
   return { name: outcome.name, scopes: outcome.scopes, via: 'cert' };
 }
 
+/** A member-signed request's principal (`verify` only), or undefined when it is not signed; 401 on a refused signature. */
+function memberPrincipal(ctx: ApiContext, req: FastifyRequest): Principal | undefined {
+  const signer = memberSigner(ctx.chain.registry, req, (ctx.clock ?? Date.now)());
+  return signer === undefined ? undefined : { name: signer.name, scopes: ['verify'], via: 'member' };
+}
+
 /**
  * The root onRequest hook: every route's declared access, enforced. With `failures`, an address
  * whose requests were refused a 401 too often in its window gets 429 (with Retry-After) for what
@@ -120,7 +136,7 @@ export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolea
     if (req.is404) return;
     const access = routeAccess(req);
     if (access === 'public') return;
-    const open = !opts.requireTokenForReads && OPEN_READ_SCOPES.includes(access);
+    const open = !opts.requireTokenForReads && OPEN_READ_SCOPES.includes(access) && req.routeOptions.config?.alwaysToken !== true;
     if (open) return;
     const failures = opts.failures;
     if (failures !== undefined) {
@@ -133,7 +149,9 @@ export function accessHook(ctx: ApiContext, opts: { requireTokenForReads: boolea
     }
     let who: Principal | undefined;
     try {
-      who = identify(ctx, req);
+      // Routes that always need a token (verification requests) also take a member's signature.
+      const alwaysToken = req.routeOptions.config?.alwaysToken === true;
+      who = identify(ctx, req) ?? (alwaysToken ? memberPrincipal(ctx, req) : undefined);
       if (who === undefined) {
         reply.header('www-authenticate', 'Bearer realm="tracechain"');
         throw new HttpProblem('UNAUTHENTICATED', `this route needs an API token with the ${access} scope: send "Authorization: Bearer <token>"`, { scope: access });

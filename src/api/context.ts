@@ -6,6 +6,7 @@ import type { NodeMetrics } from './metrics.js';
 import type { StorageHealth } from '../storage/write-guard.js';
 import type { PeerInfo } from '../p2p/peer-info.js';
 import type { AuthOutcome } from './tokens.js';
+import type { QueryService } from './notify-port.js';
 import type { TokenAdmin } from './token-admin.js';
 
 export interface NodeStatus {
@@ -41,6 +42,8 @@ export interface ApiContext {
   network?: NetworkView;
   /** Online backups (POST /admin/backup); absent: 503. */
   backup?: BackupSource;
+  /** Named queries, subscriptions and WebSocket streams (notify/); absent: /queries is not served. */
+  queries?: QueryService;
   /** Client tokens over HTTP (/admin/tokens, api.tokenApi); absent: 409 TOKEN_API_OFF. */
   tokenAdmin?: TokenAdmin;
 }
@@ -90,7 +93,7 @@ export interface AuditEntry {
   /** Token name (null: none or refused). */
   token: string | null;
   /** How the client proved it: bearer token, client certificate, or nothing. */
-  via: 'bearer' | 'cert' | 'none';
+  via: 'bearer' | 'cert' | 'member' | 'none';
   remote: string;
   method: string;
   /** The route pattern (`/admin/partition`) and the path asked for. */

@@ -11,6 +11,7 @@ import type { Chain, ReorgInfo, TxOrigin } from '../chain/chain.js';
 import type { SignedTx } from '../chain/types.js';
 import type { StorageHealth } from '../storage/write-guard.js';
 import type { TxLogStats } from '../chain/tx-log.js';
+import type { NotifyStats } from './notify-port.js';
 
 export interface MetricSources {
   peers(): number;
@@ -19,12 +20,14 @@ export interface MetricSources {
   storage(): StorageHealth | undefined;
   /** The tx log's figures (absent: no tx log). */
   txLog(): TxLogStats | undefined;
+  /** The notification service's figures (absent: no subscriptions served). */
+  notify(): NotifyStats | undefined;
 }
 
 export class NodeMetrics {
   readonly registry = new Registry();
   private chain: Chain | undefined;
-  private sources: MetricSources = { peers: () => 0, hashrate: () => 0, storage: () => undefined, txLog: () => undefined };
+  private sources: MetricSources = { peers: () => 0, hashrate: () => 0, storage: () => undefined, txLog: () => undefined, notify: () => undefined };
   private readonly blocksImported: Counter<string>;
   private readonly txsImported: Counter<string>;
   private readonly eventsImported: Counter<string>;
@@ -158,6 +161,59 @@ export class NodeMetrics {
     txLogGauge('tracechain_txlog_segments', 'Tx log segment files', (s) => s.segments);
     txLogGauge('tracechain_txlog_appends', 'Records appended to the tx log since start (each acknowledged after its fsync)', (s) => s.appends);
     txLogGauge('tracechain_txlog_fsyncs', 'Tx log fsyncs since start (group commit: appends / fsyncs records share each)', (s) => s.fsyncs);
+    const notifyStats = (): NotifyStats | undefined => self().sources.notify();
+    new Gauge({
+      name: 'tracechain_notify_subscriptions',
+      help: 'Webhook subscriptions by status (active, retrying: the last attempt failed, paused: see GET /queries/{name}/subscriptions/{id})',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const s = notifyStats();
+        if (s !== undefined) for (const [status, n] of Object.entries(s.subscriptions)) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_notify_streams',
+      help: 'Open WebSocket streams of named queries',
+      registers,
+      collect() {
+        const s = notifyStats();
+        if (s !== undefined) this.set(s.streams);
+      },
+    });
+    new Gauge({
+      name: 'tracechain_notify_backlog_blocks',
+      help: 'The largest backlog of a webhook subscription: blocks with enough confirmations that its cursor has not passed',
+      registers,
+      collect() {
+        const s = notifyStats();
+        if (s !== undefined) this.set(s.maxBacklogBlocks);
+      },
+    });
+    new Counter({
+      name: 'tracechain_notify_attempts_total',
+      help: 'Delivery attempts (webhooks and WebSocket streams) since start, by outcome',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const s = notifyStats();
+        if (s === undefined) return;
+        this.reset();
+        this.inc({ outcome: 'delivered' }, s.attempts.delivered);
+        this.inc({ outcome: 'failed' }, s.attempts.failed);
+      },
+    });
+    new Counter({
+      name: 'tracechain_notify_events_delivered_total',
+      help: 'Events delivered to subscribers since start',
+      registers,
+      collect() {
+        const s = notifyStats();
+        if (s === undefined) return;
+        this.reset();
+        this.inc(s.eventsDelivered);
+      },
+    });
     this.blocksImported = new Counter({ name: 'tracechain_blocks_imported_total', help: 'Blocks connected to the main chain', registers });
     this.txsImported = new Counter({ name: 'tracechain_txs_imported_total', help: 'Transactions in connected blocks', registers });
     this.eventsImported = new Counter({ name: 'tracechain_events_imported_total', help: 'EPCIS events in connected blocks', registers });

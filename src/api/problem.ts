@@ -40,6 +40,9 @@ export const API_PROBLEMS = {
   BAD_EVENT_ID: { status: 400, title: 'Bad event ID' },
   BAD_BLOCK_ID: { status: 400, title: 'Bad block identifier' },
   NOT_A_MEMBER: { status: 400, title: 'Not a member' },
+  BAD_SUBSCRIPTION: { status: 400, title: 'Bad subscription' },
+  BAD_DESTINATION: { status: 400, title: 'Destination refused' },
+  BAD_VERIFICATION_REQUEST: { status: 400, title: 'Bad verification request' },
   // Who asks.
   BAD_AUTHORIZATION: { status: 401, title: 'Authentication required' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
@@ -60,6 +63,11 @@ export const API_PROBLEMS = {
   NO_BACKUP: { status: 409, title: 'No backups' },
   // A capture job's reason (GET /capture/{id}), never an answer's status.
   CAPTURE_DROPPED: { status: 409, title: 'Capture not recorded' },
+  QUERY_NOT_FOUND: { status: 404, title: 'Not found' },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, title: 'Not found' },
+  QUERY_EXISTS: { status: 409, title: 'Query exists' },
+  TOO_MANY_SUBSCRIPTIONS: { status: 409, title: 'Too many subscriptions' },
+  GTIN_NOT_FOUND: { status: 404, title: 'Not found' },
   // Token management over HTTP (/admin/tokens, docs/security.md).
   TOKEN_API_OFF: { status: 409, title: 'Token management over HTTP is off' },
   TOKEN_API_ADMIN: { status: 403, title: 'Admin tokens are managed on the node' },

@@ -31,6 +31,8 @@ import { peerRoutes } from './routes/peers.js';
 import { adminRoutes } from './routes/admin.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { governanceRoutes } from './routes/governance.js';
+import { queryRoutes } from './routes/queries.js';
+import { verificationRoutes } from './routes/verification.js';
 import { alertRoutes } from './routes/alerts.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { NodeMetrics } from './metrics.js';
@@ -60,6 +62,8 @@ export interface RouteEntry {
   url: string;
   /** Read when asked: a plugin's routes get their scope from declarePluginScope after this hook ran. */
   readonly declared: RouteAccess | undefined;
+  /** The route needs a token even while reads are open (config.alwaysToken). */
+  readonly alwaysToken: boolean;
 }
 
 export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
@@ -68,7 +72,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   if (ctx.metrics === undefined) {
     metrics.bindChain(ctx.chain);
     const { status } = ctx;
-    metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.() });
+    metrics.setSources({ peers: () => status.peers(), hashrate: () => status.hashrate(), storage: () => status.storage?.(), notify: () => ctx.queries?.stats() });
   }
   // Slow clients: on Node 20 a requestTimeout set after the server is built (as fastify does)
   // is never enforced, and timeouts are checked only every 30 s. Give both to the constructor
@@ -103,13 +107,13 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   // Every route declares its access (config.scope): shown in the OpenAPI document; a route that
   // declares none is closed (admin) and named here, and the route × scope test fails on it.
   const table: RouteEntry[] = [];
-  const routes: { method: string; url: string; config: { scope?: RouteAccess }; schema: Record<string, unknown> }[] = [];
+  const routes: { method: string; url: string; config: { scope?: RouteAccess; alwaysToken?: boolean }; schema: Record<string, unknown> }[] = [];
   app.decorate('accessTable', table);
   app.addHook('onRoute', (route) => {
     const config = (route.config ??= {});
     const schema = (route.schema ??= {}) as Record<string, unknown>;
     for (const method of [route.method].flat()) {
-      table.push({ method, url: route.url, get declared() { return config.scope; } });
+      table.push({ method, url: route.url, get declared() { return config.scope; }, get alwaysToken() { return config.alwaysToken === true; } });
       routes.push({ method, url: route.url, config, schema });
     }
   });
@@ -121,8 +125,9 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
       if (r.schema['x-scope'] !== undefined) continue;
       r.schema['x-scope'] = access;
       if (access === 'public') continue;
-      r.schema.security = OPEN_READ_SCOPES.includes(access) && !opts.requireTokenForReads ? [{}, { bearer: [] }] : [{ bearer: [] }];
-      const note = `Needs a token with the \`${access}\` scope${OPEN_READ_SCOPES.includes(access) ? ' when api.requireTokenForReads is on (open otherwise)' : ''}.`;
+      const openable = OPEN_READ_SCOPES.includes(access) && r.config.alwaysToken !== true;
+      r.schema.security = openable && !opts.requireTokenForReads ? [{}, { bearer: [] }] : [{ bearer: [] }];
+      const note = `Needs a token with the \`${access}\` scope${openable ? ' when api.requireTokenForReads is on (open otherwise)' : ''}.`;
       r.schema.description = typeof r.schema.description === 'string' ? `${r.schema.description}\n\n${note}` : note;
     }
     if (undeclared.length > 0) app.log.error({ routes: undeclared }, 'routes without a declared scope are closed to all but admin tokens: declare config.scope');
@@ -239,6 +244,9 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   await app.register(async (scope) => tokenRoutes(scope, ctx));
   await app.register(async (scope) => explorerRoutes(scope, ctx));
   await app.register(async (scope) => governanceRoutes(scope, ctx));
+  await app.register(async (scope) => verificationRoutes(scope, ctx));
+  const queries = ctx.queries;
+  if (queries !== undefined) await app.register(async (scope) => queryRoutes(scope, readDeps, queries));
   await app.register(async (scope) => alertRoutes(scope, writeDeps));
   addOptionsRoutes(app, resources, { captureLimit: ctx.chain.params.maxEventsPerTx, captureFileSizeLimit: opts.bodyLimit, vendorVersion: `tracechain-api-${API_VERSION}` });
   return app;

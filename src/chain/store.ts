@@ -203,6 +203,8 @@ export interface ChainStore {
   getTxLocations(txIds: readonly string[]): Promise<(TxLocation | undefined)[]>;
   getEventLocations(eventIds: readonly string[]): Promise<(EventLocation | undefined)[]>;
   getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]>;
+  /** Whether any item record's key starts with `prefix` (the verification requests' "is this GTIN known here?"). */
+  hasItemWithPrefix(prefix: string): Promise<boolean>;
   isLotRecalled(lot: LotKey): Promise<boolean>;
   /** Chain-derived records by key (batched), results in argument order. */
   getRecords(ns: RecordNs, keys: readonly string[]): Promise<(StoredRecord | undefined)[]>;

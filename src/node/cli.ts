@@ -343,6 +343,7 @@ export function buildProgram(): Command {
       return v;
     })
     .option('--https', 'ingest: run the phases over HTTPS too (a fresh self-signed certificate), beside plain HTTP in the same run')
+    .option('--dead-webhooks <n>', 'ingest: run every phase twice in the same run, without and then with this many webhook subscriptions that never answer', intArg('--dead-webhooks', 0, 1000))
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')
     .action(async (which: string, flags: BenchFlags) => {
       process.exitCode = await benchCommand(which, flags, process.stdout);

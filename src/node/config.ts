@@ -32,6 +32,23 @@ export interface NodeConfig {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty: boolean };
   /** Used only when `start` creates a one-member dev consortium in an empty data dir. */
   dev: { blockIntervalMs: number };
+  /**
+   * Webhook subscriptions and WebSocket streams (docs/notifications.md): plain http to
+   * non-loopback hosts (allowHttp), the request timeout, the retry backoff, when a failing
+   * subscription is paused, and the bounds on queries, subscriptions, streams and delivery size.
+   */
+  notify: {
+    allowHttp: boolean;
+    timeoutMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    pauseAfterMs: number;
+    maxBacklogBlocks: number;
+    maxQueries: number;
+    maxSubscriptions: number;
+    maxStreams: number;
+    maxEventsPerDelivery: number;
+  };
 }
 
 export function defaultConfig(): NodeConfig {
@@ -46,6 +63,18 @@ export function defaultConfig(): NodeConfig {
     txLog: { enabled: true, segmentMiB: 16, maxQueueMiB: 64 },
     log: { level: 'info', pretty: false },
     dev: { blockIntervalMs: 2_000 },
+    notify: {
+      allowHttp: false,
+      timeoutMs: 10_000,
+      retryBaseMs: 1_000,
+      retryMaxMs: 60_000,
+      pauseAfterMs: 86_400_000,
+      maxBacklogBlocks: 100_000,
+      maxQueries: 1_000,
+      maxSubscriptions: 1_000,
+      maxStreams: 100,
+      maxEventsPerDelivery: 1_000,
+    },
   };
 }
 
@@ -225,6 +254,15 @@ export function checkConfigValues(c: NodeConfig): string[] {
   int('txLog.maxQueueMiB', c.txLog.maxQueueMiB, 1, 4096);
   if (!(LOG_LEVELS as readonly string[]).includes(c.log.level)) problems.push(`log.level: must be one of ${LOG_LEVELS.join(', ')}, got "${c.log.level}"`);
   int('dev.blockIntervalMs', c.dev.blockIntervalMs, 100, 3_600_000);
+  int('notify.timeoutMs', c.notify.timeoutMs, 100, 600_000);
+  int('notify.retryBaseMs', c.notify.retryBaseMs, 10, 3_600_000);
+  int('notify.retryMaxMs', c.notify.retryMaxMs, c.notify.retryBaseMs, 86_400_000);
+  int('notify.pauseAfterMs', c.notify.pauseAfterMs, 1_000);
+  int('notify.maxBacklogBlocks', c.notify.maxBacklogBlocks, 1);
+  int('notify.maxQueries', c.notify.maxQueries, 1, 1_000_000);
+  int('notify.maxSubscriptions', c.notify.maxSubscriptions, 1, 100_000);
+  int('notify.maxStreams', c.notify.maxStreams, 0, 100_000);
+  int('notify.maxEventsPerDelivery', c.notify.maxEventsPerDelivery, 1, 10_000);
   return problems;
 }
 

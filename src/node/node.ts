@@ -40,6 +40,10 @@ import { backfillLinks } from './links-backfill.js';
 import { backfillQueryTerms } from './terms-backfill.js';
 import type { NodeConfig } from './config.js';
 import { writeBackup } from './backup.js';
+import { NotifyService } from '../notify/service.js';
+import { webhookSender } from '../notify/webhook.js';
+import { NotifyRecords } from '../storage/index.js';
+import { DEFAULT_QUERY_LIMITS } from '../api/query.js';
 
 export interface NodeInfo {
   name: string;
@@ -66,6 +70,7 @@ export class TracechainNode {
   private futureTimer: NodeJS.Timeout | undefined;
   private tokens: TokenService | undefined;
   private auditLog: FileAuditLog | undefined;
+  private notify: NotifyService | undefined;
   private tlsWatched: string[] = [];
   private apiAddress = '';
   private readonly log: Logger;
@@ -190,12 +195,36 @@ export class TracechainNode {
       hashrate: () => this.minerService?.hashrate() ?? 0,
       storage: () => guard.health(),
       txLog: () => txLog?.stats(),
+      notify: () => this.notify?.stats(),
     });
     this.network = await startNetwork({ config: this.config, dir, chain, peerKey, sealed: this.minerService, logger });
     const network = this.network?.network;
 
+    // Subscriptions deliver from the chain on their own (docs/notifications.md): started before
+    // the API so a restart resumes every cursor, stopped after it.
+    const n = this.config.notify;
+    this.notify = new NotifyService(
+      {
+        allowHttp: n.allowHttp,
+        maxQueries: n.maxQueries,
+        maxSubscriptions: n.maxSubscriptions,
+        maxStreams: n.maxStreams,
+        maxEventsPerDelivery: n.maxEventsPerDelivery,
+        retryBaseMs: n.retryBaseMs,
+        retryMaxMs: n.retryMaxMs,
+        pauseAfterMs: n.pauseAfterMs,
+        maxBacklogBlocks: n.maxBacklogBlocks,
+        finalityDepth: genesis.params.finalityDepth,
+        maxStreamBuffer: 4 * 1024 * 1024,
+        limits: { ...DEFAULT_QUERY_LIMITS, scanBudget: this.config.api.queryScanBudget },
+      },
+      { chain, records: new NotifyRecords(this.store), send: webhookSender({ timeoutMs: n.timeoutMs, userAgent: 'tracechain-notify/1' }), clock, logger },
+    );
+    await this.notify.start();
+
     const ctx: ApiContext = {
       chain,
+      queries: this.notify,
       signer: { member, secretKey: key.secretKey },
       metrics: this.metrics,
       clock,
@@ -292,6 +321,7 @@ export class TracechainNode {
     await this.minerService?.stop();
     await this.miner?.close();
     await this.api?.close();
+    await this.notify?.stop();
     await this.auditLog?.close();
     await this.tokens?.stop();
     await this.network?.stop();

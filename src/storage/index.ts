@@ -20,3 +20,5 @@ export type { DiskSpace, GuardedStore, StorageHealth, WriteGuardOptions } from '
 export { guardedGroup } from './guarded-group.js';
 export { FileTxLog } from './tx-log.js';
 export type { FileTxLogOptions, LogRecord, TxLogDamage, TxLogOpenReport } from './tx-log.js';
+export { NotifyRecords } from './notify-records.js';
+export type { NotifyRecordWrite } from './notify-records.js';

@@ -44,7 +44,7 @@ import {
   StorageWriteError,
   levelErrorCode,
 } from './errors.js';
-import { BUCKET_NAMES, BUCKETS, INDEX_BUCKETS, Repositories, type BatchOp, type BucketName, type Db } from './repositories.js';
+import { BUCKET_NAMES, BUCKETS, INDEX_BUCKETS, Repositories, type BatchOp, type BucketName, type Db, type NotifyKey } from './repositories.js';
 
 /**
  * Version of the on-disk layout. Bump on any incompatible change and add a migration.
@@ -401,6 +401,16 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.items.get(key);
   }
 
+  async hasItemWithPrefix(prefix: string): Promise<boolean> {
+    const start = new TextEncoder().encode(prefix);
+    if (start.length === 0) throw new StorageArgumentError('item key prefix must not be empty');
+    // Keys are the UTF-8 item keys: the first key at or after the prefix tells.
+    for await (const key of this.repositories.items.rawKeys({ gte: start, limit: 1 })) {
+      return key.length >= start.length && Buffer.compare(Buffer.from(key.subarray(0, start.length)), Buffer.from(start)) === 0;
+    }
+    return false;
+  }
+
   getTxLocations(txIds: readonly string[]): Promise<(TxLocation | undefined)[]> {
     return this.repositories.txLocations.getMany(txIds);
   }
@@ -591,6 +601,16 @@ export class LevelChainStore implements ChainStore {
     const ops = [this.repositories.blockTxIds.put(block.hashHex, ids)];
     block.txBytes.forEach((tx, index) => ops.push(this.repositories.blockTxs.put({ hash: block.hashHex, index }, tx)));
     return ops;
+  }
+
+  /**
+   * Node-local notification records (bucket notify: named queries, subscriptions, delivery
+   * cursors) in one batch, through the same write gate and queue as the chain's writes. Not part
+   * of any block batch: a reindex leaves them alone.
+   */
+  writeNotify(ops: readonly { key: NotifyKey; value: string | null }[], opts: { sync: boolean }): Promise<void> {
+    const r = this.repositories.notify;
+    return this.serial(() => this.write('notify', ops.map((o) => (o.value === null ? r.del(o.key) : r.put(o.key, o.value))), opts.sync));
   }
 
   /** Rewrite a stored block's proof records from the block (reindex: repairs them, and adds them to blocks stored by older builds). */

@@ -42,6 +42,11 @@ export const BUCKETS = {
   records: 0x1a,
   /** Their index (owner, party, status and lot of alerts; items of a lot): utf8 index key → empty. */
   recordIndex: 0x1b,
+  /**
+   * Node-local notification records (storage/notify-records.ts), not chain state and not rebuilt
+   * by a reindex (numbered apart from the chain's buckets): kind byte ‖ UTF-8 name → UTF-8 JSON (named queries, subscriptions, cursors).
+   */
+  notify: 0x20,
 } as const;
 
 export type BucketName = keyof typeof BUCKETS;
@@ -567,6 +572,51 @@ export class LinksRepository extends Repository<c.LinkKey, c.LinkValue> {
   }
 }
 
+/** Kinds of notification record: the first byte of a `notify` key. */
+export const NOTIFY_KINDS = { query: 0x01, subscription: 0x02, cursor: 0x03 } as const;
+export type NotifyKind = keyof typeof NOTIFY_KINDS;
+export interface NotifyKey {
+  kind: NotifyKind;
+  name: string;
+}
+
+const MAX_NOTIFY_NAME = 1024;
+
+const notifyCodec: Codec<NotifyKey, string> = {
+  encodeKey: (k) => {
+    const name = new TextEncoder().encode(k.name);
+    if (name.length === 0 || name.length > MAX_NOTIFY_NAME) throw new StorageArgumentError(`notify record name must be 1 to ${MAX_NOTIFY_NAME} bytes`);
+    return concatBytes(Uint8Array.of(NOTIFY_KINDS[k.kind]), name);
+  },
+  decodeKey: (b) => {
+    const kind = (Object.keys(NOTIFY_KINDS) as NotifyKind[]).find((k) => NOTIFY_KINDS[k] === b[0]);
+    if (kind === undefined || b.length < 2) throw new c.DecodeError(`notify key has an unknown kind byte ${b[0] ?? 'none'}`);
+    return { kind, name: new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(1)) };
+  },
+  encodeValue: (v) => new TextEncoder().encode(v),
+  decodeValue: (b) => {
+    if (b.length === 0) throw new c.DecodeError('notify record is empty');
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+    } catch {
+      throw new c.DecodeError('notify record is not UTF-8');
+    }
+  },
+};
+
+export class NotifyRepository extends Repository<NotifyKey, string> {
+  constructor(db: Db) {
+    super(db, 'notify', notifyCodec);
+  }
+
+  /** Every record of one kind, in name order. */
+  async list(kind: NotifyKind): Promise<[string, string][]> {
+    const out: [string, string][] = [];
+    for await (const [k, v] of this.entries({ gte: Uint8Array.of(NOTIFY_KINDS[kind]), lt: Uint8Array.of(NOTIFY_KINDS[kind] + 1) })) out.push([k.name, v]);
+    return out;
+  }
+}
+
 /** All repositories over one database. */
 export class Repositories {
   readonly blocks: Repository<string, Uint8Array>;
@@ -585,6 +635,7 @@ export class Repositories {
   readonly blockTxIds: Repository<string, Uint8Array>;
   readonly records: Repository<{ ns: RecordNs; key: string }, StoredRecord>;
   readonly recordIndex: Repository<string, true>;
+  readonly notify: NotifyRepository;
 
   constructor(db: Db) {
     this.blocks = new Repository(db, 'blocks', blockCodec);
@@ -603,6 +654,7 @@ export class Repositories {
     this.blockTxIds = new Repository(db, 'blockTxIds', blockTxIdsCodec);
     this.records = new Repository(db, 'records', recordCodec);
     this.recordIndex = new Repository(db, 'recordIndex', recordIndexCodec);
+    this.notify = new NotifyRepository(db);
   }
 
   byName(name: BucketName): BucketReader {

@@ -138,6 +138,25 @@ const eventsQuerystring = {
   },
 };
 
+/** One page of a query, as /events, the binding's /{resource}/{value}/events and /queries/{name}/events answer it. */
+export async function answerEventsQuery(deps: ReadRouteDeps, req: FastifyRequest, reply: FastifyReply, raw: RawQuery): Promise<FastifyReply> {
+  const { ctx, provenance } = deps;
+  const parsed = new Map<string, SignedTx>();
+  const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
+    const hash = await provenance.mainHash(pos.height);
+    if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);
+    return provenance.eventAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
+  };
+  const page = await runQuery(ctx.chain, raw, deps.queryLimits, read);
+  if (page.nextPageToken !== undefined) {
+    reply.header('GS1-Next-Page-Token', page.nextPageToken);
+    const url = new URL(req.url, 'http://local');
+    url.searchParams.set('nextPageToken', page.nextPageToken);
+    reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
+  }
+  return sendQueryDocument(req.headers.accept, reply, page.events.map((h) => withEventId(h.event, h.eventId)), (ctx.clock ?? Date.now)());
+}
+
 export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Promise<void> {
   const { ctx, provenance } = deps;
 
@@ -209,23 +228,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     async (req, reply) => answerQuery(req, reply, req.query),
   );
 
-  /** One page of a query, as /events and the binding's /{resource}/{value}/events answer it. */
-  const answerQuery = async (req: FastifyRequest, reply: FastifyReply, raw: RawQuery): Promise<FastifyReply> => {
-    const parsed = new Map<string, SignedTx>();
-    const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
-      const hash = await provenance.mainHash(pos.height);
-      if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);
-      return provenance.eventAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
-    };
-    const page = await runQuery(ctx.chain, raw, deps.queryLimits, read);
-    if (page.nextPageToken !== undefined) {
-      reply.header('GS1-Next-Page-Token', page.nextPageToken);
-      const url = new URL(req.url, 'http://local');
-      url.searchParams.set('nextPageToken', page.nextPageToken);
-      reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
-    }
-    return sendQueryDocument(req.headers.accept, reply, page.events.map((h) => withEventId(h.event, h.eventId)), (ctx.clock ?? Date.now)());
-  };
+  const answerQuery = (req: FastifyRequest, reply: FastifyReply, raw: RawQuery): Promise<FastifyReply> => answerEventsQuery(deps, req, reply, raw);
 
   // The binding's resources by event type, EPC, bizStep, place and disposition: each value's
   // sub-resources (`events`) and its events (the query with that parameter, ANDed with the others

@@ -83,9 +83,9 @@ function send(req: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyRe
 
 /**
  * GET / for a client of the EPCIS REST binding (Accept: application/json or ld+json before
- * text/html): the binding's collection of top-level resources this node serves. The binding's
- * others (queries, eventTypes, epcs, bizSteps, bizLocations, readPoints, dispositions) are not
- * served yet (docs/api.md), so they are not listed.
+ * text/html): the binding's collection of top-level resources this node serves, and `queries`
+ * where the node serves named queries. The binding's others (epcs, bizSteps, bizLocations,
+ * readPoints, dispositions) are not served as lists yet (docs/api.md), so they are not listed.
  */
 export const TOP_LEVEL_RESOURCES = { '@context': 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', type: 'Collection', member: ['capture', 'events', 'eventTypes'] };
 
@@ -106,7 +106,11 @@ export async function explorerRoutes(app: FastifyInstance, ctx: ApiContext, opts
   const common = { config: { scope: 'public' as const }, schema: { hide: true } };
 
   app.get('/', common, async (req, reply) => {
-    if (prefersJson(req.headers.accept)) return reply.type('application/json; charset=utf-8').send(JSON.stringify(TOP_LEVEL_RESOURCES));
+    if (prefersJson(req.headers.accept)) {
+      // Named queries are served when the node runs its notification service (ApiContext.queries).
+      const resources = ctx.queries === undefined ? TOP_LEVEL_RESOURCES : { ...TOP_LEVEL_RESOURCES, member: [...TOP_LEVEL_RESOURCES.member, 'queries'] };
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(resources));
+    }
     const index = assets.get('index.html');
     if (index === undefined) throw new HttpProblem('NOT_FOUND', 'the explorer page is not installed (assets/explorer/index.html)');
     return send(req, reply, index);

@@ -30,6 +30,8 @@ export interface BenchFlags {
   format?: string;
   /** ingest: also run the phases over HTTPS, beside plain HTTP. */
   https?: boolean;
+  /** ingest: also run every phase with this many webhook subscriptions that never answer. */
+  deadWebhooks?: number;
   /** report: output directory (default bench/results of this checkout). */
   out?: string;
   /** report: small sizes (a smoke run). */
@@ -76,6 +78,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
         ...(flags.txLog === false ? { txLog: false } : {}),
         ...(flags.format === 'xml' ? { format: 'xml' as const } : {}),
         ...(flags.https === true ? { https: true } : {}),
+        ...(flags.deadWebhooks !== undefined ? { deadWebhooks: flags.deadWebhooks } : {}),
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.stop();

@@ -15,6 +15,9 @@ import { addToken, revokeToken, rotateToken, TokenRegistry, type TokenRecord } f
 import type { ApiContext, AuditEntry, AuditSink } from '../../../src/api/context.js';
 import { keyIdHex } from '../../../src/chain/keys.js';
 import { makeFixture, type Fixture } from '../../helpers/chain-fixture.js';
+import { NotifyService } from '../../../src/notify/service.js';
+import { NotifyRecords } from '../../../src/storage/index.js';
+import { DEFAULT_QUERY_LIMITS } from '../../../src/api/query.js';
 
 /** The rule, written out independently of src/api/scopes.ts: what a token holding `held` may call. */
 function expectedAllowed(held: readonly Scope[], route: Scope): boolean {
@@ -29,6 +32,7 @@ const clock = (): number => now;
 let fx: Fixture;
 let records: TokenRecord[] = [];
 let registry: TokenRegistry;
+let notify: NotifyService;
 const audited: Omit<AuditEntry, 'seq'>[] = [];
 
 /**
@@ -50,6 +54,7 @@ function build(requireTokenForReads: boolean, authFailMax = 1_000_000): Promise<
     signer: { member: pharmacy, secretKey: fx.nonSealer.secretKey },
     audit,
     clock,
+    queries: notify,
   };
   return buildApi(
     { host: '127.0.0.1', port: 0, bodyLimit: 64 * 1024, requestTimeoutMs: 5_000, requireTokenForReads, captureWorkers: 0, maxEventLoopDelayMs: 60_000, rateLimit: { writeMax: 6_000, readMax: 200_000, authFailMax, timeWindowMs: 10_000 } },
@@ -60,7 +65,7 @@ function build(requireTokenForReads: boolean, authFailMax = 1_000_000): Promise<
 
 /** A concrete URL for a route pattern: parameters filled with plausible values. */
 function concrete(url: string): string {
-  const values: Record<string, string> = { id: '0'.repeat(64), eventId: 'ni%3A%2F%2F%2Fsha-256%3B00', epc: 'urn%3Aepc%3Aid%3Asgtin%3A0614141.107346.1', gtin: '09506000134352', serial: '1', file: 'app.js' };
+  const values: Record<string, string> = { name: 'q', lot: 'L1', id: '0'.repeat(64), eventId: 'ni%3A%2F%2F%2Fsha-256%3B00', epc: 'urn%3Aepc%3Aid%3Asgtin%3A0614141.107346.1', gtin: '09506000134352', serial: '1', file: 'app.js' };
   return url.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => values[name] ?? 'x').replace(/\*$/, 'x');
 }
 
@@ -114,7 +119,7 @@ async function checkTable(app: FastifyInstance, requireTokenForReads: boolean): 
       const cell: Cell = { route: `${r.method} ${r.url}`, token: name, status: res.statusCode, ...(code !== undefined ? { code } : {}), problem: res.body.slice(0, 200) };
       const say = (why: string): void => void failures.push(`${cell.route} with ${cell.token}: ${why} (got ${cell.status} ${cell.code ?? ''} ${cell.problem})`);
       if (res.statusCode >= 500) say('5xx');
-      const open = declared === 'public' || (!requireTokenForReads && (declared === 'read' || declared === 'verify'));
+      const open = declared === 'public' || (!requireTokenForReads && !r.alwaysToken && (declared === 'read' || declared === 'verify'));
       if (open) {
         if (code !== undefined && AUTH_CODES.includes(code)) say('an open route refused on auth grounds');
         continue;
@@ -138,9 +143,15 @@ beforeAll(async () => {
   fx = await makeFixture();
   for (const s of SCOPES) records = addToken(records, { name: `only-${s}`, scopes: [s] }, `secret-only-${s}`, now);
   registry = new TokenRegistry(records, clock);
+  notify = new NotifyService(
+    { allowHttp: false, maxQueries: 10, maxSubscriptions: 10, maxStreams: 2, maxEventsPerDelivery: 10, retryBaseMs: 10, retryMaxMs: 100, pauseAfterMs: 60_000, maxBacklogBlocks: 100, finalityDepth: 2, maxStreamBuffer: 1 << 20, limits: DEFAULT_QUERY_LIMITS },
+    { chain: fx.chain, records: new NotifyRecords(fx.store), send: async () => undefined, clock, logger: pino({ level: 'silent' }) },
+  );
+  await notify.start();
 });
 
 afterAll(async () => {
+  await notify?.stop();
   await fx?.close();
 });
 
@@ -153,7 +164,10 @@ describe('route × scope table', () => {
         expect(failures).toEqual([]);
         // The table covers the routes this build has (at least the known ones of each scope).
         const declared = new Set(app.accessTable.map((r) => r.declared));
-        for (const s of ['public', 'read', 'verify', 'capture', 'admin'] as const) expect(declared.has(s)).toBe(true);
+        for (const s of ['public', 'read', 'verify', 'capture', 'subscribe', 'admin'] as const) expect(declared.has(s)).toBe(true);
+        // The named queries and subscriptions (notify/) and the verification requests are in the table.
+        const urls = new Set(app.accessTable.map((r) => `${r.method} ${r.url}`));
+        for (const u of ['POST /queries', 'GET /queries/:name/events', 'POST /queries/:name/subscriptions', 'DELETE /queries/:name/subscriptions/:id', 'GET /01/:gtin/10/:lot/21/:serial']) expect(urls).toContain(u);
         expect(cells).toBeGreaterThan(app.accessTable.length * 5);
       } finally {
         await app.close();
@@ -182,6 +196,8 @@ describe('route × scope table', () => {
       expect(doc.paths['/admin/partition']?.put?.['x-scope']).toBe('admin');
       expect(doc.paths['/audit']?.get?.['x-scope']).toBe('admin');
       expect(doc.paths['/verify']?.get?.['x-scope']).toBe('verify');
+      expect(doc.paths['/queries/{name}/subscriptions']?.post?.['x-scope']).toBe('subscribe');
+      expect(doc.paths['/01/{gtin}/10/{lot}/21/{serial}']?.get?.['x-scope']).toBe('verify');
       const missing = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).filter(([, op]) => op['x-scope'] === undefined).map(([m]) => `${m} ${p}`));
       expect(missing).toEqual([]);
     } finally {

@@ -1,0 +1,105 @@
+/**
+ * What the API's /queries routes (api/routes/queries.ts) ask of the notification service: named
+ * queries, webhook subscriptions and WebSocket streams. notify/ implements it; node/ wires it in
+ * as ApiContext.queries. Types only.
+ */
+
+/** A query schedule (the binding's query-schedule.json): each field a list of values and ranges. */
+export interface QuerySchedule {
+  second?: string;
+  minute?: string;
+  hour?: string;
+  dayOfMonth?: string;
+  month?: string;
+  dayOfWeek?: string;
+}
+
+export interface NamedQueryView {
+  name: string;
+  /** The query as created: /events parameters, each a string or a list of strings. */
+  query: Record<string, string | string[]>;
+  createdAt: string;
+}
+
+export interface SubscriptionInput {
+  dest: string;
+  /** The secret the node signs each delivery with (HMAC-SHA256, GS1-Signature header). */
+  signatureToken: string;
+  stream?: boolean;
+  schedule?: QuerySchedule;
+  reportIfEmpty?: boolean;
+  initialRecordTime?: string;
+  /** Confirmations an event's block needs before it is delivered (default: the finality depth). */
+  confirmations?: number;
+}
+
+export interface SubscriptionView {
+  subscriptionID: string;
+  queryName: string;
+  dest: string;
+  /** The secret, shown by its last 4 characters only. */
+  signatureToken: string;
+  stream: boolean;
+  schedule?: QuerySchedule;
+  reportIfEmpty: boolean;
+  initialRecordTime: string;
+  confirmations: number;
+  createdAt: string;
+  lastNotifiedAt?: string;
+  /** active: delivering or waiting for events; retrying: the last attempt failed; paused: stopped, see pausedReason. */
+  status: 'active' | 'retrying' | 'paused';
+  pausedReason?: string;
+  /** The chain position after which every matching event has been delivered. */
+  cursor: { height: number; txIndex: number; eventIndex: number; blockHash: string };
+  /** The delivery being attempted, if any. */
+  pending?: { deliveryId: string; events: number; attempts: number; lastError?: string };
+  delivered: number;
+}
+
+/** Where a WebSocket stream's messages go. */
+export interface StreamSink {
+  /** Send one message; resolves once it is handed to the socket. */
+  send(text: string): Promise<void>;
+  /** Bytes queued in the socket and not yet sent (a slow reader is dropped past a bound). */
+  buffered(): number;
+  close(code: number, reason: string): void;
+}
+
+/** The notification service's figures, read at each /metrics scrape. */
+export interface NotifyStats {
+  queries: number;
+  /** Webhook subscriptions by status. */
+  subscriptions: { active: number; retrying: number; paused: number };
+  streams: number;
+  /** Delivery attempts since start, by outcome (webhooks and WebSocket streams). */
+  attempts: { delivered: number; failed: number };
+  /** Events delivered since start. */
+  eventsDelivered: number;
+  /** The largest backlog of a webhook subscription: blocks between what it may be sent and its cursor. */
+  maxBacklogBlocks: number;
+}
+
+export interface QueryService {
+  /** Figures for /metrics. */
+  stats(): NotifyStats;
+  listQueries(): Promise<NamedQueryView[]>;
+  getQuery(name: string): Promise<NamedQueryView | undefined>;
+  /** Throws HttpProblem QUERY_EXISTS, QUERY_PARAMETER. */
+  createQuery(name: string, query: Record<string, unknown>): Promise<NamedQueryView>;
+  /** Deletes the query and its subscriptions; false when there is no such query. */
+  deleteQuery(name: string): Promise<boolean>;
+  /** Throws QUERY_NOT_FOUND. */
+  listSubscriptions(queryName: string): Promise<SubscriptionView[]>;
+  getSubscription(queryName: string, id: string): Promise<SubscriptionView | undefined>;
+  /** Throws QUERY_NOT_FOUND, BAD_SUBSCRIPTION, BAD_DESTINATION, TOO_MANY_SUBSCRIPTIONS. */
+  subscribe(queryName: string, input: SubscriptionInput): Promise<SubscriptionView>;
+  unsubscribe(queryName: string, id: string): Promise<boolean>;
+  /** Resume a paused subscription from its cursor; undefined when there is no such subscription. */
+  resume(queryName: string, id: string): Promise<SubscriptionView | undefined>;
+  /**
+   * Stream the query's events to a WebSocket as the stream subscriptions deliver them (after
+   * `confirmations`, from `initialRecordTime`). Returns the function that stops the stream.
+   * Throws QUERY_NOT_FOUND, BAD_SUBSCRIPTION, TOO_MANY_SUBSCRIPTIONS.
+   */
+  openStream(queryName: string, opts: { initialRecordTime?: string; confirmations?: number }, sink: StreamSink): Promise<() => void>;
+}

@@ -1,0 +1,450 @@
+/**
+ * The notification service: named queries and their subscriptions kept in the node's store, one
+ * Subscriber (subscriber.ts) per subscription delivering to its webhook, and WebSocket streams
+ * of the same sequence. Implements the API's QueryService port (api/notify-port.ts); node/ wires
+ * it to the store and the chain. Every subscriber runs on its own: a slow or dead destination
+ * holds only its own single pending delivery, never the chain, capture, or other subscribers.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Chain } from '../chain/chain.js';
+import type { HeaderEntry } from '../chain/store.js';
+import { EXISTS_PARAM, QUERY_PARAMS, TYPED_PARAM, parseQuery, type QueryLimits, type RawQuery } from '../api/query.js';
+import { HttpProblem } from '../api/problem.js';
+import type { NamedQueryView, NotifyStats, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
+import { parseTime } from '../trace/epcis-time.js';
+import { checkDestination, loggableDestination } from './destination.js';
+import { compileSchedule, ScheduleError } from './schedule.js';
+import { endOf } from './scan.js';
+import { Subscriber, type DeliveryPolicy } from './subscriber.js';
+import { maskSecret, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
+import type { WebhookSender } from './webhook.js';
+import { Limiter } from './limiter.js';
+
+export interface NotifyOptions extends DeliveryPolicy {
+  /** Accept plain-http destinations that are not loopback. */
+  allowHttp: boolean;
+  maxQueries: number;
+  maxSubscriptions: number;
+  maxStreams: number;
+  /** Default confirmations of a subscription: the consortium's finality depth. */
+  finalityDepth: number;
+  /** Bytes a WebSocket may have queued before the node drops it as too slow. */
+  maxStreamBuffer: number;
+  limits: QueryLimits;
+}
+
+export interface NotifyModules {
+  chain: Chain;
+  records: RecordStore;
+  send: WebhookSender;
+  clock: () => number;
+  logger: Logger;
+}
+
+const NAME = /^[A-Za-z0-9._~-]{1,128}$/;
+const MAX_CONFIRMATIONS = 10_000;
+
+interface Live {
+  record: SubscriptionRecord;
+  subscriber: Subscriber;
+}
+
+function badSub(detail: string): HttpProblem {
+  return new HttpProblem('BAD_SUBSCRIPTION', detail);
+}
+
+/** Check a query's parameters as GET /events would, and give them as its raw query. */
+export function checkQueryParameters(query: Record<string, unknown>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (k === 'perPage' || k === 'nextPageToken') {
+      throw new HttpProblem('QUERY_PARAMETER', `${k}: paging is not part of a named query (give it to GET /queries/{name}/events)`, { errors: [{ path: `/query/${k}`, message: 'paging parameter', code: 'QUERY_PARAMETER' }] });
+    }
+    if (!(QUERY_PARAMS as readonly string[]).includes(k) && !TYPED_PARAM.test(k) && !EXISTS_PARAM.test(k)) {
+      throw new HttpProblem('QUERY_PARAMETER', `${k}: not a query parameter this node supports (docs/api.md lists them)`, { errors: [{ path: `/query/${k}`, message: 'unsupported', code: 'QUERY_PARAMETER' }] });
+    }
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v as string[];
+    else throw new HttpProblem('QUERY_PARAMETER', `${k}: give a string or a list of strings`, { errors: [{ path: `/query/${k}`, message: 'not a string or list of strings', code: 'QUERY_PARAMETER' }] });
+  }
+  parseQuery(out as RawQuery);
+  return out;
+}
+
+export class NotifyService implements QueryService {
+  private readonly live = new Map<string, Live>();
+  private readonly streams = new Set<Subscriber>();
+  /** Each stream's query and how to end it (a deleted query ends its streams). */
+  private readonly streamEnds = new Map<Subscriber, { queryName: string; end: () => void }>();
+  private readonly log: Logger;
+  private readonly onTip = (): void => {
+    for (const l of this.live.values()) l.subscriber.wake();
+    for (const s of this.streams) s.wake();
+  };
+  /** Serialises changes of the stored records (create/delete), not deliveries. */
+  private changes: Promise<unknown> = Promise.resolve();
+  private queryCount = 0;
+  /** Chain scans of all subscriptions and streams, a few at a time. */
+  private readonly scans = new Limiter(4);
+  private readonly scan = <T>(task: () => Promise<T>): Promise<T> => this.scans.run(task);
+  private readonly counts = { delivered: 0, failed: 0, events: 0 };
+
+  constructor(
+    private readonly opts: NotifyOptions,
+    private readonly modules: NotifyModules,
+  ) {
+    this.log = modules.logger.child({ module: 'notify' });
+  }
+
+  /** Load the stored subscriptions and start delivering. */
+  async start(): Promise<void> {
+    const { records } = this.modules;
+    const queries = new Map<string, NamedQuery>();
+    // A damaged record stops only what it describes (logged with its kind and name), never the node.
+    const damaged = (err: unknown): void => {
+      if (!(err instanceof RecordError)) throw err;
+      this.log.error({ err: err.message }, 'stored notification record damaged; skipped, the others start (DELETE /queries/{name} removes a damaged query)');
+    };
+    for (const [name, text] of await records.list('query')) {
+      try {
+        queries.set(name, parseQueryRecord(name, text));
+      } catch (err) {
+        damaged(err);
+      }
+    }
+    const cursors = new Map<string, string>(await records.list('cursor'));
+    for (const [id, text] of await records.list('subscription')) {
+      try {
+        const record = parseSubscriptionRecord(id, text);
+        const query = queries.get(record.queryName);
+        const cursorText = cursors.get(id);
+        if (query === undefined || cursorText === undefined) {
+          this.log.error({ subscription: id, query: record.queryName }, 'stored subscription lacks its query or cursor; not started');
+          continue;
+        }
+        this.startSubscriber(record, query, parseCursorRecord(id, cursorText));
+      } catch (err) {
+        damaged(err);
+      }
+    }
+    this.queryCount = queries.size;
+    this.modules.chain.on('tip', this.onTip);
+    this.log.info({ queries: queries.size, subscriptions: this.live.size }, 'notifications started');
+  }
+
+  async stop(): Promise<void> {
+    this.modules.chain.off('tip', this.onTip);
+    await Promise.all([...this.live.values()].map((l) => l.subscriber.stop()));
+    await Promise.all([...this.streams].map((s) => s.stop()));
+    this.live.clear();
+    this.streams.clear();
+    this.streamEnds.clear();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(fn, fn);
+    this.changes = run.catch(() => undefined);
+    return run;
+  }
+
+  private startSubscriber(record: SubscriptionRecord, query: NamedQuery, state: CursorState): void {
+    const log = this.log.child({ subscription: record.id });
+    const subscriber = new Subscriber(
+      {
+        id: record.id,
+        queryName: record.queryName,
+        query: query.query as RawQuery,
+        confirmations: record.confirmations,
+        ...(record.schedule !== undefined ? { schedule: compileSchedule(record.schedule) } : {}),
+        reportIfEmpty: record.reportIfEmpty,
+        createdAt: Date.parse(record.createdAt),
+        policy: this.opts,
+        limits: this.opts.limits,
+      },
+      {
+        chain: this.modules.chain,
+        clock: this.modules.clock,
+        scan: this.scan,
+        log,
+        save: (s) => this.modules.records.write([{ kind: 'cursor', name: record.id, value: JSON.stringify(s) }], { sync: false }),
+        send: ({ deliveryId, body }, events) => this.counted(events, () => this.modules.send({ dest: record.dest, secret: record.secret, subscriptionId: record.id, deliveryId, body })),
+      },
+      state,
+    );
+    this.live.set(record.id, { record, subscriber });
+    subscriber.start();
+  }
+
+  /** One delivery attempt, counted for /metrics. */
+  private async counted(events: number, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      this.counts.failed++;
+      throw err;
+    }
+    this.counts.delivered++;
+    this.counts.events += events;
+  }
+
+  stats(): NotifyStats {
+    const subscriptions = { active: 0, retrying: 0, paused: 0 };
+    let maxBacklogBlocks = 0;
+    for (const { subscriber } of this.live.values()) {
+      if (subscriber.state.paused !== undefined) subscriptions.paused++;
+      else if (subscriber.retrying) subscriptions.retrying++;
+      else subscriptions.active++;
+      maxBacklogBlocks = Math.max(maxBacklogBlocks, subscriber.backlogBlocks);
+    }
+    return {
+      queries: this.queryCount,
+      subscriptions,
+      streams: this.streams.size,
+      attempts: { delivered: this.counts.delivered, failed: this.counts.failed },
+      eventsDelivered: this.counts.events,
+      maxBacklogBlocks,
+    };
+  }
+
+  // ------------------------------------------------------------------ named queries
+
+  async listQueries(): Promise<NamedQueryView[]> {
+    const out: NamedQueryView[] = [];
+    for (const [name, text] of await this.modules.records.list('query')) {
+      try {
+        out.push(parseQueryRecord(name, text));
+      } catch (err) {
+        if (!(err instanceof RecordError)) throw err;
+        this.log.error({ err: err.message }, 'stored named query damaged; left out of the list');
+      }
+    }
+    return out;
+  }
+
+  async getQuery(name: string): Promise<NamedQueryView | undefined> {
+    if (!NAME.test(name)) return undefined;
+    const text = await this.modules.records.get('query', name);
+    return text === undefined ? undefined : parseQueryRecord(name, text);
+  }
+
+  private async queryOrThrow(name: string): Promise<NamedQuery> {
+    const q = await this.getQuery(name);
+    if (q === undefined) throw new HttpProblem('QUERY_NOT_FOUND', `no named query ${JSON.stringify(name)} (GET /queries lists them)`);
+    return q;
+  }
+
+  createQuery(name: string, query: Record<string, unknown>): Promise<NamedQueryView> {
+    return this.serial(async () => {
+      if (!NAME.test(name)) throw new HttpProblem('QUERY_PARAMETER', 'name: 1 to 128 of A-Z a-z 0-9 . _ ~ -');
+      const checked = checkQueryParameters(query);
+      if ((await this.modules.records.get('query', name)) !== undefined) throw new HttpProblem('QUERY_EXISTS', `a query named ${JSON.stringify(name)} exists; delete it first or choose another name`);
+      if ((await this.modules.records.list('query')).length >= this.opts.maxQueries) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node keeps at most ${this.opts.maxQueries} named queries (notify.maxQueries)`);
+      const record: NamedQuery = { name, query: checked, createdAt: new Date(this.modules.clock()).toISOString() };
+      await this.modules.records.write([{ kind: 'query', name, value: JSON.stringify(record) }], { sync: true });
+      this.queryCount++;
+      this.log.info({ query: name }, 'named query created');
+      return record;
+    });
+  }
+
+  deleteQuery(name: string): Promise<boolean> {
+    return this.serial(async () => {
+      if (!NAME.test(name) || (await this.modules.records.get('query', name)) === undefined) return false;
+      const subs = [...this.live.values()].filter((l) => l.record.queryName === name);
+      await Promise.all(subs.map((l) => l.subscriber.stop()));
+      const ops = subs.flatMap((l) => [
+        { kind: 'subscription' as const, name: l.record.id, value: null },
+        { kind: 'cursor' as const, name: l.record.id, value: null },
+      ]);
+      await this.modules.records.write([...ops, { kind: 'query', name, value: null }], { sync: true });
+      for (const l of subs) this.live.delete(l.record.id);
+      for (const [, st] of [...this.streamEnds].filter(([, st]) => st.queryName === name)) st.end();
+      this.queryCount = Math.max(0, this.queryCount - 1);
+      this.log.info({ query: name, subscriptions: subs.length }, 'named query deleted with its subscriptions');
+      return true;
+    });
+  }
+
+  // ------------------------------------------------------------------ subscriptions
+
+  private view(l: Live): SubscriptionView {
+    const { record: r, subscriber } = l;
+    const s = subscriber.state;
+    const info = subscriber.pendingInfo;
+    return {
+      subscriptionID: r.id,
+      queryName: r.queryName,
+      dest: r.dest,
+      signatureToken: maskSecret(r.secret),
+      stream: r.stream,
+      ...(r.schedule !== undefined ? { schedule: r.schedule } : {}),
+      reportIfEmpty: r.reportIfEmpty,
+      initialRecordTime: r.initialRecordTime,
+      confirmations: r.confirmations,
+      createdAt: r.createdAt,
+      ...(s.lastNotifiedAt !== undefined ? { lastNotifiedAt: s.lastNotifiedAt } : {}),
+      status: s.paused !== undefined ? 'paused' : subscriber.retrying ? 'retrying' : 'active',
+      ...(s.paused !== undefined ? { pausedReason: s.paused.reason } : {}),
+      cursor: { ...s.after, blockHash: s.hash },
+      ...(s.pending !== undefined ? { pending: { deliveryId: s.pending.id, events: s.pending.events, ...info } } : {}),
+      delivered: s.delivered,
+    };
+  }
+
+  async listSubscriptions(queryName: string): Promise<SubscriptionView[]> {
+    await this.queryOrThrow(queryName);
+    return [...this.live.values()].filter((l) => l.record.queryName === queryName).map((l) => this.view(l));
+  }
+
+  async getSubscription(queryName: string, id: string): Promise<SubscriptionView | undefined> {
+    const l = this.live.get(id);
+    return l !== undefined && l.record.queryName === queryName ? this.view(l) : undefined;
+  }
+
+  /** The cursor of a new subscription: after the last main-chain block older than `from` (ms). */
+  private async initialCursor(from: number): Promise<CursorState> {
+    const { chain } = this.modules;
+    const timeAt = async (h: number): Promise<number> => {
+      const hash = await chain.store.getMainHash(h);
+      const entry: HeaderEntry | undefined = hash === undefined ? undefined : chain.header(hash);
+      return entry?.time ?? Number.POSITIVE_INFINITY;
+    };
+    let lo = 0;
+    let hi = chain.tip.height;
+    // Largest height whose block time is before `from` (block times rise along the chain, by the median-time rule).
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if ((await timeAt(mid)) < from) lo = mid;
+      else hi = mid - 1;
+    }
+    return { after: endOf(lo), hash: (await chain.store.getMainHash(lo)) ?? '', delivered: 0 };
+  }
+
+  private checkInput(input: SubscriptionInput): { confirmations: number; initial: number; initialText: string } {
+    if (typeof input.signatureToken !== 'string' || input.signatureToken.length < 16 || input.signatureToken.length > 1024) {
+      throw badSub('signatureToken: give a secret of 16 to 1024 characters (the node signs each delivery with it, HMAC-SHA256 in GS1-Signature)');
+    }
+    const stream = input.stream === true;
+    if (stream === (input.schedule !== undefined)) throw badSub('give either "stream": true or a "schedule", not both and not neither');
+    if (stream && input.reportIfEmpty === true) throw badSub('reportIfEmpty applies to scheduled subscriptions only');
+    if (input.schedule !== undefined) {
+      try {
+        compileSchedule(input.schedule);
+      } catch (err) {
+        if (err instanceof ScheduleError) throw badSub(err.message);
+        throw err;
+      }
+    }
+    const confirmations = input.confirmations ?? this.opts.finalityDepth;
+    if (!Number.isSafeInteger(confirmations) || confirmations < 1 || confirmations > MAX_CONFIRMATIONS) throw badSub(`confirmations: a whole number from 1 to ${MAX_CONFIRMATIONS}`);
+    let initial = this.modules.clock();
+    if (input.initialRecordTime !== undefined) {
+      const t = parseTime(input.initialRecordTime);
+      if (t === undefined) throw badSub('initialRecordTime: an ISO 8601 date-time with a time zone, e.g. 2026-12-01T00:00:00Z');
+      initial = t.ms;
+    }
+    return { confirmations, initial, initialText: new Date(initial).toISOString() };
+  }
+
+  subscribe(queryName: string, input: SubscriptionInput): Promise<SubscriptionView> {
+    return this.serial(async () => {
+      const query = await this.queryOrThrow(queryName);
+      checkDestination(input.dest, { allowHttp: this.opts.allowHttp });
+      const { confirmations, initial, initialText } = this.checkInput(input);
+      if (this.live.size >= this.opts.maxSubscriptions) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node delivers to at most ${this.opts.maxSubscriptions} subscriptions (notify.maxSubscriptions); delete one first`);
+      const record: SubscriptionRecord = {
+        id: randomUUID(),
+        queryName,
+        dest: input.dest,
+        secret: input.signatureToken,
+        stream: input.stream === true,
+        ...(input.schedule !== undefined ? { schedule: input.schedule } : {}),
+        reportIfEmpty: input.reportIfEmpty === true,
+        initialRecordTime: initialText,
+        confirmations,
+        createdAt: new Date(this.modules.clock()).toISOString(),
+      };
+      const cursor = await this.initialCursor(initial);
+      await this.modules.records.write(
+        [
+          { kind: 'subscription', name: record.id, value: JSON.stringify(record) },
+          { kind: 'cursor', name: record.id, value: JSON.stringify(cursor) },
+        ],
+        { sync: true },
+      );
+      this.startSubscriber(record, query, cursor);
+      this.log.info({ subscription: record.id, query: queryName, dest: loggableDestination(record.dest), stream: record.stream, confirmations }, 'subscription created');
+      return this.view(this.live.get(record.id) as Live);
+    });
+  }
+
+  unsubscribe(queryName: string, id: string): Promise<boolean> {
+    return this.serial(async () => {
+      const l = this.live.get(id);
+      if (l === undefined || l.record.queryName !== queryName) return false;
+      await l.subscriber.stop();
+      await this.modules.records.write(
+        [
+          { kind: 'subscription', name: id, value: null },
+          { kind: 'cursor', name: id, value: null },
+        ],
+        { sync: true },
+      );
+      this.live.delete(id);
+      this.log.info({ subscription: id, query: queryName }, 'subscription deleted');
+      return true;
+    });
+  }
+
+  async resume(queryName: string, id: string): Promise<SubscriptionView | undefined> {
+    const l = this.live.get(id);
+    if (l === undefined || l.record.queryName !== queryName) return undefined;
+    await l.subscriber.resume();
+    return this.view(l);
+  }
+
+  // ------------------------------------------------------------------ WebSocket streams
+
+  async openStream(queryName: string, opts: { initialRecordTime?: string; confirmations?: number }, sink: StreamSink): Promise<() => void> {
+    const query = await this.queryOrThrow(queryName);
+    const { confirmations, initial } = this.checkInput({ dest: 'ws:', signatureToken: 'x'.repeat(16), stream: true, ...opts });
+    if (this.streams.size >= this.opts.maxStreams) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node serves at most ${this.opts.maxStreams} WebSocket streams (notify.maxStreams)`);
+    const id = randomUUID();
+    const subscriber = new Subscriber(
+      { id, queryName, query: query.query as RawQuery, confirmations, reportIfEmpty: false, createdAt: this.modules.clock(), policy: this.opts, limits: this.opts.limits },
+      {
+        chain: this.modules.chain,
+        clock: this.modules.clock,
+        scan: this.scan,
+        log: this.log.child({ stream: id }),
+        save: async () => undefined,
+        send: ({ body }, events) =>
+          this.counted(events, async () => {
+            if (sink.buffered() > this.opts.maxStreamBuffer) {
+              sink.close(1013, 'reader too slow');
+              void stop();
+              throw new Error('reader too slow');
+            }
+            await sink.send(body);
+          }),
+      },
+      await this.initialCursor(initial),
+    );
+    this.streams.add(subscriber);
+    this.streamEnds.set(subscriber, {
+      queryName,
+      end: () => {
+        sink.close(4404, `query ${queryName} was deleted`);
+        void stop();
+      },
+    });
+    const stop = async (): Promise<void> => {
+      this.streamEnds.delete(subscriber);
+      if (!this.streams.delete(subscriber)) return;
+      await subscriber.stop();
+    };
+    subscriber.start();
+    return () => void stop();
+  }
+}
