@@ -722,10 +722,11 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
   return { events: hits, examined };
 }
 
-export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+/** One page of a query; `start`: begin after this position (a caller's own cursor) when no page token is given. */
+export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader, start?: Position): Promise<QueryPage> {
   const q = parseQuery(raw);
   const token = raw.nextPageToken !== undefined ? decodePageToken(raw.nextPageToken, q.fingerprint) : undefined;
-  const after = token !== undefined ? await resumePoint(chain, token) : undefined;
+  const after = token !== undefined ? await resumePoint(chain, token) : start;
   const given = token?.given ?? 0;
   // eventCountLimit: the pages together give at most that many events; the last one has no token.
   if (q.eventCountLimit !== undefined) {
