@@ -71,7 +71,8 @@ const WARM_UP_MS = 4_000;
 export const DEFAULT_QUERY_BENCH: QueryBenchOptions = { events: 1_000_000, clients: 32, seconds: 5, fresh: false };
 
 export interface QueryRun {
-  route: '/trace' | '/verify';
+  /** `/events`: the first page of an EPCIS query by bizStep, place or a one-hour time window (the query index), in turn. */
+  route: '/trace' | '/verify' | '/events';
   clients: number;
   requests: number;
   requestsPerSecond: number;
@@ -117,8 +118,9 @@ const STAGE_LAG = 20;
 const INTERVAL_MS = 10_000;
 // Bump when the stored layout changes (2: blocks stored with per-tx records, storage buckets
 // blockTxs and blockTxIds; 3: packs travel in cases on pallets, store with the links index;
-// 4: the compact store, schema 3: a build before it refuses such a store, so it gets its own).
-const LAYOUT_VERSION = 4;
+// 4: the compact store, schema 3: a build before it refuses such a store, so it gets its own;
+// 5: store with the query index).
+const LAYOUT_VERSION = 5;
 const CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 
 function serial(item: number): string {
@@ -320,6 +322,28 @@ async function buildStore(dir: string, target: number, log: (m: string) => void,
   return meta;
 }
 
+/** The data's bizSteps and places (documentBody), and its documents' times: a minute apart from 2025-01-01. */
+const QUERY_STEPS = ['commissioning', 'packing', 'shipping', 'receiving', 'dispensing'];
+const DATA_MINUTES = 9_000;
+
+/** The first page of one of the indexed queries, chosen by `n`: by bizStep, by place, by a one-hour window, by both a step and a window. */
+function eventsQuery(n: number): string {
+  const window = (): string => {
+    const from = Date.UTC(2025, 0, 1) + (n % DATA_MINUTES) * 60_000;
+    return `GE_eventTime=${new Date(from).toISOString()}&LT_eventTime=${new Date(from + 3_600_000).toISOString()}`;
+  };
+  switch (n % 4) {
+    case 0:
+      return `/events?EQ_bizStep=${QUERY_STEPS[Math.floor(n / 4) % QUERY_STEPS.length] as string}`;
+    case 1:
+      return `/events?EQ_bizLocation=${encodeURIComponent(`urn:epc:id:sgln:0614141.07346.${Math.floor(n / 4) % 5}`)}`;
+    case 2:
+      return `/events?${window()}`;
+    default:
+      return `/events?EQ_bizStep=shipping&${window()}`;
+  }
+}
+
 /**
  * One measured run: `clients` loops, each with its own keep-alive connection (RawHttpConnection:
  * answers are counted to the last byte but neither kept nor decoded, and reading them allocates
@@ -333,6 +357,7 @@ async function run(api: URL, route: QueryRun['route'], clients: number, seconds:
   const pathFor = (item: number): string => {
     const urn = serial(item);
     if (route === '/trace') return `/trace/${encodeURIComponent(urn)}`;
+    if (route === '/events') return eventsQuery(item);
     // Half by URN, half by Digital Link: both resolve to the same item key.
     return item % 2 === 0 ? `/verify?id=${encodeURIComponent(urn)}` : `/verify?id=${encodeURIComponent(`https://id.gs1.org/01/10614141073464/21/${item + 1}`)}`;
   };
@@ -386,6 +411,8 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
     ['/verify', 8],
     ['/verify', opts.clients],
     ['/trace', opts.clients],
+    ['/events', 1],
+    ['/events', 8],
   ];
   const runMs = runs.length * opts.seconds * 1000;
   let done = 0;
@@ -400,7 +427,8 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
   await store.close();
   const config = join(dir, 'bench-config.json');
   await writeFile(config, JSON.stringify({ api: { rateLimit: { writeMax: 1000, readMax: 100_000_000, timeWindowMs: 10_000 } } }));
-  const node = await startBenchNode(['--data', dir, '--no-mine', '--config', config]);
+  // A store of an older build gets its query index built before the node listens: minutes at 1M events.
+  const node = await startBenchNode(['--data', dir, '--no-mine', '--config', config], 900_000);
   // Measure a node that has finished starting: its background fill of the event-ID filter (a few
   // seconds of store reads at 1M events) would otherwise overlap the first measured run.
   if (!(await node.logged('event filter ready', 120_000))) log('bench query: the node did not report its event filter ready within 120 s; measuring anyway');

@@ -17,9 +17,9 @@ export interface BindingLimits {
   vendorVersion: string;
 }
 
-/** Headers every answer carries. */
+/** Headers every answer carries (no EPCIS or CBV extension beyond the standard is implemented). */
 export function versionHeaders(): Record<string, string> {
-  return { 'GS1-EPCIS-Version': EPCIS_VERSION, 'GS1-CBV-Version': CBV_VERSION };
+  return { 'GS1-EPCIS-Version': EPCIS_VERSION, 'GS1-CBV-Version': CBV_VERSION, 'GS1-Extensions': '' };
 }
 
 /** Headers of an OPTIONS answer (besides Allow). */
@@ -30,8 +30,6 @@ export function discoveryHeaders(limits: BindingLimits): Record<string, string> 
     'GS1-EPCIS-Max': EPCIS_VERSION,
     'GS1-CBV-Min': CBV_VERSION,
     'GS1-CBV-Max': CBV_VERSION,
-    // No EPCIS or CBV extension beyond the standard is implemented.
-    'GS1-Extensions': '',
     'GS1-EPCIS-Capture-Limit': String(limits.captureLimit),
     'GS1-EPCIS-Capture-File-Size-Limit': String(limits.captureFileSizeLimit),
     // `all`: the binding's word for a server that does both rollback and proceed.

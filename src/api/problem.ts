@@ -64,6 +64,8 @@ export const API_PROBLEMS = {
   NO_NETWORK: { status: 409, title: 'No network' },
   BACKUP_RUNNING: { status: 409, title: 'A backup is already running' },
   NO_BACKUP: { status: 409, title: 'No backups' },
+  // A capture job's reason (GET /capture/{id}), never an answer's status.
+  CAPTURE_DROPPED: { status: 409, title: 'Capture not recorded' },
   QUERY_NOT_FOUND: { status: 404, title: 'Not found' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, title: 'Not found' },
   QUERY_EXISTS: { status: 409, title: 'Query exists' },
@@ -171,6 +173,8 @@ const TX_STATUS: Readonly<Record<TxErrorCode, number>> = {
   GOV_BAD_PROOF: 400,
   GOV_UNKNOWN_MEMBER: 404,
   GOV_INVALID_CHANGE: 422,
+  DECLARED_EVENT_UNKNOWN: 409,
+  NOT_DECLARANT: 403,
   ALERT_UNKNOWN: 404,
   ALERT_NOT_OWNER: 403,
   ALERT_CLOSED: 409,

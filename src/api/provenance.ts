@@ -80,12 +80,14 @@ export interface RawEventEntry {
 }
 
 /** The entry as JSON: byte-for-byte JSON.stringify of the EventEntry that entryAt gives for the same event. */
-export function writeEventEntry(w: JsonBytes, e: RawEventEntry, mark?: { via: string; path: readonly string[] }): void {
+export function writeEventEntry(w: JsonBytes, e: RawEventEntry, mark?: { via: string; path: readonly string[] }, declared?: object): void {
   w.ascii('{"eventId":').value(e.eventId).ascii(',"event":').text(e.event);
   w.ascii(`,"txId":"${e.material.txIdHex(e.txIndex)}","block":{"hash":`).value(e.block.hash).ascii(`,"height":${e.block.height}},"confirmations":${e.confirmations},"proof":`);
   e.material.writeProof(w, e.tx, e.txIndex);
   // How a journey step belongs to the item (/trace): the container, class or linked item it came through.
   if (mark !== undefined) w.ascii(',"via":').value(mark.via).ascii(',"path":').value(mark.path);
+  // An event declared erroneous: what its error declaration says (api/corrections.ts).
+  if (declared !== undefined) w.ascii(',"errorDeclaration":').text(JSON.stringify(declared));
   w.ascii('}');
 }
 
@@ -440,6 +442,17 @@ export class Provenance {
       if (entry.txId !== loc.txId) throw damaged(`event ${eventId}: tx ${loc.txId} is not tx ${txLoc.index} of block ${txLoc.blockHash}`);
       return entry;
     });
+  }
+
+  /** Which of these event IDs are recorded: on the main chain or pending (one batched read). */
+  async eventsRecorded(eventIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (eventIds.length === 0) return out;
+    const locs = await this.chain.store.getEventLocations(eventIds);
+    eventIds.forEach((id, i) => {
+      if (locs[i] !== undefined || this.chain.mempool.txOfEvent(id) !== undefined) out.add(id);
+    });
+    return out;
   }
 
   private pendingEvent(eventId: string): EventEntry | undefined {

@@ -2,15 +2,19 @@
  * GET /events: a subset of the EPCIS 2.0 query language over the chain (docs/api.md lists it).
  *
  * Parameters: QUERY_PARAMS (MATCH_ of EPCs by role and of classes, EQ_ of vocabulary, places,
- * action, IDs), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>, perPage,
+ * action, IDs, error declarations' reason and corrective events), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>, perPage,
  * nextPageToken; any other is refused (QueryParameterException). Several values of one parameter are given
  * by repeating it or separated by `|`; they are OR-ed; different parameters are AND-ed. EPCs
  * compare as canonical GS1 keys (an EPC URN matches its Digital Link); vocabulary values compare
  * as CBV words (`shipping` = `urn:epcglobal:cbv:bizstep:shipping` = `https://ref.gs1.org/cbv/BizStep-shipping`).
  *
- * Two plans, both in chain order (height, tx, event):
- * - with MATCH_epc / MATCH_anyEPC of GS1 keys: merge the items' history index (exact, cheap);
+ * Three plans, all in chain order (height, tx, event):
+ * - with an EPC filter whose values are all GS1 keys: merge the items' history index (exact, cheap);
+ * - else with a place, class, bizStep, disposition or a bounded time range: merge the query
+ *   index's rows of that filter's values (trace/query-terms.ts; `termKeysOf` picks the filter),
+ *   once the store's query index covers the chain;
  * - otherwise: scan main-chain blocks from genesis upwards.
+ * A next-page token names the last position examined and its block (a reorg: `resumePoint`).
  * Either examines at most `scanBudget` events per page; a page may then hold fewer than perPage
  * events (even none) and still carry a next-page token: follow tokens until there is none.
  */
@@ -18,10 +22,13 @@ import { createHash } from 'node:crypto';
 import type { Chain } from '../chain/chain.js';
 import type { EpcHistoryEntry } from '../chain/store.js';
 import type { SignedTx } from '../chain/types.js';
-import { cbvWord, type VocabularyKind } from '../trace/vocabulary.js';
-import { itemKeyOrUndefined, normaliseGs1Uri } from '../trace/identifiers.js';
+import type { VocabularyKind } from '../trace/vocabulary.js';
+import { itemKeyOrUndefined } from '../trace/identifiers.js';
+import { dayOf, gs1Form, hourOf, termKey, vocabForm, type TermKind } from '../trace/query-terms.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
+import { declaredEventIdOf, errorDeclarationOf, isErrorDeclaration } from '../trace/correction.js';
+import type { JsonObject } from '../common/json.js';
 import { HttpProblem, storeDamaged } from './problem.js';
 import { storedTxSpans } from './proof-material.js';
 
@@ -45,14 +52,37 @@ export const QUERY_PARAMS = [
   'eventType',
   'GE_eventTime',
   'LT_eventTime',
+  'EQ_errorReason',
+  'EQ_correctiveEventID',
+  'GE_errorDeclaration_Time',
+  'LT_errorDeclaration_Time',
+  'GE_recordTime',
+  'LT_recordTime',
+  'WD_readPoint',
+  'WD_bizLocation',
+  'EQ_quantity',
+  'GT_quantity',
+  'GE_quantity',
+  'LT_quantity',
+  'LE_quantity',
 ] as const;
 export type QueryParam = (typeof QUERY_PARAMS)[number];
 
 /** Parameters named by a type or a field: `EQ_bizTransaction_po`, `EQ_source_owning_party`, `EXISTS_ilmd`. */
 export const TYPED_PARAM = /^(EQ_bizTransaction|EQ_source|EQ_destination)_(.+)$/;
 export const EXISTS_PARAM = /^EXISTS_(.+)$/;
+/** Filters on an ILMD or extension field, named by its CURIE as captured: `EQ_ILMD_cbvmda:lotNumber`, `GE_example:temp`, `EXISTS_ILMD_cbvmda:lotNumber`. */
+export const FIELD_PARAM = /^(EQ|GT|GE|LT|LE|EXISTS)_(ILMD_)?([a-z][a-zA-Z0-9]*:\w+)$/;
 
-export type RawQuery = Partial<Record<QueryParam, string | string[]>> & { perPage?: number; nextPageToken?: string } & { [typed: string]: string | string[] | number | undefined };
+export type RawQuery = Partial<Record<QueryParam, string | string[]>> & { perPage?: number; nextPageToken?: string; eventCountLimit?: number } & { [typed: string]: string | string[] | number | undefined };
+
+/** An ILMD or extension field filter (FIELD_PARAM). */
+interface FieldFilter {
+  op: 'EQ' | 'GT' | 'GE' | 'LT' | 'LE' | 'EXISTS';
+  ilmd: boolean;
+  name: string;
+  values: string[];
+}
 
 export const MAX_VALUES = 50;
 export const DEFAULT_PER_PAGE = 30;
@@ -87,6 +117,19 @@ export interface ParsedQuery {
   action?: Set<string>;
   transformationId?: Set<string>;
   eventId?: Set<string>;
+  errorReason?: Set<string>;
+  correctiveEventId?: Set<string>;
+  geDeclarationTime?: number;
+  ltDeclarationTime?: number;
+  geRecordTime?: number;
+  ltRecordTime?: number;
+  wdReadPoint?: Set<string>;
+  wdBizLocation?: Set<string>;
+  /** Quantity comparisons: each holds for some quantity element of the event. */
+  quantity: { op: 'EQ' | 'GT' | 'GE' | 'LT' | 'LE'; value: number }[];
+  fields: FieldFilter[];
+  /** At most this many events over all pages (eventCountLimit). */
+  eventCountLimit?: number;
   typed: TypedFilter[];
   exists: string[];
   bizStep?: Set<string>;
@@ -98,6 +141,8 @@ export interface ParsedQuery {
   perPage: number;
   /** Canonical item keys to drive the history index, when every EPC value is a GS1 key. */
   indexKeys?: string[];
+  /** Query index term keys (trace/query-terms.ts) of one filter, whose rows hold every event the query can match. */
+  termKeys?: string[];
   fingerprint: string;
 }
 
@@ -144,17 +189,10 @@ function epcValues(raw: string | string[] | undefined, param: string): string[] 
 }
 
 /** An EPC class (`urn:epc:class:lgtin:…`, an idpat of a GTIN, a Digital Link) in one canonical form. */
-function classForm(v: string): string {
-  return normaliseGs1Uri(v) ?? v;
-}
-
-function vocab(kind: VocabularyKind, v: string, prefixes?: ReadonlyMap<string, string>): string {
-  return cbvWord(kind, v, prefixes) ?? v;
-}
-
-function location(v: string): string {
-  return normaliseGs1Uri(v) ?? v;
-}
+// The forms the query index's terms use (trace/query-terms.ts): one definition for both sides.
+const classForm = gs1Form;
+const vocab = vocabForm;
+const location = gs1Form;
 
 function time(param: string, raw: string | string[] | undefined): number | undefined {
   const v = values(raw, param);
@@ -166,7 +204,11 @@ function time(param: string, raw: string | string[] | undefined): number | undef
 }
 
 export function parseQuery(q: RawQuery): ParsedQuery {
-  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '', typed: [], exists: [] };
+  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '', typed: [], exists: [], quantity: [], fields: [] };
+  if (q.eventCountLimit !== undefined) {
+    if (!Number.isSafeInteger(q.eventCountLimit) || q.eventCountLimit < 1) throw bad('eventCountLimit', 'must be a positive integer');
+    out.eventCountLimit = q.eventCountLimit;
+  }
   if (!Number.isSafeInteger(out.perPage) || out.perPage < 1 || out.perPage > MAX_PER_PAGE) throw bad('perPage', `must be 1 to ${MAX_PER_PAGE}`);
   const epcs = epcValues(q.MATCH_epc, 'MATCH_epc');
   const any = epcValues(q.MATCH_anyEPC, 'MATCH_anyEPC');
@@ -202,7 +244,39 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (tid) out.transformationId = new Set(tid);
   const ids = values(q.EQ_eventID, 'EQ_eventID');
   if (ids) out.eventId = new Set(ids);
+  const reasons = values(q.EQ_errorReason, 'EQ_errorReason');
+  if (reasons) out.errorReason = new Set(reasons.map((v) => vocab('errorReason', v)));
+  const corrective = values(q.EQ_correctiveEventID, 'EQ_correctiveEventID');
+  if (corrective) out.correctiveEventId = new Set(corrective);
+  for (const op of ['EQ', 'GT', 'GE', 'LT', 'LE'] as const) {
+    const p = `${op}_quantity` as QueryParam;
+    const v = values(q[p], p);
+    if (v === undefined) continue;
+    if (v.length !== 1) throw bad(p, 'takes one value');
+    const n = Number(v[0]);
+    if (!Number.isFinite(n)) throw bad(p, 'must be a number');
+    out.quantity.push({ op, value: n });
+  }
+  const wdRp = values(q.WD_readPoint, 'WD_readPoint');
+  if (wdRp) out.wdReadPoint = new Set(wdRp.map(location));
+  const wdLoc = values(q.WD_bizLocation, 'WD_bizLocation');
+  if (wdLoc) out.wdBizLocation = new Set(wdLoc.map(location));
   for (const name of Object.keys(q).sort()) {
+    const field = FIELD_PARAM.exec(name);
+    if (field !== null) {
+      const op = field[1] as FieldFilter['op'];
+      const raw = q[name];
+      const given = (Array.isArray(raw) ? raw : [raw]).filter((x): x is string => typeof x === 'string' && x !== '');
+      if (op === 'EXISTS') {
+        if (given.length > 0) throw bad(name, 'takes no value (EXISTS_field=)');
+        out.fields.push({ op, ilmd: field[2] !== undefined, name: field[3] as string, values: [] });
+        continue;
+      }
+      const v = values(raw as string | string[], name) as string[];
+      if (op !== 'EQ' && v.length !== 1) throw bad(name, 'takes one value');
+      out.fields.push({ op, ilmd: field[2] !== undefined, name: field[3] as string, values: v });
+      continue;
+    }
     const typed = TYPED_PARAM.exec(name);
     if (typed !== null) {
       const spec = TYPED[typed[1] as string] as (typeof TYPED)[string];
@@ -228,6 +302,10 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (types) out.eventType = new Set(types);
   out.geTime = time('GE_eventTime', q.GE_eventTime);
   out.ltTime = time('LT_eventTime', q.LT_eventTime);
+  out.geRecordTime = time('GE_recordTime', q.GE_recordTime);
+  out.ltRecordTime = time('LT_recordTime', q.LT_recordTime);
+  out.geDeclarationTime = time('GE_errorDeclaration_Time', q.GE_errorDeclaration_Time);
+  out.ltDeclarationTime = time('LT_errorDeclaration_Time', q.LT_errorDeclaration_Time);
   // Drive the history index with the narrower EPC filter whose values are all GS1 keys.
   for (const list of [epcs, any, parents, inputs, outputs]) {
     if (list === undefined) continue;
@@ -237,12 +315,52 @@ export function parseQuery(q: RawQuery): ParsedQuery {
       if (out.indexKeys === undefined || uniq.length < out.indexKeys.length) out.indexKeys = uniq;
     }
   }
+  out.termKeys = termKeysOf(out);
   const canon: Record<string, unknown> = {};
   for (const p of QUERY_PARAMS) if (q[p] !== undefined) canon[p] = values(q[p], p);
   for (const t of out.typed) canon[`${t.list}/${t.type}`] = [...t.values];
   if (out.exists.length > 0) canon['EXISTS'] = out.exists;
+  if (out.fields.length > 0) canon['fields'] = out.fields;
+  if (out.eventCountLimit !== undefined) canon['eventCountLimit'] = out.eventCountLimit;
   out.fingerprint = createHash('sha256').update(JSON.stringify(canon)).digest('base64url').slice(0, 16);
   return out;
+}
+
+/** Hours, and days, a time range may span for its hour (day) terms to drive a query (more: another filter, or a scan). */
+export const MAX_TERM_HOURS = 48;
+export const MAX_TERM_DAYS = 62;
+
+/**
+ * The term keys of the most selective indexed filter the query has (places, classes, a time range
+ * of up to two days by hours, of up to a month by days, business step, disposition, a time range
+ * of up to two months by days), else undefined. Each event the
+ * query matches has one of these terms (the values are in the form the terms use), so reading
+ * their rows and filtering with `matches` gives the same events as a scan.
+ */
+function termKeysOf(q: ParsedQuery): string[] | undefined {
+  const of = (kind: TermKind, set: Set<string> | undefined): string[] | undefined => (set === undefined ? undefined : [...set].map((v) => termKey(kind, v)));
+  const range = (kind: 'hour' | 'day', max: number): string[] | undefined => {
+    if (q.geTime === undefined || q.ltTime === undefined) return undefined;
+    const unit = kind === 'hour' ? hourOf : dayOf;
+    const from = unit(q.geTime);
+    const to = unit(q.ltTime - 1);
+    if (to < from) return [];
+    if (to - from + 1 > max) return undefined;
+    const out: string[] = [];
+    for (let d = from; d <= to; d++) out.push(termKey(kind, String(d)));
+    return out;
+  };
+  const classes = q.epcClass ?? q.inputEpcClass ?? q.outputEpcClass ?? q.anyEpcClass;
+  return (
+    of('bizLocation', q.bizLocation ?? q.wdBizLocation) ??
+    of('readPoint', q.readPoint ?? q.wdReadPoint) ??
+    of('class', classes) ??
+    range('hour', MAX_TERM_HOURS) ??
+    range('day', 31) ??
+    of('bizStep', q.bizStep) ??
+    of('disposition', q.disposition) ??
+    range('day', MAX_TERM_DAYS)
+  );
 }
 
 function strings(v: unknown): string[] {
@@ -272,12 +390,84 @@ function anyClass(set: Set<string>, classes: string[]): boolean {
   return false;
 }
 
-/** Whether one stored (self-contained) event, of ID `eventId`, matches the query. */
-export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?: string): boolean {
+/** A field value against a query value: numbers as numbers, times as times, else as text. */
+function compareField(value: unknown, wanted: string): number | undefined {
+  if (typeof value === 'number') {
+    const n = Number(wanted);
+    return Number.isFinite(n) ? Math.sign(value - n) : undefined;
+  }
+  if (typeof value === 'string') {
+    const a = parseTime(value);
+    const b = parseTime(wanted);
+    if (a !== undefined && b !== undefined) return Math.sign(a.ms - b.ms);
+    return value < wanted ? -1 : value > wanted ? 1 : 0;
+  }
+  if (typeof value === 'boolean') return String(value) === wanted ? 0 : undefined;
+  return undefined;
+}
+
+function fieldMatches(f: FieldFilter, event: Record<string, unknown>): boolean {
+  const holder = f.ilmd ? event['ilmd'] : event;
+  const value = typeof holder === 'object' && holder !== null ? (holder as Record<string, unknown>)[f.name] : undefined;
+  if (f.op === 'EXISTS') return value !== undefined;
+  if (f.op === 'EQ') return f.values.some((v) => compareField(value, v) === 0);
+  const c = compareField(value, f.values[0] as string);
+  if (c === undefined) return false;
+  return f.op === 'GT' ? c > 0 : f.op === 'GE' ? c >= 0 : f.op === 'LT' ? c < 0 : c <= 0;
+}
+
+/** Every comparison holds for some quantity element of the event (any quantity list), each on its own. */
+function quantityMatches(q: ParsedQuery['quantity'], event: Record<string, unknown>): boolean {
+  const quantities: number[] = [];
+  for (const l of ['quantityList', 'childQuantityList', 'inputQuantityList', 'outputQuantityList']) {
+    const list = event[l];
+    if (!Array.isArray(list)) continue;
+    for (const el of list) {
+      const n = typeof el === 'object' && el !== null ? (el as { quantity?: unknown }).quantity : undefined;
+      if (typeof n === 'number') quantities.push(n);
+    }
+  }
+  return q.every(({ op, value }) => quantities.some((n) => (op === 'EQ' ? n === value : op === 'GT' ? n > value : op === 'GE' ? n >= value : op === 'LT' ? n < value : n <= value)));
+}
+
+/**
+ * Whether one stored (self-contained) event, of ID `eventId`, matches the query; `recordTime`:
+ * when it entered the main chain (its block's time, ms), for GE/LT_recordTime.
+ */
+export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?: string, recordTime?: number): boolean {
+  if (q.geRecordTime !== undefined || q.ltRecordTime !== undefined) {
+    if (recordTime === undefined) return false;
+    if (q.geRecordTime !== undefined && recordTime < q.geRecordTime) return false;
+    if (q.ltRecordTime !== undefined && recordTime >= q.ltRecordTime) return false;
+  }
+  if (q.quantity.length > 0 && !quantityMatches(q.quantity, event)) return false;
+  for (const f of q.fields) if (!fieldMatches(f, event)) return false;
+  if (q.wdReadPoint) {
+    // No location master data is kept: a place has no descendants, so WD_ is its place alone.
+    const l = idOf(event['readPoint']);
+    if (l === undefined || !q.wdReadPoint.has(location(l))) return false;
+  }
+  if (q.wdBizLocation) {
+    const l = idOf(event['bizLocation']);
+    if (l === undefined || !q.wdBizLocation.has(location(l))) return false;
+  }
   if (q.action && !q.action.has(String(event['action']))) return false;
   if (q.eventId) {
     const own = event['eventID'];
-    if (!(eventId !== undefined && q.eventId.has(eventId)) && !(typeof own === 'string' && q.eventId.has(own))) return false;
+    // An error declaration has the ID of the event it declares (its record ID aside: trace/correction.ts).
+    if (!(eventId !== undefined && q.eventId.has(eventId)) && !(typeof own === 'string' && q.eventId.has(own)) && !(isErrorDeclaration(event) && q.eventId.has(declaredEventIdOf(event as JsonObject)))) return false;
+  }
+  if (q.errorReason || q.correctiveEventId || q.geDeclarationTime !== undefined || q.ltDeclarationTime !== undefined) {
+    const ed = errorDeclarationOf(event);
+    if (ed === undefined) return false;
+    if (q.geDeclarationTime !== undefined || q.ltDeclarationTime !== undefined) {
+      const t = ed.declarationTime !== null ? parseTime(ed.declarationTime) : undefined;
+      if (t === undefined) return false;
+      if (q.geDeclarationTime !== undefined && t.ms < q.geDeclarationTime) return false;
+      if (q.ltDeclarationTime !== undefined && t.ms >= q.ltDeclarationTime) return false;
+    }
+    if (q.errorReason && !(ed.reason !== null && q.errorReason.has(vocab('errorReason', ed.reason, prefixesOfContext(event['@context']))))) return false;
+    if (q.correctiveEventId && !ed.correctiveEventIDs.some((id) => q.correctiveEventId?.has(id))) return false;
   }
   if (q.transformationId && !(typeof event['transformationID'] === 'string' && q.transformationId.has(event['transformationID']))) return false;
   if (q.readPoint) {
@@ -345,13 +535,52 @@ export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?
 }
 
 interface Token {
+  v: 2;
+  f: string;
+  p: [number, number, number];
+  /** The main-chain block at the position's height when the page was answered (reorgs: `resumePoint`). */
+  h: string;
+  /** Events the earlier pages gave (eventCountLimit). */
+  n: number;
+}
+
+/** What a next-page token says: the last position examined, and the block it was in. */
+export interface TokenPosition extends Position {
+  hash: string;
+  /** Events the pages so far gave. */
+  given: number;
+}
+
+export function encodePageToken(fingerprint: string, pos: Position, hash: string, given = 0): string {
+  const t: Token = { v: 2, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex], h: hash, n: given };
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+export function decodePageToken(token: string, fingerprint: string): TokenPosition {
+  let t: unknown;
+  try {
+    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('nextPageToken', 'not a token this node issued');
+  }
+  const o = t as Partial<Token>;
+  const p = o.p;
+  if (o.v !== 2 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) || typeof o.h !== 'string' || !/^[0-9a-f]{64}$/.test(o.h) || !Number.isSafeInteger(o.n) || (o.n as number) < 0) {
+    throw bad('nextPageToken', 'not a token this node issued');
+  }
+  if (o.f !== fingerprint) throw bad('nextPageToken', 'the token belongs to a query with other parameters');
+  return { height: p[0] as number, txIndex: p[1] as number, eventIndex: p[2] as number, hash: o.h, given: o.n as number };
+}
+
+/** A position token without a block (/trace's pages: api/routes/trace.ts). */
+interface PositionToken {
   v: 1;
   f: string;
   p: [number, number, number];
 }
 
 export function encodeToken(fingerprint: string, pos: Position): string {
-  const t: Token = { v: 1, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex] };
+  const t: PositionToken = { v: 1, f: fingerprint, p: [pos.height, pos.txIndex, pos.eventIndex] };
   return Buffer.from(JSON.stringify(t)).toString('base64url');
 }
 
@@ -362,13 +591,35 @@ export function decodeToken(token: string, fingerprint: string): Position {
   } catch {
     throw bad('nextPageToken', 'not a token this node issued');
   }
-  const o = t as Partial<Token>;
+  const o = t as Partial<PositionToken>;
   const p = o.p;
   if (o.v !== 1 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff)) {
     throw bad('nextPageToken', 'not a token this node issued');
   }
   if (o.f !== fingerprint) throw bad('nextPageToken', 'the token belongs to a query with other parameters');
   return { height: p[0] as number, txIndex: p[1] as number, eventIndex: p[2] as number };
+}
+
+/** After every event of a block at `height`. */
+const END_OF = (height: number): Position => ({ height, txIndex: 0xffffffff, eventIndex: 0xffffffff });
+
+/**
+ * Where the next page starts. The token's block still on the main chain: right after its
+ * position (the chain below it is unchanged). A reorg replaced it: right after the fork point
+ * (the last block of its branch still on the main chain), so every event of the new branch is
+ * examined; events of the replaced blocks that earlier pages gave may be given again if the new
+ * branch holds them too.
+ */
+export async function resumePoint(chain: Pick<Chain, 'store' | 'header'>, token: TokenPosition): Promise<Position> {
+  if ((await chain.store.getMainHash(token.height)) === token.hash) return { height: token.height, txIndex: token.txIndex, eventIndex: token.eventIndex };
+  let entry = chain.header(token.hash);
+  if (entry === undefined) throw bad('nextPageToken', 'the token names a block this node does not know; query again without it');
+  while (entry.height > 0 && (await chain.store.getMainHash(entry.height)) !== entry.hash) {
+    const parent = chain.header(entry.prevHash);
+    if (parent === undefined) throw storeDamaged(`block ${entry.hash} has no stored parent header ${entry.prevHash}`);
+    entry = parent;
+  }
+  return END_OF(entry.height);
 }
 
 function cmp(a: Position, b: Position): number {
@@ -388,11 +639,23 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = { scanBudget: 20_000, historyBa
 type EventReader = (pos: Position, eventId: string) => Promise<Record<string, unknown>>;
 
 /** Index plan: merge the history of each key, in chain order, after `after`. */
-async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: Position | undefined, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: Position | undefined, given: number, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
   const cursors = keys.map((key) => ({ key, buf: [] as EpcHistoryEntry[], done: false, last: after ? ({ key, ...after, eventId: '' } as EpcHistoryEntry) : undefined }));
   const hits: QueryHit[] = [];
   let examined = 0;
-  let lastPos: Position | undefined;
+  let lastPos: Position = after ?? { height: 0, txIndex: 0, eventIndex: 0 };
+  // Record times (block times) by height, read only when the query asks for them.
+  const times = new Map<number, number>();
+  const recordTime = async (height: number): Promise<number | undefined> => {
+    if (q.geRecordTime === undefined && q.ltRecordTime === undefined) return undefined;
+    const known = times.get(height);
+    if (known !== undefined) return known;
+    const hash = await chain.store.getMainHash(height);
+    const time = hash === undefined ? undefined : chain.header(hash)?.time;
+    if (time === undefined) throw storeDamaged(`no main-chain header at height ${height}`);
+    times.set(height, time);
+    return time;
+  };
   for (;;) {
     for (const c of cursors) {
       if (c.buf.length === 0 && !c.done) {
@@ -416,16 +679,19 @@ async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: P
     lastPos = pos;
     examined++;
     const event = await read(pos, head.eventId);
-    if (matches(q, event, head.eventId)) hits.push({ eventId: head.eventId, event, position: pos });
+    if (matches(q, event, head.eventId, await recordTime(pos.height))) hits.push({ eventId: head.eventId, event, position: pos });
     if (hits.length >= q.perPage || examined >= limits.scanBudget) {
       const more = cursors.some((c) => c.buf.length > 0 || !c.done);
-      return { events: hits, examined, ...(more ? { nextPageToken: encodeToken(q.fingerprint, lastPos) } : {}) };
+      if (!more) return { events: hits, examined };
+      const hash = await chain.store.getMainHash(lastPos.height);
+      if (hash === undefined) throw storeDamaged(`no main-chain block at height ${lastPos.height}`);
+      return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, lastPos, hash, given + hits.length) };
     }
   }
 }
 
 /** Scan plan: every event of the main chain from `after` upwards. */
-async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined, limits: QueryLimits): Promise<QueryPage> {
+async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined, given: number, limits: QueryLimits): Promise<QueryPage> {
   const hits: QueryHit[] = [];
   let examined = 0;
   const tip = chain.tip.height;
@@ -435,6 +701,7 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
     const bytes = await chain.store.getBlockBytes(hash);
     if (bytes === undefined) throw storeDamaged(`main-chain block ${hash} is not stored`);
     const spans = storedTxSpans(bytes, hash);
+    const blockTime = chain.header(hash)?.time;
     for (let t = 0; t < spans.length / 2; t++) {
       if (after && h === after.height && t < after.txIndex) continue;
       const start = spans[2 * t] as number;
@@ -444,10 +711,10 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
         if (after && cmp(pos, after) <= 0) continue;
         examined++;
         const event = tx.events[e] as Record<string, unknown>;
-        if (matches(q, event, tx.eventIds[e] as string)) hits.push({ eventId: tx.eventIds[e] as string, event, position: pos });
+        if (matches(q, event, tx.eventIds[e] as string, blockTime)) hits.push({ eventId: tx.eventIds[e] as string, event, position: pos });
         const last = h === tip && t === spans.length / 2 - 1 && e === tx.events.length - 1;
         if (!last && (hits.length >= q.perPage || examined >= limits.scanBudget)) {
-          return { events: hits, examined, nextPageToken: encodeToken(q.fingerprint, pos) };
+          return { events: hits, examined, nextPageToken: encodePageToken(q.fingerprint, pos, hash, given + hits.length) };
         }
       }
     }
@@ -455,9 +722,24 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
   return { events: hits, examined };
 }
 
-export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+/** One page of a query; `start`: begin after this position (a caller's own cursor) when no page token is given. */
+export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader, start?: Position): Promise<QueryPage> {
   const q = parseQuery(raw);
-  const after = raw.nextPageToken !== undefined ? decodeToken(raw.nextPageToken, q.fingerprint) : undefined;
-  if (q.indexKeys !== undefined) return runIndexed(chain, q, q.indexKeys, after, limits, read);
-  return runScan(chain, q, after, limits);
+  const token = raw.nextPageToken !== undefined ? decodePageToken(raw.nextPageToken, q.fingerprint) : undefined;
+  const after = token !== undefined ? await resumePoint(chain, token) : start;
+  const given = token?.given ?? 0;
+  // eventCountLimit: the pages together give at most that many events; the last one has no token.
+  if (q.eventCountLimit !== undefined) {
+    const left = q.eventCountLimit - given;
+    if (left <= 0) return { events: [], examined: 0 };
+    q.perPage = Math.min(q.perPage, left);
+  }
+  const page =
+    q.indexKeys !== undefined
+      ? await runIndexed(chain, q, q.indexKeys, after, given, limits, read)
+      : q.termKeys !== undefined && chain.queryIndexReady
+        ? await runIndexed(chain, q, q.termKeys, after, given, limits, read)
+        : await runScan(chain, q, after, given, limits);
+  if (q.eventCountLimit !== undefined && given + page.events.length >= q.eventCountLimit) return { events: page.events, examined: page.examined };
+  return page;
 }

@@ -50,6 +50,19 @@ export const eventEntrySchema = {
       items: { type: 'string' },
       description: '/trace only, with via: the keys from the item to what the event names, innermost first (pack → [case, pallet]; [lot class]; [input pack, its case])',
     },
+    errorDeclaration: {
+      type: 'object',
+      description: 'Present when the event was declared erroneous (an EPCIS error declaration of it is recorded): the declaration and what it says',
+      required: ['declarationId', 'txId', 'block', 'reason', 'declarationTime', 'correctiveEventIDs'],
+      properties: {
+        declarationId: { type: 'string', description: "The declaration's record ID (its entry: /events/{declarationId}/proof)" },
+        txId: { type: 'string' },
+        block: { anyOf: [{ $ref: 'BlockRef#' }, { type: 'null' }], description: 'null while the declaration is pending' },
+        reason: { type: ['string', 'null'] },
+        declarationTime: { type: ['string', 'null'] },
+        correctiveEventIDs: { type: 'array', items: { type: 'string' } },
+      },
+    },
   },
 } as const;
 
@@ -148,6 +161,7 @@ export const acceptedSchema = {
   type: 'object',
   required: ['txId', 'eventIds'],
   properties: {
+    captureID: { type: 'string', description: 'POST /capture only: the capture job (GET /capture/{captureID}, also the Location header)' },
     txId: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     eventIds: { type: 'array', items: { type: 'string' }, description: 'CBV 2.0 event IDs, in document order' },
     refused: {
@@ -164,6 +178,25 @@ export const acceptedSchema = {
     },
     sharing: { type: 'string', enum: ['private'], description: 'private capture only (docs/confidentiality.md): eventIds are then the commitments (the events\' chain-level IDs)' },
     cbvEventIds: { type: 'array', items: { type: 'string' }, description: 'private capture only: the CBV 2.0 event IDs (the events\' identity for the entitled), in document order' },
+  },
+} as const;
+
+/** The REST binding's CaptureJob, with the node's tx, event IDs and block. */
+export const captureJobSchema = {
+  $id: 'CaptureJob',
+  type: 'object',
+  required: ['captureID', 'createdAt', 'running', 'success', 'captureErrorBehaviour', 'errors', 'eventIds'],
+  properties: {
+    captureID: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time', description: 'The time of the block holding the tx; a refused document: when it was refused' },
+    running: { type: 'boolean', description: 'true while the tx waits in the mempool' },
+    success: { type: 'boolean', description: 'false once any problem is known (a refused document, an event refused under proceed, a dropped tx)' },
+    captureErrorBehaviour: { type: 'string', enum: ['rollback', 'proceed'] },
+    errors: { type: 'array', items: { $ref: 'Problem#' }, description: 'Every problem, one problem document each (instance: the JSON pointer into the document)' },
+    txId: { type: 'string', description: 'The tx the capture made (absent when the document was refused whole)' },
+    eventIds: { type: 'array', items: { type: 'string' } },
+    block: { anyOf: [{ $ref: 'BlockRef#' }, { type: 'null' }] },
   },
 } as const;
 
@@ -205,7 +238,7 @@ export const queryDocumentSchema = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema, collectionSchema];
+export const SHARED_SCHEMAS = [proofSchema, blockRefSchema, eventEntrySchema, alertSchema, traceSchema, verifySchema, signedTxSchema, txEntrySchema, acceptedSchema, queryDocumentSchema, collectionSchema, captureJobSchema];
 
 /** Problem-details responses for the given statuses (OpenAPI and serialisation). */
 export function problems(...statuses: number[]): Record<string, { $ref: string }> {

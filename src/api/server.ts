@@ -22,6 +22,7 @@ import { OPEN_READ_SCOPES, type RouteAccess } from './scopes.js';
 import { blockRoutes, blockSchema } from './routes/blocks.js';
 import { healthRoutes, healthSchema } from './routes/health.js';
 import { captureRoutes, txRoutes, type WriteRouteDeps } from './routes/capture.js';
+import { CaptureJobs, chainWhereabouts, MAX_CAPTURE_JOBS } from './capture-jobs.js';
 import { eventRoutes, type ReadRouteDeps } from './routes/events.js';
 import { traceRoutes } from './routes/trace.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -217,6 +218,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
     ctx,
     pool,
     provenance,
+    jobs: new CaptureJobs({ maxJobs: MAX_CAPTURE_JOBS }, { whereabouts: chainWhereabouts(ctx.chain), clock: ctx.clock ?? Date.now }),
     rateLimit: { max: opts.rateLimit.writeMax, timeWindowMs: opts.rateLimit.timeWindowMs },
     requireTokenForReads: opts.requireTokenForReads,
   };

@@ -20,6 +20,8 @@ import { applyGovTx } from './governance.js';
 import { checkAlertTx } from './alert-state.js';
 import type { MemberRegistry } from './registry.js';
 import type { TxRules } from './tx-rules-port.js';
+import type { StoredBlocks } from './stored-blocks.js';
+import { chainSubmitters, checkDeclarations, declarationsOf, eitherSubmitters } from './declarations.js';
 import type { SerialQueue } from './serial.js';
 import type { TxVerifier } from './tx-verifier.js';
 import type { ChainStore, EventLocation } from './store.js';
@@ -52,6 +54,8 @@ export interface AdmissionModules {
   state: { readonly stateVersion: number; readonly stateBusy: boolean; readonly registry: MemberRegistry };
   /** The main chain's event IDs; connects add to it. */
   eventFilter: EventIdFilter;
+  /** Stored blocks (who submitted an event an error declaration names). */
+  blocks: Pick<StoredBlocks, 'read'>;
 }
 
 function alreadyInBlock(idHex: string, loc: { blockHash: string; height: number }): TxError {
@@ -178,7 +182,14 @@ export class TxAdmission {
         this.modules.logger.info({ txId: e.idHex, code: err.code }, 'pending tx dropped: the registry at the next height refuses it');
       }
     }
-    return out;
+    // An error declaration whose declared event is still pending goes in the block of that event, not before it.
+    const chosen = new Set(out.map((e) => e.idHex));
+    return out.filter((e) =>
+      declarationsOf(this.modules.rules, e.tx).every((d) => {
+        const pending = this.modules.mempool.txOfEvent(d.declaredId);
+        return pending === undefined || chosen.has(pending);
+      }),
+    );
   }
 
   /**
@@ -205,7 +216,22 @@ export class TxAdmission {
     if (duplicates.length > 0) {
       throw new TxError('DUPLICATE_EVENT', `${duplicates.length} event(s) already recorded`, { duplicates });
     }
+    const decls = declarationsOf(this.modules.rules, tx);
+    if (decls.length > 0) {
+      const s = this.modules.state.registry.signer(tx.submitter);
+      if ('error' in s) throw s.error;
+      await checkDeclarations(tx, s.member, decls, eitherSubmitters(this.pendingSubmitters, chainSubmitters(this.modules.store, (hash) => this.modules.blocks.read(hash))));
+    }
   }
+
+  /** The submitters of pending events (their txs in the pool). */
+  private readonly pendingSubmitters = async (eventIds: readonly string[]): Promise<(string | undefined)[]> => {
+    const { mempool } = this.modules;
+    return eventIds.map((id) => {
+      const txId = mempool.txOfEvent(id);
+      return txId === undefined ? undefined : mempool.get(txId)?.tx.submitter;
+    });
+  };
 
   /** Where each of these event IDs already is, in the mempool or on the main chain (batched reads). */
   async findDuplicateEvents(eventIds: readonly string[]): Promise<DuplicateEvent[]> {

@@ -195,7 +195,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     );
     modules.verifier.setRegistry(connector.registry);
     const log = modules.logger.child({ module: 'chain' });
-    const admission = new TxAdmission({ maxTxBytes: genesis.params.maxTxBytes, chainId: gBlock.hashHex }, { ...modules, logger: log, writer, state: connector, eventFilter });
+    const admission = new TxAdmission({ maxTxBytes: genesis.params.maxTxBytes, chainId: gBlock.hashHex }, { ...modules, logger: log, writer, state: connector, eventFilter, blocks });
     const chain = new Chain(opts, modules, { log, index, connector, admission, blocks, writer });
     log.info({ height: tip.height, hash: tip.hash, headers: index.size }, 'chain loaded');
     // A crash between storing a heavier block and connecting it: finish the job now.
@@ -244,6 +244,14 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** Resolves once no block connect or disconnect runs: a reader whose stamp moved waits here before it reads again. */
   stateSettled(): Promise<void> {
     return this.connector.settled();
+  }
+
+  /**
+   * Whether queries may read the query index (trace/query-terms.ts): the rules write its rows at
+   * every connect and the store's index covers the main chain.
+   */
+  get queryIndexReady(): boolean {
+    return this.modules.rules.queryTermsOf !== undefined && this.modules.store.queryTermsReady();
   }
 
   get mempool(): Mempool {

@@ -15,6 +15,7 @@ import { toHex } from '../common/bytes.js';
 import type { Block } from './block.js';
 import type { EventIdFilter } from './event-filter.js';
 import { linksOfBlock } from './links.js';
+import { chainSubmitters, checkDeclarations, declarationsOf, eitherSubmitters, type DeclarationOfTx } from './declarations.js';
 import type { Mempool } from './mempool.js';
 import { MemberRegistry } from './registry.js';
 import { activateAt, applyGovTx, type GovernanceState } from './governance.js';
@@ -43,6 +44,23 @@ export function historyOf(rules: TxRules, block: Block): EpcHistoryEntry[] {
       for (const key of new Set(rules.itemKeysOf(event))) {
         out.push({ key, height: block.header.height, txIndex, eventIndex, eventId });
       }
+    });
+  });
+  return out;
+}
+
+/**
+ * The query index rows of a block (trace/query-terms.ts): one per term of each event, in the
+ * history index under the term's key (never an item key: items are not read or written for them).
+ */
+export function termsOf(rules: Pick<TxRules, 'queryTermsOf'>, block: Block): EpcHistoryEntry[] {
+  const of = rules.queryTermsOf;
+  if (of === undefined) return [];
+  const out: EpcHistoryEntry[] = [];
+  block.txs.forEach((tx, txIndex) => {
+    tx.events.forEach((event, eventIndex) => {
+      const eventId = tx.eventIds[eventIndex] as string;
+      for (const key of of(event)) out.push({ key, height: block.header.height, txIndex, eventIndex, eventId });
     });
   });
   return out;
@@ -142,7 +160,7 @@ export class BlockConnector {
     if (entry.prevHash !== this.tipEntry.hash) throw new ChainStateError('NOT_THE_TIP', `connect ${entry.hash}: its parent ${entry.prevHash} is not the tip ${this.tipEntry.hash}`);
     const history = historyOf(rules, block);
     const links = linksOfBlock(block, rules);
-    const batch: ConnectBatch = { block, txLocations: [], events: [], history, links, items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    const batch: ConnectBatch = { block, txLocations: [], events: [], history: [...history, ...termsOf(rules, block)], links, items: [], recalledLots: [], undo: { items: [], lots: [] } };
     const txIds = block.txIds.map((t) => toHex(t));
     const eventIds = block.txs.flatMap((t) => t.eventIds);
     const itemKeys = [...new Set(history.map((h) => h.key))];
@@ -166,6 +184,7 @@ export class BlockConnector {
     }
     const registry = this.nextView;
     const governance = this.applyGovernance(block, registry, txIds);
+    await this.checkBlockDeclarations(block, registry);
     const before = new Map<string, StoredItem | null>();
     itemKeys.forEach((key, i) => before.set(key, items[i] ?? null));
     const alertRules = rules.alerts;
@@ -190,6 +209,24 @@ export class BlockConnector {
     this.setGovernance(governance);
     mempool.removeIncluded(txIds, seenEvents);
     return block;
+  }
+
+  /**
+   * Error declarations (chain/declarations.ts): each declared event on the main chain or in this
+   * block (anywhere in it: a pool returns a reorged original after its declaration), declared by
+   * its submitter or a regulator. Throws TxError.
+   */
+  private async checkBlockDeclarations(block: Block, registry: MemberRegistry): Promise<void> {
+    const { rules, store, blocks } = this.modules;
+    const all = block.txs.map((tx) => declarationsOf(rules, tx));
+    if (all.every((d) => d.length === 0)) return;
+    const inBlock = new Map<string, string>();
+    for (const tx of block.txs) for (const id of tx.eventIds) inBlock.set(id, tx.submitter);
+    const lookup = eitherSubmitters(async (ids) => ids.map((id) => inBlock.get(id)), chainSubmitters(store, (hash) => blocks.read(hash)));
+    for (const [i, tx] of block.txs.entries()) {
+      const decls = all[i] as DeclarationOfTx[];
+      if (decls.length > 0) await checkDeclarations(tx, registry.get(tx.submitter) as Member, decls, lookup);
+    }
   }
 
   private setGovernance(state: GovernanceState): void {
@@ -294,7 +331,7 @@ export class BlockConnector {
       block,
       txIds: block.txIds.map((t) => toHex(t)),
       eventIds: block.txs.flatMap((t) => t.eventIds),
-      history: historyOf(rules, block),
+      history: [...historyOf(rules, block), ...termsOf(rules, block)],
       links: linksOfBlock(block, rules),
       undo,
       newTip: { hash: parent.hash, height: parent.height },

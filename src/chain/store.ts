@@ -230,6 +230,8 @@ export interface ChainStore {
    * it until it is rebuilt (the node does that when it starts: node/links-backfill.ts).
    */
   linksReady(): boolean;
+  /** Whether the query index's term rows (trace/query-terms.ts) cover the main chain (node/terms-backfill.ts builds them for an older store). */
+  queryTermsReady(): boolean;
   /** Number of link records (audit compares it with the records the blocks make). */
   countLinks(): Promise<number>;
   /** The event ID the EPC history holds at each exact (item, position), in argument order: one read (audit). */

@@ -77,6 +77,16 @@ export interface TxRules {
   itemKeysOf(event: Record<string, unknown>): string[];
   /** The link records an event makes (containment, leaving, transformations: for the links index). */
   linksOf(event: Record<string, unknown>): { key: string; kind: LinkKind; other?: string }[];
+  /**
+   * For an EPCIS error declaration (corrections: trace/correction.ts), the ID of the event it
+   * declares erroneous; undefined for any other event. Optional: rules without corrections have none.
+   */
+  declaredEventOf?(event: Record<string, unknown>): string | undefined;
+  /**
+   * The query index's term keys of an event (trace/query-terms.ts: bizStep, places, classes, day),
+   * written in the history index beside the item keys. Optional: rules without a query index have none.
+   */
+  queryTermsOf?(event: Record<string, unknown>): string[];
   /** The item-state changes one event makes, given the state before it. Never throws on business conflicts. */
   applyEvent(reader: ItemReader, input: { event: Record<string, unknown>; eventId: string; submitter: Member; blockTime: number }): Promise<EventEffects>;
   /** The alert rules (absent: the chain derives no alerts, e.g. test stand-ins). */

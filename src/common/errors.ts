@@ -98,6 +98,10 @@ export interface TxErrorDetails {
   GOV_BAD_PROOF: None;
   GOV_UNKNOWN_MEMBER: None;
   GOV_INVALID_CHANGE: None;
+  /** An error declaration of an event that is neither on the main chain nor pending (corrections). */
+  DECLARED_EVENT_UNKNOWN: { eventId: string };
+  /** An error declaration by a member other than the declared event's submitter or a regulator. */
+  NOT_DECLARANT: { eventId: string; submitter: string };
   /** Alert lifecycle changes (chain/alert-state.ts, docs/alerts.md) refused against the alert's state. */
   ALERT_UNKNOWN: None;
   ALERT_NOT_OWNER: None;

@@ -37,6 +37,7 @@ import { networkView, startNetwork, type NetworkService } from './network.js';
 import { createMiner } from '../consensus/miner/index.js';
 import { traceRules } from '../trace/chain-rules.js';
 import { backfillLinks } from './links-backfill.js';
+import { backfillQueryTerms } from './terms-backfill.js';
 import type { NodeConfig } from './config.js';
 import { writeBackup } from './backup.js';
 import { NodePrivacy } from './privacy.js';
@@ -159,6 +160,7 @@ export class TracechainNode {
     const rules = traceRules();
     const { maxBlockBytes, maxTxBytes, maxEventsPerTx } = genesis.params;
     await backfillLinks(this.store, rules, { maxBlockBytes, maxTxBytes, maxEventsPerTx }, logger.child({ module: 'storage' }), clock);
+    await backfillQueryTerms(this.store, rules, { maxBlockBytes, maxTxBytes, maxEventsPerTx }, logger.child({ module: 'storage' }), clock);
     this.verifier = new WorkerPoolTxVerifier({ workers: this.config.verifier.workers }, { genesis });
     const mempool = new Mempool(this.config.mempool);
     this.chain = await Chain.open({ genesis }, { store: this.store as ChainStore, rules, verifier: this.verifier, mempool, clock, logger, ...(txLog ? { txLog } : {}) });

@@ -6,7 +6,7 @@
  */
 import type { Chain } from '../chain/chain.js';
 import type { SignedTx } from '../chain/types.js';
-import { decodeToken, encodeToken, parseQuery, runQuery, type Position, type QueryHit, type QueryLimits, type RawQuery } from '../api/query.js';
+import { decodePageToken, parseQuery, runQuery, type Position, type QueryHit, type QueryLimits, type RawQuery } from '../api/query.js';
 
 /** Past every event of block `height`. */
 export function endOf(height: number): Position {
@@ -48,13 +48,13 @@ export function storeEventReader(chain: Chain): (pos: Position, eventId: string)
 export async function nextBatch(chain: Chain, query: RawQuery, after: Position, maxHeight: number, max: number, limits: QueryLimits): Promise<Batch> {
   if (maxHeight < 0 || comparePositions(after, endOf(maxHeight)) >= 0) return { hits: [], scannedTo: after };
   const { fingerprint } = parseQuery(query);
-  const page = await runQuery(chain, { ...query, perPage: max, nextPageToken: encodeToken(fingerprint, after) }, limits, storeEventReader(chain));
+  const page = await runQuery(chain, { ...query, perPage: max }, limits, storeEventReader(chain), after);
   const cut = endOf(Math.min(maxHeight, chain.tip.height));
   const hits = page.events.filter((h) => h.position.height <= maxHeight);
   if (hits.length < page.events.length) return { hits, scannedTo: cut };
   if (hits.length >= max) return { hits, scannedTo: (hits[hits.length - 1] as QueryHit).position };
   if (page.nextPageToken !== undefined) {
-    const examined = decodeToken(page.nextPageToken, fingerprint);
+    const examined = decodePageToken(page.nextPageToken, fingerprint);
     return { hits, scannedTo: comparePositions(examined, cut) < 0 ? examined : cut };
   }
   return { hits, scannedTo: comparePositions(after, cut) < 0 ? cut : after };

@@ -68,6 +68,10 @@ export const TX_VERDICT: Readonly<Record<TxErrorCode, Verdict>> = {
   GOV_BAD_PROOF: 'reject',
   GOV_UNKNOWN_MEMBER: 'ignore',
   GOV_INVALID_CHANGE: 'ignore',
+  // Corrections read the chain (is the declared event there, who submitted it): a peer on
+  // another branch may judge them differently in good faith.
+  DECLARED_EVENT_UNKNOWN: 'ignore',
+  NOT_DECLARANT: 'ignore',
   // Alert lifecycle changes are judged against the alert's state at the tip: another node may not
   // have it yet, or may already have a conflicting change (a race, not misbehaviour).
   ALERT_UNKNOWN: 'ignore',

@@ -143,13 +143,17 @@ export class LevelChainStore implements ChainStore {
   /** The stored schema version (SCHEMA_VERSION, or 1 until the links index is rebuilt). */
   private schema: number;
 
-  private constructor(dir: string, db: Db, log: StoreLogger, clearPending: boolean, schema: number) {
+  /** Whether the query index's term rows cover the main chain (meta `queryTerms`). */
+  private queryTerms: boolean;
+
+  private constructor(dir: string, db: Db, log: StoreLogger, clearPending: boolean, schema: number, queryTerms: boolean) {
     this.dir = dir;
     this.db = db;
     this.log = log;
     this.repositories = new Repositories(db);
     this.clearPending = clearPending;
     this.schema = schema;
+    this.queryTerms = queryTerms;
   }
 
   /**
@@ -197,7 +201,8 @@ export class LevelChainStore implements ChainStore {
       if (schema < LINKS_SCHEMA) log.warn({ dir, schema }, 'chain store written by an older build: its links index is rebuilt from the blocks before use');
       // The tip is not read here: a corrupt tip must not stop `audit` from opening the store to report it.
       log.info({ dir, schema }, 'chain store open');
-      const store = new LevelChainStore(dir, db, log, clearPending, schema);
+      const queryTerms = await repositories.meta.getQueryTerms();
+      const store = new LevelChainStore(dir, db, log, clearPending, schema, queryTerms);
       // Recalls are rare, and every event's status asks about its lot: keep the set in memory.
       for await (const lot of repositories.recalledLots.keys()) store.recalled.add(lotSetKey(lot));
       return store;
@@ -523,6 +528,35 @@ export class LevelChainStore implements ChainStore {
     return this.schema >= LINKS_SCHEMA;
   }
 
+  /**
+   * Whether the query index (term rows, trace/query-terms.ts, in the history bucket) covers the
+   * main chain: true for a store created by a build with it, false for an older store until
+   * `addQueryTerms` has written its rows (the node does it when it starts: node/terms-backfill.ts).
+   */
+  queryTermsReady(): boolean {
+    return this.queryTerms;
+  }
+
+  /**
+   * Write the query index rows of the main chain's blocks (batches computed by the caller from
+   * the blocks), then mark the index complete: a crash part-way leaves it unmarked, and the next
+   * start writes the same rows again. Run before anything else writes to the store.
+   */
+  async addQueryTerms(source: AsyncIterable<EpcHistoryEntry[]>): Promise<number> {
+    const r = this.repositories;
+    let written = 0;
+    for await (const entries of source) {
+      if (entries.length === 0) continue;
+      const ops = entries.map((h) => r.history.put(h, h.eventId));
+      await this.serial(() => this.write('addQueryTerms', ops, false));
+      written += entries.length;
+    }
+    await this.serial(() => this.write('addQueryTerms (finish)', [r.meta.putQueryTerms()]));
+    this.queryTerms = true;
+    this.log.info({ dir: this.dir, rows: written }, 'query index built');
+    return written;
+  }
+
   countLinks(): Promise<number> {
     return this.repositories.links.count();
   }
@@ -805,9 +839,10 @@ export class LevelChainStore implements ChainStore {
         deleted[name] = n;
       }
       // Every index is empty now, the links index included: it is complete for the genesis-only chain.
-      const final: BatchOp[] = [genesisHash === undefined ? r.meta.del('tip') : r.meta.putTip(genesisHash), r.meta.del('clearing'), r.meta.putSchema(SCHEMA_VERSION)];
+      const final: BatchOp[] = [genesisHash === undefined ? r.meta.del('tip') : r.meta.putTip(genesisHash), r.meta.del('clearing'), r.meta.putSchema(SCHEMA_VERSION), r.meta.putQueryTerms()];
       await this.write('clearIndexes (finish)', final);
       this.schema = SCHEMA_VERSION;
+      this.queryTerms = true;
       this.recalled.clear();
       this.log.info({ deleted, tip: genesisHash }, 'indexes cleared');
       return { deleted, tip: genesisHash };
@@ -943,7 +978,8 @@ async function checkSchema(db: Db, repositories: Repositories, dir: string, log:
       throw new StorageOpenError('CORRUPTION', dir, `chain database ${dir} holds data but no schema version: not a tracechain store, or damaged`);
     }
     try {
-      await db.batch([repositories.meta.putSchema(SCHEMA_VERSION)], { sync: true });
+      // A new store: every block it connects writes its query terms, so the query index is complete.
+      await db.batch([repositories.meta.putSchema(SCHEMA_VERSION), repositories.meta.putQueryTerms()], { sync: true });
     } catch (err) {
       throw new StorageWriteError('write schema version', err);
     }

@@ -402,8 +402,8 @@ const undoCodec: Codec<string, UndoRecord> = {
   decodeValue: (b) => c.decodeUndo(expand(b, 'undo record')),
 };
 
-export type MetaKey = 'tip' | 'schema' | 'genesis' | 'clearing';
-const META_KEYS: readonly MetaKey[] = ['tip', 'schema', 'genesis', 'clearing'];
+export type MetaKey = 'tip' | 'schema' | 'genesis' | 'clearing' | 'queryTerms';
+const META_KEYS: readonly MetaKey[] = ['tip', 'schema', 'genesis', 'clearing', 'queryTerms'];
 
 /** Meta values are raw here; MetaRepository gives each key its own codec. */
 const metaCodec: Codec<MetaKey, Uint8Array> = {
@@ -447,6 +447,19 @@ export class MetaRepository extends Repository<MetaKey, Uint8Array> {
   async getGenesis(): Promise<string | undefined> {
     const b = await this.get('genesis');
     return b === undefined ? undefined : this.decodeAs('genesis', b, c.decodeGenesisJson);
+  }
+
+  /** The query index (term rows in the history bucket) covers the main chain: marker byte 0x01. */
+  putQueryTerms(): BatchOp {
+    return this.put('queryTerms', new Uint8Array([1]));
+  }
+
+  async getQueryTerms(): Promise<boolean> {
+    const b = await this.get('queryTerms');
+    return b === undefined ? false : this.decodeAs('queryTerms', b, (x) => {
+      if (x.length !== 1 || x[0] !== 1) throw new c.DecodeError('query terms marker must be the byte 0x01');
+      return true;
+    });
   }
 
   putClearing(): BatchOp {

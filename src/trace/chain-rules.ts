@@ -19,6 +19,8 @@ import { applyEvent, type ItemRecord } from './status.js';
 import { checkEventRules } from './epcis-validate.js';
 import { checkPrivateTx, checkPrivateTxRoles, applyProjection, itemKeysOfProjection } from './private-rules.js';
 import { isProjection, projectionAsEvent, type Projection } from './private-event.js';
+import { applyDeclaration, declaredEventIdOf, isErrorDeclaration } from './correction.js';
+import { queryTermsOf } from './query-terms.js';
 import { alertRules } from './alerts.js';
 
 /** TraceError → TxError with every problem (and the role rule, if any) in the details. */
@@ -102,16 +104,23 @@ export function traceRules(): TxRules {
     checkEvents: checkTxEvents,
     checkRoles: checkTxRoles,
     itemKeysOf: itemKeysOfEvent,
-    linksOf: (event) => (isProjection(event) ? [] : linksOfEvent(event)),
+    // A private event's projection and an error declaration (which repeats its event's content)
+    // move nothing into or out of a container.
+    linksOf: (event) => (isProjection(event) || isErrorDeclaration(event) ? [] : linksOfEvent(event)),
+    queryTermsOf: (event) => queryTermsOf(event),
+    declaredEventOf: (event) => (isErrorDeclaration(event) ? declaredEventIdOf(event as JsonObject) : undefined),
     async applyEvent(reader: ItemReader, input): Promise<EventEffects> {
-      const apply = isProjection(input.event) ? applyProjection : applyEvent;
-      const out = await apply(
-        {
-          getItem: async (key) => (await reader.getItem(key)) as ItemRecord | undefined,
-          isLotRecalled: (gtin, lot) => reader.isLotRecalled({ gtin, lot }),
-        },
-        input,
-      );
+      const itemReader = {
+        getItem: async (key: string) => (await reader.getItem(key)) as ItemRecord | undefined,
+        isLotRecalled: (gtin: string, lot: string) => reader.isLotRecalled({ gtin, lot }),
+      };
+      // A private event applies its projection (trace/private-rules.ts); an error declaration takes
+      // its event's effect out instead of applying it again (trace/correction.ts).
+      const out = isProjection(input.event)
+        ? await applyProjection(itemReader, input)
+        : isErrorDeclaration(input.event)
+          ? await applyDeclaration(itemReader, input, declaredEventIdOf(input.event as JsonObject))
+          : await applyEvent(itemReader, input);
       return { items: out.items as unknown as StoredItem[], recalledLots: out.recalledLots };
     },
     alerts: privateAwareAlerts(alertRules()),

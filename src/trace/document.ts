@@ -9,6 +9,7 @@ import { isObject, type JsonObject } from '../common/json.js';
 import { EMPTY_HASH_CONTEXT, eventHash, type HashContext } from './event-hash.js';
 import { roleProblems } from './roles.js';
 import { validateDocument, type ValidateOptions } from './epcis-validate.js';
+import { recordIdOf } from './correction.js';
 
 export const EPCIS_CONTEXT_URL = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 
@@ -90,7 +91,8 @@ export function prepareDocument(doc: unknown, opts: PrepareOptions = {}): Prepar
   }
   if (v.events.length === 0) throw new TraceError('NO_EVENTS', 'the document carries no events', [{ path: listPath, message: 'empty event list', code: 'NO_EVENTS' }]);
   const events = v.events.map((e) => selfContainedEvent(e, v.context));
-  const eventIds = events.map(eventIdOf);
+  // An error declaration is recorded under its own record ID (trace/correction.ts).
+  const eventIds = events.map(recordIdOf);
   // The same event twice in one capture would put one event ID twice in one tx.
   const first = new Map<string, number>();
   const dups: TraceProblem[] = [];
@@ -103,7 +105,7 @@ export function prepareDocument(doc: unknown, opts: PrepareOptions = {}): Prepar
   return { events, eventIds };
 }
 
-/** Throws TraceError BAD_EVENT_ID naming every index whose ID does not match its event. */
+/** Throws TraceError BAD_EVENT_ID naming every index whose ID does not match its event (its record ID: trace/correction.ts). */
 export function verifyEventIds(events: readonly JsonObject[], eventIds: readonly string[]): void {
   const problems: TraceProblem[] = [];
   if (events.length !== eventIds.length) {
@@ -112,7 +114,7 @@ export function verifyEventIds(events: readonly JsonObject[], eventIds: readonly
   const n = Math.min(events.length, eventIds.length);
   for (let i = 0; i < n; i++) {
     const e = events[i];
-    const actual = isObject(e) ? eventIdOf(e) : undefined;
+    const actual = isObject(e) ? recordIdOf(e) : undefined;
     if (actual !== eventIds[i]) {
       problems.push({ path: `/events/${i}`, message: `event ${i}: ID ${String(eventIds[i])} does not match its content (${actual ?? 'not an object'})`, code: 'BAD_EVENT_ID' });
     }

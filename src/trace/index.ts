@@ -49,6 +49,15 @@ export {
   type PrepareOptions,
   type PreparedDocument,
 } from './document.js';
+export {
+  applyDeclaration,
+  declarationIdOf,
+  declaredEventIdOf,
+  errorDeclarationOf,
+  isErrorDeclaration,
+  recordIdOf,
+  type ErrorDeclarationInfo,
+} from './correction.js';
 export { actionsOf, eventFacts, BIZSTEP_ACTIONS, type EventFacts, type TraceAction } from './actions.js';
 export { checkRole, roleProblems, ruleFor, ROLE_RULES, type RoleContext, type RoleRule } from './roles.js';
 export {

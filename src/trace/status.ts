@@ -50,6 +50,19 @@ export interface ItemRecord {
   /** Most recent alerts, oldest first (at most MAX_ALERTS). */
   alerts: ItemAlert[];
   lastEventId: string;
+  /**
+   * The item as it was before its last event (lastEventId), so an error declaration of that
+   * event can restore it (trace/correction.ts). Absent on records written before it was kept.
+   */
+  prior?: PriorState;
+}
+
+/** The fields of an item record an event changes, as they were before it (see ItemRecord.prior). */
+export type PriorState = Pick<ItemRecord, 'status' | 'lifecycle' | 'custodian' | 'manufacturer' | 'lot' | 'expiry' | 'parent' | 'lastEventId'>;
+
+/** The prior-state snapshot of a record. */
+export function priorOf(r: ItemRecord): PriorState {
+  return { status: r.status, lifecycle: r.lifecycle, custodian: r.custodian, manufacturer: r.manufacturer, lot: r.lot, expiry: r.expiry, parent: r.parent, lastEventId: r.lastEventId };
 }
 
 export const MAX_ALERTS = 20;
@@ -135,6 +148,7 @@ class Transition {
     const rec: ItemRecord = stored
       ? { ...stored, alerts: [...stored.alerts], ...(stored.children ? { children: [...stored.children] } : {}) }
       : this.fresh(key);
+    rec.prior = stored ? priorOf(stored) : { ...priorOf(rec), lastEventId: '' };
     rec.lastEventId = this.input.eventId;
     this.changed.set(key, rec);
     return rec;

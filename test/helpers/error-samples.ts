@@ -55,6 +55,8 @@ export const TX_ERROR_SAMPLES: { [C in TxErrorCode]: Extract<TxErrorType, { code
   GOV_BAD_PROOF: { code: 'GOV_BAD_PROOF' },
   GOV_UNKNOWN_MEMBER: { code: 'GOV_UNKNOWN_MEMBER' },
   GOV_INVALID_CHANGE: { code: 'GOV_INVALID_CHANGE' },
+  DECLARED_EVENT_UNKNOWN: { code: 'DECLARED_EVENT_UNKNOWN', eventId: 'e' },
+  NOT_DECLARANT: { code: 'NOT_DECLARANT', eventId: 'e', submitter: 'ab'.repeat(20) },
   ALERT_UNKNOWN: { code: 'ALERT_UNKNOWN' },
   ALERT_NOT_OWNER: { code: 'ALERT_NOT_OWNER' },
   ALERT_CLOSED: { code: 'ALERT_CLOSED' },

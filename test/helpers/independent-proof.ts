@@ -107,6 +107,13 @@ export function checkProofIndependently(eventId: string, p: IndependentProof): I
     } catch (err) {
       problems.push(`event ${at} cannot be hashed: ${(err as Error).message}`);
     }
+    // An EPCIS error declaration hashes to the event it declares erroneous (CBV 2.0 leaves
+    // errorDeclaration out) and is recorded under SHA-256("tracechain:errorDeclaration" ‖ 0x00 ‖ that hash).
+    const declaration = typeof event === 'object' && event !== null && typeof (event as Record<string, unknown>)['errorDeclaration'] === 'object';
+    if (recomputed !== undefined && declaration) {
+      const m = /^ni:\/\/\/sha-256;([0-9a-f]{64})\?ver=CBV2\.0$/.exec(recomputed);
+      recomputed = m === null ? recomputed : `ni:///sha-256;${sha256(Buffer.from('tracechain:errorDeclaration\u0000', 'utf8'), Buffer.from(m[1] as string, 'hex')).toString('hex')}?ver=CBV2.0`;
+    }
     if (recomputed === undefined) problems.push(`no event at position ${at} of the tx`);
     else if (recomputed !== eventId) problems.push(`event content does not hash to the event ID (it hashes to ${recomputed})`);
   }

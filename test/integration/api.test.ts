@@ -32,6 +32,8 @@ interface Problem {
 interface EventEntry {
   eventId: string;
   event: Record<string, unknown>;
+  /** Present when the event was declared erroneous. */
+  errorDeclaration?: unknown;
   txId: string;
   block: { hash: string; height: number } | null;
   confirmations: number;
@@ -123,6 +125,10 @@ describe('HTTP API on a real node', () => {
         for (const id of a.eventIds) captured.set(id, { txId: a.txId, file });
         txIds.add(a.txId);
         accepted++;
+      } else if (body.includes('"errorDeclaration"') && ((await res.clone().json()) as Problem).code === 'DECLARED_EVENT_UNKNOWN') {
+        // An error declaration of an event no document captured: refused until that event is recorded
+        // (test/conformance/corrections.test.ts captures them after it).
+        expect(res.status, `${file}: ${await res.clone().text()}`).toBe(409);
       } else {
         // The same event in two example files (e.g. a comment, or a Digital Link for a URN): a duplicate.
         expect(res.status, `${file}: ${await res.clone().text()}`).toBe(409);
@@ -204,7 +210,9 @@ describe('HTTP API on a real node', () => {
       // The binding's answer for the same ID: a query document holding the event.
       const doc = await getJson<{ type: string; epcisBody: { queryResults: { resultsBody: { eventList: Record<string, unknown>[] } } } }>(`/events/${encodeURIComponent(eventId)}`);
       expect(doc.body.type).toBe('EPCISQueryDocument');
-      expect(doc.body.epcisBody.queryResults.resultsBody.eventList).toEqual([typeof body.event['eventID'] === 'string' ? body.event : { ...body.event, eventID: eventId }]);
+      // (An event declared erroneous is followed by its error declaration: docs/api.md, corrections.)
+      expect(doc.body.epcisBody.queryResults.resultsBody.eventList[0]).toEqual(typeof body.event['eventID'] === 'string' ? body.event : { ...body.event, eventID: eventId });
+      expect(doc.body.epcisBody.queryResults.resultsBody.eventList.length).toBe(body.errorDeclaration === undefined ? 1 : 2);
       expect(status).toBe(200);
       expect(body.eventId).toBe(eventId);
       expect(body.txId).toBe(where.txId);

@@ -8,13 +8,15 @@ import type {} from '@fastify/rate-limit';
 import { fromHex, utf8 } from '../../common/bytes.js';
 import { checkTxShape } from '../../chain/tx.js';
 import type { SignedTx } from '../../chain/types.js';
-import type { CaptureFormat, CaptureMode } from '../capture-core.js';
+import type { CaptureFormat, CaptureMode, RefusedEvent } from '../capture-core.js';
+import { MAX_CAPTURE_JOBS, type CaptureJobs } from '../capture-jobs.js';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../query.js';
 import { TxError, type DuplicateEvent } from '../../common/errors.js';
 import { commitmentId } from '../../trace/private-event.js';
 import type { CapturePool } from '../capture-pool.js';
 import type { ApiContext, PrivacyContext } from '../context.js';
 import { clientKey } from '../auth.js';
-import { HttpProblem, RelayedProblem, storeUnwritable } from '../problem.js';
+import { HttpProblem, RelayedProblem, storeUnwritable, toProblem } from '../problem.js';
 import type { Provenance } from '../provenance.js';
 import { problems } from '../schemas.js';
 import { sendJson } from './events.js';
@@ -23,6 +25,7 @@ export interface WriteRouteDeps {
   ctx: ApiContext;
   pool: CapturePool | undefined;
   provenance: Provenance;
+  jobs: CaptureJobs;
   rateLimit: { max: number; timeWindowMs: number };
   requireTokenForReads: boolean;
 }
@@ -38,7 +41,7 @@ function formatOf(contentType: string | undefined): CaptureFormat {
 }
 
 export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps): Promise<void> {
-  const { ctx, pool } = deps;
+  const { ctx, pool, jobs } = deps;
   // The body goes to a capture worker as raw bytes: it is parsed there (safely), not here.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(CAPTURE_MEDIA_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -50,7 +53,7 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       schema: {
         summary: 'Capture an EPCIS 2.0 document (JSON, JSON-LD or XML): one signed tx carrying all its events',
         description:
-          'Answers 202 once the tx is in the mempool and its record is fsynced in the tx log (a crash or power loss after the 202 loses nothing); poll GET /events/{eventId} or /txs/{txId} for the block. Nothing is stored unless every event is valid and new. ' +
+          'Answers 202 once the tx is in the mempool and its record is fsynced in the tx log (a crash or power loss after the 202 loses nothing), with Location: /capture/{captureID}, the capture job (running until the tx is in a block of the main chain). Rollback (the default): nothing is stored unless every event is valid and new; a refused document is answered with its problem (every problem listed) and a Location naming its finished job. Proceed: the valid events are captured and the job lists each refused one. ' +
           '?sharing=private (or the node default, privacy.defaultSharing) puts only salted commitments and projections on chain and keeps the bodies for the entitled members (docs/confidentiality.md); the answer then lists the commitments as eventIds and the CBV event IDs as cbvEventIds.',
         tags: ['capture'],
         security: [{ bearer: [] }],
@@ -65,44 +68,128 @@ export async function captureRoutes(app: FastifyInstance, deps: WriteRouteDeps):
       }
       const behaviour = errorBehaviour(req.headers['gs1-capture-error-behaviour']);
       const sharing = sharingOf((req.query as { sharing?: unknown }).sharing, ctx);
-      const body = req.body as Buffer;
-      const format = formatOf(req.headers['content-type']);
-      const exclude: string[] = [];
-      // rollback: one try. proceed: the events the chain already holds are left out and the rest
-      // prepared again (bounded: each round excludes at least one more event).
-      for (let round = 0; ; round++) {
-        const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), format, { behaviour, exclude, sharing });
-        if (!outcome.ok) {
-          throw new RelayedProblem(outcome.problem);
-        }
-        const tx = JSON.parse(outcome.tx) as SignedTx;
-        try {
-          // The same event captured again: the chain sees a private event only by its salted
-          // commitment, so this node's private store answers for the events it holds.
-          const held = await heldDuplicates(ctx, outcome.bodies !== undefined ? outcome.bodies.map((b) => b.eventId) : outcome.eventIds, outcome.bodies !== undefined);
-          if (held.length > 0) throw new TxError('DUPLICATE_EVENT', `${held.length} event(s) already recorded`, { duplicates: held });
-          // A private capture's bodies are stored (synced) before its tx is admitted: an accepted
-          // private event always has its body on this node.
-          if (outcome.bodies !== undefined) await (ctx.privacy as PrivacyContext).bodies.put(outcome.bodies, (ctx.clock ?? Date.now)());
-          // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
-          await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
-        } catch (err) {
-          const again = behaviour === 'proceed' && round < 3 ? duplicatesOf(err) : undefined;
-          if (again === undefined || again.length === 0) throw err;
-          exclude.push(...again);
-          continue;
-        }
-        req.auditChange = { txId: outcome.txId, events: outcome.eventIds.length };
-        reply.code(202).header('location', `/txs/${outcome.txId}`).header('gs1-capture-error-behaviour', behaviour);
-        return reply.send({
-          txId: outcome.txId,
-          eventIds: outcome.eventIds,
-          ...(outcome.refused !== undefined ? { refused: outcome.refused } : {}),
-          ...(outcome.bodies !== undefined ? { sharing: 'private', cbvEventIds: outcome.bodies.map((b) => b.eventId) } : {}),
-        });
+      try {
+        const accepted = await capture(req.body as Buffer, formatOf(req.headers['content-type']), behaviour, sharing, pool);
+        const captureID = jobs.accepted({ behaviour, ...accepted });
+        req.auditChange = { txId: accepted.txId, events: accepted.eventIds.length };
+        reply.code(202).header('location', `/capture/${captureID}`).header('gs1-capture-error-behaviour', behaviour);
+        return reply.send({ captureID, ...accepted });
+      } catch (err) {
+        // A document refused (not a node busy or failing): its job, finished, lists every problem.
+        const p = toProblem(err);
+        if (p.status >= 400 && p.status < 500 && p.status !== 429) reply.header('location', `/capture/${jobs.refused(behaviour, p)}`);
+        throw err;
       }
     },
   );
+
+  /** One capture: prepared in a worker, signed, admitted (proceed: duplicates left out, bounded rounds). */
+  const capture = async (
+    body: Buffer,
+    format: CaptureFormat,
+    behaviour: CaptureMode['behaviour'],
+    sharing: 'public' | 'private',
+    pool: CapturePool,
+  ): Promise<{ txId: string; eventIds: string[]; refused?: RefusedEvent[]; sharing?: 'private'; cbvEventIds?: string[] }> => {
+    const exclude: string[] = [];
+    // rollback: one try. proceed: the events the chain already holds are left out and the rest
+    // prepared again (bounded: each round excludes at least one more event).
+    for (let round = 0; ; round++) {
+      const outcome = await pool.prepare(body, (ctx.clock ?? Date.now)(), format, { behaviour, exclude, sharing });
+      if (!outcome.ok) {
+        throw new RelayedProblem(outcome.problem);
+      }
+      const tx = JSON.parse(outcome.tx) as SignedTx;
+      try {
+        // The same event captured again: the chain sees a private event only by its salted
+        // commitment, so this node's private store answers for the events it holds.
+        const held = await heldDuplicates(ctx, outcome.bodies !== undefined ? outcome.bodies.map((b) => b.eventId) : outcome.eventIds, outcome.bodies !== undefined);
+        if (held.length > 0) throw new TxError('DUPLICATE_EVENT', `${held.length} event(s) already recorded`, { duplicates: held });
+        // A private capture's bodies are stored (synced) before its tx is admitted: an accepted
+        // private event always has its body on this node.
+        if (outcome.bodies !== undefined) await (ctx.privacy as PrivacyContext).bodies.put(outcome.bodies, (ctx.clock ?? Date.now)());
+        // The worker's canonical string is the tx's canonical bytes: no second JCS pass here.
+        await ctx.chain.submitTx(tx, { id: fromHex(outcome.txId, 32), raw: utf8.encode(outcome.tx), origin: 'local', verified: true });
+      } catch (err) {
+        const again = behaviour === 'proceed' && round < 3 ? duplicatesOf(err) : undefined;
+        if (again === undefined || again.length === 0) throw err;
+        exclude.push(...again);
+        continue;
+      }
+      return {
+        txId: outcome.txId,
+        eventIds: outcome.eventIds,
+        ...(outcome.refused !== undefined ? { refused: outcome.refused } : {}),
+        ...(outcome.bodies !== undefined ? { sharing: 'private' as const, cbvEventIds: outcome.bodies.map((b) => b.eventId) } : {}),
+      };
+    }
+  };
+
+  const jobQuery = {
+    type: 'object',
+    additionalProperties: false,
+    properties: { perPage: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: DEFAULT_PER_PAGE }, nextPageToken: { type: 'string', maxLength: 128 } },
+  };
+  app.get<{ Querystring: { perPage: number; nextPageToken?: string } }>(
+    '/capture',
+    {
+      config: { scope: 'capture' },
+      schema: {
+        summary: 'The capture jobs this node keeps (the binding\'s list of CaptureJob), oldest first, paged',
+        description: `The newest ${MAX_CAPTURE_JOBS} jobs are kept, in memory (a restart forgets them; the captured txs stay). Follow GS1-Next-Page-Token (or Link rel="next") for more.`,
+        tags: ['capture'],
+        security: [{ bearer: [] }],
+        querystring: jobQuery,
+        response: { 200: { type: 'array', items: { $ref: 'CaptureJob#' } }, ...problems(400, 401, 403) },
+      },
+    },
+    async (req, reply) => {
+      const after = req.query.nextPageToken === undefined ? 0 : decodeJobToken(req.query.nextPageToken);
+      const page = await jobs.list(after, req.query.perPage);
+      if (page.next !== undefined) {
+        const token = encodeJobToken(page.next);
+        reply.header('GS1-Next-Page-Token', token).header('link', `</capture?perPage=${req.query.perPage}&nextPageToken=${token}>; rel="next"`);
+      }
+      return sendJson(reply, page.jobs);
+    },
+  );
+
+  app.get<{ Params: { captureID: string } }>(
+    '/capture/:captureID',
+    {
+      config: { scope: 'capture' },
+      schema: {
+        summary: 'One capture job (the binding\'s CaptureJob): running until its tx is in a block of the main chain, then success; a refused document\'s or dropped tx\'s job lists every problem',
+        tags: ['capture'],
+        security: [{ bearer: [] }],
+        params: { type: 'object', required: ['captureID'], properties: { captureID: { type: 'string', maxLength: 64 } } },
+        response: { 200: { $ref: 'CaptureJob#' }, ...problems(401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const job = await jobs.get(req.params.captureID);
+      if (job === undefined) throw new HttpProblem('NOT_FOUND', `no capture job ${req.params.captureID} (this node keeps its newest ${MAX_CAPTURE_JOBS} jobs, in memory)`);
+      return sendJson(reply, job);
+    },
+  );
+}
+
+function encodeJobToken(seq: number): string {
+  return Buffer.from(JSON.stringify({ v: 1, j: seq })).toString('base64url');
+}
+
+function decodeJobToken(token: string): number {
+  let t: unknown;
+  try {
+    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    t = undefined;
+  }
+  const j = (t as { v?: unknown; j?: unknown } | undefined)?.j;
+  if ((t as { v?: unknown } | undefined)?.v !== 1 || typeof j !== 'number' || !Number.isSafeInteger(j) || j < 0) {
+    throw new HttpProblem('QUERY_PARAMETER', 'nextPageToken: not a token this node issued', { errors: [{ path: '/nextPageToken', message: 'not a token this node issued', code: 'QUERY_PARAMETER' }] });
+  }
+  return j;
 }
 
 /** The `sharing` query parameter (docs/confidentiality.md): public or private; absent: the node's default. */

@@ -12,6 +12,7 @@ import type { Provenance } from '../provenance.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
 import { problems } from '../schemas.js';
 import { queryDocumentXml } from '../../trace/epcis-xml-write.js';
+import { declarationNotes } from '../corrections.js';
 
 export interface ReadRouteDeps {
   ctx: ApiContext;
@@ -113,10 +114,25 @@ const eventsQuerystring = {
     eventType: { ...multi, description: 'ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent' },
     GE_eventTime: { type: 'string', description: 'Events at or after this time (ISO 8601 with zone)' },
     LT_eventTime: { type: 'string', description: 'Events before this time' },
+    EQ_errorReason: { ...multi, description: "Error declarations with this reason (CBV word or URI)" },
+    EQ_correctiveEventID: { ...multi, description: 'Error declarations naming this corrective event ID' },
+    GE_errorDeclaration_Time: { type: 'string', description: 'Error declarations declared at or after this time' },
+    LT_errorDeclaration_Time: { type: 'string', description: 'Error declarations declared before this time' },
+    GE_recordTime: { type: 'string', description: 'Events recorded (in a main-chain block whose time is) at or after this time' },
+    LT_recordTime: { type: 'string', description: 'Events recorded before this time' },
+    WD_readPoint: { ...multi, description: 'Read point or a descendant (no location master data is kept: the read point itself)' },
+    WD_bizLocation: { ...multi, description: 'Business location or a descendant (no location master data is kept: the location itself)' },
+    EQ_quantity: { type: 'string', description: 'A quantity element (any quantity list) with this quantity' },
+    GT_quantity: { type: 'string', description: 'A quantity element with a greater quantity' },
+    GE_quantity: { type: 'string', description: 'A quantity element with this quantity or more' },
+    LT_quantity: { type: 'string', description: 'A quantity element with a smaller quantity' },
+    LE_quantity: { type: 'string', description: 'A quantity element with this quantity or less' },
+    eventCountLimit: { type: 'integer', minimum: 1, description: 'At most this many events over all pages' },
     perPage: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: DEFAULT_PER_PAGE },
     nextPageToken: { type: 'string', maxLength: 512 },
   },
   patternProperties: {
+    '^(EQ|GT|GE|LT|LE)_(ILMD_)?[a-z][a-zA-Z0-9]*:\\w+$': { ...multi, description: 'An extension field (or ILMD field: EQ_ILMD_…) by its name as captured (prefix:name): equal to one of the values (EQ_), or compared as a number, time or text' },
     '^(EQ_bizTransaction|EQ_source|EQ_destination)_.+$': { ...multi, description: 'Value of a bizTransaction / source / destination of the type named after the underscore' },
     '^EXISTS_.+$': { type: 'string', maxLength: 0, description: 'The event has this field' },
   },
@@ -160,7 +176,11 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       const eventId = normaliseEventId(req.params.eventId);
       const entry = await provenance.eventById(eventId);
       if (entry === undefined) throw new HttpProblem('EVENT_NOT_FOUND', `no event ${eventId} on the main chain or in the mempool`);
-      return sendQueryDocument(req.headers.accept, reply, [withEventId(entry.event, eventId)], (ctx.clock ?? Date.now)());
+      // An event declared erroneous: its error declaration (which has its event ID) follows it.
+      const [note] = await declarationNotes(provenance, [eventId]);
+      const declaration = note === undefined ? undefined : await provenance.eventById(note.declarationId);
+      const events = [withEventId(entry.event, eventId), ...(declaration !== undefined ? [withEventId(declaration.event, eventId)] : [])];
+      return sendQueryDocument(req.headers.accept, reply, events, (ctx.clock ?? Date.now)());
     },
   );
 
@@ -170,7 +190,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       config: { scope: 'read' },
       schema: {
         summary: 'One event by its CBV 2.0 event ID, with block, confirmations and merkle proof',
-        description: 'A pending event (in the mempool) has block null, confirmations 0 and proof null.',
+        description: 'A pending event (in the mempool) has block null, confirmations 0 and proof null. An event declared erroneous (EPCIS error declaration) carries errorDeclaration: the declaration\'s record ID, tx, block, reason, declarationTime and correctiveEventIDs.',
         tags: ['provenance'],
         params: { type: 'object', required: ['eventId'], properties: { eventId: { type: 'string', maxLength: 200 } } },
         response: { 200: { $ref: 'EventEntry#' }, ...problems(400, 401, 403, 404) },
@@ -180,7 +200,8 @@ export async function eventRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
       const eventId = normaliseEventId(req.params.eventId);
       const entry = await provenance.eventById(eventId);
       if (entry === undefined) throw new HttpProblem('EVENT_NOT_FOUND', `no event ${eventId} on the main chain or in the mempool`);
-      return sendJson(reply, entry);
+      const [note] = await declarationNotes(provenance, [eventId]);
+      return sendJson(reply, note === undefined ? entry : { ...entry, errorDeclaration: note });
     },
   );
 

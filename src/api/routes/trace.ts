@@ -27,6 +27,7 @@ import { BufferPool } from '../buffer-pool.js';
 import { JsonBytes } from '../json-bytes.js';
 import { storeJourneyReader } from '../journey-reader.js';
 import { writeEventEntry } from '../provenance.js';
+import { declarationNotes } from '../corrections.js';
 import { decodeToken, encodeToken } from '../query.js';
 import { problems } from '../schemas.js';
 import type { ReadRouteDeps } from './events.js';
@@ -178,14 +179,14 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
           return { ref: { hash, height: h.height }, txIndex: h.txIndex, eventIndex: h.eventIndex, eventId: h.eventId };
         }),
       );
-      const entries = await provenance.rawEntriesAt(refs);
+      const [entries, notes] = await Promise.all([provenance.rawEntriesAt(refs), declarationNotes(provenance, chunk.map((h) => h.eventId))]);
       // Room for the chunk at once: a tx's JSON string is at most about 1.2× its bytes in practice (quotes escaped).
       w.expect(entries.reduce((n, e) => n + Math.ceil(e.tx.length * 1.25) + e.event.length + 2048, 0));
       for (const [k, e] of entries.entries()) {
         const step = chunk[k] as JourneyStep;
         units += e.tx.length;
         if (written++ > 0) w.ascii(',');
-        writeEventEntry(w, e, step.via !== undefined ? { via: step.via, path: step.path ?? [] } : undefined);
+        writeEventEntry(w, e, step.via !== undefined ? { via: step.via, path: step.path ?? [] } : undefined, notes[k]);
         if (units > deps.traceBytesBudget && (i + k + 1 < steps.length || page.more)) {
           next = encodeToken(fingerprint, step);
           break;

@@ -20,6 +20,7 @@ import { hashMeetsTarget, targetFromBits } from '../../consensus/target.js';
 import { eventIdOf } from '../../trace/document.js';
 import { checkReveal, commitmentOfId } from '../../trace/private-event.js';
 import type { JsonObject } from '../../common/json.js';
+import { recordIdOf } from '../../trace/correction.js';
 import type { Proof } from '../../api/proof-material.js';
 import { ApiClient, ApiError, readInput, runClientCommand, type ClientFlags } from './client.js';
 import { describeVia } from './trace.js';
@@ -82,7 +83,8 @@ export function checkOffline(entry: EntryJson): OfflineResult {
     const ev = tx.events[i] as Record<string, unknown>;
     if (entry.event !== undefined && jcs(entry.event) !== jcs(ev)) r.problems.push('the event shown differs from the event in the tx');
     if (tx.kind === 'private') checkPrivateBody(entry, ev, r);
-    else if (eventIdOf(ev) !== entry.eventId) r.problems.push("the tx's event does not hash (CBV 2.0) to its event ID");
+    // An error declaration's record ID is derived from its event's hash (trace/correction.ts).
+    else if (recordIdOf(ev) !== entry.eventId) r.problems.push("the tx's event does not hash (CBV 2.0) to its event ID");
   }
   if (!verifyAuditPath(txId, p.txIndex, p.txCount, p.auditPath.map((h) => fromHex(h, 32)), fromHex(p.merkleRoot, 32))) {
     r.problems.push(`the audit path does not lead from tx ${r.txId} (index ${p.txIndex} of ${p.txCount}) to merkle root ${p.merkleRoot}`);

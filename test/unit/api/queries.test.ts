@@ -108,7 +108,7 @@ describe('/queries', () => {
     expect((await injectSettled(app, { method: 'GET', url: '/queries/shipments' })).json()).toMatchObject({ query: { EQ_bizStep: ['shipping', 'receiving'] } });
     const again = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'shipments', query: {} }) });
     expect([again.statusCode, again.json().code]).toEqual([409, 'QUERY_EXISTS']);
-    const bad = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'bad', query: { GE_recordTime: '2020-01-01T00:00:00Z' } }) });
+    const bad = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'bad', query: { orderBy: 'eventTime' } }) });
     expect(bad.statusCode).toBe(400);
     const paged = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'paged', query: { perPage: '5' } }) });
     expect(paged.statusCode).toBe(400);

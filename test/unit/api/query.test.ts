@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeToken, encodeToken, matches, parseQuery, QUERY_PARAMS } from '../../../src/api/query.js';
+import { decodePageToken, encodePageToken, matches, parseQuery, QUERY_PARAMS } from '../../../src/api/query.js';
 import { HttpProblem } from '../../../src/api/problem.js';
+import { eventIdOf } from '../../../src/trace/index.js';
 
 const event = {
   '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
@@ -38,10 +39,11 @@ describe('EPCIS query parameters', () => {
     expect(() => parseQuery({ GE_eventTime: 'yesterday' })).toThrow(HttpProblem);
     expect(() => parseQuery({ perPage: 0 })).toThrow(HttpProblem);
     const q = parseQuery({ EQ_bizStep: 'shipping' });
-    const token = encodeToken(q.fingerprint, { height: 5, txIndex: 1, eventIndex: 2 });
-    expect(decodeToken(token, q.fingerprint)).toEqual({ height: 5, txIndex: 1, eventIndex: 2 });
-    expect(() => decodeToken(token, parseQuery({ EQ_bizStep: 'receiving' }).fingerprint)).toThrow(/other parameters/);
-    expect(() => decodeToken('garbage!', q.fingerprint)).toThrow(HttpProblem);
+    const hash = 'ab'.repeat(32);
+    const token = encodePageToken(q.fingerprint, { height: 5, txIndex: 1, eventIndex: 2 }, hash);
+    expect(decodePageToken(token, q.fingerprint)).toEqual({ height: 5, txIndex: 1, eventIndex: 2, hash, given: 0 });
+    expect(() => decodePageToken(token, parseQuery({ EQ_bizStep: 'receiving' }).fingerprint)).toThrow(/other parameters/);
+    expect(() => decodePageToken('garbage!', q.fingerprint)).toThrow(HttpProblem);
   });
 });
 
@@ -57,12 +59,14 @@ const STEPS = ['shipping', 'receiving', 'packing', 'commissioning'];
 const DISPS = ['in_transit', 'in_progress', 'active'];
 const BTS = ['urn:epcglobal:cbv:bt:0614141073467:1', 'urn:epcglobal:cbv:bt:0614141073467:2'];
 const TIMES = ['2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z', '2024-01-04T00:00:00Z'];
+const REASONS = ['incorrect_data', 'did_not_occur'];
+const CORRECTIVE = ['urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6', 'ni:///sha-256;c6407ffcac52ec159528f2b556ba4ac3844c5aa48485c1fd61643e94f0a2d678?ver=CBV2.0'];
 
 type Ev = Record<string, unknown> & { id: string };
 
 const sub = <T>(xs: readonly T[]): fc.Arbitrary<T[]> => fc.subarray([...xs], { minLength: 1 });
 const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
-const qty = (classes: string[]): Record<string, unknown>[] => classes.map((c) => ({ epcClass: c, quantity: 1 }));
+const qty = (classes: string[], n = 1): Record<string, unknown>[] => classes.map((c, i) => ({ epcClass: c, quantity: ((n + i) % 5) + 1 }));
 
 const evArb: fc.Arbitrary<Ev> = fc
   .record({
@@ -83,24 +87,31 @@ const evArb: fc.Arbitrary<Ev> = fc
     tid: opt(fc.constantFrom('t1', 't2')),
     time: fc.integer({ min: Date.parse(TIMES[0] as string), max: Date.parse(TIMES[3] as string) }),
     n: fc.nat(),
+    q: fc.nat({ max: 4 }),
+    lot: fc.constantFrom('LOT1', 'LOT2'),
+    temp: opt(fc.integer({ min: 0, max: 40 })),
+    rt: fc.integer({ min: Date.parse(TIMES[0] as string), max: Date.parse(TIMES[3] as string) }),
+    declared: opt(fc.record({ reason: opt(fc.constantFrom(...REASONS)), time: fc.constantFrom(...TIMES), corrective: fc.subarray([...CORRECTIVE]) })),
   })
   .map((r) => {
-    const e: Ev = { id: `ni:///sha-256;${r.n.toString(16).padStart(64, '0')}?ver=CBV2.0`, type: r.type, eventTime: new Date(r.time).toISOString(), eventTimeZoneOffset: '+00:00' };
+    // rt: the record time the test hands to matches (the block time); not an event field.
+    const e: Ev = { id: `ni:///sha-256;${r.n.toString(16).padStart(64, '0')}?ver=CBV2.0`, rt: r.rt, type: r.type, eventTime: new Date(r.time).toISOString(), eventTimeZoneOffset: '+00:00' };
+    if (r.temp !== undefined) e['example:temp'] = r.temp;
     if (r.type === 'ObjectEvent') {
       e['epcList'] = r.epcs;
       e['action'] = r.action;
-      if (r.classes) e['quantityList'] = qty(r.classes);
-      if (r.ilmd) e['ilmd'] = { 'cbvmda:lotNumber': 'LOT1' };
+      if (r.classes) e['quantityList'] = qty(r.classes, r.q);
+      if (r.ilmd) e['ilmd'] = { 'cbvmda:lotNumber': r.lot };
     } else if (r.type === 'AggregationEvent') {
       e['parentID'] = r.parent;
       e['childEPCs'] = r.epcs;
       e['action'] = r.action;
-      if (r.classes) e['childQuantityList'] = qty(r.classes);
+      if (r.classes) e['childQuantityList'] = qty(r.classes, r.q);
     } else {
       e['inputEPCList'] = r.epcs;
       e['outputEPCList'] = r.outs;
-      if (r.classes) e['inputQuantityList'] = qty(r.classes);
-      if (r.outClasses) e['outputQuantityList'] = qty(r.outClasses);
+      if (r.classes) e['inputQuantityList'] = qty(r.classes, r.q);
+      if (r.outClasses) e['outputQuantityList'] = qty(r.outClasses, r.q + 2);
       if (r.tid) e['transformationID'] = r.tid;
     }
     if (r.bizStep) e['bizStep'] = r.bizStep;
@@ -109,6 +120,9 @@ const evArb: fc.Arbitrary<Ev> = fc
     if (r.bizLocation) e['bizLocation'] = { id: r.bizLocation };
     if (r.bt) e['bizTransactionList'] = [{ type: r.bt[0], bizTransaction: r.bt[1] }];
     if (r.source) e['sourceList'] = [{ type: r.source[0], source: r.source[1] }];
+    if (r.declared) {
+      e['errorDeclaration'] = { declarationTime: r.declared.time, ...(r.declared.reason ? { reason: r.declared.reason } : {}), ...(r.declared.corrective.length > 0 ? { correctiveEventIDs: r.declared.corrective } : {}) };
+    }
     return e;
   });
 
@@ -116,6 +130,8 @@ const list = (e: Ev, k: string): string[] => (Array.isArray(e[k]) ? (e[k] as str
 const classesOf = (e: Ev, ks: string[]): string[] => ks.flatMap((k) => (Array.isArray(e[k]) ? (e[k] as { epcClass: string }[]).map((q) => q.epcClass) : []));
 const some = (xs: string[], vs: string[]): boolean => xs.some((x) => vs.includes(x));
 const idOfPlace = (v: unknown): string | undefined => (v as { id?: string } | undefined)?.id;
+const quantities = (e: Ev): number[] => classesOfQ(e).map((q) => q.quantity);
+const classesOfQ = (e: Ev): { quantity: number }[] => ['quantityList', 'childQuantityList', 'inputQuantityList', 'outputQuantityList'].flatMap((k) => (Array.isArray(e[k]) ? (e[k] as { quantity: number }[]) : []));
 const typed = (e: Ev, l: string, m: string, type: string, vs: string[]): boolean => (Array.isArray(e[l]) ? (e[l] as Record<string, string>[]) : []).some((x) => x['type'] === type && vs.includes(x[m] as string));
 
 /** The brute-force meaning of each parameter, on the corpus' own forms (URNs, CBV words). */
@@ -135,7 +151,13 @@ const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
   EQ_bizLocation: (e, vs) => vs.includes(idOfPlace(e['bizLocation']) as string),
   EQ_action: (e, vs) => vs.includes(e['action'] as string),
   EQ_transformationID: (e, vs) => vs.includes(e['transformationID'] as string),
-  EQ_eventID: (e, vs) => vs.includes(e.id),
+  // An error declaration also has the ID of the event it declares: the hash of its content.
+  EQ_eventID: (e, vs) => vs.includes(e.id) || (e['errorDeclaration'] !== undefined && vs.includes(eventIdOf(e))),
+  EQ_errorReason: (e, vs) => vs.includes((e['errorDeclaration'] as { reason?: string } | undefined)?.reason as string),
+  EQ_correctiveEventID: (e, vs) => some(list((e['errorDeclaration'] ?? { id: '' }) as Ev, 'correctiveEventIDs'), vs),
+  GE_errorDeclaration_Time: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) >= Date.parse(vs[0] as string),
+  LT_errorDeclaration_Time: (e, vs) => e['errorDeclaration'] !== undefined && Date.parse((e['errorDeclaration'] as { declarationTime: string }).declarationTime) < Date.parse(vs[0] as string),
+  EXISTS_errorDeclaration: (e) => e['errorDeclaration'] !== undefined,
   eventType: (e, vs) => vs.includes(e['type'] as string),
   GE_eventTime: (e, vs) => Date.parse(e['eventTime'] as string) >= Date.parse(vs[0] as string),
   LT_eventTime: (e, vs) => Date.parse(e['eventTime'] as string) < Date.parse(vs[0] as string),
@@ -143,6 +165,21 @@ const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
   EQ_source_owning_party: (e, vs) => typed(e, 'sourceList', 'source', 'owning_party', vs),
   EXISTS_ilmd: (e) => e['ilmd'] !== undefined,
   EXISTS_disposition: (e) => e['disposition'] !== undefined,
+  GE_recordTime: (e, vs) => (e['rt'] as number) >= Date.parse(vs[0] as string),
+  LT_recordTime: (e, vs) => (e['rt'] as number) < Date.parse(vs[0] as string),
+  // No location master data: a place has no descendants.
+  WD_readPoint: (e, vs) => vs.includes(idOfPlace(e['readPoint']) as string),
+  WD_bizLocation: (e, vs) => vs.includes(idOfPlace(e['bizLocation']) as string),
+  EQ_quantity: (e, vs) => quantities(e).some((n) => n === Number(vs[0])),
+  GT_quantity: (e, vs) => quantities(e).some((n) => n > Number(vs[0])),
+  GE_quantity: (e, vs) => quantities(e).some((n) => n >= Number(vs[0])),
+  LT_quantity: (e, vs) => quantities(e).some((n) => n < Number(vs[0])),
+  LE_quantity: (e, vs) => quantities(e).some((n) => n <= Number(vs[0])),
+  'EQ_ILMD_cbvmda:lotNumber': (e, vs) => vs.includes((e['ilmd'] as Record<string, string> | undefined)?.['cbvmda:lotNumber'] as string),
+  'EXISTS_ILMD_cbvmda:lotNumber': (e) => (e['ilmd'] as Record<string, string> | undefined)?.['cbvmda:lotNumber'] !== undefined,
+  'EQ_example:temp': (e, vs) => typeof e['example:temp'] === 'number' && vs.map(Number).includes(e['example:temp']),
+  'GE_example:temp': (e, vs) => typeof e['example:temp'] === 'number' && e['example:temp'] >= Number(vs[0]),
+  'LT_example:temp': (e, vs) => typeof e['example:temp'] === 'number' && e['example:temp'] < Number(vs[0]),
 };
 
 const DOMAIN: Record<string, readonly string[]> = {
@@ -151,15 +188,19 @@ const DOMAIN: Record<string, readonly string[]> = {
   EQ_bizStep: STEPS, EQ_disposition: DISPS, EQ_readPoint: SGLN, EQ_bizLocation: SGLN, EQ_action: ['ADD', 'OBSERVE', 'DELETE'],
   EQ_transformationID: ['t1', 't2'], eventType: ['ObjectEvent', 'AggregationEvent', 'TransformationEvent'],
   GE_eventTime: TIMES, LT_eventTime: TIMES, EQ_bizTransaction_po: BTS, EQ_source_owning_party: PGLN, EXISTS_ilmd: [''], EXISTS_disposition: [''],
+  EQ_errorReason: REASONS, EQ_correctiveEventID: CORRECTIVE, GE_errorDeclaration_Time: TIMES, LT_errorDeclaration_Time: TIMES, EXISTS_errorDeclaration: [''],
+  GE_recordTime: TIMES, LT_recordTime: TIMES, WD_readPoint: SGLN, WD_bizLocation: SGLN,
+  EQ_quantity: ['1', '2', '3', '4', '5'], GT_quantity: ['1', '3', '5'], GE_quantity: ['1', '3', '5'], LT_quantity: ['1', '3', '5'], LE_quantity: ['1', '3', '5'],
+  'EQ_ILMD_cbvmda:lotNumber': ['LOT1', 'LOT2'], 'EXISTS_ILMD_cbvmda:lotNumber': [''], 'EQ_example:temp': ['0', '10', '20'], 'GE_example:temp': ['5', '20', '35'], 'LT_example:temp': ['5', '20', '35'],
 };
 
 describe('every query parameter equals a brute-force filter (property)', () => {
   it('covers every parameter the query code accepts', () => {
-    expect(Object.keys(BRUTE).filter((k) => !k.includes('EXISTS_') && !k.startsWith('EQ_bizTransaction_') && !k.startsWith('EQ_source_')).sort()).toEqual([...QUERY_PARAMS].sort());
+    expect(Object.keys(BRUTE).filter((k) => !k.includes('EXISTS_') && !k.startsWith('EQ_bizTransaction_') && !k.startsWith('EQ_source_') && !k.includes(':')).sort()).toEqual([...QUERY_PARAMS].sort());
   });
 
   const single: fc.Arbitrary<[string, string[]]> = fc.constantFrom(...Object.keys(DOMAIN)).chain((p) =>
-    p === 'GE_eventTime' || p === 'LT_eventTime' || p.startsWith('EXISTS_')
+    /^(GE|LT|GT|LE)_/.test(p) || p.startsWith('EXISTS_') || p === 'EQ_quantity'
       ? fc.constantFrom(...(DOMAIN[p] as string[])).map((v): [string, string[]] => [p, [v]])
       : sub(DOMAIN[p] as string[]).map((vs): [string, string[]] => [p, vs]),
   );
@@ -170,11 +211,13 @@ describe('every query parameter equals a brute-force filter (property)', () => {
         const raw: Record<string, string> = {};
         for (const [p, vs] of params) {
           // EQ_eventID draws its values from the corpus.
-          const values = p === 'EQ_eventID' ? [corpus[idPick % Math.max(1, corpus.length)]?.id ?? 'none'] : vs;
+          // (or, for a declaration, the ID of the event it declares: its hash).
+          const picked = corpus[idPick % Math.max(1, corpus.length)];
+          const values = p === 'EQ_eventID' ? [picked === undefined ? 'none' : picked['errorDeclaration'] !== undefined && idPick % 2 === 0 ? eventIdOf(picked) : picked.id] : vs;
           raw[p] = values.join('|');
         }
         const q = parseQuery(raw);
-        const got = corpus.filter((e) => matches(q, e, e.id)).map((e) => e.id);
+        const got = corpus.filter((e) => matches(q, e, e.id, e['rt'] as number)).map((e) => e.id);
         const want = corpus.filter((e) => params.every(([p]) => (BRUTE[p] as (e: Ev, vs: string[]) => boolean)(e, (raw[p] as string).split('|')))).map((e) => e.id);
         expect(got).toEqual(want);
       }),

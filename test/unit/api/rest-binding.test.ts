@@ -3,10 +3,6 @@
  * answers, in-process: for every path the node serves, each answer's status, headers and body are
  * checked against the binding's own response schemas (ajv over the binding document).
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,47 +10,7 @@ import { buildApi } from '../../../src/api/server.js';
 import { SCOPES } from '../../../src/api/scopes.js';
 import { keyIdHex } from '../../../src/chain/keys.js';
 import { extend, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
-
-const OPENAPI = fileURLToPath(new URL('../../../../shared/vectors/gs1-epcis-rest/openapi.json', import.meta.url));
-
-interface OpenApi {
-  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
-  components: { schemas: Record<string, unknown>; responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> }> };
-}
-
-const api = JSON.parse(readFileSync(OPENAPI, 'utf8')) as OpenApi;
-// ajv-formats is CommonJS: its function is the default export or the module itself.
-type AddFormats = (a: Ajv) => Ajv;
-const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema({ ...api, $id: 'binding' });
-
-/** Rewrites the binding's local refs (#/components/…) to the registered document. */
-function rebase(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(rebase);
-  if (typeof schema !== 'object' || schema === null) return schema;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `binding${v}` : rebase(v);
-  return out;
-}
-
-/** The binding's response object for a path, method and status (following a $ref). */
-function response(path: string, method: string, status: string): { headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> } {
-  const op = api.paths[path]?.[method];
-  if (op === undefined) throw new Error(`the binding has no ${method.toUpperCase()} ${path}`);
-  let r = op.responses[status] as { $ref?: string } | undefined;
-  if (r === undefined) throw new Error(`the binding has no ${status} for ${method.toUpperCase()} ${path}`);
-  if (typeof r.$ref === 'string') r = api.components.responses[r.$ref.split('/').pop() as string] as { $ref?: string };
-  return r as { headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> };
-}
-
-function validator(path: string, method: string, status: string, media: string): ValidateFunction {
-  const r = response(path, method, status);
-  const content = r.content?.[media] ?? r.content?.['application/json'] ?? r.content?.['application/problem+json'];
-  if (content === undefined) throw new Error(`no ${media} body for ${status} ${method} ${path}`);
-  return ajv.compile(rebase(content.schema) as object);
-}
+import { CAPTURE_JOB_ONE_OF, check, response, validator } from '../../helpers/rest-binding.js';
 
 /**
  * Every validator the tests use, compiled before the server starts: compiling blocks the event
@@ -72,21 +28,10 @@ const V = {
   query400: validator('/eventTypes/{eventType}/events', 'get', '400', 'application/problem+json'),
   event404: validator('/events/{eventID}', 'get', '404', 'application/problem+json'),
   capture401: validator('/capture', 'post', '401', 'application/problem+json'),
+  capture400: validator('/capture', 'post', '400', 'application/problem+json'),
+  captureJob: validator('/capture/{captureID}', 'get', '200', 'application/json'),
+  captureJobs: validator('/capture', 'get', '200', 'application/json'),
 };
-
-/**
- * The errors of `body` against `v`. A problem's `instance` is the request's path (a relative
- * URI reference, as RFC 9457 allows; the node does not know the URL clients reach it by), which
- * the binding's `format: uri` (absolute) refuses: that one difference is allowed, and documented.
- */
-function check(v: ValidateFunction, body: unknown, what: string): void {
-  const ok = v(body);
-  const errors = ok ? [] : (v.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
-  expect(
-    errors.filter((e) => e !== '/instance must match format "uri"'),
-    what,
-  ).toEqual([]);
-}
 
 let fx: Fixture;
 let app: FastifyInstance;
@@ -180,5 +125,32 @@ describe("the node's answers against the REST binding's schemas", () => {
     const capture = await app.inject({ method: 'POST', url: '/capture', headers: { 'content-type': 'application/json' }, payload: '{}' });
     expect(capture.statusCode).toBe(401);
     check(V.capture401, capture.json(), '401');
+  });
+
+  it('POST /capture 202 (Location), GET /capture/{captureID} and GET /capture: the binding CaptureJob; a refused capture 400', async () => {
+    const doc = {
+      '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
+      type: 'EPCISDocument',
+      schemaVersion: '2.0',
+      creationDate: '2024-01-01T00:00:00Z',
+      epcisBody: { eventList: [{ type: 'ObjectEvent', eventTime: '2024-01-02T10:00:00Z', eventTimeZoneOffset: '+00:00', epcList: ['urn:epc:id:sgtin:0614141.107346.6'], action: 'OBSERVE', bizStep: 'receiving' }] },
+    };
+    const res = await app.inject({ method: 'POST', url: '/capture', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(doc) });
+    expect(res.statusCode, res.body).toBe(202);
+    const location = String(res.headers['location']);
+    for (const h of Object.keys(response('/capture', 'post', '202').headers ?? {})) expect(res.headers[h.toLowerCase()], h).toBeDefined();
+    const job = await app.inject({ method: 'GET', url: location, headers: auth });
+    expect(job.statusCode).toBe(200);
+    expect(V.captureJob({ captureID: 'id261378658356', createdAt: '2021-07-21T17:32:28Z', running: false, success: true, captureErrorBehaviour: 'rollback', errors: [] })).toBe(false);
+    check(V.captureJob, job.json(), location, CAPTURE_JOB_ONE_OF);
+    const list = await app.inject({ method: 'GET', url: '/capture', headers: auth });
+    expect(list.json<unknown[]>().length).toBeGreaterThan(0);
+    check(V.captureJobs, list.json(), '/capture', list.json<unknown[]>().map((_, i) => `/${i} must match exactly one schema in oneOf`));
+    const refused = await app.inject({ method: 'POST', url: '/capture', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ ...doc, epcisBody: { eventList: [{ type: 'ObjectEvent' }] } }) });
+    expect(refused.statusCode).toBe(400);
+    check(V.capture400, refused.json(), 'capture 400');
+    const failed = await app.inject({ method: 'GET', url: String(refused.headers['location']), headers: auth });
+    check(V.captureJob, failed.json(), 'refused job', CAPTURE_JOB_ONE_OF);
+    expect(failed.json()).toMatchObject({ running: false, success: false });
   });
 });

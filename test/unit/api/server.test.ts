@@ -44,7 +44,7 @@ afterAll(async () => {
 describe('GS1 EPCIS 2.0 REST binding: discovery headers and exception types', () => {
   it('OPTIONS on every resource: 204 with Allow and the capability headers', async () => {
     for (const [url, methods] of [
-      ['/capture', 'OPTIONS, POST'],
+      ['/capture', 'GET, HEAD, OPTIONS, POST'],
       ['/events', 'GET, HEAD, OPTIONS'],
       ['/events/x', 'GET, HEAD, OPTIONS'],
       ['/trace/x', 'GET, HEAD, OPTIONS'],

@@ -52,6 +52,8 @@ const TX_EXPECTED: Record<TxErrorCode, Verdict> = {
   GOV_BAD_PROOF: 'reject',
   GOV_UNKNOWN_MEMBER: 'ignore',
   GOV_INVALID_CHANGE: 'ignore',
+  DECLARED_EVENT_UNKNOWN: 'ignore',
+  NOT_DECLARANT: 'ignore',
   ALERT_UNKNOWN: 'ignore',
   ALERT_NOT_OWNER: 'ignore',
   ALERT_CLOSED: 'ignore',

@@ -1,0 +1,229 @@
+/**
+ * GET /events paging on a real chain (property): the pages of a query, followed by their
+ * nextPageToken with random page sizes and scan budgets, give exactly the brute-force answer in
+ * chain order, by the scan plan and by the history-index plan; and when a reorg replaces blocks
+ * between two pages, the pages still give every matching event of the final main chain, the
+ * pages after the reorg in the final chain's order, and nothing else but events of the replaced
+ * blocks.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runQuery, type Position, type RawQuery } from '../../../src/api/query.js';
+import type { HeaderEntry } from '../../../src/chain/store.js';
+import type { SignedTx } from '../../../src/chain/types.js';
+import { traceRules } from '../../../src/trace/chain-rules.js';
+import { prepareDocument } from '../../../src/trace/index.js';
+import { buildBlock, GENESIS_TIME, makeFixture, makeTx, TEST_PARAMS, type Fixture } from '../../helpers/chain-fixture.js';
+
+const SGTIN = ['urn:epc:id:sgtin:0614141.107346.1', 'urn:epc:id:sgtin:0614141.107346.2', 'urn:epc:id:sgtin:0614141.107346.3'];
+const STEPS = ['shipping', 'receiving', 'storing'];
+const SGLN = ['urn:epc:id:sgln:0614141.07346.1', 'urn:epc:id:sgln:0614141.07346.2'];
+const CLASSES = ['urn:epc:class:lgtin:0614141.107346.LOT1', 'urn:epc:class:lgtin:0614141.107346.LOT2'];
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+interface Spec {
+  epc: number;
+  step: number;
+  place: number | undefined;
+  lot: number | undefined;
+}
+const specArb: fc.Arbitrary<Spec> = fc.record({
+  epc: fc.nat({ max: SGTIN.length - 1 }),
+  step: fc.nat({ max: STEPS.length - 1 }),
+  place: fc.option(fc.nat({ max: SGLN.length - 1 }), { nil: undefined }),
+  lot: fc.option(fc.nat({ max: CLASSES.length - 1 }), { nil: undefined }),
+});
+
+let serial = 0;
+/** A signed tx of these events (as capture prepares them: CBV 2.0 IDs). */
+function txOf(fx: Fixture, specs: Spec[]): SignedTx {
+  const events = specs.map((s) => {
+    serial++;
+    // Seven hours apart: events fall on several days (the day terms).
+    return {
+      type: 'ObjectEvent',
+      eventTime: new Date(T0 + serial * 7 * HOUR).toISOString(),
+      eventTimeZoneOffset: '+00:00',
+      epcList: [SGTIN[s.epc] as string],
+      action: 'OBSERVE',
+      bizStep: STEPS[s.step] as string,
+      ...(s.place !== undefined ? { bizLocation: { id: SGLN[s.place] as string }, readPoint: { id: SGLN[1 - s.place] as string } } : {}),
+      ...(s.lot !== undefined ? { quantityList: [{ epcClass: CLASSES[s.lot] as string, quantity: 2 }] } : {}),
+    };
+  });
+  const p = prepareDocument({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
+  return makeTx(fx, p.events, fx.sealer, p.eventIds);
+}
+
+const at = (e: Record<string, unknown>): number => Date.parse(e['eventTime'] as string);
+const place = (e: Record<string, unknown>, f: string): string | undefined => (e[f] as { id?: string } | undefined)?.id;
+const lots = (e: Record<string, unknown>): string[] => ((e['quantityList'] as { epcClass: string }[] | undefined) ?? []).map((q) => q.epcClass);
+
+/** Queries and their brute-force meaning (the scan plan, the EPC history plan, the query index's term plans, no filter); `rt`: the record time (block time). */
+const QUERIES: { raw: RawQuery; want: (e: Record<string, unknown>, rt: number) => boolean }[] = [
+  // Blocks are a block interval (TEST_PARAMS) apart from genesis: the second and later blocks.
+  { raw: { GE_recordTime: new Date(GENESIS_TIME + 2 * TEST_PARAMS.blockIntervalMs).toISOString() }, want: (_e, rt) => rt >= GENESIS_TIME + 2 * TEST_PARAMS.blockIntervalMs },
+  { raw: { EQ_bizStep: 'shipping', LT_recordTime: new Date(GENESIS_TIME + 3 * TEST_PARAMS.blockIntervalMs).toISOString() }, want: (e, rt) => e['bizStep'] === 'shipping' && rt < GENESIS_TIME + 3 * TEST_PARAMS.blockIntervalMs },
+  { raw: {}, want: () => true },
+  { raw: { EQ_bizStep: 'receiving' }, want: (e) => e['bizStep'] === 'receiving' },
+  { raw: { eventType: 'ObjectEvent', EQ_action: 'OBSERVE|ADD' }, want: () => true },
+  { raw: { EQ_bizLocation: SGLN[0] as string, EQ_bizStep: 'shipping|receiving' }, want: (e) => place(e, 'bizLocation') === SGLN[0] && e['bizStep'] !== 'storing' },
+  { raw: { EQ_readPoint: SGLN.join('|') }, want: (e) => place(e, 'readPoint') !== undefined },
+  { raw: { MATCH_anyEPCClass: CLASSES[1] as string }, want: (e) => lots(e).includes(CLASSES[1] as string) },
+  { raw: { MATCH_epcClass: CLASSES.join('|'), EQ_bizStep: 'storing' }, want: (e) => lots(e).length > 0 && e['bizStep'] === 'storing' },
+  { raw: { GE_eventTime: new Date(T0 + 30 * HOUR).toISOString(), LT_eventTime: new Date(T0 + 200 * HOUR).toISOString() }, want: (e) => at(e) >= T0 + 30 * HOUR && at(e) < T0 + 200 * HOUR },
+  { raw: { GE_eventTime: new Date(T0 + 10.5 * HOUR).toISOString(), LT_eventTime: new Date(T0 + 40 * HOUR).toISOString() }, want: (e) => at(e) >= T0 + 10.5 * HOUR && at(e) < T0 + 40 * HOUR },
+  { raw: { GE_eventTime: new Date(T0).toISOString(), LT_eventTime: new Date(T0 + 3000 * 24 * HOUR).toISOString(), EQ_disposition: 'in_transit' }, want: () => false },
+  { raw: { WD_bizLocation: SGLN[1] as string, GE_quantity: '2' }, want: (e) => place(e, 'bizLocation') === SGLN[1] && lots(e).length > 0 },
+  { raw: { MATCH_epc: SGTIN[0] as string }, want: (e) => (e['epcList'] as string[]).includes(SGTIN[0] as string) },
+  { raw: { MATCH_epc: `${SGTIN[1] as string}|${SGTIN[2] as string}`, EQ_bizStep: 'shipping|storing' }, want: (e) => (e['epcList'] as string[]).some((x) => x !== SGTIN[0]) && e['bizStep'] !== 'receiving' },
+];
+
+interface Hit {
+  eventId: string;
+  height: number;
+}
+
+/** Every event of the main chain in chain order, with its height. */
+async function mainEvents(fx: Fixture): Promise<(Hit & { event: Record<string, unknown>; rt: number })[]> {
+  const out: (Hit & { event: Record<string, unknown>; rt: number })[] = [];
+  for (let h = 1; h <= fx.chain.tip.height; h++) {
+    const block = await fx.chain.getMainBlock(h);
+    const rt = block?.header.time as number;
+    for (const tx of block?.txs ?? []) tx.events.forEach((event, i) => out.push({ eventId: tx.eventIds[i] as string, height: h, event: event as Record<string, unknown>, rt }));
+  }
+  return out;
+}
+
+async function page(fx: Fixture, raw: RawQuery, scanBudget: number): Promise<{ hits: Hit[]; next?: string }> {
+  const read = async (pos: Position): Promise<Record<string, unknown>> => {
+    const block = await fx.chain.getMainBlock(pos.height);
+    const event = block?.txs[pos.txIndex]?.events[pos.eventIndex];
+    if (event === undefined) throw new Error(`no event at ${JSON.stringify(pos)}`);
+    return event as Record<string, unknown>;
+  };
+  const out = await runQuery(fx.chain, raw, { scanBudget, historyBatch: 2 }, read);
+  return { hits: out.events.map((e) => ({ eventId: e.eventId, height: e.position.height })), ...(out.nextPageToken !== undefined ? { next: out.nextPageToken } : {}) };
+}
+
+/** Mine blocks of these txs on `parent` (default: the tip); returns the last block's header entry. */
+async function mine(fx: Fixture, blocks: SignedTx[][], parent?: HeaderEntry, dt?: number): Promise<HeaderEntry> {
+  let at = parent ?? fx.chain.tip;
+  for (const txs of blocks) {
+    const b = buildBlock(fx, { parent: at, txs, ...(dt !== undefined ? { dt } : {}) });
+    await fx.chain.importBlock(b);
+    at = fx.chain.header(b.hashHex) as HeaderEntry;
+  }
+  return at;
+}
+
+let fx: Fixture | undefined;
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
+
+const caseArb = fc.record({
+  blocks: fc.array(fc.array(fc.array(specArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 6 }),
+  query: fc.nat({ max: QUERIES.length - 1 }),
+  perPage: fc.integer({ min: 1, max: 4 }),
+  scanBudget: fc.integer({ min: 1, max: 6 }),
+  limit: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+});
+
+describe('GET /events pages on a real chain (property)', () => {
+  it('following nextPageToken gives exactly the brute-force answer in chain order (scan and index plans)', async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async ({ blocks, query, perPage, scanBudget, limit }) => {
+        fx = await makeFixture(undefined, { rules: traceRules() });
+        const f = fx;
+        await mine(f, blocks.map((txs) => txs.map((specs) => txOf(f, specs))));
+        const q = QUERIES[query] as (typeof QUERIES)[number];
+        const got: string[] = [];
+        let token: string | undefined;
+        for (let pages = 0; ; pages++) {
+          expect(pages).toBeLessThan(200);
+          const p = await page(f, { ...q.raw, perPage, ...(limit !== undefined ? { eventCountLimit: limit } : {}), ...(token !== undefined ? { nextPageToken: token } : {}) }, scanBudget);
+          expect(p.hits.length).toBeLessThanOrEqual(perPage);
+          got.push(...p.hits.map((h) => h.eventId));
+          if (p.next === undefined) break;
+          token = p.next;
+        }
+        const want = (await mainEvents(f)).filter((e) => q.want(e.event, e.rt)).map((e) => e.eventId);
+        // eventCountLimit: the first that many, over all pages.
+        expect(got).toEqual(limit === undefined ? want : want.slice(0, limit));
+        await f.close();
+        fx = undefined;
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a reorg between pages: every matching event of the final chain is given, the later pages in its order, nothing else but replaced blocks\' events', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        caseArb,
+        fc.nat(),
+        fc.nat(),
+        fc.array(fc.array(specArb, { minLength: 1, maxLength: 3 }), { minLength: 0, maxLength: 2 }),
+        fc.boolean(),
+        async ({ blocks, query, perPage, scanBudget }, pagesBefore, depthPick, fresh, keepOld) => {
+          fx = await makeFixture(undefined, { rules: traceRules() });
+          const f = fx;
+          await mine(f, blocks.map((txs) => txs.map((specs) => txOf(f, specs))));
+          const q = QUERIES[query] as (typeof QUERIES)[number];
+          const got: Hit[] = [];
+          let token: string | undefined;
+          let reorged = false;
+          let afterReorg = 0;
+          let replaced = new Set<string>();
+          const before = pagesBefore % 4;
+          for (let pages = 0; ; pages++) {
+            expect(pages).toBeLessThan(200);
+            if (pages === before && token !== undefined && !reorged) {
+              // Replace the top `depth` blocks by a heavier branch: the old txs again (or not), and new ones.
+              const depth = 1 + (depthPick % f.chain.tip.height);
+              const fork = f.chain.ancestor(f.chain.tip, f.chain.tip.height - depth) as HeaderEntry;
+              const old = (await mainEvents(f)).filter((e) => e.height > fork.height);
+              replaced = new Set(old.map((e) => e.eventId));
+              const oldTxs: SignedTx[] = [];
+              for (let h = fork.height + 1; h <= f.chain.tip.height; h++) oldTxs.push(...((await f.chain.getMainBlock(h))?.txs ?? []));
+              const branch: SignedTx[][] = [keepOld ? oldTxs.reverse() : [], ...fresh.map((specs) => [txOf(f, specs)])];
+              while (branch.length < depth + 1) branch.push([]);
+              // (Another block time than the replaced blocks': the same txs on the same parent make a new block.)
+              await mine(f, branch, fork, f.genesis.params.blockIntervalMs + 1);
+              expect(f.chain.tip.height).toBe(fork.height + branch.length);
+              reorged = true;
+              afterReorg = got.length;
+            }
+            const p = await page(f, { ...q.raw, perPage, ...(token !== undefined ? { nextPageToken: token } : {}) }, scanBudget);
+            got.push(...p.hits);
+            if (p.next === undefined) break;
+            token = p.next;
+          }
+          const final = (await mainEvents(f)).filter((e) => q.want(e.event, e.rt));
+          const finalIds = new Set(final.map((e) => e.eventId));
+          const gotIds = got.map((h) => h.eventId);
+          // Every matching event of the final main chain was given.
+          for (const e of final) expect(gotIds).toContain(e.eventId);
+          // Anything else given was in a replaced block; an event given twice too.
+          for (const id of gotIds) if (!finalIds.has(id)) expect(replaced.has(id)).toBe(true);
+          const seen = new Set<string>();
+          for (const id of gotIds) {
+            if (seen.has(id)) expect(replaced.has(id)).toBe(true);
+            seen.add(id);
+          }
+          // The pages after the reorg follow the final chain's order.
+          const order = new Map(final.map((e, i) => [e.eventId, i]));
+          const later = got.slice(afterReorg).map((h) => order.get(h.eventId));
+          expect(later.every((i) => i !== undefined)).toBe(true);
+          expect([...(later as number[])].sort((a, b) => a - b)).toEqual(later);
+          await f.close();
+          fx = undefined;
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});

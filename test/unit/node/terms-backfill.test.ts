@@ -1,0 +1,112 @@
+/**
+ * The query index (term rows, trace/query-terms.ts): a query by place examines only the events
+ * with that place; a store written without the index scans (same answer) until the backfill
+ * builds the rows connect would have written, then uses them.
+ */
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runQuery, type Position, type RawQuery } from '../../../src/api/query.js';
+import { historyOf, termsOf } from '../../../src/chain/connect.js';
+import type { HeaderEntry } from '../../../src/chain/store.js';
+import type { SignedTx } from '../../../src/chain/types.js';
+import type { TxRules } from '../../../src/chain/tx-rules-port.js';
+import { traceRules } from '../../../src/trace/chain-rules.js';
+import { prepareDocument } from '../../../src/trace/index.js';
+import { backfillQueryTerms } from '../../../src/node/terms-backfill.js';
+import { buildBlock, makeFixture, makeTx, type Fixture } from '../../helpers/chain-fixture.js';
+
+const PLACE = 'urn:epc:id:sgln:0614141.07346.1';
+
+let n = 0;
+function txOf(fx: Fixture, count: number, at: (i: number) => string | undefined): SignedTx {
+  const events = Array.from({ length: count }, (_, i) => {
+    n++;
+    const place = at(i);
+    return {
+      type: 'ObjectEvent',
+      eventTime: new Date(Date.UTC(2024, 0, 1) + n * 60_000).toISOString(),
+      eventTimeZoneOffset: '+00:00',
+      epcList: [`urn:epc:id:sgtin:0614141.107346.${n}`],
+      action: 'OBSERVE',
+      bizStep: 'receiving',
+      ...(place !== undefined ? { bizLocation: { id: place } } : {}),
+    };
+  });
+  const p = prepareDocument({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
+  return makeTx(fx, p.events, fx.sealer, p.eventIds);
+}
+
+async function query(fx: Fixture, raw: RawQuery): Promise<{ ids: string[]; examined: number }> {
+  const read = async (pos: Position): Promise<Record<string, unknown>> => (await fx.chain.getMainBlock(pos.height))?.txs[pos.txIndex]?.events[pos.eventIndex] as Record<string, unknown>;
+  const ids: string[] = [];
+  let examined = 0;
+  let token: string | undefined;
+  do {
+    const page = await runQuery(fx.chain, { ...raw, perPage: 1000, ...(token !== undefined ? { nextPageToken: token } : {}) }, { scanBudget: 20_000, historyBatch: 256 }, read);
+    ids.push(...page.events.map((e) => e.eventId));
+    examined += page.examined;
+    token = page.nextPageToken;
+  } while (token !== undefined);
+  return { ids, examined };
+}
+
+let fx: Fixture | undefined;
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
+
+describe('the query index', () => {
+  it('a query by place reads only the rows of that place; connect writes one row per term, disconnect removes them', async () => {
+    fx = await makeFixture(undefined, { rules: traceRules() });
+    const f = fx;
+    expect(f.store.queryTermsReady()).toBe(true);
+    const txs = [txOf(f, 40, () => undefined), txOf(f, 3, (i) => (i === 1 ? PLACE : undefined)), txOf(f, 20, () => undefined)];
+    const block = buildBlock(f, { txs });
+    await f.chain.importBlock(block);
+    const want = [txs[1]?.eventIds[1]];
+    const byPlace = await query(f, { EQ_bizLocation: PLACE });
+    expect(byPlace).toEqual({ ids: want, examined: 1 });
+    // Every event has its hour, day and bizStep terms besides its item key.
+    expect(termsOf(traceRules(), block).length).toBe(63 * 3 + 1);
+    expect(historyOf(traceRules(), block).length).toBe(63);
+    // A reorg away: the rows go with the block.
+    const parent = f.chain.header((f.chain.header(block.hashHex) as HeaderEntry).prevHash) as HeaderEntry;
+    const other = buildBlock(f, { parent, dt: f.genesis.params.blockIntervalMs + 1 });
+    await f.chain.importBlock(other);
+    await f.chain.importBlock(buildBlock(f, { parent: f.chain.header(other.hashHex) }));
+    expect((await query(f, { EQ_bizLocation: PLACE })).ids).toEqual([]);
+    expect(await f.store.history(`?bizLocation=${PLACE}`, { limit: 10 })).toEqual([]);
+  });
+
+  it('a store without the index scans (same answer); the backfill writes the rows connect writes, and queries use them', async () => {
+    // Blocks connected by rules without a query index, then the marker removed: a store of an older build.
+    const { queryTermsOf, ...noTerms } = traceRules();
+    const rules: TxRules = noTerms;
+    fx = await makeFixture(undefined, { rules });
+    const f = fx;
+    const txs = [txOf(f, 30, () => undefined), txOf(f, 4, (i) => (i % 2 === 0 ? PLACE : undefined))];
+    await f.chain.importBlock(buildBlock(f, { txs }));
+    await f.store.close();
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(f.dir, 'chain'), { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    await db.del(new Uint8Array([0x0a, ...new TextEncoder().encode('queryTerms')]));
+    await db.close();
+    await f.reopen();
+    expect(f.store.queryTermsReady()).toBe(false);
+    const want = [txs[1]?.eventIds[0], txs[1]?.eventIds[2]];
+    const scanned = await query(f, { EQ_bizLocation: PLACE });
+    expect(scanned).toEqual({ ids: want, examined: 34 });
+    // The node's rules again (they write the index's rows), as an upgraded node opens its old store.
+    rules.queryTermsOf = queryTermsOf;
+    await f.reopen();
+    expect(f.chain.queryIndexReady).toBe(false);
+    const built = await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }));
+    expect(built).toBe(true);
+    expect(f.chain.queryIndexReady).toBe(true);
+    expect(await query(f, { EQ_bizLocation: PLACE })).toEqual({ ids: want, examined: 2 });
+    expect(await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }))).toBe(false);
+  });
+});
