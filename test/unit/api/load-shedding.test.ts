@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { buildApi } from '../../../src/api/server.js';
-import { describePressure, LoadShedder } from '../../../src/api/load-shedding.js';
+import { describePressure, LoadShedder, StallProbe } from '../../../src/api/load-shedding.js';
 import { toProblem } from '../../../src/api/problem.js';
 import { makeFixture, type Fixture } from '../../helpers/chain-fixture.js';
 
@@ -42,29 +42,49 @@ describe('LoadShedder', () => {
     const { log } = capture();
     const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m) });
     try {
-      const err = await s.handler({} as never, {} as never, 'eventLoopDelay', 1500).catch((e: unknown) => e);
+      const err = await s.handler({} as never, {} as never, 'eventLoopDelay', 1500)?.catch((e: unknown) => e);
       const p = toProblem(err);
       expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'eventLoopDelay', retryAfterSeconds: 1 });
       expect(p.detail).toMatch(/event loop delay 1500 ms over the limit of 1000 ms/);
-      await s.handler({} as never, {} as never, 'heapUsedBytes', 1).catch(() => undefined);
+      await s.handler({} as never, {} as never, 'heapUsedBytes', 1)?.catch(() => undefined);
       expect(shed).toEqual(['eventLoopDelay', 'heapUsedBytes']);
     } finally {
       s.close();
     }
   });
 
+  it('an Infinity delay reading (a sample with no reading, after any stall past ~500 ms) sheds only when the measured stall exceeded the limit', async () => {
+    const shed: string[] = [];
+    const { log } = capture();
+    let stall = 600;
+    const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m), recentStallMs: () => stall });
+    try {
+      // A 600 ms stall under a 1,000 ms limit: the request goes through, nothing is counted.
+      expect(s.handler({} as never, {} as never, 'eventLoopDelay', Infinity)).toBeUndefined();
+      expect(s.handler({} as never, {} as never, 'eventLoopDelay', undefined)).toBeUndefined();
+      expect(shed).toEqual([]);
+      // A 1,800 ms stall: shed, and the problem names the stall measured.
+      stall = 1_800;
+      const p = toProblem(await s.handler({} as never, {} as never, 'eventLoopDelay', Infinity)?.catch((e: unknown) => e));
+      expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'eventLoopDelay' });
+      expect(p.detail).toMatch(/event loop delay 1800 ms over the limit of 1000 ms/);
+      expect(shed).toEqual(['eventLoopDelay']);
+    } finally {
+      s.close();
+    }
+  });
   it('logs an episode once when it starts and once when it ends, with the counts', async () => {
     vi.useFakeTimers();
     try {
       let now = 0;
       const { log, lines } = capture();
-      const s = new LoadShedder({ limits: LIMITS, quietMs: 1_000 }, { log, now: () => now });
+      const s = new LoadShedder({ limits: LIMITS, quietMs: 1_000 }, { log, now: () => now, recentStallMs: () => 2_500 });
       for (let i = 0; i < 5; i++) {
-        await s.handler({} as never, {} as never, 'eventLoopDelay', Infinity).catch(() => undefined);
+        await s.handler({} as never, {} as never, 'eventLoopDelay', Infinity)?.catch(() => undefined);
         now += 100;
       }
       expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ measure: 'eventLoopDelay', value: null });
+      expect(lines[0]).toMatchObject({ measure: 'eventLoopDelay', value: 2_500 });
       expect(s.shedInEpisode).toBe(5);
       now += 1_500;
       vi.advanceTimersByTime(1_000);
@@ -72,10 +92,40 @@ describe('LoadShedder', () => {
       expect(end).toMatchObject({ shed: 5, ms: 400, byMeasure: { eventLoopDelay: 5 } });
       expect(s.shedInEpisode).toBe(0);
       // A new episode logs its start again.
-      await s.handler({} as never, {} as never, 'heapUsedBytes', 5e9).catch(() => undefined);
+      await s.handler({} as never, {} as never, 'heapUsedBytes', 5e9)?.catch(() => undefined);
       expect(lines.filter((l) => l.level === 40)).toHaveLength(2);
       s.close();
       expect(lines.filter((l) => l.msg === 'load shedding ended')).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('StallProbe', () => {
+  it('remembers the longest stall for one to two windows, then forgets it', () => {
+    vi.useFakeTimers();
+    try {
+      let t = 0;
+      const probe = new StallProbe(20, 1_000, () => t);
+      try {
+        const step = (ms: number) => {
+          t += ms;
+          vi.advanceTimersByTime(ms);
+        };
+        for (let i = 0; i < 10; i++) step(20);
+        expect(probe.recentMaxMs()).toBe(0);
+        // The loop is blocked 700 ms: the timer fires once, 700 ms after the previous tick.
+        t += 700;
+        vi.advanceTimersByTime(20);
+        expect(probe.recentMaxMs()).toBe(680);
+        for (let i = 0; i < 40; i++) step(20); // 800 ms later: still remembered
+        expect(probe.recentMaxMs()).toBe(680);
+        for (let i = 0; i < 110; i++) step(20); // two windows later: forgotten
+        expect(probe.recentMaxMs()).toBe(0);
+      } finally {
+        probe.stop();
+      }
     } finally {
       vi.useRealTimers();
     }
