@@ -57,8 +57,19 @@ export function compressSync(bytes: Uint8Array): Uint8Array {
   return tagged(brotliCompressSync(bytes, brotliOptions(bytes.length)));
 }
 
-/** `0x01 ‖ brotli(bytes)`, on libuv's thread pool: the event loop only copies the result. */
+/**
+ * Values up to this size are compressed on the calling thread: at brotli quality 4 that takes
+ * 0.03–0.08 ms, less than a trip through libuv's thread pool (0.1–0.15 ms), and a syncing node
+ * stores thousands of small txs and undo records a second (docs/scale.md).
+ */
+export const INLINE_COMPRESS_BYTES = 16 * 1024;
+
+/**
+ * `0x01 ‖ brotli(bytes)`: a small value on the calling thread, a larger one on libuv's thread
+ * pool (the event loop only copies the result). The bytes are the same either way.
+ */
 export async function compress(bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.length <= INLINE_COMPRESS_BYTES) return compressSync(bytes);
   return tagged(await brotliAsync(bytes, brotliOptions(bytes.length)));
 }
 

@@ -13,6 +13,7 @@ import {
   compress,
   compressSync,
   expand,
+  INLINE_COMPRESS_BYTES,
   isCompressed,
   parseBlockRecord,
   storedBlockHeight,
@@ -24,6 +25,16 @@ const enc = new TextEncoder();
 const jsonObject = fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)), { maxKeys: 20 }).map((o) => enc.encode(jcs(o)));
 
 describe('compact tx and undo values', () => {
+  it('a value on either side of the inline limit compresses to the same bytes on the calling thread and on the thread pool', async () => {
+    for (const events of [10, 400]) {
+      const bytes = enc.encode(JSON.stringify({ events: Array.from({ length: events }, (_, i) => ({ epc: `urn:epc:id:sgtin:0614141.107346.${i}`, action: 'OBSERVE' })) }));
+      expect(bytes.length > INLINE_COMPRESS_BYTES).toBe(events === 400);
+      const pooled = await compress(bytes);
+      expect(pooled).toEqual(compressSync(bytes));
+      expect(expand(pooled, 'tx')).toEqual(bytes);
+    }
+  });
+
   it('round trip: compressed (sync and on the thread pool) and plain JSON both expand to the same bytes', async () => {
     const bytes = enc.encode(JSON.stringify({ events: Array.from({ length: 50 }, (_, i) => ({ epc: `urn:epc:id:sgtin:0614141.107346.${i}`, action: 'OBSERVE' })) }));
     const a = compressSync(bytes);
