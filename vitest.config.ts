@@ -14,6 +14,10 @@ export default defineConfig({
           // test/helpers/*.test.ts: the test helpers' own tests (the independent checkers are
           // shown to reject what they must, the retry and wait helpers to fail on real errors).
           include: ['test/unit/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/helpers/**/*.test.ts'],
+          // The files share their worker processes (no fresh module graph per file): 87 s instead
+          // of 144 s for the suite on 2 cores. A test that leaves state behind (fake timers,
+          // a changed working directory, an open handle) must clean up in its own finally/after.
+          isolate: false,
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
