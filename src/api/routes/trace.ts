@@ -97,6 +97,12 @@ export async function itemView(ctx: ApiContext, id: string, info: ItemKeyInfo): 
  */
 const TRACE_CONCURRENCY = 16;
 
+/**
+ * Passes of a trace's status-and-journey read while blocks connect under it; the last pass is
+ * answered as read (a node connecting blocks back to back, as in a sync, still answers).
+ */
+const TRACE_READ_ATTEMPTS = 4;
+
 export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Promise<void> {
   const { ctx, provenance } = deps;
   const traceSchema = {
@@ -132,16 +138,26 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
     const fingerprint = createHash('sha256').update(info.key).digest('base64url').slice(0, 16);
     const after = q.nextPageToken !== undefined ? decodeToken(q.nextPageToken, fingerprint) : undefined;
     const limit = q.limit ?? deps.maxTraceEvents;
-    // The item's lot (for its class events) comes with its status; the containers are read meanwhile.
-    const viewing = itemView(ctx, epc, info);
-    const classKeys = viewing.then((v) => classKeysOf({ key: info.key, gtin: v.gtin, lot: v.lot }));
-    const [page, view] = await Promise.all([
-      journeyKeyOf(info.key).then((key) => journeyPage(reader, key, { after, limit, classKeys })).catch((err: unknown) => {
-        if (err instanceof JourneyIndexError) throw storeDamaged(err.message);
-        throw err;
-      }),
-      viewing,
-    ]);
+    // The item's lot (for its class events) comes with its status; the containers are read
+    // meanwhile. The status and the journey must come from one chain state: a block connected
+    // between the two reads gave a journey with the block's event beside the status from before
+    // it ("unknown"), so a pass whose chain state stamp moved is read again once the change settled.
+    let page: JourneyPage;
+    let view: ItemView;
+    for (let attempt = 0; ; attempt++) {
+      const before = ctx.chain.stateStamp();
+      const viewing = itemView(ctx, epc, info);
+      const classKeys = viewing.then((v) => classKeysOf({ key: info.key, gtin: v.gtin, lot: v.lot }));
+      [page, view] = await Promise.all([
+        journeyKeyOf(info.key).then((key) => journeyPage(reader, key, { after, limit, classKeys })).catch((err: unknown) => {
+          if (err instanceof JourneyIndexError) throw storeDamaged(err.message);
+          throw err;
+        }),
+        viewing,
+      ]);
+      if ((before !== undefined && ctx.chain.stateStamp() === before) || attempt === TRACE_READ_ATTEMPTS - 1) break;
+      await ctx.chain.stateSettled();
+    }
     // As JSON.stringify({epc, key, status, alerts, events, linksTruncated?, nextPageToken?}); each
     // entry is written as soon as it is read, so no more than a chunk of blocks is held at once.
     const w = new JsonBytes(4096, answers);
