@@ -56,6 +56,43 @@ export interface SubscriptionView {
   delivered: number;
 }
 
+/** What an alert subscription (or an alert stream) selects: every field given must match. Members by key ID or name. */
+export interface AlertFilterInput {
+  owner?: string;
+  party?: string;
+  /** gtin and lot together. */
+  gtin?: string;
+  lot?: string;
+  /** Alert codes, any of them (e.g. RECALL). */
+  codes?: string[];
+  /** raised (an alert is raised), status (its lifecycle changes); default both. */
+  events?: string[];
+}
+
+export interface AlertSubscriptionInput extends AlertFilterInput {
+  dest: string;
+  signatureToken: string;
+  initialRecordTime?: string;
+  confirmations?: number;
+}
+
+export interface AlertSubscriptionView {
+  subscriptionID: string;
+  dest: string;
+  signatureToken: string;
+  filter: { owner?: string; party?: string; gtin?: string; lot?: string; codes?: string[]; events: string[] };
+  initialRecordTime: string;
+  confirmations: number;
+  createdAt: string;
+  lastNotifiedAt?: string;
+  status: 'active' | 'retrying' | 'paused';
+  pausedReason?: string;
+  /** After this position every matching alert happening was delivered: height, phase (txIndex: 0 raised, 1 status), ordinal (eventIndex). */
+  cursor: { height: number; txIndex: number; eventIndex: number; blockHash: string };
+  pending?: { deliveryId: string; events: number; attempts: number; lastError?: string };
+  delivered: number;
+}
+
 /** Where a WebSocket stream's messages go. */
 export interface StreamSink {
   /** Send one message; resolves once it is handed to the socket. */
@@ -102,4 +139,13 @@ export interface QueryService {
    * Throws QUERY_NOT_FOUND, BAD_SUBSCRIPTION, TOO_MANY_SUBSCRIPTIONS.
    */
   openStream(queryName: string, opts: { initialRecordTime?: string; confirmations?: number }, sink: StreamSink): Promise<() => void>;
+
+  /** Throws BAD_SUBSCRIPTION, BAD_DESTINATION, NOT_A_MEMBER, TOO_MANY_SUBSCRIPTIONS. */
+  subscribeAlerts(input: AlertSubscriptionInput): Promise<AlertSubscriptionView>;
+  listAlertSubscriptions(): AlertSubscriptionView[];
+  getAlertSubscription(id: string): AlertSubscriptionView | undefined;
+  unsubscribeAlerts(id: string): Promise<boolean>;
+  resumeAlerts(id: string): Promise<AlertSubscriptionView | undefined>;
+  /** Stream the alert happenings a subscription with this filter would be sent. Throws as subscribeAlerts. */
+  openAlertStream(opts: AlertFilterInput & { initialRecordTime?: string; confirmations?: number }, sink: StreamSink): Promise<() => void>;
 }

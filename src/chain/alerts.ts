@@ -159,6 +159,8 @@ export const ALERT_INDEX = {
   party: (party: string): string => `ap${SEP}${party}${SEP}`,
   status: (status: AlertStatus): string => `as${SEP}${status}${SEP}`,
   lot: (gtin: string, lot: string): string => `al${SEP}${gtin}${SEP}${lot}${SEP}`,
+  /** `ac ‖ height ‖ id`: the alert changed status (an applied change) in the block at that height. */
+  changes: `ac${SEP}`,
 } as const;
 
 /** An `all` index key that sorts after every alert raised at `height` and before those raised later ('g' follows the hex of the IDs). */
@@ -190,5 +192,7 @@ export function alertIndexKeys(a: AlertRecord): string[] {
   const keys = [`${ALERT_INDEX.all}${tail}`, `${ALERT_INDEX.owner(a.owner)}${tail}`, `${ALERT_INDEX.status(a.status)}${tail}`];
   for (const p of a.parties) keys.push(`${ALERT_INDEX.party(p)}${tail}`);
   if (a.gtin !== null && a.lot !== null) keys.push(`${ALERT_INDEX.lot(a.gtin, a.lot)}${tail}`);
+  // One key per block that applied a change to it, so a subscriber to status changes reads a range, never the blocks.
+  for (const h of new Set(a.history.filter((c) => c.refused === undefined).map((c) => c.height))) keys.push(`${ALERT_INDEX.changes}${pad(h)}${SEP}${a.id}`);
   return keys;
 }

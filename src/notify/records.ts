@@ -5,8 +5,9 @@
  */
 import type { Position } from '../api/query.js';
 import type { QuerySchedule } from '../api/notify-port.js';
+import type { AlertSubscriptionFilter } from './alert-feed.js';
 
-export type RecordKind = 'query' | 'subscription' | 'cursor';
+export type RecordKind = 'query' | 'subscription' | 'cursor' | 'alertSubscription';
 
 /** The store the service keeps its records in (storage/notify-records.ts implements it). */
 export interface RecordStore {
@@ -31,6 +32,18 @@ export interface SubscriptionRecord {
   stream: boolean;
   schedule?: QuerySchedule;
   reportIfEmpty: boolean;
+  initialRecordTime: string;
+  confirmations: number;
+  createdAt: string;
+}
+
+/** An alert subscription (notify/alert-feed.ts): its filter, destination and secret. Its cursor is a `cursor` record under the same ID. */
+export interface AlertSubscriptionRecord {
+  id: string;
+  filter: AlertSubscriptionFilter;
+  dest: string;
+  /** The subscriber's secret: read by the node to sign, never answered in full or logged. */
+  secret: string;
   initialRecordTime: string;
   confirmations: number;
   createdAt: string;
@@ -120,6 +133,26 @@ export function parseCursorRecord(id: string, text: string): CursorState {
     throw new RecordError('cursor', id, 'pending delivery malformed');
   }
   return o as unknown as CursorState;
+}
+
+export function parseAlertSubscriptionRecord(id: string, text: string): AlertSubscriptionRecord {
+  const o = obj(text, 'alertSubscription', id);
+  const f = o['filter'] as Record<string, unknown> | undefined;
+  const ok =
+    o['id'] === id &&
+    typeof f === 'object' &&
+    f !== null &&
+    Array.isArray(f['events']) &&
+    (f['events'] as unknown[]).every((e) => e === 'raised' || e === 'status') &&
+    (f['codes'] === undefined || (Array.isArray(f['codes']) && (f['codes'] as unknown[]).every((c) => typeof c === 'string'))) &&
+    ['owner', 'party'].every((k) => f[k] === undefined || typeof f[k] === 'string') &&
+    typeof o['dest'] === 'string' &&
+    typeof o['secret'] === 'string' &&
+    typeof o['initialRecordTime'] === 'string' &&
+    Number.isSafeInteger(o['confirmations']) &&
+    typeof o['createdAt'] === 'string';
+  if (!ok) throw new RecordError('alertSubscription', id, 'fields missing or of the wrong type');
+  return o as unknown as AlertSubscriptionRecord;
 }
 
 /** The secret as answered: its last 4 characters only. */

@@ -11,13 +11,14 @@ import type { Chain } from '../chain/chain.js';
 import type { HeaderEntry } from '../chain/store.js';
 import { EXISTS_PARAM, QUERY_PARAMS, TYPED_PARAM, parseQuery, type QueryLimits, type RawQuery } from '../api/query.js';
 import { HttpProblem } from '../api/problem.js';
-import type { NamedQueryView, NotifyStats, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
+import type { AlertFilterInput, AlertSubscriptionInput, AlertSubscriptionView, NamedQueryView, NotifyStats, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { checkDestination, loggableDestination } from './destination.js';
 import { compileSchedule, ScheduleError } from './schedule.js';
 import { endOf } from './scan.js';
-import { Subscriber, type DeliveryPolicy } from './subscriber.js';
-import { maskSecret, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
+import { epcisFeed, Subscriber, type DeliveryFeed, type DeliveryPolicy, type FeedHit } from './subscriber.js';
+import { alertFeed, ALERT_EVENT_KINDS, type AlertHit, type AlertSubscriptionFilter } from './alert-feed.js';
+import { maskSecret, parseAlertSubscriptionRecord, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type AlertSubscriptionRecord, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
 import type { WebhookSender } from './webhook.js';
 import { Limiter } from './limiter.js';
 
@@ -50,6 +51,14 @@ interface Live {
   subscriber: Subscriber;
 }
 
+interface AlertLive {
+  record: AlertSubscriptionRecord;
+  subscriber: Subscriber<AlertHit>;
+}
+
+const ALERT_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
+const MAX_ALERT_CODES = 50;
+
 function badSub(detail: string): HttpProblem {
   return new HttpProblem('BAD_SUBSCRIPTION', detail);
 }
@@ -74,12 +83,14 @@ export function checkQueryParameters(query: Record<string, unknown>): Record<str
 
 export class NotifyService implements QueryService {
   private readonly live = new Map<string, Live>();
-  private readonly streams = new Set<Subscriber>();
+  private readonly alertLive = new Map<string, AlertLive>();
+  private readonly streams = new Set<Subscriber<FeedHit>>();
   /** Each stream's query and how to end it (a deleted query ends its streams). */
-  private readonly streamEnds = new Map<Subscriber, { queryName: string; end: () => void }>();
+  private readonly streamEnds = new Map<Subscriber<FeedHit>, { queryName: string; end: () => void }>();
   private readonly log: Logger;
   private readonly onTip = (): void => {
     for (const l of this.live.values()) l.subscriber.wake();
+    for (const l of this.alertLive.values()) l.subscriber.wake();
     for (const s of this.streams) s.wake();
   };
   /** Serialises changes of the stored records (create/delete), not deliveries. */
@@ -128,16 +139,30 @@ export class NotifyService implements QueryService {
         damaged(err);
       }
     }
+    for (const [id, text] of await records.list('alertSubscription')) {
+      try {
+        const record = parseAlertSubscriptionRecord(id, text);
+        const cursorText = cursors.get(id);
+        if (cursorText === undefined) {
+          this.log.error({ subscription: id }, 'stored alert subscription lacks its cursor; not started');
+          continue;
+        }
+        this.startAlertSubscriber(record, parseCursorRecord(id, cursorText));
+      } catch (err) {
+        damaged(err);
+      }
+    }
     this.queryCount = queries.size;
     this.modules.chain.on('tip', this.onTip);
-    this.log.info({ queries: queries.size, subscriptions: this.live.size }, 'notifications started');
+    this.log.info({ queries: queries.size, subscriptions: this.live.size, alertSubscriptions: this.alertLive.size }, 'notifications started');
   }
 
   async stop(): Promise<void> {
     this.modules.chain.off('tip', this.onTip);
-    await Promise.all([...this.live.values()].map((l) => l.subscriber.stop()));
+    await Promise.all([...this.live.values(), ...this.alertLive.values()].map((l) => l.subscriber.stop()));
     await Promise.all([...this.streams].map((s) => s.stop()));
     this.live.clear();
+    this.alertLive.clear();
     this.streams.clear();
     this.streamEnds.clear();
   }
@@ -153,14 +178,12 @@ export class NotifyService implements QueryService {
     const subscriber = new Subscriber(
       {
         id: record.id,
-        queryName: record.queryName,
-        query: query.query as RawQuery,
+        feed: epcisFeed(this.modules.chain, record.queryName, query.query as RawQuery, this.opts.limits),
         confirmations: record.confirmations,
         ...(record.schedule !== undefined ? { schedule: compileSchedule(record.schedule) } : {}),
         reportIfEmpty: record.reportIfEmpty,
         createdAt: Date.parse(record.createdAt),
         policy: this.opts,
-        limits: this.opts.limits,
       },
       {
         chain: this.modules.chain,
@@ -191,7 +214,7 @@ export class NotifyService implements QueryService {
   stats(): NotifyStats {
     const subscriptions = { active: 0, retrying: 0, paused: 0 };
     let maxBacklogBlocks = 0;
-    for (const { subscriber } of this.live.values()) {
+    for (const { subscriber } of [...this.live.values(), ...this.alertLive.values()]) {
       if (subscriber.state.paused !== undefined) subscriptions.paused++;
       else if (subscriber.retrying) subscriptions.retrying++;
       else subscriptions.active++;
@@ -352,7 +375,7 @@ export class NotifyService implements QueryService {
       const query = await this.queryOrThrow(queryName);
       checkDestination(input.dest, { allowHttp: this.opts.allowHttp });
       const { confirmations, initial, initialText } = this.checkInput(input);
-      if (this.live.size >= this.opts.maxSubscriptions) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node delivers to at most ${this.opts.maxSubscriptions} subscriptions (notify.maxSubscriptions); delete one first`);
+      if (this.live.size + this.alertLive.size >= this.opts.maxSubscriptions) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node delivers to at most ${this.opts.maxSubscriptions} subscriptions (notify.maxSubscriptions); delete one first`);
       const record: SubscriptionRecord = {
         id: randomUUID(),
         queryName,
@@ -409,10 +432,15 @@ export class NotifyService implements QueryService {
   async openStream(queryName: string, opts: { initialRecordTime?: string; confirmations?: number }, sink: StreamSink): Promise<() => void> {
     const query = await this.queryOrThrow(queryName);
     const { confirmations, initial } = this.checkInput({ dest: 'ws:', signatureToken: 'x'.repeat(16), stream: true, ...opts });
+    return this.stream(epcisFeed(this.modules.chain, queryName, query.query as RawQuery, this.opts.limits), confirmations, initial, sink, queryName);
+  }
+
+  /** A WebSocket stream of a feed: the sequence a stream subscription would be sent, no cursor kept. */
+  private async stream(feed: DeliveryFeed, confirmations: number, initial: number, sink: StreamSink, queryName?: string): Promise<() => void> {
     if (this.streams.size >= this.opts.maxStreams) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node serves at most ${this.opts.maxStreams} WebSocket streams (notify.maxStreams)`);
     const id = randomUUID();
     const subscriber = new Subscriber(
-      { id, queryName, query: query.query as RawQuery, confirmations, reportIfEmpty: false, createdAt: this.modules.clock(), policy: this.opts, limits: this.opts.limits },
+      { id, feed, confirmations, reportIfEmpty: false, createdAt: this.modules.clock(), policy: this.opts },
       {
         chain: this.modules.chain,
         clock: this.modules.clock,
@@ -432,13 +460,15 @@ export class NotifyService implements QueryService {
       await this.initialCursor(initial),
     );
     this.streams.add(subscriber);
-    this.streamEnds.set(subscriber, {
-      queryName,
-      end: () => {
-        sink.close(4404, `query ${queryName} was deleted`);
-        void stop();
-      },
-    });
+    if (queryName !== undefined) {
+      this.streamEnds.set(subscriber, {
+        queryName,
+        end: () => {
+          sink.close(4404, `query ${queryName} was deleted`);
+          void stop();
+        },
+      });
+    }
     const stop = async (): Promise<void> => {
       this.streamEnds.delete(subscriber);
       if (!this.streams.delete(subscriber)) return;
@@ -446,5 +476,156 @@ export class NotifyService implements QueryService {
     };
     subscriber.start();
     return () => void stop();
+  }
+
+  // ------------------------------------------------------------------ alert subscriptions
+
+  /** A member named by key ID or name; NOT_A_MEMBER otherwise. */
+  private memberId(v: string, field: string): string {
+    const { registry } = this.modules.chain;
+    if (/^[0-9a-f]{40}$/.test(v) && registry.get(v) !== undefined) return v;
+    const named = registry.all.find((m) => m.name === v);
+    if (named !== undefined) return named.id;
+    throw new HttpProblem('NOT_A_MEMBER', `${field}: ${v} is neither the key ID nor the name of a member of this consortium`);
+  }
+
+  /** The filter of an alert subscription or stream, checked: BAD_SUBSCRIPTION or NOT_A_MEMBER saying what is wrong. */
+  private checkAlertFilter(input: AlertFilterInput): AlertSubscriptionFilter {
+    const f: AlertSubscriptionFilter = { events: [...ALERT_EVENT_KINDS] };
+    if (input.owner !== undefined) f.owner = this.memberId(input.owner, 'owner');
+    if (input.party !== undefined) f.party = this.memberId(input.party, 'party');
+    if ((input.gtin === undefined) !== (input.lot === undefined)) throw badSub('gtin and lot go together: a lot number is unique only within its GTIN');
+    if (input.gtin !== undefined && input.lot !== undefined) {
+      if (!/^[0-9]{8,14}$/.test(input.gtin)) throw badSub('gtin: 8 to 14 digits');
+      if (input.lot.length < 1 || input.lot.length > 20) throw badSub('lot: 1 to 20 characters (GS1 AI 10)');
+      f.lot = { gtin: input.gtin.padStart(14, '0'), lot: input.lot };
+    }
+    if (input.codes !== undefined) {
+      if (!Array.isArray(input.codes) || input.codes.length === 0 || input.codes.length > MAX_ALERT_CODES || !input.codes.every((c) => typeof c === 'string' && ALERT_CODE.test(c))) {
+        throw badSub(`codes: 1 to ${MAX_ALERT_CODES} alert codes such as RECALL or DISPENSED_TWICE (docs/alerts.md lists them)`);
+      }
+      f.codes = [...new Set(input.codes)].sort();
+    }
+    if (input.events !== undefined) {
+      if (!Array.isArray(input.events) || input.events.length === 0 || !input.events.every((e) => (ALERT_EVENT_KINDS as readonly string[]).includes(e))) {
+        throw badSub('events: a non-empty list of raised (an alert is raised) and status (its lifecycle changes)');
+      }
+      f.events = ALERT_EVENT_KINDS.filter((k) => (input.events as string[]).includes(k));
+    }
+    return f;
+  }
+
+  private alertView(l: AlertLive): AlertSubscriptionView {
+    const { record: r, subscriber } = l;
+    const s = subscriber.state;
+    const info = subscriber.pendingInfo;
+    const f = r.filter;
+    return {
+      subscriptionID: r.id,
+      dest: r.dest,
+      signatureToken: maskSecret(r.secret),
+      filter: {
+        ...(f.owner !== undefined ? { owner: f.owner } : {}),
+        ...(f.party !== undefined ? { party: f.party } : {}),
+        ...(f.lot ? { gtin: f.lot.gtin, lot: f.lot.lot } : {}),
+        ...(f.codes !== undefined ? { codes: f.codes } : {}),
+        events: f.events,
+      },
+      initialRecordTime: r.initialRecordTime,
+      confirmations: r.confirmations,
+      createdAt: r.createdAt,
+      ...(s.lastNotifiedAt !== undefined ? { lastNotifiedAt: s.lastNotifiedAt } : {}),
+      status: s.paused !== undefined ? 'paused' : subscriber.retrying ? 'retrying' : 'active',
+      ...(s.paused !== undefined ? { pausedReason: s.paused.reason } : {}),
+      cursor: { ...s.after, blockHash: s.hash },
+      ...(s.pending !== undefined ? { pending: { deliveryId: s.pending.id, events: s.pending.events, ...info } } : {}),
+      delivered: s.delivered,
+    };
+  }
+
+  private startAlertSubscriber(record: AlertSubscriptionRecord, state: CursorState): void {
+    const subscriber = new Subscriber<AlertHit>(
+      { id: record.id, feed: alertFeed(this.modules.chain, record.filter), confirmations: record.confirmations, reportIfEmpty: false, createdAt: Date.parse(record.createdAt), policy: this.opts },
+      {
+        chain: this.modules.chain,
+        clock: this.modules.clock,
+        scan: this.scan,
+        log: this.log.child({ alertSubscription: record.id }),
+        save: (s) => this.modules.records.write([{ kind: 'cursor', name: record.id, value: JSON.stringify(s) }], { sync: false }),
+        send: ({ deliveryId, body }, events) => this.counted(events, () => this.modules.send({ dest: record.dest, secret: record.secret, subscriptionId: record.id, deliveryId, body })),
+      },
+      state,
+    );
+    this.alertLive.set(record.id, { record, subscriber });
+    subscriber.start();
+  }
+
+  subscribeAlerts(input: AlertSubscriptionInput): Promise<AlertSubscriptionView> {
+    return this.serial(async () => {
+      checkDestination(input.dest, { allowHttp: this.opts.allowHttp });
+      const filter = this.checkAlertFilter(input);
+      const { confirmations, initial, initialText } = this.checkInput({ ...input, stream: true });
+      if (this.live.size + this.alertLive.size >= this.opts.maxSubscriptions) throw new HttpProblem('TOO_MANY_SUBSCRIPTIONS', `this node delivers to at most ${this.opts.maxSubscriptions} subscriptions (notify.maxSubscriptions); delete one first`);
+      const record: AlertSubscriptionRecord = {
+        id: randomUUID(),
+        filter,
+        dest: input.dest,
+        secret: input.signatureToken,
+        initialRecordTime: initialText,
+        confirmations,
+        createdAt: new Date(this.modules.clock()).toISOString(),
+      };
+      const cursor = await this.initialCursor(initial);
+      await this.modules.records.write(
+        [
+          { kind: 'alertSubscription', name: record.id, value: JSON.stringify(record) },
+          { kind: 'cursor', name: record.id, value: JSON.stringify(cursor) },
+        ],
+        { sync: true },
+      );
+      this.startAlertSubscriber(record, cursor);
+      this.log.info({ subscription: record.id, dest: loggableDestination(record.dest), filter, confirmations }, 'alert subscription created');
+      return this.alertView(this.alertLive.get(record.id) as AlertLive);
+    });
+  }
+
+  listAlertSubscriptions(): AlertSubscriptionView[] {
+    return [...this.alertLive.values()].map((l) => this.alertView(l));
+  }
+
+  getAlertSubscription(id: string): AlertSubscriptionView | undefined {
+    const l = this.alertLive.get(id);
+    return l === undefined ? undefined : this.alertView(l);
+  }
+
+  unsubscribeAlerts(id: string): Promise<boolean> {
+    return this.serial(async () => {
+      const l = this.alertLive.get(id);
+      if (l === undefined) return false;
+      await l.subscriber.stop();
+      await this.modules.records.write(
+        [
+          { kind: 'alertSubscription', name: id, value: null },
+          { kind: 'cursor', name: id, value: null },
+        ],
+        { sync: true },
+      );
+      this.alertLive.delete(id);
+      this.log.info({ subscription: id }, 'alert subscription deleted');
+      return true;
+    });
+  }
+
+  async resumeAlerts(id: string): Promise<AlertSubscriptionView | undefined> {
+    const l = this.alertLive.get(id);
+    if (l === undefined) return undefined;
+    await l.subscriber.resume();
+    return this.alertView(l);
+  }
+
+  async openAlertStream(opts: AlertFilterInput & { initialRecordTime?: string; confirmations?: number }, sink: StreamSink): Promise<() => void> {
+    const filter = this.checkAlertFilter(opts);
+    const { confirmations, initial } = this.checkInput({ dest: 'ws:', signatureToken: 'x'.repeat(16), stream: true, ...(opts.initialRecordTime !== undefined ? { initialRecordTime: opts.initialRecordTime } : {}), ...(opts.confirmations !== undefined ? { confirmations: opts.confirmations } : {}) });
+    return this.stream(alertFeed(this.modules.chain, filter), confirmations, initial, sink);
   }
 }

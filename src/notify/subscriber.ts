@@ -30,10 +30,48 @@ export interface DeliveryPolicy {
   maxBacklogBlocks: number;
 }
 
-export interface SubscriberOptions {
+const EPCIS_CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
+
+/** One deliverable item of a feed: what it is is the feed's business; where it is in the chain is the subscriber's. */
+export interface FeedHit {
+  position: Position;
+}
+
+/**
+ * What a subscriber delivers: the next items after a chain position (at most `max`, none above
+ * `maxHeight`, in chain order; `scannedTo` says how far everything was examined) and the body of
+ * a delivery of some of them. The EPCIS feed runs a named query (epcisFeed); notify/alert-feed.ts
+ * reads the alert index.
+ */
+export interface DeliveryFeed<H extends FeedHit = FeedHit> {
+  next(after: Position, maxHeight: number, max: number): Promise<{ hits: H[]; scannedTo: Position }>;
+  document(hits: readonly H[], meta: { subscriptionId: string; createdAt: number }): string;
+}
+
+/** The feed of a named query: its events, each delivery an EPCISQueryDocument. */
+export function epcisFeed(chain: Chain, queryName: string, query: RawQuery, limits: QueryLimits): DeliveryFeed<QueryHit> {
+  return {
+    next: (after, maxHeight, max) => nextBatch(chain, query, after, maxHeight, max, limits),
+    document: (hits, meta) =>
+      JSON.stringify({
+        '@context': [EPCIS_CONTEXT],
+        type: 'EPCISQueryDocument',
+        schemaVersion: '2.0',
+        creationDate: new Date(meta.createdAt).toISOString(),
+        epcisBody: {
+          queryResults: {
+            queryName,
+            subscriptionID: meta.subscriptionId,
+            resultsBody: { eventList: hits.map((h) => (typeof h.event['eventID'] === 'string' ? h.event : { ...h.event, eventID: h.eventId })) },
+          },
+        },
+      }),
+  };
+}
+
+export interface SubscriberOptions<H extends FeedHit = FeedHit> {
   id: string;
-  queryName: string;
-  query: RawQuery;
+  feed: DeliveryFeed<H>;
   confirmations: number;
   /** Undefined: a stream subscription. */
   schedule?: CompiledSchedule;
@@ -41,7 +79,6 @@ export interface SubscriberOptions {
   /** First schedule time is after this (ms): the subscription's creation. */
   createdAt: number;
   policy: DeliveryPolicy;
-  limits: QueryLimits;
 }
 
 export interface SubscriberModules {
@@ -56,7 +93,6 @@ export interface SubscriberModules {
   send(delivery: { deliveryId: string; body: string }, events: number): Promise<void>;
 }
 
-const EPCIS_CONTEXT = 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld';
 
 function positionText(p: Position): string {
   return `${p.height}.${p.txIndex}.${p.eventIndex}`;
@@ -68,7 +104,7 @@ export function deliveryIdOf(subscriptionId: string, after: Position, upTo: Posi
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-export class Subscriber {
+export class Subscriber<H extends FeedHit = FeedHit> {
   private stopped = false;
   private wakeWaiter: (() => void) | undefined;
   private woken = false;
@@ -84,7 +120,7 @@ export class Subscriber {
   private backingOff = false;
 
   constructor(
-    private readonly opts: SubscriberOptions,
+    private readonly opts: SubscriberOptions<H>,
     private readonly modules: SubscriberModules,
     public state: CursorState,
   ) {}
@@ -224,7 +260,7 @@ export class Subscriber {
   private async prepareStream(): Promise<boolean> {
     if (!(await this.cursorOnMain())) return false;
     const maxHeight = this.deliverable();
-    const batch = await nextBatch(this.modules.chain, this.opts.query, this.state.after, maxHeight, 1, this.opts.limits);
+    const batch = await this.opts.feed.next(this.state.after, maxHeight, 1);
     const hit = batch.hits[0];
     if (hit !== undefined) {
       await this.setPending(hit.position, 1);
@@ -246,10 +282,10 @@ export class Subscriber {
     if (!(await this.cursorOnMain())) return false;
     const maxHeight = this.deliverable();
     const max = this.opts.policy.maxEventsPerDelivery;
-    const hits: QueryHit[] = [];
+    const hits: H[] = [];
     let scannedTo = this.state.after;
     for (;;) {
-      const batch = await nextBatch(this.modules.chain, this.opts.query, scannedTo, maxHeight, max - hits.length, this.opts.limits);
+      const batch = await this.opts.feed.next(scannedTo, maxHeight, max - hits.length);
       hits.push(...batch.hits);
       const moved = comparePositions(batch.scannedTo, scannedTo) > 0;
       scannedTo = batch.scannedTo;
@@ -257,7 +293,7 @@ export class Subscriber {
     }
     const full = hits.length >= max;
     if (hits.length > 0) {
-      await this.setPending(full ? (hits[hits.length - 1] as QueryHit).position : scannedTo, hits.length, full ? undefined : due);
+      await this.setPending(full ? (hits[hits.length - 1] as H).position : scannedTo, hits.length, full ? undefined : due);
       this.run.sent = true;
       return true;
     }
@@ -290,28 +326,16 @@ export class Subscriber {
   /** The pending delivery's document, rebuilt from the chain (the same events on every attempt). */
   private async document(p: PendingDelivery): Promise<string | undefined> {
     if (this.body?.id === p.id) return this.body.text;
-    let hits: QueryHit[] = [];
+    let hits: H[] = [];
     if (!p.empty) {
-      const batch = await nextBatch(this.modules.chain, this.opts.query, this.state.after, p.upTo.height, p.events, this.opts.limits);
+      const batch = await this.opts.feed.next(this.state.after, p.upTo.height, p.events);
       hits = batch.hits.filter((h) => comparePositions(h.position, p.upTo) <= 0);
     }
     if (hits.length !== p.events || (await this.mainHash(p.upTo.height)) !== p.upToHash) {
       await this.pause(`delivery ${p.id}: its ${p.events} event(s) up to block ${p.upToHash} are no longer on the main chain (a reorganisation deeper than ${this.opts.confirmations} confirmations)`);
       return undefined;
     }
-    const text = JSON.stringify({
-      '@context': [EPCIS_CONTEXT],
-      type: 'EPCISQueryDocument',
-      schemaVersion: '2.0',
-      creationDate: new Date(p.createdAt).toISOString(),
-      epcisBody: {
-        queryResults: {
-          queryName: this.opts.queryName,
-          subscriptionID: this.opts.id,
-          resultsBody: { eventList: hits.map((h) => (typeof h.event['eventID'] === 'string' ? h.event : { ...h.event, eventID: h.eventId })) },
-        },
-      },
-    });
+    const text = this.opts.feed.document(hits, { subscriptionId: this.opts.id, createdAt: p.createdAt });
     this.body = { id: p.id, text };
     return text;
   }

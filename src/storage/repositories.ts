@@ -556,7 +556,7 @@ export class LinksRepository extends Repository<c.LinkKey, c.LinkValue> {
 }
 
 /** Kinds of notification record: the first byte of a `notify` key. */
-export const NOTIFY_KINDS = { query: 0x01, subscription: 0x02, cursor: 0x03 } as const;
+export const NOTIFY_KINDS = { query: 0x01, subscription: 0x02, cursor: 0x03, alertSubscription: 0x04 } as const;
 export type NotifyKind = keyof typeof NOTIFY_KINDS;
 export interface NotifyKey {
   kind: NotifyKind;
