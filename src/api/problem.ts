@@ -44,6 +44,7 @@ export const API_PROBLEMS = {
   BAD_SUBSCRIPTION: { status: 400, title: 'Bad subscription' },
   BAD_DESTINATION: { status: 400, title: 'Destination refused' },
   BAD_VERIFICATION_REQUEST: { status: 400, title: 'Bad verification request' },
+  WEBSOCKET_REQUIRED: { status: 426, title: 'Upgrade required' },
   // Who asks.
   BAD_AUTHORIZATION: { status: 401, title: 'Authentication required' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },

@@ -13,6 +13,7 @@ import { HttpProblem } from '../problem.js';
 import { problems } from '../schemas.js';
 import { answerEventsQuery, type ReadRouteDeps } from './events.js';
 import type { RawQuery } from '../query.js';
+import { alertSubscriptionRoutes } from './alert-subscriptions.js';
 
 const nameParam = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 128 } } };
 const subParam = { type: 'object', required: ['name', 'id'], properties: { name: { type: 'string', maxLength: 128 }, id: { type: 'string', maxLength: 64 } } };
@@ -214,4 +215,7 @@ export async function queryRoutes(app: FastifyInstance, deps: ReadRouteDeps, ser
       return json(reply, view);
     },
   );
+
+  // Alert subscriptions and the alert stream: the same service, the same WebSocket plugin.
+  await alertSubscriptionRoutes(app, service);
 }

@@ -69,6 +69,7 @@ describe('one table code → status and title, one problem type base', () => {
     BAD_SUBSCRIPTION: [400, 'Bad subscription'],
     BAD_DESTINATION: [400, 'Destination refused'],
     BAD_VERIFICATION_REQUEST: [400, 'Bad verification request'],
+    WEBSOCKET_REQUIRED: [426, 'Upgrade required'],
     QUERY_NOT_FOUND: [404, 'Not found'],
     SUBSCRIPTION_NOT_FOUND: [404, 'Not found'],
     QUERY_EXISTS: [409, 'Query exists'],

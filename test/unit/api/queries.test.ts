@@ -177,3 +177,51 @@ describe('/queries', () => {
     expect(code).toBe(4404);
   });
 });
+
+describe('/alerts/subscriptions and /alerts/events', () => {
+  it('subscribes a webhook to alerts (secret masked), lists, reads, resumes and deletes it; refusals are problems with their code', async () => {
+    const made = await injectSettled(app, { method: 'POST', url: '/alerts/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'https://maker.example/alerts', secret: SECRET, owner: 'observer', codes: ['RECALL', 'DISPENSED_TWICE'], events: ['raised'] }) });
+    expect(made.statusCode).toBe(201);
+    expect(made.body).not.toContain(SECRET);
+    const view = made.json<{ subscriptionID: string; filter: { owner: string; codes: string[]; events: string[] }; signatureToken: string; confirmations: number; status: string }>();
+    expect(view).toMatchObject({ signatureToken: '…9876', confirmations: 2, status: 'active', filter: { codes: ['DISPENSED_TWICE', 'RECALL'], events: ['raised'] } });
+    expect(view.filter.owner).toMatch(/^[0-9a-f]{40}$/);
+    expect(made.headers.location).toBe(`/alerts/subscriptions/${view.subscriptionID}`);
+    expect((await injectSettled(app, { method: 'GET', url: '/alerts/subscriptions', headers: auth })).json()).toEqual([expect.objectContaining({ subscriptionID: view.subscriptionID })]);
+    expect((await injectSettled(app, { method: 'GET', url: `/alerts/subscriptions/${view.subscriptionID}`, headers: auth })).json()).toMatchObject({ subscriptionID: view.subscriptionID, cursor: { height: expect.any(Number) } });
+    expect((await injectSettled(app, { method: 'POST', url: `/alerts/subscriptions/${view.subscriptionID}/resume`, headers: { authorization: auth.authorization } })).statusCode).toBe(200);
+    const reader = await injectSettled(app, { method: 'GET', url: '/alerts/subscriptions', headers: { authorization: 'Bearer secret-read' } });
+    expect([reader.statusCode, reader.json().code]).toEqual([403, 'MISSING_SCOPE']);
+    const refusal = async (body: Record<string, unknown>): Promise<[number, string]> => {
+      const r = await injectSettled(app, { method: 'POST', url: '/alerts/subscriptions', headers: auth, payload: JSON.stringify({ dest: 'https://maker.example/alerts', signatureToken: SECRET, ...body }) });
+      expect(r.headers['content-type']).toContain('application/problem+json');
+      return [r.statusCode, r.json().code as string];
+    };
+    expect(await refusal({ dest: 'http://maker.example/alerts' })).toEqual([400, 'BAD_DESTINATION']);
+    expect(await refusal({ lot: 'L1' })).toEqual([400, 'BAD_SUBSCRIPTION']);
+    expect(await refusal({ party: 'Nobody' })).toEqual([400, 'NOT_A_MEMBER']);
+    expect(await refusal({ events: ['closed'] })).toEqual([400, 'BAD_SUBSCRIPTION']);
+    expect((await injectSettled(app, { method: 'DELETE', url: `/alerts/subscriptions/${view.subscriptionID}`, headers: { authorization: auth.authorization } })).statusCode).toBe(204);
+    const gone = await injectSettled(app, { method: 'GET', url: `/alerts/subscriptions/${view.subscriptionID}`, headers: auth });
+    expect([gone.statusCode, gone.json().code]).toEqual([404, 'SUBSCRIPTION_NOT_FOUND']);
+    expect((await injectSettled(app, { method: 'DELETE', url: `/alerts/subscriptions/${view.subscriptionID}`, headers: { authorization: auth.authorization } })).json().code).toBe('SUBSCRIPTION_NOT_FOUND');
+  });
+
+  it('GET /alerts/events needs a WebSocket (426 WEBSOCKET_REQUIRED); a stream with a bad filter closes with 4400, a good one stays open', async () => {
+    const plain = await injectSettled(app, { method: 'GET', url: '/alerts/events' });
+    expect([plain.statusCode, plain.json().code]).toEqual([426, 'WEBSOCKET_REQUIRED']);
+    const bad = new WebSocket(`${base.replace(/^http/, 'ws')}/alerts/events?owner=Nobody`);
+    expect(await new Promise<number>((resolve) => bad.once('close', (c: number) => resolve(c)))).toBe(4400);
+    const good = new WebSocket(`${base.replace(/^http/, 'ws')}/alerts/events?party=observer&codes=RECALL&events=raised,status&confirmations=1`);
+    let closedWith: number | undefined;
+    good.once('close', (c: number) => (closedWith = c));
+    await new Promise<void>((resolve, reject) => {
+      good.once('open', () => resolve());
+      good.once('error', reject);
+    });
+    await extend(fx, 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closedWith).toBeUndefined();
+    good.close();
+  });
+});
