@@ -16,7 +16,7 @@ import { parseTime } from '../trace/epcis-time.js';
 import { checkDestination, loggableDestination } from './destination.js';
 import { compileSchedule, ScheduleError } from './schedule.js';
 import { endOf } from './scan.js';
-import { epcisFeed, Subscriber, type DeliveryFeed, type DeliveryPolicy, type FeedHit } from './subscriber.js';
+import { epcisFeed, Subscriber, type DeliveryFeed, type DeliveryPolicy, type FeedHit, type Timer } from './subscriber.js';
 import { alertFeed, ALERT_EVENT_KINDS, type AlertHit, type AlertSubscriptionFilter } from './alert-feed.js';
 import { maskSecret, parseAlertSubscriptionRecord, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type AlertSubscriptionRecord, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
 import type { WebhookSender } from './webhook.js';
@@ -41,6 +41,8 @@ export interface NotifyModules {
   send: WebhookSender;
   clock: () => number;
   logger: Logger;
+  /** Retry and schedule timers (default: real, unref'd timeouts). */
+  timer?: Timer;
 }
 
 const NAME = /^[A-Za-z0-9._~-]{1,128}$/;
@@ -189,6 +191,7 @@ export class NotifyService implements QueryService {
         chain: this.modules.chain,
         clock: this.modules.clock,
         scan: this.scan,
+        ...(this.modules.timer !== undefined ? { timer: this.modules.timer } : {}),
         log,
         save: (s) => this.modules.records.write([{ kind: 'cursor', name: record.id, value: JSON.stringify(s) }], { sync: false }),
         send: ({ deliveryId, body }, events) => this.counted(events, () => this.modules.send({ dest: record.dest, secret: record.secret, subscriptionId: record.id, deliveryId, body })),
@@ -445,6 +448,7 @@ export class NotifyService implements QueryService {
         chain: this.modules.chain,
         clock: this.modules.clock,
         scan: this.scan,
+        ...(this.modules.timer !== undefined ? { timer: this.modules.timer } : {}),
         log: this.log.child({ stream: id }),
         save: async () => undefined,
         send: ({ body }, events) =>
@@ -550,6 +554,7 @@ export class NotifyService implements QueryService {
         chain: this.modules.chain,
         clock: this.modules.clock,
         scan: this.scan,
+        ...(this.modules.timer !== undefined ? { timer: this.modules.timer } : {}),
         log: this.log.child({ alertSubscription: record.id }),
         save: (s) => this.modules.records.write([{ kind: 'cursor', name: record.id, value: JSON.stringify(s) }], { sync: false }),
         send: ({ deliveryId, body }, events) => this.counted(events, () => this.modules.send({ dest: record.dest, secret: record.secret, subscriptionId: record.id, deliveryId, body })),

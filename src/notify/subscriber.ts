@@ -91,7 +91,18 @@ export interface SubscriberModules {
   scan<T>(task: () => Promise<T>): Promise<T>;
   /** Send one delivery (of `events` events); resolves when the receiver took it, throws why not. */
   send(delivery: { deliveryId: string; body: string }, events: number): Promise<void>;
+  /** Calls `fn` after `ms` (retries, schedules); returns the cancel. Default: an unref'd setTimeout (tests inject a virtual one). */
+  timer?: Timer;
 }
+
+export type Timer = (fn: () => void, ms: number) => () => void;
+
+/** The real timer: it never keeps the process alive on its own. */
+export const realTimer: Timer = (fn, ms) => {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return () => clearTimeout(t);
+};
 
 
 function positionText(p: Position): string {
@@ -177,11 +188,10 @@ export class Subscriber<H extends FeedHit = FeedHit> {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, Math.max(0, ms));
-      timer?.unref();
+      const cancel = ms === undefined ? undefined : (this.modules.timer ?? realTimer)(done, Math.max(0, ms));
       const self = this;
       function done(): void {
-        if (timer !== undefined) clearTimeout(timer);
+        cancel?.();
         self.wakeWaiter = undefined;
         self.woken = false;
         resolve();

@@ -9,6 +9,8 @@ import { buildBlock, extend, makeFixture, makeTx, testEventId, type Fixture } fr
 import { NotifyService, type NotifyOptions } from '../../../src/notify/service.js';
 import { NotifyRecords } from '../../../src/storage/index.js';
 import type { WebhookRequest } from '../../../src/notify/webhook.js';
+import type { Timer } from '../../../src/notify/subscriber.js';
+import { defaultConfig } from '../../../src/node/config.js';
 import { signBody, verifySignature } from '../../../src/notify/signature.js';
 import { DEFAULT_QUERY_LIMITS } from '../../../src/api/query.js';
 import { HttpProblem } from '../../../src/api/problem.js';
@@ -51,10 +53,11 @@ describe('notify service', () => {
   let refused: number;
   let services: NotifyService[];
 
-  const make = (opts: Partial<NotifyOptions> = {}): NotifyService => {
+  const make = (opts: Partial<NotifyOptions> = {}, timer?: Timer): NotifyService => {
     const s = new NotifyService(
       { ...OPTS, ...opts },
       {
+        ...(timer !== undefined ? { timer } : {}),
         chain: fx.chain,
         records: new NotifyRecords(fx.store),
         clock: () => fx.clock.now,
@@ -154,6 +157,74 @@ describe('notify service', () => {
     down = false;
     await vi.waitFor(() => expect(received.map((r) => r.eventIds).flat()).toEqual(ids), { timeout: 5_000 });
     expect(received[0]?.deliveryId).toBe(firstId);
+  });
+
+  // 60 s: the waits are 1, 2, 4, 8, 16, 32 s; 5 min: they reach the 60 s cap and stay there.
+  it.each([60_000, 300_000])('a receiver down for %i ms (virtual time, the default backoff): every event missed meanwhile arrives once, in order, the waits doubling from 1 s, capped at 60 s', async (outageMs) => {
+    // Virtual timers: the subscriber's retry waits are recorded and fired by the test, which moves the clock to each one's due time.
+    const timers: { due: number; fn: () => void }[] = [];
+    const waits: number[] = [];
+    const timer: Timer = (fn, ms) => {
+      const t = { due: fx.clock.now + ms, fn };
+      timers.push(t);
+      waits.push(ms);
+      return () => {
+        const i = timers.indexOf(t);
+        if (i >= 0) timers.splice(i, 1);
+      };
+    };
+    const { retryBaseMs, retryMaxMs, pauseAfterMs, maxBacklogBlocks } = defaultConfig().notify;
+    expect([retryBaseMs, retryMaxMs]).toEqual([1_000, 60_000]); // what docs/notifications.md documents
+    const svc = make({ retryBaseMs, retryMaxMs, pauseAfterMs, maxBacklogBlocks }, timer);
+    await svc.start();
+    await svc.createQuery('all', { EXISTS_epc: '' });
+    const sub = await svc.subscribe('all', { dest: DEST, signatureToken: SECRET, stream: true, confirmations: 1, initialRecordTime: '2000-01-01T00:00:00Z' });
+    const start = fx.clock.now;
+    down = true;
+    const ids = [await capture('urn:x:outage-0')];
+    await vi.waitFor(() => expect([refused, timers.length]).toEqual([1, 1]), { timeout: 5_000 });
+    const firstId = (await svc.getSubscription('all', sub.subscriptionID))?.pending?.deliveryId;
+    // Fire every retry due by virtual time t (each fails while down and sets the next wait).
+    const runUntil = async (t: number): Promise<void> => {
+      for (let next = timers[0]; next !== undefined && next.due <= t; next = timers[0]) {
+        const before = refused;
+        timers.shift();
+        fx.clock.now = next.due;
+        next.fn();
+        await vi.waitFor(() => expect([refused, timers.length]).toEqual([before + 1, 1]), { timeout: 5_000 });
+      }
+      fx.clock.now = t;
+    };
+    // A new event every 5 s of the outage; new blocks do not shorten the wait.
+    for (let k = 1; k * 5_000 < outageMs; k++) {
+      await runUntil(start + k * 5_000);
+      ids.push(await capture(`urn:x:outage-${k}`));
+    }
+    await runUntil(start + outageMs);
+    expect(svc.stats().subscriptions.retrying).toBe(1);
+    expect((await svc.getSubscription('all', sub.subscriptionID))?.pending?.deliveryId).toBe(firstId);
+    down = false;
+    // The receiver is back: the next retry delivers, then the backlog goes out at once, one event per delivery.
+    const next = timers.shift();
+    if (next === undefined) throw new Error('no retry pending');
+    fx.clock.now = next.due;
+    next.fn();
+    await vi.waitFor(() => expect(received.map((r) => r.eventIds).flat()).toEqual(ids), { timeout: 5_000 });
+    expect(received[0]?.deliveryId).toBe(firstId);
+    expect(new Set(received.map((r) => r.deliveryId)).size).toBe(ids.length);
+    // Each wait is retryBaseMs × 2^(n−1), at most retryMaxMs, ±20 % jitter; the last ends within one wait of the receiver's return.
+    expect(waits.length).toBe(refused);
+    waits.forEach((ms, i) => {
+      const nominal = Math.min(retryMaxMs, retryBaseMs * 2 ** i);
+      expect(ms).toBeGreaterThanOrEqual(Math.floor(nominal * 0.8));
+      expect(ms).toBeLessThanOrEqual(Math.ceil(nominal * 1.2));
+    });
+    expect(refused).toBeGreaterThanOrEqual(6);
+    expect(next.due - start).toBeLessThan(outageMs + retryMaxMs * 1.2);
+    if (outageMs > 120_000) expect(waits.filter((ms) => ms >= retryMaxMs * 0.8).length).toBeGreaterThan(1);
+    await extend(fx, 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received.map((r) => r.eventIds).flat()).toEqual(ids);
   });
 
   it('a restart resumes from the stored cursor: nothing lost, nothing delivered twice', async () => {
