@@ -12,6 +12,7 @@ import { MemberRegistry } from './registry.js';
 import { activateAt, applyGovTx, genesisGovernance } from './governance.js';
 import { jcs } from './tx.js';
 import { verifyTxSync, type TxVerifier } from './tx-verifier.js';
+import { RecordReplay } from './record-replay.js';
 import type { TxRules, ItemReader } from './tx-rules-port.js';
 import { roleOfKind, type ChainStore, type HeaderEntry, type LinkRole, type LotKey, type StoredItem } from './store.js';
 import type { Genesis, Member } from './types.js';
@@ -33,6 +34,8 @@ export interface AuditReport {
   txsChecked: number;
   eventsChecked: number;
   itemsChecked: number;
+  /** Alert and pack records recomputed from the blocks and compared with the store (0 without alert rules, or in a snapshot check). */
+  recordsChecked: number;
   /** Link records checked (false: the store was written by an older build and the node has not rebuilt them yet). */
   linksChecked: boolean;
   /** 'full': everything; 'snapshot': every header and body, the indexes of a sample of blocks (auditOptions.indexSample). */
@@ -133,7 +136,7 @@ export async function auditChain(
   const limits = { maxBlockBytes: params.maxBlockBytes, maxTxBytes: params.maxTxBytes, maxEventsPerTx: params.maxEventsPerTx };
   const gBlock = genesisBlock(genesis);
   const chainId = gBlock.hashHex;
-  const report: AuditReport = { ok: false, tipHeight: 0, blocksChecked: 0, txsChecked: 0, eventsChecked: 0, itemsChecked: 0, linksChecked: store.linksReady(), mode: sample ? 'snapshot' : 'full', indexBlocksChecked: 0, problem: null };
+  const report: AuditReport = { ok: false, tipHeight: 0, blocksChecked: 0, txsChecked: 0, eventsChecked: 0, itemsChecked: 0, recordsChecked: 0, linksChecked: store.linksReady(), mode: sample ? 'snapshot' : 'full', indexBlocksChecked: 0, problem: null };
   /** Every link record the blocks make (one event makes at most one per item and role). */
   const linkKeys = new Set<string>();
 
@@ -144,6 +147,8 @@ export async function auditChain(
     getItem: async (k) => items.get(k),
     isLotRecalled: async (l) => lots.has(lotKey(l)),
   };
+  // Alert and pack records, recomputed by the connect step over memory (chain/record-replay.ts).
+  const replay = rules.alerts !== undefined && !sample ? new RecordReplay(rules.alerts) : undefined;
   const fail = (height: number, hash: string | null, reason: string): never => {
     throw new AuditFailure({ height, hash, reason });
   };
@@ -263,21 +268,40 @@ export async function auditChain(
         report.indexBlocksChecked++;
       }
       try {
-        for (const tx of block.txs) {
+        // As the connect does (chain/connect.ts applyItemEffects): alert and pack txs, then each event and its alerts.
+        const step = replay?.step({ height, time: block.header.time, blockHash: hash as string, registry });
+        const written = new Map<string, StoredItem>();
+        for (const [i, tx] of block.txs.entries()) {
           if (sample) {
             report.eventsChecked += tx.eventIds.length;
             report.txsChecked++;
             continue;
           }
+          const txId = toHex(block.txIds[i] as Uint8Array);
+          const submitter = registry.get(tx.submitter) as Member;
+          if (step && tx.alert !== undefined) await step.onAlertTx(tx, txId);
+          if (step && tx.pack !== undefined) {
+            for (const it of await step.onPackTx(tx, txId, reader)) {
+              items.set(it.key, it);
+              written.set(it.key, it);
+            }
+          }
           for (const [j, eventId] of tx.eventIds.entries()) {
             const event = tx.events[j] as Record<string, unknown>;
-            const effects = await rules.applyEvent(reader, { event, eventId, submitter: registry.get(tx.submitter) as Member, blockTime: block.header.time });
-            for (const it of effects.items) items.set(it.key, it);
+            const effects = await rules.applyEvent(reader, { event, eventId, submitter, blockTime: block.header.time });
+            const prior = new Map<string, StoredItem | null>();
+            if (step) for (const it of effects.items) prior.set(it.key, items.get(it.key) ?? null);
+            for (const it of effects.items) {
+              items.set(it.key, it);
+              written.set(it.key, it);
+            }
+            if (step) await step.onEvent({ event, eventId, txId, submitter, items: effects.items, prior, recalledLots: effects.recalledLots, reader });
             for (const l of effects.recalledLots) lots.add(lotKey(l));
             report.eventsChecked++;
           }
           report.txsChecked++;
         }
+        if (step && replay) replay.endBlock(step.finish([], []).records, [...written.values()]);
       } catch (err) {
         // A tx the verifier rejects may be what the replay tripped on: its verdict comes first.
         if (verifying) await failOnTxError(verifying, height, hash as string);
@@ -314,6 +338,12 @@ export async function auditChain(
     for (const l of lots) {
       const [gtin, lot] = l.split('\u0000') as [string, string];
       if (!(await store.isLotRecalled({ gtin, lot }))) fail(tipHeight, tipHash as string, `recall of lot ${lot} of ${gtin} missing from the index`);
+    }
+    // Alert and pack records and their index, recomputed from the blocks, must equal the store's.
+    if (replay) {
+      const problem = await replay.compare(store);
+      if (problem !== undefined) fail(tipHeight, tipHash as string, problem);
+      report.recordsChecked = replay.size;
     }
     if (report.linksChecked) {
       const stored = await store.countLinks();

@@ -210,6 +210,8 @@ export interface ChainStore {
   getRecords(ns: RecordNs, keys: readonly string[]): Promise<(StoredRecord | undefined)[]>;
   /** Record index keys starting with `prefix`, in key order, strictly after `after` if given, at most `limit`. */
   scanRecordIndex(prefix: string, opts: { after?: string; limit: number }): Promise<string[]>;
+  /** How many chain-derived records (alerts and pack facts) the store holds (the audit compares it with a replay). */
+  countRecords(): Promise<number>;
   getUndo(hash: string): Promise<UndoRecord | undefined>;
   /** The governance state at the tip (its JSON), undefined while it is the genesis state. */
   getGovernance(): Promise<string | undefined>;

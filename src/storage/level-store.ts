@@ -561,6 +561,10 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.links.count();
   }
 
+  countRecords(): Promise<number> {
+    return this.repositories.records.count();
+  }
+
   historyAt(entries: readonly (HistoryPosition & { key: string })[]): Promise<(string | undefined)[]> {
     for (const e of entries) checkPosition('history position', e);
     return this.repositories.history.getMany(entries.map((e) => ({ key: e.key, height: e.height, txIndex: e.txIndex, eventIndex: e.eventIndex })));

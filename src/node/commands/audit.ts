@@ -24,7 +24,7 @@ export async function auditCommand(opts: { data: string; json?: boolean; workers
   }
   if (opts.json) out.write(JSON.stringify(report) + '\n');
   else if (report.ok) {
-    out.write(`audit ok: ${report.blocksChecked} blocks to height ${report.tipHeight}, ${report.txsChecked} txs, ${report.eventsChecked} events, ${report.itemsChecked} items checked\n`);
+    out.write(`audit ok: ${report.blocksChecked} blocks to height ${report.tipHeight}, ${report.txsChecked} txs, ${report.eventsChecked} events, ${report.itemsChecked} items, ${report.recordsChecked} alert and pack records checked\n`);
     if (!report.linksChecked) out.write('note: the links index (journeys in /trace) is not built yet: this store was written by an older build, and the node builds it when it starts\n');
   } else {
     const p = report.problem;
