@@ -19,22 +19,8 @@ import type { RecordSource } from '../chain/alert-state.js';
 import type { Position } from '../api/query.js';
 import { comparePositions, endOf } from './scan.js';
 import type { DeliveryFeed, FeedHit } from './subscriber.js';
+import type { AlertEventKind, AlertSubscriptionFilter } from './records.js';
 
-export type AlertEventKind = 'raised' | 'status';
-export const ALERT_EVENT_KINDS: readonly AlertEventKind[] = ['raised', 'status'];
-
-/** What an alert subscription selects; every field given must match (AND). */
-export interface AlertSubscriptionFilter {
-  /** Member ID of the owner (the manufacturer). */
-  owner?: string;
-  /** Member ID of a party (custodian, holder, submitter). */
-  party?: string;
-  lot?: { gtin: string; lot: string };
-  /** Alert codes (any of them), e.g. RECALL. */
-  codes?: string[];
-  /** Which happenings: raised, status (a lifecycle change). */
-  events: AlertEventKind[];
-}
 
 export interface AlertHit extends FeedHit {
   kind: AlertEventKind;

@@ -5,7 +5,6 @@
  */
 import type { Position } from '../api/query.js';
 import type { QuerySchedule } from '../api/notify-port.js';
-import type { AlertSubscriptionFilter } from './alert-feed.js';
 
 export type RecordKind = 'query' | 'subscription' | 'cursor' | 'alertSubscription';
 
@@ -35,6 +34,22 @@ export interface SubscriptionRecord {
   initialRecordTime: string;
   confirmations: number;
   createdAt: string;
+}
+
+export type AlertEventKind = 'raised' | 'status';
+export const ALERT_EVENT_KINDS: readonly AlertEventKind[] = ['raised', 'status'];
+
+/** What an alert subscription selects; every field given must match (AND). */
+export interface AlertSubscriptionFilter {
+  /** Member ID of the owner (the manufacturer). */
+  owner?: string;
+  /** Member ID of a party (custodian, holder, submitter). */
+  party?: string;
+  lot?: { gtin: string; lot: string };
+  /** Alert codes (any of them), e.g. RECALL. */
+  codes?: string[];
+  /** Which happenings: raised, status (a lifecycle change). */
+  events: AlertEventKind[];
 }
 
 /** An alert subscription (notify/alert-feed.ts): its filter, destination and secret. Its cursor is a `cursor` record under the same ID. */

@@ -17,8 +17,8 @@ import { checkDestination, loggableDestination } from './destination.js';
 import { compileSchedule, ScheduleError } from './schedule.js';
 import { endOf } from './scan.js';
 import { epcisFeed, Subscriber, type DeliveryFeed, type DeliveryPolicy, type FeedHit, type Timer } from './subscriber.js';
-import { alertFeed, ALERT_EVENT_KINDS, type AlertHit, type AlertSubscriptionFilter } from './alert-feed.js';
-import { maskSecret, parseAlertSubscriptionRecord, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type AlertSubscriptionRecord, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
+import { alertFeed, type AlertHit } from './alert-feed.js';
+import { ALERT_EVENT_KINDS, maskSecret, parseAlertSubscriptionRecord, parseCursorRecord, parseQueryRecord, parseSubscriptionRecord, RecordError, type AlertSubscriptionFilter, type AlertSubscriptionRecord, type CursorState, type NamedQuery, type RecordStore, type SubscriptionRecord } from './records.js';
 import type { WebhookSender } from './webhook.js';
 import { Limiter } from './limiter.js';
 
