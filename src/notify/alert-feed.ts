@@ -21,7 +21,6 @@ import { comparePositions, endOf } from './scan.js';
 import type { DeliveryFeed, FeedHit } from './subscriber.js';
 import type { AlertEventKind, AlertSubscriptionFilter } from './records.js';
 
-
 export interface AlertHit extends FeedHit {
   kind: AlertEventKind;
   blockHash: string;
