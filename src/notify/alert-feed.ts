@@ -35,6 +35,7 @@ export const DELIVERY_ITEMS = 100;
 const PAGE = 500;
 /** Alert records read at once while filtering (a recall alert may name 100,000 packs: read few at a time). */
 const READ = 32;
+const SEP = '\u0000';
 
 /** The alert as it stood after the block at `height`. */
 export function alertAt(rec: AlertRecord, height: number): AlertRecord {
@@ -72,30 +73,51 @@ interface Entry {
   id: string;
 }
 
+/** Index keys by position of a range's last scan: the next scan starts at the cursor's key instead of counting from its height's first. */
+type KeyMemo = Map<string, string>;
+const posKey = (p: Position): string => `${p.height}.${p.txIndex}.${p.eventIndex}`;
+
 /**
- * The entries of one range after `after` (phase `phase`) up to `maxHeight`: at most PAGE of them.
+ * The entries of one range after `after` (phase `phase`) up to `maxHeight`: at most `want` of them.
  * `bound`: every entry of the range at or before it is in `entries` (or at or before `after`).
  */
-async function scanRange(source: RecordSource, prefix: string, phase: number, after: Position, maxHeight: number): Promise<{ entries: Entry[]; bound: Position }> {
+async function scanRange(source: RecordSource, prefix: string, phase: number, after: Position, maxHeight: number, want: number, memo: KeyMemo): Promise<{ entries: Entry[]; bound: Position }> {
   const entries: Entry[] = [];
-  // Start at the beginning of the cursor's height (ordinals count from there).
+  // Where to start: past the cursor's height when the cursor is past this phase of it; at the
+  // cursor's own key when the last scan saw it; else at its height's first key (ordinals count from there).
   let from = `${prefix}${pad(after.height)}`;
   let height = -1;
   let ordinal = 0;
+  const known = after.txIndex === phase ? memo.get(posKey(after)) : undefined;
+  if (after.txIndex > phase) from = `${prefix}${pad(after.height)}${SEP}g`;
+  else if (known !== undefined) {
+    from = known;
+    height = after.height;
+    ordinal = after.eventIndex + 1;
+  }
+  const seen: KeyMemo = new Map();
+  const done = (bound: Position): { entries: Entry[]; bound: Position } => {
+    memo.clear();
+    for (const [p, k] of seen) memo.set(p, k);
+    return { entries, bound };
+  };
   for (;;) {
     const keys = await source.scanRecordIndex(prefix, { after: from, limit: PAGE });
     for (const k of keys) {
       const h = Number(k.slice(prefix.length, prefix.length + 10));
-      if (h > maxHeight) return { entries, bound: endOf(maxHeight) };
+      if (h > maxHeight) return done(endOf(maxHeight));
       if (h !== height) {
         height = h;
         ordinal = 0;
       }
       const position = { height: h, txIndex: phase, eventIndex: ordinal++ };
-      if (comparePositions(position, after) > 0) entries.push({ position, id: alertIdOfIndexKey(k) });
-      if (entries.length >= PAGE) return { entries, bound: position };
+      if (comparePositions(position, after) > 0) {
+        entries.push({ position, id: alertIdOfIndexKey(k) });
+        seen.set(posKey(position), k);
+      }
+      if (entries.length >= want) return done(position);
     }
-    if (keys.length < PAGE) return { entries, bound: endOf(maxHeight) };
+    if (keys.length < PAGE) return done(endOf(maxHeight));
     from = keys[keys.length - 1] as string;
   }
 }
@@ -105,25 +127,30 @@ export function alertFeed(chain: Chain, filter: AlertSubscriptionFilter): Delive
   const source: RecordSource = chain.store;
   const raised = filter.events.includes('raised') ? raisedRange(filter) : undefined;
   const changed = filter.events.includes('status') ? ALERT_INDEX.changes : undefined;
+  const memos: [KeyMemo, KeyMemo] = [new Map(), new Map()];
   return {
     async next(after, maxHeight, max) {
       const top = Math.min(maxHeight, chain.tip.height);
       if (top < 0 || comparePositions(after, endOf(top)) >= 0) return { hits: [], scannedTo: after };
       let bound = endOf(top);
       const found: Entry[] = [];
+      // A stream wants one hit: a few entries per range, not a page (the cursor's key is remembered, so the next call goes on from it).
+      const want = Math.min(PAGE, Math.max(16, max * 2));
       for (const [prefix, phase] of [
         [raised, 0],
         [changed, 1],
       ] as const) {
         if (prefix === undefined) continue;
-        const r = await scanRange(source, prefix, phase, after, top);
+        const r = await scanRange(source, prefix, phase, after, top, want, memos[phase]);
         found.push(...r.entries);
         if (comparePositions(r.bound, bound) < 0) bound = r.bound;
       }
       const candidates = found.filter((e) => comparePositions(e.position, bound) <= 0).sort((a, b) => comparePositions(a.position, b.position));
       const hits: AlertHit[] = [];
-      for (let i = 0; i < candidates.length; i += READ) {
-        const page = candidates.slice(i, i + READ);
+      // Few records per read while few hits are wanted (a stream wants one), more when they do not match.
+      let chunk = Math.min(READ, Math.max(2, max));
+      for (let i = 0; i < candidates.length; i += chunk, chunk = Math.min(READ, chunk * 2)) {
+        const page = candidates.slice(i, i + chunk);
         const recs = await source.getRecords('alert', page.map((e) => e.id));
         for (const [j, e] of page.entries()) {
           const rec = recs[j] as AlertRecord | undefined;
