@@ -6,6 +6,7 @@
  * commitment raises SCRATCH_CODE_INVALID_PROOF, reported wrong codes raise SCRATCH_CODE_GUESSING).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { auditChain } from '../../../src/chain/audit.js';
 import { generateKeyPair, keyIdHex, type KeyPair } from '../../../src/chain/keys.js';
 import { actionTxBody, signTx } from '../../../src/chain/tx.js';
 import { queryAlerts } from '../../../src/chain/alert-query.js';
@@ -40,7 +41,12 @@ beforeEach(async () => {
   );
   fx.clock.now = GENESIS_TIME + 400 * DAY;
 });
-afterEach(async () => fx.close());
+afterEach(async () => {
+  // The audit's replay of the alert and pack records (chain/record-replay.ts) agrees with what each scenario's connects wrote.
+  const report = await auditChain(fx.store, fx.genesis, traceRules());
+  expect(report.problem).toBeNull();
+  await fx.close();
+});
 
 const keyOf = (epc: string): string => itemKeyInfo(epc).key;
 let seq = 0;
