@@ -239,6 +239,30 @@ describe('alert subscriptions', () => {
     await vi.waitFor(() => expect(svc.getAlertSubscription(loose.subscriptionID)?.status).toBe('paused'), { timeout: 5_000 });
   });
 
+  it('a status change in a block reorganised away before its confirmations is never delivered', async () => {
+    const r = recallLot('LA');
+    await mine([tx(maker, [r])]);
+    await extend(fx, 1);
+    const fork = fx.chain.tip;
+    const svc = make();
+    await svc.start();
+    const sub = await svc.subscribeAlerts({ dest: DEST, signatureToken: SECRET, party: 'Pharmacy', confirmations: 2, initialRecordTime: SINCE });
+    await vi.waitFor(() => expect(of(sub).map((i) => i.kind)).toEqual(['raised']), { timeout: 5_000 });
+    // The change is mined on a block that loses to a branch of two empty blocks.
+    await mine([statusTx(maker, { op: 'status', alert: recallAlert(r), status: 'investigating', reason: 'doomed' })], fork);
+    expect((await fx.store.getRecords('alert', [recallAlert(r)]))[0]).toMatchObject({ status: 'investigating' });
+    const b1 = buildBlock(fx, { parent: fork });
+    await fx.chain.importBlock(b1);
+    const b1Entry = fx.chain.header(b1.hashHex);
+    if (b1Entry === undefined) throw new Error('b1 not indexed');
+    expect((await fx.chain.importBlock(buildBlock(fx, { parent: b1Entry }))).status).toBe('reorg');
+    expect((await fx.store.getRecords('alert', [recallAlert(r)]))[0]).toMatchObject({ status: 'new' });
+    await extend(fx, 2);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(of(sub).map((i) => i.kind)).toEqual(['raised']);
+    expect(svc.getAlertSubscription(sub.subscriptionID)?.status).toBe('active');
+  });
+
   it('a WebSocket stream sees the sequence the webhook gets', async () => {
     const svc = make();
     await svc.start();
