@@ -180,12 +180,19 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   const pressureLimits = { maxEventLoopDelayMs: opts.maxEventLoopDelayMs, maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * opts.maxHeapFraction) };
   const shedder = new LoadShedder({ limits: pressureLimits }, { log: logger.child({ module: 'load-shedding' }), onShed: (measure) => metrics.shed(measure) });
   app.addHook('onClose', async () => shedder.close());
+  // under-pressure watches the heap; the loop delay is the shedder's own probe (load-shedding.ts).
   await app.register(underPressure, {
-    maxEventLoopDelay: pressureLimits.maxEventLoopDelayMs,
+    maxEventLoopDelay: 0,
     maxHeapUsedBytes: pressureLimits.maxHeapUsedBytes,
     pressureHandler: shedder.handler,
     retryAfter: 1,
     sampleInterval: 500,
+  });
+  app.addHook('onRequest', async (req) => {
+    // A route with its own pressure handler (/health, /metrics: they let every request through) is not shed.
+    if (req.routeOptions.config.pressureHandler !== undefined) return;
+    const problem = shedder.checkLoop();
+    if (problem !== undefined) throw problem;
   });
   await app.register(rateLimit, {
     global: true,

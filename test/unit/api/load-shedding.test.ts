@@ -25,11 +25,8 @@ function capture(): { log: Logger; lines: Record<string, unknown>[] } {
 }
 
 describe('describePressure', () => {
-  it('names the loop delay and its limit', () => {
-    expect(describePressure('eventLoopDelay', 1234.4, LIMITS)).toBe('event loop delay 1234 ms over the limit of 1000 ms');
-  });
-  it('says the loop did not turn when the sample had no reading (under-pressure reports Infinity)', () => {
-    expect(describePressure('eventLoopDelay', Infinity, LIMITS)).toMatch(/did not turn during a whole 500 ms sample/);
+  it('names the stall and the limit', () => {
+    expect(describePressure('eventLoopDelay', 1234.4, LIMITS)).toBe('the event loop stalled 1234 ms, over the limit of 1000 ms');
   });
   it('names the heap in MiB', () => {
     expect(describePressure('heapUsedBytes', 3_100 * 1024 * 1024, LIMITS)).toBe('heap 3100 MiB used, over the limit of 3000 MiB');
@@ -37,42 +34,55 @@ describe('describePressure', () => {
 });
 
 describe('LoadShedder', () => {
-  it('answers a 503 UNDER_PRESSURE problem with the measure, and counts each shed request', async () => {
+  it("the heap (under-pressure's handler): a 503 UNDER_PRESSURE problem with the measure, counted", async () => {
     const shed: string[] = [];
     const { log } = capture();
-    const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m) });
+    const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m), recentStallMs: () => 0 });
     try {
-      const err = await s.handler({} as never, {} as never, 'eventLoopDelay', 1500)?.catch((e: unknown) => e);
-      const p = toProblem(err);
-      expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'eventLoopDelay', retryAfterSeconds: 1 });
-      expect(p.detail).toMatch(/event loop delay 1500 ms over the limit of 1000 ms/);
-      await s.handler({} as never, {} as never, 'heapUsedBytes', 1)?.catch(() => undefined);
-      expect(shed).toEqual(['eventLoopDelay', 'heapUsedBytes']);
+      const p = toProblem(await s.handler({} as never, {} as never, 'heapUsedBytes', 3_100 * 1024 * 1024).catch((e: unknown) => e));
+      expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'heapUsedBytes', retryAfterSeconds: 1 });
+      expect(p.detail).toMatch(/heap 3100 MiB used, over the limit of 3000 MiB/);
+      expect(shed).toEqual(['heapUsedBytes']);
     } finally {
       s.close();
     }
   });
 
-  it('an Infinity delay reading (a sample with no reading, after any stall past ~500 ms) sheds only when the measured stall exceeded the limit', async () => {
+  it('the loop: a request is shed only while the longest recent stall is over the limit, and the problem names the stall', () => {
     const shed: string[] = [];
     const { log } = capture();
     let stall = 600;
     const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m), recentStallMs: () => stall });
     try {
       // A 600 ms stall under a 1,000 ms limit: the request goes through, nothing is counted.
-      expect(s.handler({} as never, {} as never, 'eventLoopDelay', Infinity)).toBeUndefined();
-      expect(s.handler({} as never, {} as never, 'eventLoopDelay', undefined)).toBeUndefined();
+      expect(s.checkLoop()).toBeUndefined();
+      stall = 1_000;
+      expect(s.checkLoop()).toBeUndefined();
       expect(shed).toEqual([]);
-      // A 1,800 ms stall: shed, and the problem names the stall measured.
       stall = 1_800;
-      const p = toProblem(await s.handler({} as never, {} as never, 'eventLoopDelay', Infinity)?.catch((e: unknown) => e));
-      expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'eventLoopDelay' });
-      expect(p.detail).toMatch(/event loop delay 1800 ms over the limit of 1000 ms/);
+      const p = toProblem(s.checkLoop());
+      expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'eventLoopDelay', retryAfterSeconds: 1 });
+      expect(p.detail).toMatch(/the event loop stalled 1800 ms, over the limit of 1000 ms/);
       expect(shed).toEqual(['eventLoopDelay']);
     } finally {
       s.close();
     }
   });
+
+  it('a limit of 0 turns the loop check off', () => {
+    const { log } = capture();
+    const s = new LoadShedder({ limits: { ...LIMITS, maxEventLoopDelayMs: 0 } }, { log });
+    try {
+      const until = Date.now() + 50;
+      while (Date.now() < until) {
+        /* a short stall: would be over any positive limit below 50 ms */
+      }
+      expect(s.checkLoop()).toBeUndefined();
+    } finally {
+      s.close();
+    }
+  });
+
   it('logs an episode once when it starts and once when it ends, with the counts', async () => {
     vi.useFakeTimers();
     try {
@@ -80,7 +90,7 @@ describe('LoadShedder', () => {
       const { log, lines } = capture();
       const s = new LoadShedder({ limits: LIMITS, quietMs: 1_000 }, { log, now: () => now, recentStallMs: () => 2_500 });
       for (let i = 0; i < 5; i++) {
-        await s.handler({} as never, {} as never, 'eventLoopDelay', Infinity)?.catch(() => undefined);
+        expect(s.checkLoop()).toBeDefined();
         now += 100;
       }
       expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
@@ -92,7 +102,7 @@ describe('LoadShedder', () => {
       expect(end).toMatchObject({ shed: 5, ms: 400, byMeasure: { eventLoopDelay: 5 } });
       expect(s.shedInEpisode).toBe(0);
       // A new episode logs its start again.
-      await s.handler({} as never, {} as never, 'heapUsedBytes', 5e9)?.catch(() => undefined);
+      await s.handler({} as never, {} as never, 'heapUsedBytes', 5e9).catch(() => undefined);
       expect(lines.filter((l) => l.level === 40)).toHaveLength(2);
       s.close();
       expect(lines.filter((l) => l.msg === 'load shedding ended')).toHaveLength(2);
@@ -149,9 +159,8 @@ describe('a node whose event loop stalls', () => {
     );
     try {
       await app.ready();
-      // Stall the loop for 2 s. under-pressure samples every 500 ms: the sample right after the
-      // stall reads it whole, or (when that sample ran first and reset the histogram) the next one
-      // averages it over ~50 readings of 10 ms: (2000 + 500) / 51 - 10 ≈ 39 ms, over the 20 ms limit.
+      // Stall the loop for 2 s: the shedder's probe records it when its timer fires after the
+      // stall, and sheds while it remembers it (one to two seconds), over the 20 ms limit.
       const until = Date.now() + 2_000;
       while (Date.now() < until) {
         /* a stalled loop */
