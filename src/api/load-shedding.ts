@@ -8,13 +8,14 @@
  * when it ends, with how many requests were shed and for how long. Without this a node that
  * shed everything for a whole benchmark phase left no trace of why (docs/reliability.md).
  *
- * The loop delay is measured here (`StallProbe`: a 20 ms timer that records how late it fires),
- * not by @fastify/under-pressure, which only watches the heap. under-pressure's reading (the mean
- * of a 10 ms-resolution histogram over 500 ms) was wrong both ways on a busy 2-core machine: a
- * sample with no reading at all read as Infinity after any stall past ~500 ms (requests shed
- * under a 60 s limit), and a 2 s stall was once absent from the histogram altogether (2 readings,
- * mean 13 ms), so nothing was shed. The probe keeps the longest stall of the last one to two
- * seconds; while that is over the limit, requests are shed.
+ * The loop delay is measured here (`LoopDelayProbe`: a 20 ms timer that records how late it
+ * fires), not by @fastify/under-pressure, which only watches the heap. under-pressure's reading
+ * (the mean of a 10 ms-resolution histogram over 500 ms) was wrong both ways on a busy 2-core
+ * machine: a sample with no reading at all read as Infinity after any stall past ~500 ms
+ * (requests shed under a 60 s limit), and a 2 s stall was once absent from the histogram
+ * altogether (2 readings, mean 13 ms). While the probe's mean delay over the last one to two
+ * seconds is over the limit, requests are shed. (Shedding on the longest single stall instead
+ * was tried and shed requests for seconds after every one-off stall past 1 s on loaded CI.)
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -37,21 +38,23 @@ export interface LoadShedderModules {
   onShed?: (measure: string) => void;
   now?: () => number;
   /**
-   * The longest event-loop stall (ms) in the last one to two seconds. Default: a `StallProbe`
-   * the shedder starts and stops.
+   * The event loop's mean delay (ms) over the last one to two seconds. Default: a
+   * `LoopDelayProbe` the shedder starts and stops.
    */
-  recentStallMs?: () => number;
+  loopDelayMs?: () => number;
 }
 
 /**
- * Measures event-loop stalls: a timer every `intervalMs` records how late it fired. Keeps the
- * longest stall of the current and the previous `windowMs`, so a stall is remembered for between
- * one and two windows. The timer is unref'd: it never keeps a process alive.
+ * Measures the event loop's delay: a timer every `intervalMs` records how late it fired. Keeps
+ * the sum and count of those delays for the current and the previous `windowMs`, and answers
+ * their mean over both (one to two windows). A sustained overload (every turn of the loop late)
+ * reads as its delay; a single stall is diluted by the turns around it, because shedding after
+ * a stall that is already over helps nobody. The timer is unref'd: it never keeps a process alive.
  */
-export class StallProbe {
+export class LoopDelayProbe {
   private last: number;
-  private current = 0;
-  private previous = 0;
+  private cur = { sum: 0, n: 0 };
+  private prev = { sum: 0, n: 0 };
   private windowStart: number;
   private readonly timer: NodeJS.Timeout;
 
@@ -65,10 +68,11 @@ export class StallProbe {
     this.timer.unref();
   }
 
-  /** The longest stall (ms beyond the timer's interval) seen in the last one to two windows. */
-  recentMaxMs(): number {
+  /** The mean delay (ms beyond the timer's interval) of the timer's turns in the last one to two windows; 0 before any. */
+  recentMeanMs(): number {
     this.roll(this.now());
-    return Math.max(this.current, this.previous);
+    const n = this.cur.n + this.prev.n;
+    return n === 0 ? 0 : (this.cur.sum + this.prev.sum) / n;
   }
 
   stop(): void {
@@ -77,18 +81,19 @@ export class StallProbe {
 
   private tick(): void {
     const t = this.now();
-    const stall = Math.max(0, t - this.last - this.intervalMs);
+    const late = Math.max(0, t - this.last - this.intervalMs);
     this.last = t;
     this.roll(t);
-    if (stall > this.current) this.current = stall;
+    this.cur.sum += late;
+    this.cur.n++;
   }
 
   private roll(t: number): void {
     if (t - this.windowStart < this.windowMs) return;
     // A whole window or more passed: the current window becomes the previous one (or, after a
     // gap of two windows, both are forgotten).
-    this.previous = t - this.windowStart < 2 * this.windowMs ? this.current : 0;
-    this.current = 0;
+    this.prev = t - this.windowStart < 2 * this.windowMs ? this.cur : { sum: 0, n: 0 };
+    this.cur = { sum: 0, n: 0 };
     this.windowStart = t;
   }
 }
@@ -107,7 +112,7 @@ const MIB = 1024 * 1024;
 export function describePressure(measure: string, value: number | undefined, limits: PressureLimits): string {
   switch (measure) {
     case 'eventLoopDelay':
-      return `the event loop stalled ${value === undefined ? '?' : Math.round(value)} ms, over the limit of ${limits.maxEventLoopDelayMs} ms`;
+      return `event loop delay ${value === undefined ? '?' : Math.round(value)} ms (mean over the last 1–2 s), over the limit of ${limits.maxEventLoopDelayMs} ms`;
     case 'heapUsedBytes':
       return `heap ${value === undefined ? '?' : Math.round(value / MIB)} MiB used, over the limit of ${Math.round(limits.maxHeapUsedBytes / MIB)} MiB`;
     default:
@@ -119,8 +124,8 @@ export class LoadShedder {
   private episode: Episode | undefined;
   private readonly quietMs: number;
   private readonly now: () => number;
-  private readonly probe: StallProbe | undefined;
-  private readonly recentStallMs: () => number;
+  private readonly probe: LoopDelayProbe | undefined;
+  private readonly loopDelayMs: () => number;
 
   constructor(
     private readonly opts: LoadShedderOptions,
@@ -128,13 +133,13 @@ export class LoadShedder {
   ) {
     this.quietMs = opts.quietMs ?? 2_000;
     this.now = modules.now ?? Date.now;
-    if (modules.recentStallMs !== undefined) {
-      this.recentStallMs = modules.recentStallMs;
+    if (modules.loopDelayMs !== undefined) {
+      this.loopDelayMs = modules.loopDelayMs;
     } else if (opts.limits.maxEventLoopDelayMs <= 0) {
-      this.recentStallMs = () => 0;
+      this.loopDelayMs = () => 0;
     } else {
-      const probe = (this.probe = new StallProbe());
-      this.recentStallMs = () => probe.recentMaxMs();
+      const probe = (this.probe = new LoopDelayProbe());
+      this.loopDelayMs = () => probe.recentMeanMs();
     }
   }
 
@@ -148,16 +153,16 @@ export class LoadShedder {
   };
 
   /**
-   * The loop-delay check for a request: undefined when the longest recent stall is within the
+   * The loop-delay check for a request: undefined when the loop's recent mean delay is within the
    * limit (or the limit is 0, off), else the problem to answer (the request is counted as shed).
    */
   checkLoop(): HttpProblem | undefined {
     const limit = this.opts.limits.maxEventLoopDelayMs;
     if (limit <= 0) return undefined;
-    const stall = this.recentStallMs();
-    if (stall <= limit) return undefined;
-    this.record('eventLoopDelay', stall);
-    return this.problem('eventLoopDelay', stall);
+    const delay = this.loopDelayMs();
+    if (delay <= limit) return undefined;
+    this.record('eventLoopDelay', delay);
+    return this.problem('eventLoopDelay', delay);
   }
 
   /** The 503 for a shed request. */

@@ -113,10 +113,14 @@ async function minedAt(api: string, ids: string[]): Promise<void> {
   }
 }
 
+/** GET a JSON answer; a node on a loaded machine may shed a request (503, 429): ask again. */
 async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as T;
+  return waitFor(`GET ${url}`, async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (res.status === 503 || res.status === 429) return undefined;
+    if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  }, 30_000, 500);
 }
 
 let dir = '';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { buildApi } from '../../../src/api/server.js';
-import { describePressure, LoadShedder, StallProbe } from '../../../src/api/load-shedding.js';
+import { describePressure, LoadShedder, LoopDelayProbe } from '../../../src/api/load-shedding.js';
 import { toProblem } from '../../../src/api/problem.js';
 import { makeFixture, type Fixture } from '../../helpers/chain-fixture.js';
 
@@ -25,8 +25,8 @@ function capture(): { log: Logger; lines: Record<string, unknown>[] } {
 }
 
 describe('describePressure', () => {
-  it('names the stall and the limit', () => {
-    expect(describePressure('eventLoopDelay', 1234.4, LIMITS)).toBe('the event loop stalled 1234 ms, over the limit of 1000 ms');
+  it('names the loop delay and the limit', () => {
+    expect(describePressure('eventLoopDelay', 1234.4, LIMITS)).toBe('event loop delay 1234 ms (mean over the last 1–2 s), over the limit of 1000 ms');
   });
   it('names the heap in MiB', () => {
     expect(describePressure('heapUsedBytes', 3_100 * 1024 * 1024, LIMITS)).toBe('heap 3100 MiB used, over the limit of 3000 MiB');
@@ -37,7 +37,7 @@ describe('LoadShedder', () => {
   it("the heap (under-pressure's handler): a 503 UNDER_PRESSURE problem with the measure, counted", async () => {
     const shed: string[] = [];
     const { log } = capture();
-    const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m), recentStallMs: () => 0 });
+    const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m), loopDelayMs: () => 0 });
     try {
       const p = toProblem(await s.handler({} as never, {} as never, 'heapUsedBytes', 3_100 * 1024 * 1024).catch((e: unknown) => e));
       expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'heapUsedBytes', retryAfterSeconds: 1 });
@@ -48,13 +48,13 @@ describe('LoadShedder', () => {
     }
   });
 
-  it('the loop: a request is shed only while the longest recent stall is over the limit, and the problem names the stall', () => {
+  it('the loop: a request is shed only while the recent mean delay is over the limit, and the problem names it', () => {
     const shed: string[] = [];
     const { log } = capture();
     let stall = 600;
-    const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m), recentStallMs: () => stall });
+    const s = new LoadShedder({ limits: LIMITS }, { log, onShed: (m) => shed.push(m), loopDelayMs: () => stall });
     try {
-      // A 600 ms stall under a 1,000 ms limit: the request goes through, nothing is counted.
+      // A mean delay of 600 ms under a 1,000 ms limit: the request goes through, nothing is counted.
       expect(s.checkLoop()).toBeUndefined();
       stall = 1_000;
       expect(s.checkLoop()).toBeUndefined();
@@ -62,7 +62,7 @@ describe('LoadShedder', () => {
       stall = 1_800;
       const p = toProblem(s.checkLoop());
       expect(p).toMatchObject({ status: 503, code: 'UNDER_PRESSURE', measure: 'eventLoopDelay', retryAfterSeconds: 1 });
-      expect(p.detail).toMatch(/the event loop stalled 1800 ms, over the limit of 1000 ms/);
+      expect(p.detail).toMatch(/event loop delay 1800 ms \(mean over the last 1–2 s\), over the limit of 1000 ms/);
       expect(shed).toEqual(['eventLoopDelay']);
     } finally {
       s.close();
@@ -88,7 +88,7 @@ describe('LoadShedder', () => {
     try {
       let now = 0;
       const { log, lines } = capture();
-      const s = new LoadShedder({ limits: LIMITS, quietMs: 1_000 }, { log, now: () => now, recentStallMs: () => 2_500 });
+      const s = new LoadShedder({ limits: LIMITS, quietMs: 1_000 }, { log, now: () => now, loopDelayMs: () => 2_500 });
       for (let i = 0; i < 5; i++) {
         expect(s.checkLoop()).toBeDefined();
         now += 100;
@@ -112,27 +112,32 @@ describe('LoadShedder', () => {
   });
 });
 
-describe('StallProbe', () => {
-  it('remembers the longest stall for one to two windows, then forgets it', () => {
+describe('LoopDelayProbe', () => {
+  it('answers the mean delay of its turns over one to two windows: a sustained delay reads whole, one stall is diluted, both are forgotten', () => {
     vi.useFakeTimers();
     try {
       let t = 0;
-      const probe = new StallProbe(20, 1_000, () => t);
+      const probe = new LoopDelayProbe(20, 1_000, () => t);
       try {
-        const step = (ms: number) => {
-          t += ms;
-          vi.advanceTimersByTime(ms);
+        // Each turn of the loop comes `late` ms after the timer was due.
+        const turn = (late: number) => {
+          t += 20 + late;
+          vi.advanceTimersByTime(20);
         };
-        for (let i = 0; i < 10; i++) step(20);
-        expect(probe.recentMaxMs()).toBe(0);
-        // The loop is blocked 700 ms: the timer fires once, 700 ms after the previous tick.
-        t += 700;
-        vi.advanceTimersByTime(20);
-        expect(probe.recentMaxMs()).toBe(680);
-        for (let i = 0; i < 40; i++) step(20); // 800 ms later: still remembered
-        expect(probe.recentMaxMs()).toBe(680);
-        for (let i = 0; i < 110; i++) step(20); // two windows later: forgotten
-        expect(probe.recentMaxMs()).toBe(0);
+        for (let i = 0; i < 50; i++) turn(0); // the 50th turn, at 1,000 ms, starts the second window
+        expect(probe.recentMeanMs()).toBe(0);
+        // One stall of 500 ms among turns on time: diluted over the 51 turns of both windows.
+        turn(500);
+        expect(probe.recentMeanMs()).toBeCloseTo(500 / 51, 5);
+        // Two windows of turns on time: forgotten.
+        for (let i = 0; i < 100; i++) turn(0);
+        expect(probe.recentMeanMs()).toBe(0);
+        // A sustained overload, every turn 1,200 ms late: from its second turn on, reads as 1,200.
+        for (let i = 0; i < 3; i++) turn(1_200);
+        expect(probe.recentMeanMs()).toBeCloseTo(1_200, 5);
+        // Two idle windows without a turn at all (nothing to read): forgotten.
+        t += 2_500;
+        expect(probe.recentMeanMs()).toBe(0);
       } finally {
         probe.stop();
       }
@@ -160,7 +165,8 @@ describe('a node whose event loop stalls', () => {
     try {
       await app.ready();
       // Stall the loop for 2 s: the shedder's probe records it when its timer fires after the
-      // stall, and sheds while it remembers it (one to two seconds), over the 20 ms limit.
+      // stall; diluted by ~50–100 turns on time around it, the mean (~20–40 ms) is still over
+      // the 20 ms limit right after the stall.
       const until = Date.now() + 2_000;
       while (Date.now() < until) {
         /* a stalled loop */
