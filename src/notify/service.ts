@@ -48,6 +48,20 @@ export interface NotifyModules {
 const NAME = /^[A-Za-z0-9._~-]{1,128}$/;
 const MAX_CONFIRMATIONS = 10_000;
 
+/** A subscriber's delivery state as the API shows it (both kinds of subscription). */
+function deliveryView<H extends FeedHit>(subscriber: Subscriber<H>): Pick<SubscriptionView, 'lastNotifiedAt' | 'status' | 'pausedReason' | 'cursor' | 'pending' | 'delivered'> {
+  const s = subscriber.state;
+  const info = subscriber.pendingInfo;
+  return {
+    ...(s.lastNotifiedAt !== undefined ? { lastNotifiedAt: s.lastNotifiedAt } : {}),
+    status: s.paused !== undefined ? 'paused' : subscriber.retrying ? 'retrying' : 'active',
+    ...(s.paused !== undefined ? { pausedReason: s.paused.reason } : {}),
+    cursor: { ...s.after, blockHash: s.hash },
+    ...(s.pending !== undefined ? { pending: { deliveryId: s.pending.id, events: s.pending.events, ...info } } : {}),
+    delivered: s.delivered,
+  };
+}
+
 interface Live {
   record: SubscriptionRecord;
   subscriber: Subscriber;
@@ -296,8 +310,6 @@ export class NotifyService implements QueryService {
 
   private view(l: Live): SubscriptionView {
     const { record: r, subscriber } = l;
-    const s = subscriber.state;
-    const info = subscriber.pendingInfo;
     return {
       subscriptionID: r.id,
       queryName: r.queryName,
@@ -309,12 +321,7 @@ export class NotifyService implements QueryService {
       initialRecordTime: r.initialRecordTime,
       confirmations: r.confirmations,
       createdAt: r.createdAt,
-      ...(s.lastNotifiedAt !== undefined ? { lastNotifiedAt: s.lastNotifiedAt } : {}),
-      status: s.paused !== undefined ? 'paused' : subscriber.retrying ? 'retrying' : 'active',
-      ...(s.paused !== undefined ? { pausedReason: s.paused.reason } : {}),
-      cursor: { ...s.after, blockHash: s.hash },
-      ...(s.pending !== undefined ? { pending: { deliveryId: s.pending.id, events: s.pending.events, ...info } } : {}),
-      delivered: s.delivered,
+      ...deliveryView(subscriber),
     };
   }
 
@@ -521,8 +528,6 @@ export class NotifyService implements QueryService {
 
   private alertView(l: AlertLive): AlertSubscriptionView {
     const { record: r, subscriber } = l;
-    const s = subscriber.state;
-    const info = subscriber.pendingInfo;
     const f = r.filter;
     return {
       subscriptionID: r.id,
@@ -538,12 +543,7 @@ export class NotifyService implements QueryService {
       initialRecordTime: r.initialRecordTime,
       confirmations: r.confirmations,
       createdAt: r.createdAt,
-      ...(s.lastNotifiedAt !== undefined ? { lastNotifiedAt: s.lastNotifiedAt } : {}),
-      status: s.paused !== undefined ? 'paused' : subscriber.retrying ? 'retrying' : 'active',
-      ...(s.paused !== undefined ? { pausedReason: s.paused.reason } : {}),
-      cursor: { ...s.after, blockHash: s.hash },
-      ...(s.pending !== undefined ? { pending: { deliveryId: s.pending.id, events: s.pending.events, ...info } } : {}),
-      delivered: s.delivered,
+      ...deliveryView(subscriber),
     };
   }
 

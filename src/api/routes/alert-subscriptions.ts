@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AlertFilterInput, AlertSubscriptionInput, QueryService } from '../notify-port.js';
 import { HttpProblem } from '../problem.js';
 import { problems } from '../schemas.js';
+import { serveStream } from '../ws-stream.js';
 
 const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } };
 
@@ -131,29 +132,6 @@ export async function alertSubscriptionRoutes(app: FastifyInstance, service: Que
     handler: async () => {
       throw new HttpProblem('WEBSOCKET_REQUIRED', 'GET /alerts/events streams over a WebSocket: connect with an upgrade (GET /alerts lists alerts)');
     },
-    wsHandler: async (socket, req) => {
-      let stop: (() => void) | undefined;
-      let closed = false;
-      socket.on('close', () => {
-        closed = true;
-        stop?.();
-      });
-      socket.on('error', (err: Error) => req.log.debug({ err: err.message }, 'websocket error'));
-      try {
-        stop = await service.openAlertStream(streamOptions(req.query), {
-          send: (text) =>
-            new Promise<void>((resolve, reject) => {
-              socket.send(text, (err?: Error) => (err ? reject(err) : resolve()));
-            }),
-          buffered: () => socket.bufferedAmount,
-          close: (code, reason) => socket.close(code, reason),
-        });
-        if (closed) stop();
-      } catch (err) {
-        // The upgrade is done: the refusal goes as the close reason (code 4000 + HTTP status).
-        const status = err instanceof HttpProblem ? err.status : 500;
-        socket.close(4000 + status, (err as Error).message.slice(0, 120));
-      }
-    },
+    wsHandler: (socket, req) => serveStream(socket, req, (sink) => service.openAlertStream(streamOptions(req.query), sink)),
   });
 }

@@ -11,6 +11,7 @@ import websocket from '@fastify/websocket';
 import type { QueryService, SubscriptionInput } from '../notify-port.js';
 import { HttpProblem } from '../problem.js';
 import { problems } from '../schemas.js';
+import { serveStream } from '../ws-stream.js';
 import { answerEventsQuery, type ReadRouteDeps } from './events.js';
 import type { RawQuery } from '../query.js';
 import { alertSubscriptionRoutes } from './alert-subscriptions.js';
@@ -129,34 +130,14 @@ export async function queryRoutes(app: FastifyInstance, deps: ReadRouteDeps, ser
       if (req.query.nextPageToken !== undefined) raw.nextPageToken = req.query.nextPageToken;
       return answerEventsQuery(deps, req, reply, raw);
     },
-    wsHandler: async (socket, req) => {
-      let stop: (() => void) | undefined;
-      let closed = false;
-      socket.on('close', () => {
-        closed = true;
-        stop?.();
-      });
-      socket.on('error', (err: Error) => req.log.debug({ err: err.message }, 'websocket error'));
-      try {
-        stop = await service.openStream(
+    wsHandler: (socket, req) =>
+      serveStream(socket, req, (sink) =>
+        service.openStream(
           req.params.name,
           { ...(req.query.initialRecordTime !== undefined ? { initialRecordTime: req.query.initialRecordTime } : {}), ...(req.query.confirmations !== undefined ? { confirmations: req.query.confirmations } : {}) },
-          {
-            send: (text) =>
-              new Promise<void>((resolve, reject) => {
-                socket.send(text, (err?: Error) => (err ? reject(err) : resolve()));
-              }),
-            buffered: () => socket.bufferedAmount,
-            close: (code, reason) => socket.close(code, reason),
-          },
-        );
-        if (closed) stop();
-      } catch (err) {
-        // The upgrade is done: the refusal goes as the close reason (code 4000 + HTTP status).
-        const status = err instanceof HttpProblem ? err.status : 500;
-        socket.close(4000 + status, (err as Error).message.slice(0, 120));
-      }
-    },
+          sink,
+        ),
+      ),
   });
 
   app.get<{ Params: { name: string } }>(
