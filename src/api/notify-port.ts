@@ -33,7 +33,7 @@ export interface SubscriptionInput {
   confirmations?: number;
 }
 
-export interface SubscriptionView {
+export interface SubscriptionView extends DeliveryStateView {
   subscriptionID: string;
   queryName: string;
   dest: string;
@@ -45,15 +45,6 @@ export interface SubscriptionView {
   initialRecordTime: string;
   confirmations: number;
   createdAt: string;
-  lastNotifiedAt?: string;
-  /** active: delivering or waiting for events; retrying: the last attempt failed; paused: stopped, see pausedReason. */
-  status: 'active' | 'retrying' | 'paused';
-  pausedReason?: string;
-  /** The chain position after which every matching event has been delivered. */
-  cursor: { height: number; txIndex: number; eventIndex: number; blockHash: string };
-  /** The delivery being attempted, if any. */
-  pending?: { deliveryId: string; events: number; attempts: number; lastError?: string };
-  delivered: number;
 }
 
 /** What an alert subscription (or an alert stream) selects: every field given must match. Members by key ID or name. */
@@ -76,7 +67,23 @@ export interface AlertSubscriptionInput extends AlertFilterInput {
   confirmations?: number;
 }
 
-export interface AlertSubscriptionView {
+/**
+ * A subscription's delivery state, as both kinds show it. For an alert subscription the cursor's
+ * txIndex is the phase (0 raised, 1 status changes) and eventIndex the ordinal in it.
+ */
+export interface DeliveryStateView {
+  lastNotifiedAt?: string;
+  /** active: delivering or waiting for events; retrying: the last attempt failed; paused: stopped, see pausedReason. */
+  status: 'active' | 'retrying' | 'paused';
+  pausedReason?: string;
+  /** The chain position after which everything matching has been delivered. */
+  cursor: { height: number; txIndex: number; eventIndex: number; blockHash: string };
+  /** The delivery being attempted, if any. */
+  pending?: { deliveryId: string; events: number; attempts: number; lastError?: string };
+  delivered: number;
+}
+
+export interface AlertSubscriptionView extends DeliveryStateView {
   subscriptionID: string;
   dest: string;
   signatureToken: string;
@@ -84,13 +91,6 @@ export interface AlertSubscriptionView {
   initialRecordTime: string;
   confirmations: number;
   createdAt: string;
-  lastNotifiedAt?: string;
-  status: 'active' | 'retrying' | 'paused';
-  pausedReason?: string;
-  /** After this position every matching alert happening was delivered: height, phase (txIndex: 0 raised, 1 status), ordinal (eventIndex). */
-  cursor: { height: number; txIndex: number; eventIndex: number; blockHash: string };
-  pending?: { deliveryId: string; events: number; attempts: number; lastError?: string };
-  delivered: number;
 }
 
 /** Where a WebSocket stream's messages go. */

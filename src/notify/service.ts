@@ -11,7 +11,7 @@ import type { Chain } from '../chain/chain.js';
 import type { HeaderEntry } from '../chain/store.js';
 import { EXISTS_PARAM, QUERY_PARAMS, TYPED_PARAM, parseQuery, type QueryLimits, type RawQuery } from '../api/query.js';
 import { HttpProblem } from '../api/problem.js';
-import type { AlertFilterInput, AlertSubscriptionInput, AlertSubscriptionView, NamedQueryView, NotifyStats, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
+import type { AlertFilterInput, AlertSubscriptionInput, AlertSubscriptionView, DeliveryStateView, NamedQueryView, NotifyStats, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { checkDestination, loggableDestination } from './destination.js';
 import { compileSchedule, ScheduleError } from './schedule.js';
@@ -49,7 +49,7 @@ const NAME = /^[A-Za-z0-9._~-]{1,128}$/;
 const MAX_CONFIRMATIONS = 10_000;
 
 /** A subscriber's delivery state as the API shows it (both kinds of subscription). */
-function deliveryView<H extends FeedHit>(subscriber: Subscriber<H>): Pick<SubscriptionView, 'lastNotifiedAt' | 'status' | 'pausedReason' | 'cursor' | 'pending' | 'delivered'> {
+function deliveryView<H extends FeedHit>(subscriber: Subscriber<H>): DeliveryStateView {
   const s = subscriber.state;
   const info = subscriber.pendingInfo;
   return {
