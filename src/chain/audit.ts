@@ -5,6 +5,7 @@
  */
 import { BlockError, TxError } from '../common/errors.js';
 import { decodeBlock, type Block } from './block.js';
+import { decodeHeader, HEADER_SIZE } from './header.js';
 import { genesisBlock } from './genesis.js';
 import { toHex, equalBytes, utf8 } from '../common/bytes.js';
 import { checkBody, checkHeader } from './block-checks.js';
@@ -107,6 +108,15 @@ interface BlockRead {
 }
 
 /** A store error that names damaged bytes (storage's StorageCorruptionError: code CORRUPTION), as opposed to an I/O failure. */
+/** A stored block's height: from its header in the tx-ID record, else from the whole block. */
+async function heightOfStored(store: ChainStore, hash: string, limits: Parameters<typeof decodeBlock>[1], fail: (height: number, hash: string | null, reason: string) => never): Promise<number> {
+  const record = await store.getBlockTxIds(hash);
+  if (record !== undefined && record.length >= HEADER_SIZE) return decodeHeader(record.subarray(0, HEADER_SIZE)).height;
+  const bytes = await store.getBlockBytes(hash);
+  if (!bytes) return fail(-1, hash, 'the tip block is missing');
+  return decodeBlock(bytes, limits).header.height;
+}
+
 function isCorruption(err: unknown): err is Error {
   return err instanceof Error && (err as { code?: unknown }).code === 'CORRUPTION';
 }
@@ -168,10 +178,11 @@ export async function auditChain(
     const tipHash = await store.getTip();
     if (!tipHash) fail(0, null, 'no tip pointer: the store is empty or damaged');
     const tipHeightHex = tipHash as string;
-    // Find the tip's height from the main-chain index by walking back from its block.
-    const tipBytes = await store.getBlockBytes(tipHeightHex);
-    if (!tipBytes) fail(-1, tipHeightHex, 'the tip block is missing');
-    const tipHeight = tipHeightHex === chainId ? 0 : decodeBlock(tipBytes as Uint8Array, limits).header.height;
+    // The tip's height from its header alone (its stored tx-ID record), so that a tip whose txs
+    // are damaged is named in the loop below like any other block (reading the whole tip here
+    // once reported such damage as "store could not be read" at block 1). A block stored by a
+    // build without that record is read whole.
+    const tipHeight = tipHeightHex === chainId ? 0 : await heightOfStored(store, tipHeightHex, limits, fail);
     report.tipHeight = tipHeight;
 
     const readAt = async (h: number): Promise<BlockRead> => {

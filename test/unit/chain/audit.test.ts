@@ -71,6 +71,20 @@ describe('audit of the compact store', () => {
     expect(report.problem?.reason).toMatch(/checksum/);
   });
 
+  it('a flipped byte in a tx of the tip block is named at the tip height (read from the tip header alone)', async () => {
+    const tip = blocks[3] as Block;
+    const key = { hash: tip.hashHex, index: 0 };
+    const stored = (await rawValue(fx, key)).slice();
+    const at = Math.floor(stored.length / 2);
+    stored[at] = (stored[at] as number) ^ 0x10;
+    await fx.store.repositories.blockTxs.putRaw(key, stored);
+    const report = await auditChain(fx.store, fx.genesis, testRules);
+    expect(report.ok).toBe(false);
+    expect(report.problem).toMatchObject({ height: 4, hash: tip.hashHex });
+    expect(report.problem?.reason).toContain(`blockTxs entry ${tip.hashHex}00000000`);
+    expect(report.blocksChecked).toBe(3);
+  });
+
   it('a stored tx replaced by another well-formed one is named as the tx that no longer hashes to its ID', async () => {
     const b = blocks[0] as Block;
     const other = utf8.encode(new TextDecoder().decode(b.txBytes[0]).replace('"observe"', '"dispense"'));
