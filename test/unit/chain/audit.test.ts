@@ -59,10 +59,7 @@ describe('audit of the compact store', () => {
   it('a flipped byte in a stored tx is named: height, block, bucket and key', async () => {
     const b = blocks[2] as Block;
     const key = { hash: b.hashHex, index: 1 };
-    const stored = (await rawValue(fx, key)).slice();
-    const at = Math.floor(stored.length / 2);
-    stored[at] = (stored[at] as number) ^ 0x10;
-    await fx.store.repositories.blockTxs.putRaw(key, stored);
+    await flipMiddleByte(fx, key);
     const report = await auditChain(fx.store, fx.genesis, testRules);
     expect(report.ok).toBe(false);
     expect(report.problem).toMatchObject({ height: 3, hash: b.hashHex });
@@ -74,10 +71,7 @@ describe('audit of the compact store', () => {
   it('a flipped byte in a tx of the tip block is named at the tip height (read from the tip header alone)', async () => {
     const tip = blocks[3] as Block;
     const key = { hash: tip.hashHex, index: 0 };
-    const stored = (await rawValue(fx, key)).slice();
-    const at = Math.floor(stored.length / 2);
-    stored[at] = (stored[at] as number) ^ 0x10;
-    await fx.store.repositories.blockTxs.putRaw(key, stored);
+    await flipMiddleByte(fx, key);
     const report = await auditChain(fx.store, fx.genesis, testRules);
     expect(report.ok).toBe(false);
     expect(report.problem).toMatchObject({ height: 4, hash: tip.hashHex });
@@ -206,6 +200,14 @@ describe('a store written by the build before the compact store (schema 2)', () 
     }
   });
 });
+
+/** Flip one bit in the middle of a stored tx record (its compressed body). */
+async function flipMiddleByte(f: Fixture, key: { hash: string; index: number }): Promise<void> {
+  const stored = await rawValue(f, key);
+  const at = Math.floor(stored.length / 2);
+  stored[at] = (stored[at] as number) ^ 0x10;
+  await f.store.repositories.blockTxs.putRaw(key, stored);
+}
 
 async function rawValue(f: Fixture, key: { hash: string; index: number }): Promise<Uint8Array> {
   for await (const [k, v] of f.store.repositories.blockTxs.rawEntries()) {
