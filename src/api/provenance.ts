@@ -102,6 +102,27 @@ interface CachedTx {
   index?: TxEventIndex | null;
 }
 
+/** A stored tx parsed for one request: its checked text, its block's proof material, the parsed tx. */
+export interface ParsedTx {
+  text: string;
+  material: BlockMaterial;
+  tx: SignedTx;
+}
+
+/**
+ * One request's memo of parsed txs, by `blockHash:txIndex`. A query reads events in chain order,
+ * so the events of one tx come one after another: a few entries are enough, and the bound keeps
+ * a page that touches thousands of txs from holding them all (each up to a block's size parsed).
+ */
+export type ParsedTxMemo = LruCache<string, ParsedTx>;
+
+/** Entries of a request's ParsedTxMemo. */
+export const PARSED_TX_MEMO_ENTRIES = 8;
+
+export function parsedTxMemo(): ParsedTxMemo {
+  return new LruCache<string, ParsedTx>(PARSED_TX_MEMO_ENTRIES);
+}
+
 /** LRU cost of a cached tx (its text, about one byte per char for the ASCII that canonical txs mostly are). */
 function cachedTxCost(tx: CachedTx): number {
   return tx.text.length + 128 + (tx.index?.cost ?? 0);
@@ -281,19 +302,22 @@ export class Provenance {
     return isMain ? this.chain.confirmations(ref.height) : 0;
   }
 
-  /** The parsed tx `txIndex` of a stored block (memoised per request in `parsed`). */
-  private async txAt(ref: BlockRef, txIndex: number, parsed?: Map<string, SignedTx>): Promise<{ text: string; material: BlockMaterial; tx: SignedTx }> {
+  /**
+   * The parsed tx `txIndex` of a stored block. `parsed` (one request's memo, see ParsedTxMemo) is
+   * looked in before the store: without it every event of a page re-read, re-hashed and
+   * re-decompressed its tx when no tx cache is configured (the default).
+   */
+  private async txAt(ref: BlockRef, txIndex: number, parsed?: ParsedTxMemo): Promise<ParsedTx> {
+    const memoKey = `${ref.hash}:${txIndex}`;
+    const memo = parsed?.get(memoKey);
+    if (memo !== undefined) return memo;
     const found = await this.txOf(ref.hash, txIndex);
     if (found === undefined) throw damaged(`main-chain block ${ref.hash} at height ${ref.height} is not stored`);
     const { material } = found;
     const { text } = found.tx;
-    const memoKey = `${ref.hash}:${txIndex}`;
-    let tx = parsed?.get(memoKey);
-    if (tx === undefined) {
-      tx = JSON.parse(text) as SignedTx;
-      parsed?.set(memoKey, tx);
-    }
-    return { text, material, tx };
+    const out: ParsedTx = { text, material, tx: JSON.parse(text) as SignedTx };
+    parsed?.set(memoKey, out, 1);
+    return out;
   }
 
   private checkEvent(ref: BlockRef, tx: SignedTx, txIndex: number, eventIndex: number, expectedEventId: string | undefined): { eventId: string; event: Record<string, unknown> } {
@@ -306,7 +330,7 @@ export class Provenance {
   }
 
   /** Just the event at a position (no proof). */
-  async eventAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined, parsed?: Map<string, SignedTx>): Promise<Record<string, unknown>> {
+  async eventAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined, parsed?: ParsedTxMemo): Promise<Record<string, unknown>> {
     const { tx } = await this.txAt(ref, txIndex, parsed);
     return this.checkEvent(ref, tx, txIndex, eventIndex, expectedEventId).event;
   }
@@ -315,7 +339,7 @@ export class Provenance {
    * The entry (event, tx ID, confirmations, proof) of event `eventIndex` of tx `txIndex` in a
    * stored block. `parsed` memoises parsed txs across calls of one request.
    */
-  async entryAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined, parsed?: Map<string, SignedTx>): Promise<EventEntry> {
+  async entryAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined, parsed?: ParsedTxMemo): Promise<EventEntry> {
     const { text, material, tx } = await this.txAt(ref, txIndex, parsed);
     const { eventId, event } = this.checkEvent(ref, tx, txIndex, eventIndex, expectedEventId);
     const isMain = (await this.mainHash(ref.height)) === ref.hash;

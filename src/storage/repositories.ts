@@ -167,6 +167,28 @@ export class Repository<K, V> implements BucketReader {
     }
   }
 
+  /**
+   * Decoded entries of a range, in key order, read in one call (`iterator.all()`): for bounded
+   * ranges (a `limit`) read whole, as pages are. Several times faster per entry than iterating
+   * with `entries`, whose async generators cost a few promises per entry.
+   */
+  async entryList(range: InnerRange): Promise<[K, V][]> {
+    let raw: [Uint8Array, Uint8Array][];
+    try {
+      raw = await this.db.iterator(this.levelRange(range)).all();
+    } catch (err) {
+      throw this.iterationError(err);
+    }
+    const out: [K, V][] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const [key, value] = raw[i] as [Uint8Array, Uint8Array];
+      const inner = view(key).subarray(1);
+      const k = this.decodeKey(inner);
+      out[i] = [k, this.decodeValue(inner, view(value), k)];
+    }
+    return out;
+  }
+
   /** Decoded keys only. */
   async *keys(range: InnerRange = {}): AsyncGenerator<K> {
     for await (const inner of this.rawKeys(range)) yield this.decodeKey(inner);
@@ -501,10 +523,9 @@ export class HistoryRepository extends Repository<c.HistoryKey, string> {
     if (from === undefined) range.gte = prefix;
     else if ('gt' in from) range.gt = c.encodeHistoryKey({ key, ...from.gt });
     else range.gte = c.encodeHistoryKey({ key, ...from.gte });
-    const out: [c.HistoryKey, string][] = [];
-    for await (const [k, v] of this.entries(range)) {
+    const out = await this.entryList(range);
+    for (const [k] of out) {
       if (k.key !== key) throw new StorageCorruptionError('history', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
-      out.push([k, v]);
     }
     return out;
   }
@@ -533,10 +554,9 @@ export class LinksRepository extends Repository<c.LinkKey, c.LinkValue> {
     if (bounds.lte !== undefined) range.lte = concatBytes(prefix, c.encodeHistoryPosition(bounds.lte));
     else range.lt = end;
     if (bounds.reverse) range.reverse = true;
-    const out: [c.LinkKey, c.LinkValue][] = [];
-    for await (const [k, v] of this.entries(range)) {
+    const out = await this.entryList(range);
+    for (const [k] of out) {
       if (k.key !== key || k.role !== role) throw new StorageCorruptionError('links', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
-      out.push([k, v]);
     }
     return out;
   }
@@ -546,10 +566,9 @@ export class LinksRepository extends Repository<c.LinkKey, c.LinkValue> {
     const start = c.historyPrefix(key); // utf8(key) ‖ 0x00: the same item prefix
     const end = start.slice();
     end[end.length - 1] = 1;
-    const out: [c.LinkKey, c.LinkValue][] = [];
-    for await (const [k, v] of this.entries({ gte: start, lt: end, limit })) {
+    const out = await this.entryList({ gte: start, lt: end, limit });
+    for (const [k] of out) {
       if (k.key !== key) throw new StorageCorruptionError('links', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
-      out.push([k, v]);
     }
     return out;
   }

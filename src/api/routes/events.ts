@@ -3,12 +3,11 @@
  * (the event with its block and merkle proof) and GET /events?… (EPCIS 2.0 query, paged).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SignedTx } from '../../chain/types.js';
 import type { JsonObject } from '../../common/json.js';
 import { EVENT_ID_PATTERN } from '../../chain/tx.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem, storeDamaged } from '../problem.js';
-import type { Provenance } from '../provenance.js';
+import { parsedTxMemo, type Provenance } from '../provenance.js';
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
 import { problems } from '../schemas.js';
 import { queryDocumentXml } from '../../trace/epcis-xml-write.js';
@@ -141,7 +140,7 @@ const eventsQuerystring = {
 /** One page of a query, as /events, the binding's /{resource}/{value}/events and /queries/{name}/events answer it. */
 export async function answerEventsQuery(deps: ReadRouteDeps, req: FastifyRequest, reply: FastifyReply, raw: RawQuery): Promise<FastifyReply> {
   const { ctx, provenance } = deps;
-  const parsed = new Map<string, SignedTx>();
+  const parsed = parsedTxMemo();
   const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
     const hash = await provenance.mainHash(pos.height);
     if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);

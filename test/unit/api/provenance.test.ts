@@ -4,7 +4,7 @@ import { auditPath, merkleRoot } from '../../../src/chain/merkle.js';
 import { txId } from '../../../src/chain/tx.js';
 import { toHex } from '../../../src/common/bytes.js';
 import { encodeBlock, makeBlock } from '../../../src/chain/block.js';
-import { Provenance, writeEventEntry } from '../../../src/api/provenance.js';
+import { PARSED_TX_MEMO_ENTRIES, Provenance, parsedTxMemo, writeEventEntry } from '../../../src/api/provenance.js';
 import { materialOf } from '../../../src/api/proof-material.js';
 import { indexTxEvents } from '../../../src/api/tx-text.js';
 import type { Chain } from '../../../src/chain/chain.js';
@@ -207,6 +207,34 @@ describe('Provenance (per-tx cache over stored block bytes)', () => {
       record = idsRecord().subarray(0, 130);
       const fresh = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 1024 * 1024, proofCacheBytes: 1024 * 1024 });
       await expect(fresh.rawEntryAt(ref, 0, 0, undefined)).rejects.toMatchObject({ status: 500, code: 'STORE_DAMAGED' });
+    } finally {
+      perTx = {};
+    }
+  });
+
+  it('eventAt with a request memo reads each tx once with no tx cache (a query page over one tx\'s events), and the memo stays bounded', async () => {
+    const reads = { txs: 0 };
+    perTx = {
+      getBlockTxIds: async () => idsRecord(),
+      getBlockTxTexts: async (refs: { index: number }[]) => {
+        reads.txs++;
+        return refs.map((r) => new TextDecoder().decode(block.txBytes[r.index]));
+      },
+    };
+    try {
+      const p = new Provenance(fakeChain({ bytes: good, reads: 0 }), { blockCacheBytes: 0, proofCacheBytes: 1024 * 1024 });
+      const memo = parsedTxMemo();
+      for (let t = 0; t < txs.length; t++) {
+        for (let k = 0; k < (txs[t] as SignedTx).events.length; k++) {
+          expect(await p.eventAt(ref, t, k, (txs[t] as SignedTx).eventIds[k], memo)).toEqual((txs[t] as SignedTx).events[k]);
+        }
+      }
+      expect(reads.txs).toBe(txs.length);
+      // Without the memo, each event reads its tx again (the 1.4–1.9 s /events pages of bench query).
+      reads.txs = 0;
+      for (let k = 0; k < (txs[0] as SignedTx).events.length; k++) await p.eventAt(ref, 0, k, undefined);
+      expect(reads.txs).toBe((txs[0] as SignedTx).events.length);
+      expect(memo.size).toBeLessThanOrEqual(PARSED_TX_MEMO_ENTRIES);
     } finally {
       perTx = {};
     }
