@@ -45,7 +45,7 @@ import {
   StorageWriteError,
   levelErrorCode,
 } from './errors.js';
-import { BUCKET_NAMES, BUCKETS, INDEX_BUCKETS, Repositories, type BatchOp, type BucketName, type Db, type NotifyKey } from './repositories.js';
+import { BUCKET_NAMES, BUCKETS, INDEX_BUCKETS, QUERY_TERMS_VERSION, Repositories, type BatchOp, type BucketName, type Db, type NotifyKey } from './repositories.js';
 
 /**
  * Version of the on-disk layout. Bump on any incompatible change and add a migration.
@@ -201,7 +201,7 @@ export class LevelChainStore implements ChainStore {
       if (schema < LINKS_SCHEMA) log.warn({ dir, schema }, 'chain store written by an older build: its links index is rebuilt from the blocks before use');
       // The tip is not read here: a corrupt tip must not stop `audit` from opening the store to report it.
       log.info({ dir, schema }, 'chain store open');
-      const queryTerms = await repositories.meta.getQueryTerms();
+      const queryTerms = (await repositories.meta.getQueryTerms()) >= QUERY_TERMS_VERSION;
       const store = new LevelChainStore(dir, db, log, clearPending, schema, queryTerms);
       // Recalls are rare, and every event's status asks about its lot: keep the set in memory.
       for await (const lot of repositories.recalledLots.keys()) store.recalled.add(lotSetKey(lot));
@@ -530,8 +530,9 @@ export class LevelChainStore implements ChainStore {
 
   /**
    * Whether the query index (term rows, trace/query-terms.ts, in the history bucket) covers the
-   * main chain: true for a store created by a build with it, false for an older store until
-   * `addQueryTerms` has written its rows (the node does it when it starts: node/terms-backfill.ts).
+   * main chain with the current terms (QUERY_TERMS_VERSION): true for a store created by a build
+   * with them, false for an older store (no index, or older terms) until `addQueryTerms` has
+   * written its rows (the node does it when it starts: node/terms-backfill.ts).
    */
   queryTermsReady(): boolean {
     return this.queryTerms;

@@ -9,7 +9,7 @@
  * bucket's prefix and key layout can be read side by side (docs/architecture.md, Storage layout).
  */
 import type { ClassicLevel } from 'classic-level';
-import { concatBytes, toHex } from '../common/bytes.js';
+import { concatBytes, equalBytes, toHex } from '../common/bytes.js';
 import type { EventLocation, HeaderEntry, LinkRole, LotKey, RecordNs, StoredItem, StoredRecord, TxLocation, UndoRecord } from '../chain/store.js';
 import * as c from './codecs.js';
 import { compressSync, expand } from './compact.js';
@@ -173,12 +173,7 @@ export class Repository<K, V> implements BucketReader {
    * with `entries`, whose async generators cost a few promises per entry.
    */
   async entryList(range: InnerRange): Promise<[K, V][]> {
-    let raw: [Uint8Array, Uint8Array][];
-    try {
-      raw = await this.db.iterator(this.levelRange(range)).all();
-    } catch (err) {
-      throw this.iterationError(err);
-    }
+    const raw = await this.rawList(range);
     const out: [K, V][] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const [key, value] = raw[i] as [Uint8Array, Uint8Array];
@@ -187,6 +182,15 @@ export class Repository<K, V> implements BucketReader {
       out[i] = [k, this.decodeValue(inner, view(value), k)];
     }
     return out;
+  }
+
+  /** Raw entries of a range (full database keys, with the prefix byte), read in one call. */
+  protected async rawList(range: InnerRange): Promise<[Uint8Array, Uint8Array][]> {
+    try {
+      return await this.db.iterator(this.levelRange(range)).all();
+    } catch (err) {
+      throw this.iterationError(err);
+    }
   }
 
   /** Decoded keys only. */
@@ -424,6 +428,12 @@ const undoCodec: Codec<string, UndoRecord> = {
   decodeValue: (b) => c.decodeUndo(expand(b, 'undo record')),
 };
 
+/**
+ * Version of the query index's terms (trace/query-terms.ts): 2 added ten-minute terms. A store
+ * marked with an older version has its rows written again at start (node/terms-backfill.ts).
+ */
+export const QUERY_TERMS_VERSION = 2;
+
 export type MetaKey = 'tip' | 'schema' | 'genesis' | 'clearing' | 'queryTerms';
 const META_KEYS: readonly MetaKey[] = ['tip', 'schema', 'genesis', 'clearing', 'queryTerms'];
 
@@ -471,16 +481,20 @@ export class MetaRepository extends Repository<MetaKey, Uint8Array> {
     return b === undefined ? undefined : this.decodeAs('genesis', b, c.decodeGenesisJson);
   }
 
-  /** The query index (term rows in the history bucket) covers the main chain: marker byte 0x01. */
+  /**
+   * The query index (term rows in the history bucket) covers the main chain: marker byte = the
+   * version of its terms (1: without ten-minute terms; QUERY_TERMS_VERSION: the current terms).
+   */
   putQueryTerms(): BatchOp {
-    return this.put('queryTerms', new Uint8Array([1]));
+    return this.put('queryTerms', new Uint8Array([QUERY_TERMS_VERSION]));
   }
 
-  async getQueryTerms(): Promise<boolean> {
+  /** The version of the query index's terms, 0 when it is not complete. */
+  async getQueryTerms(): Promise<number> {
     const b = await this.get('queryTerms');
-    return b === undefined ? false : this.decodeAs('queryTerms', b, (x) => {
-      if (x.length !== 1 || x[0] !== 1) throw new c.DecodeError('query terms marker must be the byte 0x01');
-      return true;
+    return b === undefined ? 0 : this.decodeAs('queryTerms', b, (x) => {
+      if (x.length !== 1 || x[0] === 0) throw new c.DecodeError('query terms marker must be one non-zero version byte');
+      return x[0] as number;
     });
   }
 
@@ -523,9 +537,19 @@ export class HistoryRepository extends Repository<c.HistoryKey, string> {
     if (from === undefined) range.gte = prefix;
     else if ('gt' in from) range.gt = c.encodeHistoryKey({ key, ...from.gt });
     else range.gte = c.encodeHistoryKey({ key, ...from.gte });
-    const out = await this.entryList(range);
-    for (const [k] of out) {
-      if (k.key !== key) throw new StorageCorruptionError('history', toHex(this.codec.encodeKey(k)), `entry for ${JSON.stringify(k.key)} inside the range of ${JSON.stringify(key)}`);
+    // Every key in the range is prefix ‖ position: compared as bytes, the item key is not decoded
+    // (a page is read per query cursor and round; decoding each key's text was most of its cost).
+    const raw = await this.rawList(range);
+    const out: [c.HistoryKey, string][] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const [full, value] = raw[i] as [Uint8Array, Uint8Array];
+      const inner = view(full).subarray(1);
+      if (inner.length !== prefix.length + 12 || !equalBytes(inner.subarray(0, prefix.length), prefix)) {
+        throw new StorageCorruptionError('history', toHex(inner), `entry inside the range of ${JSON.stringify(key)} that is not one of its entries`);
+      }
+      const d = new DataView(inner.buffer, inner.byteOffset + prefix.length, 12);
+      const k: c.HistoryKey = { key, height: d.getUint32(0, false), txIndex: d.getUint32(4, false), eventIndex: d.getUint32(8, false) };
+      out[i] = [k, this.decodeValue(inner, view(value), k)];
     }
     return out;
   }

@@ -1,7 +1,7 @@
 /**
  * Query terms: the values of an event the EPCIS query index keeps (business step, disposition,
- * business location, read point, each EPC class of its quantity lists, and the hour and the UTC
- * day of its event time), each as one term key. Block connect writes a row (term ‖ position → event ID) per
+ * business location, read point, each EPC class of its quantity lists, and the ten minutes, the
+ * hour and the UTC day of its event time), each as one term key. Block connect writes a row (term ‖ position → event ID) per
  * term in the store's history index, beside the item keys, so a query by bizStep, place, class
  * or time reads those rows instead of scanning the chain (api/query.ts). Pure.
  *
@@ -16,10 +16,11 @@ import { prefixesOfContext } from './event-hash.js';
 import { normaliseGs1Uri } from './identifiers.js';
 import { cbvWord, type VocabularyKind } from './vocabulary.js';
 
-export type TermKind = 'bizStep' | 'disposition' | 'bizLocation' | 'readPoint' | 'class' | 'hour' | 'day';
+export type TermKind = 'bizStep' | 'disposition' | 'bizLocation' | 'readPoint' | 'class' | 'min10' | 'hour' | 'day';
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
+export const TEN_MINUTES_MS = 600_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
 /** Longer values (and any value a store key cannot hold as text) are keyed by their SHA-256. */
 const MAX_TEXT = 256;
 
@@ -31,6 +32,11 @@ export function vocabForm(kind: VocabularyKind, v: string, prefixes?: ReadonlyMa
 /** A place (SGLN URN, Digital Link) or an EPC class in one canonical form. */
 export function gs1Form(v: string): string {
   return normaliseGs1Uri(v) ?? v;
+}
+
+/** The ten minutes (ten-minute periods since the epoch) of a time in ms. */
+export function tenMinutesOf(ms: number): number {
+  return Math.floor(ms / TEN_MINUTES_MS);
 }
 
 /** The hour (hours since the epoch) of a time in ms. */
@@ -93,6 +99,7 @@ export function queryTermsOf(event: JsonObject | Record<string, unknown>): strin
   }
   const t = typeof e['eventTime'] === 'string' ? parseTime(e['eventTime']) : undefined;
   if (t !== undefined) {
+    out.add(termKey('min10', String(tenMinutesOf(t.ms))));
     out.add(termKey('hour', String(hourOf(t.ms))));
     out.add(termKey('day', String(dayOf(t.ms))));
   }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePageToken, encodePageToken, matches, parseQuery, QUERY_PARAMS } from '../../../src/api/query.js';
+import { decodePageToken, encodePageToken, matches, MAX_COVER_TERMS, parseQuery, QUERY_PARAMS, timeCover } from '../../../src/api/query.js';
+import { queryTermsOf } from '../../../src/trace/query-terms.js';
 import { HttpProblem } from '../../../src/api/problem.js';
 import { eventIdOf } from '../../../src/trace/index.js';
 
@@ -231,5 +232,39 @@ describe('query parameters the query code refuses', () => {
     expect(() => parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.107346.*' })).toThrow(/patterns/);
     expect(() => parseQuery({ EQ_action: 'SHIP' })).toThrow(/not ADD, OBSERVE or DELETE/);
     expect(() => parseQuery({ EXISTS_ilmd: 'yes' })).toThrow(/takes no value/);
+  });
+});
+
+describe('timeCover (the query index terms of an event time range)', () => {
+  const DAY = 86_400_000;
+  const base = Date.UTC(2025, 0, 1);
+  it('every time inside the range has exactly one of the cover terms, a time outside it none unless in an end period', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 * DAY }), fc.integer({ min: 1, max: 31 * DAY }), fc.array(fc.integer({ min: -DAY, max: 33 * DAY }), { maxLength: 50 }), (a, len, probes) => {
+        const from = base + a;
+        const to = from + len;
+        const cover = timeCover(from, to, 31);
+        if (cover === undefined) return;
+        expect(cover.length).toBeLessThanOrEqual(MAX_COVER_TERMS);
+        expect(new Set(cover).size).toBe(cover.length);
+        for (const p of [from, to - 1, ...probes.map((x) => from + x)]) {
+          const terms = queryTermsOf({ eventTime: new Date(p).toISOString() });
+          const hits = cover.filter((c) => terms.includes(c)).length;
+          if (p >= from && p < to) expect(hits).toBe(1);
+          // Outside: only within the ten minutes cut at either end.
+          else if (p < Math.floor(from / 600_000) * 600_000 || p >= Math.ceil(to / 600_000) * 600_000) expect(hits).toBe(0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('uses whole days and hours inside the range and ten minutes at its ends; longer than allowed is no cover', () => {
+    const h = 3_600_000;
+    // 2025-01-01 23:37 to 2025-01-03 01:12: 23:30, 23:40, 23:50, the day of 01-02, 00:00-01:00 of 01-03, 01:00, 01:10.
+    const cover = timeCover(base + 23 * h + 37 * 60_000, base + DAY + DAY + h + 12 * 60_000, 31) as string[];
+    expect(cover.map((c) => c.split('=')[0])).toEqual(['?min10', '?min10', '?min10', '?day', '?hour', '?min10', '?min10']);
+    expect(timeCover(base, base + 32 * DAY, 31)).toBeUndefined();
+    expect(timeCover(base, base, 31)).toEqual([]);
   });
 });

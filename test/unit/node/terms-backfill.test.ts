@@ -69,8 +69,8 @@ describe('the query index', () => {
     const want = [txs[1]?.eventIds[1]];
     const byPlace = await query(f, { EQ_bizLocation: PLACE });
     expect(byPlace).toEqual({ ids: want, examined: 1 });
-    // Every event has its hour, day and bizStep terms besides its item key.
-    expect(termsOf(traceRules(), block).length).toBe(63 * 3 + 1);
+    // Every event has its ten-minute, hour, day and bizStep terms besides its item key.
+    expect(termsOf(traceRules(), block).length).toBe(63 * 4 + 1);
     expect(historyOf(traceRules(), block).length).toBe(63);
     // A reorg away: the rows go with the block.
     const parent = f.chain.header((f.chain.header(block.hashHex) as HeaderEntry).prevHash) as HeaderEntry;
@@ -108,5 +108,35 @@ describe('the query index', () => {
     expect(f.chain.queryIndexReady).toBe(true);
     expect(await query(f, { EQ_bizLocation: PLACE })).toEqual({ ids: want, examined: 2 });
     expect(await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }))).toBe(false);
+  });
+
+  it('a store whose index has older terms (version 1: no ten-minute rows) is built again at start; a time range then reads only its end periods', async () => {
+    fx = await makeFixture(undefined, { rules: traceRules() });
+    const f = fx;
+    // 140 events a minute apart; the range [h:37, h+1:12) of the first whole hour cuts through two ten-minute periods.
+    const txs = Array.from({ length: 7 }, () => txOf(f, 20, () => undefined));
+    await f.chain.importBlock(buildBlock(f, { txs }));
+    const all = txs.flatMap((t) => t.events.map((e, i) => ({ id: t.eventIds[i] as string, ms: Date.parse((e as { eventTime: string }).eventTime) })));
+    const first = (all[0] as { ms: number }).ms;
+    const from = Math.ceil(first / 3_600_000) * 3_600_000 + 37 * 60_000;
+    const to = from + 35 * 60_000;
+    const range = { GE_eventTime: new Date(from).toISOString(), LT_eventTime: new Date(to).toISOString() };
+    const want = all.filter((e) => e.ms >= from && e.ms < to).map((e) => e.id);
+    expect(want.length).toBe(35);
+    const current = await query(f, range);
+    expect(current.ids).toEqual(want);
+    // Read: the events of the periods h:30, h:40, h:50, h+1:00 and h+1:10, ten each.
+    expect(current.examined).toBe(50);
+    await f.store.close();
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(f.dir, 'chain'), { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    await db.put(new Uint8Array([0x0a, ...new TextEncoder().encode('queryTerms')]), new Uint8Array([1]));
+    await db.close();
+    await f.reopen();
+    expect(f.chain.queryIndexReady).toBe(false);
+    expect((await query(f, range)).ids).toEqual(want);
+    expect(await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }))).toBe(true);
+    expect(f.chain.queryIndexReady).toBe(true);
+    expect(await query(f, range)).toEqual(current);
   });
 });

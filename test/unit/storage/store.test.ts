@@ -503,6 +503,19 @@ describe('EPC history', () => {
     await expect(s.history('a', { limit: -1 })).rejects.toThrow(StorageArgumentError);
     await expect(s.history('a', { after: { key: 'b', height: 0, txIndex: 0, eventIndex: 0, eventId: '' }, limit: 1 })).rejects.toThrow(/another item key/);
   });
+
+  it('reports a record in an item\'s range that is not one of its entries (short key, bad event digest) as corruption', async () => {
+    const s = await open();
+    await seed(s);
+    await raw(async (db) => {
+      await db.put(key('history', utf('abc'), new Uint8Array([0]), encodeU32('h', 9), encodeU32('t', 0)), new Uint8Array(32));
+      await db.put(key('history', utf('abd'), new Uint8Array([0]), encodeU32('h', 9), encodeU32('t', 0), encodeU32('e', 0)), new Uint8Array(31));
+    });
+    const r = await open();
+    await expect(r.history('abc', { limit: 100 })).rejects.toThrow(StorageCorruptionError);
+    await expect(r.history('abd', { limit: 100 })).rejects.toThrow(/history/);
+    expect(await r.history('abcd', { limit: 100 })).toHaveLength(8);
+  });
 });
 
 describe('links', () => {
