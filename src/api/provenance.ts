@@ -331,8 +331,13 @@ export class Provenance {
 
   /** Just the event at a position (no proof). */
   async eventAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined, parsed?: ParsedTxMemo): Promise<Record<string, unknown>> {
+    return (await this.eventWithIdAt(ref, txIndex, eventIndex, expectedEventId, parsed)).event;
+  }
+
+  /** The event at a position and its ID (no proof). */
+  async eventWithIdAt(ref: BlockRef, txIndex: number, eventIndex: number, expectedEventId: string | undefined, parsed?: ParsedTxMemo): Promise<{ eventId: string; event: Record<string, unknown> }> {
     const { tx } = await this.txAt(ref, txIndex, parsed);
-    return this.checkEvent(ref, tx, txIndex, eventIndex, expectedEventId).event;
+    return this.checkEvent(ref, tx, txIndex, eventIndex, expectedEventId);
   }
 
   /**

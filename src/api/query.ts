@@ -654,15 +654,37 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = { scanBudget: 20_000, historyBa
 /** History entries of a cursor's first read (then four times more each read, up to historyBatch). */
 const FIRST_HISTORY_BATCH = 16;
 
-/** Reads one event of a main-chain block (block tx parsed once per page). */
-type EventReader = (pos: Position, eventId: string) => Promise<Record<string, unknown>>;
+/** Reads one event of a main-chain block, and its ID (checked against `eventId` when given). */
+export type EventReader = (pos: Position, eventId: string | undefined) => Promise<{ eventId: string; event: Record<string, unknown> }>;
 
-/** Index plan: merge the history of each key, in chain order, after `after`. */
-async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: Position | undefined, given: number, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+/** An index entry: a position, with the event's ID when the index keeps it (the item history does, the query index does not). */
+type IndexEntry = Position & { eventId?: string };
+
+/** Reads an index key's entries strictly after `after` (at least `n` unless it has no more), in chain order. */
+type IndexFetch = (key: string, after: Position | undefined, n: number) => Promise<{ entries: IndexEntry[]; done: boolean }>;
+
+/** The item history index (EpcHistoryEntry rows), as an IndexFetch. */
+function historyFetch(chain: Chain): IndexFetch {
+  return async (key, after, n) => {
+    const entries = await chain.store.history(key, { ...(after !== undefined ? { after: { key, ...after, eventId: '' } } : {}), limit: n });
+    return { entries, done: entries.length < n };
+  };
+}
+
+/** The query index (the terms bucket's rows: a block's positions per term), as an IndexFetch. */
+function termFetch(chain: Chain): IndexFetch {
+  return async (key, after, n) => {
+    const { positions, done } = await chain.store.termPositions(key, { ...(after !== undefined ? { after } : {}), min: n });
+    return { entries: positions, done };
+  };
+}
+
+/** Index plan: merge the entries of each key, in chain order, after `after`. */
+async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], fetch: IndexFetch, after: Position | undefined, given: number, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
   // Each cursor's first read is small and its reads grow to historyBatch: a page usually needs the
   // heads of all cursors but the rows of few (a time cover has up to 128 terms).
   const first = Math.min(FIRST_HISTORY_BATCH, limits.historyBatch);
-  const cursors = keys.map((key) => ({ key, buf: [] as EpcHistoryEntry[], done: false, batch: first, last: after ? ({ key, ...after, eventId: '' } as EpcHistoryEntry) : undefined }));
+  const cursors = keys.map((key) => ({ key, buf: [] as IndexEntry[], at: 0, done: false, batch: first, last: after }));
   const hits: QueryHit[] = [];
   let examined = 0;
   let lastPos: Position = after ?? { height: 0, txIndex: 0, eventIndex: 0 };
@@ -680,31 +702,32 @@ async function runIndexed(chain: Chain, q: ParsedQuery, keys: string[], after: P
   };
   for (;;) {
     for (const c of cursors) {
-      if (c.buf.length === 0 && !c.done) {
-        const page = await chain.store.history(c.key, { after: c.last, limit: c.batch });
-        c.buf = page;
-        if (page.length < c.batch) c.done = true;
+      if (c.at >= c.buf.length && !c.done) {
+        const page = await fetch(c.key, c.last, c.batch);
+        c.buf = page.entries;
+        c.at = 0;
+        c.done = page.done;
         c.batch = Math.min(c.batch * 4, limits.historyBatch);
-        const tail = page[page.length - 1];
+        const tail = page.entries[page.entries.length - 1];
         if (tail !== undefined) c.last = tail;
       }
     }
     let best: (typeof cursors)[number] | undefined;
     for (const c of cursors) {
-      const head = c.buf[0];
-      if (head !== undefined && (best === undefined || cmp(head, best.buf[0] as EpcHistoryEntry) < 0)) best = c;
+      const head = c.buf[c.at];
+      if (head !== undefined && (best === undefined || cmp(head, best.buf[best.at] as IndexEntry) < 0)) best = c;
     }
     if (best === undefined) return { events: hits, examined };
-    const head = best.buf.shift() as EpcHistoryEntry;
+    const head = best.buf[best.at++] as IndexEntry;
     // The same event may be indexed under several keys: drop the copies at the same position.
-    for (const c of cursors) while (c.buf[0] !== undefined && cmp(c.buf[0], head) === 0) c.buf.shift();
+    for (const c of cursors) while (c.buf[c.at] !== undefined && cmp(c.buf[c.at] as IndexEntry, head) === 0) c.at++;
     const pos: Position = { height: head.height, txIndex: head.txIndex, eventIndex: head.eventIndex };
     lastPos = pos;
     examined++;
-    const event = await read(pos, head.eventId);
-    if (matches(q, event, head.eventId, await recordTime(pos.height))) hits.push({ eventId: head.eventId, event, position: pos });
+    const { eventId, event } = await read(pos, head.eventId);
+    if (matches(q, event, eventId, await recordTime(pos.height))) hits.push({ eventId, event, position: pos });
     if (hits.length >= q.perPage || examined >= limits.scanBudget) {
-      const more = cursors.some((c) => c.buf.length > 0 || !c.done);
+      const more = cursors.some((c) => c.at < c.buf.length || !c.done);
       if (!more) return { events: hits, examined };
       const hash = await chain.store.getMainHash(lastPos.height);
       if (hash === undefined) throw storeDamaged(`no main-chain block at height ${lastPos.height}`);
@@ -759,9 +782,9 @@ export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits,
   }
   const page =
     q.indexKeys !== undefined
-      ? await runIndexed(chain, q, q.indexKeys, after, given, limits, read)
+      ? await runIndexed(chain, q, q.indexKeys, historyFetch(chain), after, given, limits, read)
       : q.termKeys !== undefined && chain.queryIndexReady
-        ? await runIndexed(chain, q, q.termKeys, after, given, limits, read)
+        ? await runIndexed(chain, q, q.termKeys, termFetch(chain), after, given, limits, read)
         : await runScan(chain, q, after, given, limits);
   if (q.eventCountLimit !== undefined && given + page.events.length >= q.eventCountLimit) return { events: page.events, examined: page.examined };
   return page;

@@ -23,7 +23,7 @@ import { jcs } from './tx.js';
 import { AlertStep, disconnectIndexOps } from './alert-state.js';
 import type { StoredBlocks } from './stored-blocks.js';
 import type { ItemReader, TxRules } from './tx-rules-port.js';
-import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, UndoRecord } from './store.js';
+import type { ChainStore, ConnectBatch, EpcHistoryEntry, HeaderEntry, LotKey, StoredItem, TermRow, UndoRecord } from './store.js';
 import type { Member } from './types.js';
 
 export interface ConnectModules {
@@ -50,20 +50,25 @@ export function historyOf(rules: TxRules, block: Block): EpcHistoryEntry[] {
 }
 
 /**
- * The query index rows of a block (trace/query-terms.ts): one per term of each event, in the
- * history index under the term's key (never an item key: items are not read or written for them).
+ * The query index rows of a block (trace/query-terms.ts): one per term the block's events have,
+ * holding those events' positions in chain order (never under an item key: items are not read
+ * or written for them).
  */
-export function termsOf(rules: Pick<TxRules, 'queryTermsOf'>, block: Block): EpcHistoryEntry[] {
+export function termsOf(rules: Pick<TxRules, 'queryTermsOf'>, block: Block): TermRow[] {
   const of = rules.queryTermsOf;
   if (of === undefined) return [];
-  const out: EpcHistoryEntry[] = [];
+  const byTerm = new Map<string, number[]>();
   block.txs.forEach((tx, txIndex) => {
     tx.events.forEach((event, eventIndex) => {
-      const eventId = tx.eventIds[eventIndex] as string;
-      for (const key of of(event)) out.push({ key, height: block.header.height, txIndex, eventIndex, eventId });
+      for (const term of of(event)) {
+        const positions = byTerm.get(term);
+        if (positions === undefined) byTerm.set(term, [txIndex, eventIndex]);
+        else positions.push(txIndex, eventIndex);
+      }
     });
   });
-  return out;
+  const height = block.header.height;
+  return [...byTerm].map(([term, positions]) => ({ term, height, positions }));
 }
 
 export class BlockConnector {
@@ -160,7 +165,7 @@ export class BlockConnector {
     if (entry.prevHash !== this.tipEntry.hash) throw new ChainStateError('NOT_THE_TIP', `connect ${entry.hash}: its parent ${entry.prevHash} is not the tip ${this.tipEntry.hash}`);
     const history = historyOf(rules, block);
     const links = linksOfBlock(block, rules);
-    const batch: ConnectBatch = { block, txLocations: [], events: [], history: [...history, ...termsOf(rules, block)], links, items: [], recalledLots: [], undo: { items: [], lots: [] } };
+    const batch: ConnectBatch = { block, txLocations: [], events: [], history, terms: termsOf(rules, block), links, items: [], recalledLots: [], undo: { items: [], lots: [] } };
     const txIds = block.txIds.map((t) => toHex(t));
     const eventIds = block.txs.flatMap((t) => t.eventIds);
     const itemKeys = [...new Set(history.map((h) => h.key))];
@@ -331,7 +336,8 @@ export class BlockConnector {
       block,
       txIds: block.txIds.map((t) => toHex(t)),
       eventIds: block.txs.flatMap((t) => t.eventIds),
-      history: [...historyOf(rules, block), ...termsOf(rules, block)],
+      history: historyOf(rules, block),
+      terms: termsOf(rules, block),
       links: linksOfBlock(block, rules),
       undo,
       newTip: { hash: parent.hash, height: parent.height },

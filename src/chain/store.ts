@@ -85,6 +85,25 @@ export interface EpcHistoryEntry {
 }
 
 /**
+ * One query-index row (trace/query-terms.ts): the events of one block that have one term, as
+ * (txIndex, eventIndex) pairs in chain order. One row per (term, block) rather than per (term,
+ * event): a block of 1,000 events has a few dozen term rows instead of ~7,000, which cost ingest
+ * ~40 % of its committed rate in LevelDB writes and compactions.
+ */
+export interface TermRow {
+  term: string;
+  height: number;
+  /** Flat pairs: txIndex, eventIndex, txIndex, eventIndex, … in chain order. */
+  positions: number[];
+}
+
+/** Positions read from the query index for one term: in chain order; `done` when no more follow. */
+export interface TermPositions {
+  positions: Position[];
+  done: boolean;
+}
+
+/**
  * A link record (trace/journey.ts): at this event, the item `key` went into or out of a
  * container (`other`), left the supply chain, was emptied, or was a transformation's input or
  * output. Written at block connect beside the history entries, deleted at disconnect.
@@ -145,6 +164,8 @@ export interface ConnectBatch {
   txLocations: { txId: string; loc: TxLocation }[];
   events: { eventId: string; loc: EventLocation }[];
   history: EpcHistoryEntry[];
+  /** The block's query-index rows (none when the rules keep no query index). */
+  terms: TermRow[];
   links: LinkEntry[];
   items: StoredItem[];
   recalledLots: LotKey[];
@@ -161,6 +182,7 @@ export interface DisconnectBatch {
   txIds: string[];
   eventIds: string[];
   history: EpcHistoryEntry[];
+  terms: TermRow[];
   links: LinkEntry[];
   undo: UndoRecord;
   /** The new tip after the disconnect (the block's parent). */
@@ -221,6 +243,11 @@ export interface ChainStore {
   disconnect(batch: DisconnectBatch): Promise<void>;
   /** EPC history of an item in chain order, paged from an exclusive cursor, up to `to` (inclusive) if given. */
   history(key: string, opts: { after?: EpcHistoryEntry; to?: Position; limit: number }): Promise<EpcHistoryEntry[]>;
+  /**
+   * Query-index positions of one term (trace/query-terms.ts) strictly after `after`, in chain
+   * order: whole rows (blocks) until at least `min` positions are read or the term has no more.
+   */
+  termPositions(term: string, opts: { after?: Position; min: number }): Promise<TermPositions>;
   /** An item's link records of one role in chain order: strictly after `after`, up to `upTo` inclusive, at most `limit`. */
   links(key: string, role: LinkRole, opts: { after?: Position; upTo?: Position; limit: number }): Promise<LinkRecord[]>;
   /** An item's link records of one role at or before `at`, newest first, at most `limit`. */

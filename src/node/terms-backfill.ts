@@ -1,6 +1,6 @@
 /**
- * Builds the query index (term rows in the history bucket, trace/query-terms.ts) of a store
- * written by a build without it: each main-chain block is read and decoded, its term rows
+ * Builds the query index (the terms bucket's rows, trace/query-terms.ts) of a store written by a
+ * build without it, or with an older version of it: each main-chain block is read and decoded, its rows
  * computed with the node's rules (as block connect computes them), and the store writes them and
  * marks the index complete (LevelChainStore.addQueryTerms). Runs at start, before the chain
  * opens, so nothing else writes meanwhile; a crash part-way leaves the index unmarked, built
@@ -9,13 +9,13 @@
 import type { Logger } from 'pino';
 import { decodeBlock, type BlockLimits } from '../chain/block.js';
 import { termsOf } from '../chain/connect.js';
-import type { EpcHistoryEntry } from '../chain/store.js';
+import type { TermRow } from '../chain/store.js';
 import type { TxRules } from '../chain/tx-rules-port.js';
 import { StoreDamagedError } from '../common/errors.js';
 import type { LevelChainStore } from '../storage/index.js';
 
-/** Rows per store write. */
-const BATCH = 20_000;
+/** Rows per store write (each a block's events with one term). */
+const BATCH = 2_000;
 /** Progress log interval. */
 const LOG_EVERY_MS = 5_000;
 
@@ -28,8 +28,8 @@ export async function backfillQueryTerms(store: LevelChainStore, rules: Pick<TxR
   logger.info({ blocks: target }, 'building the query index from the stored blocks (store written by an older build)');
   let lastLog = started;
   let blocks = 0;
-  async function* source(): AsyncGenerator<EpcHistoryEntry[]> {
-    let batch: EpcHistoryEntry[] = [];
+  async function* source(): AsyncGenerator<TermRow[]> {
+    let batch: TermRow[] = [];
     for await (const { height, hash } of store.iterateMainChain(1)) {
       const bytes = await store.getBlockBytes(hash);
       if (bytes === undefined) throw new StoreDamagedError(hash, `is on the main chain at height ${height} but not stored`);

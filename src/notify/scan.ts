@@ -6,7 +6,7 @@
  */
 import type { Chain } from '../chain/chain.js';
 import type { SignedTx } from '../chain/types.js';
-import { decodePageToken, parseQuery, runQuery, type Position, type QueryHit, type QueryLimits, type RawQuery } from '../api/query.js';
+import { decodePageToken, parseQuery, runQuery, type EventReader, type Position, type QueryHit, type QueryLimits, type RawQuery } from '../api/query.js';
 
 /** Past every event of block `height`. */
 export function endOf(height: number): Position {
@@ -28,16 +28,25 @@ export interface Batch {
   scannedTo: Position;
 }
 
-/** Reads one event of a main-chain block from the store. */
-export function storeEventReader(chain: Chain): (pos: Position, eventId: string) => Promise<Record<string, unknown>> {
+/**
+ * Reads events of main-chain blocks from the store. Events come in chain order, so the last tx
+ * read is kept: a batch over one tx's events reads and parses it once.
+ */
+export function storeEventReader(chain: Chain): EventReader {
+  let last: { height: number; txIndex: number; hash: string; tx: SignedTx } | undefined;
   return async (pos, eventId) => {
     const hash = await chain.store.getMainHash(pos.height);
-    const bytes = hash === undefined ? undefined : await chain.store.getBlockTx(hash, pos.txIndex);
-    if (bytes === undefined) throw new Error(`event ${eventId}: no main-chain tx at ${pos.height}/${pos.txIndex}`);
-    const tx = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as SignedTx;
+    let tx = last !== undefined && last.hash === hash && last.height === pos.height && last.txIndex === pos.txIndex ? last.tx : undefined;
+    if (tx === undefined) {
+      const bytes = hash === undefined ? undefined : await chain.store.getBlockTx(hash, pos.txIndex);
+      if (hash === undefined || bytes === undefined) throw new Error(`event ${eventId ?? '?'}: no main-chain tx at ${pos.height}/${pos.txIndex}`);
+      tx = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as SignedTx;
+      last = { height: pos.height, txIndex: pos.txIndex, hash, tx };
+    }
     const event = tx.events[pos.eventIndex] as Record<string, unknown> | undefined;
-    if (event === undefined || tx.eventIds[pos.eventIndex] !== eventId) throw new Error(`event ${eventId}: not at ${pos.height}/${pos.txIndex}/${pos.eventIndex}`);
-    return event;
+    const id = tx.eventIds[pos.eventIndex];
+    if (event === undefined || id === undefined || (eventId !== undefined && id !== eventId)) throw new Error(`event ${eventId ?? '?'}: not at ${pos.height}/${pos.txIndex}/${pos.eventIndex}`);
+    return { eventId: id, event };
   };
 }
 

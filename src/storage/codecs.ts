@@ -253,6 +253,46 @@ export function decodeHistoryKey(b: Uint8Array): HistoryKey {
   };
 }
 
+// ---------------------------------------------------------------- query index (terms)
+
+/** Term row key: utf8(term) ‖ 0x00 ‖ height u32 (one row per term and block). */
+export function encodeTermKey(term: string, height: number): Uint8Array {
+  return concatBytes(historyPrefix(term), encodeU32('height', height));
+}
+
+export function decodeTermKey(b: Uint8Array): { term: string; height: number } {
+  if (b.length < 6) throw new DecodeError(`term key must be at least 6 bytes, got ${b.length}`);
+  const sep = b.length - 5;
+  if (b[sep] !== 0) throw new DecodeError('term key lacks the 0x00 separator');
+  return { term: decodeText(b.subarray(0, sep), 'term'), height: dv(b).getUint32(sep + 1, false) };
+}
+
+/** Term row value: (txIndex u32 ‖ eventIndex u32) per event, in chain order, at least one. */
+export function encodeTermPositions(positions: readonly number[]): Uint8Array {
+  if (positions.length === 0 || positions.length % 2 !== 0) throw new StorageArgumentError('term positions must be non-empty (txIndex, eventIndex) pairs');
+  const out = new Uint8Array(positions.length * 4);
+  const d = dv(out);
+  for (let i = 0; i < positions.length; i++) {
+    const v = positions[i] as number;
+    checkU32('term position', v);
+    d.setUint32(i * 4, v, false);
+  }
+  return out;
+}
+
+export function decodeTermPositions(b: Uint8Array): number[] {
+  if (b.length === 0 || b.length % 8 !== 0) throw new DecodeError(`term positions must be a non-empty multiple of 8 bytes, got ${b.length}`);
+  const d = dv(b);
+  const out = new Array<number>(b.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = d.getUint32(i * 4, false);
+  for (let i = 2; i < out.length; i += 2) {
+    const t = out[i] as number;
+    const pt = out[i - 2] as number;
+    if (t < pt || (t === pt && (out[i + 1] as number) <= (out[i - 1] as number))) throw new DecodeError('term positions are not in chain order');
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- links (containment, leaving, transformations)
 
 /** Link roles: each its own key range per item (trace/journey.ts LinkRole). */

@@ -31,6 +31,8 @@ import type {
   RoleLinkRecord,
   StoredItem,
   StoredRecord,
+  TermPositions,
+  TermRow,
   TxLocation,
   UndoRecord,
 } from '../chain/store.js';
@@ -493,6 +495,30 @@ export class LevelChainStore implements ChainStore {
     return page.map(([k, eventId]) => ({ key: k.key, height: k.height, txIndex: k.txIndex, eventIndex: k.eventIndex, eventId }));
   }
 
+  async termPositions(term: string, opts: { after?: HistoryPosition; min: number }): Promise<TermPositions> {
+    if (!Number.isSafeInteger(opts.min) || opts.min < 1) throw new StorageArgumentError('min must be a positive integer');
+    const after = opts.after;
+    if (after !== undefined) checkCursor(after);
+    const positions: HistoryPosition[] = [];
+    let from = after === undefined || after.height < 0 ? 0 : after.height;
+    for (;;) {
+      const rows = await this.repositories.terms.page(term, from, TERM_ROWS_PER_READ);
+      for (const row of rows) {
+        const p = row.positions;
+        for (let i = 0; i < p.length; i += 2) {
+          const pos = { height: row.height, txIndex: p[i] as number, eventIndex: p[i + 1] as number };
+          if (after !== undefined && comparePositions(pos, after) <= 0) continue;
+          positions.push(pos);
+        }
+      }
+      const last = rows[rows.length - 1];
+      if (rows.length < TERM_ROWS_PER_READ || last === undefined) return { positions, done: true };
+      if (last.height === 0xffffffff) return { positions, done: true };
+      from = last.height + 1;
+      if (positions.length >= opts.min) return { positions, done: false };
+    }
+  }
+
   async links(key: string, role: LinkRole, opts: { after?: HistoryPosition; upTo?: HistoryPosition; limit: number }): Promise<LinkRecord[]> {
     if (!Number.isSafeInteger(opts.limit) || opts.limit < 0) throw new StorageArgumentError('limit must be a non-negative integer');
     if (opts.upTo !== undefined) checkPosition('links end', opts.upTo);
@@ -529,7 +555,7 @@ export class LevelChainStore implements ChainStore {
   }
 
   /**
-   * Whether the query index (term rows, trace/query-terms.ts, in the history bucket) covers the
+   * Whether the query index (the terms bucket's rows, trace/query-terms.ts) covers the
    * main chain with the current terms (QUERY_TERMS_VERSION): true for a store created by a build
    * with them, false for an older store (no index, or older terms) until `addQueryTerms` has
    * written its rows (the node does it when it starts: node/terms-backfill.ts).
@@ -539,18 +565,29 @@ export class LevelChainStore implements ChainStore {
   }
 
   /**
-   * Write the query index rows of the main chain's blocks (batches computed by the caller from
-   * the blocks), then mark the index complete: a crash part-way leaves it unmarked, and the next
-   * start writes the same rows again. Run before anything else writes to the store.
+   * Write the query index rows of the main chain's blocks (rows computed by the caller from the
+   * blocks), then mark the index complete. First removes the rows of an older index: the
+   * terms bucket's, and the per-event term rows that version 1 and 2 kept in the history bucket
+   * (keys starting with `?`, which no item key does). A crash part-way leaves the index
+   * unmarked, and the next start does it all again. Run before anything else writes to the store.
    */
-  async addQueryTerms(source: AsyncIterable<EpcHistoryEntry[]>): Promise<number> {
+  async addQueryTerms(source: AsyncIterable<TermRow[]>): Promise<number> {
     const r = this.repositories;
+    const question = 0x3f; // '?'
+    await this.serial(async () => {
+      try {
+        await this.db.clear({ gte: Uint8Array.of(BUCKETS.history, question), lt: Uint8Array.of(BUCKETS.history, question + 1) });
+        await this.db.clear(r.terms.bounds());
+      } catch (err) {
+        throw new StorageWriteError('addQueryTerms (clear the older index)', err);
+      }
+    });
     let written = 0;
-    for await (const entries of source) {
-      if (entries.length === 0) continue;
-      const ops = entries.map((h) => r.history.put(h, h.eventId));
+    for await (const rows of source) {
+      if (rows.length === 0) continue;
+      const ops = rows.map((t) => r.terms.put({ term: t.term, height: t.height }, t.positions));
       await this.serial(() => this.write('addQueryTerms', ops, false));
-      written += entries.length;
+      written += rows.length;
     }
     await this.serial(() => this.write('addQueryTerms (finish)', [r.meta.putQueryTerms()]));
     this.queryTerms = true;
@@ -706,6 +743,10 @@ export class LevelChainStore implements ChainStore {
         if (h.height !== height) throw new StorageArgumentError(`history entry for ${h.key} is at height ${h.height}, not ${height}`);
         ops.push(r.history.put(h, h.eventId));
       }
+      for (const t of batch.terms) {
+        if (t.height !== height) throw new StorageArgumentError(`query index row for ${t.term} is at height ${t.height}, not ${height}`);
+        ops.push(r.terms.put({ term: t.term, height }, t.positions));
+      }
       for (const l of batch.links) {
         if (l.height !== height) throw new StorageArgumentError(`link record for ${l.key} is at height ${l.height}, not ${height}`);
         ops.push(linkPut(r, l));
@@ -741,6 +782,7 @@ export class LevelChainStore implements ChainStore {
       for (const txId of batch.txIds) ops.push(r.txLocations.del(txId));
       for (const eventId of batch.eventIds) ops.push(r.eventLocations.del(eventId));
       for (const h of batch.history) ops.push(r.history.del(h));
+      for (const t of batch.terms) ops.push(r.terms.del({ term: t.term, height }));
       for (const l of batch.links) ops.push(r.links.del(linkKeyOf(l)));
       // In one batch the last write to a key wins. Undo entries are applied newest first, so if
       // a key appears more than once, its oldest `prev` (the state before the block) is final.
@@ -935,6 +977,20 @@ function cursorOf(after: HistoryPosition): { gt: HistoryPosition } | { gte: Hist
   if (txIndex < 0) return { gte: { height, txIndex: 0, eventIndex: 0 } };
   if (eventIndex < 0) return { gte: { height, txIndex, eventIndex: 0 } };
   return { gt: { height, txIndex, eventIndex } };
+}
+
+/** Term rows per read of termPositions (each a block's events with the term). */
+const TERM_ROWS_PER_READ = 16;
+
+function comparePositions(a: HistoryPosition, b: HistoryPosition): number {
+  return a.height - b.height || a.txIndex - b.txIndex || a.eventIndex - b.eventIndex;
+}
+
+/** A cursor's components: integers ≤ 2^32-1 (negative: "just before", as cursorOf). */
+function checkCursor(after: HistoryPosition): void {
+  for (const [name, v] of [['height', after.height], ['txIndex', after.txIndex], ['eventIndex', after.eventIndex]] as const) {
+    if (!Number.isSafeInteger(v) || v > 0xffffffff) throw new StorageArgumentError(`query index cursor ${name} must be an integer ≤ 2^32-1, got ${String(v)}`);
+  }
 }
 
 function checkPosition(what: string, p: HistoryPosition): void {

@@ -39,6 +39,8 @@ export const BUCKETS = {
   links: 0x0d,
   /** The governance state at the tip (chain/governance.ts): one key, "state" → its JSON. */
   governance: 0x0e,
+  /** The query index (trace/query-terms.ts): utf8(term) ‖ 0x00 ‖ height → (txIndex ‖ eventIndex) of each of the block's events with the term. */
+  terms: 0x0f,
   /** Chain-derived records (chain/alert-state.ts): namespace byte ‖ key → JSON (alerts, pack facts). Numbered apart from the run above so parallel additions do not collide. */
   records: 0x1a,
   /** Their index (owner, party, status and lot of alerts; items of a lot): utf8 index key → empty. */
@@ -54,7 +56,7 @@ export type BucketName = keyof typeof BUCKETS;
 export const BUCKET_NAMES = Object.keys(BUCKETS) as BucketName[];
 
 /** Buckets rebuilt from the blocks by a reindex (everything but blocks, header index and meta). */
-export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'links', 'items', 'recalledLots', 'undo', 'governance', 'records', 'recordIndex'];
+export const INDEX_BUCKETS: readonly BucketName[] = ['main', 'txLocations', 'eventLocations', 'history', 'terms', 'links', 'items', 'recalledLots', 'undo', 'governance', 'records', 'recordIndex'];
 
 export interface Codec<K, V> {
   encodeKey(k: K): Uint8Array;
@@ -429,10 +431,11 @@ const undoCodec: Codec<string, UndoRecord> = {
 };
 
 /**
- * Version of the query index's terms (trace/query-terms.ts): 2 added ten-minute terms. A store
- * marked with an older version has its rows written again at start (node/terms-backfill.ts).
+ * Version of the query index (trace/query-terms.ts): 2 added ten-minute terms; 3 moved the rows
+ * from one per (term, event) in the history bucket to one per (term, block) in the terms bucket.
+ * A store marked with an older version has its index built again at start (node/terms-backfill.ts).
  */
-export const QUERY_TERMS_VERSION = 2;
+export const QUERY_TERMS_VERSION = 3;
 
 export type MetaKey = 'tip' | 'schema' | 'genesis' | 'clearing' | 'queryTerms';
 const META_KEYS: readonly MetaKey[] = ['tip', 'schema', 'genesis', 'clearing', 'queryTerms'];
@@ -482,7 +485,7 @@ export class MetaRepository extends Repository<MetaKey, Uint8Array> {
   }
 
   /**
-   * The query index (term rows in the history bucket) covers the main chain: marker byte = the
+   * The query index (the terms bucket's rows) covers the main chain: marker byte = the
    * version of its terms (1: without ten-minute terms; QUERY_TERMS_VERSION: the current terms).
    */
   putQueryTerms(): BatchOp {
@@ -550,6 +553,38 @@ export class HistoryRepository extends Repository<c.HistoryKey, string> {
       const d = new DataView(inner.buffer, inner.byteOffset + prefix.length, 12);
       const k: c.HistoryKey = { key, height: d.getUint32(0, false), txIndex: d.getUint32(4, false), eventIndex: d.getUint32(8, false) };
       out[i] = [k, this.decodeValue(inner, view(value), k)];
+    }
+    return out;
+  }
+}
+
+const termCodec: Codec<{ term: string; height: number }, number[]> = {
+  encodeKey: (k) => c.encodeTermKey(k.term, k.height),
+  decodeKey: c.decodeTermKey,
+  encodeValue: (v) => c.encodeTermPositions(v),
+  decodeValue: (b) => c.decodeTermPositions(b),
+};
+
+export class TermsRepository extends Repository<{ term: string; height: number }, number[]> {
+  constructor(db: Db) {
+    super(db, 'terms', termCodec);
+  }
+
+  /** One term's rows from height `from` (inclusive) up, at most `limit` rows, in height order. */
+  async page(term: string, from: number, limit: number): Promise<{ height: number; positions: number[] }[]> {
+    const prefix = c.historyPrefix(term);
+    const end = prefix.slice();
+    end[end.length - 1] = 1;
+    const raw = await this.rawList({ gte: c.encodeTermKey(term, from), lt: end, limit });
+    const out: { height: number; positions: number[] }[] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const [full, value] = raw[i] as [Uint8Array, Uint8Array];
+      const inner = view(full).subarray(1);
+      if (inner.length !== prefix.length + 4 || !equalBytes(inner.subarray(0, prefix.length), prefix)) {
+        throw new StorageCorruptionError('terms', toHex(inner), `row inside the range of ${JSON.stringify(term)} that is not one of its rows`);
+      }
+      const height = new DataView(inner.buffer, inner.byteOffset + prefix.length, 4).getUint32(0, false);
+      out[i] = { height, positions: this.decodeValue(inner, view(value), { term, height }) };
     }
     return out;
   }
@@ -651,6 +686,7 @@ export class Repositories {
   readonly txLocations: Repository<string, TxLocation>;
   readonly eventLocations: Repository<string, EventLocation>;
   readonly history: HistoryRepository;
+  readonly terms: TermsRepository;
   readonly links: LinksRepository;
   readonly items: Repository<string, StoredItem>;
   readonly recalledLots: Repository<LotKey, true>;
@@ -670,6 +706,7 @@ export class Repositories {
     this.txLocations = new Repository(db, 'txLocations', txLocationCodec);
     this.eventLocations = new Repository(db, 'eventLocations', eventLocationCodec);
     this.history = new HistoryRepository(db);
+    this.terms = new TermsRepository(db);
     this.links = new LinksRepository(db);
     this.items = new Repository(db, 'items', itemCodec);
     this.recalledLots = new Repository(db, 'recalledLots', lotCodec);

@@ -8,7 +8,7 @@ import { EVENT_ID_PATTERN } from '../../chain/tx.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem, storeDamaged } from '../problem.js';
 import { parsedTxMemo, type Provenance } from '../provenance.js';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type Position, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type EventReader, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
 import { problems } from '../schemas.js';
 import { queryDocumentXml } from '../../trace/epcis-xml-write.js';
 import { declarationNotes } from '../corrections.js';
@@ -141,10 +141,10 @@ const eventsQuerystring = {
 export async function answerEventsQuery(deps: ReadRouteDeps, req: FastifyRequest, reply: FastifyReply, raw: RawQuery): Promise<FastifyReply> {
   const { ctx, provenance } = deps;
   const parsed = parsedTxMemo();
-  const read = async (pos: Position, eventId: string): Promise<Record<string, unknown>> => {
+  const read: EventReader = async (pos, eventId) => {
     const hash = await provenance.mainHash(pos.height);
     if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);
-    return provenance.eventAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
+    return provenance.eventWithIdAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
   };
   const page = await runQuery(ctx.chain, raw, deps.queryLimits, read);
   if (page.nextPageToken !== undefined) {

@@ -97,11 +97,12 @@ async function mainEvents(fx: Fixture): Promise<(Hit & { event: Record<string, u
 }
 
 async function page(fx: Fixture, raw: RawQuery, scanBudget: number): Promise<{ hits: Hit[]; next?: string }> {
-  const read = async (pos: Position): Promise<Record<string, unknown>> => {
+  const read = async (pos: Position, eventId: string | undefined): Promise<{ eventId: string; event: Record<string, unknown> }> => {
     const block = await fx.chain.getMainBlock(pos.height);
     const event = block?.txs[pos.txIndex]?.events[pos.eventIndex];
-    if (event === undefined) throw new Error(`no event at ${JSON.stringify(pos)}`);
-    return event as Record<string, unknown>;
+    const id = block?.txs[pos.txIndex]?.eventIds[pos.eventIndex];
+    if (event === undefined || id === undefined || (eventId !== undefined && eventId !== id)) throw new Error(`no event ${eventId ?? ''} at ${JSON.stringify(pos)}`);
+    return { eventId: id, event: event as Record<string, unknown> };
   };
   const out = await runQuery(fx.chain, raw, { scanBudget, historyBatch: 2 }, read);
   return { hits: out.events.map((e) => ({ eventId: e.eventId, height: e.position.height })), ...(out.nextPageToken !== undefined ? { next: out.nextPageToken } : {}) };

@@ -39,7 +39,10 @@ function txOf(fx: Fixture, count: number, at: (i: number) => string | undefined)
 }
 
 async function query(fx: Fixture, raw: RawQuery): Promise<{ ids: string[]; examined: number }> {
-  const read = async (pos: Position): Promise<Record<string, unknown>> => (await fx.chain.getMainBlock(pos.height))?.txs[pos.txIndex]?.events[pos.eventIndex] as Record<string, unknown>;
+  const read = async (pos: Position): Promise<{ eventId: string; event: Record<string, unknown> }> => {
+    const tx = (await fx.chain.getMainBlock(pos.height))?.txs[pos.txIndex];
+    return { eventId: tx?.eventIds[pos.eventIndex] as string, event: tx?.events[pos.eventIndex] as Record<string, unknown> };
+  };
   const ids: string[] = [];
   let examined = 0;
   let token: string | undefined;
@@ -69,8 +72,11 @@ describe('the query index', () => {
     const want = [txs[1]?.eventIds[1]];
     const byPlace = await query(f, { EQ_bizLocation: PLACE });
     expect(byPlace).toEqual({ ids: want, examined: 1 });
-    // Every event has its ten-minute, hour, day and bizStep terms besides its item key.
-    expect(termsOf(traceRules(), block).length).toBe(63 * 4 + 1);
+    // Every event has its ten-minute, hour, day and bizStep terms (one has a place too), one row per term and block.
+    const rows = termsOf(traceRules(), block);
+    expect(rows.reduce((n, r) => n + r.positions.length / 2, 0)).toBe(63 * 4 + 1);
+    expect(new Set(rows.map((r) => r.term)).size).toBe(rows.length);
+    expect(rows.length).toBeLessThan(20);
     expect(historyOf(traceRules(), block).length).toBe(63);
     // A reorg away: the rows go with the block.
     const parent = f.chain.header((f.chain.header(block.hashHex) as HeaderEntry).prevHash) as HeaderEntry;
@@ -78,7 +84,7 @@ describe('the query index', () => {
     await f.chain.importBlock(other);
     await f.chain.importBlock(buildBlock(f, { parent: f.chain.header(other.hashHex) }));
     expect((await query(f, { EQ_bizLocation: PLACE })).ids).toEqual([]);
-    expect(await f.store.history(`?bizLocation=${PLACE}`, { limit: 10 })).toEqual([]);
+    expect(await f.store.termPositions(`?bizLocation=${PLACE}`, { min: 10 })).toEqual({ positions: [], done: true });
   });
 
   it('a store without the index scans (same answer); the backfill writes the rows connect writes, and queries use them', async () => {
@@ -110,7 +116,7 @@ describe('the query index', () => {
     expect(await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }))).toBe(false);
   });
 
-  it('a store whose index has older terms (version 1: no ten-minute rows) is built again at start; a time range then reads only its end periods', async () => {
+  it('a store whose index is of an older version (1: per-event rows without ten-minute terms) is built again at start, its old rows removed; a time range then reads only its end periods', async () => {
     fx = await makeFixture(undefined, { rules: traceRules() });
     const f = fx;
     // 140 events a minute apart; the range [h:37, h+1:12) of the first whole hour cuts through two ten-minute periods.
@@ -131,6 +137,9 @@ describe('the query index', () => {
     const db = new ClassicLevel<Uint8Array, Uint8Array>(join(f.dir, 'chain'), { keyEncoding: 'view', valueEncoding: 'view' });
     await db.open();
     await db.put(new Uint8Array([0x0a, ...new TextEncoder().encode('queryTerms')]), new Uint8Array([1]));
+    // A row of the older index: one per (term, event) in the history bucket.
+    const oldRow = new Uint8Array([0x06, ...new TextEncoder().encode('?bizStep=receiving'), 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    await db.put(oldRow, new Uint8Array(32));
     await db.close();
     await f.reopen();
     expect(f.chain.queryIndexReady).toBe(false);
@@ -138,5 +147,7 @@ describe('the query index', () => {
     expect(await backfillQueryTerms(f.store, traceRules(), f.chain.limits, pino({ level: 'silent' }))).toBe(true);
     expect(f.chain.queryIndexReady).toBe(true);
     expect(await query(f, range)).toEqual(current);
+    // The older index's rows are gone.
+    expect(await f.store.history('?bizStep=receiving', { limit: 10 })).toEqual([]);
   });
 });

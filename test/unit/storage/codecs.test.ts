@@ -319,3 +319,30 @@ describe('item, lot, undo and genesis codecs', () => {
     expect(c.decodeGenesisJson(c.encodeGenesisJson(json))).toBe(json);
   });
 });
+
+describe('query index (term) rows', () => {
+  it('key and positions round-trip; keys of one term sort by height; bad values are refused', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }).filter((t) => !t.includes('\u0000')),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0xffffffff })), { minLength: 1, maxLength: 30, selector: ([t, e]) => `${t}/${e}` }),
+        (term, h1, h2, pairs) => {
+          expect(c.decodeTermKey(c.encodeTermKey(term, h1))).toEqual({ term, height: h1 });
+          expect(Math.sign(compareBytes(c.encodeTermKey(term, h1), c.encodeTermKey(term, h2)))).toBe(Math.sign(h1 - h2));
+          const sorted = [...pairs].sort((a, b) => a[0] - b[0] || a[1] - b[1]).flat();
+          expect(c.decodeTermPositions(c.encodeTermPositions(sorted))).toEqual(sorted);
+        },
+      ),
+    );
+    expect(() => c.decodeTermPositions(new Uint8Array(0))).toThrow(c.DecodeError);
+    expect(() => c.decodeTermPositions(new Uint8Array(12))).toThrow(c.DecodeError);
+    // Out of chain order, or a repeat.
+    expect(() => c.decodeTermPositions(c.encodeTermPositions([1, 5, 1, 4]))).toThrow(/chain order/);
+    expect(() => c.decodeTermPositions(c.encodeTermPositions([1, 5, 1, 5]))).toThrow(/chain order/);
+    expect(() => c.encodeTermPositions([1])).toThrow(StorageArgumentError);
+    expect(() => c.encodeTermPositions([1, -1])).toThrow(StorageArgumentError);
+    expect(() => c.decodeTermKey(new Uint8Array([0x61, 1, 0, 0, 0, 1]))).toThrow(/separator/);
+  });
+});

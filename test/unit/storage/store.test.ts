@@ -5,7 +5,7 @@ import pino from 'pino';
 import { encodeBlock, type Block } from '../../../src/chain/block.js';
 import { toHex } from '../../../src/common/bytes.js';
 import type { ConnectBatch, EpcHistoryEntry } from '../../../src/chain/store.js';
-import { encodeU32 } from '../../../src/storage/codecs.js';
+import { encodeTermPositions, encodeU32 } from '../../../src/storage/codecs.js';
 import {
   StorageArgumentError,
   StorageCorruptionError,
@@ -515,6 +515,48 @@ describe('EPC history', () => {
     await expect(r.history('abc', { limit: 100 })).rejects.toThrow(StorageCorruptionError);
     await expect(r.history('abd', { limit: 100 })).rejects.toThrow(/history/);
     expect(await r.history('abcd', { limit: 100 })).toHaveLength(8);
+  });
+});
+
+describe('query index (terms bucket)', () => {
+  const term = '?bizStep=shipping';
+  const row = (height: number, positions: number[]) => [key('terms', utf(term), new Uint8Array([0]), encodeU32('h', height)), encodeTermPositions(positions)] as const;
+
+  it('termPositions gives a term\'s positions in chain order after a cursor, whole rows until at least `min`, and says when none follow', async () => {
+    await open();
+    const rows: [number, number[]][] = Array.from({ length: 40 }, (_, i) => [i + 1, i % 3 === 0 ? [0, 0, 0, 7, 2, 1] : [1, i]]);
+    await raw(async (db) => {
+      for (const [h, p] of rows) await db.put(...row(h, p));
+      // Another term sharing the prefix, and an item's history row: neither is read.
+      await db.put(key('terms', utf(`${term}x`), new Uint8Array([0]), encodeU32('h', 5)), encodeTermPositions([0, 0]));
+    });
+    const s = await open();
+    const all = rows.flatMap(([height, p]) => Array.from({ length: p.length / 2 }, (_, k) => ({ height, txIndex: p[2 * k] as number, eventIndex: p[2 * k + 1] as number })));
+    for (const min of [1, 3, 50, 1000]) {
+      const got: typeof all = [];
+      let after: (typeof all)[number] | undefined;
+      for (;;) {
+        const page = await s.termPositions(term, { ...(after !== undefined ? { after } : {}), min });
+        got.push(...page.positions);
+        if (page.done) break;
+        expect(page.positions.length).toBeGreaterThanOrEqual(Math.min(min, 1));
+        after = page.positions[page.positions.length - 1];
+      }
+      expect(got).toEqual(all);
+    }
+    // From inside a row: strictly after the cursor.
+    expect((await s.termPositions(term, { after: { height: 1, txIndex: 0, eventIndex: 7 }, min: 1 })).positions[0]).toEqual({ height: 1, txIndex: 2, eventIndex: 1 });
+    expect(await s.termPositions('?bizStep=none', { min: 5 })).toEqual({ positions: [], done: true });
+    await expect(s.termPositions(term, { min: 0 })).rejects.toThrow(StorageArgumentError);
+  });
+
+  it('reports a row out of chain order or of a bad length as corruption', async () => {
+    await open();
+    await raw(async (db) => {
+      await db.put(row(3, [0, 0])[0], encodeU32('x', 1));
+    });
+    const s = await open();
+    await expect(s.termPositions(term, { min: 1 })).rejects.toThrow(StorageCorruptionError);
   });
 });
 
