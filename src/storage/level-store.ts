@@ -430,8 +430,8 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.eventLocations.get(eventId);
   }
 
-  getItem(key: string): Promise<StoredItem | undefined> {
-    return this.repositories.items.get(key);
+  async getItem(key: string): Promise<StoredItem | undefined> {
+    return this.repositories.items.getManySync([key])[0];
   }
 
   async hasItemWithPrefix(prefix: string): Promise<boolean> {
@@ -452,7 +452,9 @@ export class LevelChainStore implements ChainStore {
     return this.repositories.eventLocations.getMany(eventIds);
   }
 
-  getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]> {
+  /** A few keys (a /verify, a trace's status) are read synchronously (Repository.getManySync), more in one async multi-get. */
+  async getItems(keys: readonly string[]): Promise<(StoredItem | undefined)[]> {
+    if (keys.length <= SYNC_ITEM_READS) return this.repositories.items.getManySync(keys);
     return this.repositories.items.getMany(keys);
   }
 
@@ -978,6 +980,9 @@ function cursorOf(after: HistoryPosition): { gt: HistoryPosition } | { gte: Hist
   if (eventIndex < 0) return { gte: { height, txIndex, eventIndex: 0 } };
   return { gt: { height, txIndex, eventIndex } };
 }
+
+/** Item reads up to this many keys are made synchronously (getItems). */
+const SYNC_ITEM_READS = 4;
 
 /** Term rows per read of termPositions (each a block's events with the term). */
 const TERM_ROWS_PER_READ = 16;

@@ -152,6 +152,25 @@ export class Repository<K, V> implements BucketReader {
     return raws.map((raw, i) => (raw === undefined ? undefined : this.decodeValue((keys[i] as Uint8Array).subarray(1), view(raw), ks[i] as K)));
   }
 
+  /**
+   * Gets read synchronously (`getSync`), for a few point reads on a request's path: ~9 µs each
+   * here against ~90 µs for an async get, most of which is the hand-off to libuv's thread pool
+   * and back. A value not in the OS page cache blocks the event loop for its disk read, so only
+   * small reads of hot data are made this way.
+   */
+  getManySync(ks: readonly K[]): (V | undefined)[] {
+    return ks.map((k) => {
+      const key = this.dbKey(k);
+      let raw: Uint8Array | undefined;
+      try {
+        raw = this.db.getSync(key);
+      } catch (err) {
+        throw this.readError(key, err);
+      }
+      return raw === undefined ? undefined : this.decodeValue(key.subarray(1), view(raw), k);
+    });
+  }
+
   async has(k: K): Promise<boolean> {
     const key = this.dbKey(k);
     try {

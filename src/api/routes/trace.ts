@@ -62,8 +62,9 @@ export interface ItemView {
 /** The status answer for one identifier (unknown, with nulls, for an item never seen). */
 export async function itemView(ctx: ApiContext, id: string, info: ItemKeyInfo): Promise<ItemView> {
   const { store, registry } = ctx.chain;
-  // Private events keep an item's status under its tag key (docs/confidentiality.md): read both.
-  const [clear, tagged] = await Promise.all([store.getItem(info.key), store.getItem(tagKey(tagOfKey(info.key)))]);
+  // Private events keep an item's status under its tag key (docs/confidentiality.md): read both,
+  // in one store call (one trip to LevelDB's thread pool, not two).
+  const [clear, tagged] = await store.getItems([info.key, tagKey(tagOfKey(info.key))]);
   const rec = mergeItemRecords(clear as ItemRecord | undefined, tagged as ItemRecord | undefined);
   const gtin = rec?.gtin ?? info.gtin ?? null;
   const lot = rec?.lot ?? info.lot ?? null;
@@ -176,8 +177,9 @@ export async function traceRoutes(app: FastifyInstance, deps: ReadRouteDeps): Pr
    */
   const journeyKeyOf = async (key: string): Promise<string> => {
     const tagged = tagKey(tagOfKey(key));
-    if ((await ctx.chain.store.getItem(key)) !== undefined) return key;
-    return (await ctx.chain.store.getItem(tagged)) !== undefined ? tagged : key;
+    const [clear, hidden] = await ctx.chain.store.getItems([key, tagged]);
+    if (clear !== undefined) return key;
+    return hidden !== undefined ? tagged : key;
   };
 
   const writeTrace = async (w: JsonBytes, epc: string, info: ItemKeyInfo, fingerprint: string, page: JourneyPage, view: ItemView): Promise<void> => {
