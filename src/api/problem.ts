@@ -36,6 +36,8 @@ export const API_PROBLEMS = {
   DUPLICATE_IN_DOCUMENT: { status: 400, title: 'Invalid EPCIS document' },
   OVERSIZE: { status: 413, title: 'Payload too large' },
   QUERY_PARAMETER: { status: 400, title: 'Bad query parameter' },
+  QUERY_TOO_LARGE: { status: 413, title: 'Query result too large' },
+  QUERY_TOO_COMPLEX: { status: 413, title: 'Query too complex to answer in order' },
   BAD_CAPTURE_BEHAVIOUR: { status: 400, title: 'Unsupported capture error behaviour' },
   BAD_EVENT_ID: { status: 400, title: 'Bad event ID' },
   BAD_SHARING: { status: 400, title: 'Unknown sharing mode' },
@@ -291,7 +293,7 @@ const BINDING_TYPE_BY_STATUS: Readonly<Record<number, string>> = {
   414: 'URITooLongException',
   415: 'UnsupportedMediaTypeException',
 };
-const BINDING_TYPE_BY_CODE: Readonly<Record<string, string>> = { QUERY_PARAMETER: 'QueryParameterException' };
+const BINDING_TYPE_BY_CODE: Readonly<Record<string, string>> = { QUERY_PARAMETER: 'QueryParameterException', QUERY_TOO_LARGE: 'QueryTooLargeException', QUERY_TOO_COMPLEX: 'QueryTooComplexException' };
 export const EPCIS_EXCEPTION = 'epcisException:';
 
 export function bindingType(p: Problem): string {

@@ -74,7 +74,14 @@ export const EXISTS_PARAM = /^EXISTS_(.+)$/;
 /** Filters on an ILMD or extension field, named by its CURIE as captured: `EQ_ILMD_cbvmda:lotNumber`, `GE_example:temp`, `EXISTS_ILMD_cbvmda:lotNumber`. */
 export const FIELD_PARAM = /^(EQ|GT|GE|LT|LE|EXISTS)_(ILMD_)?([a-z][a-zA-Z0-9]*:\w+)$/;
 
-export type RawQuery = Partial<Record<QueryParam, string | string[]>> & { perPage?: number; nextPageToken?: string; eventCountLimit?: number } & { [typed: string]: string | string[] | number | undefined };
+export type RawQuery = Partial<Record<QueryParam, string | string[]>> & {
+  perPage?: number;
+  nextPageToken?: string;
+  eventCountLimit?: number;
+  maxEventCount?: number;
+  orderBy?: string;
+  orderDirection?: string;
+} & { [typed: string]: string | string[] | number | undefined };
 
 /** An ILMD or extension field filter (FIELD_PARAM). */
 interface FieldFilter {
@@ -130,6 +137,10 @@ export interface ParsedQuery {
   fields: FieldFilter[];
   /** At most this many events over all pages (eventCountLimit). */
   eventCountLimit?: number;
+  /** More matching events than this: QueryTooLargeException (maxEventCount; api/query-ordered.ts). */
+  maxEventCount?: number;
+  /** Answer in this order rather than chain order (orderBy, orderDirection; api/query-ordered.ts). */
+  order?: { by: 'eventTime' | 'recordTime'; desc: boolean };
   typed: TypedFilter[];
   exists: string[];
   bizStep?: Set<string>;
@@ -164,7 +175,7 @@ export interface QueryPage {
   examined: number;
 }
 
-function bad(param: string, detail: string): HttpProblem {
+export function bad(param: string, detail: string): HttpProblem {
   return new HttpProblem('QUERY_PARAMETER', `${param}: ${detail}`, { errors: [{ path: `/${param}`, message: detail, code: 'QUERY_PARAMETER' }] });
 }
 
@@ -208,6 +219,21 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (q.eventCountLimit !== undefined) {
     if (!Number.isSafeInteger(q.eventCountLimit) || q.eventCountLimit < 1) throw bad('eventCountLimit', 'must be a positive integer');
     out.eventCountLimit = q.eventCountLimit;
+  }
+  if (q.maxEventCount !== undefined) {
+    if (!Number.isSafeInteger(q.maxEventCount) || q.maxEventCount < 0) throw bad('maxEventCount', 'must be a non-negative integer');
+    if (q.maxEventCount > MAX_MATERIALISED) throw bad('maxEventCount', `this node counts at most ${MAX_MATERIALISED} events (give a smaller one, or page without it)`);
+    if (out.eventCountLimit !== undefined) throw bad('maxEventCount', 'maxEventCount and eventCountLimit are mutually exclusive');
+    out.maxEventCount = q.maxEventCount;
+  }
+  if (q.orderBy !== undefined) {
+    const by = q.orderBy;
+    if (by !== 'eventTime' && by !== 'recordTime') throw bad('orderBy', 'this node orders by eventTime or recordTime');
+    const dir = q.orderDirection ?? 'DESC';
+    if (dir !== 'ASC' && dir !== 'DESC') throw bad('orderDirection', 'must be ASC or DESC');
+    out.order = { by, desc: dir === 'DESC' };
+  } else if (q.orderDirection !== undefined) {
+    throw bad('orderDirection', 'orders nothing without orderBy');
   }
   if (!Number.isSafeInteger(out.perPage) || out.perPage < 1 || out.perPage > MAX_PER_PAGE) throw bad('perPage', `must be 1 to ${MAX_PER_PAGE}`);
   const epcs = epcValues(q.MATCH_epc, 'MATCH_epc');
@@ -322,6 +348,8 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   if (out.exists.length > 0) canon['EXISTS'] = out.exists;
   if (out.fields.length > 0) canon['fields'] = out.fields;
   if (out.eventCountLimit !== undefined) canon['eventCountLimit'] = out.eventCountLimit;
+  if (out.maxEventCount !== undefined) canon['maxEventCount'] = out.maxEventCount;
+  if (out.order !== undefined) canon['order'] = out.order;
   out.fingerprint = createHash('sha256').update(JSON.stringify(canon)).digest('base64url').slice(0, 16);
   return out;
 }
@@ -768,9 +796,31 @@ async function runScan(chain: Chain, q: ParsedQuery, after: Position | undefined
   return { events: hits, examined };
 }
 
+/**
+ * Most events an ordered query (orderBy) or a counted one (maxEventCount) may match: it is
+ * answered by collecting every match, so it is bounded (api/query-ordered.ts).
+ */
+export const MAX_MATERIALISED = 10_000;
+
+/**
+ * One page of a query in chain order, after `after` (undefined: from the start), with the plan
+ * the query's filters choose: the item history index, the query index, or a scan.
+ */
+export async function planPage(chain: Chain, q: ParsedQuery, after: Position | undefined, given: number, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+  return q.indexKeys !== undefined
+    ? await runIndexed(chain, q, q.indexKeys, historyFetch(chain), after, given, limits, read)
+    : q.termKeys !== undefined && chain.queryIndexReady
+      ? await runIndexed(chain, q, q.termKeys, termFetch(chain), after, given, limits, read)
+      : await runScan(chain, q, after, given, limits);
+}
+
 /** One page of a query; `start`: begin after this position (a caller's own cursor) when no page token is given. */
 export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader, start?: Position): Promise<QueryPage> {
   const q = parseQuery(raw);
+  // Ordered and counted queries are answered whole (api/query-ordered.ts, for GET /events); a
+  // query read from a cursor (a subscription) is delivered in chain order.
+  if (q.order !== undefined) throw bad('orderBy', 'not for a query read in chain order from a cursor (a subscription)');
+  if (q.maxEventCount !== undefined) throw bad('maxEventCount', 'not for a query read in chain order from a cursor (a subscription)');
   const token = raw.nextPageToken !== undefined ? decodePageToken(raw.nextPageToken, q.fingerprint) : undefined;
   const after = token !== undefined ? await resumePoint(chain, token) : start;
   const given = token?.given ?? 0;
@@ -780,12 +830,7 @@ export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits,
     if (left <= 0) return { events: [], examined: 0 };
     q.perPage = Math.min(q.perPage, left);
   }
-  const page =
-    q.indexKeys !== undefined
-      ? await runIndexed(chain, q, q.indexKeys, historyFetch(chain), after, given, limits, read)
-      : q.termKeys !== undefined && chain.queryIndexReady
-        ? await runIndexed(chain, q, q.termKeys, termFetch(chain), after, given, limits, read)
-        : await runScan(chain, q, after, given, limits);
+  const page = await planPage(chain, q, after, given, limits, read);
   if (q.eventCountLimit !== undefined && given + page.events.length >= q.eventCountLimit) return { events: page.events, examined: page.examined };
   return page;
 }

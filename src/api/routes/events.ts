@@ -8,7 +8,8 @@ import { EVENT_ID_PATTERN } from '../../chain/tx.js';
 import type { ApiContext } from '../context.js';
 import { HttpProblem, storeDamaged } from '../problem.js';
 import { parsedTxMemo, type Provenance } from '../provenance.js';
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_VALUES, runQuery, type EventReader, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
+import { runEventsQuery } from '../query-ordered.js';
+import { DEFAULT_PER_PAGE, MAX_MATERIALISED, MAX_PER_PAGE, MAX_VALUES, type EventReader, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
 import { problems } from '../schemas.js';
 import { queryDocumentXml } from '../../trace/epcis-xml-write.js';
 import { declarationNotes } from '../corrections.js';
@@ -127,6 +128,9 @@ const eventsQuerystring = {
     LT_quantity: { type: 'string', description: 'A quantity element with a smaller quantity' },
     LE_quantity: { type: 'string', description: 'A quantity element with this quantity or less' },
     eventCountLimit: { type: 'integer', minimum: 1, description: 'At most this many events over all pages' },
+    maxEventCount: { type: 'integer', minimum: 0, description: `More matching events than this: 413 QueryTooLargeException (at most ${MAX_MATERIALISED}; not with eventCountLimit)` },
+    orderBy: { type: 'string', enum: ['eventTime', 'recordTime'], description: `Answer in this order instead of chain order (the query may match at most ${MAX_MATERIALISED} events)` },
+    orderDirection: { type: 'string', enum: ['ASC', 'DESC'], description: 'With orderBy: ascending or descending (default DESC)' },
     perPage: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: DEFAULT_PER_PAGE },
     nextPageToken: { type: 'string', maxLength: 512 },
   },
@@ -146,7 +150,7 @@ export async function answerEventsQuery(deps: ReadRouteDeps, req: FastifyRequest
     if (hash === undefined) throw storeDamaged(`no main-chain block at height ${pos.height}`);
     return provenance.eventWithIdAt({ hash, height: pos.height }, pos.txIndex, pos.eventIndex, eventId, parsed);
   };
-  const page = await runQuery(ctx.chain, raw, deps.queryLimits, read);
+  const page = await runEventsQuery(ctx.chain, raw, deps.queryLimits, read);
   if (page.nextPageToken !== undefined) {
     reply.header('GS1-Next-Page-Token', page.nextPageToken);
     const url = new URL(req.url, 'http://local');

@@ -40,6 +40,8 @@ describe('problem details mapping', () => {
  */
 function expectedType(code: string, status: number): string {
   if (code === 'QUERY_PARAMETER') return 'epcisException:QueryParameterException';
+  if (code === 'QUERY_TOO_LARGE') return 'epcisException:QueryTooLargeException';
+  if (code === 'QUERY_TOO_COMPLEX') return 'epcisException:QueryTooComplexException';
   const byStatus: Record<number, string> = {
     400: 'epcisException:ValidationException',
     401: 'epcisException:SecurityException',
@@ -61,6 +63,8 @@ describe('one table code → status and title, one problem type base', () => {
     DUPLICATE_IN_DOCUMENT: [400, 'Invalid EPCIS document'],
     OVERSIZE: [413, 'Payload too large'],
     QUERY_PARAMETER: [400, 'Bad query parameter'],
+    QUERY_TOO_LARGE: [413, 'Query result too large'],
+    QUERY_TOO_COMPLEX: [413, 'Query too complex to answer in order'],
     BAD_CAPTURE_BEHAVIOUR: [400, 'Unsupported capture error behaviour'],
     BAD_EVENT_ID: [400, 'Bad event ID'],
     BAD_SHARING: [400, 'Unknown sharing mode'],

@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runQuery, type Position, type RawQuery } from '../../../src/api/query.js';
+import { runEventsQuery } from '../../../src/api/query-ordered.js';
 import type { HeaderEntry } from '../../../src/chain/store.js';
 import type { SignedTx } from '../../../src/chain/types.js';
 import { traceRules } from '../../../src/trace/chain-rules.js';
@@ -96,7 +97,7 @@ async function mainEvents(fx: Fixture): Promise<(Hit & { event: Record<string, u
   return out;
 }
 
-async function page(fx: Fixture, raw: RawQuery, scanBudget: number): Promise<{ hits: Hit[]; next?: string }> {
+async function page(fx: Fixture, raw: RawQuery, scanBudget: number, run = runQuery): Promise<{ hits: Hit[]; next?: string }> {
   const read = async (pos: Position, eventId: string | undefined): Promise<{ eventId: string; event: Record<string, unknown> }> => {
     const block = await fx.chain.getMainBlock(pos.height);
     const event = block?.txs[pos.txIndex]?.events[pos.eventIndex];
@@ -104,7 +105,7 @@ async function page(fx: Fixture, raw: RawQuery, scanBudget: number): Promise<{ h
     if (event === undefined || id === undefined || (eventId !== undefined && eventId !== id)) throw new Error(`no event ${eventId ?? ''} at ${JSON.stringify(pos)}`);
     return { eventId: id, event: event as Record<string, unknown> };
   };
-  const out = await runQuery(fx.chain, raw, { scanBudget, historyBatch: 2 }, read);
+  const out = await run(fx.chain, raw, { scanBudget, historyBatch: 2 }, read);
   return { hits: out.events.map((e) => ({ eventId: e.eventId, height: e.position.height })), ...(out.nextPageToken !== undefined ? { next: out.nextPageToken } : {}) };
 }
 
@@ -159,6 +160,72 @@ describe('GET /events pages on a real chain (property)', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('orderBy (eventTime or recordTime, ASC or DESC) gives the brute-force answer sorted, ties in chain order; maxEventCount refuses more matches with 413 QueryTooLarge', async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, fc.constantFrom('eventTime', 'recordTime', undefined), fc.constantFrom('ASC', 'DESC'), fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }), async ({ blocks, query, perPage, scanBudget }, orderBy, dir, max) => {
+        fx = await makeFixture(undefined, { rules: traceRules() });
+        const f = fx;
+        await mine(f, blocks.map((txs) => txs.map((specs) => txOf(f, specs))));
+        const q = QUERIES[query] as (typeof QUERIES)[number];
+        const all = (await mainEvents(f)).map((e, i) => ({ ...e, i })).filter((e) => q.want(e.event, e.rt));
+        const key = (e: (typeof all)[number]): number => (orderBy === 'eventTime' ? at(e.event) : e.rt);
+        const sign = dir === 'DESC' ? -1 : 1;
+        const want = (orderBy === undefined ? all : [...all].sort((a, b) => sign * (key(a) - key(b) || a.i - b.i))).map((e) => e.eventId);
+        const raw: RawQuery = { ...q.raw, perPage, ...(orderBy !== undefined ? { orderBy, orderDirection: dir } : {}), ...(max !== undefined ? { maxEventCount: max } : {}) };
+        if (orderBy === undefined && max === undefined) {
+          await f.close();
+          fx = undefined;
+          return;
+        }
+        // A budget of at least 5: the ≤ 36 events are collected over several budgets, never over ten (QueryTooComplex).
+        const budget = scanBudget + 4;
+        if (max !== undefined && want.length > max) {
+          await expect(page(f, raw, budget, runEventsQuery)).rejects.toMatchObject({ status: 413, code: 'QUERY_TOO_LARGE' });
+        } else {
+          const got: string[] = [];
+          let token: string | undefined;
+          for (let pages = 0; ; pages++) {
+            expect(pages).toBeLessThan(200);
+            const p = await page(f, { ...raw, ...(token !== undefined ? { nextPageToken: token } : {}) }, budget, runEventsQuery);
+            expect(p.hits.length).toBeLessThanOrEqual(perPage);
+            got.push(...p.hits.map((h) => h.eventId));
+            if (p.next === undefined) break;
+            token = p.next;
+            // A block mined between pages changes nothing: the pages are of the chain up to the first page's tip.
+            if (pages === 0) await mine(f, [[txOf(f, [{ epc: 0, step: 0, place: 0, lot: 0 }])]]);
+          }
+          expect(got).toEqual(want);
+        }
+        await f.close();
+        fx = undefined;
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('ordered queries: parameters checked, a token of a reorganised chain refused, chain-order runQuery refuses them', async () => {
+    fx = await makeFixture(undefined, { rules: traceRules() });
+    const f = fx;
+    await mine(f, [[txOf(f, [{ epc: 0, step: 0, place: 0, lot: undefined }, { epc: 1, step: 1, place: 0, lot: undefined }])], [txOf(f, [{ epc: 2, step: 0, place: 0, lot: undefined }])]]);
+    const bad = (raw: RawQuery) => expect(page(f, raw, 100, runEventsQuery)).rejects.toMatchObject({ status: 400, code: 'QUERY_PARAMETER' });
+    await bad({ orderBy: 'bizStep' });
+    await bad({ orderBy: 'eventTime', orderDirection: 'UP' });
+    await bad({ orderDirection: 'ASC' });
+    await bad({ maxEventCount: 5, eventCountLimit: 2 });
+    await bad({ maxEventCount: 10_001 });
+    await expect(page(f, { orderBy: 'eventTime' }, 100)).rejects.toMatchObject({ status: 400, code: 'QUERY_PARAMETER' });
+    const first = await page(f, { orderBy: 'eventTime', orderDirection: 'ASC', perPage: 1 }, 100, runEventsQuery);
+    expect(first.next).toBeDefined();
+    // Another query's token, and a token whose tip was replaced by a reorg.
+    await bad({ orderBy: 'eventTime', orderDirection: 'DESC', perPage: 1, nextPageToken: first.next as string });
+    const fork = f.chain.ancestor(f.chain.tip, f.chain.tip.height - 1) as HeaderEntry;
+    await mine(f, [[], []], fork, f.genesis.params.blockIntervalMs + 1);
+    await expect(page(f, { orderBy: 'eventTime', orderDirection: 'ASC', perPage: 1, nextPageToken: first.next as string }, 100, runEventsQuery)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/reorganised/) });
+    // Too much to examine in order: QueryTooComplex (scan budget 1 × 10 per collection).
+    await mine(f, Array.from({ length: 4 }, () => [txOf(f, [{ epc: 0, step: 2, place: undefined, lot: undefined }, { epc: 1, step: 2, place: undefined, lot: undefined }, { epc: 2, step: 2, place: undefined, lot: undefined }])]));
+    await expect(page(f, { eventType: 'ObjectEvent', orderBy: 'recordTime' }, 1, runEventsQuery)).rejects.toMatchObject({ status: 413, code: 'QUERY_TOO_COMPLEX' });
   });
 
   it('a reorg between pages: every matching event of the final chain is given, the later pages in its order, nothing else but replaced blocks\' events', async () => {

@@ -127,6 +127,19 @@ describe("the node's answers against the REST binding's schemas", () => {
     check(V.capture401, capture.json(), '401');
   });
 
+  it('orderBy / orderDirection answer a sorted EPCISQueryDocument; maxEventCount past the matches is 413 QueryTooLargeException', async () => {
+    const sorted = await app.inject({ method: 'GET', url: '/events?EQ_bizStep=receiving&orderBy=eventTime&orderDirection=ASC&maxEventCount=5', headers: auth });
+    expect(sorted.statusCode, sorted.body).toBe(200);
+    check(V.events, sorted.json(), 'ordered');
+    const tooMany = await app.inject({ method: 'GET', url: '/events?EQ_bizStep=receiving&maxEventCount=0', headers: auth });
+    expect(tooMany.statusCode, tooMany.body).toBe(413);
+    expect(tooMany.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(tooMany.json<{ type: string }>().type).toBe('epcisException:QueryTooLargeException');
+    const badOrder = await app.inject({ method: 'GET', url: '/events?orderBy=bizStep', headers: auth });
+    expect(badOrder.statusCode).toBe(400);
+    expect(badOrder.json<{ type: string }>().type).toBe('epcisException:QueryParameterException');
+  });
+
   it('POST /capture 202 (Location), GET /capture/{captureID} and GET /capture: the binding CaptureJob; a refused capture 400', async () => {
     const doc = {
       '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],

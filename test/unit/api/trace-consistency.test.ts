@@ -54,21 +54,24 @@ describe('GET /trace while a block connects', () => {
     // the journey sees the block. Reads of the record after that go through untouched.
     const store = fx.chain.store;
     const original = store.getItem.bind(store);
+    const originalMany = store.getItems.bind(store);
     let clearReads = 0;
     let markConnected: () => void = () => undefined;
     const connected = new Promise<void>((resolve) => (markConnected = resolve));
-    store.getItem = async (key: string) => {
-      if (key !== clearKey) return original(key);
+    // The item is read alone (getItem) or with its tagged key (getItems): the same gate for both.
+    const gated = async <T>(read: () => Promise<T>): Promise<T> => {
       const n = ++clearReads;
       if (n === 1) {
-        const before = await original(key);
+        const before = await read();
         await fx.chain.importBlock(block);
         markConnected();
         return before;
       }
       if (n === 2) await connected;
-      return original(key);
+      return read();
     };
+    store.getItem = async (key: string) => (key !== clearKey ? original(key) : gated(() => original(key)));
+    store.getItems = async (keys: readonly string[]) => (!keys.includes(clearKey) ? originalMany(keys) : gated(() => originalMany(keys)));
     try {
       const res = await app.inject({ method: 'GET', url: `/trace/${encodeURIComponent(epc)}` });
       expect(res.statusCode).toBe(200);
@@ -78,6 +81,7 @@ describe('GET /trace while a block connects', () => {
       expect(clearReads).toBeGreaterThan(2); // the pass was read again
     } finally {
       store.getItem = original;
+      store.getItems = originalMany;
     }
   });
 });

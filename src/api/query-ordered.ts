@@ -1,0 +1,128 @@
+/**
+ * The EPCIS query parameters that need a query's whole result: `orderBy` / `orderDirection`
+ * (eventTime or recordTime, ascending or descending) and `maxEventCount` (more matches than that:
+ * QueryTooLargeException). Such a query collects every match up to the chain's tip when its first
+ * page is asked for (at most MAX_MATERIALISED matches, examining at most MAX_EXAMINED_FACTOR ×
+ * the scan budget events, else QueryTooComplexException), sorts it, and gives it page by page.
+ * A page token names that tip (height and hash) and an offset, so each later page collects the
+ * same events again up to the same height and is a slice of the same order; a reorg below that
+ * height since the first page is a 400 (ask again without the token). Chain-order queries are
+ * api/query.ts's runQuery, which every other query goes through.
+ */
+import type { Chain } from '../chain/chain.js';
+import { parseTime } from '../trace/epcis-time.js';
+import { HttpProblem, storeDamaged } from './problem.js';
+import { bad, decodePageToken, MAX_MATERIALISED, parseQuery, planPage, runQuery, type EventReader, type ParsedQuery, type Position, type QueryHit, type QueryLimits, type QueryPage, type RawQuery } from './query.js';
+
+/** Events an ordered or counted query may examine while collecting: this many scan budgets. */
+export const MAX_EXAMINED_FACTOR = 10;
+
+interface OrderedToken {
+  v: 3;
+  f: string;
+  /** The tip height and hash the first page collected up to. */
+  t: number;
+  h: string;
+  /** Events the earlier pages gave. */
+  o: number;
+}
+
+function encodeOrderedToken(t: OrderedToken): string {
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+function decodeOrderedToken(token: string, fingerprint: string): OrderedToken {
+  let t: unknown;
+  try {
+    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('nextPageToken', 'not a token this node issued');
+  }
+  const o = t as Partial<OrderedToken>;
+  if (o.v !== 3 || !Number.isSafeInteger(o.t) || (o.t as number) < 0 || typeof o.h !== 'string' || !/^[0-9a-f]{64}$/.test(o.h) || !Number.isSafeInteger(o.o) || (o.o as number) < 0) {
+    throw bad('nextPageToken', 'not a token this node issued');
+  }
+  if (o.f !== fingerprint) throw bad('nextPageToken', 'the token belongs to a query with other parameters');
+  return o as OrderedToken;
+}
+
+/** Every match of `q` in blocks up to `maxHeight`, in chain order; QueryTooLarge / QueryTooComplex past the bounds. */
+async function collect(chain: Chain, q: ParsedQuery, maxHeight: number, limits: QueryLimits, read: EventReader, most: number): Promise<{ hits: QueryHit[]; examined: number }> {
+  const inner: ParsedQuery = { ...q, perPage: most + 1 };
+  const out: QueryHit[] = [];
+  let after: Position | undefined;
+  let examined = 0;
+  for (;;) {
+    const page: QueryPage = await planPage(chain, inner, after, 0, limits, read);
+    examined += page.examined;
+    for (const h of page.events) {
+      if (h.position.height > maxHeight) return { hits: out, examined };
+      out.push(h);
+      if (out.length > most) {
+        if (q.maxEventCount !== undefined && most === q.maxEventCount) {
+          throw new HttpProblem('QUERY_TOO_LARGE', `the query matches more than maxEventCount (${q.maxEventCount}) events`);
+        }
+        throw new HttpProblem('QUERY_TOO_LARGE', `an ordered query may match at most ${MAX_MATERIALISED} events; narrow it (a time range, a place, a step) or query in chain order without orderBy`);
+      }
+    }
+    if (page.nextPageToken === undefined) return { hits: out, examined };
+    if (examined >= limits.scanBudget * MAX_EXAMINED_FACTOR) {
+      throw new HttpProblem('QUERY_TOO_COMPLEX', `answering it in order would examine more than ${limits.scanBudget * MAX_EXAMINED_FACTOR} events; narrow it with an indexed filter (a place, a class, a time range, a step) or query in chain order without orderBy / maxEventCount`);
+    }
+    const pos = decodePageToken(page.nextPageToken, q.fingerprint);
+    if (pos.height > maxHeight) return { hits: out, examined };
+    after = { height: pos.height, txIndex: pos.txIndex, eventIndex: pos.eventIndex };
+  }
+}
+
+/** Sort in place by the query's order; ties in chain order (reversed with DESC). */
+async function sortHits(chain: Chain, hits: QueryHit[], order: NonNullable<ParsedQuery['order']>): Promise<void> {
+  const keys = new Map<QueryHit, number>();
+  const blockTimes = new Map<number, number>();
+  for (const h of hits) {
+    let k: number;
+    if (order.by === 'eventTime') {
+      const t = typeof h.event['eventTime'] === 'string' ? parseTime(h.event['eventTime']) : undefined;
+      k = t?.ms ?? Number.MAX_SAFE_INTEGER;
+    } else {
+      let time = blockTimes.get(h.position.height);
+      if (time === undefined) {
+        const hash = await chain.store.getMainHash(h.position.height);
+        const header = hash === undefined ? undefined : chain.header(hash);
+        if (header === undefined) throw storeDamaged(`no main-chain header at height ${h.position.height}`);
+        time = header.time;
+        blockTimes.set(h.position.height, time);
+      }
+      k = time;
+    }
+    keys.set(h, k);
+  }
+  const sign = order.desc ? -1 : 1;
+  hits.sort((a, b) => sign * ((keys.get(a) as number) - (keys.get(b) as number) || a.position.height - b.position.height || a.position.txIndex - b.position.txIndex || a.position.eventIndex - b.position.eventIndex));
+}
+
+/** An ordered or counted query's page (see the module comment). */
+async function runMaterialised(chain: Chain, q: ParsedQuery, token: string | undefined, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+  let at: { t: number; h: string; o: number };
+  if (token !== undefined) {
+    const t = decodeOrderedToken(token, q.fingerprint);
+    if ((await chain.store.getMainHash(t.t)) !== t.h) throw bad('nextPageToken', 'the chain was reorganised under this ordered query since its first page; ask again without nextPageToken');
+    at = t;
+  } else {
+    const tip = chain.tip;
+    at = { t: tip.height, h: tip.hash, o: 0 };
+  }
+  const most = q.maxEventCount ?? MAX_MATERIALISED;
+  const { hits, examined } = await collect(chain, q, at.t, limits, read, most);
+  if (q.order !== undefined) await sortHits(chain, hits, q.order);
+  const page = hits.slice(at.o, at.o + q.perPage);
+  if (at.o + page.length >= hits.length) return { events: page, examined };
+  return { events: page, examined, nextPageToken: encodeOrderedToken({ v: 3, f: q.fingerprint, t: at.t, h: at.h, o: at.o + page.length }) };
+}
+
+/** One page of a GET /events query: ordered or counted queries as above, any other in chain order (runQuery). */
+export async function runEventsQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
+  const q = parseQuery(raw);
+  if (q.order === undefined && q.maxEventCount === undefined) return runQuery(chain, raw, limits, read);
+  return runMaterialised(chain, q, raw.nextPageToken, limits, read);
+}
