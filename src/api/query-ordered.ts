@@ -12,7 +12,7 @@
 import type { Chain } from '../chain/chain.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { HttpProblem, storeDamaged } from './problem.js';
-import { bad, decodePageToken, MAX_MATERIALISED, parseQuery, planPage, runQuery, type EventReader, type ParsedQuery, type Position, type QueryHit, type QueryLimits, type QueryPage, type RawQuery } from './query.js';
+import { bad, decodePageToken, MAX_MATERIALISED, parseQuery, planPage, runQuery, tokenJson, type EventReader, type ParsedQuery, type Position, type QueryHit, type QueryLimits, type QueryPage, type RawQuery } from './query.js';
 
 /** Events an ordered or counted query may examine while collecting: this many scan budgets. */
 export const MAX_EXAMINED_FACTOR = 10;
@@ -32,12 +32,7 @@ function encodeOrderedToken(t: OrderedToken): string {
 }
 
 function decodeOrderedToken(token: string, fingerprint: string): OrderedToken {
-  let t: unknown;
-  try {
-    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw bad('nextPageToken', 'not a token this node issued');
-  }
+  const t = tokenJson(token);
   const o = t as Partial<OrderedToken>;
   if (o.v !== 3 || !Number.isSafeInteger(o.t) || (o.t as number) < 0 || typeof o.h !== 'string' || !/^[0-9a-f]{64}$/.test(o.h) || !Number.isSafeInteger(o.o) || (o.o as number) < 0) {
     throw bad('nextPageToken', 'not a token this node issued');

@@ -600,13 +600,17 @@ export function encodePageToken(fingerprint: string, pos: Position, hash: string
   return Buffer.from(JSON.stringify(t)).toString('base64url');
 }
 
-export function decodePageToken(token: string, fingerprint: string): TokenPosition {
-  let t: unknown;
+/** A page token's JSON (base64url), or 400 if it is not JSON at all (each kind checks its own shape). */
+export function tokenJson(token: string): unknown {
   try {
-    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    return JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
     throw bad('nextPageToken', 'not a token this node issued');
   }
+}
+
+export function decodePageToken(token: string, fingerprint: string): TokenPosition {
+  const t = tokenJson(token);
   const o = t as Partial<Token>;
   const p = o.p;
   if (o.v !== 2 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff) || typeof o.h !== 'string' || !/^[0-9a-f]{64}$/.test(o.h) || !Number.isSafeInteger(o.n) || (o.n as number) < 0) {
@@ -629,12 +633,7 @@ export function encodeToken(fingerprint: string, pos: Position): string {
 }
 
 export function decodeToken(token: string, fingerprint: string): Position {
-  let t: unknown;
-  try {
-    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw bad('nextPageToken', 'not a token this node issued');
-  }
+  const t = tokenJson(token);
   const o = t as Partial<PositionToken>;
   const p = o.p;
   if (o.v !== 1 || !Array.isArray(p) || p.length !== 3 || !p.every((n) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff)) {
