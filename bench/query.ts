@@ -88,6 +88,8 @@ export interface QueryReport {
   blocks: number;
   eventsPerTrace: number;
   build: { reused: boolean; seconds: number; eventsPerSecond: number; storeBytes: number };
+  /** The node's resident set size after the measured runs (null: its /metrics did not say). */
+  nodeRssBytes: number | null;
   runs: QueryRun[];
   cores: number;
 }
@@ -455,7 +457,11 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
     for (const [route, clients] of runs) {
       out.push(await run(api, route, clients, opts.seconds, m.items, () => opts.onProgress?.((done += 250) / 1000, runMs / 1000)));
     }
+    // The node's resident memory after the runs (its /metrics: prom-client's process metrics).
+    const metrics = await http.request('GET', '/metrics');
+    const rss = /^tracechain_process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(metrics.body);
     return {
+      nodeRssBytes: rss === null ? null : Math.round(Number(rss[1])),
       events: m.events,
       items: m.items,
       blocks: m.blocks,
@@ -479,7 +485,8 @@ export function formatQueryTable(r: QueryReport): string {
   const lines = rows.map((row) => row.map((c, i) => c.padStart(widths[i] as number)).join('  '));
   lines.push(
     '',
-    `store: ${r.events} events, ${r.items} items, ${r.blocks} blocks, ${Math.round(r.build.storeBytes / 1048576)} MiB; ${r.eventsPerTrace} events (with proofs) per /trace answer`,
+    `store: ${r.events} events, ${r.items} items, ${r.blocks} blocks, ${Math.round(r.build.storeBytes / 1048576)} MiB (${Math.round(r.build.storeBytes / r.events)} bytes per event); ${r.eventsPerTrace} events (with proofs) per /trace answer`,
+    `node RSS after the runs: ${r.nodeRssBytes === null ? 'not reported' : `${Math.round(r.nodeRssBytes / 1048576)} MiB`}`,
     `built ${r.build.reused ? 'earlier (reused)' : 'now'} in ${r.build.seconds} s (${r.build.eventsPerSecond} events/s); client and node share this machine's ${r.cores} cores`,
   );
   return lines.join('\n');

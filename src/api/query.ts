@@ -5,7 +5,9 @@
  * action, IDs, error declarations' reason and corrective events), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>, perPage,
  * nextPageToken; any other is refused (QueryParameterException). Several values of one parameter are given
  * by repeating it or separated by `|`; they are OR-ed; different parameters are AND-ed. EPCs
- * compare as canonical GS1 keys (an EPC URN matches its Digital Link); vocabulary values compare
+ * compare as canonical GS1 keys (an EPC URN matches its Digital Link), an EPC pattern of one class
+ * as the prefix of its instances' keys (EpcFilter); ordered and counted queries (orderBy,
+ * maxEventCount) are api/query-ordered.ts; vocabulary values compare
  * as CBV words (`shipping` = `urn:epcglobal:cbv:bizstep:shipping` = `https://ref.gs1.org/cbv/BizStep-shipping`).
  *
  * Three plans, all in chain order (height, tx, event):
@@ -24,6 +26,7 @@ import type { EpcHistoryEntry } from '../chain/store.js';
 import type { SignedTx } from '../chain/types.js';
 import type { VocabularyKind } from '../trace/vocabulary.js';
 import { itemKeyOrUndefined } from '../trace/identifiers.js';
+import { parseEpcUrn } from '../trace/epc-urn.js';
 import { DAY_MS, HOUR_MS, TEN_MINUTES_MS, dayOf, gs1Form, hourOf, tenMinutesOf, termKey, vocabForm, type TermKind } from '../trace/query-terms.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
@@ -111,11 +114,11 @@ const TYPED: Readonly<Record<string, { list: TypedFilter['list']; member: TypedF
 };
 
 export interface ParsedQuery {
-  epc?: Set<string>;
-  anyEpc?: Set<string>;
-  parentId?: Set<string>;
-  inputEpc?: Set<string>;
-  outputEpc?: Set<string>;
+  epc?: EpcFilter;
+  anyEpc?: EpcFilter;
+  parentId?: EpcFilter;
+  inputEpc?: EpcFilter;
+  outputEpc?: EpcFilter;
   epcClass?: Set<string>;
   inputEpcClass?: Set<string>;
   outputEpcClass?: Set<string>;
@@ -191,12 +194,38 @@ function epcForm(id: string): string {
   return itemKeyOrUndefined(id) ?? id;
 }
 
-/** EPC values: wildcard patterns (`urn:epc:idpat:…`) are refused rather than compared literally. */
-function epcValues(raw: string | string[] | undefined, param: string): string[] | undefined {
-  const v = values(raw, param);
-  const pattern = v?.find((x) => x.startsWith('urn:epc:idpat:'));
-  if (pattern !== undefined) throw bad(param, `EPC patterns (${pattern}) are not supported: give EPCs or class URIs`);
-  return v;
+/**
+ * The values of an EPC parameter: EPCs, compared as canonical keys, and EPC patterns of one class
+ * (`urn:epc:idpat:sgtin:0614141.107346.*`: every instance of that GTIN; grai, gdti, sgcn, cpi,
+ * itip, upui alike), compared as the prefix every instance's canonical key has: the class's
+ * Digital Link. Patterns wider than one class (`0614141.*.*`, `sscc:0614141.*`) are refused.
+ */
+export interface EpcFilter {
+  exact: Set<string>;
+  prefixes: string[];
+}
+
+function epcFilter(v: string[] | undefined, param: string): EpcFilter | undefined {
+  if (v === undefined) return undefined;
+  const out: EpcFilter = { exact: new Set(), prefixes: [] };
+  for (const x of v) {
+    if (!x.startsWith('urn:epc:idpat:')) {
+      out.exact.add(epcForm(x));
+      continue;
+    }
+    const p = parseEpcUrn(x);
+    if (p === undefined || p.form !== 'idpat') throw bad(param, `${x}: an EPC pattern must name one class (e.g. urn:epc:idpat:sgtin:0614141.107346.*); wider patterns are not supported`);
+    out.prefixes.push(p.digitalLink);
+  }
+  return out;
+}
+
+/** Whether an event's EPC (any form) is one of the filter's EPCs or an instance of one of its patterns. */
+function epcMatches(f: EpcFilter, id: string): boolean {
+  const k = epcForm(id);
+  if (f.exact.has(k)) return true;
+  for (const p of f.prefixes) if (k.length > p.length && k.startsWith(p)) return true;
+  return false;
 }
 
 /** An EPC class (`urn:epc:class:lgtin:…`, an idpat of a GTIN, a Digital Link) in one canonical form. */
@@ -236,16 +265,21 @@ export function parseQuery(q: RawQuery): ParsedQuery {
     throw bad('orderDirection', 'orders nothing without orderBy');
   }
   if (!Number.isSafeInteger(out.perPage) || out.perPage < 1 || out.perPage > MAX_PER_PAGE) throw bad('perPage', `must be 1 to ${MAX_PER_PAGE}`);
-  const epcs = epcValues(q.MATCH_epc, 'MATCH_epc');
-  const any = epcValues(q.MATCH_anyEPC, 'MATCH_anyEPC');
-  const parents = epcValues(q.MATCH_parentID, 'MATCH_parentID');
-  const inputs = epcValues(q.MATCH_inputEPC, 'MATCH_inputEPC');
-  const outputs = epcValues(q.MATCH_outputEPC, 'MATCH_outputEPC');
-  if (epcs) out.epc = new Set(epcs.map(epcForm));
-  if (any) out.anyEpc = new Set(any.map(epcForm));
-  if (parents) out.parentId = new Set(parents.map(epcForm));
-  if (inputs) out.inputEpc = new Set(inputs.map(epcForm));
-  if (outputs) out.outputEpc = new Set(outputs.map(epcForm));
+  const epcs = values(q.MATCH_epc, 'MATCH_epc');
+  const any = values(q.MATCH_anyEPC, 'MATCH_anyEPC');
+  const parents = values(q.MATCH_parentID, 'MATCH_parentID');
+  const inputs = values(q.MATCH_inputEPC, 'MATCH_inputEPC');
+  const outputs = values(q.MATCH_outputEPC, 'MATCH_outputEPC');
+  for (const [k, list, param] of [
+    ['epc', epcs, 'MATCH_epc'],
+    ['anyEpc', any, 'MATCH_anyEPC'],
+    ['parentId', parents, 'MATCH_parentID'],
+    ['inputEpc', inputs, 'MATCH_inputEPC'],
+    ['outputEpc', outputs, 'MATCH_outputEPC'],
+  ] as const) {
+    const f = epcFilter(list, param);
+    if (f !== undefined) out[k] = f;
+  }
   const classes = (p: QueryParam): Set<string> | undefined => {
     const v = values(q[p], p);
     return v === undefined ? undefined : new Set(v.map(classForm));
@@ -332,9 +366,10 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   out.ltRecordTime = time('LT_recordTime', q.LT_recordTime);
   out.geDeclarationTime = time('GE_errorDeclaration_Time', q.GE_errorDeclaration_Time);
   out.ltDeclarationTime = time('LT_errorDeclaration_Time', q.LT_errorDeclaration_Time);
-  // Drive the history index with the narrower EPC filter whose values are all GS1 keys.
+  // Drive the history index with the narrower EPC filter whose values are all GS1 keys (a
+  // pattern is not one: its class key's history holds class-level events, not the instances).
   for (const list of [epcs, any, parents, inputs, outputs]) {
-    if (list === undefined) continue;
+    if (list === undefined || list.some((x) => x.startsWith('urn:epc:idpat:'))) continue;
     const keys = list.map(itemKeyOrUndefined);
     if (keys.every((k): k is string => k !== undefined)) {
       const uniq = [...new Set(keys)];
@@ -415,8 +450,8 @@ function idOf(v: unknown): string | undefined {
   return typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : undefined;
 }
 
-function intersects(set: Set<string>, ids: string[]): boolean {
-  for (const id of ids) if (set.has(epcForm(id))) return true;
+function intersects(f: EpcFilter, ids: string[]): boolean {
+  for (const id of ids) if (epcMatches(f, id)) return true;
   return false;
 }
 
@@ -518,7 +553,7 @@ export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?
     const l = idOf(event['readPoint']);
     if (l === undefined || !q.readPoint.has(location(l))) return false;
   }
-  if (q.parentId && !(typeof event['parentID'] === 'string' && q.parentId.has(epcForm(event['parentID'])))) return false;
+  if (q.parentId && !(typeof event['parentID'] === 'string' && epcMatches(q.parentId, event['parentID']))) return false;
   if (q.inputEpc && !intersects(q.inputEpc, strings(event['inputEPCList']))) return false;
   if (q.outputEpc && !intersects(q.outputEpc, strings(event['outputEPCList']))) return false;
   if (q.epcClass && !anyClass(q.epcClass, quantityClasses(event, ['quantityList', 'childQuantityList']))) return false;

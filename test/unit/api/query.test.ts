@@ -51,7 +51,9 @@ describe('EPCIS query parameters', () => {
 // ---------------------------------------------------------------------------------------------
 // Every parameter against a brute-force filter written here, over random corpora (property).
 
-const SGTIN = ['urn:epc:id:sgtin:0614141.107346.1', 'urn:epc:id:sgtin:0614141.107346.2', 'urn:epc:id:sgtin:0614141.107346.3', 'urn:epc:id:sgtin:0614141.107346.4'];
+const SGTIN = ['urn:epc:id:sgtin:0614141.107346.1', 'urn:epc:id:sgtin:0614141.107346.2', 'urn:epc:id:sgtin:0614141.107346.3', 'urn:epc:id:sgtin:0614141.107346.4', 'urn:epc:id:sgtin:0614141.107347.5'];
+/** EPC patterns of one class: every instance of that GTIN. */
+const PATTERNS = ['urn:epc:idpat:sgtin:0614141.107346.*', 'urn:epc:idpat:sgtin:0614141.107347.*'];
 const SSCC = ['urn:epc:id:sscc:0614141.1234567890', 'urn:epc:id:sscc:0614141.1234567891'];
 const CLASSES = ['urn:epc:class:lgtin:0614141.107346.LOT1', 'urn:epc:class:lgtin:0614141.107346.LOT2', 'urn:epc:class:lgtin:0614141.107347.LOT1'];
 const SGLN = ['urn:epc:id:sgln:0614141.07346.1', 'urn:epc:id:sgln:0614141.07346.2', 'urn:epc:id:sgln:0614141.07346.3'];
@@ -130,6 +132,9 @@ const evArb: fc.Arbitrary<Ev> = fc
 const list = (e: Ev, k: string): string[] => (Array.isArray(e[k]) ? (e[k] as string[]) : []);
 const classesOf = (e: Ev, ks: string[]): string[] => ks.flatMap((k) => (Array.isArray(e[k]) ? (e[k] as { epcClass: string }[]).map((q) => q.epcClass) : []));
 const some = (xs: string[], vs: string[]): boolean => xs.some((x) => vs.includes(x));
+/** An EPC among the values, or an instance of a pattern among them (`urn:epc:idpat:sgtin:CP.IR.*`: the URNs `urn:epc:id:sgtin:CP.IR.…`). */
+const epcIn = (x: string, vs: string[]): boolean => vs.includes(x) || vs.some((v) => v.startsWith('urn:epc:idpat:sgtin:') && x.startsWith(`urn:epc:id:sgtin:${v.slice('urn:epc:idpat:sgtin:'.length, -1)}`));
+const someEpc = (xs: string[], vs: string[]): boolean => xs.some((x) => epcIn(x, vs));
 const idOfPlace = (v: unknown): string | undefined => (v as { id?: string } | undefined)?.id;
 const quantities = (e: Ev): number[] => classesOfQ(e).map((q) => q.quantity);
 const classesOfQ = (e: Ev): { quantity: number }[] => ['quantityList', 'childQuantityList', 'inputQuantityList', 'outputQuantityList'].flatMap((k) => (Array.isArray(e[k]) ? (e[k] as { quantity: number }[]) : []));
@@ -137,11 +142,11 @@ const typed = (e: Ev, l: string, m: string, type: string, vs: string[]): boolean
 
 /** The brute-force meaning of each parameter, on the corpus' own forms (URNs, CBV words). */
 const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
-  MATCH_epc: (e, vs) => some([...list(e, 'epcList'), ...list(e, 'childEPCs')], vs),
-  MATCH_anyEPC: (e, vs) => some([...list(e, 'epcList'), ...list(e, 'childEPCs'), ...list(e, 'inputEPCList'), ...list(e, 'outputEPCList'), ...(typeof e['parentID'] === 'string' ? [e['parentID']] : [])], vs),
-  MATCH_parentID: (e, vs) => typeof e['parentID'] === 'string' && vs.includes(e['parentID']),
-  MATCH_inputEPC: (e, vs) => some(list(e, 'inputEPCList'), vs),
-  MATCH_outputEPC: (e, vs) => some(list(e, 'outputEPCList'), vs),
+  MATCH_epc: (e, vs) => someEpc([...list(e, 'epcList'), ...list(e, 'childEPCs')], vs),
+  MATCH_anyEPC: (e, vs) => someEpc([...list(e, 'epcList'), ...list(e, 'childEPCs'), ...list(e, 'inputEPCList'), ...list(e, 'outputEPCList'), ...(typeof e['parentID'] === 'string' ? [e['parentID']] : [])], vs),
+  MATCH_parentID: (e, vs) => typeof e['parentID'] === 'string' && epcIn(e['parentID'], vs),
+  MATCH_inputEPC: (e, vs) => someEpc(list(e, 'inputEPCList'), vs),
+  MATCH_outputEPC: (e, vs) => someEpc(list(e, 'outputEPCList'), vs),
   MATCH_epcClass: (e, vs) => some(classesOf(e, ['quantityList', 'childQuantityList']), vs),
   MATCH_inputEPCClass: (e, vs) => some(classesOf(e, ['inputQuantityList']), vs),
   MATCH_outputEPCClass: (e, vs) => some(classesOf(e, ['outputQuantityList']), vs),
@@ -184,7 +189,7 @@ const BRUTE: Record<string, (e: Ev, vs: string[]) => boolean> = {
 };
 
 const DOMAIN: Record<string, readonly string[]> = {
-  MATCH_epc: SGTIN, MATCH_anyEPC: [...SGTIN, ...SSCC], MATCH_parentID: SSCC, MATCH_inputEPC: SGTIN, MATCH_outputEPC: SGTIN,
+  MATCH_epc: [...SGTIN, ...PATTERNS], MATCH_anyEPC: [...SGTIN, ...SSCC, ...PATTERNS], MATCH_parentID: SSCC, MATCH_inputEPC: [...SGTIN, ...PATTERNS], MATCH_outputEPC: [...SGTIN, ...PATTERNS],
   MATCH_epcClass: CLASSES, MATCH_inputEPCClass: CLASSES, MATCH_outputEPCClass: CLASSES, MATCH_anyEPCClass: CLASSES,
   EQ_bizStep: STEPS, EQ_disposition: DISPS, EQ_readPoint: SGLN, EQ_bizLocation: SGLN, EQ_action: ['ADD', 'OBSERVE', 'DELETE'],
   EQ_transformationID: ['t1', 't2'], eventType: ['ObjectEvent', 'AggregationEvent', 'TransformationEvent'],
@@ -228,8 +233,14 @@ describe('every query parameter equals a brute-force filter (property)', () => {
 });
 
 describe('query parameters the query code refuses', () => {
-  it('EPC patterns, a bad action, a valued EXISTS_ are QueryParameterException, never ignored', () => {
-    expect(() => parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.107346.*' })).toThrow(/patterns/);
+  it('EPC patterns wider than one class, a bad action, a valued EXISTS_ are QueryParameterException, never ignored; a pattern never drives the history index', () => {
+    expect(() => parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.*.*' })).toThrow(/one class/);
+    expect(() => parseQuery({ MATCH_anyEPC: 'urn:epc:idpat:sscc:0614141.*' })).toThrow(/one class/);
+    expect(parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.107346.*' }).indexKeys).toBeUndefined();
+    expect(parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.107346.*|urn:epc:id:sgtin:0614141.107346.1' }).indexKeys).toBeUndefined();
+    // A Digital Link of an instance matches its GTIN's pattern too.
+    expect(matches(parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.107346.*' }), { epcList: ['https://id.gs1.org/01/10614141073464/21/77'] })).toBe(true);
+    expect(matches(parseQuery({ MATCH_epc: 'urn:epc:idpat:sgtin:0614141.107346.*' }), { epcList: ['https://id.gs1.org/01/10614141073471/21/77'] })).toBe(false);
     expect(() => parseQuery({ EQ_action: 'SHIP' })).toThrow(/not ADD, OBSERVE or DELETE/);
     expect(() => parseQuery({ EXISTS_ilmd: 'yes' })).toThrow(/takes no value/);
   });
