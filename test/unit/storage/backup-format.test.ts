@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
-import { BackupError, BackupWriter, readBackup, verifyBackup, type BackupManifest, type ByteSource } from '../../../src/storage/backup-format.js';
+import { BackupError, BackupWriter, checkBucketSums, readBackup, verifyBackup, type BackupManifest, type ByteSource } from '../../../src/storage/backup-format.js';
 
 const CHAIN = 'ab'.repeat(32);
 const OTHER = 'cd'.repeat(32);
@@ -128,5 +128,16 @@ describe('backup file format', () => {
     const w = await BackupWriter.start(new PassThrough().resume(), { chainId: CHAIN, createdAt: 'now' });
     await w.entry(Buffer.from([1, 2]), Buffer.from('a'));
     expect((await refusal(w.entry(Buffer.from([1, 1]), Buffer.from('b')))).code).toBe('DAMAGED');
+  });
+});
+
+describe('bucket checksums against the manifest', () => {
+  const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+  it('a backup of a build before a bucket existed (no manifest entry) restores when it holds none of it; a listed bucket must match', () => {
+    const manifest = { buckets: { blocks: { count: 2, sha256: 'ab'.repeat(32) } } };
+    expect(() => checkBucketSums(manifest, new Map([['blocks', { count: 2, sha256: 'ab'.repeat(32) }], ['terms', { count: 0, sha256: EMPTY }]]))).not.toThrow();
+    // Entries of a bucket the manifest does not name, or a count that differs: refused.
+    expect(() => checkBucketSums(manifest, new Map([['terms', { count: 1, sha256: 'cd'.repeat(32) }]]))).toThrow(/bucket terms/);
+    expect(() => checkBucketSums(manifest, new Map([['blocks', { count: 3, sha256: 'ab'.repeat(32) }]]))).toThrow(/bucket blocks/);
   });
 });
