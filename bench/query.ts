@@ -90,6 +90,8 @@ export interface QueryReport {
   build: { reused: boolean; seconds: number; eventsPerSecond: number; storeBytes: number };
   /** The node's resident set size after the measured runs (null: its /metrics did not say). */
   nodeRssBytes: number | null;
+  /** Of it, the process's anonymous memory (Linux; null elsewhere): without the memory-mapped store files. */
+  nodeRssAnonBytes: number | null;
   runs: QueryRun[];
   cores: number;
 }
@@ -457,11 +459,16 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
     for (const [route, clients] of runs) {
       out.push(await run(api, route, clients, opts.seconds, m.items, () => opts.onProgress?.((done += 250) / 1000, runMs / 1000)));
     }
-    // The node's resident memory after the runs (its /metrics: prom-client's process metrics).
+    // The node's resident memory after the runs (its /metrics: prom-client's process metrics), and
+    // of it the process's own (anonymous) memory: the rest is LevelDB's memory-mapped table files,
+    // pages of the OS file cache the kernel takes back under pressure (Linux: /proc/PID/status).
     const metrics = await http.request('GET', '/metrics');
-    const rss = /^tracechain_process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(metrics.body);
+    const rss = /^tracechain_process_process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(metrics.body);
+    const status = node.proc.pid === undefined ? '' : await readFile(`/proc/${node.proc.pid}/status`, 'utf8').catch(() => '');
+    const anon = /^RssAnon:\s+(\d+) kB$/m.exec(status);
     return {
       nodeRssBytes: rss === null ? null : Math.round(Number(rss[1])),
+      nodeRssAnonBytes: anon === null ? null : Number(anon[1]) * 1024,
       events: m.events,
       items: m.items,
       blocks: m.blocks,
@@ -486,7 +493,7 @@ export function formatQueryTable(r: QueryReport): string {
   lines.push(
     '',
     `store: ${r.events} events, ${r.items} items, ${r.blocks} blocks, ${Math.round(r.build.storeBytes / 1048576)} MiB (${Math.round(r.build.storeBytes / r.events)} bytes per event); ${r.eventsPerTrace} events (with proofs) per /trace answer`,
-    `node RSS after the runs: ${r.nodeRssBytes === null ? 'not reported' : `${Math.round(r.nodeRssBytes / 1048576)} MiB`}`,
+    `node RSS after the runs: ${r.nodeRssBytes === null ? 'not reported' : `${Math.round(r.nodeRssBytes / 1048576)} MiB`}${r.nodeRssAnonBytes === null ? '' : `, of which ${Math.round(r.nodeRssAnonBytes / 1048576)} MiB its own (the rest: memory-mapped store files, OS file cache)`}`,
     `built ${r.build.reused ? 'earlier (reused)' : 'now'} in ${r.build.seconds} s (${r.build.eventsPerSecond} events/s); client and node share this machine's ${r.cores} cores`,
   );
   return lines.join('\n');
