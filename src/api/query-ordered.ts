@@ -7,12 +7,12 @@
  * A page token names that tip (height and hash) and an offset, so each later page collects the
  * same events again up to the same height and is a slice of the same order; a reorg below that
  * height since the first page is a 400 (ask again without the token). Chain-order queries are
- * api/query.ts's runQuery, which every other query goes through.
+ * api/query.ts's runQuery (runParsedQuery), which every other query goes through.
  */
 import type { Chain } from '../chain/chain.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { HttpProblem, storeDamaged } from './problem.js';
-import { bad, decodePageToken, MAX_MATERIALISED, parseQuery, planPage, runQuery, tokenJson, type EventReader, type ParsedQuery, type Position, type QueryHit, type QueryLimits, type QueryPage, type RawQuery } from './query.js';
+import { bad, decodePageToken, MAX_MATERIALISED, parseQuery, planPage, runParsedQuery, tokenJson, type EventReader, type ParsedQuery, type Position, type QueryHit, type QueryLimits, type QueryPage, type RawQuery } from './query.js';
 
 /** Events an ordered or counted query may examine while collecting: this many scan budgets. */
 export const MAX_EXAMINED_FACTOR = 10;
@@ -115,9 +115,9 @@ async function runMaterialised(chain: Chain, q: ParsedQuery, token: string | und
   return { events: page, examined, nextPageToken: encodeOrderedToken({ v: 3, f: q.fingerprint, t: at.t, h: at.h, o: at.o + page.length }) };
 }
 
-/** One page of a GET /events query: ordered or counted queries as above, any other in chain order (runQuery). */
+/** One page of a GET /events query: ordered or counted queries as above, any other in chain order (runParsedQuery), parsed once. */
 export async function runEventsQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader): Promise<QueryPage> {
   const q = parseQuery(raw);
-  if (q.order === undefined && q.maxEventCount === undefined) return runQuery(chain, raw, limits, read);
+  if (q.order === undefined && q.maxEventCount === undefined) return runParsedQuery(chain, q, raw.nextPageToken, limits, read);
   return runMaterialised(chain, q, raw.nextPageToken, limits, read);
 }

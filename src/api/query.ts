@@ -850,12 +850,16 @@ export async function planPage(chain: Chain, q: ParsedQuery, after: Position | u
 
 /** One page of a query; `start`: begin after this position (a caller's own cursor) when no page token is given. */
 export async function runQuery(chain: Chain, raw: RawQuery, limits: QueryLimits, read: EventReader, start?: Position): Promise<QueryPage> {
-  const q = parseQuery(raw);
+  return runParsedQuery(chain, parseQuery(raw), raw.nextPageToken, limits, read, start);
+}
+
+/** runQuery of a query already parsed (`nextPageToken`: the raw query's). */
+export async function runParsedQuery(chain: Chain, q: ParsedQuery, nextPageToken: string | undefined, limits: QueryLimits, read: EventReader, start?: Position): Promise<QueryPage> {
   // Ordered and counted queries are answered whole (api/query-ordered.ts, for GET /events); a
   // query read from a cursor (a subscription) is delivered in chain order.
   if (q.order !== undefined) throw bad('orderBy', 'not for a query read in chain order from a cursor (a subscription)');
   if (q.maxEventCount !== undefined) throw bad('maxEventCount', 'not for a query read in chain order from a cursor (a subscription)');
-  const token = raw.nextPageToken !== undefined ? decodePageToken(raw.nextPageToken, q.fingerprint) : undefined;
+  const token = nextPageToken !== undefined ? decodePageToken(nextPageToken, q.fingerprint) : undefined;
   const after = token !== undefined ? await resumePoint(chain, token) : start;
   const given = token?.given ?? 0;
   // eventCountLimit: the pages together give at most that many events; the last one has no token.

@@ -33,15 +33,15 @@ export interface Batch {
  * read is kept: a batch over one tx's events reads and parses it once.
  */
 export function storeEventReader(chain: Chain): EventReader {
-  let last: { height: number; txIndex: number; hash: string; tx: SignedTx } | undefined;
+  let last: { hash: string; txIndex: number; tx: SignedTx } | undefined;
   return async (pos, eventId) => {
     const hash = await chain.store.getMainHash(pos.height);
-    let tx = last !== undefined && last.hash === hash && last.height === pos.height && last.txIndex === pos.txIndex ? last.tx : undefined;
+    let tx = last !== undefined && last.hash === hash && last.txIndex === pos.txIndex ? last.tx : undefined;
     if (tx === undefined) {
       const bytes = hash === undefined ? undefined : await chain.store.getBlockTx(hash, pos.txIndex);
       if (hash === undefined || bytes === undefined) throw new Error(`event ${eventId ?? '?'}: no main-chain tx at ${pos.height}/${pos.txIndex}`);
       tx = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as SignedTx;
-      last = { height: pos.height, txIndex: pos.txIndex, hash, tx };
+      last = { hash, txIndex: pos.txIndex, tx };
     }
     const event = tx.events[pos.eventIndex] as Record<string, unknown> | undefined;
     const id = tx.eventIds[pos.eventIndex];
