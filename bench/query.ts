@@ -430,7 +430,9 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
   const storeBytes = await store.approximateSize();
   await store.close();
   const config = join(dir, 'bench-config.json');
-  await writeFile(config, JSON.stringify({ api: { rateLimit: { writeMax: 1000, readMax: 100_000_000, timeWindowMs: 10_000 } } }));
+  // TRACECHAIN_BENCH_API_CONFIG: more of the node's api settings as JSON (e.g. '{"blockCacheBytes":0}'), to compare settings.
+  const apiExtra = JSON.parse(process.env.TRACECHAIN_BENCH_API_CONFIG ?? '{}') as Record<string, unknown>;
+  await writeFile(config, JSON.stringify({ api: { ...apiExtra, rateLimit: { writeMax: 1000, readMax: 100_000_000, timeWindowMs: 10_000 } } }));
   // A store of an older build gets its query index built before the node listens: minutes at 1M events.
   const node = await startBenchNode(['--data', dir, '--no-mine', '--config', config], 900_000);
   // Measure a node that has finished starting: its background fill of the event-ID filter (a few

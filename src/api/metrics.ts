@@ -22,12 +22,22 @@ export interface MetricSources {
   txLog(): TxLogStats | undefined;
   /** The notification service's figures (absent: no subscriptions served). */
   notify(): NotifyStats | undefined;
+  /** The proof reader's caches (absent: no API). */
+  proofCaches(): Record<string, CacheStats> | undefined;
+}
+
+/** One bounded cache's figures. */
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
 }
 
 export class NodeMetrics {
   readonly registry = new Registry();
   private chain: Chain | undefined;
-  private sources: MetricSources = { peers: () => 0, hashrate: () => 0, storage: () => undefined, txLog: () => undefined, notify: () => undefined };
+  private sources: MetricSources = { peers: () => 0, hashrate: () => 0, storage: () => undefined, txLog: () => undefined, notify: () => undefined, proofCaches: () => undefined };
   private readonly blocksImported: Counter<string>;
   private readonly txsImported: Counter<string>;
   private readonly eventsImported: Counter<string>;
@@ -112,6 +122,21 @@ export class NodeMetrics {
         this.set(r.state.proposals.filter((p) => ['pending', 'approved'].includes(proposalStatusAt(r.state, p, r.height))).length);
       },
     });
+    const cacheGauge = (name: string, help: string, pick: (c: CacheStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['cache'],
+        registers,
+        collect() {
+          for (const [cache, stats] of Object.entries(self().sources.proofCaches() ?? {})) this.set({ cache }, pick(stats));
+        },
+      });
+    };
+    cacheGauge('tracechain_proof_cache_entries', 'Entries of the proof reader caches (txs: tx texts served, api.blockCacheBytes, off by default; proofs: per-block proof material)', (c) => c.entries);
+    cacheGauge('tracechain_proof_cache_bytes', 'Bytes held by the proof reader caches', (c) => c.bytes);
+    cacheGauge('tracechain_proof_cache_hits', 'Lookups of the proof reader caches that found their entry, since start', (c) => c.hits);
+    cacheGauge('tracechain_proof_cache_misses', 'Lookups of the proof reader caches that did not, since start', (c) => c.misses);
     new Gauge({
       name: 'tracechain_peers',
       help: 'Connected peers',

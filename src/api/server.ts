@@ -221,6 +221,7 @@ export async function buildApi(options: ApiOptions, ctx: ApiContext, logger: Log
   }
   const provenance = new Provenance(ctx.chain, { blockCacheBytes: opts.blockCacheBytes, proofCacheBytes: opts.proofCacheBytes });
   app.addHook('onClose', async () => provenance.close());
+  metrics.setSources({ proofCaches: () => provenance.cacheStats() });
   const writeDeps: WriteRouteDeps = {
     ctx,
     pool,

@@ -84,4 +84,23 @@ describe('GET /trace while a block connects', () => {
       store.getItems = originalMany;
     }
   });
+
+  it("/metrics shows the proof reader's caches: a second trace of the item finds its block's proof material cached", async () => {
+    const epc = sgtin('metrics-1');
+    const ev = commission([epc], 'LM');
+    await fx.chain.importBlock(buildBlock(fx, { txs: [makeTx(fx, [ev.event], maker, [ev.id])] }));
+    const figure = async (name: string): Promise<number> => {
+      const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      const m = new RegExp(`^${name}\\{cache="proofs"\\} (\\d+)$`, 'm').exec(body);
+      expect(m, `${name} in /metrics`).not.toBeNull();
+      return Number(m?.[1]);
+    };
+    expect((await app.inject({ method: 'GET', url: `/trace/${encodeURIComponent(epc)}` })).statusCode).toBe(200);
+    const hits = await figure('tracechain_proof_cache_hits');
+    expect(await figure('tracechain_proof_cache_entries')).toBeGreaterThanOrEqual(1);
+    expect(await figure('tracechain_proof_cache_bytes')).toBeGreaterThan(0);
+    expect((await app.inject({ method: 'GET', url: `/trace/${encodeURIComponent(epc)}` })).statusCode).toBe(200);
+    expect(await figure('tracechain_proof_cache_hits')).toBeGreaterThan(hits);
+    expect(await figure('tracechain_proof_cache_misses')).toBeGreaterThanOrEqual(1);
+  });
 });
