@@ -152,14 +152,14 @@ function ed25519VerifyRate(ms = 1000): number {
   return Math.round((n * 1000) / (performance.now() - t0));
 }
 
-interface Pending {
+export interface Pending {
   at: number;
   events: number;
   phase: number;
 }
 
 /** Follows the main chain and resolves commit times of pending txs. */
-class ChainFollower {
+export class ChainFollower {
   private height = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -388,14 +388,19 @@ export async function benchIngest(partial: Partial<IngestOptions> = {}): Promise
   };
 }
 
+/** The ingest node's config file: no rate limits, the capture workers and tx log asked for, a mempool that holds a phase's backlog. */
+export async function writeIngestConfig(path: string, opts: Pick<IngestOptions, 'captureWorkers' | 'txLog'>): Promise<void> {
+  await writeFile(
+    path,
+    JSON.stringify({ api: { rateLimit: { writeMax: 10_000_000, readMax: 10_000_000, timeWindowMs: 10_000 }, captureWorkers: opts.captureWorkers }, txLog: { enabled: opts.txLog }, mempool: { maxTxs: 200_000, maxBytes: 512 * 1024 * 1024 } }),
+  );
+}
+
 /** One fresh dev node (plain HTTP, or HTTPS with a new self-signed certificate) and every phase against it. */
 async function runTransport(opts: IngestOptions, transport: 'http' | 'https', progress: () => void, deadWebhooks: number): Promise<IngestPhase[]> {
   const dir = await mkdtemp(join(tmpdir(), 'tracechain-bench-ingest-'));
   const config = join(dir, 'config.json');
-  await writeFile(
-    config,
-    JSON.stringify({ api: { rateLimit: { writeMax: 10_000_000, readMax: 10_000_000, timeWindowMs: 10_000 }, captureWorkers: opts.captureWorkers }, txLog: { enabled: opts.txLog }, mempool: { maxTxs: 200_000, maxBytes: 512 * 1024 * 1024 } }),
-  );
+  await writeIngestConfig(config, opts);
   const tlsArgs: string[] = [];
   let ca: string | undefined;
   if (transport === 'https') {

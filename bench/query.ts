@@ -48,7 +48,7 @@ import { devGenesis } from '../src/node/dev-consortium.js';
 import { CapturePool } from '../src/api/capture-pool.js';
 import type { CaptureOutcome } from '../src/api/capture-core.js';
 import { RawHttpConnection } from './raw-http.js';
-import { HttpClient, percentile, round, startBenchNode } from './support.js';
+import { HttpClient, nodeMemory, percentile, round, startBenchNode } from './support.js';
 
 export interface QueryBenchOptions {
   events: number;
@@ -397,10 +397,15 @@ async function run(api: URL, route: QueryRun['route'], clients: number, seconds:
   };
 }
 
+/** Where the bench keeps its store of `events` events (a stopped node's data directory, once built). */
+export function queryStoreDir(events: number, cacheDir?: string): string {
+  return join(cacheDir ?? tmpdir(), `tracechain-bench-query-${events}-v${LAYOUT_VERSION}`);
+}
+
 export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Promise<QueryReport> {
   const opts: QueryBenchOptions = { ...DEFAULT_QUERY_BENCH, ...partial };
   const log = opts.log ?? (() => undefined);
-  const dir = join(opts.cacheDir ?? tmpdir(), `tracechain-bench-query-${opts.events}-v${LAYOUT_VERSION}`);
+  const dir = queryStoreDir(opts.events, opts.cacheDir);
   let meta: Meta | undefined;
   let reused = false;
   if (!opts.fresh && existsSync(join(dir, 'bench-meta.json'))) {
@@ -461,16 +466,10 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
     for (const [route, clients] of runs) {
       out.push(await run(api, route, clients, opts.seconds, m.items, () => opts.onProgress?.((done += 250) / 1000, runMs / 1000)));
     }
-    // The node's resident memory after the runs (its /metrics: prom-client's process metrics), and
-    // of it the process's own (anonymous) memory: the rest is LevelDB's memory-mapped table files,
-    // pages of the OS file cache the kernel takes back under pressure (Linux: /proc/PID/status).
-    const metrics = await http.request('GET', '/metrics');
-    const rss = /^tracechain_process_process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(metrics.body);
-    const status = node.proc.pid === undefined ? '' : await readFile(`/proc/${node.proc.pid}/status`, 'utf8').catch(() => '');
-    const anon = /^RssAnon:\s+(\d+) kB$/m.exec(status);
+    const memory = await nodeMemory(node, http);
     return {
-      nodeRssBytes: rss === null ? null : Math.round(Number(rss[1])),
-      nodeRssAnonBytes: anon === null ? null : Number(anon[1]) * 1024,
+      nodeRssBytes: memory.rssBytes,
+      nodeRssAnonBytes: memory.anonBytes,
       events: m.events,
       items: m.items,
       blocks: m.blocks,

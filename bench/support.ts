@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
@@ -174,4 +175,28 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function round(n: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+/**
+ * A node's resident memory (its /metrics: prom-client's process metrics) and of it the process's
+ * own (anonymous) memory: the rest is LevelDB's memory-mapped table files, pages of the OS file
+ * cache the kernel takes back under pressure (Linux: /proc/PID/status; null elsewhere).
+ */
+export async function nodeMemory(node: BenchNode, http: HttpClient): Promise<{ rssBytes: number | null; anonBytes: number | null }> {
+  const metrics = await http.request('GET', '/metrics');
+  const rss = /^tracechain_process_process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(metrics.body);
+  const status = node.proc.pid === undefined ? '' : await readFile(`/proc/${node.proc.pid}/status`, 'utf8').catch(() => '');
+  const anon = /^RssAnon:\s+(\d+) kB$/m.exec(status);
+  return { rssBytes: rss === null ? null : Math.round(Number(rss[1])), anonBytes: anon === null ? null : Number(anon[1]) * 1024 };
+}
+
+/** Bytes of the files under a directory (what a node's data directory takes on disk, before block rounding). */
+export async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await dirBytes(path);
+    else if (entry.isFile()) total += (await stat(path).catch(() => ({ size: 0 }))).size; // a LevelDB file compacted away meanwhile
+  }
+  return total;
 }

@@ -8,9 +8,12 @@ import { benchSync, formatSyncTable } from '../../../bench/sync.js';
 import { benchBackup, formatBackupTable } from '../../../bench/backup.js';
 import { benchHealthLatency, formatHealthLatency } from '../../../bench/health-latency.js';
 import { benchIngest, formatIngestTable } from '../../../bench/ingest.js';
+import { benchIngestGrowth, formatGrowthTable } from '../../../bench/ingest-growth.js';
 import { benchQuery, formatQueryTable } from '../../../bench/query.js';
 import { benchReport, defaultResultsDir, formatReport, PARTS, type Part } from '../../../bench/report.js';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { benchScale, formatScale, SCALE_PARTS, type ScalePart } from '../../../bench/scale.js';
 import { progressBar } from '../progress.js';
 
 export interface BenchFlags {
@@ -46,6 +49,14 @@ export interface BenchFlags {
   snapshot?: boolean;
   /** backup: false skips the restore with the full audit. */
   audit?: boolean;
+  /** ingest: grow one node to this many committed events instead of the phases. */
+  growTo?: number;
+  /** ingest --grow-to: events between samples. */
+  sampleEvery?: number;
+  /** propagation: node processes. */
+  nodes?: number;
+  /** report: the growth curves (bench/scale.ts) instead of the quick report. */
+  scale?: boolean;
 }
 
 export const BENCHES = ['hashrate', 'ingest', 'query', 'propagation', 'sync', 'backup', 'report'] as const;
@@ -70,6 +81,23 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
       return 0;
     }
     case 'ingest': {
+      if (flags.growTo !== undefined) {
+        const target = flags.growTo;
+        const bar = progressBar('ingest growth');
+        const report = await benchIngestGrowth({
+          target,
+          sampleEvery: flags.sampleEvery ?? Math.min(1_000_000, Math.max(100, Math.floor(target / 10))),
+          ...(flags.clients !== undefined ? { clients: flags.clients } : {}),
+          ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+          ...(flags.blockInterval !== undefined ? { blockIntervalMs: flags.blockInterval } : {}),
+          ...(flags.captureWorkers !== undefined ? { captureWorkers: flags.captureWorkers } : {}),
+          onProgress: (d, t) => bar.update(d, t),
+        });
+        bar.stop();
+        out.write(formatGrowthTable(report) + '\n');
+        if (flags.json) out.write(JSON.stringify(report) + '\n');
+        return 0;
+      }
       const bar = progressBar('ingest');
       const report = await benchIngest({
         ...(flags.phaseSeconds !== undefined ? { seconds: flags.phaseSeconds } : {}),
@@ -105,7 +133,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
     }
     case 'propagation': {
       const bar = progressBar('propagation');
-      const report = await benchPropagation({ ...(flags.blocks !== undefined ? { blocks: flags.blocks } : {}), onProgress: (d, t) => bar.update(d, t) });
+      const report = await benchPropagation({ ...(flags.blocks !== undefined ? { blocks: flags.blocks } : {}), ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}), onProgress: (d, t) => bar.update(d, t) });
       bar.stop();
       out.write(formatPropagationTable(report) + '\n');
       if (flags.json) out.write(JSON.stringify(report) + '\n');
@@ -129,8 +157,29 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
       return 0;
     }
     case 'report': {
-      // All of the above at a few sizes (a few minutes): bench/results/report.json, SVG plots, README.md.
       const only = flags.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (flags.scale === true) {
+        // The growth curves (hours at full size): bench/results/scale/.
+        const badScale = only?.filter((p) => !(SCALE_PARTS as readonly string[]).includes(p)) ?? [];
+        if (badScale.length > 0) {
+          process.stderr.write(`tracechain bench report --scale: unknown part(s) ${badScale.join(', ')}; choose from ${SCALE_PARTS.join(', ')}\n`);
+          return 2;
+        }
+        const dir = flags.out ?? join(defaultResultsDir(), 'scale');
+        const bar = progressBar('scale: ingest growth');
+        const report = await benchScale({
+          out: dir,
+          quick: flags.quick === true,
+          ...(only ? { only: only as ScalePart[] } : {}),
+          log: (m) => process.stderr.write(m + '\n'),
+          onProgress: (d, t) => bar.update(d, t),
+        });
+        bar.stop();
+        out.write(formatScale(report, dir) + '\n');
+        if (flags.json) out.write(JSON.stringify(report) + '\n');
+        return Object.keys(report.failed).length === 0 ? 0 : 1;
+      }
+      // All of the above at a few sizes (a few minutes): bench/results/report.json, SVG plots, README.md.
       const bad = only?.filter((p) => !(PARTS as readonly string[]).includes(p)) ?? [];
       if (bad.length > 0) {
         process.stderr.write(`tracechain bench report: unknown part(s) ${bad.join(', ')}; choose from ${PARTS.join(', ')}\n`);
