@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { benchConsortium, type FromNode } from './p2p-common.js';
 import { percentile, round } from './support.js';
 import { BenchNodeProc, until } from './p2p-cluster.js';
+import { DEFAULT_SYNC_OPTIONS } from '../src/p2p/sync.js';
 
 export interface PropagationOptions {
   nodes: number;
@@ -60,7 +61,7 @@ export async function benchPropagation(partial: Partial<PropagationOptions> = {}
     for (const [i, dir] of c.dirs.entries()) {
       const p = new BenchNodeProc(`node-${i}`);
       procs.push(p);
-      const ready = await p.request({ type: 'init', dir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [...addresses], statusIntervalMs: 2_000, reportBlocks: true }, 'ready', 60_000);
+      const ready = await p.request({ type: 'init', dir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [...addresses], statusIntervalMs: DEFAULT_SYNC_OPTIONS.statusIntervalMs, reportBlocks: true }, 'ready', 60_000);
       addresses.push(...ready.addresses);
     }
     const others = opts.nodes - 1;

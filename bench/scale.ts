@@ -245,11 +245,14 @@ export async function benchScale(opts: ScaleOptions): Promise<ScaleReport> {
     // Written after every part: a long run that stops keeps what it measured.
     await writeScaleFiles(report, opts.out);
   }
+  if (want.length === 0) await writeScaleFiles(report, opts.out);
   return report;
 }
 
 const M = (n: number): string => `${+(n / 1e6).toPrecision(3)} M`;
 const mib = (b: number | null): number => (b === null ? Number.NaN : Math.round(b / 1048576));
+/** MiB for a table: '-' when not reported. */
+const mibText = (b: number | null): string => (b === null ? '-' : String(Math.round(b / 1048576)));
 
 /** The SVG plots (name → SVG text) of the parts measured. */
 export function scalePlots(r: ScaleReport): Record<string, string> {
@@ -361,7 +364,7 @@ export function scaleSummary(r: ScaleReport): string {
     lines.push('## Ingest while the store grows', '', `One node growing from empty to ${g.target.toLocaleString('en-US')} events (${g.eventsPerDocument}-event documents, ${g.clients} clients, block interval ${g.blockIntervalMs} ms, tx log on); ${when(g)}.`, '', '![ingest](scale-ingest.svg)', '');
     lines.push('| events stored | committed events/s | vs first | capture → block p99 ms | disk bytes/event | RSS MiB | own MiB |', '| --- | --- | --- | --- | --- | --- | --- |');
     const first = g.samples[0]?.eventsPerSecond ?? 0;
-    for (const s of g.samples) lines.push(`| ${s.events.toLocaleString('en-US')} | ${s.eventsPerSecond} | ${first > 0 ? Math.round((100 * s.eventsPerSecond) / first) : '-'} % | ${s.latencyP99Ms} | ${s.diskBytesPerEvent} | ${mib(s.rssBytes)} | ${mib(s.anonBytes)} |`);
+    for (const s of g.samples) lines.push(`| ${s.events.toLocaleString('en-US')} | ${s.eventsPerSecond} | ${first > 0 ? Math.round((100 * s.eventsPerSecond) / first) : '-'} % | ${s.latencyP99Ms} | ${s.diskBytesPerEvent} | ${mibText(s.rssBytes)} | ${mibText(s.anonBytes)} |`);
     lines.push('', `Last interval: **${g.lastVsFirstPercent} %** of the first (target ≥ 90 %).`, '');
   }
   if (r.reads !== undefined) {
@@ -369,7 +372,7 @@ export function scaleSummary(r: ScaleReport): string {
     lines.push('| events | route | clients | requests/s | p50 ms | p99 ms |', '| --- | --- | --- | --- | --- | --- |');
     for (const p of r.reads.points) for (const x of p.runs) lines.push(`| ${p.events.toLocaleString('en-US')} | ${x.route} | ${x.clients} | ${x.requestsPerSecond} | ${x.p50Ms} | ${x.p99Ms} |`);
     lines.push('', '| events | disk bytes/event | RSS MiB | own MiB |', '| --- | --- | --- | --- |');
-    for (const p of r.reads.points) lines.push(`| ${p.events.toLocaleString('en-US')} | ${p.bytesPerEvent} | ${mib(p.rssBytes)} | ${mib(p.anonBytes)} |`);
+    for (const p of r.reads.points) lines.push(`| ${p.events.toLocaleString('en-US')} | ${p.bytesPerEvent} | ${mibText(p.rssBytes)} | ${mibText(p.anonBytes)} |`);
     lines.push('');
   }
   if (r.growth !== undefined || r.reads !== undefined) lines.push('![disk and memory](scale-disk-memory.svg)', '');

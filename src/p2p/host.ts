@@ -58,8 +58,10 @@ export async function createHost(opts: HostOptions): Promise<Host> {
     connectionGater: opts.gater,
     ...(opts.swarmKey ? { connectionProtector: preSharedKey({ psk: opts.swarmKey }) } : {}),
     connectionManager: { maxConnections: opts.maxConnections },
-    // Our sync status requests measure latency; a busy node must not lose peers to a ping.
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // Off: our sync status requests measure each peer's latency, and a ping stream per connection
+    // every 10 s (which could not drop a peer anyway: a busy node must not lose peers to a ping)
+    // is load for nothing, N² streams across a consortium (docs/p2p.md).
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       pubsub: gossipsub({

@@ -28,6 +28,14 @@ import type { Offence } from './scores.js';
 
 export interface SyncOptions {
   statusIntervalMs: number;
+  /**
+   * Peers asked for their status each interval: the ones asked longest ago. Asking every peer
+   * every interval costs each node N streams per interval and the consortium N², which at 20
+   * nodes on one machine was most of its CPU (docs/p2p.md); gossip brings new blocks anyway, and
+   * a peer's announcement or connection asks it at once. With N peers each is asked about every
+   * N / statusPeersPerInterval intervals.
+   */
+  statusPeersPerInterval: number;
   blocksPerRequest: number;
   maxInflightPerPeer: number;
   /** Bodies fetched ahead of the import point: at most this many blocks… */
@@ -42,6 +50,7 @@ export interface SyncOptions {
 
 export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
   statusIntervalMs: 5_000,
+  statusPeersPerInterval: 3,
   blocksPerRequest: 64,
   maxInflightPerPeer: 2,
   windowBlocks: 1_024,
@@ -117,7 +126,7 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     if (this.running) return;
     this.running = true;
     this.timer = setInterval(() => {
-      for (const p of this.peers.values()) void this.refreshStatus(p);
+      for (const p of this.stalestPeers(this.opts.statusPeersPerInterval)) void this.refreshStatus(p);
     }, this.opts.statusIntervalMs);
     this.timer.unref();
   }
@@ -195,6 +204,14 @@ export class Synchronizer extends EventEmitter<SyncEvents> {
     if (!force && now - this.lastProgressAt < this.opts.progressEveryMs) return;
     this.lastProgressAt = now;
     this.emit('progress', this.progress());
+  }
+
+  /** Up to n peers with no status request in flight, the ones whose status is oldest first. */
+  private stalestPeers(n: number): SyncPeer[] {
+    return [...this.peers.values()]
+      .filter((p) => !p.statusInflight)
+      .sort((a, b) => a.statusAt - b.statusAt)
+      .slice(0, n);
   }
 
   private async refreshStatus(p: SyncPeer): Promise<void> {

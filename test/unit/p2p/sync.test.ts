@@ -3,7 +3,7 @@
  * is reported and its chunk goes elsewhere; a peer without the blocks is skipped; lying headers
  * are an offence; nothing is imported out of order.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chainPort, type ChainPort } from '../../../src/p2p/chain-port.js';
 import { headerSourceOf, SyncRequestError, type BlockReplyItem, type PeerStatus, type SyncTransport } from '../../../src/p2p/sync-protocol.js';
 import { serveHeaders } from '../../../src/p2p/locator.js';
@@ -235,5 +235,45 @@ describe('Synchronizer', () => {
     expect(c.members[1]!.chain.futureCount).toBeGreaterThanOrEqual(1); // held, to retry when due
     expect(offences).toEqual([]);
     expect(target.tip().height).toBe(5);
+  });
+});
+
+describe('status polling', () => {
+  it('asks statusPeersPerInterval peers each interval, the longest unasked first, so each peer is asked every N / k intervals', async () => {
+    const { c, source, target } = await setup(0);
+    const asked: string[] = [];
+    const transport: SyncTransport = {
+      status: async (peer) => {
+        asked.push(peer);
+        const t = source.tip();
+        return { height: t.height, tip: t.hash, chainwork: t.chainwork, rttMs: 1 };
+      },
+      headers: async () => [],
+      blocks: async () => [],
+    };
+    let now = 1_000;
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const sync = new Synchronizer({ statusIntervalMs: 1_000, statusPeersPerInterval: 3 }, { chain: target, transport, logger: c.logger, clock: () => now++ });
+      sync.start();
+      cleanup.push(async () => sync.stop());
+      const peers = Array.from({ length: 10 }, (_, i) => `peer-${i}`);
+      for (const p of peers) sync.addPeer(p);
+      // Connecting asks each peer once, at once.
+      await vi.advanceTimersByTimeAsync(0);
+      expect(asked).toEqual(peers);
+      asked.length = 0;
+      // Then exactly 3 per interval, the stalest first: every peer within 4 intervals, none twice before all were asked.
+      const perTick: string[][] = [];
+      for (let tick = 0; tick < 4; tick++) {
+        await vi.advanceTimersByTimeAsync(1_000);
+        perTick.push(asked.splice(0));
+      }
+      expect(perTick.map((t) => t.length)).toEqual([3, 3, 3, 3]);
+      expect(perTick.flat().slice(0, 10)).toEqual(peers);
+      expect(perTick[3]?.slice(1)).toEqual(peers.slice(0, 2));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
