@@ -4,8 +4,9 @@
  *
  * The node is `bench ingest`'s (a fresh mining dev chain, its tx log on, the same config), and so
  * are the documents (100-event capture documents, items going commissioning → shipping →
- * receiving → dispensing); the clients post without pause until N events were accepted, then
- * the backlog drains. At each sample: the rate over the interval since the previous one (events
+ * receiving → dispensing); the clients post until N events were accepted, pausing while more
+ * than `maxBacklogEvents` accepted events wait for a block (so the node runs at its committed
+ * rate with a bounded mempool), then the backlog drains. At each sample: the rate over the interval since the previous one (events
  * committed in blocks / seconds), the capture-to-block latency of the txs committed in it, the
  * data directory's bytes on disk, and the node's RSS and own (anonymous) memory. The first
  * interval (from the first block holding a capture: the warm-up left out) is the empty-store rate
@@ -31,6 +32,12 @@ export interface GrowthOptions {
   workers: number;
   blockIntervalMs: number;
   captureWorkers: number;
+  /**
+   * Accepted events not yet in a block above which the clients wait (0: no bound). Posting as
+   * fast as the node accepts fills its mempool to its bound over a long run, and the committed
+   * rate then measures the backlog (a 512 MiB pool of waiting txs) as much as the store's size.
+   */
+  maxBacklogEvents: number;
   onProgress?: (done: number, total: number) => void;
   /** Each sample as it is taken (a long run shows its curve while it grows). */
   onSample?: (s: GrowthSample) => void;
@@ -44,6 +51,7 @@ export const DEFAULT_GROWTH: GrowthOptions = {
   workers: DEFAULT_INGEST.workers,
   blockIntervalMs: DEFAULT_INGEST.blockIntervalMs,
   captureWorkers: DEFAULT_INGEST.captureWorkers,
+  maxBacklogEvents: 100_000,
 };
 
 export interface GrowthSample {
@@ -65,6 +73,7 @@ export interface GrowthSample {
 
 export interface GrowthReport {
   target: number;
+  maxBacklogEvents: number;
   sampleEvery: number;
   eventsPerDocument: number;
   clients: number;
@@ -122,6 +131,7 @@ export async function benchIngestGrowth(partial: Partial<GrowthOptions> = {}): P
     const follower = new ChainFollower(http, pending, (p, at) => {
       interval.push(at - p.at);
       committed += p.events;
+      backlog -= p.events;
       if (!started) {
         // The first interval runs from the first block holding a capture, not from the start: the
         // empty-store rate leaves out the node's warm-up (the first block takes an interval to come).
@@ -145,14 +155,20 @@ export async function benchIngestGrowth(partial: Partial<GrowthOptions> = {}): P
     let refused = 0;
     let errors = 0;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    let backlog = 0;
     const client = async (): Promise<void> => {
       while (accepted < opts.target) {
+        if (opts.maxBacklogEvents > 0 && backlog >= opts.maxBacklogEvents) {
+          await new Promise((res) => setTimeout(res, 20));
+          continue;
+        }
         const doc = source.document(opts.eventsPerDocument);
         const at = performance.now();
         const r = await http.request('POST', '/capture', headers, doc.body);
         if (r.status === 202) {
           pending.set((JSON.parse(r.body) as { txId: string }).txId, { at, events: doc.count, phase: opts.eventsPerDocument });
           accepted += doc.count;
+          backlog += doc.count;
         } else if (r.status === 429 || r.status === 503) {
           refused++;
           await new Promise((res) => setTimeout(res, 100));
@@ -179,6 +195,7 @@ export async function benchIngestGrowth(partial: Partial<GrowthOptions> = {}): P
     const last = taken[taken.length - 1]?.eventsPerSecond ?? 0;
     return {
       target: opts.target,
+      maxBacklogEvents: opts.maxBacklogEvents,
       sampleEvery: opts.sampleEvery,
       eventsPerDocument: opts.eventsPerDocument,
       clients: opts.clients,
@@ -211,7 +228,7 @@ export function formatGrowthTable(r: GrowthReport): string {
   return [
     ...rows.map((row) => row.map((c, i) => c.padStart(widths[i] as number)).join('  ')),
     '',
-    `one node growing from empty to ${r.target.toLocaleString('en-US')} events: ${r.eventsPerDocument}-event documents, ${r.clients} clients, block interval ${r.blockIntervalMs} ms, tx log on; a sample every ${r.sampleEvery.toLocaleString('en-US')} committed events (rate over the interval since the previous one)`,
+    `one node growing from empty to ${r.target.toLocaleString('en-US')} events: ${r.eventsPerDocument}-event documents, ${r.clients} clients, ${r.maxBacklogEvents > 0 ? `at most ${r.maxBacklogEvents.toLocaleString('en-US')} events accepted and not yet in a block` : 'no bound on the backlog'}, block interval ${r.blockIntervalMs} ms, tx log on; a sample every ${r.sampleEvery.toLocaleString('en-US')} committed events (rate over the interval since the previous one)`,
     `last interval ${r.lastVsFirstPercent} % of the first (the empty store's) · ${r.seconds} s in all · refused ${r.refused} · errors ${r.errors} · client and node share this machine's ${r.cores} cores`,
   ].join('\n');
 }

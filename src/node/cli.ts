@@ -353,6 +353,7 @@ export function buildProgram(): Command {
     .option('--dead-webhooks <n>', 'ingest: run every phase twice in the same run, without and then with this many webhook subscriptions that never answer', intArg('--dead-webhooks', 0, 1000))
     .option('--grow-to <n>', 'ingest: instead of the phases, grow one node from empty to this many committed events (100-event documents), sampling the rate, disk and memory', intArg('--grow-to', 1000, 100_000_000))
     .option('--sample-every <n>', 'ingest --grow-to: a sample every this many committed events (default 1,000,000, or a tenth of --grow-to if smaller)', intArg('--sample-every', 100, 100_000_000))
+    .option('--max-backlog <events>', 'ingest --grow-to: clients pause while this many accepted events wait for a block (default 100,000; 0: no bound)', intArg('--max-backlog', 0, 100_000_000))
     .option('--nodes <n>', 'propagation: node processes (default 5)', intArg('--nodes', 2, 64))
     .option('--scale', 'report: the growth curves instead (ingest to 10 M events, reads at 1/5/10 M, audit and reindex, sync to 100,000 blocks, propagation to 20 nodes): hours; --only picks parts of it')
     .option('--no-tx-log', 'ingest: run the node without its tx log, to measure what durable 202s cost (benchmark comparison only: such a node loses pending txs on any stop)')

@@ -8,7 +8,8 @@ import { benchIngestGrowth } from '../../bench/ingest-growth.js';
 
 describe('bench ingest --grow-to', () => {
   it('samples the committed rate, disk and memory as one node grows', async () => {
-    const r = await benchIngestGrowth({ target: 6_000, sampleEvery: 2_000, clients: 4, eventsPerDocument: 100 });
+    const r = await benchIngestGrowth({ target: 6_000, sampleEvery: 2_000, clients: 4, eventsPerDocument: 100, maxBacklogEvents: 1_000 });
+    expect(r.maxBacklogEvents).toBe(1_000);
     expect(r.errors).toBe(0);
     expect(r.samples.length).toBeGreaterThanOrEqual(2);
     let previous = 0;

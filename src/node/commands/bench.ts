@@ -53,6 +53,8 @@ export interface BenchFlags {
   growTo?: number;
   /** ingest --grow-to: events between samples. */
   sampleEvery?: number;
+  /** ingest --grow-to: accepted events waiting for a block above which the clients pause. */
+  maxBacklog?: number;
   /** propagation: node processes. */
   nodes?: number;
   /** report: the growth curves (bench/scale.ts) instead of the quick report. */
@@ -91,6 +93,7 @@ export async function benchCommand(which: string, flags: BenchFlags, out: NodeJS
           ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
           ...(flags.blockInterval !== undefined ? { blockIntervalMs: flags.blockInterval } : {}),
           ...(flags.captureWorkers !== undefined ? { captureWorkers: flags.captureWorkers } : {}),
+          ...(flags.maxBacklog !== undefined ? { maxBacklogEvents: flags.maxBacklog } : {}),
           onProgress: (d, t) => bar.update(d, t),
         });
         bar.stop();
