@@ -103,11 +103,10 @@ export async function benchIngestGrowth(partial: Partial<GrowthOptions> = {}): P
     const samples: Promise<GrowthSample>[] = [];
     let committed = 0;
     let nextMark = opts.sampleEvery;
-    let markAt = 0;
     let markEvents = 0;
     let interval: number[] = [];
     const t0 = performance.now();
-    markAt = t0;
+    let markAt = t0;
     let started = false;
     let checking = false;
     const takeSample = (at: number): void => {

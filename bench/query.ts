@@ -436,7 +436,12 @@ export async function benchQuery(partial: Partial<QueryBenchOptions> = {}): Prom
   await store.close();
   const config = join(dir, 'bench-config.json');
   // TRACECHAIN_BENCH_API_CONFIG: more of the node's api settings as JSON (e.g. '{"blockCacheBytes":0}'), to compare settings.
-  const apiExtra = JSON.parse(process.env.TRACECHAIN_BENCH_API_CONFIG ?? '{}') as Record<string, unknown>;
+  let apiExtra: Record<string, unknown>;
+  try {
+    apiExtra = JSON.parse(process.env.TRACECHAIN_BENCH_API_CONFIG ?? '{}') as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`TRACECHAIN_BENCH_API_CONFIG is not JSON: ${(err as Error).message}`);
+  }
   await writeFile(config, JSON.stringify({ api: { ...apiExtra, rateLimit: { writeMax: 1000, readMax: 100_000_000, timeWindowMs: 10_000 } } }));
   // A store of an older build gets its query index built before the node listens: minutes at 1M events.
   const node = await startBenchNode(['--data', dir, '--no-mine', '--config', config], 900_000);

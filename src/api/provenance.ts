@@ -21,6 +21,7 @@ import { decodeCanonicalTx, txIdOfCanonicalBytes, txIdOfCanonicalText } from '..
 import type { SignedTx } from '../chain/types.js';
 import { JsonBytes } from './json-bytes.js';
 import { LruCache } from '../common/lru.js';
+import type { CacheStats } from './metrics.js';
 import { BlockMaterial, materialFromIds, materialOf, type Proof } from './proof-material.js';
 import { storeDamaged as damaged } from './problem.js';
 import { indexTxEvents, type TxEventIndex } from './tx-text.js';
@@ -206,8 +207,8 @@ export class Provenance {
     this.chain.off('reorg', this.onReorg);
   }
 
-  cacheStats(): Record<'txs' | 'proofs', { entries: number; bytes: number; hits: number; misses: number }> {
-    const s = (c: LruCache<string, unknown>) => ({ entries: c.size, bytes: c.cost, hits: c.hits, misses: c.misses });
+  cacheStats(): Record<'txs' | 'proofs', CacheStats> {
+    const s = (c: LruCache<string, unknown>): CacheStats => ({ entries: c.size, bytes: c.cost, hits: c.hits, misses: c.misses });
     return { txs: s(this.txCache), proofs: s(this.materialCache) };
   }
 
