@@ -11,6 +11,7 @@
  */
 import type { Chain } from '../chain/chain.js';
 import { parseTime } from '../trace/epcis-time.js';
+import { compareText, isNumericText } from './query-families.js';
 import { HttpProblem, storeDamaged } from './problem.js';
 import { bad, decodePageToken, MAX_MATERIALISED, parseQuery, planPage, runParsedQuery, tokenJson, type EventReader, type ParsedQuery, type Position, type QueryHit, type QueryLimits, type QueryPage, type RawQuery } from './query.js';
 
@@ -70,8 +71,42 @@ async function collect(chain: Chain, q: ParsedQuery, maxHeight: number, limits: 
   }
 }
 
+/**
+ * An event's sort key for `orderBy` of an extension field (its first value when it has several):
+ * numbers (also written as text) before times before other text, each in its own order; an event
+ * without the field has none and goes last in either direction.
+ */
+function fieldKey(event: Record<string, unknown>, name: string): [number, number | string] | undefined {
+  let v: unknown = event[name];
+  while (Array.isArray(v)) v = v[0];
+  if (typeof v === 'object' && v !== null && '@value' in v) v = (v as { '@value': unknown })['@value'];
+  if (typeof v === 'number') return [0, v];
+  if (typeof v !== 'string') return undefined;
+  if (isNumericText(v)) return [0, Number(v)];
+  const t = parseTime(v);
+  return t !== undefined ? [1, t.ms] : [2, v];
+}
+
+function compareKeys(a: [number, number | string], b: [number, number | string]): number {
+  if (a[0] !== b[0]) return a[0] - b[0];
+  return typeof a[1] === 'number' ? a[1] - (b[1] as number) : compareText(a[1], b[1] as string);
+}
+
 /** Sort in place by the query's order; ties in chain order (reversed with DESC). */
 async function sortHits(chain: Chain, hits: QueryHit[], order: NonNullable<ParsedQuery['order']>): Promise<void> {
+  const chainOrder = (a: QueryHit, b: QueryHit): number => a.position.height - b.position.height || a.position.txIndex - b.position.txIndex || a.position.eventIndex - b.position.eventIndex;
+  const sign = order.desc ? -1 : 1;
+  if (order.by !== 'eventTime' && order.by !== 'recordTime') {
+    const byField = new Map<QueryHit, [number, number | string] | undefined>();
+    for (const h of hits) byField.set(h, fieldKey(h.event, order.by));
+    hits.sort((a, b) => {
+      const ka = byField.get(a);
+      const kb = byField.get(b);
+      if (ka === undefined || kb === undefined) return ka !== undefined ? -1 : kb !== undefined ? 1 : chainOrder(a, b);
+      return sign * (compareKeys(ka, kb) || chainOrder(a, b));
+    });
+    return;
+  }
   const keys = new Map<QueryHit, number>();
   const blockTimes = new Map<number, number>();
   for (const h of hits) {
@@ -92,8 +127,7 @@ async function sortHits(chain: Chain, hits: QueryHit[], order: NonNullable<Parse
     }
     keys.set(h, k);
   }
-  const sign = order.desc ? -1 : 1;
-  hits.sort((a, b) => sign * ((keys.get(a) as number) - (keys.get(b) as number) || a.position.height - b.position.height || a.position.txIndex - b.position.txIndex || a.position.eventIndex - b.position.eventIndex));
+  hits.sort((a, b) => sign * ((keys.get(a) as number) - (keys.get(b) as number) || chainOrder(a, b)));
 }
 
 /** An ordered or counted query's page (see the module comment). */
@@ -108,8 +142,12 @@ async function runMaterialised(chain: Chain, q: ParsedQuery, token: string | und
     at = { t: tip.height, h: tip.hash, o: 0 };
   }
   const most = q.maxEventCount ?? MAX_MATERIALISED;
-  const { hits, examined } = await collect(chain, q, at.t, limits, read, most);
+  const collected = await collect(chain, q, at.t, limits, read, most);
+  const { examined } = collected;
+  let hits = collected.hits;
   if (q.order !== undefined) await sortHits(chain, hits, q.order);
+  // eventCountLimit: the first N of the order.
+  if (q.eventCountLimit !== undefined) hits = hits.slice(0, q.eventCountLimit);
   const page = hits.slice(at.o, at.o + q.perPage);
   if (at.o + page.length >= hits.length) return { events: page, examined };
   return { events: page, examined, nextPageToken: encodeOrderedToken({ v: 3, f: q.fingerprint, t: at.t, h: at.h, o: at.o + page.length }) };

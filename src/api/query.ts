@@ -1,13 +1,15 @@
 /**
- * GET /events: a subset of the EPCIS 2.0 query language over the chain (docs/api.md lists it).
+ * GET /events: the EPCIS 2.0 query language over the chain (docs/api.md lists it).
  *
  * Parameters: QUERY_PARAMS (MATCH_ of EPCs by role and of classes, EQ_ of vocabulary, places,
- * action, IDs, error declarations' reason and corrective events), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>, perPage,
+ * action, IDs, error declarations' reason and corrective events), EQ_bizTransaction_/EQ_source_/EQ_destination_<type>, EXISTS_<field>,
+ * the field, sensor, persistent-disposition and per-unit families (api/query-families.ts), perPage,
  * nextPageToken; any other is refused (QueryParameterException). Several values of one parameter are given
  * by repeating it or separated by `|`; they are OR-ed; different parameters are AND-ed. EPCs
  * compare as canonical GS1 keys (an EPC URN matches its Digital Link), an EPC pattern of one class
- * as the prefix of its instances' keys (EpcFilter); ordered and counted queries (orderBy,
- * maxEventCount) are api/query-ordered.ts; vocabulary values compare
+ * as the prefix of its instances' keys, wider ones by scheme and company prefix (EpcFilter,
+ * trace/epc-pattern.ts); ordered and counted queries (orderBy, maxEventCount) are
+ * api/query-ordered.ts; vocabulary values compare
  * as CBV words (`shipping` = `urn:epcglobal:cbv:bizstep:shipping` = `https://ref.gs1.org/cbv/BizStep-shipping`).
  *
  * Three plans, all in chain order (height, tx, event):
@@ -27,12 +29,14 @@ import type { SignedTx } from '../chain/types.js';
 import type { VocabularyKind } from '../trace/vocabulary.js';
 import { itemKeyOrUndefined } from '../trace/identifiers.js';
 import { parseEpcUrn } from '../trace/epc-urn.js';
+import { classMatchesWidePattern, matchesWidePattern, parseWidePattern, type WideEpcPattern } from '../trace/epc-pattern.js';
 import { DAY_MS, HOUR_MS, TEN_MINUTES_MS, dayOf, gs1Form, hourOf, tenMinutesOf, termKey, vocabForm, type TermKind } from '../trace/query-terms.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { declaredEventIdOf, errorDeclarationOf, isErrorDeclaration } from '../trace/correction.js';
 import type { JsonObject } from '../common/json.js';
 import { HttpProblem, storeDamaged } from './problem.js';
+import { FAMILY_NAMES, FIELD_PARAM, MEASURE_PARAM, QUANTITY_UOM_PARAM, fieldMatches, parseFamilyParam, parseFieldParam, type FamilyFilter, type FieldFilter } from './query-families.js';
 import { storedTxSpans } from './proof-material.js';
 
 export const QUERY_PARAMS = [
@@ -74,8 +78,15 @@ export type QueryParam = (typeof QUERY_PARAMS)[number];
 /** Parameters named by a type or a field: `EQ_bizTransaction_po`, `EQ_source_owning_party`, `EXISTS_ilmd`. */
 export const TYPED_PARAM = /^(EQ_bizTransaction|EQ_source|EQ_destination)_(.+)$/;
 export const EXISTS_PARAM = /^EXISTS_(.+)$/;
-/** Filters on an ILMD or extension field, named by its CURIE as captured: `EQ_ILMD_cbvmda:lotNumber`, `GE_example:temp`, `EXISTS_ILMD_cbvmda:lotNumber`. */
-export const FIELD_PARAM = /^(EQ|GT|GE|LT|LE|EXISTS)_(ILMD_)?([a-z][a-zA-Z0-9]*:\w+)$/;
+
+/**
+ * Whether a name is a filter parameter this node answers (a named query's check; GET /events's
+ * schema says the same). Ordering, counting and paging (orderBy, orderDirection, eventCountLimit,
+ * maxEventCount, perPage, nextPageToken) are GET /events's own, not a named query's.
+ */
+export function isQueryParameter(name: string): boolean {
+  return (QUERY_PARAMS as readonly string[]).includes(name) || FAMILY_NAMES.includes(name) || [TYPED_PARAM, EXISTS_PARAM, FIELD_PARAM, MEASURE_PARAM, QUANTITY_UOM_PARAM].some((re) => re.test(name));
+}
 
 export type RawQuery = Partial<Record<QueryParam, string | string[]>> & {
   perPage?: number;
@@ -86,15 +97,9 @@ export type RawQuery = Partial<Record<QueryParam, string | string[]>> & {
   orderDirection?: string;
 } & { [typed: string]: string | string[] | number | undefined };
 
-/** An ILMD or extension field filter (FIELD_PARAM). */
-interface FieldFilter {
-  op: 'EQ' | 'GT' | 'GE' | 'LT' | 'LE' | 'EXISTS';
-  ilmd: boolean;
-  name: string;
-  values: string[];
-}
-
 export const MAX_VALUES = 50;
+/** `orderBy` of an extension field: its name as captured. */
+export const ORDER_FIELD = /^[a-z][a-zA-Z0-9]*:\w+$/;
 export const DEFAULT_PER_PAGE = 30;
 export const MAX_PER_PAGE = 1000;
 
@@ -119,10 +124,10 @@ export interface ParsedQuery {
   parentId?: EpcFilter;
   inputEpc?: EpcFilter;
   outputEpc?: EpcFilter;
-  epcClass?: Set<string>;
-  inputEpcClass?: Set<string>;
-  outputEpcClass?: Set<string>;
-  anyEpcClass?: Set<string>;
+  epcClass?: ClassFilter;
+  inputEpcClass?: ClassFilter;
+  outputEpcClass?: ClassFilter;
+  anyEpcClass?: ClassFilter;
   readPoint?: Set<string>;
   action?: Set<string>;
   transformationId?: Set<string>;
@@ -138,12 +143,14 @@ export interface ParsedQuery {
   /** Quantity comparisons: each holds for some quantity element of the event. */
   quantity: { op: 'EQ' | 'GT' | 'GE' | 'LT' | 'LE'; value: number }[];
   fields: FieldFilter[];
+  /** Sensor, persistent disposition and per-unit quantity filters (api/query-families.ts). */
+  families: FamilyFilter[];
   /** At most this many events over all pages (eventCountLimit). */
   eventCountLimit?: number;
   /** More matching events than this: QueryTooLargeException (maxEventCount; api/query-ordered.ts). */
   maxEventCount?: number;
   /** Answer in this order rather than chain order (orderBy, orderDirection; api/query-ordered.ts). */
-  order?: { by: 'eventTime' | 'recordTime'; desc: boolean };
+  order?: { by: string; desc: boolean };
   typed: TypedFilter[];
   exists: string[];
   bizStep?: Set<string>;
@@ -198,24 +205,33 @@ function epcForm(id: string): string {
  * The values of an EPC parameter: EPCs, compared as canonical keys, and EPC patterns of one class
  * (`urn:epc:idpat:sgtin:0614141.107346.*`: every instance of that GTIN; grai, gdti, sgcn, cpi,
  * itip, upui alike), compared as the prefix every instance's canonical key has: the class's
- * Digital Link. Patterns wider than one class (`0614141.*.*`, `sscc:0614141.*`) are refused.
+ * Digital Link; patterns of a company prefix or a scheme (`0614141.*.*`, `sscc:*.*`) in `wide`.
  */
 export interface EpcFilter {
   exact: Set<string>;
   prefixes: string[];
+  /** Patterns of a company prefix or a whole scheme (trace/epc-pattern.ts). */
+  wide: WideEpcPattern[];
 }
+
+const PATTERN_HELP = 'an EPC pattern names one class (urn:epc:idpat:sgtin:0614141.107346.*), a company prefix (urn:epc:idpat:sgtin:0614141.*.*) or a scheme (urn:epc:idpat:sgtin:*.*.*)';
 
 function epcFilter(v: string[] | undefined, param: string): EpcFilter | undefined {
   if (v === undefined) return undefined;
-  const out: EpcFilter = { exact: new Set(), prefixes: [] };
+  const out: EpcFilter = { exact: new Set(), prefixes: [], wide: [] };
   for (const x of v) {
     if (!x.startsWith('urn:epc:idpat:')) {
       out.exact.add(epcForm(x));
       continue;
     }
     const p = parseEpcUrn(x);
-    if (p === undefined || p.form !== 'idpat') throw bad(param, `${x}: an EPC pattern must name one class (e.g. urn:epc:idpat:sgtin:0614141.107346.*); wider patterns are not supported`);
-    out.prefixes.push(p.digitalLink);
+    if (p !== undefined && p.form === 'idpat') {
+      out.prefixes.push(p.digitalLink);
+      continue;
+    }
+    const wide = parseWidePattern(x);
+    if (wide === undefined) throw bad(param, `${x}: not an EPC pattern this node reads: ${PATTERN_HELP}`);
+    out.wide.push(wide);
   }
   return out;
 }
@@ -225,7 +241,14 @@ function epcMatches(f: EpcFilter, id: string): boolean {
   const k = epcForm(id);
   if (f.exact.has(k)) return true;
   for (const p of f.prefixes) if (k.length > p.length && k.startsWith(p)) return true;
+  for (const w of f.wide) if (matchesWidePattern(w, id)) return true;
   return false;
+}
+
+/** EPC classes (compared in canonical form), and patterns of a company prefix or a scheme, which match classes of their instances. */
+export interface ClassFilter {
+  exact: Set<string>;
+  wide: WideEpcPattern[];
 }
 
 /** An EPC class (`urn:epc:class:lgtin:…`, an idpat of a GTIN, a Digital Link) in one canonical form. */
@@ -244,7 +267,7 @@ function time(param: string, raw: string | string[] | undefined): number | undef
 }
 
 export function parseQuery(q: RawQuery): ParsedQuery {
-  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '', typed: [], exists: [], quantity: [], fields: [] };
+  const out: ParsedQuery = { perPage: q.perPage ?? DEFAULT_PER_PAGE, fingerprint: '', typed: [], exists: [], quantity: [], fields: [], families: [] };
   if (q.eventCountLimit !== undefined) {
     if (!Number.isSafeInteger(q.eventCountLimit) || q.eventCountLimit < 1) throw bad('eventCountLimit', 'must be a positive integer');
     out.eventCountLimit = q.eventCountLimit;
@@ -257,7 +280,7 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   }
   if (q.orderBy !== undefined) {
     const by = q.orderBy;
-    if (by !== 'eventTime' && by !== 'recordTime') throw bad('orderBy', 'this node orders by eventTime or recordTime');
+    if (by !== 'eventTime' && by !== 'recordTime' && !ORDER_FIELD.test(by)) throw bad('orderBy', 'give eventTime, recordTime or the name of an extension field as captured (prefix:name)');
     const dir = q.orderDirection ?? 'DESC';
     if (dir !== 'ASC' && dir !== 'DESC') throw bad('orderDirection', 'must be ASC or DESC');
     out.order = { by, desc: dir === 'DESC' };
@@ -280,9 +303,17 @@ export function parseQuery(q: RawQuery): ParsedQuery {
     const f = epcFilter(list, param);
     if (f !== undefined) out[k] = f;
   }
-  const classes = (p: QueryParam): Set<string> | undefined => {
+  const classes = (p: QueryParam): ClassFilter | undefined => {
     const v = values(q[p], p);
-    return v === undefined ? undefined : new Set(v.map(classForm));
+    if (v === undefined) return undefined;
+    const out: ClassFilter = { exact: new Set(), wide: [] };
+    for (const x of v) {
+      const wide = x.startsWith('urn:epc:idpat:') && parseEpcUrn(x) === undefined ? parseWidePattern(x) : undefined;
+      if (x.startsWith('urn:epc:idpat:') && parseEpcUrn(x) === undefined && wide === undefined) throw bad(p, `${x}: not an EPC pattern this node reads: ${PATTERN_HELP}`);
+      if (wide !== undefined) out.wide.push(wide);
+      else out.exact.add(classForm(x));
+    }
+    return out;
   };
   const c1 = classes('MATCH_epcClass');
   const c2 = classes('MATCH_inputEPCClass');
@@ -324,17 +355,12 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   for (const name of Object.keys(q).sort()) {
     const field = FIELD_PARAM.exec(name);
     if (field !== null) {
-      const op = field[1] as FieldFilter['op'];
-      const raw = q[name];
-      const given = (Array.isArray(raw) ? raw : [raw]).filter((x): x is string => typeof x === 'string' && x !== '');
-      if (op === 'EXISTS') {
-        if (given.length > 0) throw bad(name, 'takes no value (EXISTS_field=)');
-        out.fields.push({ op, ilmd: field[2] !== undefined, name: field[3] as string, values: [] });
-        continue;
-      }
-      const v = values(raw as string | string[], name) as string[];
-      if (op !== 'EQ' && v.length !== 1) throw bad(name, 'takes one value');
-      out.fields.push({ op, ilmd: field[2] !== undefined, name: field[3] as string, values: v });
+      out.fields.push(parseFieldParam(name, field, q[name], values));
+      continue;
+    }
+    const family = parseFamilyParam(name, q[name], values);
+    if (family !== undefined) {
+      out.families.push(family);
       continue;
     }
     const typed = TYPED_PARAM.exec(name);
@@ -382,6 +408,7 @@ export function parseQuery(q: RawQuery): ParsedQuery {
   for (const t of out.typed) canon[`${t.list}/${t.type}`] = [...t.values];
   if (out.exists.length > 0) canon['EXISTS'] = out.exists;
   if (out.fields.length > 0) canon['fields'] = out.fields;
+  if (out.families.length > 0) canon['families'] = out.families.map((f) => [f.param, f.canon]);
   if (out.eventCountLimit !== undefined) canon['eventCountLimit'] = out.eventCountLimit;
   if (out.maxEventCount !== undefined) canon['maxEventCount'] = out.maxEventCount;
   if (out.order !== undefined) canon['order'] = out.order;
@@ -430,7 +457,9 @@ export function timeCover(from: number, to: number, maxDays: number): string[] |
 function termKeysOf(q: ParsedQuery): string[] | undefined {
   const of = (kind: TermKind, set: Set<string> | undefined): string[] | undefined => (set === undefined ? undefined : [...set].map((v) => termKey(kind, v)));
   const range = (maxDays: number): string[] | undefined => (q.geTime === undefined || q.ltTime === undefined ? undefined : timeCover(q.geTime, q.ltTime, maxDays));
-  const classes = q.epcClass ?? q.inputEpcClass ?? q.outputEpcClass ?? q.anyEpcClass;
+  // A class filter drives the index only when all its values are classes (a pattern's classes have no one term).
+  const classFilter = q.epcClass ?? q.inputEpcClass ?? q.outputEpcClass ?? q.anyEpcClass;
+  const classes = classFilter !== undefined && classFilter.wide.length === 0 ? classFilter.exact : undefined;
   return (
     of('bizLocation', q.bizLocation ?? q.wdBizLocation) ??
     of('readPoint', q.readPoint ?? q.wdReadPoint) ??
@@ -464,35 +493,12 @@ function quantityClasses(event: Record<string, unknown>, lists: readonly string[
   return out;
 }
 
-function anyClass(set: Set<string>, classes: string[]): boolean {
-  for (const c of classes) if (set.has(classForm(c))) return true;
+function anyClass(f: ClassFilter, classes: string[]): boolean {
+  for (const c of classes) {
+    if (f.exact.has(classForm(c))) return true;
+    for (const w of f.wide) if (classMatchesWidePattern(w, c)) return true;
+  }
   return false;
-}
-
-/** A field value against a query value: numbers as numbers, times as times, else as text. */
-function compareField(value: unknown, wanted: string): number | undefined {
-  if (typeof value === 'number') {
-    const n = Number(wanted);
-    return Number.isFinite(n) ? Math.sign(value - n) : undefined;
-  }
-  if (typeof value === 'string') {
-    const a = parseTime(value);
-    const b = parseTime(wanted);
-    if (a !== undefined && b !== undefined) return Math.sign(a.ms - b.ms);
-    return value < wanted ? -1 : value > wanted ? 1 : 0;
-  }
-  if (typeof value === 'boolean') return String(value) === wanted ? 0 : undefined;
-  return undefined;
-}
-
-function fieldMatches(f: FieldFilter, event: Record<string, unknown>): boolean {
-  const holder = f.ilmd ? event['ilmd'] : event;
-  const value = typeof holder === 'object' && holder !== null ? (holder as Record<string, unknown>)[f.name] : undefined;
-  if (f.op === 'EXISTS') return value !== undefined;
-  if (f.op === 'EQ') return f.values.some((v) => compareField(value, v) === 0);
-  const c = compareField(value, f.values[0] as string);
-  if (c === undefined) return false;
-  return f.op === 'GT' ? c > 0 : f.op === 'GE' ? c >= 0 : f.op === 'LT' ? c < 0 : c <= 0;
 }
 
 /** Every comparison holds for some quantity element of the event (any quantity list), each on its own. */
@@ -521,6 +527,7 @@ export function matches(q: ParsedQuery, event: Record<string, unknown>, eventId?
   }
   if (q.quantity.length > 0 && !quantityMatches(q.quantity, event)) return false;
   for (const f of q.fields) if (!fieldMatches(f, event)) return false;
+  for (const f of q.families) if (!f.test(event)) return false;
   if (q.wdReadPoint) {
     // No location master data is kept: a place has no descendants, so WD_ is its place alone.
     const l = idOf(event['readPoint']);

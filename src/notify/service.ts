@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Chain } from '../chain/chain.js';
 import type { HeaderEntry } from '../chain/store.js';
-import { EXISTS_PARAM, QUERY_PARAMS, TYPED_PARAM, parseQuery, type QueryLimits, type RawQuery } from '../api/query.js';
+import { isQueryParameter, parseQuery, type QueryLimits, type RawQuery } from '../api/query.js';
 import { HttpProblem } from '../api/problem.js';
 import type { AlertFilterInput, AlertSubscriptionInput, AlertSubscriptionView, DeliveryStateView, NamedQueryView, NotifyStats, QueryService, StreamSink, SubscriptionInput, SubscriptionView } from '../api/notify-port.js';
 import { parseTime } from '../trace/epcis-time.js';
@@ -86,7 +86,7 @@ export function checkQueryParameters(query: Record<string, unknown>): Record<str
     if (k === 'perPage' || k === 'nextPageToken') {
       throw new HttpProblem('QUERY_PARAMETER', `${k}: paging is not part of a named query (give it to GET /queries/{name}/events)`, { errors: [{ path: `/query/${k}`, message: 'paging parameter', code: 'QUERY_PARAMETER' }] });
     }
-    if (!(QUERY_PARAMS as readonly string[]).includes(k) && !TYPED_PARAM.test(k) && !EXISTS_PARAM.test(k)) {
+    if (!isQueryParameter(k)) {
       throw new HttpProblem('QUERY_PARAMETER', `${k}: not a query parameter this node supports (docs/api.md lists them)`, { errors: [{ path: `/query/${k}`, message: 'unsupported', code: 'QUERY_PARAMETER' }] });
     }
     if (typeof v === 'string') out[k] = v;

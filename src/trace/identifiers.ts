@@ -265,7 +265,7 @@ function info(dl: ParsedDigitalLink, companyPrefix: string | undefined): ItemKey
 }
 
 /** Offset of the company prefix inside a primary key value. */
-function prefixOffset(ai: string): number {
+export function prefixOffset(ai: string): number {
   return ai === '01' || ai === '00' || ai === '8006' || ai === '8003' ? 1 : 0;
 }
 

@@ -10,6 +10,7 @@ import { HttpProblem, storeDamaged } from '../problem.js';
 import { parsedTxMemo, type Provenance } from '../provenance.js';
 import { runEventsQuery } from '../query-ordered.js';
 import { DEFAULT_PER_PAGE, MAX_MATERIALISED, MAX_PER_PAGE, MAX_VALUES, type EventReader, type QueryLimits, type QueryParam, type RawQuery } from '../query.js';
+import { FAMILY_NAMES, FIELD_PARAM, MASTER_DATA_PARAM, MEASURE_PARAM, QUANTITY_UOM_PARAM } from '../query-families.js';
 import { problems } from '../schemas.js';
 import { queryDocumentXml } from '../../trace/epcis-xml-write.js';
 import { declarationNotes } from '../corrections.js';
@@ -129,13 +130,17 @@ const eventsQuerystring = {
     LE_quantity: { type: 'string', description: 'A quantity element with this quantity or less' },
     eventCountLimit: { type: 'integer', minimum: 1, description: 'At most this many events over all pages' },
     maxEventCount: { type: 'integer', minimum: 0, description: `More matching events than this: 413 QueryTooLargeException (at most ${MAX_MATERIALISED}; not with eventCountLimit)` },
-    orderBy: { type: 'string', enum: ['eventTime', 'recordTime'], description: `Answer in this order instead of chain order (the query may match at most ${MAX_MATERIALISED} events)` },
+    orderBy: { type: 'string', maxLength: 256, description: `eventTime, recordTime or an extension field's name as captured (prefix:name): answer in this order instead of chain order (the query may match at most ${MAX_MATERIALISED} events)` },
+    ...Object.fromEntries(FAMILY_NAMES.map((name) => [name, { ...multi, description: 'A sensor or persistent-disposition parameter of EPCIS 2.0 (docs/api.md)' }])),
     orderDirection: { type: 'string', enum: ['ASC', 'DESC'], description: 'With orderBy: ascending or descending (default DESC)' },
     perPage: { type: 'integer', minimum: 1, maximum: MAX_PER_PAGE, default: DEFAULT_PER_PAGE },
     nextPageToken: { type: 'string', maxLength: 512 },
   },
   patternProperties: {
-    '^(EQ|GT|GE|LT|LE)_(ILMD_)?[a-z][a-zA-Z0-9]*:\\w+$': { ...multi, description: 'An extension field (or ILMD field: EQ_ILMD_…) by its name as captured (prefix:name): equal to one of the values (EQ_), or compared as a number, time or text' },
+    [FIELD_PARAM.source]: { ...multi, description: 'An extension field by its name as captured (prefix:name), of the event, its ILMD (ILMD_), error declaration (ERROR_DECLARATION_), sensor elements (SENSORELEMENT_, SENSORMETADATA_, SENSORREPORT_), read point or business location (readPoint_, bizLocation_); INNER_: nested at any depth in their extension fields; EQ_ one of the values, GT_/GE_/LT_/LE_ compared as a number, time or text, EXISTS_ present' },
+    [MEASURE_PARAM.source]: { ...multi, description: "A sensor report's value, minValue, maxValue, meanValue, sDev or percValue in this unit (UN/CEFACT code; values in a unit of the same quantity are converted)" },
+    [QUANTITY_UOM_PARAM.source]: { ...multi, description: 'A quantity element whose quantity, in this unit, compares so' },
+    [MASTER_DATA_PARAM.source]: { ...multi, description: 'Master-data attributes: refused (400), this node keeps no master data' },
     '^(EQ_bizTransaction|EQ_source|EQ_destination)_.+$': { ...multi, description: 'Value of a bizTransaction / source / destination of the type named after the underscore' },
     '^EXISTS_.+$': { type: 'string', maxLength: 0, description: 'The event has this field' },
   },

@@ -28,12 +28,15 @@ interface Spec {
   step: number;
   place: number | undefined;
   lot: number | undefined;
+  /** An extension field to order by (`orderBy=example:rank`): a number, text (a number written as text is a number), or absent. */
+  rank?: number | string | undefined;
 }
 const specArb: fc.Arbitrary<Spec> = fc.record({
   epc: fc.nat({ max: SGTIN.length - 1 }),
   step: fc.nat({ max: STEPS.length - 1 }),
   place: fc.option(fc.nat({ max: SGLN.length - 1 }), { nil: undefined }),
   lot: fc.option(fc.nat({ max: CLASSES.length - 1 }), { nil: undefined }),
+  rank: fc.option(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constantFrom('b', 'a', 'ab', '10', '2.5')), { nil: undefined }),
 });
 
 let serial = 0;
@@ -51,9 +54,10 @@ function txOf(fx: Fixture, specs: Spec[]): SignedTx {
       bizStep: STEPS[s.step] as string,
       ...(s.place !== undefined ? { bizLocation: { id: SGLN[s.place] as string }, readPoint: { id: SGLN[1 - s.place] as string } } : {}),
       ...(s.lot !== undefined ? { quantityList: [{ epcClass: CLASSES[s.lot] as string, quantity: 2 }] } : {}),
+      ...(s.rank !== undefined ? { 'example:rank': s.rank } : {}),
     };
   });
-  const p = prepareDocument({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
+  const p = prepareDocument({ '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', { example: 'https://ns.example.com/epcis/' }], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: '2024-01-01T00:00:00Z', epcisBody: { eventList: events } });
   return makeTx(fx, p.events, fx.sealer, p.eventIds);
 }
 
@@ -162,9 +166,9 @@ describe('GET /events pages on a real chain (property)', () => {
     );
   });
 
-  it('orderBy (eventTime or recordTime, ASC or DESC) gives the brute-force answer sorted, ties in chain order; maxEventCount refuses more matches with 413 QueryTooLarge', async () => {
+  it('orderBy (eventTime, recordTime or an extension field, ASC or DESC) gives the brute-force answer sorted, ties in chain order, eventCountLimit its first N; maxEventCount refuses more matches with 413 QueryTooLarge', async () => {
     await fc.assert(
-      fc.asyncProperty(caseArb, fc.constantFrom('eventTime', 'recordTime', undefined), fc.constantFrom('ASC', 'DESC'), fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }), async ({ blocks, query, perPage, scanBudget }, orderBy, dir, max) => {
+      fc.asyncProperty(caseArb, fc.constantFrom('eventTime', 'recordTime', 'example:rank', undefined), fc.constantFrom('ASC', 'DESC'), fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }), fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }), async ({ blocks, query, perPage, scanBudget }, orderBy, dir, max, limit) => {
         fx = await makeFixture(undefined, { rules: traceRules() });
         const f = fx;
         await mine(f, blocks.map((txs) => txs.map((specs) => txOf(f, specs))));
@@ -172,8 +176,28 @@ describe('GET /events pages on a real chain (property)', () => {
         const all = (await mainEvents(f)).map((e, i) => ({ ...e, i })).filter((e) => q.want(e.event, e.rt));
         const key = (e: (typeof all)[number]): number => (orderBy === 'eventTime' ? at(e.event) : e.rt);
         const sign = dir === 'DESC' ? -1 : 1;
-        const want = (orderBy === undefined ? all : [...all].sort((a, b) => sign * (key(a) - key(b) || a.i - b.i))).map((e) => e.eventId);
-        const raw: RawQuery = { ...q.raw, perPage, ...(orderBy !== undefined ? { orderBy, orderDirection: dir } : {}), ...(max !== undefined ? { maxEventCount: max } : {}) };
+        // An extension field: numbers (also written as text) before text, text in code-point order; events without it last, in chain order.
+        const rank = (e: (typeof all)[number]): [number, number | string] | undefined => {
+          const v = e.event['example:rank'];
+          if (v === undefined) return undefined;
+          return typeof v === 'number' ? [0, v] : /^[\d.]+$/.test(v as string) ? [0, Number(v)] : [2, v as string];
+        };
+        const byRank = (a: (typeof all)[number], b: (typeof all)[number]): number => {
+          const ka = rank(a);
+          const kb = rank(b);
+          if (ka === undefined || kb === undefined) return ka !== undefined ? -1 : kb !== undefined ? 1 : a.i - b.i;
+          const c = ka[0] - kb[0] || (typeof ka[1] === 'number' ? ka[1] - (kb[1] as number) : ka[1] < kb[1] ? -1 : ka[1] > kb[1] ? 1 : 0);
+          return sign * (c || a.i - b.i);
+        };
+        const sorted = orderBy === undefined ? all : orderBy === 'example:rank' ? [...all].sort(byRank) : [...all].sort((a, b) => sign * (key(a) - key(b) || a.i - b.i));
+        const limited = orderBy !== undefined && max === undefined && limit !== undefined ? sorted.slice(0, limit) : sorted;
+        const want = limited.map((e) => e.eventId);
+        const raw: RawQuery = {
+          ...q.raw,
+          perPage,
+          ...(orderBy !== undefined ? { orderBy, orderDirection: dir } : {}),
+          ...(max !== undefined ? { maxEventCount: max } : orderBy !== undefined && limit !== undefined ? { eventCountLimit: limit } : {}),
+        };
         if (orderBy === undefined && max === undefined) {
           await f.close();
           fx = undefined;
@@ -211,6 +235,7 @@ describe('GET /events pages on a real chain (property)', () => {
     await mine(f, [[txOf(f, [{ epc: 0, step: 0, place: 0, lot: undefined }, { epc: 1, step: 1, place: 0, lot: undefined }])], [txOf(f, [{ epc: 2, step: 0, place: 0, lot: undefined }])]]);
     const bad = (raw: RawQuery) => expect(page(f, raw, 100, runEventsQuery)).rejects.toMatchObject({ status: 400, code: 'QUERY_PARAMETER' });
     await bad({ orderBy: 'bizStep' });
+    await bad({ orderBy: 'example:' });
     await bad({ orderBy: 'eventTime', orderDirection: 'UP' });
     await bad({ orderDirection: 'ASC' });
     await bad({ maxEventCount: 5, eventCountLimit: 2 });
