@@ -140,6 +140,44 @@ describe("the node's answers against the REST binding's schemas", () => {
     expect(badOrder.json<{ type: string }>().type).toBe('epcisException:QueryParameterException');
   });
 
+  it('the sensor, per-unit, field and wide-pattern parameters answer over HTTP; master-data parameters are 400 QueryParameterException saying why', async () => {
+    const sensed = {
+      type: 'ObjectEvent',
+      eventTime: '2024-01-03T10:00:00Z',
+      eventTimeZoneOffset: '+00:00',
+      epcList: ['urn:epc:id:sgtin:0614141.107346.77'],
+      action: 'OBSERVE',
+      bizStep: 'storing',
+      sensorElementList: [{ sensorMetadata: { time: '2024-01-03T09:00:00Z' }, sensorReport: [{ type: 'Temperature', value: 71.6, uom: 'FAH' }] }],
+    };
+    const tx = makeTx(fx, [sensed]);
+    await extend(fx, 1, { txs: [tx] });
+    const ids = async (query: string): Promise<string[]> => {
+      const res = await app.inject({ method: 'GET', url: `/events?${query}`, headers: auth });
+      expect(res.statusCode, `${query}: ${res.body}`).toBe(200);
+      check(V.events, res.json(), query);
+      return res.json<{ epcisBody: { queryResults: { resultsBody: { eventList: { eventID: string }[] } } } }>().epcisBody.queryResults.resultsBody.eventList.map((e) => e.eventID);
+    };
+    // 71.6 FAH is 22 CEL.
+    expect(await ids('EQ_type=Temperature&GE_value_CEL=22')).toEqual([tx.eventIds[0]]);
+    expect(await ids('EQ_type=Temperature&GT_value_CEL=22')).toEqual([]);
+    expect(await ids('GE_time=2024-01-03T08:00:00Z&EXISTS_sensorElementList=')).toEqual([tx.eventIds[0]]);
+    expect(await ids(`MATCH_epc=${encodeURIComponent('urn:epc:idpat:sgtin:0614141.*.*')}&EQ_bizStep=storing`)).toEqual([tx.eventIds[0]]);
+    expect(await ids(`MATCH_epc=${encodeURIComponent('urn:epc:idpat:sgtin:0614142.*.*')}`)).toEqual([]);
+    for (const [query, why] of [
+      ['HASATTR_example:grade=a', /master data/],
+      ['EQ_ATTR_bizLocation_name=a', /master data/],
+      ['GE_readPoint_example:dock=1', /EQ_ only/],
+      ['GE_value_CEL=warm', /not a number/],
+      [`MATCH_epc=${encodeURIComponent('urn:epc:idpat:sgtin:0614141.*.5')}`, /not an EPC pattern/],
+    ] as const) {
+      const res = await app.inject({ method: 'GET', url: `/events?${query}`, headers: auth });
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json<{ type: string }>().type).toBe('epcisException:QueryParameterException');
+      expect(res.json<{ detail: string }>().detail, query).toMatch(why);
+    }
+  });
+
   it('POST /capture 202 (Location), GET /capture/{captureID} and GET /capture: the binding CaptureJob; a refused capture 400', async () => {
     const doc = {
       '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'],
