@@ -16,16 +16,21 @@
  *   one); its element children become members, repeated ones arrays, its attributes members, its
  *   text `#text` when it has members too.
  *
- * Documents with a DOCTYPE internal subset are refused (no entity declarations are processed);
- * only the XML predefined entities and character references are decoded.
+ * The text is read in one pass by saxes, a strict (XML 1.0 and Namespaces well-formedness)
+ * streaming parser, straight into the element tree the mapping walks. Documents with a DOCTYPE
+ * internal subset are refused (no entity declarations are processed); only the XML predefined
+ * entities and character references are decoded.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
 import type { JsonObject } from '../common/json.js';
 import { TraceError, type TraceProblem } from './errors.js';
 import { IGNORE_FIELDS_NAMESPACE } from './event-hash.js';
 import { cbvWord, type VocabularyKind } from './vocabulary.js';
 
 type Json = JsonObject[string];
+
+/** An attribute as saxes reads it: `uri` its namespace ('' for none), `prefix` as written. */
+type XAttr = SaxesAttributeNS;
 
 /** A parsed element with resolved namespace. */
 interface XNode {
@@ -35,10 +40,15 @@ interface XNode {
   local: string;
   /** The prefix it was written with ('' for none). */
   prefix: string;
-  attrs: { ns: string; local: string; prefix: string; value: string }[];
+  /** The name as written (`prefix:local`), for paths. */
+  qname: string;
+  /** Its attributes, namespace declarations left out. */
+  attrs: readonly XAttr[];
   children: XNode[];
+  /** Its text and CDATA, each text run trimmed (indentation). */
   text: string;
-  path: string;
+  /** The element it is in (none for the root): its path is built from these, when reported. */
+  parent: XNode | undefined;
 }
 
 export const EPCIS_NS_2 = 'urn:epcglobal:epcis:xsd:2';
@@ -47,6 +57,7 @@ export const EPCIS_QUERY_NS_2 = 'urn:epcglobal:epcis-query:xsd:2';
 export const EPCIS_QUERY_NS_1 = 'urn:epcglobal:epcis-query:xsd:1';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 const EVENT_TYPES = new Set(['ObjectEvent', 'AggregationEvent', 'TransactionEvent', 'TransformationEvent', 'AssociationEvent']);
 const EPC_LISTS = new Set(['epcList', 'childEPCs', 'inputEPCList', 'outputEPCList']);
@@ -82,120 +93,177 @@ export class XmlSyntaxError extends Error {
   override readonly name = 'XmlSyntaxError';
 }
 
-const CDATA = '#cdata';
-const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+/** The attributes of an element without any (most of them): one shared empty list. */
+const NO_ATTRIBUTES: readonly XAttr[] = Object.freeze([]);
 
-/** The predefined entities and character references of a text or attribute value. */
-function decodeEntities(s: string, where: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&([^;&\s]{0,12});/g, (_m, name: string) => {
-    const named = PREDEFINED[name];
-    if (named !== undefined) return named;
-    const hex = /^#x([0-9a-fA-F]{1,6})$/.exec(name);
-    const dec = /^#([0-9]{1,7})$/.exec(name);
-    const cp = hex !== null ? parseInt(hex[1] as string, 16) : dec !== null ? Number(dec[1]) : undefined;
-    if (cp === undefined || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlSyntaxError(`${where}: unknown entity &${name}; (no DTD: only &lt; &gt; &amp; &quot; &apos; and character references)`);
-    return String.fromCodePoint(cp);
-  });
+/** `[A-Za-z_]`: what a value's prefix starts with (`[A-Za-z_][A-Za-z0-9_.-]*`). */
+function isPrefixStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
 }
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  // Entities are decoded here (decodeEntities), not by the parser: its entity pass costs three
-  // times the rest of the parse, and only the five predefined ones and character references exist
-  // in a document without a DTD.
-  processEntities: false,
-  htmlEntities: false,
-  cdataPropName: CDATA,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  commentPropName: false,
-});
-
-type Ordered = Record<string, unknown>;
+/** Deepest element nesting read (an EPCIS document needs about 10); deeper is a syntax error. */
+export const MAX_XML_DEPTH = 100;
 
 function fail(path: string, message: string): never {
   throw new TraceError('BAD_DOCUMENT', `${path}: ${message}`, [{ path, message, code: 'BAD_DOCUMENT' }]);
 }
 
-/** Parse the XML text into namespace-resolved nodes (root element). */
-function parseTree(text: string): XNode {
-  const doctype = /<!DOCTYPE[^>[]*\[/i.exec(text);
-  if (doctype !== null) throw new XmlSyntaxError('a DOCTYPE with an internal subset (entity declarations) is refused');
-  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (valid !== true) throw new XmlSyntaxError(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
-  let top: Ordered[];
-  try {
-    top = parser.parse(text) as Ordered[];
-  } catch (err) {
-    // What the validator lets through and the parser still refuses (e.g. nesting deeper than its
-    // limit) is the document's fault too.
-    throw new XmlSyntaxError(err instanceof Error ? err.message : String(err));
+/**
+ * The element's path for messages, `/a/b/c[2]` (the index when its parent has more than one
+ * element of its name). Built only when a problem is reported.
+ */
+function pathOf(n: XNode): string {
+  if (n.parent === undefined) return `/${n.qname}`;
+  let same = 0;
+  let index = 0;
+  for (const c of n.parent.children) {
+    if (c.qname !== n.qname) continue;
+    same++;
+    if (c === n) index = same;
   }
-  const roots = top.filter((n) => elementName(n) !== undefined);
-  if (roots.length !== 1) throw new XmlSyntaxError('the document must have exactly one root element');
-  return resolve(roots[0] as Ordered, new Map([['xml', XML_NS]]), '');
+  return `${pathOf(n.parent)}/${n.qname}${same > 1 ? `[${index}]` : ''}`;
 }
 
-function elementName(n: Ordered): string | undefined {
-  for (const k of Object.keys(n)) if (k !== ':@' && !k.startsWith('#') && !k.startsWith('?') && !k.startsWith('!')) return k;
-  return undefined;
+/** The line and column (both from 1) of a character of the text. */
+function lineColumn(text: string, offset: number): [number, number] {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return [line, offset - start + 1];
 }
 
-function splitName(qname: string): [string, string] {
-  const i = qname.indexOf(':');
-  return i < 0 ? ['', qname] : [qname.slice(0, i), qname.slice(i + 1)];
-}
+/**
+ * Builds the element tree from saxes' events, in the one pass over the text. Every
+ * well-formedness error (saxes') and every refusal of its own (a DOCTYPE internal subset, an
+ * undeclared prefix, nesting deeper than MAX_XML_DEPTH) is thrown as an XmlSyntaxError with
+ * the line and column it was found at.
+ */
+class TreeReader {
+  private readonly stack: XNode[] = [];
+  private root: XNode | undefined;
+  /** The element saxes closed last (on a mismatched end tag: the one that was open). */
+  private lastClosed: XNode | undefined;
+  /** Prefixes that text and attribute values start with (`example:x`, `gs1:MT-Speed`). */
+  readonly valuePrefixes = new Set<string>();
+  private readonly parser: SaxesParser<{ xmlns: true; position: false; resolvePrefix: (prefix: string) => undefined }>;
 
-function resolve(n: Ordered, scope: ReadonlyMap<string, string>, parentPath: string): XNode {
-  const qname = elementName(n) as string;
-  const rawAttrs = (n[':@'] ?? {}) as Record<string, string>;
-  let inScope = scope;
-  for (const [k, v] of Object.entries(rawAttrs)) {
-    if (k === 'xmlns' || k.startsWith('xmlns:')) {
-      if (inScope === scope) inScope = new Map(scope);
-      (inScope as Map<string, string>).set(k === 'xmlns' ? '' : k.slice(6), v);
+  constructor(private readonly text: string) {
+    // position: false leaves the position out of saxes' messages; syntaxError adds it.
+    this.parser = new SaxesParser({ xmlns: true, position: false, resolvePrefix: (prefix) => this.undeclared(prefix) });
+    // At most six handlers: saxes stores each under a computed key, and V8 turns the parser into a
+    // dictionary-mode object at the seventh, which makes the whole parse ~9 times slower.
+    this.parser.on('error', (err) => {
+      throw this.saxesError(err.message);
+    });
+    this.parser.on('doctype', (doctype) => {
+      if (doctype.includes('[')) throw this.syntaxError('a DOCTYPE with an internal subset (entity declarations) is refused');
+    });
+    this.parser.on('opentag', (tag) => this.open(tag));
+    this.parser.on('text', (t) => {
+      const top = this.stack[this.stack.length - 1];
+      if (top === undefined) return; // whitespace around the root (saxes refuses anything else there)
+      const s = t.trim();
+      if (s !== '') top.text += s;
+    });
+    this.parser.on('cdata', (t) => {
+      const top = this.stack[this.stack.length - 1];
+      if (top !== undefined) top.text += t;
+    });
+    this.parser.on('closetag', () => {
+      const n = this.stack.pop();
+      this.lastClosed = n;
+      if (n !== undefined) this.valuePrefix(n.text);
+    });
+  }
+
+  /** The root element of the whole text (and valuePrefixes filled). */
+  read(): XNode {
+    this.parser.write(this.text).close();
+    if (this.root === undefined) throw this.syntaxError('the document has no root element');
+    return this.root;
+  }
+
+  private open(tag: SaxesTagNS): void {
+    const parent = this.stack[this.stack.length - 1];
+    if (this.stack.length >= MAX_XML_DEPTH) throw this.syntaxError(`elements nested deeper than ${MAX_XML_DEPTH} levels`);
+    let attrs: readonly XAttr[] = NO_ATTRIBUTES;
+    for (const name in tag.attributes) {
+      const a = tag.attributes[name];
+      if (a === undefined || a.uri === XMLNS_NS) continue;
+      if (attrs === NO_ATTRIBUTES) attrs = [];
+      (attrs as XAttr[]).push(a);
+      this.valuePrefix(a.value);
+    }
+    const node: XNode = { ns: tag.uri, local: tag.local, prefix: tag.prefix, qname: tag.name, attrs, children: [], text: '', parent };
+    if (parent === undefined) this.root = node;
+    else parent.children.push(node);
+    this.stack.push(node);
+  }
+
+  /** Notes the prefix a value starts with, as `example` of `example:x` (a name, then a colon). */
+  private valuePrefix(value: string): void {
+    const c0 = value.charCodeAt(0);
+    if (!isPrefixStart(c0)) return;
+    for (let i = 1; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c === 0x3a) {
+        this.valuePrefixes.add(value.slice(0, i));
+        return;
+      }
+      if (!isPrefixStart(c) && !(c >= 0x30 && c <= 0x39) && c !== 0x2e && c !== 0x2d) return;
     }
   }
-  const [prefix, local] = splitName(qname);
-  const ns = inScope.get(prefix);
-  const path = `${parentPath}/${qname}`;
-  if (ns === undefined && prefix !== '') throw new XmlSyntaxError(`${path}: prefix "${prefix}" is not declared`);
-  const attrs: XNode['attrs'] = [];
-  for (const [k, v] of Object.entries(rawAttrs)) {
-    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
-    const [ap, al] = splitName(k);
-    const ans = ap === '' ? '' : inScope.get(ap);
-    if (ans === undefined) throw new XmlSyntaxError(`${path}/@${k}: prefix "${ap}" is not declared`);
-    attrs.push({ ns: ans, local: al, prefix: ap, value: decodeEntities(String(v), `${path}/@${k}`) });
+
+  /**
+   * saxes found no binding for a prefix of the start tag it has just read (an element's or an
+   * attribute's); the empty prefix is no namespace, not an error. The tag is the last `<` before
+   * the parser's position (saxes has checked that no attribute value holds one).
+   */
+  private undeclared(prefix: string): undefined {
+    if (prefix === '') return undefined;
+    const parent = this.stack[this.stack.length - 1];
+    const lt = this.text.lastIndexOf('<', this.parser.position - 1);
+    const name = /^[^\s/>]+/.exec(this.text.slice(lt + 1, lt + 200))?.[0] ?? '';
+    throw this.syntaxError(`${parent === undefined ? '' : pathOf(parent)}/${name}: prefix "${prefix}" is not declared`);
   }
-  const node: XNode = { ns: ns ?? '', local, prefix, attrs, children: [], text: '', path };
-  const kids = n[qname];
-  const counts = new Map<string, number>();
-  if (Array.isArray(kids)) {
-    for (const k of kids as Ordered[]) {
-      if (typeof k['#text'] === 'string' || typeof k['#text'] === 'number') {
-        node.text += decodeEntities(String(k['#text']), path);
-        continue;
-      }
-      const cdata = k[CDATA];
-      if (Array.isArray(cdata)) {
-        for (const c of cdata as Ordered[]) if (c['#text'] !== undefined) node.text += String(c['#text']);
-        continue;
-      }
-      const name = elementName(k);
-      if (name === undefined) continue;
-      const i = (counts.get(name) ?? 0) + 1;
-      counts.set(name, i);
-      node.children.push(resolve(k, inScope, `${path}`.concat(i > 1 ? `[${i}]` : '')));
+
+  /**
+   * One of saxes' well-formedness errors, named better where its message says too little: the
+   * end tag and the element it should have closed, the entity reference, the character; and an
+   * `&` that starts no reference (saxes reads a reference up to the next `;`, so it finds out only
+   * at the end of the text).
+   */
+  private saxesError(message: string): XmlSyntaxError {
+    const at = this.parser.position - 1; // the character it has just read
+    if (message === 'unexpected close tag.' && this.lastClosed !== undefined) {
+      const lt = this.text.lastIndexOf('</', at);
+      const found = /^[^\s>]*/.exec(this.text.slice(lt + 2, lt + 202))?.[0] ?? '';
+      return this.syntaxError(`mismatched tags: </${found}> where </${this.lastClosed.qname}> was expected`);
     }
+    if (/entity/.test(message)) {
+      const amp = this.text.lastIndexOf('&', at); // at is the reference's `;`
+      const name = amp < 0 ? '' : this.text.slice(amp + 1, Math.min(at, amp + 33));
+      return this.syntaxError(`unknown entity &${name}; (${message} No DTD: only &lt; &gt; &amp; &quot; &apos; and character references)`);
+    }
+    if (message.startsWith('disallowed character')) {
+      const c = this.text.codePointAt(at) ?? 0;
+      return this.syntaxError(`${message.replace(/\.$/, '')}: ${JSON.stringify(String.fromCodePoint(c))} (U+${c.toString(16).toUpperCase().padStart(4, '0')})`);
+    }
+    const amp = this.text.lastIndexOf('&');
+    if (at >= this.text.length - 1 && amp >= 0 && !this.text.includes(';', amp)) {
+      const [line, column] = lineColumn(this.text, amp);
+      return this.syntaxError(`${message.replace(/\.$/, '')}; is the "&" at line ${line}, column ${column} meant as &amp;? (it starts no entity reference)`);
+    }
+    return this.syntaxError(message);
   }
-  return node;
+
+  /** The error, with where the parser stood: the line, and the column of the character it had just read. */
+  private syntaxError(message: string): XmlSyntaxError {
+    return new XmlSyntaxError(`${message} (line ${this.parser.line}, column ${this.parser.column})`);
+  }
 }
 
 /** Namespace → JSON-LD prefix for the document's extensions. */
@@ -244,12 +312,26 @@ class Mapper {
     this.prefixes = new Prefixes(reserved);
   }
 
+  /** word() of each vocabulary value met in this document, which repeats a few. */
+  private readonly words = new Map<VocabularyKind, Map<string, string>>();
+
+  private word(kind: VocabularyKind, value: string): string {
+    let known = this.words.get(kind);
+    if (known === undefined) this.words.set(kind, (known = new Map()));
+    let w = known.get(value);
+    if (w === undefined) known.set(value, (w = word(kind, value)));
+    return w;
+  }
+
   private problem(path: string, message: string): void {
     this.problems.push({ path, message, code: 'BAD_DOCUMENT' });
   }
 
   /** The element's children with 1.2-style `extension` / `baseExtension` wrappers flattened. */
-  private flat(n: XNode): XNode[] {
+  private flat(n: XNode): readonly XNode[] {
+    let wrapped = false;
+    for (const c of n.children) if (isStandard(c) && WRAPPERS.has(c.local)) wrapped = true;
+    if (!wrapped) return n.children;
     const out: XNode[] = [];
     for (const c of n.children) {
       if (isStandard(c) && WRAPPERS.has(c.local)) out.push(...this.flat(c));
@@ -266,8 +348,8 @@ class Mapper {
   extension(n: XNode): Json {
     const members: JsonObject = {};
     for (const a of n.attrs) {
-      if (a.ns === XSI_NS || a.ns === XML_NS) continue;
-      members[a.ns === '' ? a.local : this.extKey(a.ns, a.prefix, a.local)] = a.value;
+      if (a.uri === XSI_NS || a.uri === XML_NS) continue;
+      members[a.uri === '' ? a.local : this.extKey(a.uri, a.prefix, a.local)] = a.value;
     }
     for (const c of n.children) {
       const key = c.ns === '' ? c.local : this.extKey(c.ns, c.prefix, c.local);
@@ -282,7 +364,7 @@ class Mapper {
     const out: string[] = [];
     for (const c of this.flat(n)) {
       if (isStandard(c) && c.local === item) out.push(c.text);
-      else this.problem(c.path, `unexpected element in ${n.local} (expected ${item})`);
+      else this.problem(pathOf(c), `unexpected element in ${n.local} (expected ${item})`);
     }
     return out;
   }
@@ -291,19 +373,19 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const q of this.flat(n)) {
       if (!isStandard(q) || q.local !== 'quantityElement') {
-        this.problem(q.path, `unexpected element in ${n.local} (expected quantityElement)`);
+        this.problem(pathOf(q), `unexpected element in ${n.local} (expected quantityElement)`);
         continue;
       }
       const el: JsonObject = {};
       for (const f of this.flat(q)) {
         if (isStandard(f) && f.local === 'quantity') {
-          if (f.text === '' && f.attrs.some((a) => a.ns === XSI_NS && a.local === 'nil' && a.value === 'true')) continue;
+          if (f.text === '' && f.attrs.some((a) => a.uri === XSI_NS && a.local === 'nil' && a.value === 'true')) continue;
           const x = Number(f.text);
-          if (f.text === '' || !Number.isFinite(x)) this.problem(f.path, `quantity must be a decimal number, got "${f.text}"`);
+          if (f.text === '' || !Number.isFinite(x)) this.problem(pathOf(f), `quantity must be a decimal number, got "${f.text}"`);
           else el['quantity'] = x;
         } else if (isStandard(f) && (f.local === 'epcClass' || f.local === 'uom')) el[f.local] = f.text;
         else if (!isStandard(f)) add(el, this.extKey(f.ns, f.prefix, f.local), this.extension(f));
-        else this.problem(f.path, `unexpected element in quantityElement`);
+        else this.problem(pathOf(f), `unexpected element in quantityElement`);
       }
       out.push(el);
     }
@@ -314,12 +396,12 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const c of this.flat(n)) {
       if (!isStandard(c) || c.local !== item) {
-        this.problem(c.path, `unexpected element in ${n.local} (expected ${item})`);
+        this.problem(pathOf(c), `unexpected element in ${n.local} (expected ${item})`);
         continue;
       }
       const el: JsonObject = {};
-      const type = c.attrs.find((a) => a.ns === '' && a.local === 'type');
-      if (type !== undefined) el['type'] = word(PAIR_VOCAB[item] as VocabularyKind, type.value);
+      const type = c.attrs.find((a) => a.uri === '' && a.local === 'type');
+      if (type !== undefined) el['type'] = this.word(PAIR_VOCAB[item] as VocabularyKind, type.value);
       el[item] = c.text;
       out.push(el);
     }
@@ -331,7 +413,7 @@ class Mapper {
     for (const c of this.flat(n)) {
       if (isStandard(c) && c.local === 'id') out['id'] = c.text;
       else if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, `unexpected element in ${n.local}`);
+      else this.problem(pathOf(c), `unexpected element in ${n.local}`);
     }
     return out;
   }
@@ -339,20 +421,20 @@ class Mapper {
   private attributes(n: XNode, vocab: Readonly<Record<string, VocabularyKind>> = {}): JsonObject {
     const out: JsonObject = {};
     for (const a of n.attrs) {
-      if (a.ns === XSI_NS || a.ns === XML_NS) continue;
-      if (a.ns !== '') {
-        out[this.extKey(a.ns, a.prefix, a.local)] = a.value;
+      if (a.uri === XSI_NS || a.uri === XML_NS) continue;
+      if (a.uri !== '') {
+        out[this.extKey(a.uri, a.prefix, a.local)] = a.value;
       } else if (NUMBER_ATTRS.has(a.local)) {
         const x = Number(a.value);
-        if (a.value.trim() === '' || !Number.isFinite(x)) this.problem(`${n.path}/@${a.local}`, `must be a number, got "${a.value}"`);
+        if (a.value.trim() === '' || !Number.isFinite(x)) this.problem(`${pathOf(n)}/@${a.local}`, `must be a number, got "${a.value}"`);
         else out[a.local] = x;
       } else if (a.local === 'booleanValue') {
         if (a.value === 'true' || a.value === '1') out[a.local] = true;
         else if (a.value === 'false' || a.value === '0') out[a.local] = false;
-        else this.problem(`${n.path}/@${a.local}`, `must be true or false, got "${a.value}"`);
+        else this.problem(`${pathOf(n)}/@${a.local}`, `must be true or false, got "${a.value}"`);
       } else {
         const kind = vocab[a.local];
-        out[a.local] = kind !== undefined ? word(kind, a.value) : a.value;
+        out[a.local] = kind !== undefined ? this.word(kind, a.value) : a.value;
       }
     }
     return out;
@@ -362,7 +444,7 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const se of this.flat(n)) {
       if (!isStandard(se) || se.local !== 'sensorElement') {
-        this.problem(se.path, 'unexpected element in sensorElementList (expected sensorElement)');
+        this.problem(pathOf(se), 'unexpected element in sensorElementList (expected sensorElement)');
         continue;
       }
       const el: JsonObject = {};
@@ -371,7 +453,7 @@ class Mapper {
         if (isStandard(c) && c.local === 'sensorMetadata') el['sensorMetadata'] = this.attributes(c);
         else if (isStandard(c) && c.local === 'sensorReport') reports.push(this.attributes(c, SENSOR_VOCAB));
         else if (!isStandard(c)) add(el, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-        else this.problem(c.path, 'unexpected element in sensorElement');
+        else this.problem(pathOf(c), 'unexpected element in sensorElement');
       }
       if (reports.length > 0) el['sensorReport'] = reports;
       out.push(el);
@@ -383,10 +465,10 @@ class Mapper {
     const out: JsonObject = {};
     for (const c of this.flat(n)) {
       if (isStandard(c) && c.local === 'declarationTime') out[c.local] = c.text;
-      else if (isStandard(c) && c.local === 'reason') out[c.local] = word('errorReason', c.text);
+      else if (isStandard(c) && c.local === 'reason') out[c.local] = this.word('errorReason', c.text);
       else if (isStandard(c) && c.local === 'correctiveEventIDs') out['correctiveEventIDs'] = this.epcs(c, 'correctiveEventID');
       else if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, 'unexpected element in errorDeclaration');
+      else this.problem(pathOf(c), 'unexpected element in errorDeclaration');
     }
     return out;
   }
@@ -396,10 +478,10 @@ class Mapper {
     for (const c of this.flat(n)) {
       if (isStandard(c) && (c.local === 'set' || c.local === 'unset')) {
         const list = (out[c.local] as string[] | undefined) ?? [];
-        list.push(word('disposition', c.text));
+        list.push(this.word('disposition', c.text));
         out[c.local] = list;
       } else if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, 'unexpected element in persistentDisposition');
+      else this.problem(pathOf(c), 'unexpected element in persistentDisposition');
     }
     return out;
   }
@@ -408,7 +490,7 @@ class Mapper {
     const out: JsonObject = {};
     for (const c of this.flat(n)) {
       if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, `unexpected unqualified element in ${n.local} (its fields must be namespaced)`);
+      else this.problem(pathOf(c), `unexpected unqualified element in ${n.local} (its fields must be namespaced)`);
     }
     return out;
   }
@@ -422,10 +504,10 @@ class Mapper {
       }
       const f = c.local;
       if (e[f] !== undefined) {
-        this.problem(c.path, `${f} given twice`);
+        this.problem(pathOf(c), `${f} given twice`);
         continue;
       }
-      if (VOCAB_FIELDS[f] !== undefined) e[f] = word(VOCAB_FIELDS[f] as VocabularyKind, c.text);
+      if (VOCAB_FIELDS[f] !== undefined) e[f] = this.word(VOCAB_FIELDS[f] as VocabularyKind, c.text);
       else if (STRING_FIELDS.has(f)) e[f] = c.text;
       else if (EPC_LISTS.has(f)) e[f] = this.epcs(c, 'epc');
       else if (QUANTITY_LISTS.has(f)) e[f] = this.quantities(c);
@@ -435,7 +517,7 @@ class Mapper {
       else if (f === 'errorDeclaration') e[f] = this.errorDeclaration(c);
       else if (f === 'persistentDisposition') e[f] = this.persistentDisposition(c);
       else if (f === 'ilmd') e[f] = this.objectOfExtensions(c);
-      else this.problem(c.path, `${f} is not a field of ${n.local}`);
+      else this.problem(pathOf(c), `${f} is not a field of ${n.local}`);
     }
     return e;
   }
@@ -444,8 +526,8 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const c of this.flat(n)) {
       if (isStandard(c) && EVENT_TYPES.has(c.local)) out.push(this.event(c));
-      else if (isStandard(c) && c.local === 'QuantityEvent') this.problem(c.path, 'QuantityEvent (EPCIS 1.x, deprecated) has no EPCIS 2.0 form; send an ObjectEvent with a quantityList');
-      else this.problem(c.path, `${c.local} is not an EPCIS event`);
+      else if (isStandard(c) && c.local === 'QuantityEvent') this.problem(pathOf(c), 'QuantityEvent (EPCIS 1.x, deprecated) has no EPCIS 2.0 form; send an ObjectEvent with a quantityList');
+      else this.problem(pathOf(c), `${c.local} is not an EPCIS event`);
     }
     return out;
   }
@@ -466,18 +548,6 @@ function add(obj: JsonObject, key: string, value: Json): void {
     repeated.add(list);
     obj[key] = list;
   }
-}
-
-/** Prefixes that text and attribute values start with (`example:x`, `gs1:MT-Speed`). */
-function valuePrefixes(n: XNode, into: Set<string>): Set<string> {
-  const m = /^([A-Za-z_][A-Za-z0-9_.-]*):/.exec(n.text);
-  if (m !== null) into.add(m[1] as string);
-  for (const a of n.attrs) {
-    const am = /^([A-Za-z_][A-Za-z0-9_.-]*):/.exec(a.value);
-    if (am !== null) into.add(am[1] as string);
-  }
-  for (const c of n.children) valuePrefixes(c, into);
-  return into;
 }
 
 /**
@@ -501,27 +571,28 @@ function child(n: XNode, local: string): XNode | undefined {
  * but not an EPCIS document this binding maps.
  */
 export function epcisXmlToJson(text: string): XmlDocumentResult {
-  const root = parseTree(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  const reader = new TreeReader(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  const root = reader.read();
   const isDoc = root.local === 'EPCISDocument' && (root.ns === EPCIS_NS_2 || root.ns === EPCIS_NS_1);
   const isQuery = root.local === 'EPCISQueryDocument' && (root.ns === EPCIS_QUERY_NS_2 || root.ns === EPCIS_QUERY_NS_1);
   if (!isDoc && !isQuery) {
-    fail(root.path, `the root must be EPCISDocument (${EPCIS_NS_2}) or EPCISQueryDocument (${EPCIS_QUERY_NS_2}), got {${root.ns}}${root.local}`);
+    fail(pathOf(root), `the root must be EPCISDocument (${EPCIS_NS_2}) or EPCISQueryDocument (${EPCIS_QUERY_NS_2}), got {${root.ns}}${root.local}`);
   }
   const v2 = root.ns === EPCIS_NS_2 || root.ns === EPCIS_QUERY_NS_2;
-  const m = new Mapper(valuePrefixes(root, new Set()));
+  const m = new Mapper(reader.valuePrefixes);
   const ignore = ignoreFields(root, m);
   const body = child(root, 'EPCISBody');
   const doc: JsonObject = {};
   let events: JsonObject[] = [];
   let queryResults: JsonObject | undefined;
   if (isDoc) {
-    if (body === undefined) fail(root.path, 'EPCISBody is missing');
+    if (body === undefined) fail(pathOf(root), 'EPCISBody is missing');
     const list = child(body, 'EventList');
     events = list === undefined ? [] : m.eventList(list);
   } else {
     // EPCISBody/QueryResults; some producers put QueryResults' content under the root.
     const qr = body !== undefined ? body.children.find((c) => c.local === 'QueryResults' && (c.ns === '' || c.ns === root.ns)) : child(root, 'resultsBody') !== undefined ? root : undefined;
-    if (qr === undefined) fail(body?.path ?? root.path, body === undefined ? 'EPCISBody is missing' : 'QueryResults is missing');
+    if (qr === undefined) fail(pathOf(body ?? root), body === undefined ? 'EPCISBody is missing' : 'QueryResults is missing');
     queryResults = {};
     const qn = child(qr, 'queryName');
     const sid = child(qr, 'subscriptionID');
@@ -536,7 +607,7 @@ export function epcisXmlToJson(text: string): XmlDocumentResult {
   doc['@context'] = ctx === undefined ? 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld' : ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', ctx];
   doc['type'] = isDoc ? 'EPCISDocument' : 'EPCISQueryDocument';
   doc['schemaVersion'] = '2.0';
-  const created = root.attrs.find((a) => a.ns === '' && a.local === 'creationDate');
+  const created = root.attrs.find((a) => a.uri === '' && a.local === 'creationDate');
   if (created !== undefined) doc['creationDate'] = created.value;
   if (isDoc) {
     if (ignore !== undefined) doc[ignore[0]] = ignore[1];
