@@ -102,7 +102,7 @@ function isPrefixStart(c: number): boolean {
 }
 
 /** Deepest element nesting read (an EPCIS document needs about 10); deeper is a syntax error. */
-export const MAX_XML_DEPTH = 100;
+const MAX_XML_DEPTH = 100;
 
 function fail(path: string, message: string): never {
   throw new TraceError('BAD_DOCUMENT', `${path}: ${message}`, [{ path, message, code: 'BAD_DOCUMENT' }]);
