@@ -16,48 +16,27 @@
  *   one); its element children become members, repeated ones arrays, its attributes members, its
  *   text `#text` when it has members too.
  *
- * The text is read in one pass by saxes, a strict (XML 1.0 and Namespaces well-formedness)
- * streaming parser, straight into the element tree the mapping walks. Documents with a DOCTYPE
- * internal subset are refused (no entity declarations are processed); only the XML predefined
- * entities and character references are decoded.
+ * The text is read in one pass into an element tree (xml-node.ts), which the mapping walks, by
+ * saxes (xml-saxes.ts), which also names every well-formedness error. Documents with a DOCTYPE internal subset are refused
+ * (no entity declarations are processed); only the XML predefined entities and character
+ * references are decoded.
  */
-import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
 import type { JsonObject } from '../common/json.js';
 import { TraceError, type TraceProblem } from './errors.js';
 import { IGNORE_FIELDS_NAMESPACE } from './event-hash.js';
 import { cbvWord, type VocabularyKind } from './vocabulary.js';
+import { pathOf, XML_NS, type XNode } from './xml-node.js';
+import { readXmlWithSaxes } from './xml-saxes.js';
+
+export { XmlSyntaxError } from './xml-node.js';
 
 type Json = JsonObject[string];
-
-/** An attribute as saxes reads it: `uri` its namespace ('' for none), `prefix` as written. */
-type XAttr = SaxesAttributeNS;
-
-/** A parsed element with resolved namespace. */
-interface XNode {
-  /** Namespace URI ('' for none). */
-  ns: string;
-  /** Local name. */
-  local: string;
-  /** The prefix it was written with ('' for none). */
-  prefix: string;
-  /** The name as written (`prefix:local`), for paths. */
-  qname: string;
-  /** Its attributes, namespace declarations left out. */
-  attrs: readonly XAttr[];
-  children: XNode[];
-  /** Its text and CDATA, each text run trimmed (indentation). */
-  text: string;
-  /** The element it is in (none for the root): its path is built from these, when reported. */
-  parent: XNode | undefined;
-}
 
 export const EPCIS_NS_2 = 'urn:epcglobal:epcis:xsd:2';
 export const EPCIS_NS_1 = 'urn:epcglobal:epcis:xsd:1';
 export const EPCIS_QUERY_NS_2 = 'urn:epcglobal:epcis-query:xsd:2';
 export const EPCIS_QUERY_NS_1 = 'urn:epcglobal:epcis-query:xsd:1';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
-const XML_NS = 'http://www.w3.org/XML/1998/namespace';
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 const EVENT_TYPES = new Set(['ObjectEvent', 'AggregationEvent', 'TransactionEvent', 'TransformationEvent', 'AssociationEvent']);
 const EPC_LISTS = new Set(['epcList', 'childEPCs', 'inputEPCList', 'outputEPCList']);
@@ -78,8 +57,10 @@ function word(kind: VocabularyKind, value: string): string {
 }
 
 const NUMBER_ATTRS = new Set(['value', 'minValue', 'maxValue', 'meanValue', 'sDev', 'percRank', 'percValue']);
-/** Unqualified wrappers of EPCIS 1.2 (and 2.0's extension points) whose content belongs to the parent. */
-const WRAPPERS = new Set(['extension', 'baseExtension']);
+/** An unqualified wrapper of EPCIS 1.2 (and 2.0's extension points) whose content belongs to the parent. */
+function isWrapper(n: XNode): boolean {
+  return n.ns === '' && (n.local === 'extension' || n.local === 'baseExtension');
+}
 
 export interface XmlDocumentResult {
   /** The document as EPCIS 2.0 JSON-LD (EPCISDocument or EPCISQueryDocument). */
@@ -88,182 +69,8 @@ export interface XmlDocumentResult {
   schemaVersion: '2.0' | '1.x';
 }
 
-/** Well-formedness problem, with line and column. */
-export class XmlSyntaxError extends Error {
-  override readonly name = 'XmlSyntaxError';
-}
-
-/** The attributes of an element without any (most of them): one shared empty list. */
-const NO_ATTRIBUTES: readonly XAttr[] = Object.freeze([]);
-
-/** `[A-Za-z_]`: what a value's prefix starts with (`[A-Za-z_][A-Za-z0-9_.-]*`). */
-function isPrefixStart(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
-}
-
-/** Deepest element nesting read (an EPCIS document needs about 10); deeper is a syntax error. */
-const MAX_XML_DEPTH = 100;
-
 function fail(path: string, message: string): never {
   throw new TraceError('BAD_DOCUMENT', `${path}: ${message}`, [{ path, message, code: 'BAD_DOCUMENT' }]);
-}
-
-/**
- * The element's path for messages, `/a/b/c[2]` (the index when its parent has more than one
- * element of its name). Built only when a problem is reported.
- */
-function pathOf(n: XNode): string {
-  if (n.parent === undefined) return `/${n.qname}`;
-  let same = 0;
-  let index = 0;
-  for (const c of n.parent.children) {
-    if (c.qname !== n.qname) continue;
-    same++;
-    if (c === n) index = same;
-  }
-  return `${pathOf(n.parent)}/${n.qname}${same > 1 ? `[${index}]` : ''}`;
-}
-
-/** The line and column (both from 1) of a character of the text. */
-function lineColumn(text: string, offset: number): [number, number] {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return [line, offset - start + 1];
-}
-
-/**
- * Builds the element tree from saxes' events, in the one pass over the text. Every
- * well-formedness error (saxes') and every refusal of its own (a DOCTYPE internal subset, an
- * undeclared prefix, nesting deeper than MAX_XML_DEPTH) is thrown as an XmlSyntaxError with
- * the line and column it was found at.
- */
-class TreeReader {
-  private readonly stack: XNode[] = [];
-  private root: XNode | undefined;
-  /** The element saxes closed last (on a mismatched end tag: the one that was open). */
-  private lastClosed: XNode | undefined;
-  /** Prefixes that text and attribute values start with (`example:x`, `gs1:MT-Speed`). */
-  readonly valuePrefixes = new Set<string>();
-  private readonly parser: SaxesParser<{ xmlns: true; position: false; resolvePrefix: (prefix: string) => undefined }>;
-
-  constructor(private readonly text: string) {
-    // position: false leaves the position out of saxes' messages; syntaxError adds it.
-    this.parser = new SaxesParser({ xmlns: true, position: false, resolvePrefix: (prefix) => this.undeclared(prefix) });
-    // At most six handlers: saxes stores each under a computed key, and V8 turns the parser into a
-    // dictionary-mode object at the seventh, which makes the whole parse ~9 times slower.
-    this.parser.on('error', (err) => {
-      throw this.saxesError(err.message);
-    });
-    this.parser.on('doctype', (doctype) => {
-      if (doctype.includes('[')) throw this.syntaxError('a DOCTYPE with an internal subset (entity declarations) is refused');
-    });
-    this.parser.on('opentag', (tag) => this.open(tag));
-    this.parser.on('text', (t) => {
-      const top = this.stack[this.stack.length - 1];
-      if (top === undefined) return; // whitespace around the root (saxes refuses anything else there)
-      const s = t.trim();
-      if (s !== '') top.text += s;
-    });
-    this.parser.on('cdata', (t) => {
-      const top = this.stack[this.stack.length - 1];
-      if (top !== undefined) top.text += t;
-    });
-    this.parser.on('closetag', () => {
-      const n = this.stack.pop();
-      this.lastClosed = n;
-      if (n !== undefined) this.valuePrefix(n.text);
-    });
-  }
-
-  /** The root element of the whole text (and valuePrefixes filled). */
-  read(): XNode {
-    this.parser.write(this.text).close();
-    if (this.root === undefined) throw this.syntaxError('the document has no root element');
-    return this.root;
-  }
-
-  private open(tag: SaxesTagNS): void {
-    const parent = this.stack[this.stack.length - 1];
-    if (this.stack.length >= MAX_XML_DEPTH) throw this.syntaxError(`elements nested deeper than ${MAX_XML_DEPTH} levels`);
-    let attrs: readonly XAttr[] = NO_ATTRIBUTES;
-    for (const name in tag.attributes) {
-      const a = tag.attributes[name];
-      if (a === undefined || a.uri === XMLNS_NS) continue;
-      if (attrs === NO_ATTRIBUTES) attrs = [];
-      (attrs as XAttr[]).push(a);
-      this.valuePrefix(a.value);
-    }
-    const node: XNode = { ns: tag.uri, local: tag.local, prefix: tag.prefix, qname: tag.name, attrs, children: [], text: '', parent };
-    if (parent === undefined) this.root = node;
-    else parent.children.push(node);
-    this.stack.push(node);
-  }
-
-  /** Notes the prefix a value starts with, as `example` of `example:x` (a name, then a colon). */
-  private valuePrefix(value: string): void {
-    const c0 = value.charCodeAt(0);
-    if (!isPrefixStart(c0)) return;
-    for (let i = 1; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      if (c === 0x3a) {
-        this.valuePrefixes.add(value.slice(0, i));
-        return;
-      }
-      if (!isPrefixStart(c) && !(c >= 0x30 && c <= 0x39) && c !== 0x2e && c !== 0x2d) return;
-    }
-  }
-
-  /**
-   * saxes found no binding for a prefix of the start tag it has just read (an element's or an
-   * attribute's); the empty prefix is no namespace, not an error. The tag is the last `<` before
-   * the parser's position (saxes has checked that no attribute value holds one).
-   */
-  private undeclared(prefix: string): undefined {
-    if (prefix === '') return undefined;
-    const parent = this.stack[this.stack.length - 1];
-    const lt = this.text.lastIndexOf('<', this.parser.position - 1);
-    const name = /^[^\s/>]+/.exec(this.text.slice(lt + 1, lt + 200))?.[0] ?? '';
-    throw this.syntaxError(`${parent === undefined ? '' : pathOf(parent)}/${name}: prefix "${prefix}" is not declared`);
-  }
-
-  /**
-   * One of saxes' well-formedness errors, named better where its message says too little: the
-   * end tag and the element it should have closed, the entity reference, the character; and an
-   * `&` that starts no reference (saxes reads a reference up to the next `;`, so it finds out only
-   * at the end of the text).
-   */
-  private saxesError(message: string): XmlSyntaxError {
-    const at = this.parser.position - 1; // the character it has just read
-    if (message === 'unexpected close tag.' && this.lastClosed !== undefined) {
-      const lt = this.text.lastIndexOf('</', at);
-      const found = /^[^\s>]*/.exec(this.text.slice(lt + 2, lt + 202))?.[0] ?? '';
-      return this.syntaxError(`mismatched tags: </${found}> where </${this.lastClosed.qname}> was expected`);
-    }
-    if (/entity/.test(message)) {
-      const amp = this.text.lastIndexOf('&', at); // at is the reference's `;`
-      const name = amp < 0 ? '' : this.text.slice(amp + 1, Math.min(at, amp + 33));
-      return this.syntaxError(`unknown entity &${name}; (${message} No DTD: only &lt; &gt; &amp; &quot; &apos; and character references)`);
-    }
-    if (message.startsWith('disallowed character')) {
-      const c = this.text.codePointAt(at) ?? 0;
-      return this.syntaxError(`${message.replace(/\.$/, '')}: ${JSON.stringify(String.fromCodePoint(c))} (U+${c.toString(16).toUpperCase().padStart(4, '0')})`);
-    }
-    const amp = this.text.lastIndexOf('&');
-    if (at >= this.text.length - 1 && amp >= 0 && !this.text.includes(';', amp)) {
-      const [line, column] = lineColumn(this.text, amp);
-      return this.syntaxError(`${message.replace(/\.$/, '')}; is the "&" at line ${line}, column ${column} meant as &amp;? (it starts no entity reference)`);
-    }
-    return this.syntaxError(message);
-  }
-
-  /** The error, with where the parser stood: the line, and the column of the character it had just read. */
-  private syntaxError(message: string): XmlSyntaxError {
-    return new XmlSyntaxError(`${message} (line ${this.parser.line}, column ${this.parser.column})`);
-  }
 }
 
 /** Namespace → JSON-LD prefix for the document's extensions. */
@@ -329,12 +136,10 @@ class Mapper {
 
   /** The element's children with 1.2-style `extension` / `baseExtension` wrappers flattened. */
   private flat(n: XNode): readonly XNode[] {
-    let wrapped = false;
-    for (const c of n.children) if (isStandard(c) && WRAPPERS.has(c.local)) wrapped = true;
-    if (!wrapped) return n.children;
+    if (!n.children.some(isWrapper)) return n.children;
     const out: XNode[] = [];
     for (const c of n.children) {
-      if (isStandard(c) && WRAPPERS.has(c.local)) out.push(...this.flat(c));
+      if (isWrapper(c)) out.push(...this.flat(c));
       else out.push(c);
     }
     return out;
@@ -571,15 +376,15 @@ function child(n: XNode, local: string): XNode | undefined {
  * but not an EPCIS document this binding maps.
  */
 export function epcisXmlToJson(text: string): XmlDocumentResult {
-  const reader = new TreeReader(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  const root = reader.read();
+  const xml = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const { root, valuePrefixes } = readXmlWithSaxes(xml);
   const isDoc = root.local === 'EPCISDocument' && (root.ns === EPCIS_NS_2 || root.ns === EPCIS_NS_1);
   const isQuery = root.local === 'EPCISQueryDocument' && (root.ns === EPCIS_QUERY_NS_2 || root.ns === EPCIS_QUERY_NS_1);
   if (!isDoc && !isQuery) {
     fail(pathOf(root), `the root must be EPCISDocument (${EPCIS_NS_2}) or EPCISQueryDocument (${EPCIS_QUERY_NS_2}), got {${root.ns}}${root.local}`);
   }
   const v2 = root.ns === EPCIS_NS_2 || root.ns === EPCIS_QUERY_NS_2;
-  const m = new Mapper(reader.valuePrefixes);
+  const m = new Mapper(valuePrefixes);
   const ignore = ignoreFields(root, m);
   const body = child(root, 'EPCISBody');
   const doc: JsonObject = {};
