@@ -16,8 +16,9 @@
  *   one); its element children become members, repeated ones arrays, its attributes members, its
  *   text `#text` when it has members too.
  *
- * The text is read in one pass into an element tree (xml-node.ts), which the mapping walks, by
- * saxes (xml-saxes.ts), which also names every well-formedness error. Documents with a DOCTYPE internal subset are refused
+ * The text is read in one pass into an element tree (xml-node.ts), which the mapping walks: by
+ * xml-plain.ts when it is plain XML (as producers write it), else by saxes (xml-saxes.ts), which
+ * also names every well-formedness error. Documents with a DOCTYPE internal subset are refused
  * (no entity declarations are processed); only the XML predefined entities and character
  * references are decoded.
  */
@@ -26,6 +27,7 @@ import { TraceError, type TraceProblem } from './errors.js';
 import { IGNORE_FIELDS_NAMESPACE } from './event-hash.js';
 import { cbvWord, type VocabularyKind } from './vocabulary.js';
 import { pathOf, XML_NS, type XNode } from './xml-node.js';
+import { readPlainXml } from './xml-plain.js';
 import { readXmlWithSaxes } from './xml-saxes.js';
 
 export { XmlSyntaxError } from './xml-node.js';
@@ -377,7 +379,7 @@ function child(n: XNode, local: string): XNode | undefined {
  */
 export function epcisXmlToJson(text: string): XmlDocumentResult {
   const xml = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const { root, valuePrefixes } = readXmlWithSaxes(xml);
+  const { root, valuePrefixes } = readPlainXml(xml) ?? readXmlWithSaxes(xml);
   const isDoc = root.local === 'EPCISDocument' && (root.ns === EPCIS_NS_2 || root.ns === EPCIS_NS_1);
   const isQuery = root.local === 'EPCISQueryDocument' && (root.ns === EPCIS_QUERY_NS_2 || root.ns === EPCIS_QUERY_NS_1);
   if (!isDoc && !isQuery) {
