@@ -141,7 +141,7 @@ class Mapper {
     if (!n.children.some(isWrapper)) return n.children;
     const out: XNode[] = [];
     for (const c of n.children) {
-      if (isWrapper(c)) out.push(...this.flat(c));
+      if (isWrapper(c)) for (const w of this.flat(c)) out.push(w); // (no spread: a wrapper may hold more than a call's arguments)
       else out.push(c);
     }
     return out;

@@ -80,18 +80,32 @@ export function notePrefix(into: Set<string>, value: string): void {
   }
 }
 
+/** Each reported element's step in its path (`name` or `name[i]`), by parent: counted once per parent. */
+const steps = new WeakMap<XNode, Map<XNode, string>>();
+
+/** The element's step in its path: its name, and its index when its parent has more than one of that name. */
+function stepOf(n: XNode, parent: XNode): string {
+  let known = steps.get(parent);
+  if (known === undefined) {
+    const total = new Map<string, number>();
+    for (const c of parent.children) total.set(c.qname, (total.get(c.qname) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    known = new Map();
+    for (const c of parent.children) {
+      const i = (seen.get(c.qname) ?? 0) + 1;
+      seen.set(c.qname, i);
+      known.set(c, (total.get(c.qname) ?? 0) > 1 ? `${c.qname}[${i}]` : c.qname);
+    }
+    steps.set(parent, known);
+  }
+  return known.get(n) ?? n.qname;
+}
+
 /**
  * The element's path for messages, `/a/b/c[2]` (the index when its parent has more than one
- * element of its name). Built only when a problem is reported.
+ * element of its name). Built only when a problem is reported (however many: the siblings of a
+ * parent are counted once).
  */
 export function pathOf(n: XNode): string {
-  if (n.parent === undefined) return `/${n.qname}`;
-  let same = 0;
-  let index = 0;
-  for (const c of n.parent.children) {
-    if (c.qname !== n.qname) continue;
-    same++;
-    if (c === n) index = same;
-  }
-  return `${pathOf(n.parent)}/${n.qname}${same > 1 ? `[${index}]` : ''}`;
+  return n.parent === undefined ? `/${n.qname}` : `${pathOf(n.parent)}/${stepOf(n, n.parent)}`;
 }

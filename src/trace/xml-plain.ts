@@ -204,6 +204,8 @@ class PlainReader {
     if (qname === '') return false;
     /** The attributes as written: name, value, name, value, … */
     const written: string[] = [];
+    /** Their names, and their namespaces and local names (`{uri}local`), each once (a Set: a tag may hold many). */
+    let names: Set<string> | undefined;
     let scope = this.scope;
     let empty = false;
     for (;;) {
@@ -235,7 +237,9 @@ class PlainReader {
       if (raw.includes('<') || raw.includes('\t') || raw.includes('\n')) return false;
       const value = decode(raw);
       if (value === undefined) return false;
-      for (let i = 0; i < written.length; i += 2) if (written[i] === attrName) return false;
+      names ??= new Set();
+      if (names.has(attrName)) return false;
+      names.add(attrName);
       written.push(attrName, value);
       if (attrName === 'xmlns' || attrName.startsWith('xmlns:')) {
         const prefix = attrName === 'xmlns' ? '' : attrName.slice(6);
@@ -257,7 +261,11 @@ class PlainReader {
       const [ap, al] = splitName(attrName);
       const uri = ap === '' ? '' : scope.get(ap);
       if (uri === undefined) return false;
-      if (ap !== '' && attrs?.some((b) => b.uri === uri && b.local === al) === true) return false;
+      if (ap !== '' && names !== undefined) {
+        const expanded = `{${uri}}${al}`;
+        if (names.has(expanded)) return false;
+        names.add(expanded);
+      }
       (attrs ??= []).push({ name: attrName, prefix: ap, local: al, value, uri });
       notePrefix(this.valuePrefixes, value);
     }

@@ -176,6 +176,26 @@ describe('epcisXmlToJson: well-formedness', () => {
   });
 });
 
+// Large documents: work in proportion to their size (a quadratic step would time the test out).
+describe('epcisXmlToJson: large documents', () => {
+  it('lists each of 50,000 unexpected elements, with the index of each in its path', () => {
+    const e = errorOf(() => epcisXmlToJson(xmlDoc('<x/>'.repeat(50_000))));
+    expect(e.problems).toHaveLength(50_000);
+    expect(e.problems[49_999]?.path).toBe('/epcis:EPCISDocument/EPCISBody/EventList/x[50000]');
+  });
+
+  it('reads a start tag with 50,000 attributes, and refuses one of them given twice', () => {
+    const attrs = Array.from({ length: 50_000 }, (_, i) => ` a${i}="x"`).join('');
+    expect(epcisXmlToJson(xmlDoc(OBJECT_EVENT, NS2, attrs)).doc['type']).toBe('EPCISDocument');
+    expect(syntaxError(() => epcisXmlToJson(xmlDoc(OBJECT_EVENT, NS2, `${attrs} a7="y"`)))).toMatch(/duplicate attribute: a7/);
+  });
+
+  it('flattens a 1.2 extension wrapper holding 200,000 events (more than a call takes as arguments)', () => {
+    const { doc: d } = epcisXmlToJson(xmlDoc(`<extension>${'<ObjectEvent/>'.repeat(200_000)}</extension>`, 'urn:epcglobal:epcis:xsd:1'));
+    expect((d['epcisBody'] as { eventList: JsonObject[] }).eventList).toHaveLength(200_000);
+  });
+});
+
 // Random events, captured as JSON, answered as XML, read back: the same stored events and IDs.
 const sgtin = fc.tuple(fc.integer({ min: 1, max: 999_999 }), fc.stringMatching(/^[A-Za-z0-9]{1,8}$/)).map(([s, ser]) => `urn:epc:id:sgtin:0614141.${String(s).padStart(6, '0')}.${ser}`);
 const eventArb: fc.Arbitrary<JsonObject> = fc
