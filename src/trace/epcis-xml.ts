@@ -16,37 +16,29 @@
  *   one); its element children become members, repeated ones arrays, its attributes members, its
  *   text `#text` when it has members too.
  *
- * Documents with a DOCTYPE internal subset are refused (no entity declarations are processed);
- * only the XML predefined entities and character references are decoded.
+ * The text is read in one pass into an element tree (xml-node.ts), which the mapping walks: by
+ * xml-plain.ts when it is plain XML (as producers write it), else by saxes (xml-saxes.ts), which
+ * also names every well-formedness error. Documents with a DOCTYPE internal subset are refused
+ * (no entity declarations are processed); only the XML predefined entities and character
+ * references are decoded.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { JsonObject } from '../common/json.js';
 import { TraceError, type TraceProblem } from './errors.js';
 import { IGNORE_FIELDS_NAMESPACE } from './event-hash.js';
 import { cbvWord, type VocabularyKind } from './vocabulary.js';
+import { pathOf, XML_NS, type XNode } from './xml-node.js';
+import { readPlainXml } from './xml-plain.js';
+import { readXmlWithSaxes } from './xml-saxes.js';
+
+export { XmlSyntaxError } from './xml-node.js';
 
 type Json = JsonObject[string];
-
-/** A parsed element with resolved namespace. */
-interface XNode {
-  /** Namespace URI ('' for none). */
-  ns: string;
-  /** Local name. */
-  local: string;
-  /** The prefix it was written with ('' for none). */
-  prefix: string;
-  attrs: { ns: string; local: string; prefix: string; value: string }[];
-  children: XNode[];
-  text: string;
-  path: string;
-}
 
 export const EPCIS_NS_2 = 'urn:epcglobal:epcis:xsd:2';
 export const EPCIS_NS_1 = 'urn:epcglobal:epcis:xsd:1';
 export const EPCIS_QUERY_NS_2 = 'urn:epcglobal:epcis-query:xsd:2';
 export const EPCIS_QUERY_NS_1 = 'urn:epcglobal:epcis-query:xsd:1';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
-const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
 const EVENT_TYPES = new Set(['ObjectEvent', 'AggregationEvent', 'TransactionEvent', 'TransformationEvent', 'AssociationEvent']);
 const EPC_LISTS = new Set(['epcList', 'childEPCs', 'inputEPCList', 'outputEPCList']);
@@ -67,8 +59,10 @@ function word(kind: VocabularyKind, value: string): string {
 }
 
 const NUMBER_ATTRS = new Set(['value', 'minValue', 'maxValue', 'meanValue', 'sDev', 'percRank', 'percValue']);
-/** Unqualified wrappers of EPCIS 1.2 (and 2.0's extension points) whose content belongs to the parent. */
-const WRAPPERS = new Set(['extension', 'baseExtension']);
+/** An unqualified wrapper of EPCIS 1.2 (and 2.0's extension points) whose content belongs to the parent. */
+function isWrapper(n: XNode): boolean {
+  return n.ns === '' && (n.local === 'extension' || n.local === 'baseExtension');
+}
 
 export interface XmlDocumentResult {
   /** The document as EPCIS 2.0 JSON-LD (EPCISDocument or EPCISQueryDocument). */
@@ -77,125 +71,8 @@ export interface XmlDocumentResult {
   schemaVersion: '2.0' | '1.x';
 }
 
-/** Well-formedness problem, with line and column. */
-export class XmlSyntaxError extends Error {
-  override readonly name = 'XmlSyntaxError';
-}
-
-const CDATA = '#cdata';
-const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** The predefined entities and character references of a text or attribute value. */
-function decodeEntities(s: string, where: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&([^;&\s]{0,12});/g, (_m, name: string) => {
-    const named = PREDEFINED[name];
-    if (named !== undefined) return named;
-    const hex = /^#x([0-9a-fA-F]{1,6})$/.exec(name);
-    const dec = /^#([0-9]{1,7})$/.exec(name);
-    const cp = hex !== null ? parseInt(hex[1] as string, 16) : dec !== null ? Number(dec[1]) : undefined;
-    if (cp === undefined || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlSyntaxError(`${where}: unknown entity &${name}; (no DTD: only &lt; &gt; &amp; &quot; &apos; and character references)`);
-    return String.fromCodePoint(cp);
-  });
-}
-
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  // Entities are decoded here (decodeEntities), not by the parser: its entity pass costs three
-  // times the rest of the parse, and only the five predefined ones and character references exist
-  // in a document without a DTD.
-  processEntities: false,
-  htmlEntities: false,
-  cdataPropName: CDATA,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  commentPropName: false,
-});
-
-type Ordered = Record<string, unknown>;
-
 function fail(path: string, message: string): never {
   throw new TraceError('BAD_DOCUMENT', `${path}: ${message}`, [{ path, message, code: 'BAD_DOCUMENT' }]);
-}
-
-/** Parse the XML text into namespace-resolved nodes (root element). */
-function parseTree(text: string): XNode {
-  const doctype = /<!DOCTYPE[^>[]*\[/i.exec(text);
-  if (doctype !== null) throw new XmlSyntaxError('a DOCTYPE with an internal subset (entity declarations) is refused');
-  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (valid !== true) throw new XmlSyntaxError(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
-  let top: Ordered[];
-  try {
-    top = parser.parse(text) as Ordered[];
-  } catch (err) {
-    // What the validator lets through and the parser still refuses (e.g. nesting deeper than its
-    // limit) is the document's fault too.
-    throw new XmlSyntaxError(err instanceof Error ? err.message : String(err));
-  }
-  const roots = top.filter((n) => elementName(n) !== undefined);
-  if (roots.length !== 1) throw new XmlSyntaxError('the document must have exactly one root element');
-  return resolve(roots[0] as Ordered, new Map([['xml', XML_NS]]), '');
-}
-
-function elementName(n: Ordered): string | undefined {
-  for (const k of Object.keys(n)) if (k !== ':@' && !k.startsWith('#') && !k.startsWith('?') && !k.startsWith('!')) return k;
-  return undefined;
-}
-
-function splitName(qname: string): [string, string] {
-  const i = qname.indexOf(':');
-  return i < 0 ? ['', qname] : [qname.slice(0, i), qname.slice(i + 1)];
-}
-
-function resolve(n: Ordered, scope: ReadonlyMap<string, string>, parentPath: string): XNode {
-  const qname = elementName(n) as string;
-  const rawAttrs = (n[':@'] ?? {}) as Record<string, string>;
-  let inScope = scope;
-  for (const [k, v] of Object.entries(rawAttrs)) {
-    if (k === 'xmlns' || k.startsWith('xmlns:')) {
-      if (inScope === scope) inScope = new Map(scope);
-      (inScope as Map<string, string>).set(k === 'xmlns' ? '' : k.slice(6), v);
-    }
-  }
-  const [prefix, local] = splitName(qname);
-  const ns = inScope.get(prefix);
-  const path = `${parentPath}/${qname}`;
-  if (ns === undefined && prefix !== '') throw new XmlSyntaxError(`${path}: prefix "${prefix}" is not declared`);
-  const attrs: XNode['attrs'] = [];
-  for (const [k, v] of Object.entries(rawAttrs)) {
-    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
-    const [ap, al] = splitName(k);
-    const ans = ap === '' ? '' : inScope.get(ap);
-    if (ans === undefined) throw new XmlSyntaxError(`${path}/@${k}: prefix "${ap}" is not declared`);
-    attrs.push({ ns: ans, local: al, prefix: ap, value: decodeEntities(String(v), `${path}/@${k}`) });
-  }
-  const node: XNode = { ns: ns ?? '', local, prefix, attrs, children: [], text: '', path };
-  const kids = n[qname];
-  const counts = new Map<string, number>();
-  if (Array.isArray(kids)) {
-    for (const k of kids as Ordered[]) {
-      if (typeof k['#text'] === 'string' || typeof k['#text'] === 'number') {
-        node.text += decodeEntities(String(k['#text']), path);
-        continue;
-      }
-      const cdata = k[CDATA];
-      if (Array.isArray(cdata)) {
-        for (const c of cdata as Ordered[]) if (c['#text'] !== undefined) node.text += String(c['#text']);
-        continue;
-      }
-      const name = elementName(k);
-      if (name === undefined) continue;
-      const i = (counts.get(name) ?? 0) + 1;
-      counts.set(name, i);
-      node.children.push(resolve(k, inScope, `${path}`.concat(i > 1 ? `[${i}]` : '')));
-    }
-  }
-  return node;
 }
 
 /** Namespace → JSON-LD prefix for the document's extensions. */
@@ -244,15 +121,27 @@ class Mapper {
     this.prefixes = new Prefixes(reserved);
   }
 
+  /** word() of each vocabulary value met in this document, which repeats a few. */
+  private readonly words = new Map<VocabularyKind, Map<string, string>>();
+
+  private word(kind: VocabularyKind, value: string): string {
+    let known = this.words.get(kind);
+    if (known === undefined) this.words.set(kind, (known = new Map()));
+    let w = known.get(value);
+    if (w === undefined) known.set(value, (w = word(kind, value)));
+    return w;
+  }
+
   private problem(path: string, message: string): void {
     this.problems.push({ path, message, code: 'BAD_DOCUMENT' });
   }
 
   /** The element's children with 1.2-style `extension` / `baseExtension` wrappers flattened. */
-  private flat(n: XNode): XNode[] {
+  private flat(n: XNode): readonly XNode[] {
+    if (!n.children.some(isWrapper)) return n.children;
     const out: XNode[] = [];
     for (const c of n.children) {
-      if (isStandard(c) && WRAPPERS.has(c.local)) out.push(...this.flat(c));
+      if (isWrapper(c)) for (const w of this.flat(c)) out.push(w); // (no spread: a wrapper may hold more than a call's arguments)
       else out.push(c);
     }
     return out;
@@ -266,8 +155,8 @@ class Mapper {
   extension(n: XNode): Json {
     const members: JsonObject = {};
     for (const a of n.attrs) {
-      if (a.ns === XSI_NS || a.ns === XML_NS) continue;
-      members[a.ns === '' ? a.local : this.extKey(a.ns, a.prefix, a.local)] = a.value;
+      if (a.uri === XSI_NS || a.uri === XML_NS) continue;
+      members[a.uri === '' ? a.local : this.extKey(a.uri, a.prefix, a.local)] = a.value;
     }
     for (const c of n.children) {
       const key = c.ns === '' ? c.local : this.extKey(c.ns, c.prefix, c.local);
@@ -282,7 +171,7 @@ class Mapper {
     const out: string[] = [];
     for (const c of this.flat(n)) {
       if (isStandard(c) && c.local === item) out.push(c.text);
-      else this.problem(c.path, `unexpected element in ${n.local} (expected ${item})`);
+      else this.problem(pathOf(c), `unexpected element in ${n.local} (expected ${item})`);
     }
     return out;
   }
@@ -291,19 +180,19 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const q of this.flat(n)) {
       if (!isStandard(q) || q.local !== 'quantityElement') {
-        this.problem(q.path, `unexpected element in ${n.local} (expected quantityElement)`);
+        this.problem(pathOf(q), `unexpected element in ${n.local} (expected quantityElement)`);
         continue;
       }
       const el: JsonObject = {};
       for (const f of this.flat(q)) {
         if (isStandard(f) && f.local === 'quantity') {
-          if (f.text === '' && f.attrs.some((a) => a.ns === XSI_NS && a.local === 'nil' && a.value === 'true')) continue;
+          if (f.text === '' && f.attrs.some((a) => a.uri === XSI_NS && a.local === 'nil' && a.value === 'true')) continue;
           const x = Number(f.text);
-          if (f.text === '' || !Number.isFinite(x)) this.problem(f.path, `quantity must be a decimal number, got "${f.text}"`);
+          if (f.text === '' || !Number.isFinite(x)) this.problem(pathOf(f), `quantity must be a decimal number, got "${f.text}"`);
           else el['quantity'] = x;
         } else if (isStandard(f) && (f.local === 'epcClass' || f.local === 'uom')) el[f.local] = f.text;
         else if (!isStandard(f)) add(el, this.extKey(f.ns, f.prefix, f.local), this.extension(f));
-        else this.problem(f.path, `unexpected element in quantityElement`);
+        else this.problem(pathOf(f), `unexpected element in quantityElement`);
       }
       out.push(el);
     }
@@ -314,12 +203,12 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const c of this.flat(n)) {
       if (!isStandard(c) || c.local !== item) {
-        this.problem(c.path, `unexpected element in ${n.local} (expected ${item})`);
+        this.problem(pathOf(c), `unexpected element in ${n.local} (expected ${item})`);
         continue;
       }
       const el: JsonObject = {};
-      const type = c.attrs.find((a) => a.ns === '' && a.local === 'type');
-      if (type !== undefined) el['type'] = word(PAIR_VOCAB[item] as VocabularyKind, type.value);
+      const type = c.attrs.find((a) => a.uri === '' && a.local === 'type');
+      if (type !== undefined) el['type'] = this.word(PAIR_VOCAB[item] as VocabularyKind, type.value);
       el[item] = c.text;
       out.push(el);
     }
@@ -331,7 +220,7 @@ class Mapper {
     for (const c of this.flat(n)) {
       if (isStandard(c) && c.local === 'id') out['id'] = c.text;
       else if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, `unexpected element in ${n.local}`);
+      else this.problem(pathOf(c), `unexpected element in ${n.local}`);
     }
     return out;
   }
@@ -339,20 +228,20 @@ class Mapper {
   private attributes(n: XNode, vocab: Readonly<Record<string, VocabularyKind>> = {}): JsonObject {
     const out: JsonObject = {};
     for (const a of n.attrs) {
-      if (a.ns === XSI_NS || a.ns === XML_NS) continue;
-      if (a.ns !== '') {
-        out[this.extKey(a.ns, a.prefix, a.local)] = a.value;
+      if (a.uri === XSI_NS || a.uri === XML_NS) continue;
+      if (a.uri !== '') {
+        out[this.extKey(a.uri, a.prefix, a.local)] = a.value;
       } else if (NUMBER_ATTRS.has(a.local)) {
         const x = Number(a.value);
-        if (a.value.trim() === '' || !Number.isFinite(x)) this.problem(`${n.path}/@${a.local}`, `must be a number, got "${a.value}"`);
+        if (a.value.trim() === '' || !Number.isFinite(x)) this.problem(`${pathOf(n)}/@${a.local}`, `must be a number, got "${a.value}"`);
         else out[a.local] = x;
       } else if (a.local === 'booleanValue') {
         if (a.value === 'true' || a.value === '1') out[a.local] = true;
         else if (a.value === 'false' || a.value === '0') out[a.local] = false;
-        else this.problem(`${n.path}/@${a.local}`, `must be true or false, got "${a.value}"`);
+        else this.problem(`${pathOf(n)}/@${a.local}`, `must be true or false, got "${a.value}"`);
       } else {
         const kind = vocab[a.local];
-        out[a.local] = kind !== undefined ? word(kind, a.value) : a.value;
+        out[a.local] = kind !== undefined ? this.word(kind, a.value) : a.value;
       }
     }
     return out;
@@ -362,7 +251,7 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const se of this.flat(n)) {
       if (!isStandard(se) || se.local !== 'sensorElement') {
-        this.problem(se.path, 'unexpected element in sensorElementList (expected sensorElement)');
+        this.problem(pathOf(se), 'unexpected element in sensorElementList (expected sensorElement)');
         continue;
       }
       const el: JsonObject = {};
@@ -371,7 +260,7 @@ class Mapper {
         if (isStandard(c) && c.local === 'sensorMetadata') el['sensorMetadata'] = this.attributes(c);
         else if (isStandard(c) && c.local === 'sensorReport') reports.push(this.attributes(c, SENSOR_VOCAB));
         else if (!isStandard(c)) add(el, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-        else this.problem(c.path, 'unexpected element in sensorElement');
+        else this.problem(pathOf(c), 'unexpected element in sensorElement');
       }
       if (reports.length > 0) el['sensorReport'] = reports;
       out.push(el);
@@ -383,10 +272,10 @@ class Mapper {
     const out: JsonObject = {};
     for (const c of this.flat(n)) {
       if (isStandard(c) && c.local === 'declarationTime') out[c.local] = c.text;
-      else if (isStandard(c) && c.local === 'reason') out[c.local] = word('errorReason', c.text);
+      else if (isStandard(c) && c.local === 'reason') out[c.local] = this.word('errorReason', c.text);
       else if (isStandard(c) && c.local === 'correctiveEventIDs') out['correctiveEventIDs'] = this.epcs(c, 'correctiveEventID');
       else if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, 'unexpected element in errorDeclaration');
+      else this.problem(pathOf(c), 'unexpected element in errorDeclaration');
     }
     return out;
   }
@@ -396,10 +285,10 @@ class Mapper {
     for (const c of this.flat(n)) {
       if (isStandard(c) && (c.local === 'set' || c.local === 'unset')) {
         const list = (out[c.local] as string[] | undefined) ?? [];
-        list.push(word('disposition', c.text));
+        list.push(this.word('disposition', c.text));
         out[c.local] = list;
       } else if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, 'unexpected element in persistentDisposition');
+      else this.problem(pathOf(c), 'unexpected element in persistentDisposition');
     }
     return out;
   }
@@ -408,7 +297,7 @@ class Mapper {
     const out: JsonObject = {};
     for (const c of this.flat(n)) {
       if (!isStandard(c)) add(out, this.extKey(c.ns, c.prefix, c.local), this.extension(c));
-      else this.problem(c.path, `unexpected unqualified element in ${n.local} (its fields must be namespaced)`);
+      else this.problem(pathOf(c), `unexpected unqualified element in ${n.local} (its fields must be namespaced)`);
     }
     return out;
   }
@@ -422,10 +311,10 @@ class Mapper {
       }
       const f = c.local;
       if (e[f] !== undefined) {
-        this.problem(c.path, `${f} given twice`);
+        this.problem(pathOf(c), `${f} given twice`);
         continue;
       }
-      if (VOCAB_FIELDS[f] !== undefined) e[f] = word(VOCAB_FIELDS[f] as VocabularyKind, c.text);
+      if (VOCAB_FIELDS[f] !== undefined) e[f] = this.word(VOCAB_FIELDS[f] as VocabularyKind, c.text);
       else if (STRING_FIELDS.has(f)) e[f] = c.text;
       else if (EPC_LISTS.has(f)) e[f] = this.epcs(c, 'epc');
       else if (QUANTITY_LISTS.has(f)) e[f] = this.quantities(c);
@@ -435,7 +324,7 @@ class Mapper {
       else if (f === 'errorDeclaration') e[f] = this.errorDeclaration(c);
       else if (f === 'persistentDisposition') e[f] = this.persistentDisposition(c);
       else if (f === 'ilmd') e[f] = this.objectOfExtensions(c);
-      else this.problem(c.path, `${f} is not a field of ${n.local}`);
+      else this.problem(pathOf(c), `${f} is not a field of ${n.local}`);
     }
     return e;
   }
@@ -444,8 +333,8 @@ class Mapper {
     const out: JsonObject[] = [];
     for (const c of this.flat(n)) {
       if (isStandard(c) && EVENT_TYPES.has(c.local)) out.push(this.event(c));
-      else if (isStandard(c) && c.local === 'QuantityEvent') this.problem(c.path, 'QuantityEvent (EPCIS 1.x, deprecated) has no EPCIS 2.0 form; send an ObjectEvent with a quantityList');
-      else this.problem(c.path, `${c.local} is not an EPCIS event`);
+      else if (isStandard(c) && c.local === 'QuantityEvent') this.problem(pathOf(c), 'QuantityEvent (EPCIS 1.x, deprecated) has no EPCIS 2.0 form; send an ObjectEvent with a quantityList');
+      else this.problem(pathOf(c), `${c.local} is not an EPCIS event`);
     }
     return out;
   }
@@ -466,18 +355,6 @@ function add(obj: JsonObject, key: string, value: Json): void {
     repeated.add(list);
     obj[key] = list;
   }
-}
-
-/** Prefixes that text and attribute values start with (`example:x`, `gs1:MT-Speed`). */
-function valuePrefixes(n: XNode, into: Set<string>): Set<string> {
-  const m = /^([A-Za-z_][A-Za-z0-9_.-]*):/.exec(n.text);
-  if (m !== null) into.add(m[1] as string);
-  for (const a of n.attrs) {
-    const am = /^([A-Za-z_][A-Za-z0-9_.-]*):/.exec(a.value);
-    if (am !== null) into.add(am[1] as string);
-  }
-  for (const c of n.children) valuePrefixes(c, into);
-  return into;
 }
 
 /**
@@ -501,27 +378,28 @@ function child(n: XNode, local: string): XNode | undefined {
  * but not an EPCIS document this binding maps.
  */
 export function epcisXmlToJson(text: string): XmlDocumentResult {
-  const root = parseTree(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  const xml = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const { root, valuePrefixes } = readPlainXml(xml) ?? readXmlWithSaxes(xml);
   const isDoc = root.local === 'EPCISDocument' && (root.ns === EPCIS_NS_2 || root.ns === EPCIS_NS_1);
   const isQuery = root.local === 'EPCISQueryDocument' && (root.ns === EPCIS_QUERY_NS_2 || root.ns === EPCIS_QUERY_NS_1);
   if (!isDoc && !isQuery) {
-    fail(root.path, `the root must be EPCISDocument (${EPCIS_NS_2}) or EPCISQueryDocument (${EPCIS_QUERY_NS_2}), got {${root.ns}}${root.local}`);
+    fail(pathOf(root), `the root must be EPCISDocument (${EPCIS_NS_2}) or EPCISQueryDocument (${EPCIS_QUERY_NS_2}), got {${root.ns}}${root.local}`);
   }
   const v2 = root.ns === EPCIS_NS_2 || root.ns === EPCIS_QUERY_NS_2;
-  const m = new Mapper(valuePrefixes(root, new Set()));
+  const m = new Mapper(valuePrefixes);
   const ignore = ignoreFields(root, m);
   const body = child(root, 'EPCISBody');
   const doc: JsonObject = {};
   let events: JsonObject[] = [];
   let queryResults: JsonObject | undefined;
   if (isDoc) {
-    if (body === undefined) fail(root.path, 'EPCISBody is missing');
+    if (body === undefined) fail(pathOf(root), 'EPCISBody is missing');
     const list = child(body, 'EventList');
     events = list === undefined ? [] : m.eventList(list);
   } else {
     // EPCISBody/QueryResults; some producers put QueryResults' content under the root.
     const qr = body !== undefined ? body.children.find((c) => c.local === 'QueryResults' && (c.ns === '' || c.ns === root.ns)) : child(root, 'resultsBody') !== undefined ? root : undefined;
-    if (qr === undefined) fail(body?.path ?? root.path, body === undefined ? 'EPCISBody is missing' : 'QueryResults is missing');
+    if (qr === undefined) fail(pathOf(body ?? root), body === undefined ? 'EPCISBody is missing' : 'QueryResults is missing');
     queryResults = {};
     const qn = child(qr, 'queryName');
     const sid = child(qr, 'subscriptionID');
@@ -536,7 +414,7 @@ export function epcisXmlToJson(text: string): XmlDocumentResult {
   doc['@context'] = ctx === undefined ? 'https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld' : ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld', ctx];
   doc['type'] = isDoc ? 'EPCISDocument' : 'EPCISQueryDocument';
   doc['schemaVersion'] = '2.0';
-  const created = root.attrs.find((a) => a.ns === '' && a.local === 'creationDate');
+  const created = root.attrs.find((a) => a.uri === '' && a.local === 'creationDate');
   if (created !== undefined) doc['creationDate'] = created.value;
   if (isDoc) {
     if (ignore !== undefined) doc[ignore[0]] = ignore[1];

@@ -127,6 +127,75 @@ describe('epcisXmlToJson', () => {
   });
 });
 
+// Not well-formed XML, each refused in the one pass (saxes' checks, and the reader's own) as an
+// XmlSyntaxError (400 BAD_XML) that says what is wrong, with line and column.
+describe('epcisXmlToJson: well-formedness', () => {
+  const good = xmlDoc(OBJECT_EVENT);
+  const refused: [string, string, RegExp][] = [
+    ['a mismatched end tag', good.replace('</action>', '</actionx>'), /^mismatched tags: <\/actionx> where <\/action> was expected \(line 1, column \d+\)$/],
+    ['an element left open inside another', good.replace('</EPCISBody>', ''), /^mismatched tags: <\/epcis:EPCISDocument> where <\/EPCISBody> was expected/],
+    ['an unclosed root', good.replace('</epcis:EPCISDocument>', ''), /^unclosed tag: epcis:EPCISDocument/],
+    ['text after the root', `${good}\njunk`, /^text data outside of root node\. \(line 2, column \d+\)$/],
+    ['a second root element', `${good}<x/>`, /^documents may contain only one root/],
+    ['no root element', '<?xml version="1.0"?>', /^document must contain a root element/],
+    ['a duplicate attribute', good.replace('schemaVersion="2.0"', 'schemaVersion="2.0" schemaVersion="2.0"'), /^duplicate attribute: schemaVersion\./],
+    ['one attribute twice under two prefixes of its namespace', good.replace('<action>', '<action xmlns:a="urn:x" xmlns:b="urn:x" a:q="1" b:q="2">'), /^duplicate attribute: \{urn:x\}q\./],
+    ['an unquoted attribute value', good.replace('schemaVersion="2.0"', 'schemaVersion=2.0'), /^unquoted attribute value\./],
+    ['an attribute without a value', good.replace('schemaVersion="2.0"', 'schemaVersion'), /^attribute without value\./],
+    ['attributes without whitespace between them', good.replace('schemaVersion="2.0" ', 'schemaVersion="2.0"'), /^no whitespace between attributes\./],
+    ['"<" in an attribute value', good.replace('schemaVersion="2.0"', 'schemaVersion="<2"'), /^disallowed character: "<" \(U\+003C\)/],
+    ['a bare "&"', xmlDoc(OBJECT_EVENT.replace('OBSERVE', 'A & B')), /is the "&" at line 1, column \d+ meant as &amp;\?/],
+    ['a character reference to no XML character', xmlDoc(OBJECT_EVENT.replace('OBSERVE', '&#0;OBSERVE')), /^unknown entity &#0;/],
+    ['a control character', xmlDoc(OBJECT_EVENT.replace('OBSERVE', 'OB\u0001SERVE')), /^disallowed character: "\\u0001" \(U\+0001\)/],
+    ['"]]>" in text', xmlDoc(OBJECT_EVENT.replace('OBSERVE', 'OB]]>SERVE')), /"\]\]>" is disallowed in char data/],
+    ['a name with two colons', xmlDoc(OBJECT_EVENT.replace('<action>OBSERVE</action>', '<a:b:c xmlns:a="urn:x"/>')), /^malformed name: a:b:c\./],
+    ['a DOCTYPE internal subset after a quoted ">"', `<?xml version="1.0"?><!DOCTYPE d SYSTEM "a>b" [<!ENTITY e "x">]>${good.slice('<?xml version="1.0"?>'.length)}`, /DOCTYPE with an internal subset/],
+  ];
+  for (const [what, text, message] of refused) {
+    it(`refuses ${what}`, () => {
+      const m = syntaxError(() => epcisXmlToJson(text));
+      expect(m).toMatch(message);
+      expect(m).toMatch(/\(line \d+, column \d+\)$/);
+    });
+  }
+
+  it('gives the line and column where the error is', () => {
+    const text = good.replace('<EPCISBody>', '\n<EPCISBody>\n').replace('</action>', '\n   </actionx>');
+    expect(syntaxError(() => epcisXmlToJson(text))).toMatch(/\(line 4, column 13\)$/);
+  });
+
+  it('takes what is well-formed around the root: comments, processing instructions, whitespace, a DOCTYPE without a subset, CDATA', () => {
+    const text = `<?xml version="1.0"?>\r\n<!-- a & b --><!DOCTYPE epcis:EPCISDocument>${good.slice('<?xml version="1.0"?>'.length).replace('OBSERVE', '<![CDATA[OBSERVE]]>')}\n<!-- end --><?done?>\n`;
+    const e = (epcisXmlToJson(text).doc['epcisBody'] as { eventList: JsonObject[] }).eventList[0] as JsonObject;
+    expect(e['action']).toBe('OBSERVE');
+  });
+
+  it('a problem names its element by path, with its index among siblings of its name', () => {
+    const e = errorOf(() => epcisXmlToJson(xmlDoc(OBJECT_EVENT + OBJECT_EVENT.replace('</ObjectEvent>', '<colour>red</colour></ObjectEvent>'))));
+    expect(e.problems.map((p) => p.path)).toEqual(['/epcis:EPCISDocument/EPCISBody/EventList/ObjectEvent[2]/colour']);
+  });
+});
+
+// Large documents: work in proportion to their size (a quadratic step would time the test out).
+describe('epcisXmlToJson: large documents', () => {
+  it('lists each of 50,000 unexpected elements, with the index of each in its path', () => {
+    const e = errorOf(() => epcisXmlToJson(xmlDoc('<x/>'.repeat(50_000))));
+    expect(e.problems).toHaveLength(50_000);
+    expect(e.problems[49_999]?.path).toBe('/epcis:EPCISDocument/EPCISBody/EventList/x[50000]');
+  });
+
+  it('reads a start tag with 50,000 attributes, and refuses one of them given twice', () => {
+    const attrs = Array.from({ length: 50_000 }, (_, i) => ` a${i}="x"`).join('');
+    expect(epcisXmlToJson(xmlDoc(OBJECT_EVENT, NS2, attrs)).doc['type']).toBe('EPCISDocument');
+    expect(syntaxError(() => epcisXmlToJson(xmlDoc(OBJECT_EVENT, NS2, `${attrs} a7="y"`)))).toMatch(/duplicate attribute: a7/);
+  });
+
+  it('flattens a 1.2 extension wrapper holding 200,000 events (more than a call takes as arguments)', () => {
+    const { doc: d } = epcisXmlToJson(xmlDoc(`<extension>${'<ObjectEvent/>'.repeat(200_000)}</extension>`, 'urn:epcglobal:epcis:xsd:1'));
+    expect((d['epcisBody'] as { eventList: JsonObject[] }).eventList).toHaveLength(200_000);
+  });
+});
+
 // Random events, captured as JSON, answered as XML, read back: the same stored events and IDs.
 const sgtin = fc.tuple(fc.integer({ min: 1, max: 999_999 }), fc.stringMatching(/^[A-Za-z0-9]{1,8}$/)).map(([s, ser]) => `urn:epc:id:sgtin:0614141.${String(s).padStart(6, '0')}.${ser}`);
 const eventArb: fc.Arbitrary<JsonObject> = fc
