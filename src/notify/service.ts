@@ -86,6 +86,9 @@ export function checkQueryParameters(query: Record<string, unknown>): Record<str
     if (k === 'perPage' || k === 'nextPageToken') {
       throw new HttpProblem('QUERY_PARAMETER', `${k}: paging is not part of a named query (give it to GET /queries/{name}/events)`, { errors: [{ path: `/query/${k}`, message: 'paging parameter', code: 'QUERY_PARAMETER' }] });
     }
+    if (k === 'orderBy' || k === 'orderDirection' || k === 'eventCountLimit' || k === 'maxEventCount') {
+      throw new HttpProblem('QUERY_PARAMETER', `${k}: ordering and counting are GET /events's own; a named query is delivered in chain order`, { errors: [{ path: `/query/${k}`, message: 'not for a named query', code: 'QUERY_PARAMETER' }] });
+    }
     if (!isQueryParameter(k)) {
       throw new HttpProblem('QUERY_PARAMETER', `${k}: not a query parameter this node supports (docs/api.md lists them)`, { errors: [{ path: `/query/${k}`, message: 'unsupported', code: 'QUERY_PARAMETER' }] });
     }

@@ -110,6 +110,12 @@ describe('/queries', () => {
     expect([again.statusCode, again.json().code]).toEqual([409, 'QUERY_EXISTS']);
     const bad = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'bad', query: { orderBy: 'eventTime' } }) });
     expect(bad.statusCode).toBe(400);
+    expect(bad.json().detail).toMatch(/chain order/);
+    // Field, sensor and per-unit filters are a named query's as they are GET /events's; master data is not served.
+    const fields = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'cold', query: { 'EQ_ILMD_cbvmda:lotNumber': 'L1', EQ_type: 'Temperature', LT_value_CEL: '8' } }) });
+    expect(fields.statusCode, fields.body).toBe(201);
+    const master = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'attr', query: { 'HASATTR_example:grade': 'a' } }) });
+    expect([master.statusCode, master.json().code]).toEqual([400, 'QUERY_PARAMETER']);
     const paged = await injectSettled(app, { method: 'POST', url: '/queries', headers: auth, payload: JSON.stringify({ name: 'paged', query: { perPage: '5' } }) });
     expect(paged.statusCode).toBe(400);
     const reader = await injectSettled(app, { method: 'POST', url: '/queries', headers: { ...auth, authorization: 'Bearer secret-read' }, payload: JSON.stringify({ name: 'x', query: {} }) });
