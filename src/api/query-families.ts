@@ -98,8 +98,13 @@ function bad(param: string, detail: string): HttpProblem {
 /** The values of a parameter (repeated or `|`-separated), as api/query.ts reads them. */
 export type ValuesOf = (raw: string | string[] | undefined, param: string) => string[] | undefined;
 
+/** A raw parameter as the query string gives it (a number only where a schema coerced one). */
+function asText(raw: Raw): string | string[] | undefined {
+  return typeof raw === 'number' ? String(raw) : raw;
+}
+
 function one(values: ValuesOf, raw: Raw, param: string): string {
-  const v = values(typeof raw === 'number' ? String(raw) : raw, param) as string[];
+  const v = values(asText(raw), param) as string[];
   if (v.length !== 1) throw bad(param, 'takes one value');
   return v[0] as string;
 }
@@ -259,7 +264,7 @@ export function parseFieldParam(name: string, m: RegExpExecArray, raw: Raw, valu
     if (given.length > 0) throw bad(name, 'takes no value (EXISTS_field=)');
     return f;
   }
-  f.values = op === 'EQ' ? (values(typeof raw === 'number' ? String(raw) : raw, name) as string[]) : [one(values, raw, name)];
+  f.values = op === 'EQ' ? (values(asText(raw), name) as string[]) : [one(values, raw, name)];
   return f;
 }
 
@@ -268,7 +273,7 @@ function measureFilter(param: string, m: RegExpExecArray, raw: Raw, values: Valu
   const op = m[1] as Exclude<Op, 'EXISTS'>;
   const field = m[2] as string;
   const unit = m[3] as string;
-  const wanted = (op === 'EQ' ? (values(typeof raw === 'number' ? String(raw) : raw, param) as string[]) : [one(values, raw, param)]).map((v) => number(param, v));
+  const wanted = (op === 'EQ' ? (values(asText(raw), param) as string[]) : [one(values, raw, param)]).map((v) => number(param, v));
   return {
     param,
     canon: wanted,
@@ -289,7 +294,7 @@ function measureFilter(param: string, m: RegExpExecArray, raw: Raw, values: Valu
 function quantityUnitFilter(param: string, m: RegExpExecArray, raw: Raw, values: ValuesOf): FamilyFilter {
   const op = m[1] as Exclude<Op, 'EXISTS'>;
   const unit = m[2] as string;
-  const wanted = (op === 'EQ' ? (values(typeof raw === 'number' ? String(raw) : raw, param) as string[]) : [one(values, raw, param)]).map((v) => number(param, v));
+  const wanted = (op === 'EQ' ? (values(asText(raw), param) as string[]) : [one(values, raw, param)]).map((v) => number(param, v));
   return {
     param,
     canon: wanted,
@@ -351,7 +356,7 @@ export function parseFamilyParam(param: string, raw: Raw, values: ValuesOf): Fam
       if (v !== 'true' && v !== 'false') throw bad(param, 'must be true or false');
       wanted = [v];
     } else {
-      const given = values(typeof raw === 'number' ? String(raw) : raw, param) as string[];
+      const given = values(asText(raw), param) as string[];
       wanted =
         eq.field === 'type' ? given.map((v) => vocabForm('measurementType', v)) : eq.field === 'hexBinaryValue' ? given.map((v) => v.toLowerCase()) : eq.field === 'deviceID' ? given.map(gs1Form) : given;
     }
@@ -368,7 +373,7 @@ export function parseFamilyParam(param: string, raw: Raw, values: ValuesOf): Fam
   }
   if (PERSISTENT.has(param)) {
     const member = param.endsWith('_set') ? 'set' : 'unset';
-    const wanted = new Set((values(typeof raw === 'number' ? String(raw) : raw, param) as string[]).map((v) => vocabForm('disposition', v)));
+    const wanted = new Set((values(asText(raw), param) as string[]).map((v) => vocabForm('disposition', v)));
     return {
       param,
       canon: [...wanted],
