@@ -83,7 +83,18 @@ const QUERIES: { raw: RawQuery; want: (e: Record<string, unknown>, rt: number) =
   { raw: { WD_bizLocation: SGLN[1] as string, GE_quantity: '2' }, want: (e) => place(e, 'bizLocation') === SGLN[1] && lots(e).length > 0 },
   { raw: { MATCH_epc: SGTIN[0] as string }, want: (e) => (e['epcList'] as string[]).includes(SGTIN[0] as string) },
   { raw: { MATCH_epc: `${SGTIN[1] as string}|${SGTIN[2] as string}`, EQ_bizStep: 'shipping|storing' }, want: (e) => (e['epcList'] as string[]).some((x) => x !== SGTIN[0]) && e['bizStep'] !== 'receiving' },
+  // The field and pattern families (api/query-families.ts): a scan, and an index plan with a company's pattern.
+  { raw: { 'GE_example:rank': '2' }, want: (e) => rankAtLeast2(e['example:rank']) },
+  { raw: { MATCH_epc: 'urn:epc:idpat:sgtin:0614141.*.*', EQ_bizStep: 'shipping' }, want: (e) => e['bizStep'] === 'shipping' },
+  { raw: { MATCH_anyEPC: 'urn:epc:idpat:sgtin:0614142.*.*' }, want: () => false },
 ];
+
+/** `GE_example:rank=2` by hand: numbers (also written as text) as numbers, other text in code-point order ('a' > '2'). */
+function rankAtLeast2(v: unknown): boolean {
+  if (typeof v === 'number') return v >= 2;
+  if (typeof v !== 'string') return false;
+  return /^[\d.]+$/.test(v) ? Number(v) >= 2 : v >= '2';
+}
 
 interface Hit {
   eventId: string;
