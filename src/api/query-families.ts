@@ -19,8 +19,9 @@
  *
  * Each filter holds when some place of the event satisfies it, each parameter on its own (as the
  * standard words them: "one of these sensorElement fields"). Values compare as numbers when both
- * are numbers (a number written as text, as XML captures give, is one), as instants when both are
- * times, else as text in code-point order. `HASATTR_` and `EQ_ATTR_` ask about master data, which
+ * are numbers (for GT_/GE_/LT_/LE_ a number written as text, as XML captures give, is one; EQ_
+ * compares text exactly, so lot `0123` is not lot `123`), as instants when both are times, else as
+ * text in code-point order. `HASATTR_` and `EQ_ATTR_` ask about master data, which
  * this node does not keep: refused. Pure.
  */
 import { parseTime } from '../trace/epcis-time.js';
@@ -218,7 +219,19 @@ export function compareText(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
-/** A field's value against a query's value (see the module comment); undefined: not comparable. */
+/**
+ * Whether a field's value equals a query's value: a number as a number (`20` = `20.0`), a time as
+ * an instant, other text exactly — a lot `0123` is not lot `123`, though both read as numbers.
+ */
+export function equalValue(value: unknown, wanted: string): boolean {
+  if (typeof value !== 'string') return compareValue(value, wanted) === 0;
+  if (value === wanted) return true;
+  const a = parseTime(value);
+  const b = a === undefined ? undefined : parseTime(wanted);
+  return a !== undefined && b !== undefined && a.ms === b.ms;
+}
+
+/** A field's value against a query's value, for GT_/GE_/LT_/LE_ (see the module comment); undefined: not comparable. */
 export function compareValue(value: unknown, wanted: string): number | undefined {
   if (typeof value === 'number') return isNumericText(wanted) ? Math.sign(value - Number(wanted)) : undefined;
   if (typeof value === 'boolean') return String(value) === wanted ? 0 : undefined;
@@ -244,7 +257,7 @@ export function fieldMatches(f: FieldFilter, event: Record<string, unknown>): bo
   }
   if (f.op === 'EXISTS') return found.present;
   const op = f.op;
-  if (op === 'EQ') return found.values.some((v) => f.values.some((w) => compareValue(v, w) === 0));
+  if (op === 'EQ') return found.values.some((v) => f.values.some((w) => equalValue(v, w)));
   return found.values.some((v) => {
     const c = compareValue(v, f.values[0] as string);
     return c !== undefined && holds(op, c);

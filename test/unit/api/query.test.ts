@@ -438,6 +438,18 @@ describe('query parameters the query code refuses', () => {
     expect(parseQuery({ 'EQ_example:temp': '10' }).fingerprint).toBe(parseQuery({ 'EQ_example:temp': '10' }).fingerprint);
   });
 
+  it('EQ_ compares text exactly (lot 0123 is not lot 123), numbers and instants by value; GT_/GE_/LT_/LE_ read a number written as text as a number', () => {
+    const lot = { ilmd: { 'cbvmda:lotNumber': '0123' }, 'example:temp': '20', 'example:n': 20, 'example:at': '2024-01-01T01:00:00+01:00' };
+    expect(matches(parseQuery({ 'EQ_ILMD_cbvmda:lotNumber': '123' }), lot)).toBe(false);
+    expect(matches(parseQuery({ 'EQ_ILMD_cbvmda:lotNumber': '0123' }), lot)).toBe(true);
+    expect(matches(parseQuery({ 'EQ_example:temp': '20.0' }), lot)).toBe(false);
+    expect(matches(parseQuery({ 'EQ_example:n': '20.0' }), lot)).toBe(true);
+    expect(matches(parseQuery({ 'EQ_example:at': '2024-01-01T00:00:00Z' }), lot)).toBe(true);
+    // As text '20' < '5'; as numbers 20 > 5.
+    expect(matches(parseQuery({ 'GT_example:temp': '5' }), lot)).toBe(true);
+    expect(matches(parseQuery({ 'LT_example:temp': '100' }), lot)).toBe(true);
+  });
+
   it('converts a measure or quantity into the query\'s unit, and compares units of one quantity only', () => {
     const hot = { sensorElementList: [{ sensorReport: [{ type: 'Temperature', value: 98.6, uom: 'FAH' }] }] };
     expect(matches(parseQuery({ EQ_value_CEL: '37' }), hot)).toBe(true);
