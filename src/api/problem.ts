@@ -123,6 +123,11 @@ export function storeDamaged(what: string): HttpProblem {
   return new HttpProblem('STORE_DAMAGED', `${what}; run tracechain audit, then tracechain reindex or re-sync from peers`);
 }
 
+/** The one builder of QUERY_PARAMETER (400 QueryParameterException): the parameter and what is wrong with it. */
+export function queryParameterProblem(param: string, detail: string): HttpProblem {
+  return new HttpProblem('QUERY_PARAMETER', `${param}: ${detail}`, { errors: [{ path: `/${param}`, message: detail, code: 'QUERY_PARAMETER' }] });
+}
+
 /** The one builder of STORE_UNWRITABLE (503, Retry-After 30 s): why writes are refused. */
 export function storeUnwritable(why: string): HttpProblem {
   return new HttpProblem('STORE_UNWRITABLE', `${why}; nothing was stored, retry later`, { retryAfterSeconds: 30 });

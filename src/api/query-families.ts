@@ -28,7 +28,7 @@ import { parseTime } from '../trace/epcis-time.js';
 import { gs1Form, vocabForm } from '../trace/query-terms.js';
 import { prefixesOfContext } from '../trace/event-hash.js';
 import { compareInUnit } from '../trace/uom.js';
-import { HttpProblem } from './problem.js';
+import { queryParameterProblem } from './problem.js';
 
 export type Op = 'EQ' | 'GT' | 'GE' | 'LT' | 'LE' | 'EXISTS';
 /** Where a field filter looks, besides the event itself and its ILMD (FieldFilter.ilmd). */
@@ -92,9 +92,7 @@ export interface FamilyFilter {
 
 type Raw = string | string[] | number | undefined;
 
-function bad(param: string, detail: string): HttpProblem {
-  return new HttpProblem('QUERY_PARAMETER', `${param}: ${detail}`, { errors: [{ path: `/${param}`, message: detail, code: 'QUERY_PARAMETER' }] });
-}
+const bad = queryParameterProblem;
 
 /** The values of a parameter (repeated or `|`-separated), as api/query.ts reads them. */
 export type ValuesOf = (raw: string | string[] | undefined, param: string) => string[] | undefined;

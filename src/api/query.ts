@@ -35,7 +35,7 @@ import { prefixesOfContext } from '../trace/event-hash.js';
 import { parseTime } from '../trace/epcis-time.js';
 import { declaredEventIdOf, errorDeclarationOf, isErrorDeclaration } from '../trace/correction.js';
 import type { JsonObject } from '../common/json.js';
-import { HttpProblem, storeDamaged } from './problem.js';
+import { queryParameterProblem, storeDamaged } from './problem.js';
 import { FAMILY_NAMES, FIELD_PARAM, MEASURE_PARAM, QUANTITY_UOM_PARAM, fieldMatches, parseFamilyParam, parseFieldParam, type FamilyFilter, type FieldFilter } from './query-families.js';
 import { storedTxSpans } from './proof-material.js';
 
@@ -185,9 +185,7 @@ export interface QueryPage {
   examined: number;
 }
 
-export function bad(param: string, detail: string): HttpProblem {
-  return new HttpProblem('QUERY_PARAMETER', `${param}: ${detail}`, { errors: [{ path: `/${param}`, message: detail, code: 'QUERY_PARAMETER' }] });
-}
+export const bad = queryParameterProblem;
 
 function values(raw: string | string[] | undefined, param: string): string[] | undefined {
   if (raw === undefined) return undefined;
@@ -308,10 +306,14 @@ export function parseQuery(q: RawQuery): ParsedQuery {
     if (v === undefined) return undefined;
     const out: ClassFilter = { exact: new Set(), wide: [] };
     for (const x of v) {
-      const wide = x.startsWith('urn:epc:idpat:') && parseEpcUrn(x) === undefined ? parseWidePattern(x) : undefined;
-      if (x.startsWith('urn:epc:idpat:') && parseEpcUrn(x) === undefined && wide === undefined) throw bad(p, `${x}: not an EPC pattern this node reads: ${PATTERN_HELP}`);
-      if (wide !== undefined) out.wide.push(wide);
-      else out.exact.add(classForm(x));
+      // A pattern of one class is that class (its canonical form); a wider one matches the classes it covers.
+      if (!x.startsWith('urn:epc:idpat:') || parseEpcUrn(x) !== undefined) {
+        out.exact.add(classForm(x));
+        continue;
+      }
+      const wide = parseWidePattern(x);
+      if (wide === undefined) throw bad(p, `${x}: not an EPC pattern this node reads: ${PATTERN_HELP}`);
+      out.wide.push(wide);
     }
     return out;
   };
